@@ -1,0 +1,1 @@
+"""promiseline: honest delivery dates for every order in a surge."""

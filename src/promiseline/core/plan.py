@@ -1,0 +1,255 @@
+"""The `Plan`: every order's line, build and delivery date, queue position and binding
+constraint, plus per line, part and day aggregates. Every output derives from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from promiseline.core.capacity import Capacity
+from promiseline.core.classes import Classes, Config
+from promiseline.core.orders import OrderBook
+from promiseline.core.scenario import Scenario
+from promiseline.core.state import State
+
+I32 = npt.NDArray[np.int32]
+FROZEN, ACTIVE, RESERVED = 0, 1, 2
+PLAN_COLUMNS = (
+    "order_id", "model", "variant", "market", "priority", "locked_at", "status", "plant",
+    "line", "build_date", "delivery_date", "wait_days", "queue_position",
+    "model_queue_position", "bound_by", "reason",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Per order in planning order: day and line (-1: none), bound code, blocked day."""
+
+    day: I32
+    line: I32
+    bound: I32
+    blocked: I32
+
+    @classmethod
+    def empty(cls, n: int) -> Placement:
+        return cls(*(np.full(n, -1, dtype=np.int32) for _ in range(4)))
+
+
+def bound_names(s: Scenario, cap: Capacity) -> list[str]:
+    """Names of the kernel's bound codes, then one `market:` code per market."""
+    return (
+        ["", "shutdown"]
+        + [f"part:{p}" for p in cap.part_names]
+        + [f"line:{ln}" for ln in cap.line_names]
+        + [f"mix:{m.name}" for m in cap.mixes]
+        + [f"market:{m.name}" for m in s.markets]
+    )
+
+
+def _text(names: list[str], codes: npt.NDArray[np.integer[Any]]) -> pl.Series:
+    """Codes (-1 = null) to strings, via a categorical gather (fast for 1M rows)."""
+    lookup = pl.Series(names, dtype=pl.String)
+    idx = pl.Series(codes.astype(np.int64)).replace(-1, None)
+    return lookup.gather(idx)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A planned order book. `table` has the columns of SCENARIO.md in planning order."""
+
+    scenario: Scenario
+    capacity: Capacity
+    book: OrderBook
+    classes: Classes
+    configs: dict[Config, int]
+    state: State  # after every booking
+    ix: npt.NDArray[np.uint32]  # row in book.table, per plan row
+    group: npt.NDArray[np.int8]
+    order_cls: I32
+    rel: I32  # release day: first day the order may be built
+    placement: Placement
+    bound: I32  # final bound code (market included)
+    planned_cum: npt.NDArray[np.int64]  # planned orders up to and including each row
+    table: pl.DataFrame
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        scenario: Scenario,
+        capacity: Capacity,
+        book: OrderBook,
+        classes: Classes,
+        configs: dict[Config, int],
+        state: State,
+        ix: npt.NDArray[np.uint32],
+        group: npt.NDArray[np.int8],
+        order_cls: I32,
+        rel: I32,
+        placement: Placement,
+    ) -> Plan:
+        cap, start = capacity, scenario.start
+        rows = book.table[pl.Series(ix)]
+        markets = {m.name: i for i, m in enumerate(scenario.markets)}
+        mk = rows["market"].replace_strict(markets, return_dtype=pl.Int32).to_numpy()
+        lead = np.array([m.lead_days for m in scenario.markets], dtype=np.int32)[mk]
+        opens = np.array(
+            [(m.opens - start).days if m.opens else -(2**30) for m in scenario.markets],
+            dtype=np.int32,
+        )[mk]
+        day, line = placement.day, placement.line
+        has_slot = line >= 0
+        planned = (group == FROZEN) | ((group == ACTIVE) & has_slot)
+        delivery = np.maximum(day + lead, opens)
+        by_market = has_slot & (opens > day + lead)
+        names = bound_names(scenario, cap)
+        market_base = len(names) - len(scenario.markets)
+        bound = np.where(by_market, market_base + mk, placement.bound).astype(np.int32)
+
+        locked_day = (
+            rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")
+        ).astype(np.int64)
+        no_line = np.array([not any(m in ms for ms in cap.line_models) for m in classes.models])
+        reason = np.full(len(ix), -1, dtype=np.int8)
+        active_miss = (group == ACTIVE) & ~has_slot
+        reason[active_miss] = 0
+        reason[active_miss & (rel >= cap.days)] = 1
+        reason[active_miss & no_line[order_cls]] = 2
+        reason[(group == RESERVED) & has_slot] = 3
+        reason[(group == RESERVED) & ~has_slot] = 4
+        end = scenario.end.isoformat()
+        reason_text = [
+            f"horizon: no slot before {end}",
+            f"horizon: locked after the horizon ends ({end})",
+            "no line builds this model",
+            "reserved: indicative quote, nothing booked",
+            f"reserved: no slot before {end}",
+        ]
+        epoch = np.datetime64(start, "D")
+        build_date = np.where(has_slot | planned, epoch + day, np.datetime64("NaT"))
+        delivery_date = np.where(has_slot | planned, epoch + delivery, np.datetime64("NaT"))
+        wait = np.where(has_slot | planned, delivery - locked_day, -1)
+        queue = np.cumsum(planned)
+        table = pl.DataFrame(
+            {
+                "order_id": rows["order_id"],
+                "model": rows["model"],
+                "variant": rows["variant"],
+                "market": rows["market"],
+                "priority": rows["priority"],
+                "locked_at": rows["locked_at"],
+                "status": np.where(planned, "planned", "unplanned"),
+                "plant": _text(list(cap.plant_names), line),
+                "line": _text(list(cap.line_names), line),
+                "build_date": pl.Series(build_date, dtype=pl.Date),
+                "delivery_date": pl.Series(delivery_date, dtype=pl.Date),
+                "wait_days": pl.Series(wait).replace(-1, None),
+                "queue_position": pl.Series(np.where(planned, queue, -1)).replace(-1, None),
+                "_planned": planned,
+                "bound_by": _text(names, bound),
+                "reason": _text(reason_text, reason),
+            }
+        )
+        table = table.with_columns(
+            pl.when("_planned")
+            .then(pl.col("_planned").cast(pl.Int64).cum_sum().over("model"))
+            .alias("model_queue_position")
+        ).select(PLAN_COLUMNS)
+        return cls(
+            scenario, cap, book, classes, configs, state, ix, group, order_cls, rel,
+            placement, bound, queue, table,
+        )
+
+    def active_keys(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pl.Series]:
+        """(priority, locked_at in µs, order_id) of the orders planned by the rule, in order."""
+        rows = np.flatnonzero(self.group == ACTIVE)
+        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
+        part = self.table.slice(lo, hi - lo)
+        return (
+            part["priority"].to_numpy(),
+            part["locked_at"].dt.epoch("us").to_numpy(),
+            part["order_id"],
+        )
+
+    def planned_before(self, active_pos: int) -> int:
+        """Planned orders ahead of the `active_pos`-th order planned by the rule."""
+        idx = int((self.group == FROZEN).sum()) + active_pos
+        return int(self.planned_cum[idx - 1]) if idx > 0 else 0
+
+    # --- views ---
+
+    def to_polars(self) -> pl.DataFrame:
+        return self.table
+
+    def to_pandas(self) -> Any:
+        return self.table.to_pandas()
+
+    @property
+    def planned(self) -> pl.DataFrame:
+        return self.table.filter(pl.col("status") == "planned")
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """One plan row as a dict (raises UnknownOrderError)."""
+        from promiseline.errors import UnknownOrderError
+
+        hit = self.table.filter(pl.col("order_id") == order_id)
+        if hit.height == 0:
+            raise UnknownOrderError(f"order {order_id!r} is not in the plan")
+        return hit.row(0, named=True)
+
+    def line_days(self) -> pl.DataFrame:
+        """Per line and day: capacity in slots and orders built."""
+        cap = self.capacity
+        n_lines, days = cap.slots.shape
+        built = cap.slots - self.state.free
+        return pl.DataFrame(
+            {
+                "line": np.repeat(np.array(cap.line_names, dtype=object), days).tolist(),
+                "date": np.tile(np.datetime64(cap.start, "D") + np.arange(days), n_lines),
+                "capacity": cap.slots.ravel(),
+                "built": built.ravel(),
+            }
+        )
+
+    def part_days(self) -> pl.DataFrame:
+        """Per part and day: cumulative supply, cumulative use and stock at day's end."""
+        cap = self.capacity
+        n_parts, days = cap.on_hand.shape
+        stock = self.state.available() if n_parts else np.zeros((0, days), dtype=np.int64)
+        return pl.DataFrame(
+            {
+                "part": np.repeat(np.array(cap.part_names, dtype=object), days).tolist(),
+                "date": np.tile(np.datetime64(cap.start, "D") + np.arange(days), n_parts),
+                "supplied": cap.on_hand.ravel(),
+                "used": (cap.on_hand - stock).ravel(),
+                "stock": stock.ravel(),
+            }
+        )
+
+    def backlog(self) -> pl.DataFrame:
+        """Per day: orders released by that day and not yet built (unplanned included)."""
+        days = self.capacity.days
+        keep = self.group != RESERVED
+        rel = np.clip(self.rel[keep], 0, days)
+        built = self.placement.day[keep]
+        built = np.where(self.placement.line[keep] >= 0, built, days)
+        built = np.clip(built, 0, days)
+        arrive = np.cumsum(np.bincount(rel, minlength=days + 1))[:days]
+        leave = np.cumsum(np.bincount(built, minlength=days + 1))[:days]
+        # an order leaves the backlog on its build day: backlog(t) = released(<=t) - built(<=t)
+        return pl.DataFrame(
+            {
+                "date": np.datetime64(self.capacity.start, "D") + np.arange(days),
+                "backlog": (arrive - leave).astype(np.int64),
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        from promiseline.core.report import summary
+
+        return summary(self)

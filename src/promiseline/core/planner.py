@@ -1,0 +1,151 @@
+"""The planner: order book + scenario -> Plan, by the planning rule of SCENARIO.md.
+
+Python here only sorts, groups and converts; each order is placed by the compiled loop
+in kernel.py. Planning order: frozen scheduled orders (kept on their line and day),
+then locked and unfrozen scheduled orders by (priority, locked_at, order_id); reserved
+orders are quoted last against the final state and book nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from promiseline.core import kernel
+from promiseline.core.capacity import Capacity, capacity
+from promiseline.core.classes import Classes, Config, build_classes
+from promiseline.core.orders import OrderBook, order_book
+from promiseline.core.plan import ACTIVE, FROZEN, RESERVED, Placement, Plan
+from promiseline.core.scenario import Scenario
+from promiseline.core.state import State
+
+Progress = Callable[[str], None]
+I32 = npt.NDArray[np.int32]
+
+
+def run_kernel(
+    fn: Callable[..., None],
+    cls_: I32,
+    rel: I32,
+    state: State,
+    cap: Capacity,
+    classes: Classes,
+) -> Placement:
+    """Call `kernel.allocate` or `kernel.search_many` with everything laid out."""
+    out = Placement.empty(len(cls_))
+    fn(
+        cls_, rel, state.free, state.mixfree, cap.slots, state.val, state.lazy, state.bmin,
+        *classes.kernel_args(), classes.prev_rel, classes.has_slots, state.ilo, state.ihi,
+        len(cap.part_names), len(cap.line_names), classes.max_parts,
+        out.day, out.line, out.bound, out.blocked,
+    )
+    return out
+
+
+def _day_index(col: str, start: dt.date) -> pl.Expr:
+    return (pl.col(col).cast(pl.Date) - pl.lit(start)).dt.total_days().cast(pl.Int32)
+
+
+def plan(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame,
+    *,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan every order of the book on the scenario's capacity."""
+    say = progress or (lambda _: None)
+    cap = capacity(scenario)
+    book = order_book(orders, scenario)
+    say("sorting orders")
+    frozen_end = scenario.start + dt.timedelta(days=scenario.frozen_days)
+    line_index = {n: i for i, n in enumerate(cap.line_names)}
+    group = (
+        pl.when(
+            (pl.col("status") == "scheduled")
+            & pl.col("build_date").is_not_null()
+            & (pl.col("build_date") < frozen_end)
+        )
+        .then(FROZEN)
+        .when(pl.col("status").is_in(["locked", "scheduled"]))
+        .then(ACTIVE)
+        .when(pl.col("status") == "reserved")
+        .then(RESERVED)
+        .otherwise(None)
+        .cast(pl.Int8)
+    )
+    work = (
+        book.table.lazy()
+        .with_row_index("ix")
+        .with_columns(group.alias("group"))
+        .filter(pl.col("group").is_not_null())
+        .sort("group", "priority", "locked_at", "order_id")
+        .select(
+            "ix",
+            "group",
+            "model",
+            "variant",
+            "options",
+            _day_index("locked_at", scenario.start).clip(lower_bound=0).alias("rel"),
+            pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
+            _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
+        )
+        .collect()
+    )
+    configs_df = work.select("model", "variant", "options").unique(maintain_order=True)
+    configs: list[Config] = list(configs_df.iter_rows())
+    classes, config_class = build_classes(scenario, cap, configs)
+    cls_ = (
+        work.select("model", "variant", "options")
+        .join(
+            configs_df.with_columns(pl.Series("cls", config_class)),
+            on=["model", "variant", "options"],
+            how="left",
+            maintain_order="left",
+        )["cls"]
+        .to_numpy()
+        .astype(np.int32)
+    )
+    grp = work["group"].to_numpy()
+    rel = work["rel"].to_numpy().astype(np.int32)
+    state = State.fresh(cap, len(classes.line_ptr) - 1)
+
+    say("planning orders")
+    fz = grp == FROZEN
+    fixed_line = work["line"].to_numpy().astype(np.int32)
+    fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
+    kernel.place_fixed(
+        cls_[fz], fixed_line[fz], fixed_day[fz], state.free, state.mixfree, state.val,
+        state.lazy, state.bmin, *classes.kernel_args(),
+    )
+    act = grp == ACTIVE
+    placed = run_kernel(kernel.allocate, cls_[act], rel[act], state, cap, classes)
+    res = grp == RESERVED
+    quoted = run_kernel(kernel.search_many, cls_[res], rel[res], state, cap, classes)
+
+    n = len(work)
+    out = Placement.empty(n)
+    for arr, name in ((out.day, "day"), (out.line, "line"), (out.bound, "bound"),
+                      (out.blocked, "blocked")):
+        arr[act] = getattr(placed, name)
+        arr[res] = getattr(quoted, name)
+    out.day[fz] = fixed_day[fz]
+    out.line[fz] = fixed_line[fz]
+    out.bound[fz] = kernel.NONE
+    say("building the plan table")
+    return Plan.build(
+        scenario=scenario,
+        capacity=cap,
+        book=book,
+        classes=classes,
+        configs={c: int(k) for c, k in zip(configs, config_class, strict=True)},
+        state=state,
+        ix=work["ix"].to_numpy(),
+        group=grp,
+        order_cls=cls_,
+        rel=rel,
+        placement=out,
+    )

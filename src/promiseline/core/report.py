@@ -1,0 +1,113 @@
+"""The plan's JSON summary: waits, binding constraints, utilization, stock and backlog."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    from promiseline.core.plan import Plan
+
+
+def wait_stats(planned: pl.DataFrame, by: list[str]) -> list[dict[str, Any]]:
+    """Median, P90 and max wait in days per group of planned orders."""
+    if planned.height == 0:
+        return []
+    return (
+        planned.group_by(by, maintain_order=False)
+        .agg(
+            pl.len().alias("orders"),
+            pl.col("wait_days").median().alias("median_wait_days"),
+            pl.col("wait_days").quantile(0.9, "linear").alias("p90_wait_days"),
+            pl.col("wait_days").max().alias("max_wait_days"),
+        )
+        .sort(by)
+        .to_dicts()
+    )
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    """Everything a planner reads first, as plain JSON-able values."""
+    t = plan.table
+    planned = t.filter(pl.col("status") == "planned")
+    cap = plan.capacity
+    skipped = (
+        plan.book.table.filter(~pl.col("status").is_in(["locked", "scheduled", "reserved"]))
+        .group_by("status")
+        .len()
+    )
+    bound = (
+        planned.filter(pl.col("bound_by") != "")
+        .group_by("bound_by")
+        .len()
+        .sort("len", "bound_by", descending=[True, False])
+    )
+    last_build = planned["build_date"].max()
+    through = (
+        min(cap.days, (last_build - cap.start).days + 1)  # type: ignore[operator]
+        if isinstance(last_build, dt.date)
+        else 0
+    )
+    built = cap.slots - plan.state.free
+    lines = [
+        {
+            "line": name,
+            "plant": cap.plant_names[i],
+            "capacity": int(cap.slots[i].sum()),
+            "built": int(built[i].sum()),
+            "utilization": _share(built[i, :through].sum(), cap.slots[i, :through].sum()),
+        }
+        for i, name in enumerate(cap.line_names)
+    ]
+    stock = plan.state.available()
+    parts = [
+        {
+            "part": name,
+            "supplied": int(cap.on_hand[i, -1]),
+            "used": int(cap.on_hand[i, -1] - stock[i, -1]),
+            "min_stock": int(stock[i].min()),
+            "min_stock_date": cap.date(int(stock[i].argmin())).isoformat(),
+            "end_stock": int(stock[i, -1]),
+        }
+        for i, name in enumerate(cap.part_names)
+    ]
+    backlog = plan.backlog()["backlog"].to_numpy()
+    peak = int(np.argmax(backlog)) if len(backlog) else 0
+    return {
+        "scenario": plan.scenario.name,
+        "start": cap.start.isoformat(),
+        "end": plan.scenario.end.isoformat(),
+        "orders": {
+            "loaded": len(plan.book),
+            "rejected": len(plan.book.rejected),
+            "planned": planned.height,
+            "unplanned": int((t["status"] == "unplanned").sum()) - int((plan.group == 2).sum()),
+            "reserved_quoted": int((plan.group == 2).sum()),
+            "skipped": dict(zip(skipped["status"], skipped["len"], strict=True)),
+        },
+        "first_delivery": _iso(planned["delivery_date"].min()),
+        "last_delivery": _iso(planned["delivery_date"].max()),
+        "waits_by_model": wait_stats(planned, ["model"]),
+        "waits_by_variant": wait_stats(planned, ["model", "variant"]),
+        "bound_by": dict(zip(bound["bound_by"], bound["len"], strict=True)),
+        "lines": lines,
+        "utilization_through": cap.date(max(through - 1, 0)).isoformat(),
+        "parts": parts,
+        "backlog": {
+            "start": cap.start.isoformat(),
+            "peak": int(backlog[peak]) if len(backlog) else 0,
+            "peak_date": cap.date(peak).isoformat(),
+            "by_day": backlog.tolist(),
+        },
+    }
+
+
+def _share(a: float, b: float) -> float:
+    return round(float(a) / float(b), 4) if b else 0.0
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, dt.date) else None

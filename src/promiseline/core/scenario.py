@@ -1,0 +1,242 @@
+"""The scenario: everything but the orders (SCENARIO.md), as immutable validated objects.
+
+Pydantic checks each value where it stands; `Scenario` then checks the references
+between sections (a line's model, a variant's part, a mix limit's line) so that every
+problem is reported with its key path, all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from promiseline.errors import ScenarioError
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Name = Annotated[str, Field(min_length=1, pattern=r"^[^\s:]+$")]
+
+
+class Frozen(BaseModel):
+    """Immutable, strict about unknown keys (a typo is an error, not a silent default)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Shutdown(Frozen):
+    """Days (inclusive) on which nothing is built."""
+
+    name: Name
+    from_: dt.date = Field(alias="from")
+    to: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Shutdown:
+        if self.to < self.from_:
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+        return self
+
+
+class Calendar(Frozen):
+    working_days: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    shutdowns: tuple[Shutdown, ...] = ()
+
+
+class Variant(Frozen):
+    name: Name
+    parts: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+
+class Product(Frozen):
+    model: Name
+    variants: tuple[Variant, ...] = Field(min_length=1)
+
+
+class Shift(Frozen):
+    """Hours per working day from a date on (until the next entry)."""
+
+    from_: dt.date = Field(alias="from")
+    hours: Annotated[float, Field(ge=0, le=24)]
+
+
+class RampUp(Frozen):
+    """Rate fraction rising from `initial` to 1 over `weeks` weeks after `from`."""
+
+    from_: dt.date = Field(alias="from")
+    initial: Annotated[float, Field(ge=0, le=1)]
+    weeks: Annotated[float, Field(ge=0)]
+    shape: Literal["linear", "s"] = "linear"
+
+
+class Line(Frozen):
+    name: Name
+    models: tuple[Name, ...] = Field(min_length=1)
+    jph: Annotated[float, Field(gt=0)]
+    start: dt.date | None = None
+    working_days: tuple[Weekday, ...] | None = None
+    shifts: tuple[Shift, ...] = Field(min_length=1)
+    ramp_up: RampUp | None = None
+    shutdowns: tuple[Shutdown, ...] = ()  # extension: line-only stops (retooling)
+
+    @model_validator(mode="after")
+    def _shifts_in_order(self) -> Line:
+        froms = [s.from_ for s in self.shifts]
+        if froms != sorted(froms):
+            raise ValueError("shifts must be in date order")
+        return self
+
+
+class Plant(Frozen):
+    name: Name
+    start: dt.date | None = None  # extension: a plant phase; default start of its lines
+    lines: tuple[Line, ...] = Field(min_length=1)
+
+
+class Supply(Frozen):
+    from_: dt.date = Field(alias="from")
+    per_week: Annotated[float, Field(ge=0)]
+
+
+class Part(Frozen):
+    name: Name
+    stock: Annotated[int, Field(ge=0)] = 0
+    supply: tuple[Supply, ...] = ()
+
+    @model_validator(mode="after")
+    def _supply_in_order(self) -> Part:
+        froms = [s.from_ for s in self.supply]
+        if froms != sorted(froms):
+            raise ValueError("supply must be in date order")
+        return self
+
+
+class Match(Frozen):
+    """Which orders a mix limit counts: every given key must match."""
+
+    model: Name | None = None
+    variant: Name | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class MixLimit(Frozen):
+    """At most floor(max_share x slots) matching orders per line per day.
+
+    Without `line` the limit holds on every line, each line on its own (extension).
+    """
+
+    name: Name
+    line: Name | None = None
+    match: Match
+    max_share: Annotated[float, Field(ge=0, le=1)]
+
+
+class Market(Frozen):
+    name: Name
+    lead_days: Annotated[int, Field(ge=0)]
+    opens: dt.date | None = None
+
+
+class Scenario(Frozen):
+    """A production scenario: calendar, products, plants, parts, mix limits, markets."""
+
+    name: Name
+    start: dt.date
+    horizon_days: Annotated[int, Field(ge=1, le=20_000)]
+    frozen_days: Annotated[int, Field(ge=0)] = 0
+    calendar: Calendar = Calendar()
+    products: tuple[Product, ...] = Field(min_length=1)
+    plants: tuple[Plant, ...] = Field(min_length=1)
+    parts: tuple[Part, ...] = ()
+    mix_limits: tuple[MixLimit, ...] = ()
+    markets: tuple[Market, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        problems = reference_problems(self)
+        if problems:  # not a ValueError: pydantic passes it through with every problem
+            raise ScenarioError("scenario", problems)
+        return self
+
+    # --- lookups used by the core (cheap, computed on demand) ---
+
+    @property
+    def end(self) -> dt.date:
+        """The first day after the horizon."""
+        return self.start + dt.timedelta(days=self.horizon_days)
+
+    @property
+    def lines(self) -> tuple[tuple[Plant, Line], ...]:
+        """Every line with its plant, in scenario order (the planner's tie-break order)."""
+        return tuple((p, ln) for p in self.plants for ln in p.lines)
+
+    def product(self, model: str) -> Product:
+        for p in self.products:
+            if p.model == model:
+                return p
+        raise KeyError(model)
+
+    def replace(self, **changes: object) -> Scenario:
+        """A validated copy with some top-level keys changed."""
+        data = self.model_dump(by_alias=True)
+        data.update(changes)
+        return Scenario.model_validate(data)
+
+
+def _dupes(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+
+
+def reference_problems(s: Scenario) -> list[str]:
+    """Cross-section problems, each as 'key.path: what is wrong'."""
+    out: list[str] = []
+    models = {p.model: p for p in s.products}
+    part_names = {p.name for p in s.parts}
+    line_names = [ln.name for _, ln in s.lines]
+    for what, names in (
+        ("products[].model", [p.model for p in s.products]),
+        ("plants[].name", [p.name for p in s.plants]),
+        ("plants[].lines[].name", line_names),
+        ("parts[].name", [p.name for p in s.parts]),
+        ("markets[].name", [m.name for m in s.markets]),
+        ("mix_limits[].name", [m.name for m in s.mix_limits]),
+    ):
+        for d in _dupes(names):
+            out.append(f"{what}: duplicate name {d!r}")
+    for i, prod in enumerate(s.products):
+        for d in _dupes([v.name for v in prod.variants]):
+            out.append(f"products[{i}].variants: duplicate variant {d!r}")
+        for j, v in enumerate(prod.variants):
+            for part in v.parts:
+                if part not in part_names:
+                    out.append(
+                        f"products[{i}].variants[{j}].parts: unknown part {part!r}, "
+                        f"expected one of {sorted(part_names)}"
+                    )
+    for i, plant in enumerate(s.plants):
+        for j, ln in enumerate(plant.lines):
+            for m in ln.models:
+                if m not in models:
+                    out.append(
+                        f"plants[{i}].lines[{j}].models: unknown model {m!r}, "
+                        f"expected one of {sorted(models)}"
+                    )
+    for i, mx in enumerate(s.mix_limits):
+        if mx.line is not None and mx.line not in line_names:
+            out.append(
+                f"mix_limits[{i}].line: unknown line {mx.line!r}, expected one of {line_names}"
+            )
+        m = mx.match
+        if m.model is not None and m.model not in models:
+            out.append(f"mix_limits[{i}].match.model: unknown model {m.model!r}")
+        if m.variant is not None:
+            cands = [models[m.model]] if m.model in models else list(models.values())
+            if not any(v.name == m.variant for p in cands for v in p.variants):
+                out.append(f"mix_limits[{i}].match.variant: unknown variant {m.variant!r}")
+    if s.frozen_days > s.horizon_days:
+        out.append(
+            f"frozen_days: must be <= horizon_days ({s.horizon_days}), got {s.frozen_days}"
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Files in and out: scenario YAML, order books (CSV/Parquet), plan outputs."""

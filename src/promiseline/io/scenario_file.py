@@ -1,0 +1,71 @@
+"""Read a scenario YAML file; every problem is reported with its file and key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from promiseline.core.scenario import Scenario
+from promiseline.errors import ScenarioError
+
+_BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
+
+
+def key_path(loc: tuple[str | int, ...]) -> str:
+    """('plants', 0, 'lines', 2, 'jph') -> 'plants[0].lines[2].jph'."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _problem(err: Any) -> str:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    where = key_path(loc)
+    kind, ctx, got = err["type"], err.get("ctx", {}), err.get("input")
+    if kind == "missing":
+        return f"{where}: required key is missing"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key (see SCENARIO.md for the keys a scenario may have)"
+    if kind in _BOUNDS:
+        limit = next(iter(ctx.values()))
+        return f"{where}: must be {_BOUNDS[kind]} {limit}, got {got!r}"
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{where}: {msg[0].lower() + msg[1:]}, got {got!r}"
+
+
+def scenario_from_dict(data: object, source: str = "scenario") -> Scenario:
+    """Validate a parsed scenario; raise ScenarioError listing every problem."""
+    if not isinstance(data, dict):
+        raise ScenarioError(source, [f"expected a mapping of keys at the top level, got {data!r}"])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(source, [_problem(err) for err in e.errors()]) from None
+    except ScenarioError as e:
+        raise ScenarioError(source, e.problems) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario YAML file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = getattr(e, "problem", None) or str(e)
+        raise ScenarioError(str(p), [f"{where}not valid YAML: {what}"]) from None
+    return scenario_from_dict(data, str(p))
