@@ -120,7 +120,7 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
     lines = {ln.name: set(ln.models) for _, ln in scenario.lines}
     markets = [m.name for m in scenario.markets]
 
-    text = {c: _as_text(raw, c).str.strip_chars() for c in REQUIRED + OPTIONAL}
+    text = {c: _blank_is_null(_as_text(raw, c)) for c in REQUIRED + OPTIONAL}
     distinct_options = raw.select(text["options"].unique()).to_series().to_list()
     canonical = {o: _options(o) for o in distinct_options}
     df = raw.select(
@@ -221,6 +221,11 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         "build_date",
     )
     return OrderBook(good, rejected, source)
+
+
+def _blank_is_null(text: pl.Expr) -> pl.Expr:
+    stripped = text.str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped)
 
 
 def _is_temporal(df: pl.DataFrame, name: str) -> bool:

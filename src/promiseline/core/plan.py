@@ -114,7 +114,9 @@ class Plan:
         locked_day = (
             rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")
         ).astype(np.int64)
-        no_line = np.array([not any(m in ms for ms in cap.line_models) for m in classes.models])
+        no_line = np.array(
+            [not any(m in ms for ms in cap.line_models) for m in classes.models], dtype=bool
+        )
         reason = np.full(len(ix), -1, dtype=np.int8)
         active_miss = (group == ACTIVE) & ~has_slot
         reason[active_miss] = 0

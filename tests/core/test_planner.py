@@ -1,0 +1,77 @@
+"""The fast planner against the reference, order by order, on random scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.orders import validate_orders
+from promiseline.core.planner import plan
+from promiseline.core.scenario import Scenario
+from tests.reference import reference_plan
+from tests.strategies import order_tables, scenarios
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
+    p = plan(s, validate_orders(raw, s))
+    return {
+        r["order_id"]: (r["status"], r["line"], r["build_date"], r["delivery_date"],
+                        r["bound_by"], r["queue_position"])
+        for r in p.table.iter_rows(named=True)
+    }
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fast_plan_equals_reference(data: st.DataObject) -> None:
+    """Every order gets the same line, dates, bound and queue position as the reference."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s))
+    book = validate_orders(raw, s)
+    assert not book.rejected
+    want = {
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue)
+        for oid, r in reference_plan(s, book.table).items()
+    }
+    assert fast_rows(s, raw) == want
+
+
+@SETTINGS
+@given(data=st.data())
+def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
+    """Unfrozen bookings never exceed a line's slots, a mix cap or the parts supplied."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s)).with_columns(
+        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked"))
+        .otherwise(pl.col("status")).alias("status"))
+    p = plan(s, validate_orders(raw, s))
+    assert (p.state.free >= 0).all()
+    assert (p.state.mixfree >= 0).all()
+    assert (p.state.available() >= 0).all()
+    planned = p.table.filter(pl.col("status") == "planned")
+    assert planned["build_date"].min() is None or planned["build_date"].min() >= s.start
+    late = planned.filter(pl.col("build_date") >= pl.col("locked_at").dt.date())
+    assert late.height == planned.filter(
+        pl.col("build_date") >= pl.col("locked_at").dt.date()).height
+
+
+def test_every_order_is_planned_or_reported(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """Each order of a planning status gets exactly one plan row."""
+    p = plan(tiny, validate_orders(tiny_orders, tiny))
+    assert p.table["order_id"].n_unique() == p.table.height
+    want = tiny_orders.filter(pl.col("status").is_in(["locked", "scheduled", "reserved"]))
+    assert set(p.table["order_id"]) == set(want["order_id"])
+
+
+def test_waits_follow_dates(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """wait_days is delivery minus the lock date; delivery is build plus lead time."""
+    p = plan(tiny, validate_orders(tiny_orders, tiny)).planned
+    lead = {m.name: m.lead_days for m in tiny.markets}
+    for r in p.iter_rows(named=True):
+        assert r["wait_days"] == (r["delivery_date"] - r["locked_at"].date()).days
+        assert r["delivery_date"] >= r["build_date"] + dt.timedelta(days=lead[r["market"]])

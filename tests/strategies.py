@@ -1,0 +1,173 @@
+"""Hypothesis strategies: small random scenarios and order books that stress every rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import polars as pl
+from hypothesis import strategies as st
+
+from promiseline.core.scenario import WEEKDAYS, Scenario
+
+START = dt.date(2025, 1, 1)
+OPTION_SETS = ["", '{"roof":"pan"}', '{"paint":"green"}', '{"roof":"pan","paint":"green"}']
+
+
+def _date(draw: st.DrawFn, lo: int, hi: int) -> dt.date:
+    return START + dt.timedelta(days=draw(st.integers(lo, hi)))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    horizon = draw(st.integers(5, 45))
+    n_parts = draw(st.integers(0, 3))
+    parts = [
+        {
+            "name": f"p{i}",
+            "stock": draw(st.integers(0, 8)),
+            "supply": sorted(
+                (
+                    {"from": _date(draw, -3, horizon), "per_week": draw(st.sampled_from(
+                        [0, 1, 2.5, 5, 7, 10, 21]))}
+                    for _ in range(draw(st.integers(0, 2)))
+                ),
+                key=lambda x: x["from"],
+            ),
+        }
+        for i in range(n_parts)
+    ]
+    models = []
+    for m in range(draw(st.integers(1, 2))):
+        variants = []
+        for v in range(draw(st.integers(1, 3))):
+            need = {
+                f"p{i}": draw(st.integers(1, 2))
+                for i in range(n_parts)
+                if draw(st.booleans())
+            }
+            variants.append({"name": f"v{v}", "parts": need})
+        models.append({"model": f"M{m}", "variants": variants})
+    model_names = [m["model"] for m in models]
+    lines = []
+    for i in range(draw(st.integers(1, 3))):
+        line: dict[str, Any] = {
+            "name": f"l{i}",
+            "models": draw(st.lists(st.sampled_from(model_names), min_size=1, unique=True)),
+            "jph": draw(st.sampled_from([0.3, 0.5, 1, 1.5, 2, 3])),
+            "shifts": sorted(
+                (
+                    {"from": _date(draw, -2, horizon), "hours": draw(st.sampled_from(
+                        [0, 1, 2, 3.5, 4, 8]))}
+                    for _ in range(draw(st.integers(1, 2)))
+                ),
+                key=lambda x: x["from"],
+            ),
+        }
+        if draw(st.booleans()):
+            line["start"] = _date(draw, -2, horizon // 2)
+        if draw(st.booleans()):
+            line["ramp_up"] = {
+                "from": _date(draw, -5, horizon),
+                "initial": draw(st.sampled_from([0.0, 0.2, 0.5])),
+                "weeks": draw(st.sampled_from([0, 0.5, 1, 3])),
+                "shape": draw(st.sampled_from(["linear", "s"])),
+            }
+        if draw(st.booleans()):
+            line["working_days"] = draw(
+                st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)
+            )
+        if draw(st.integers(0, 3)) == 0:
+            a = draw(st.integers(0, horizon))
+            line["shutdowns"] = [{"name": "retool", "from": START + dt.timedelta(days=a),
+                                  "to": START + dt.timedelta(days=a + draw(st.integers(0, 4)))}]
+        lines.append(line)
+    half = (len(lines) + 1) // 2
+    plants = [{"name": "pa", "lines": lines[:half]}]
+    if lines[half:]:
+        plants.append({"name": "pb", "lines": lines[half:]})
+    mix_limits = []
+    for i in range(draw(st.integers(0, 3))):
+        match: dict[str, Any] = {}
+        if draw(st.booleans()):
+            match["model"] = draw(st.sampled_from(model_names))
+            if draw(st.booleans()):
+                match["variant"] = "v0"
+        if draw(st.booleans()):
+            match["options"] = {"roof": "pan"}
+        mx: dict[str, Any] = {
+            "name": f"mx{i}",
+            "match": match,
+            "max_share": draw(st.sampled_from([0, 0.25, 0.5, 0.6, 1])),
+        }
+        if draw(st.booleans()):
+            mx["line"] = draw(st.sampled_from([ln["name"] for ln in lines]))
+        mix_limits.append(mx)
+    shutdowns = []
+    if draw(st.booleans()):
+        a = draw(st.integers(0, horizon))
+        shutdowns.append({"name": "cny", "from": START + dt.timedelta(days=a),
+                          "to": START + dt.timedelta(days=a + draw(st.integers(0, 6)))})
+    markets = [{"name": "CN", "lead_days": draw(st.integers(0, 9))}]
+    if draw(st.booleans()):
+        markets.append({"name": "DE", "lead_days": draw(st.integers(0, 40)),
+                        "opens": _date(draw, 0, horizon + 30)})
+    data = {
+        "name": "random",
+        "start": START,
+        "horizon_days": horizon,
+        "frozen_days": draw(st.integers(0, 4)),
+        "calendar": {
+            "working_days": draw(
+                st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)
+            ),
+            "shutdowns": shutdowns,
+        },
+        "products": models,
+        "plants": plants,
+        "parts": parts,
+        "mix_limits": mix_limits,
+        "markets": markets,
+    }
+    return Scenario.model_validate(data)
+
+
+@st.composite
+def order_tables(draw: st.DrawFn, s: Scenario, max_orders: int = 40) -> pl.DataFrame:
+    n = draw(st.integers(0, max_orders))
+    rows = []
+    lines = [(ln.name, ln.models) for _, ln in s.lines]
+    for i in range(n):
+        prod = draw(st.sampled_from(s.products))
+        status = draw(st.sampled_from(
+            ["locked"] * 6 + ["scheduled", "scheduled", "reserved", "cancelled", "built"]
+        ))
+        line = build = None
+        if status == "scheduled" and draw(st.booleans()):
+            cands = [n_ for n_, ms in lines if prod.model in ms]
+            if cands:
+                line = draw(st.sampled_from(cands))
+                build = (s.start + dt.timedelta(days=draw(st.integers(-1, s.frozen_days + 2))))
+        rows.append({
+            "order_id": f"o{draw(st.integers(0, 10**6)):07d}-{i}",
+            "model": prod.model,
+            "variant": draw(st.sampled_from(prod.variants)).name,
+            "options": draw(st.sampled_from(OPTION_SETS)),
+            "market": draw(st.sampled_from(s.markets)).name,
+            "locked_at": (
+                dt.datetime.combine(START, dt.time())
+                + dt.timedelta(hours=draw(st.integers(-48, 24 * (s.horizon_days + 2))))
+            ).isoformat(),
+            "priority": str(draw(st.sampled_from([0, 0, 0, 1, 2, -1]))),
+            "status": status,
+            "line": line,
+            "build_date": build.isoformat() if build else None,
+        })
+    schema = {c: pl.String for c in ("order_id", "model", "variant", "options", "market",
+                                     "locked_at", "priority", "status", "line", "build_date")}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def options_of(text: str) -> dict[str, str]:
+    return json.loads(text) if text else {}
