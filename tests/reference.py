@@ -55,9 +55,11 @@ def works(s: Scenario, plant: Plant, line: Line, day: dt.date) -> bool:
     wd = WEEKDAYS[day.weekday()]
     begin = line.start or plant.start
     hours = last_entry([(x.from_, x.hours) for x in line.shifts], day)
-    return wd in (line.working_days or s.calendar.working_days) and (
-        begin is None or day >= begin
-    ) and hours > 0
+    return (
+        wd in (line.working_days or s.calendar.working_days)
+        and (begin is None or day >= begin)
+        and hours > 0
+    )
 
 
 def line_slots(s: Scenario, plant: Plant, line: Line) -> list[int]:
@@ -120,8 +122,10 @@ class Reference:
         self.mixes: list[tuple[str, int, Match, list[int]]] = []
         for mx in s.mix_limits:
             for li, (_, ln) in enumerate(self.lines):
-                if (mx.line == ln.name) if mx.line else (
-                    mx.match.model is None or mx.match.model in ln.models
+                if (
+                    (mx.line == ln.name)
+                    if mx.line
+                    else (mx.match.model is None or mx.match.model in ln.models)
                 ):
                     caps = [floor_(mx.max_share * x) for x in self.slots[li]]
                     self.mixes.append((mx.name, li, mx.match, caps))
@@ -141,7 +145,8 @@ class Reference:
 
     def my_mixes(self, li: int, model: str, variant: str, opts: dict[str, str]) -> list[int]:
         return [
-            m for m, (_, mli, match, _) in enumerate(self.mixes)
+            m
+            for m, (_, mli, match, _) in enumerate(self.mixes)
             if mli == li and matches(match, model, variant, opts)
         ]
 
@@ -216,8 +221,13 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
         return (o["priority"], o["locked_at"], o["order_id"])
 
     frozen = sorted(
-        (o for o in rows if o["status"] == "scheduled" and o["build_date"] is not None
-         and o["build_date"] < frozen_end),
+        (
+            o
+            for o in rows
+            if o["status"] == "scheduled"
+            and o["build_date"] is not None
+            and o["build_date"] < frozen_end
+        ),
         key=key,
     )
     fz_ids = {o["order_id"] for o in frozen}

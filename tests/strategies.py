@@ -12,6 +12,18 @@ from hypothesis import strategies as st
 from promiseline.core.scenario import WEEKDAYS, Scenario
 
 START = dt.date(2025, 1, 1)
+COLUMNS = (
+    "order_id",
+    "model",
+    "variant",
+    "options",
+    "market",
+    "locked_at",
+    "priority",
+    "status",
+    "line",
+    "build_date",
+)
 OPTION_SETS = ["", '{"roof":"pan"}', '{"paint":"green"}', '{"roof":"pan","paint":"green"}']
 
 
@@ -29,8 +41,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "stock": draw(st.integers(0, 8)),
             "supply": sorted(
                 (
-                    {"from": _date(draw, -3, horizon), "per_week": draw(st.sampled_from(
-                        [0, 1, 2.5, 5, 7, 10, 21]))}
+                    {
+                        "from": _date(draw, -3, horizon),
+                        "per_week": draw(st.sampled_from([0, 1, 2.5, 5, 7, 10, 21])),
+                    }
                     for _ in range(draw(st.integers(0, 2)))
                 ),
                 key=lambda x: x["from"],
@@ -42,11 +56,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     for m in range(draw(st.integers(1, 2))):
         variants = []
         for v in range(draw(st.integers(1, 3))):
-            need = {
-                f"p{i}": draw(st.integers(1, 2))
-                for i in range(n_parts)
-                if draw(st.booleans())
-            }
+            need = {f"p{i}": draw(st.integers(1, 2)) for i in range(n_parts) if draw(st.booleans())}
             variants.append({"name": f"v{v}", "parts": need})
         models.append({"model": f"M{m}", "variants": variants})
     model_names = [m["model"] for m in models]
@@ -58,8 +68,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             "jph": draw(st.sampled_from([0.3, 0.5, 1, 1.5, 2, 3])),
             "shifts": sorted(
                 (
-                    {"from": _date(draw, -2, horizon), "hours": draw(st.sampled_from(
-                        [0, 1, 2, 3.5, 4, 8]))}
+                    {
+                        "from": _date(draw, -2, horizon),
+                        "hours": draw(st.sampled_from([0, 1, 2, 3.5, 4, 8])),
+                    }
                     for _ in range(draw(st.integers(1, 2)))
                 ),
                 key=lambda x: x["from"],
@@ -80,8 +92,13 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             )
         if draw(st.integers(0, 3)) == 0:
             a = draw(st.integers(0, horizon))
-            line["shutdowns"] = [{"name": "retool", "from": START + dt.timedelta(days=a),
-                                  "to": START + dt.timedelta(days=a + draw(st.integers(0, 4)))}]
+            line["shutdowns"] = [
+                {
+                    "name": "retool",
+                    "from": START + dt.timedelta(days=a),
+                    "to": START + dt.timedelta(days=a + draw(st.integers(0, 4))),
+                }
+            ]
         lines.append(line)
     half = (len(lines) + 1) // 2
     plants = [{"name": "pa", "lines": lines[:half]}]
@@ -107,12 +124,22 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     shutdowns = []
     if draw(st.booleans()):
         a = draw(st.integers(0, horizon))
-        shutdowns.append({"name": "cny", "from": START + dt.timedelta(days=a),
-                          "to": START + dt.timedelta(days=a + draw(st.integers(0, 6)))})
+        shutdowns.append(
+            {
+                "name": "cny",
+                "from": START + dt.timedelta(days=a),
+                "to": START + dt.timedelta(days=a + draw(st.integers(0, 6))),
+            }
+        )
     markets = [{"name": "CN", "lead_days": draw(st.integers(0, 9))}]
     if draw(st.booleans()):
-        markets.append({"name": "DE", "lead_days": draw(st.integers(0, 40)),
-                        "opens": _date(draw, 0, horizon + 30)})
+        markets.append(
+            {
+                "name": "DE",
+                "lead_days": draw(st.integers(0, 40)),
+                "opens": _date(draw, 0, horizon + 30),
+            }
+        )
     data = {
         "name": "random",
         "start": START,
@@ -140,32 +167,35 @@ def order_tables(draw: st.DrawFn, s: Scenario, max_orders: int = 40) -> pl.DataF
     lines = [(ln.name, ln.models) for _, ln in s.lines]
     for i in range(n):
         prod = draw(st.sampled_from(s.products))
-        status = draw(st.sampled_from(
-            ["locked"] * 6 + ["scheduled", "scheduled", "reserved", "cancelled", "built"]
-        ))
+        status = draw(
+            st.sampled_from(
+                ["locked"] * 6 + ["scheduled", "scheduled", "reserved", "cancelled", "built"]
+            )
+        )
         line = build = None
         if status == "scheduled" and draw(st.booleans()):
             cands = [n_ for n_, ms in lines if prod.model in ms]
             if cands:
                 line = draw(st.sampled_from(cands))
-                build = (s.start + dt.timedelta(days=draw(st.integers(-1, s.frozen_days + 2))))
-        rows.append({
-            "order_id": f"o{draw(st.integers(0, 10**6)):07d}-{i}",
-            "model": prod.model,
-            "variant": draw(st.sampled_from(prod.variants)).name,
-            "options": draw(st.sampled_from(OPTION_SETS)),
-            "market": draw(st.sampled_from(s.markets)).name,
-            "locked_at": (
-                dt.datetime.combine(START, dt.time())
-                + dt.timedelta(hours=draw(st.integers(-48, 24 * (s.horizon_days + 2))))
-            ).isoformat(),
-            "priority": str(draw(st.sampled_from([0, 0, 0, 1, 2, -1]))),
-            "status": status,
-            "line": line,
-            "build_date": build.isoformat() if build else None,
-        })
-    schema = {c: pl.String for c in ("order_id", "model", "variant", "options", "market",
-                                     "locked_at", "priority", "status", "line", "build_date")}
+                build = s.start + dt.timedelta(days=draw(st.integers(-1, s.frozen_days + 2)))
+        rows.append(
+            {
+                "order_id": f"o{draw(st.integers(0, 10**6)):07d}-{i}",
+                "model": prod.model,
+                "variant": draw(st.sampled_from(prod.variants)).name,
+                "options": draw(st.sampled_from(OPTION_SETS)),
+                "market": draw(st.sampled_from(s.markets)).name,
+                "locked_at": (
+                    dt.datetime.combine(START, dt.time())
+                    + dt.timedelta(hours=draw(st.integers(-48, 24 * (s.horizon_days + 2))))
+                ).isoformat(),
+                "priority": str(draw(st.sampled_from([0, 0, 0, 1, 2, -1]))),
+                "status": status,
+                "line": line,
+                "build_date": build.isoformat() if build else None,
+            }
+        )
+    schema = dict.fromkeys(COLUMNS, pl.String)
     return pl.DataFrame(rows, schema=schema)
 
 

@@ -1,1 +1,36 @@
-"""promiseline: honest delivery dates for every order in a surge."""
+"""promiseline: honest delivery dates for every order in a demand surge."""
+
+from promiseline.api import explain, load_orders, load_scenario, plan, quote
+from promiseline.core.explain import Explanation
+from promiseline.core.orders import OrderBook, Rejection
+from promiseline.core.plan import Plan
+from promiseline.core.promise import Quote
+from promiseline.core.scenario import Scenario
+from promiseline.core.surge import Demand, generate_orders
+from promiseline.demo import demo_orders, demo_scenario
+from promiseline.errors import OrderBookError, PromiselineError, ScenarioError
+from promiseline.io.order_book import write_orders
+from promiseline.io.plan_files import write_plan
+
+__all__ = [
+    "Demand",
+    "Explanation",
+    "OrderBook",
+    "OrderBookError",
+    "Plan",
+    "PromiselineError",
+    "Quote",
+    "Rejection",
+    "Scenario",
+    "ScenarioError",
+    "demo_orders",
+    "demo_scenario",
+    "explain",
+    "generate_orders",
+    "load_orders",
+    "load_scenario",
+    "plan",
+    "quote",
+    "write_orders",
+    "write_plan",
+]

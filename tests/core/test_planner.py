@@ -20,8 +20,14 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
     p = plan(s, validate_orders(raw, s))
     return {
-        r["order_id"]: (r["status"], r["line"], r["build_date"], r["delivery_date"],
-                        r["bound_by"], r["queue_position"])
+        r["order_id"]: (
+            r["status"],
+            r["line"],
+            r["build_date"],
+            r["delivery_date"],
+            r["bound_by"],
+            r["queue_position"],
+        )
         for r in p.table.iter_rows(named=True)
     }
 
@@ -47,8 +53,11 @@ def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     """Unfrozen bookings never exceed a line's slots, a mix cap or the parts supplied."""
     s = data.draw(scenarios())
     raw = data.draw(order_tables(s)).with_columns(
-        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked"))
-        .otherwise(pl.col("status")).alias("status"))
+        pl.when(pl.col("status") == "scheduled")
+        .then(pl.lit("locked"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
     p = plan(s, validate_orders(raw, s))
     assert (p.state.free >= 0).all()
     assert (p.state.mixfree >= 0).all()
@@ -56,8 +65,9 @@ def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     planned = p.table.filter(pl.col("status") == "planned")
     assert planned["build_date"].min() is None or planned["build_date"].min() >= s.start
     late = planned.filter(pl.col("build_date") >= pl.col("locked_at").dt.date())
-    assert late.height == planned.filter(
-        pl.col("build_date") >= pl.col("locked_at").dt.date()).height
+    assert (
+        late.height == planned.filter(pl.col("build_date") >= pl.col("locked_at").dt.date()).height
+    )
 
 
 def test_every_order_is_planned_or_reported(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:

@@ -32,16 +32,39 @@ def test_quote_equals_replan(data: st.DataObject) -> None:
     priority = data.draw(st.sampled_from([0, 0, 1, -1]))
     new_id = data.draw(st.sampled_from(["o0000000-5", "zzz", "a"]))
     raw = raw.filter(pl.col("order_id") != new_id)
-    q = quote(plan(s, validate_orders(raw, s)), prod.model, variant, options_of(options),
-              market, when, priority=priority, order_id=new_id)
-    row = pl.DataFrame([{
-        "order_id": new_id, "model": prod.model, "variant": variant, "options": options,
-        "market": market, "locked_at": when.isoformat(), "priority": str(priority),
-        "status": "locked", "line": None, "build_date": None,
-    }], schema=raw.schema)
+    q = quote(
+        plan(s, validate_orders(raw, s)),
+        prod.model,
+        variant,
+        options_of(options),
+        market,
+        when,
+        priority=priority,
+        order_id=new_id,
+    )
+    row = pl.DataFrame(
+        [
+            {
+                "order_id": new_id,
+                "model": prod.model,
+                "variant": variant,
+                "options": options,
+                "market": market,
+                "locked_at": when.isoformat(),
+                "priority": str(priority),
+                "status": "locked",
+                "line": None,
+                "build_date": None,
+            }
+        ],
+        schema=raw.schema,
+    )
     full = plan(s, validate_orders(pl.concat([raw, row]), s)).order(new_id)
     assert (q.build_date, q.delivery_date, q.line, q.bound_by, q.queue_position) == (
-        full["build_date"], full["delivery_date"], full["line"], full["bound_by"],
+        full["build_date"],
+        full["delivery_date"],
+        full["line"],
+        full["bound_by"],
         full["queue_position"],
     )
 
@@ -51,7 +74,8 @@ def test_quote_now_goes_to_the_back(tiny: Scenario, tiny_orders: pl.DataFrame) -
     p = plan(tiny, validate_orders(tiny_orders, tiny))
     q = quote(p, "A", "S", {}, "CN", dt.datetime(2025, 2, 1, 12))
     assert q.queue_position == p.planned.height + 1
-    assert q.build_date is not None and q.build_date >= dt.date(2025, 2, 1)
+    assert q.build_date is not None
+    assert q.build_date >= dt.date(2025, 2, 1)
     assert q.wait_days == (q.delivery_date - dt.date(2025, 2, 1)).days  # type: ignore[operator]
 
 

@@ -166,4 +166,3 @@ def capacity(s: Scenario) -> Capacity:
         mixes=tuple(mixes),
         mix_cap=mix_cap,
     )
-

@@ -42,13 +42,18 @@ class Classes:
         return int(np.diff(self.part_ptr).max(initial=0))
 
     def kernel_args(self) -> tuple[object, ...]:
-        return (self.line_ptr, self.lines, self.mix_ptr, self.mixes, self.part_ptr,
-                self.parts, self.qty)
+        return (
+            self.line_ptr,
+            self.lines,
+            self.mix_ptr,
+            self.mixes,
+            self.part_ptr,
+            self.parts,
+            self.qty,
+        )
 
 
-def build_classes(
-    scenario: Scenario, cap: Capacity, configs: list[Config]
-) -> tuple[Classes, I32]:
+def build_classes(scenario: Scenario, cap: Capacity, configs: list[Config]) -> tuple[Classes, I32]:
     """Classes for these configurations, and the class of each configuration."""
     part_index = {n: i for i, n in enumerate(cap.part_names)}
     signature_of: dict[tuple[str, str, tuple[int, ...]], int] = {}
@@ -57,7 +62,8 @@ def build_classes(
     for c, (model, variant, options) in enumerate(configs):
         opts = options_dict(options)
         mix = tuple(
-            m for m, inst in enumerate(cap.mixes)
+            m
+            for m, inst in enumerate(cap.mixes)
             if model in cap.line_models[inst.line] and matches(inst.match, model, variant, opts)
         )
         sig = (model, variant, mix)
@@ -67,8 +73,8 @@ def build_classes(
         config_class[c] = signature_of[sig]
 
     n_lines, days = cap.slots.shape
-    line_ptr, lines, mix_ptr, mixes = [0], [], [0], []
-    part_ptr, parts, qty = [0], [], []
+    line_ptr, lines, mix_ptr, mixes = [0], list[int](), [0], list[int]()
+    part_ptr, parts, qty = [0], list[int](), list[int]()
     qty_dense = np.zeros((len(sigs), len(cap.part_names)), dtype=np.int64)
     mix_on = np.zeros((len(sigs), len(cap.mixes)), dtype=bool)
     relevant = np.zeros((len(sigs), days), dtype=bool)

@@ -93,9 +93,9 @@ def explain(plan: Plan, order_id: str) -> Explanation:
             f"{ahead:,} orders ahead of it take {name}."
         )
     elif kind == "mix":
-        mine = [m for m, inst in enumerate(cap.mixes) if inst.name == name]
+        named = [m for m, inst in enumerate(cap.mixes) if inst.name == name]
         counted = np.zeros(len(lines), dtype=bool)
-        for m in mine:
+        for m in named:
             counted |= plan.classes.mix_on[plan.order_cls, m] & (lines == cap.mixes[m].line)
         ahead = _ahead(plan, i, counted)
         detail = (

@@ -74,9 +74,28 @@ def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def search(  # type: ignore[no-untyped-def]
-    k, r, lo, hi, free, mixfree, slots, val, lazy, bmin,
-    line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots,
-    n_parts, n_lines, dp,
+    k,
+    r,
+    lo,
+    hi,
+    free,
+    mixfree,
+    slots,
+    val,
+    lazy,
+    bmin,
+    line_ptr,
+    lines,
+    mix_ptr,
+    mixes,
+    part_ptr,
+    parts,
+    qty,
+    prev_rel,
+    has_slots,
+    n_parts,
+    n_lines,
+    dp,
 ):
     """Earliest feasible day >= r for class k, without taking it.
 
@@ -156,8 +175,21 @@ def take(  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def place_fixed(  # type: ignore[no-untyped-def]
-    order_cls, order_line, order_day, free, mixfree, val, lazy, bmin,
-    line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty,
+    order_cls,
+    order_line,
+    order_day,
+    free,
+    mixfree,
+    val,
+    lazy,
+    bmin,
+    line_ptr,
+    lines,
+    mix_ptr,
+    mixes,
+    part_ptr,
+    parts,
+    qty,
 ):
     """Book frozen orders on their own line and day (even past capacity)."""
     days = free.shape[1]
@@ -168,16 +200,53 @@ def place_fixed(  # type: ignore[no-untyped-def]
         k = order_cls[i]
         for e in range(line_ptr[k], line_ptr[k + 1]):
             if lines[e] == order_line[i]:
-                take(k, e, d, free, mixfree, val, lazy, bmin, lines, mix_ptr, mixes,
-                     part_ptr, parts, qty)
+                take(
+                    k,
+                    e,
+                    d,
+                    free,
+                    mixfree,
+                    val,
+                    lazy,
+                    bmin,
+                    lines,
+                    mix_ptr,
+                    mixes,
+                    part_ptr,
+                    parts,
+                    qty,
+                )
                 break
 
 
 @njit(cache=True)
 def allocate(  # type: ignore[no-untyped-def]
-    order_cls, order_rel, free, mixfree, slots, val, lazy, bmin,
-    line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots,
-    ilo, ihi, n_parts, n_lines, max_parts, out_day, out_line, out_bound, out_blocked,
+    order_cls,
+    order_rel,
+    free,
+    mixfree,
+    slots,
+    val,
+    lazy,
+    bmin,
+    line_ptr,
+    lines,
+    mix_ptr,
+    mixes,
+    part_ptr,
+    parts,
+    qty,
+    prev_rel,
+    has_slots,
+    ilo,
+    ihi,
+    n_parts,
+    n_lines,
+    max_parts,
+    out_day,
+    out_line,
+    out_bound,
+    out_blocked,
 ):
     """Place orders one by one in planning order (the planning rule of SCENARIO.md)."""
     days = free.shape[1]
@@ -194,8 +263,28 @@ def allocate(  # type: ignore[no-untyped-def]
         lo = ilo[k]
         hi = ihi[k]
         d, e, bound, b = search(
-            k, r, lo, hi, free, mixfree, slots, val, lazy, bmin, line_ptr, lines,
-            mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots, n_parts, n_lines, dp,
+            k,
+            r,
+            lo,
+            hi,
+            free,
+            mixfree,
+            slots,
+            val,
+            lazy,
+            bmin,
+            line_ptr,
+            lines,
+            mix_ptr,
+            mixes,
+            part_ptr,
+            parts,
+            qty,
+            prev_rel,
+            has_slots,
+            n_parts,
+            n_lines,
+            dp,
         )
         if r <= hi and d >= lo:
             ilo[k] = min(r, lo)
@@ -211,15 +300,37 @@ def allocate(  # type: ignore[no-untyped-def]
             continue
         out_day[i] = d
         out_line[i] = lines[e]
-        take(k, e, d, free, mixfree, val, lazy, bmin, lines, mix_ptr, mixes, part_ptr,
-             parts, qty)
+        take(k, e, d, free, mixfree, val, lazy, bmin, lines, mix_ptr, mixes, part_ptr, parts, qty)
 
 
 @njit(cache=True)
 def search_many(  # type: ignore[no-untyped-def]
-    order_cls, order_rel, free, mixfree, slots, val, lazy, bmin,
-    line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots,
-    ilo, ihi, n_parts, n_lines, max_parts, out_day, out_line, out_bound, out_blocked,
+    order_cls,
+    order_rel,
+    free,
+    mixfree,
+    slots,
+    val,
+    lazy,
+    bmin,
+    line_ptr,
+    lines,
+    mix_ptr,
+    mixes,
+    part_ptr,
+    parts,
+    qty,
+    prev_rel,
+    has_slots,
+    ilo,
+    ihi,
+    n_parts,
+    n_lines,
+    max_parts,
+    out_day,
+    out_line,
+    out_bound,
+    out_blocked,
 ):
     """Quote each order against the same state, booking nothing."""
     days = free.shape[1]
@@ -228,8 +339,28 @@ def search_many(  # type: ignore[no-untyped-def]
         k = order_cls[i]
         r = min(order_rel[i], days)
         d, e, bound, b = search(
-            k, r, ilo[k], ihi[k], free, mixfree, slots, val, lazy, bmin, line_ptr, lines,
-            mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots, n_parts, n_lines, dp,
+            k,
+            r,
+            ilo[k],
+            ihi[k],
+            free,
+            mixfree,
+            slots,
+            val,
+            lazy,
+            bmin,
+            line_ptr,
+            lines,
+            mix_ptr,
+            mixes,
+            part_ptr,
+            parts,
+            qty,
+            prev_rel,
+            has_slots,
+            n_parts,
+            n_lines,
+            dp,
         )
         out_day[i] = d if e >= 0 else -1
         out_line[i] = lines[e] if e >= 0 else -1

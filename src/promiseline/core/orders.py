@@ -71,9 +71,7 @@ class OrderBook:
 def parse_datetime(col: pl.Expr) -> pl.Expr:
     """ISO 8601 text to a datetime; a UTC offset is dropped (times are plant-local)."""
     text = col.str.strip_chars().str.replace(_OFFSET, "")
-    return pl.coalesce(
-        [text.str.to_datetime(f, strict=False, time_unit="us") for f in _FORMATS]
-    )
+    return pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in _FORMATS])
 
 
 def _options(raw: str | None) -> str | None:
@@ -125,20 +123,23 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
     canonical = {o: _options(o) for o in distinct_options}
     df = raw.select(
         pl.col("row").cast(pl.Int64),
-        *(text[c].alias(c) for c in REQUIRED + ("line",)),
+        *(text[c].alias(c) for c in (*REQUIRED, "line")),
         text["options"].alias("options_raw"),
-        text["options"].replace_strict(canonical, default=None, return_dtype=pl.String)
+        text["options"]
+        .replace_strict(canonical, default=None, return_dtype=pl.String)
         .alias("options"),
-        (pl.col("locked_at").cast(pl.Datetime("us")) if _is_temporal(raw, "locked_at")
-         else parse_datetime(text["locked_at"])).alias("locked_at_t"),
+        (
+            pl.col("locked_at").cast(pl.Datetime("us"))
+            if _is_temporal(raw, "locked_at")
+            else parse_datetime(text["locked_at"])
+        ).alias("locked_at_t"),
         pl.coalesce(text["priority"], pl.lit("0")).alias("priority_raw"),
         pl.coalesce(text["status"], pl.lit("locked")).str.to_lowercase().alias("status"),
         text["build_date"].alias("build_date_raw"),
     ).with_columns(
         pl.col("priority_raw").cast(pl.Int64, strict=False).alias("priority"),
         parse_datetime(pl.col("build_date_raw")).dt.date().alias("build_date"),
-        (pl.col("order_id").is_duplicated() & ~pl.col("order_id").is_first_distinct())
-        .alias("dup"),
+        (pl.col("order_id").is_duplicated() & ~pl.col("order_id").is_first_distinct()).alias("dup"),
         pl.col("row").first().over("order_id").alias("first_row"),
     )
 
@@ -155,8 +156,11 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         (pl.col("model").is_null(), pl.lit("missing model")),
         (
             pl.col("model").is_not_null() & ~model_ok,
-            pl.format("unknown model '{}', expected one of {}", pl.col("model"),
-                      pl.lit(str(sorted(variants)))),
+            pl.format(
+                "unknown model '{}', expected one of {}",
+                pl.col("model"),
+                pl.lit(str(sorted(variants))),
+            ),
         ),
         (
             model_ok & ~variant_ok,
@@ -164,14 +168,19 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         ),
         (
             ~pl.col("market").is_in(markets).fill_null(False),
-            pl.format("unknown market '{}', expected one of {}", pl.col("market").fill_null(""),
-                      pl.lit(str(markets))),
+            pl.format(
+                "unknown market '{}', expected one of {}",
+                pl.col("market").fill_null(""),
+                pl.lit(str(markets)),
+            ),
         ),
         (pl.col("locked_at").is_null(), pl.lit("missing locked_at")),
         (
             pl.col("locked_at").is_not_null() & pl.col("locked_at_t").is_null(),
-            pl.format("unparsable locked_at '{}', expected ISO 8601 such as "
-                      "2025-06-26T10:00:00", pl.col("locked_at")),
+            pl.format(
+                "unparsable locked_at '{}', expected ISO 8601 such as 2025-06-26T10:00:00",
+                pl.col("locked_at"),
+            ),
         ),
         (
             pl.col("priority").is_null(),
@@ -179,8 +188,11 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         ),
         (
             ~pl.col("status").is_in(STATUSES),
-            pl.format("unknown status '{}', expected one of {}", pl.col("status"),
-                      pl.lit(str(list(STATUSES)))),
+            pl.format(
+                "unknown status '{}', expected one of {}",
+                pl.col("status"),
+                pl.lit(str(list(STATUSES))),
+            ),
         ),
         (
             pl.col("options").is_null(),
@@ -192,8 +204,10 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         ),
         (
             pl.col("build_date_raw").is_not_null() & pl.col("build_date").is_null(),
-            pl.format("unparsable build_date '{}', expected a date such as 2025-07-01",
-                      pl.col("build_date_raw")),
+            pl.format(
+                "unparsable build_date '{}', expected a date such as 2025-07-01",
+                pl.col("build_date_raw"),
+            ),
         ),
         (
             (pl.col("status") == "scheduled")
@@ -202,7 +216,8 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         ),
     ]
     reason = pl.concat_str(
-        [pl.when(bad.fill_null(True)).then(msg) for bad, msg in checks], separator="; ",
+        [pl.when(bad.fill_null(True)).then(msg) for bad, msg in checks],
+        separator="; ",
         ignore_nulls=True,
     )
     df = df.with_columns(reason.alias("reason"))

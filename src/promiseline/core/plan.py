@@ -20,9 +20,22 @@ from promiseline.core.state import State
 I32 = npt.NDArray[np.int32]
 FROZEN, ACTIVE, RESERVED = 0, 1, 2
 PLAN_COLUMNS = (
-    "order_id", "model", "variant", "market", "priority", "locked_at", "status", "plant",
-    "line", "build_date", "delivery_date", "wait_days", "queue_position",
-    "model_queue_position", "bound_by", "reason",
+    "order_id",
+    "model",
+    "variant",
+    "market",
+    "priority",
+    "locked_at",
+    "status",
+    "plant",
+    "line",
+    "build_date",
+    "delivery_date",
+    "wait_days",
+    "queue_position",
+    "model_queue_position",
+    "bound_by",
+    "reason",
 )
 
 
@@ -111,9 +124,9 @@ class Plan:
         market_base = len(names) - len(scenario.markets)
         bound = np.where(by_market, market_base + mk, placement.bound).astype(np.int32)
 
-        locked_day = (
-            rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")
-        ).astype(np.int64)
+        locked_day = (rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")).astype(
+            np.int64
+        )
         no_line = np.array(
             [not any(m in ms for ms in cap.line_models) for m in classes.models], dtype=bool
         )
@@ -163,8 +176,20 @@ class Plan:
             .alias("model_queue_position")
         ).select(PLAN_COLUMNS)
         return cls(
-            scenario, cap, book, classes, configs, state, ix, group, order_cls, rel,
-            placement, bound, queue, table,
+            scenario,
+            cap,
+            book,
+            classes,
+            configs,
+            state,
+            ix,
+            group,
+            order_cls,
+            rel,
+            placement,
+            bound,
+            queue,
+            table,
         )
 
     def active_keys(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pl.Series]:

@@ -38,10 +38,26 @@ def run_kernel(
     """Call `kernel.allocate` or `kernel.search_many` with everything laid out."""
     out = Placement.empty(len(cls_))
     fn(
-        cls_, rel, state.free, state.mixfree, cap.slots, state.val, state.lazy, state.bmin,
-        *classes.kernel_args(), classes.prev_rel, classes.has_slots, state.ilo, state.ihi,
-        len(cap.part_names), len(cap.line_names), classes.max_parts,
-        out.day, out.line, out.bound, out.blocked,
+        cls_,
+        rel,
+        state.free,
+        state.mixfree,
+        cap.slots,
+        state.val,
+        state.lazy,
+        state.bmin,
+        *classes.kernel_args(),
+        classes.prev_rel,
+        classes.has_slots,
+        state.ilo,
+        state.ihi,
+        len(cap.part_names),
+        len(cap.line_names),
+        classes.max_parts,
+        out.day,
+        out.line,
+        out.bound,
+        out.blocked,
     )
     return out
 
@@ -118,8 +134,15 @@ def plan(
     fixed_line = work["line"].to_numpy().astype(np.int32)
     fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
     kernel.place_fixed(
-        cls_[fz], fixed_line[fz], fixed_day[fz], state.free, state.mixfree, state.val,
-        state.lazy, state.bmin, *classes.kernel_args(),
+        cls_[fz],
+        fixed_line[fz],
+        fixed_day[fz],
+        state.free,
+        state.mixfree,
+        state.val,
+        state.lazy,
+        state.bmin,
+        *classes.kernel_args(),
     )
     act = grp == ACTIVE
     placed = run_kernel(kernel.allocate, cls_[act], rel[act], state, cap, classes)
@@ -128,8 +151,12 @@ def plan(
 
     n = len(work)
     out = Placement.empty(n)
-    for arr, name in ((out.day, "day"), (out.line, "line"), (out.bound, "bound"),
-                      (out.blocked, "blocked")):
+    for arr, name in (
+        (out.day, "day"),
+        (out.line, "line"),
+        (out.bound, "bound"),
+        (out.blocked, "blocked"),
+    ):
         arr[act] = getattr(placed, name)
         arr[res] = getattr(quoted, name)
     out.day[fz] = fixed_day[fz]

@@ -104,7 +104,10 @@ def quote(
     else:
         ahead = np.concatenate([np.flatnonzero(plan.group == FROZEN), active[:pos]])
         state = State.booked(
-            cap, plan.classes, plan.order_cls[ahead], plan.placement.line[ahead],
+            cap,
+            plan.classes,
+            plan.order_cls[ahead],
+            plan.placement.line[ahead],
             plan.placement.day[ahead],
         )
         ilo = ihi = np.zeros(1, np.int64)
@@ -124,8 +127,9 @@ def quote(
             if not any(model in ms for ms in cap.line_models)
             else f"horizon: no slot before {s.end.isoformat()}"
         )
-        return Quote(model, variant, market, when, None, None, None, None, None, None,
-                     names[code], reason)
+        return Quote(
+            model, variant, market, when, None, None, None, None, None, None, names[code], reason
+        )
     build = cap.date(day)
     delivery = build + dt.timedelta(days=mk.lead_days)
     bound = names[code]
@@ -133,6 +137,16 @@ def quote(
         delivery, bound = mk.opens, f"market:{market}"
     ahead_planned = plan.planned_before(pos)
     return Quote(
-        model, variant, market, when, build, delivery, cap.plant_names[line],
-        cap.line_names[line], ahead_planned + 1, (delivery - when.date()).days, bound, None,
+        model,
+        variant,
+        market,
+        when,
+        build,
+        delivery,
+        cap.plant_names[line],
+        cap.line_names[line],
+        ahead_planned + 1,
+        (delivery - when.date()).days,
+        bound,
+        None,
     )

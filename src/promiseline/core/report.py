@@ -47,9 +47,7 @@ def summary(plan: Plan) -> dict[str, Any]:
     )
     last_build = planned["build_date"].max()
     through = (
-        min(cap.days, (last_build - cap.start).days + 1)  # type: ignore[operator]
-        if isinstance(last_build, dt.date)
-        else 0
+        min(cap.days, (last_build - cap.start).days + 1) if isinstance(last_build, dt.date) else 0
     )
     built = cap.slots - plan.state.free
     lines = [

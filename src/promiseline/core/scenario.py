@@ -228,15 +228,13 @@ def reference_problems(s: Scenario) -> list[str]:
             out.append(
                 f"mix_limits[{i}].line: unknown line {mx.line!r}, expected one of {line_names}"
             )
-        m = mx.match
-        if m.model is not None and m.model not in models:
-            out.append(f"mix_limits[{i}].match.model: unknown model {m.model!r}")
-        if m.variant is not None:
-            cands = [models[m.model]] if m.model in models else list(models.values())
-            if not any(v.name == m.variant for p in cands for v in p.variants):
-                out.append(f"mix_limits[{i}].match.variant: unknown variant {m.variant!r}")
+        want = mx.match
+        if want.model is not None and want.model not in models:
+            out.append(f"mix_limits[{i}].match.model: unknown model {want.model!r}")
+        if want.variant is not None:
+            cands = [models[want.model]] if want.model in models else list(models.values())
+            if not any(v.name == want.variant for p in cands for v in p.variants):
+                out.append(f"mix_limits[{i}].match.variant: unknown variant {want.variant!r}")
     if s.frozen_days > s.horizon_days:
-        out.append(
-            f"frozen_days: must be <= horizon_days ({s.horizon_days}), got {s.frozen_days}"
-        )
+        out.append(f"frozen_days: must be <= horizon_days ({s.horizon_days}), got {s.frozen_days}")
     return out

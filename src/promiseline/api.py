@@ -1,0 +1,76 @@
+"""The public Python API: load, plan, quote, explain. Adapters (CLI, service) call only this.
+
+>>> import promiseline as pl8
+>>> scenario = pl8.demo_scenario()
+>>> plan = pl8.plan(scenario, pl8.demo_orders())
+>>> plan.summary()["waits_by_model"][1]["model"]
+'YU7'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from promiseline.core.explain import Explanation
+from promiseline.core.explain import explain as _explain
+from promiseline.core.orders import OrderBook, order_book
+from promiseline.core.plan import Plan
+from promiseline.core.planner import Progress
+from promiseline.core.planner import plan as _plan
+from promiseline.core.promise import Quote
+from promiseline.core.promise import quote as _quote
+from promiseline.core.scenario import Scenario
+from promiseline.io.order_book import read_orders
+from promiseline.io.scenario_file import load_scenario as _load_scenario
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """A scenario YAML file, or the embedded demo scenario when `path` is None."""
+    if path is None:
+        from promiseline.demo import demo_scenario
+
+        return demo_scenario()
+    return _load_scenario(path)
+
+
+def load_orders(path: str | Path, scenario: Scenario) -> OrderBook:
+    """An order book file (CSV or Parquet); bad rows are kept aside in `.rejected`."""
+    return read_orders(path, scenario)
+
+
+def plan(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    *,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan every order (a book, a table in the contract's columns, or a file)."""
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    return _plan(scenario, order_book(orders, scenario), progress=progress)
+
+
+def quote(
+    plan: Plan,
+    model: str,
+    variant: str,
+    market: str,
+    options: dict[str, str] | None = None,
+    when: dt.datetime | None = None,
+    *,
+    priority: int = 0,
+    order_id: str | None = None,
+) -> Quote:
+    """The build and delivery date a new order would get if locked at `when` (default now)."""
+    moment = when or dt.datetime.now().replace(microsecond=0)
+    return _quote(
+        plan, model, variant, options, market, moment, priority=priority, order_id=order_id
+    )
+
+
+def explain(plan: Plan, order_id: str) -> Explanation:
+    """Why an order got its date: what bound it and how many orders ahead use the same."""
+    return _explain(plan, order_id)

@@ -1,0 +1,307 @@
+"""Command line: parse arguments, call the public API, print with rich. No planning here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from promiseline import api
+from promiseline.core.orders import OrderBook
+from promiseline.core.plan import Plan
+from promiseline.errors import PromiselineError
+
+app = typer.Typer(
+    help="promiseline: plan every order of a surge into a build slot, with honest dates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file (see SCENARIO.md).")]
+OrdersArg = Annotated[Path, typer.Argument(help="Order book, .csv or .parquet.")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[str], None]]:
+    """A spinner with elapsed time; each call names the step now running."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda what: bar.update(task, description=what)
+
+
+def _rejections(book: OrderBook, limit: int = 20) -> None:
+    if not book.rejected:
+        return
+    err.print(f"[yellow]{len(book.rejected):,} row(s) rejected in {book.source}:[/]")
+    for r in book.rejected[:limit]:
+        err.print(f"  {r}", markup=False, highlight=False)
+    if len(book.rejected) > limit:
+        err.print(f"  ... and {len(book.rejected) - limit:,} more (all listed in summary.json)")
+
+
+def _load(scenario: Path | None, orders: Path | Any, say: Callable[[str], None]) -> Plan:
+    say("loading scenario")
+    s = api.load_scenario(scenario)
+    say("reading orders")
+    book = api.load_orders(orders, s) if isinstance(orders, Path) else orders
+    if isinstance(book, OrderBook):
+        _rejections(book)
+    return api.plan(s, book, progress=say)
+
+
+def print_summary(plan: Plan) -> None:
+    """Waits, delivery dates, binding constraints and line utilization."""
+    sm = plan.summary()
+    o = sm["orders"]
+    out.print(
+        f"[bold]{sm['scenario']}[/]: {o['planned']:,} orders planned, {o['unplanned']:,} "
+        f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), {o['rejected']:,} rows "
+        f"rejected; deliveries from {sm['first_delivery']} to {sm['last_delivery']}"
+    )
+    waits = Table(title="Waits from lock to delivery (days)", title_justify="left")
+    for col in ("model", "variant", "orders", "median", "P90", "max"):
+        waits.add_column(col, justify="right" if col not in ("model", "variant") else "left")
+    for r in sm["waits_by_model"]:
+        waits.add_row(r["model"], "[dim]all[/]", *_wait_cells(r), style="bold")
+        for v in sm["waits_by_variant"]:
+            if v["model"] == r["model"]:
+                waits.add_row("", v["variant"], *_wait_cells(v))
+    out.print(waits)
+    bound = Table(title="What held orders back", title_justify="left")
+    bound.add_column("binding constraint")
+    bound.add_column("orders delayed", justify="right")
+    for name, n in sm["bound_by"].items():
+        bound.add_row(name, f"{n:,}")
+    if not sm["bound_by"]:
+        bound.add_row("[dim]nothing: every order built on its first possible day[/]", "0")
+    out.print(bound)
+    lines = Table(
+        title=f"Line utilization through {sm['utilization_through']}", title_justify="left"
+    )
+    for col in ("plant", "line", "built", "capacity in horizon", "utilization"):
+        lines.add_column(col, justify="left" if col in ("plant", "line") else "right")
+    for r in sm["lines"]:
+        lines.add_row(
+            r["plant"],
+            r["line"],
+            f"{r['built']:,}",
+            f"{r['capacity']:,}",
+            f"{r['utilization']:.1%}",
+        )
+    out.print(lines)
+
+
+def _wait_cells(r: dict[str, Any]) -> list[str]:
+    return [
+        f"{r['orders']:,}",
+        f"{r['median_wait_days']:.0f}",
+        f"{r['p90_wait_days']:.0f}",
+        f"{r['max_wait_days']:,}",
+    ]
+
+
+def _written(paths: dict[str, Path]) -> None:
+    out.print("Wrote " + ", ".join(str(p) for p in paths.values()))
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic order book.")] = 2025,
+) -> None:
+    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog."""
+    from promiseline.demo import demo_orders
+
+    with _steps() as say:
+        say("generating the launch surge")
+        s = api.load_scenario(None)
+        p = api.plan(s, demo_orders(seed), progress=say)
+        say("writing outputs")
+        paths = _write(p, output)
+    print_summary(p)
+    _written(paths)
+
+
+def _write(plan: Plan, output: Path) -> dict[str, Path]:
+    from promiseline.io.plan_files import write_plan
+
+    return write_plan(plan, output)
+
+
+@app.command("plan")
+def plan_cmd(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-plan"
+    ),
+) -> None:
+    """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json."""
+    with _steps() as say:
+        p = _load(scenario, orders, say)
+        say("writing outputs")
+        paths = _write(p, output)
+    print_summary(p)
+    _written(paths)
+
+
+def _when(text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PromiselineError(
+            f"--when: expected an ISO 8601 date-time such as 2025-07-01T10:00, got {text!r}"
+        ) from None
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    opts = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PromiselineError(f"--option: expected NAME=VALUE, got {pair!r}")
+        opts[key] = value
+    return opts
+
+
+@app.command()
+def quote(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    model: Annotated[str, typer.Option(help="Model, e.g. YU7.")],
+    variant: Annotated[str, typer.Option(help="Variant, e.g. Max.")],
+    market: Annotated[str, typer.Option(help="Market, e.g. CN-east.")],
+    option: Annotated[
+        list[str] | None, typer.Option(help="An option as NAME=VALUE; repeat for more.")
+    ] = None,
+    when: Annotated[str | None, typer.Option(help="Lock time (default: now).")] = None,
+    priority: Annotated[int, typer.Option(help="Priority class (smaller first).")] = 0,
+) -> None:
+    """Quote a new order: the build and delivery date it would get if locked now."""
+    with _steps() as say:
+        p = _load(scenario, orders, say)
+        say("quoting")
+        q = api.quote(
+            p, model, variant, market, _options(option or []), _when(when), priority=priority
+        )
+    if q.build_date is None:
+        out.print(f"No date for {model} {variant} to {market}: {q.reason}")
+        return
+    out.print(
+        f"{model} {variant} to {market}, locked {q.locked_at:%Y-%m-%d %H:%M}: built "
+        f"{q.build_date} on {q.line} ({q.plant}), delivered [bold]{q.delivery_date}[/] "
+        f"(wait {q.wait_days} days, queue position {q.queue_position:,})"
+        + (f"; held back by {q.bound_by}" if q.bound_by else "")
+    )
+
+
+@app.command()
+def explain(scenario: ScenarioArg, orders: OrdersArg, order_id: str) -> None:
+    """Explain an order's date: its queue position and what bound it."""
+    with _steps() as say:
+        p = _load(scenario, orders, say)
+        say("explaining")
+        e = api.explain(p, order_id)
+    out.print(e.text(), highlight=False)
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    orders: Annotated[Path | None, typer.Argument(help="Order book to check too.")] = None,
+) -> None:
+    """Check a scenario (and an order book) without planning; exit 1 if rows are rejected."""
+    s = api.load_scenario(scenario)
+    lines = sum(len(p.lines) for p in s.plants)
+    out.print(
+        f"{scenario}: valid: {len(s.products)} model(s), {len(s.plants)} plant(s), "
+        f"{lines} line(s), {len(s.parts)} part(s), {len(s.mix_limits)} mix limit(s), "
+        f"{len(s.markets)} market(s), {s.horizon_days} days from {s.start}"
+    )
+    if orders is None:
+        return
+    book = api.load_orders(orders, s)
+    _rejections(book, limit=1000)
+    out.print(book.summary())
+    if book.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Argument(help="Order book to write, .csv or .parquet.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+) -> None:
+    """Write the demo's synthetic order book (SU7 backlog, YU7 launch surge) to a file."""
+    from promiseline.demo import demo_orders
+    from promiseline.io.order_book import write_orders
+
+    with _steps() as say:
+        say("generating orders")
+        book = demo_orders(seed)
+        say("writing")
+        path = write_orders(book, output)
+    out.print(f"Wrote {book.height:,} orders to {path}")
+
+
+def main() -> None:
+    """Entry point: one clear line and exit code 2 on a user error."""
+    try:
+        app(standalone_mode=False)
+    except PromiselineError as e:
+        if _state["debug"]:
+            traceback.print_exc()
+        err.print(f"[red]error:[/] {e}", highlight=False)
+        details = getattr(e, "problems", [])
+        for p in details[1:]:
+            err.print(f"       {p}", highlight=False, markup=False)
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the unexpected
+        import click  # type: ignore[import-not-found,unused-ignore]
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {type(e).__name__}: {e} (run with --debug for details)")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Write a plan: plan.parquet, plan.csv and summary.json in one folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from promiseline.core.plan import Plan
+
+
+def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
+    """Write the per-order table (Parquet and CSV) and the JSON summary; return the paths."""
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "parquet": folder / "plan.parquet",
+        "csv": folder / "plan.csv",
+        "summary": folder / "summary.json",
+    }
+    plan.table.write_parquet(paths["parquet"])
+    plan.table.write_csv(paths["csv"], datetime_format="%Y-%m-%dT%H:%M:%S%.f")
+    rejected = [
+        {"row": r.row, "order_id": r.order_id, "reason": r.reason} for r in plan.book.rejected
+    ]
+    summary = plan.summary() | {"rejected_rows": rejected}
+    paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return paths
