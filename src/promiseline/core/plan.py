@@ -66,9 +66,14 @@ def bound_names(s: Scenario, cap: Capacity) -> list[str]:
 
 def _text(names: list[str], codes: npt.NDArray[np.integer[Any]]) -> pl.Series:
     """Codes (-1 = null) to strings, via a categorical gather (fast for 1M rows)."""
-    lookup = pl.Series(names, dtype=pl.String)
-    idx = pl.Series(codes.astype(np.int64)).replace(-1, None)
-    return lookup.gather(idx)
+    idx = pl.Series(codes.astype(np.int64))
+    idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
+    return pl.Series(names, dtype=pl.String).gather(idx)
+
+
+def _nulls(values: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) -> pl.Series:
+    v = pl.Series(values.astype(np.int64))
+    return pl.select(pl.when(pl.Series(keep)).then(v)).to_series()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +155,14 @@ class Plan:
         delivery_date = np.where(has_slot | planned, epoch + delivery, np.datetime64("NaT"))
         wait = np.where(has_slot | planned, delivery - locked_day, -1)
         queue = np.cumsum(planned)
+        model_of_class = np.array(
+            [sorted(set(classes.models)).index(m) for m in classes.models], dtype=np.int32
+        )
+        model = model_of_class[order_cls] if len(order_cls) else order_cls
+        model_queue = np.zeros(len(ix), dtype=np.int64)
+        for m in np.unique(model):
+            mine = model == m
+            model_queue[mine] = np.cumsum(planned[mine])
         table = pl.DataFrame(
             {
                 "order_id": rows["order_id"],
@@ -158,23 +171,19 @@ class Plan:
                 "market": rows["market"],
                 "priority": rows["priority"],
                 "locked_at": rows["locked_at"],
-                "status": np.where(planned, "planned", "unplanned"),
+                "status": _text(["unplanned", "planned"], planned.astype(np.int8)),
                 "plant": _text(list(cap.plant_names), line),
                 "line": _text(list(cap.line_names), line),
                 "build_date": pl.Series(build_date, dtype=pl.Date),
                 "delivery_date": pl.Series(delivery_date, dtype=pl.Date),
-                "wait_days": pl.Series(wait).replace(-1, None),
-                "queue_position": pl.Series(np.where(planned, queue, -1)).replace(-1, None),
-                "_planned": planned,
+                "wait_days": _nulls(wait, has_slot | planned),
+                "queue_position": _nulls(queue, planned),
+                "model_queue_position": _nulls(model_queue, planned),
                 "bound_by": _text(names, bound),
                 "reason": _text(reason_text, reason),
             }
         )
-        table = table.with_columns(
-            pl.when("_planned")
-            .then(pl.col("_planned").cast(pl.Int64).cum_sum().over("model"))
-            .alias("model_queue_position")
-        ).select(PLAN_COLUMNS)
+        table = table.select(PLAN_COLUMNS)
         return cls(
             scenario,
             cap,

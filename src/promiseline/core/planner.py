@@ -62,6 +62,10 @@ def run_kernel(
     return out
 
 
+def _epoch_day(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
 def _day_index(col: str, start: dt.date) -> pl.Expr:
     return (pl.col(col).cast(pl.Date) - pl.lit(start)).dt.total_days().cast(pl.Int32)
 
@@ -90,41 +94,34 @@ def plan(
         .then(ACTIVE)
         .when(pl.col("status") == "reserved")
         .then(RESERVED)
-        .otherwise(None)
+        .otherwise(-1)  # built, shipped, delivered, cancelled: take no capacity
         .cast(pl.Int8)
     )
-    work = (
-        book.table.lazy()
-        .with_row_index("ix")
-        .with_columns(group.alias("group"))
-        .filter(pl.col("group").is_not_null())
-        .sort("group", "priority", "locked_at", "order_id")
-        .select(
-            "ix",
-            "group",
-            "model",
-            "variant",
-            "options",
-            _day_index("locked_at", scenario.start).clip(lower_bound=0).alias("rel"),
-            pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
-            _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
-        )
-        .collect()
+    t = book.table
+    order = t.select(pl.arg_sort_by(group, "priority", "locked_at", "order_id")).to_series()
+    grp_all = t.select(group).to_series().gather(order).to_numpy()
+    order = order.to_numpy()[grp_all >= 0]
+    work = t[pl.Series("ix", order)].select(
+        pl.Series("ix", order),
+        group.alias("group"),
+        ((pl.col("locked_at").dt.epoch("us") // 86_400_000_000) - _epoch_day(scenario.start))
+        .clip(lower_bound=0)
+        .cast(pl.Int32)
+        .alias("rel"),
+        pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
+        _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
+        pl.concat_str(["model", "variant", "options"], separator="\x1f")
+        .cast(pl.Categorical)
+        .to_physical()
+        .alias("config"),
     )
-    configs_df = work.select("model", "variant", "options").unique(maintain_order=True)
-    configs: list[Config] = list(configs_df.iter_rows())
+    _, first, config_of = np.unique(
+        work["config"].to_numpy(), return_index=True, return_inverse=True
+    )
+    firsts = t[pl.Series(order[first])]
+    configs: list[Config] = list(firsts.select("model", "variant", "options").iter_rows())
     classes, config_class = build_classes(scenario, cap, configs)
-    cls_ = (
-        work.select("model", "variant", "options")
-        .join(
-            configs_df.with_columns(pl.Series("cls", config_class)),
-            on=["model", "variant", "options"],
-            how="left",
-            maintain_order="left",
-        )["cls"]
-        .to_numpy()
-        .astype(np.int32)
-    )
+    cls_ = config_class[config_of].astype(np.int32)
     grp = work["group"].to_numpy()
     rel = work["rel"].to_numpy().astype(np.int32)
     state = State.fresh(cap, len(classes.line_ptr) - 1)
