@@ -98,9 +98,9 @@ def plan(
         .cast(pl.Int8)
     )
     t = book.table
-    order = t.select(pl.arg_sort_by(group, "priority", "locked_at", "order_id")).to_series()
-    grp_all = t.select(group).to_series().gather(order).to_numpy()
-    order = order.to_numpy()[grp_all >= 0]
+    sorted_ix = t.select(pl.arg_sort_by(group, "priority", "locked_at", "order_id")).to_series()
+    grp_all = t.select(group).to_series().gather(sorted_ix).to_numpy()
+    order = sorted_ix.to_numpy()[grp_all >= 0]
     work = t[pl.Series("ix", order)].select(
         pl.Series("ix", order),
         group.alias("group"),
