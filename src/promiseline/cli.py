@@ -277,7 +277,9 @@ def generate(
 def main() -> None:
     """Entry point: one clear line and exit code 2 on a user error."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns the code of a typer.Exit
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PromiselineError as e:
         if _state["debug"]:
             traceback.print_exc()

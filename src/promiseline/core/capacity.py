@@ -92,8 +92,9 @@ def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> FloatArray:
     since = (dates - np.datetime64(r.from_, "D")).astype(np.int64)
     if r.weeks == 0:
         return np.where(since < 0, r.initial, 1.0)
-    x = since / (7.0 * r.weeks)
-    f = x if r.shape == "linear" else 3.0 * x * x - 2.0 * x * x * x
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny `weeks` is a step
+        x = since / (7.0 * r.weeks)
+        f = x if r.shape == "linear" else 3.0 * x * x - 2.0 * x * x * x
     rising = r.initial + (1.0 - r.initial) * f
     return np.where(since < 0, r.initial, np.where(x >= 1.0, 1.0, rising))
 

@@ -101,8 +101,10 @@ def _as_text(df: pl.DataFrame, name: str) -> pl.Expr:
     dtype = df.schema[name]
     if dtype == pl.String:
         return pl.col(name)
-    if isinstance(dtype, (pl.Datetime, pl.Date)):
+    if isinstance(dtype, pl.Datetime):
         return pl.col(name).dt.to_string("%Y-%m-%dT%H:%M:%S%.f")
+    if isinstance(dtype, pl.Date):
+        return pl.col(name).dt.to_string("%Y-%m-%d")
     return pl.col(name).cast(pl.String)
 
 

@@ -37,9 +37,26 @@ def _problem(err: Any) -> str:
         return f"{where}: unknown key (see SCENARIO.md for the keys a scenario may have)"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
-        return f"{where}: must be {_BOUNDS[kind]} {limit}, got {got!r}"
+        if isinstance(limit, float) and limit.is_integer():
+            limit = int(limit)
+        return f"{where}: must be {_BOUNDS[kind]} {limit}, got {_short(got)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {msg[0].lower() + msg[1:]}, got {got!r}"
+    return f"{where}: {msg[0].lower() + msg[1:]}, got {_short(got)}"
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _problems(errors: list[Any]) -> list[str]:
+    """Drop pydantic's echo errors: a list 'too short' only because an item inside failed."""
+    locs = [tuple(e["loc"]) for e in errors]
+    return [
+        _problem(e)
+        for e, loc in zip(errors, locs, strict=True)
+        if not (e["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs))
+    ]
 
 
 def scenario_from_dict(data: object, source: str = "scenario") -> Scenario:
@@ -49,7 +66,7 @@ def scenario_from_dict(data: object, source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(source, [_problem(err) for err in e.errors()]) from None
+        raise ScenarioError(source, _problems(e.errors())) from None
     except ScenarioError as e:
         raise ScenarioError(source, e.problems) from None
 

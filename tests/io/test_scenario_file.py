@@ -1,0 +1,146 @@
+"""Scenario files: every bad input is reported with file, key path, expected and found."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from promiseline.errors import ScenarioError
+from promiseline.io.scenario_file import load_scenario
+from tests.conftest import DATA
+
+
+def _write(tmp_path: Path, data: Any) -> Path:
+    p = tmp_path / "s.yaml"
+    p.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return p
+
+
+def _tiny() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DATA / "tiny.yaml").read_text())
+    return data
+
+
+def _problems(tmp_path: Path, data: Any) -> str:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    assert str(info.value).startswith(str(tmp_path / "s.yaml"))
+    return info.value.details()
+
+
+def test_tiny_loads(tiny: Any) -> None:
+    """The named test scenario is valid."""
+    assert tiny.name == "tiny"
+    assert [ln.name for _, ln in tiny.lines] == ["l1"]
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    """A missing file is one clear error naming it."""
+    with pytest.raises(ScenarioError, match="cannot read file"):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_bad_yaml_gives_line_and_column(tmp_path: Path) -> None:
+    """Broken YAML says where it broke."""
+    text = _problems(tmp_path, "name: x\nplants: [\n  - a: 1\n")
+    assert "not valid YAML" in text
+    assert "line " in text
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    """A list at the top level is rejected as such."""
+    assert "expected a mapping" in _problems(tmp_path, "- 1\n- 2\n")
+
+
+def test_negative_jph_names_the_key_path(tmp_path: Path) -> None:
+    """The contract's own example: lines[..].jph must be > 0, got -5."""
+    data = _tiny()
+    data["plants"][0]["lines"][0]["jph"] = -5
+    assert "plants[0].lines[0].jph: must be > 0, got -5" in _problems(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d.pop("start"), "start: required key is missing"),
+        (lambda d: d.update(horizon_days=0), "horizon_days: must be >= 1, got 0"),
+        (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (
+            lambda d: d["calendar"].update(working_days=["mon", "funday"]),
+            "calendar.working_days[1]: input should be 'mon'",
+        ),
+        (
+            lambda d: d["calendar"]["shutdowns"][0].update(to="2024-01-01"),
+            "calendar.shutdowns[0]: 'to' (2024-01-01) is before 'from'",
+        ),
+        (lambda d: d["parts"][0].update(stock=-1), "parts[0].stock: must be >= 0, got -1"),
+        (
+            lambda d: d["mix_limits"][0].update(max_share=1.5),
+            "mix_limits[0].max_share: must be <= 1, got 1.5",
+        ),
+        (
+            lambda d: d["plants"][0]["lines"][0]["ramp_up"].update(shape="zigzag"),
+            "plants[0].lines[0].ramp_up.shape: input should be 'linear' or 's'",
+        ),
+        (
+            lambda d: d["plants"][0]["lines"][0].update(start="soon"),
+            "plants[0].lines[0].start: input should be a valid date",
+        ),
+        (
+            lambda d: d["markets"][0].update(lead_days=-2),
+            "markets[0].lead_days: must be >= 0, got -2",
+        ),
+    ],
+)
+def test_bad_values_are_named(tmp_path: Path, change: Any, expected: str) -> None:
+    """Each bad value is reported at its key path with what was found."""
+    data = _tiny()
+    change(data)
+    assert expected in _problems(tmp_path, data)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d["plants"][0]["lines"][0].update(models=["Z"]),
+            "plants[0].lines[0].models: unknown model 'Z', expected one of ['A']",
+        ),
+        (
+            lambda d: d["products"][0]["variants"][0].update(parts={"unobtainium": 1}),
+            "products[0].variants[0].parts: unknown part 'unobtainium'",
+        ),
+        (
+            lambda d: d["mix_limits"][0].update(line="nowhere"),
+            "mix_limits[0].line: unknown line 'nowhere'",
+        ),
+        (
+            lambda d: d["mix_limits"][0]["match"].update(variant="Q"),
+            "mix_limits[0].match.variant: unknown variant 'Q'",
+        ),
+        (
+            lambda d: d["markets"].append({"name": "CN", "lead_days": 1}),
+            "markets[].name: duplicate name 'CN'",
+        ),
+        (lambda d: d.update(frozen_days=100), "frozen_days: must be <= horizon_days (60)"),
+    ],
+)
+def test_bad_references_are_named(tmp_path: Path, change: Any, expected: str) -> None:
+    """References between sections are checked and reported with their key path."""
+    data = _tiny()
+    change(data)
+    assert expected in _problems(tmp_path, data)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Two bad values give two problems, not one at a time."""
+    data = _tiny()
+    data["plants"][0]["lines"][0]["jph"] = 0
+    data["markets"][0]["lead_days"] = -1
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(_write(tmp_path, data))
+    assert len(info.value.problems) == 2
+    assert "and 1 more problem" in str(info.value)
