@@ -47,7 +47,7 @@ def test_plan_lists_bad_rows_and_plans_the_rest(tmp_path: Path, capsys, monkeypa
     lines = Path(ORDERS).read_text().splitlines()
     lines.insert(3, "bad1,Z,S,,CN,2025-01-01T00:00:00,0,locked,,")
     src.write_text("\n".join(lines) + "\n")
-    code, out, err = run(capsys, monkeypatch, "plan", TINY, str(src), "-o", str(tmp_path / "o"))
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, str(src), "-o", str(tmp_path / "o"))
     assert code == 0
     assert "row 4 order 'bad1': unknown model 'Z'" in err
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
@@ -71,19 +71,25 @@ def test_quote_and_explain(capsys, monkeypatch) -> None:  # type: ignore[no-unty
         "--when",
         "2025-01-20T09:00",
     )
-    assert code == 0 and "delivered" in out and "queue position" in out
+    assert code == 0
+    assert "delivered" in out
+    assert "queue position" in out
     code, out, _ = run(capsys, monkeypatch, "explain", TINY, ORDERS, "o07")
-    assert code == 0 and "Order o07 builds on" in out
+    assert code == 0
+    assert "Order o07 builds on" in out
 
 
 def test_validate(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """validate says valid, or exits 1 listing rejected rows."""
     code, out, _ = run(capsys, monkeypatch, "validate", TINY, ORDERS)
-    assert code == 0 and "valid" in out and "0 rejected" in out
+    assert code == 0
+    assert "valid" in out
+    assert "0 rejected" in out
     bad = tmp_path / "b.csv"
     bad.write_text("order_id,model,variant,market,locked_at\nx,A,S,CN,never\n")
     code, _, err = run(capsys, monkeypatch, "validate", TINY, str(bad))
-    assert code == 1 and "row 2 order 'x': unparsable locked_at 'never'" in err
+    assert code == 1
+    assert "row 2 order 'x': unparsable locked_at 'never'" in err
 
 
 @pytest.mark.parametrize(

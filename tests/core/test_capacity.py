@@ -16,6 +16,10 @@ from promiseline.core.scenario import RampUp, Scenario
 START = dt.date(2025, 1, 6)  # a Monday
 
 
+def day(n: int) -> dt.date:
+    return START + dt.timedelta(days=n)
+
+
 def scenario(line: dict[str, Any], **extra: Any) -> Scenario:
     base: dict[str, Any] = {
         "name": "cap",
@@ -75,7 +79,8 @@ def test_ramp_shapes() -> None:
     """Linear and smoothstep ramps: initial before `from`, 1 after `weeks`."""
     days = np.datetime64(START, "D") + np.arange(-2, 16)
     lin = ramp(days, RampUp.model_validate({"from": START, "initial": 0.5, "weeks": 2}))
-    assert lin[0] == 0.5 and lin[2] == 0.5
+    assert lin[0] == 0.5
+    assert lin[2] == 0.5
     assert lin[2 + 7] == 0.75
     assert lin[2 + 14] == 1.0
     s = ramp(days, RampUp.model_validate({"from": START, "initial": 0.2, "weeks": 2, "shape": "s"}))

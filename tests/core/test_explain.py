@@ -33,7 +33,8 @@ def test_every_bound_kind_is_explained(tiny_plan) -> None:  # type: ignore[no-un
         if kind in ("line", "part", "mix"):
             assert e.ahead_same_constraint is not None
             assert 0 <= e.ahead_same_constraint < row["queue_position"]
-            assert e.blocked_day is not None and e.blocked_day < e.build_date
+            assert e.blocked_day is not None
+            assert e.blocked_day < e.build_date
         assert e.order_id in e.text()
     assert {"", "line", "part", "mix", "shutdown", "market"} <= kinds
 

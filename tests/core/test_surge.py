@@ -36,7 +36,8 @@ def test_spike_is_front_loaded_and_within_its_hours() -> None:
     df = generate_orders([demand(spike_hours=18.0, spike_shape=4.0)], 3)
     t = (df["locked_at"] - OPEN).dt.total_seconds() / 3600
     assert df.height == 20_000
-    assert t.min() >= 0 and t.max() < 18
+    assert t.min() >= 0
+    assert t.max() < 18
     first, last = (t < 4.5).sum(), (t >= 13.5).sum()
     assert first > 4 * last
 
