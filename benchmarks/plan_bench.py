@@ -175,6 +175,16 @@ def bench_orders(n: int, seed: int = 7) -> pl.DataFrame:
     return generate_orders(demands, seed)
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown cpu"
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -187,7 +197,7 @@ def main() -> None:
     args = ap.parse_args()
 
     print(
-        f"machine: {platform.machine()}, {platform.processor() or 'cpu'}, "
+        f"machine: {platform.machine()}, {cpu_model()}, "
         f"python {platform.python_version()}, {__import__('os').cpu_count()} cores"
     )
     s = bench_scenario()
@@ -216,6 +226,28 @@ def main() -> None:
     )
     print(f"peak memory (process RSS): {peak_mb():,.0f} MB")
     print("binding:", ", ".join(f"{k} {v:,}" for k, v in list(sm["bound_by"].items())[:8]))
+
+    from promiseline import quote
+
+    last = book.table["locked_at"].max()
+    assert isinstance(last, dt.datetime)
+    when = last + dt.timedelta(hours=1)
+    quote(p, "SUV", "Max", "east", {"paint": "grey"}, when)  # warm
+    t = time.perf_counter()
+    for i in range(1000):
+        q = quote(p, "SUV", "Max", "east", {"paint": "grey"}, when + dt.timedelta(seconds=i))
+    per = (time.perf_counter() - t) / 1000
+    print(
+        f"quote at the back of the queue: {per * 1e3:.3f} ms each (1,000 quotes; "
+        f"last: build {q.build_date}, queue position {q.queue_position:,})"
+    )
+    early = dt.datetime(2026, 2, 1, 12)
+    t = time.perf_counter()
+    q = quote(p, "SUV", "Max", "east", {"paint": "grey"}, early)
+    print(
+        f"quote jumping the queue (locked {early}): {(time.perf_counter() - t) * 1e3:.0f} ms "
+        f"(state rebuilt from the {q.queue_position - 1:,} bookings ahead)"
+    )
 
     if args.sample:
         from tests.reference import reference_plan

@@ -94,6 +94,10 @@ class Plan:
     bound: I32  # final bound code (market included)
     planned_cum: npt.NDArray[np.int64]  # planned orders up to and including each row
     table: pl.DataFrame
+    n_frozen: int  # rows are frozen, then planned by the rule, then reserved
+    n_active: int
+    active_priority: npt.NDArray[np.int64]  # sort keys of the rows planned by the rule
+    active_locked_us: npt.NDArray[np.int64]
 
     @classmethod
     def build(
@@ -184,6 +188,7 @@ class Plan:
             }
         )
         table = table.select(PLAN_COLUMNS)
+        n_frozen, n_active = int((group == FROZEN).sum()), int((group == ACTIVE).sum())
         return cls(
             scenario,
             cap,
@@ -199,22 +204,20 @@ class Plan:
             bound,
             queue,
             table,
+            n_frozen,
+            n_active,
+            table["priority"].slice(n_frozen, n_active).to_numpy(),
+            table["locked_at"].slice(n_frozen, n_active).dt.epoch("us").to_numpy(),
         )
 
     def active_keys(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pl.Series]:
         """(priority, locked_at in µs, order_id) of the orders planned by the rule, in order."""
-        rows = np.flatnonzero(self.group == ACTIVE)
-        lo, hi = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (0, 0)
-        part = self.table.slice(lo, hi - lo)
-        return (
-            part["priority"].to_numpy(),
-            part["locked_at"].dt.epoch("us").to_numpy(),
-            part["order_id"],
-        )
+        ids = self.table["order_id"].slice(self.n_frozen, self.n_active)
+        return self.active_priority, self.active_locked_us, ids
 
     def planned_before(self, active_pos: int) -> int:
         """Planned orders ahead of the `active_pos`-th order planned by the rule."""
-        idx = int((self.group == FROZEN).sum()) + active_pos
+        idx = self.n_frozen + active_pos
         return int(self.planned_cum[idx - 1]) if idx > 0 else 0
 
     # --- views ---

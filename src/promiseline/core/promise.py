@@ -17,7 +17,7 @@ import numpy as np
 from promiseline.core import kernel
 from promiseline.core.classes import build_classes
 from promiseline.core.orders import _options
-from promiseline.core.plan import ACTIVE, FROZEN, Plan, bound_names
+from promiseline.core.plan import Plan, bound_names
 from promiseline.core.state import State
 from promiseline.errors import PromiselineError
 
@@ -95,14 +95,13 @@ def quote(
     s, cap = plan.scenario, plan.capacity
     classes, _ = build_classes(s, cap, [(model, variant, canonical)])
     pos = queue_slot(plan, priority, when, order_id)
-    active = np.flatnonzero(plan.group == ACTIVE)
     k_plan = plan.configs.get((model, variant, canonical))
-    if pos == len(active):
+    if pos == plan.n_active:
         state = plan.state
         ilo = plan.state.ilo[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
         ihi = plan.state.ihi[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
     else:
-        ahead = np.concatenate([np.flatnonzero(plan.group == FROZEN), active[:pos]])
+        ahead = np.arange(plan.n_frozen + pos)  # frozen rows come first
         state = State.booked(
             cap,
             plan.classes,
