@@ -41,7 +41,8 @@ class Classes:
     def max_parts(self) -> int:
         return int(np.diff(self.part_ptr).max(initial=0))
 
-    def kernel_args(self) -> tuple[object, ...]:
+    def arrays(self) -> tuple[object, ...]:
+        """The class arrays as the kernel takes them (`cl` in kernel.py)."""
         return (
             self.line_ptr,
             self.lines,
@@ -50,6 +51,8 @@ class Classes:
             self.part_ptr,
             self.parts,
             self.qty,
+            self.prev_rel,
+            self.has_slots,
         )
 
 

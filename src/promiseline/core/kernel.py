@@ -13,7 +13,12 @@ with a lazy add and a block minimum, so "subtract q from day d on" and "last day
 q" each cost about sqrt(days).
 
 Bound codes: NONE, SHUTDOWN, then one per part, per line and per mix instance
-(see `BoundCodes` in planner.py).
+(`bound_names` in plan.py). The kernels take two tuples of arrays:
+
+- `st`, the state: (free[line, day], mixfree[mix, day], val, lazy, bmin) with the
+  parts in block form;
+- `cl`, the classes (CSR): (line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty,
+  prev_rel[class, day + 1], has_slots[class, day]).
 """
 
 from __future__ import annotations
@@ -73,36 +78,16 @@ def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def search(  # type: ignore[no-untyped-def]
-    k,
-    r,
-    lo,
-    hi,
-    free,
-    mixfree,
-    slots,
-    val,
-    lazy,
-    bmin,
-    line_ptr,
-    lines,
-    mix_ptr,
-    mixes,
-    part_ptr,
-    parts,
-    qty,
-    prev_rel,
-    has_slots,
-    n_parts,
-    n_lines,
-    dp,
-):
+def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[no-untyped-def]
     """Earliest feasible day >= r for class k, without taking it.
 
-    Returns (day, entry, bound, blocked): day == days when none fits; `entry` indexes
-    `lines` (the line chosen), or -1; `blocked` is the latest relevant day before `day`
-    that is >= r (or -1), on which `bound` names what failed.
+    Days in [lo, hi) are known infeasible for k. Returns (day, entry, bound, blocked):
+    day == days when none fits; `entry` indexes `lines` (the line chosen), or -1;
+    `blocked` is the latest relevant day before `day` that is >= r (or -1), on which
+    `bound` names what failed.
     """
+    free, mixfree, val, lazy, bmin = st
+    line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots = cl
     days = free.shape[1]
     s = r
     if lo <= s and s < hi:
@@ -123,8 +108,7 @@ def search(  # type: ignore[no-untyped-def]
             d = hi
             continue
         for e in range(e0, e1):
-            ln = lines[e]
-            if free[ln, d] > 0:
+            if free[lines[e], d] > 0:
                 ok = True
                 for x in range(mix_ptr[e], mix_ptr[e + 1]):
                     if mixfree[mixes[x], d] <= 0:
@@ -136,35 +120,32 @@ def search(  # type: ignore[no-untyped-def]
         if entry >= 0:
             break
         d += 1
-    if d > days:
-        d = days
+    d = min(d, days)
+
     b = prev_rel[k, d]
-    bound = NONE
     if b < r:
-        return d, entry, bound, -1
+        return d, entry, NONE, -1
     if not has_slots[k, b]:
         return d, entry, SHUTDOWN, b
     for j in range(np_k):
         if b < dp[j]:
             return d, entry, FIRST_PART + parts[p0 + j], b
     for e in range(e0, e1):
-        ln = lines[e]
-        if free[ln, b] > 0:
+        if free[lines[e], b] > 0:
             for x in range(mix_ptr[e], mix_ptr[e + 1]):
                 if mixfree[mixes[x], b] <= 0:
                     return d, entry, FIRST_PART + n_parts + n_lines + mixes[x], b
     for e in range(e0, e1):
-        ln = lines[e]
-        if slots[ln, b] > 0:
-            return d, entry, FIRST_PART + n_parts + ln, b
-    return d, entry, bound, b
+        if slots[lines[e], b] > 0:
+            return d, entry, FIRST_PART + n_parts + lines[e], b
+    return d, entry, NONE, b
 
 
 @njit(cache=True)
-def take(  # type: ignore[no-untyped-def]
-    k, e, d, free, mixfree, val, lazy, bmin, lines, mix_ptr, mixes, part_ptr, parts, qty
-):
+def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
     """Book one order of class k on line entry e, day d."""
+    free, mixfree, val, lazy, bmin = st
+    lines, mix_ptr, mixes, part_ptr, parts, qty = cl[1], cl[2], cl[3], cl[4], cl[5], cl[6]
     days = free.shape[1]
     free[lines[e], d] -= 1
     for x in range(mix_ptr[e], mix_ptr[e + 1]):
@@ -174,25 +155,10 @@ def take(  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def place_fixed(  # type: ignore[no-untyped-def]
-    order_cls,
-    order_line,
-    order_day,
-    free,
-    mixfree,
-    val,
-    lazy,
-    bmin,
-    line_ptr,
-    lines,
-    mix_ptr,
-    mixes,
-    part_ptr,
-    parts,
-    qty,
-):
+def place_fixed(order_cls, order_line, order_day, st, cl):  # type: ignore[no-untyped-def]
     """Book frozen orders on their own line and day (even past capacity)."""
-    days = free.shape[1]
+    days = st[0].shape[1]
+    line_ptr, lines = cl[0], cl[1]
     for i in range(order_cls.shape[0]):
         d = order_day[i]
         if d < 0 or d >= days:
@@ -200,169 +166,39 @@ def place_fixed(  # type: ignore[no-untyped-def]
         k = order_cls[i]
         for e in range(line_ptr[k], line_ptr[k + 1]):
             if lines[e] == order_line[i]:
-                take(
-                    k,
-                    e,
-                    d,
-                    free,
-                    mixfree,
-                    val,
-                    lazy,
-                    bmin,
-                    lines,
-                    mix_ptr,
-                    mixes,
-                    part_ptr,
-                    parts,
-                    qty,
-                )
+                take(k, e, d, st, cl)
                 break
 
 
 @njit(cache=True)
-def allocate(  # type: ignore[no-untyped-def]
-    order_cls,
-    order_rel,
-    free,
-    mixfree,
-    slots,
-    val,
-    lazy,
-    bmin,
-    line_ptr,
-    lines,
-    mix_ptr,
-    mixes,
-    part_ptr,
-    parts,
-    qty,
-    prev_rel,
-    has_slots,
-    ilo,
-    ihi,
-    n_parts,
-    n_lines,
-    max_parts,
-    out_day,
-    out_line,
-    out_bound,
-    out_blocked,
+def place_orders(  # type: ignore[no-untyped-def]
+    order_cls, order_rel, st, cl, slots, ilo, ihi, n_parts, n_lines, max_parts, out, book
 ):
-    """Place orders one by one in planning order (the planning rule of SCENARIO.md)."""
-    days = free.shape[1]
-    dp = np.empty(max(max_parts, 1), dtype=np.int64)
-    for i in range(order_cls.shape[0]):
-        k = order_cls[i]
-        r = order_rel[i]
-        if r >= days:
-            out_day[i] = -1
-            out_line[i] = -1
-            out_bound[i] = NONE
-            out_blocked[i] = -1
-            continue
-        lo = ilo[k]
-        hi = ihi[k]
-        d, e, bound, b = search(
-            k,
-            r,
-            lo,
-            hi,
-            free,
-            mixfree,
-            slots,
-            val,
-            lazy,
-            bmin,
-            line_ptr,
-            lines,
-            mix_ptr,
-            mixes,
-            part_ptr,
-            parts,
-            qty,
-            prev_rel,
-            has_slots,
-            n_parts,
-            n_lines,
-            dp,
-        )
-        if r <= hi and d >= lo:
-            ilo[k] = min(r, lo)
-            ihi[k] = max(d, hi)
-        else:
-            ilo[k] = r
-            ihi[k] = d
-        out_bound[i] = bound
-        out_blocked[i] = b
-        if e < 0:
-            out_day[i] = -1
-            out_line[i] = -1
-            continue
-        out_day[i] = d
-        out_line[i] = lines[e]
-        take(k, e, d, free, mixfree, val, lazy, bmin, lines, mix_ptr, mixes, part_ptr, parts, qty)
+    """Place orders one by one in planning order (the planning rule of SCENARIO.md).
 
-
-@njit(cache=True)
-def search_many(  # type: ignore[no-untyped-def]
-    order_cls,
-    order_rel,
-    free,
-    mixfree,
-    slots,
-    val,
-    lazy,
-    bmin,
-    line_ptr,
-    lines,
-    mix_ptr,
-    mixes,
-    part_ptr,
-    parts,
-    qty,
-    prev_rel,
-    has_slots,
-    ilo,
-    ihi,
-    n_parts,
-    n_lines,
-    max_parts,
-    out_day,
-    out_line,
-    out_bound,
-    out_blocked,
-):
-    """Quote each order against the same state, booking nothing."""
-    days = free.shape[1]
+    `out` is (day, line, bound, blocked) per order. With `book` false each order is
+    only quoted against the same state.
+    """
+    out_day, out_line, out_bound, out_blocked = out
+    lines = cl[1]
+    days = st[0].shape[1]
     dp = np.empty(max(max_parts, 1), dtype=np.int64)
     for i in range(order_cls.shape[0]):
         k = order_cls[i]
         r = min(order_rel[i], days)
-        d, e, bound, b = search(
-            k,
-            r,
-            ilo[k],
-            ihi[k],
-            free,
-            mixfree,
-            slots,
-            val,
-            lazy,
-            bmin,
-            line_ptr,
-            lines,
-            mix_ptr,
-            mixes,
-            part_ptr,
-            parts,
-            qty,
-            prev_rel,
-            has_slots,
-            n_parts,
-            n_lines,
-            dp,
-        )
-        out_day[i] = d if e >= 0 else -1
-        out_line[i] = lines[e] if e >= 0 else -1
+        lo = ilo[k]
+        hi = ihi[k]
+        d, e, bound, b = search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp)
         out_bound[i] = bound
         out_blocked[i] = b
+        out_day[i] = d if e >= 0 else -1
+        out_line[i] = lines[e] if e >= 0 else -1
+        if book and r < days:
+            if r <= hi and d >= lo:  # the known-infeasible days grow
+                ilo[k] = min(r, lo)
+                ihi[k] = max(d, hi)
+            else:
+                ilo[k] = r
+                ihi[k] = d
+            if e >= 0:
+                take(k, e, d, st, cl)

@@ -28,36 +28,23 @@ I32 = npt.NDArray[np.int32]
 
 
 def run_kernel(
-    fn: Callable[..., None],
-    cls_: I32,
-    rel: I32,
-    state: State,
-    cap: Capacity,
-    classes: Classes,
+    cls_: I32, rel: I32, state: State, cap: Capacity, classes: Classes, *, book: bool
 ) -> Placement:
-    """Call `kernel.allocate` or `kernel.search_many` with everything laid out."""
+    """Place (book=True) or only quote orders of these classes and release days."""
     out = Placement.empty(len(cls_))
-    fn(
+    kernel.place_orders(
         cls_,
         rel,
-        state.free,
-        state.mixfree,
+        state.arrays(),
+        classes.arrays(),
         cap.slots,
-        state.val,
-        state.lazy,
-        state.bmin,
-        *classes.kernel_args(),
-        classes.prev_rel,
-        classes.has_slots,
         state.ilo,
         state.ihi,
         len(cap.part_names),
         len(cap.line_names),
         classes.max_parts,
-        out.day,
-        out.line,
-        out.bound,
-        out.blocked,
+        (out.day, out.line, out.bound, out.blocked),
+        book,
     )
     return out
 
@@ -130,21 +117,11 @@ def plan(
     fz = grp == FROZEN
     fixed_line = work["line"].to_numpy().astype(np.int32)
     fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
-    kernel.place_fixed(
-        cls_[fz],
-        fixed_line[fz],
-        fixed_day[fz],
-        state.free,
-        state.mixfree,
-        state.val,
-        state.lazy,
-        state.bmin,
-        *classes.kernel_args(),
-    )
+    kernel.place_fixed(cls_[fz], fixed_line[fz], fixed_day[fz], state.arrays(), classes.arrays())
     act = grp == ACTIVE
-    placed = run_kernel(kernel.allocate, cls_[act], rel[act], state, cap, classes)
+    placed = run_kernel(cls_[act], rel[act], state, cap, classes, book=True)
     res = grp == RESERVED
-    quoted = run_kernel(kernel.search_many, cls_[res], rel[res], state, cap, classes)
+    quoted = run_kernel(cls_[res], rel[res], state, cap, classes, book=False)
 
     n = len(work)
     out = Placement.empty(n)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promiseline.core import kernel
 from promiseline.core.classes import build_classes
 from promiseline.core.orders import _options
 from promiseline.core.plan import Plan, bound_names
@@ -115,7 +114,7 @@ def quote(
     from promiseline.core.planner import run_kernel
 
     out = run_kernel(
-        kernel.search_many, np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes
+        np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=False
     )
     day, line, code = int(out.day[0]), int(out.line[0]), int(out.bound[0])
     names = bound_names(s, cap)

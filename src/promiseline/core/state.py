@@ -70,8 +70,9 @@ class State:
         lazy = np.repeat(self.lazy, BLOCK, axis=1)[:, : self.val.shape[1]]
         return self.val + lazy
 
-    def kernel_args(self) -> tuple[object, ...]:
-        return (self.free, self.mixfree)
+    def arrays(self) -> tuple[object, ...]:
+        """The state as the kernel takes it (`st` in kernel.py)."""
+        return (self.free, self.mixfree, self.val, self.lazy, self.bmin)
 
     def copy(self) -> State:
         return State(*(getattr(self, f).copy() for f in self.__slots__))
