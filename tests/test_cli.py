@@ -16,6 +16,10 @@ TINY = str(DATA / "tiny.yaml")
 ORDERS = str(DATA / "tiny_orders.csv")
 
 
+def quote_args(model: str = "A", variant: str = "S", *extra: str) -> tuple[str, ...]:
+    return ("quote", TINY, ORDERS, "--model", model, "--variant", variant, "--market", "CN", *extra)
+
+
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str):  # type: ignore[no-untyped-def]
     monkeypatch.setattr(sys, "argv", ["promiseline", *args])
     monkeypatch.setattr(cli.out, "width", 200)
@@ -56,21 +60,8 @@ def test_plan_lists_bad_rows_and_plans_the_rest(tmp_path: Path, capsys, monkeypa
 
 def test_quote_and_explain(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """quote prints a date; explain prints why."""
-    code, out, _ = run(
-        capsys,
-        monkeypatch,
-        "quote",
-        TINY,
-        ORDERS,
-        "--model",
-        "A",
-        "--variant",
-        "M",
-        "--market",
-        "CN",
-        "--when",
-        "2025-01-20T09:00",
-    )
+    args = quote_args("A", "M", "--when", "2025-01-20T09:00")
+    code, out, _ = run(capsys, monkeypatch, *args)
     assert code == 0
     assert "delivered" in out
     assert "queue position" in out
@@ -98,26 +89,8 @@ def test_validate(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[
         (("plan", "missing.yaml", ORDERS), "missing.yaml: cannot read file"),
         (("plan", TINY, "missing.csv"), "missing.csv: no such order-book file"),
         (("explain", TINY, ORDERS, "nope"), "order 'nope' is not in the plan"),
-        (
-            ("quote", TINY, ORDERS, "--model", "B", "--variant", "S", "--market", "CN"),
-            "unknown model 'B'",
-        ),
-        (
-            (
-                "quote",
-                TINY,
-                ORDERS,
-                "--model",
-                "A",
-                "--variant",
-                "S",
-                "--market",
-                "CN",
-                "--when",
-                "soon",
-            ),
-            "--when: expected an ISO 8601",
-        ),
+        (quote_args("B"), "unknown model 'B'"),
+        (quote_args("A", "S", "--when", "soon"), "--when: expected an ISO 8601"),
     ],
 )
 def test_errors_are_one_line_exit_2(capsys, monkeypatch, args, message) -> None:  # type: ignore[no-untyped-def]

@@ -8,15 +8,23 @@ problem is reported with its key path, all at once.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from promiseline.errors import ScenarioError
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Name = Annotated[str, Field(min_length=1, pattern=r"^[^\s:]+$")]
+
+
+def _date_ordered(entries: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Schedules ("from this date on") must be listed in date order."""
+    froms = [e.from_ for e in entries]
+    if froms != sorted(froms):
+        raise ValueError(f"entries must be in date order of 'from', got {froms}")
+    return entries
 
 
 class Frozen(BaseModel):
@@ -76,16 +84,9 @@ class Line(Frozen):
     jph: Annotated[float, Field(gt=0)]
     start: dt.date | None = None
     working_days: tuple[Weekday, ...] | None = None
-    shifts: tuple[Shift, ...] = Field(min_length=1)
+    shifts: Annotated[tuple[Shift, ...], Field(min_length=1), AfterValidator(_date_ordered)]
     ramp_up: RampUp | None = None
     shutdowns: tuple[Shutdown, ...] = ()  # extension: line-only stops (retooling)
-
-    @model_validator(mode="after")
-    def _shifts_in_order(self) -> Line:
-        froms = [s.from_ for s in self.shifts]
-        if froms != sorted(froms):
-            raise ValueError("shifts must be in date order")
-        return self
 
 
 class Plant(Frozen):
@@ -102,14 +103,7 @@ class Supply(Frozen):
 class Part(Frozen):
     name: Name
     stock: Annotated[int, Field(ge=0)] = 0
-    supply: tuple[Supply, ...] = ()
-
-    @model_validator(mode="after")
-    def _supply_in_order(self) -> Part:
-        froms = [s.from_ for s in self.supply]
-        if froms != sorted(froms):
-            raise ValueError("supply must be in date order")
-        return self
+    supply: Annotated[tuple[Supply, ...], AfterValidator(_date_ordered)] = ()
 
 
 class Match(Frozen):
