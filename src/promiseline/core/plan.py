@@ -277,7 +277,7 @@ class Plan:
         rel = np.clip(self.rel[keep], 0, days)
         built = self.placement.day[keep]
         built = np.where(self.placement.line[keep] >= 0, built, days)
-        built = np.clip(built, 0, days)
+        built = np.clip(np.maximum(built, rel), 0, days)  # a frozen order may predate its lock
         arrive = np.cumsum(np.bincount(rel, minlength=days + 1))[:days]
         leave = np.cumsum(np.bincount(built, minlength=days + 1))[:days]
         # an order leaves the backlog on its build day: backlog(t) = released(<=t) - built(<=t)

@@ -8,6 +8,7 @@ problem is reported with its key path, all at once.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -183,6 +184,14 @@ def _dupes(names: list[str]) -> list[str]:
     return sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
 
 
+def _unknown(path: str, kind: str, names: Iterable[str], known: Iterable[str]) -> list[str]:
+    """'path: unknown kind 'x', expected one of [...]' for each name not known."""
+    known = sorted(known)
+    return [
+        f"{path}: unknown {kind} {n!r}, expected one of {known}" for n in names if n not in known
+    ]
+
+
 def reference_problems(s: Scenario) -> list[str]:
     """Cross-section problems, each as 'key.path: what is wrong'."""
     out: list[str] = []
@@ -203,20 +212,10 @@ def reference_problems(s: Scenario) -> list[str]:
         for d in _dupes([v.name for v in prod.variants]):
             out.append(f"products[{i}].variants: duplicate variant {d!r}")
         for j, v in enumerate(prod.variants):
-            for part in v.parts:
-                if part not in part_names:
-                    out.append(
-                        f"products[{i}].variants[{j}].parts: unknown part {part!r}, "
-                        f"expected one of {sorted(part_names)}"
-                    )
+            out += _unknown(f"products[{i}].variants[{j}].parts", "part", v.parts, part_names)
     for i, plant in enumerate(s.plants):
         for j, ln in enumerate(plant.lines):
-            for m in ln.models:
-                if m not in models:
-                    out.append(
-                        f"plants[{i}].lines[{j}].models: unknown model {m!r}, "
-                        f"expected one of {sorted(models)}"
-                    )
+            out += _unknown(f"plants[{i}].lines[{j}].models", "model", ln.models, models)
     for i, mx in enumerate(s.mix_limits):
         if mx.line is not None and mx.line not in line_names:
             out.append(

@@ -1,0 +1,68 @@
+"""The Plan's aggregates agree with its per-order table."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.orders import validate_orders
+from promiseline.core.plan import PLAN_COLUMNS, Plan
+from promiseline.core.planner import plan
+from promiseline.core.scenario import Scenario
+from tests.strategies import order_tables, scenarios
+
+
+@pytest.fixture
+def tiny_plan(tiny: Scenario, tiny_orders: pl.DataFrame) -> Plan:
+    return plan(tiny, validate_orders(tiny_orders, tiny))
+
+
+def test_columns_are_the_contract(tiny_plan: Plan) -> None:
+    """The table has exactly the plan columns of SCENARIO.md, in order."""
+    assert tuple(tiny_plan.table.columns) == PLAN_COLUMNS
+    assert tiny_plan.to_pandas().shape == tiny_plan.table.shape
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_aggregates_match_the_orders(data: st.DataObject) -> None:
+    """Built per line and day, parts used and the backlog follow from the order rows."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s))
+    p = plan(s, validate_orders(raw, s))
+    inside = p.planned.filter((pl.col("build_date") >= s.start) & (pl.col("build_date") < s.end))
+    built = p.line_days().filter(pl.col("built") > 0)
+    counted = inside.group_by("line", pl.col("build_date").alias("date")).len()
+    joined = built.join(counted, on=["line", "date"], how="full", coalesce=True)
+    assert (joined["built"].fill_null(0) == joined["len"].fill_null(0)).all()
+
+    parts = p.part_days()
+    assert (parts["supplied"] - parts["used"] == parts["stock"]).all()
+
+    backlog = p.backlog()
+    rows = p.table.filter(pl.col("reason").is_null() | ~pl.col("reason").str.starts_with("res"))
+    for day in (0, s.horizon_days // 2, s.horizon_days - 1):
+        date = s.start + dt.timedelta(days=day)
+        released = rows.filter(
+            pl.max_horizontal(pl.col("locked_at").dt.date(), pl.lit(s.start)) <= date
+        )
+        waiting = released.filter(pl.col("build_date").is_null() | (pl.col("build_date") > date))
+        assert backlog["backlog"][day] == waiting.height
+
+
+def test_summary_counts(tiny_plan: Plan) -> None:
+    """The summary's counts and waits are those of the table."""
+    sm = tiny_plan.summary()
+    planned = tiny_plan.planned
+    assert sm["orders"]["planned"] == planned.height
+    assert sm["orders"]["reserved_quoted"] == 1
+    assert sm["orders"]["skipped"] == {"cancelled": 1}
+    assert sum(sm["bound_by"].values()) == (planned["bound_by"] != "").sum()
+    (a,) = sm["waits_by_model"]
+    assert a["median_wait_days"] == planned["wait_days"].median()
+    assert a["max_wait_days"] == planned["wait_days"].max()
+    assert sm["last_delivery"] == planned["delivery_date"].max().isoformat()  # type: ignore[union-attr]
