@@ -1,0 +1,29 @@
+"""The order store: SQLite (embedded default) or PostgreSQL, behind one interface."""
+
+from __future__ import annotations
+
+from promiseline.errors import PromiselineError
+from promiseline.store.sql import SqlStore
+
+
+def open_store(url: str, *, migrate: bool = True) -> SqlStore:
+    """`sqlite:///path.db` or `postgresql://user@host:port/db`; migrated unless asked not to."""
+    store: SqlStore
+    if url.startswith("sqlite:"):
+        from promiseline.store.sqlite import SqliteStore
+
+        store = SqliteStore(url)
+    elif url.startswith(("postgresql:", "postgres:")):
+        from promiseline.store.postgres import PostgresStore
+
+        store = PostgresStore(url)
+    else:
+        raise PromiselineError(
+            f"--db: unknown database URL {url!r}, expected sqlite:///FILE or postgresql://..."
+        )
+    if migrate:
+        store.migrate()
+    return store
+
+
+__all__ = ["SqlStore", "open_store"]

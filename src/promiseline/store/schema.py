@@ -1,0 +1,67 @@
+"""Versioned migrations, written once for both back-ends.
+
+Types differ by back-end (`{ts}`, `{date}`, `{serial}`): SQLite keeps timestamps as
+fixed-width ISO text, PostgreSQL as `timestamp`. The service applies what is missing
+at start-up, inside one transaction per version.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[list[str]] = [
+    # version 1: orders, their events, idempotency keys, API keys, settings, leases
+    [
+        """CREATE TABLE orders (
+            order_id TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            options TEXT NOT NULL,
+            market TEXT NOT NULL,
+            priority INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            created_at {ts} NOT NULL,
+            locked_at {ts},
+            line TEXT,
+            build_date {date},
+            promised_build {date},
+            promised_earliest {date},
+            promised_latest {date},
+            queue_position INTEGER,
+            updated_at {ts} NOT NULL
+        )""",
+        "CREATE INDEX orders_status ON orders (status, model)",
+        """CREATE TABLE events (
+            event_id {serial},
+            order_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            at {ts} NOT NULL,
+            actor TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX events_order ON events (order_id, event_id)",
+        """CREATE TABLE idempotency (
+            key TEXT PRIMARY KEY,
+            body_hash TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            created_at {ts} NOT NULL
+        )""",
+        """CREATE TABLE api_keys (
+            key_id TEXT PRIMARY KEY,
+            key_hash TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            created_at {ts} NOT NULL,
+            revoked_at {ts}
+        )""",
+        "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until {ts} NOT NULL)",
+    ],
+]
+
+TYPES = {
+    "sqlite": {"ts": "TEXT", "date": "TEXT", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    "postgresql": {"ts": "TIMESTAMP", "date": "DATE", "serial": "BIGSERIAL PRIMARY KEY"},
+}
+
+
+def statements(dialect: str, version: int) -> list[str]:
+    """The DDL of one migration (1-based) for a back-end."""
+    return [s.format(**TYPES[dialect]) for s in MIGRATIONS[version - 1]]
