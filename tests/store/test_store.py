@@ -143,7 +143,7 @@ def test_api_keys(store: SqlStore) -> None:
     assert store.revoke_key("key1", NOW)
     assert not store.revoke_key("key1", NOW)
     assert store.find_key("hash1") is None
-    assert [k.key_id for k in store.keys()] == ["key1"]
+    assert [k.key_id for k in store.api_keys()] == ["key1"]
 
 
 def test_settings_and_leases(store: SqlStore) -> None:

@@ -12,7 +12,7 @@ import json
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import polars as pl
@@ -323,6 +323,20 @@ class SqlStore(ABC):
         )
         return [self._record(r) for r in rows], total
 
+    def promised(self) -> pl.DataFrame:
+        """Promised windows of locked and scheduled orders (to find the ones that moved)."""
+        rows = self._all(
+            "SELECT order_id, promised_earliest, promised_latest FROM orders "
+            "WHERE status IN ('locked', 'scheduled')"
+        )
+        return pl.DataFrame(
+            {
+                "order_id": pl.Series([r[0] for r in rows], dtype=pl.String),
+                "earliest": pl.Series([self.from_date(r[1]) for r in rows], dtype=pl.Date),
+                "latest": pl.Series([self.from_date(r[2]) for r in rows], dtype=pl.Date),
+            }
+        )
+
     def count(self, status: str | None = None) -> int:
         if status is None:
             return int(self._one("SELECT COUNT(*) FROM orders")[0])
@@ -363,7 +377,7 @@ class SqlStore(ABC):
             )
             return cur.fetchone() is not None
 
-    def keys(self) -> list[ApiKey]:
+    def api_keys(self) -> list[ApiKey]:
         rows = self._all(
             "SELECT key_id, role, created_at, revoked_at FROM api_keys ORDER BY created_at"
         )
