@@ -116,10 +116,8 @@ class SqlStore(ABC):
         return int(row[0]) if row else 0
 
     def _rollback_quietly(self) -> None:
-        try:
+        with suppress(Exception):
             self.conn().rollback()
-        except Exception:
-            pass
 
     def migrate(self) -> int:
         """Apply the migrations that are missing; return the version now."""
