@@ -95,3 +95,51 @@ def test_quote_rejects_unknown_names(
     p = plan(tiny, validate_orders(tiny_orders, tiny))
     with pytest.raises(QuoteError, match=message):
         quote(p, *args, when=dt.datetime(2025, 1, 5))  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_booking_at_the_back_equals_replan(data: st.DataObject) -> None:
+    """Orders booked one by one at the back get what a full re-plan with them gives."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s)).filter(pl.col("priority") == "0")
+    last = validate_orders(raw, s).table["locked_at"].max()
+    start = last if isinstance(last, dt.datetime) else dt.datetime.combine(START, dt.time())
+    p = plan(s, validate_orders(raw, s))
+    rows, quotes = [], []
+    for i in range(data.draw(st.integers(1, 6))):
+        prod = data.draw(st.sampled_from(s.products))
+        variant = data.draw(st.sampled_from(prod.variants)).name
+        options = data.draw(st.sampled_from(OPTION_SETS))
+        market = data.draw(st.sampled_from(s.markets)).name
+        when = start + dt.timedelta(hours=1 + i)
+        oid = f"zz-{i}"
+        q = quote(
+            p, prod.model, variant, options_of(options), market, when, order_id=oid, book=True
+        )
+        quotes.append((oid, q))
+        rows.append(
+            {
+                "order_id": oid,
+                "model": prod.model,
+                "variant": variant,
+                "options": options,
+                "market": market,
+                "locked_at": when.isoformat(),
+                "priority": "0",
+                "status": "locked",
+                "line": None,
+                "build_date": None,
+            }
+        )
+    full = plan(s, validate_orders(pl.concat([raw, pl.DataFrame(rows, schema=raw.schema)]), s))
+    for oid, q in quotes:
+        r = full.order(oid)
+        assert (q.build_date, q.line, q.bound_by) == (r["build_date"], r["line"], r["bound_by"])
+
+
+def test_booking_in_the_middle_is_refused(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """Only the back of the queue can be booked without a re-plan."""
+    p = plan(tiny, validate_orders(tiny_orders, tiny))
+    with pytest.raises(QuoteError, match="back of the queue"):
+        quote(p, "A", "S", {}, "CN", dt.datetime(2025, 1, 2), book=True)

@@ -4,7 +4,7 @@ constraint, plus per line, part and day aggregates. Every output derives from it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,7 @@ class Plan:
     n_active: int
     active_priority: npt.NDArray[np.int64]  # sort keys of the rows planned by the rule
     active_locked_us: npt.NDArray[np.int64]
+    quote_classes: dict[Config, Classes] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(

@@ -83,8 +83,14 @@ def quote(
     *,
     priority: int = 0,
     order_id: str | None = None,
+    book: bool = False,
 ) -> Quote:
-    """Earliest build and delivery date for a new order locked at `when`."""
+    """Earliest build and delivery date for a new order locked at `when`.
+
+    With `book`, the order also takes that slot in the plan's final state, so the next
+    quote sees it (intake of orders arriving at the back of the queue, between full
+    re-plans). Booking is only allowed at the back of the queue.
+    """
     import json
 
     _check(plan, model, variant, market)
@@ -92,8 +98,13 @@ def quote(
     if canonical is None:
         raise QuoteError(f"options must be a flat mapping of names to values, got {options!r}")
     s, cap = plan.scenario, plan.capacity
-    classes, _ = build_classes(s, cap, [(model, variant, canonical)])
+    config = (model, variant, canonical)
+    classes = plan.quote_classes.get(config)
+    if classes is None:
+        classes = plan.quote_classes.setdefault(config, build_classes(s, cap, [config])[0])
     pos = queue_slot(plan, priority, when, order_id)
+    if book and pos != plan.n_active:
+        raise QuoteError("only an order at the back of the queue can be booked into a plan")
     k_plan = plan.configs.get((model, variant, canonical))
     if pos == plan.n_active:
         state = plan.state
@@ -114,7 +125,7 @@ def quote(
     from promiseline.core.planner import run_kernel
 
     out = run_kernel(
-        np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=False
+        np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=book
     )
     day, line, code = int(out.day[0]), int(out.line[0]), int(out.bound[0])
     names = bound_names(s, cap)
