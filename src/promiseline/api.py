@@ -63,11 +63,23 @@ def quote(
     *,
     priority: int = 0,
     order_id: str | None = None,
+    book: bool = False,
 ) -> Quote:
-    """The build and delivery date a new order would get if locked at `when` (default now)."""
+    """The build and delivery date a new order would get if locked at `when` (default now).
+
+    `book=True` also books it into the plan (only at the back of the queue).
+    """
     moment = when or dt.datetime.now().replace(microsecond=0)
     return _quote(
-        plan, model, variant, options, market, moment, priority=priority, order_id=order_id
+        plan,
+        model,
+        variant,
+        options,
+        market,
+        moment,
+        priority=priority,
+        order_id=order_id,
+        book=book,
     )
 
 

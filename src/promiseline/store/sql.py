@@ -46,6 +46,8 @@ class SqlStore(ABC):
     def __init__(self, url: str) -> None:
         self.url = url
         self._local = threading.local()
+        self._opened: list[Any] = []
+        self._opened_lock = threading.Lock()
 
     # --- back-end specifics ---
 
@@ -87,13 +89,18 @@ class SqlStore(ABC):
         if c is None:
             c = self._connect()
             self._local.conn = c
+            with self._opened_lock:
+                self._opened.append(c)
         return c
 
     def close(self) -> None:
-        c = getattr(self._local, "conn", None)
-        if c is not None:
-            c.close()
-            self._local.conn = None
+        """Close every connection this store opened, in any thread."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for c in opened:
+            with suppress(Exception):
+                c.close()
+        self._local = threading.local()
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         cur = self.conn().cursor()
