@@ -37,8 +37,7 @@ def clock() -> Clock:
 @pytest.fixture
 def client(db_url: str, tiny: Scenario, clock: Clock) -> Iterator[TestClient]:  # noqa: F811
     def make() -> OrderDesk:
-        desk = OrderDesk(open_store(db_url), tiny, clock=clock,
-                         config=DeskConfig(debounce_s=0.05))
+        desk = OrderDesk(open_store(db_url), tiny, clock=clock, config=DeskConfig(debounce_s=0.05))
         desk.ensure_key(ADMIN_KEY, "admin", "bootstrap-admin")
         return desk
 

@@ -23,15 +23,24 @@ def test_create_gives_id_token_and_window(client: TestClient) -> None:
 
 def test_same_key_same_body_is_the_same_order(client: TestClient) -> None:
     """A retried request creates nothing new; a reused key with another body is a 409."""
-    a = client.post("/v1/orders", json={"model": "A", "variant": "S", "market": "CN"},
-                    headers={"Idempotency-Key": "same"})
-    b = client.post("/v1/orders", json={"model": "A", "variant": "S", "market": "CN"},
-                    headers={"Idempotency-Key": "same"})
+    a = client.post(
+        "/v1/orders",
+        json={"model": "A", "variant": "S", "market": "CN"},
+        headers={"Idempotency-Key": "same"},
+    )
+    b = client.post(
+        "/v1/orders",
+        json={"model": "A", "variant": "S", "market": "CN"},
+        headers={"Idempotency-Key": "same"},
+    )
     assert (a.status_code, b.status_code) == (201, 200)
     assert a.json()["order_id"] == b.json()["order_id"]
     assert a.json()["token"] == b.json()["token"]
-    c = client.post("/v1/orders", json={"model": "A", "variant": "M", "market": "CN"},
-                    headers={"Idempotency-Key": "same"})
+    c = client.post(
+        "/v1/orders",
+        json={"model": "A", "variant": "M", "market": "CN"},
+        headers={"Idempotency-Key": "same"},
+    )
     assert c.status_code == 409
     assert "different order body" in c.json()["detail"]
 
@@ -41,8 +50,7 @@ def test_lock_takes_a_place_in_the_queue(client: TestClient) -> None:
     dates = []
     for i in range(6):
         o = order(client, f"k{i}")
-        r = client.post(f"/v1/orders/{o['order_id']}/lock",
-                        headers={"X-Order-Token": o["token"]})  # type: ignore[dict-item]
+        r = client.post(f"/v1/orders/{o['order_id']}/lock", headers={"X-Order-Token": o["token"]})  # type: ignore[dict-item]
         assert r.status_code == 200, r.text
         body = r.json()
         assert body["status"] == "locked"
@@ -50,8 +58,7 @@ def test_lock_takes_a_place_in_the_queue(client: TestClient) -> None:
         dates.append(body["window"]["build_date"])
     assert dates == sorted(dates)
     assert dates[0] < dates[-1]  # 3 cars a day: six orders need more than one day
-    again = client.post(f"/v1/orders/{o['order_id']}/lock",
-                        headers={"X-Order-Token": o["token"]})  # type: ignore[dict-item]
+    again = client.post(f"/v1/orders/{o['order_id']}/lock", headers={"X-Order-Token": o["token"]})  # type: ignore[dict-item]
     assert again.status_code == 200
 
 
@@ -76,8 +83,9 @@ def test_change_and_cancel(client: TestClient) -> None:
     o = order(client, "k1")
     tok = {"X-Order-Token": o["token"]}
     oid = o["order_id"]
-    r = client.patch(f"/v1/orders/{oid}", json={"variant": "M", "options": {"roof": "pan"}},
-                     headers=tok)  # type: ignore[arg-type]
+    r = client.patch(
+        f"/v1/orders/{oid}", json={"variant": "M", "options": {"roof": "pan"}}, headers=tok
+    )  # type: ignore[arg-type]
     assert r.status_code == 200
     assert (r.json()["variant"], r.json()["options"]) == ("M", {"roof": "pan"})
     r = client.post(f"/v1/orders/{oid}/cancel", headers=tok)  # type: ignore[arg-type]
@@ -95,8 +103,10 @@ def test_locked_order_changes_only_for_a_while(client: TestClient, clock: Clock)
 
     o = order(client, "k1", lock=True)
     tok = {"X-Order-Token": o["token"]}
-    assert client.patch(f"/v1/orders/{o['order_id']}", json={"variant": "M"},
-                        headers=tok).status_code == 200  # type: ignore[arg-type]
+    assert (
+        client.patch(f"/v1/orders/{o['order_id']}", json={"variant": "M"}, headers=tok).status_code
+        == 200
+    )  # type: ignore[arg-type]
     clock.now += dt.timedelta(days=8)
     r = client.patch(f"/v1/orders/{o['order_id']}", json={"variant": "S"}, headers=tok)  # type: ignore[arg-type]
     assert r.status_code == 409
@@ -107,8 +117,9 @@ def test_locked_order_changes_only_for_a_while(client: TestClient, clock: Clock)
 
 def test_quote_endpoint(client: TestClient) -> None:
     """Anyone may ask for the window a new order would get now."""
-    r = client.get("/v1/quote", params={"model": "A", "variant": "M", "market": "DE",
-                                        "option": "roof:pan"})
+    r = client.get(
+        "/v1/quote", params={"model": "A", "variant": "M", "market": "DE", "option": "roof:pan"}
+    )
     assert r.status_code == 200
     assert r.json()["window"]["earliest"] >= "2025-03-01"  # DE opens then
     assert r.json()["bound_by"] == "market:DE"

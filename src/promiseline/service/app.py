@@ -30,7 +30,8 @@ from promiseline.service.schemas import (
 )
 from promiseline.store.records import Role
 
-MAX_BODY = 64 * 1024
+MAX_BODY = 1024 * 1024
+MAX_SCENARIO = 80_000  # characters: even escaped as \\uXXXX (12 bytes each) under MAX_BODY
 ASGIApp = Callable[..., Awaitable[None]]
 
 
@@ -145,10 +146,12 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
         return JSONResponse({"detail": str(e)}, status_code=e.status)
 
     responses: dict[int | str, dict[str, Any]] = {
+        400: {"description": "Malformed request body"},
         401: {"description": "Missing or unknown token or key"},
         404: {"description": "No such order"},
-        409: {"description": "ConflictError"},
-        422: {"description": "InvalidError input"},
+        409: {"description": "Conflict"},
+        413: {"description": "Request body too large"},
+        422: {"description": "Invalid input"},
     }
 
     # --- customer ---
@@ -373,7 +376,7 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
     async def put_scenario(
         d: Desk,
         _: Planner,
-        text: Annotated[str, Body(media_type="application/yaml", max_length=MAX_BODY)],
+        text: Annotated[str, Body(media_type="application/yaml", max_length=MAX_SCENARIO)],
     ) -> dict[str, Any]:
         """Replace the scenario (YAML body); everything is re-planned on it."""
         return await d.replace_scenario(text)
@@ -404,8 +407,8 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
             {
                 "key_id": k.key_id,
                 "role": k.role,
-                "created_at": k.created_at,
-                "revoked_at": k.revoked_at,
+                "created_at": k.created_at.isoformat(),
+                "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
             }
             for k in d.api_keys()
         ]
@@ -423,7 +426,7 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
 
     # --- operations ---
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], responses=responses)
     async def healthz(d: Desk) -> dict[str, Any]:
         """Alive, with the plan's age and size."""
         return {
@@ -432,7 +435,7 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
             "orders_in_plan": d.live.plan.table.height,
         }
 
-    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, responses=responses)
     async def metrics(d: Desk) -> Response:
         """Prometheus text format."""
         plan_age.set(time.time() - d.live.built_at)

@@ -202,7 +202,7 @@ class OrderDesk:
     def check_token(self, order_id: str, token: str | None) -> None:
         if not token:
             raise UnauthorizedError("this order needs its token (X-Order-Token header or ?token=)")
-        if not hmac.compare_digest(self.token(order_id), token):
+        if not hmac.compare_digest(self.token(order_id).encode(), token.encode()):
             raise NotFoundError(f"no order {order_id!r} for this token")
 
     @staticmethod

@@ -7,6 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+LocalTime = Annotated[
+    str,
+    Field(
+        description="Plant-local time, ISO 8601 without a UTC offset",
+        examples=["2025-06-26T22:00:00"],
+        pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?$",
+    ),
+]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Options = Annotated[
     dict[
@@ -56,7 +64,7 @@ class WindowPublic(BaseModel):
 class EventPublic(BaseModel):
     event_id: int
     kind: str
-    at: dt.datetime
+    at: LocalTime
     actor: str
     data: dict[str, Any]
 
@@ -69,8 +77,8 @@ class OrderPublic(BaseModel):
     market: str
     priority: int
     status: str
-    created_at: dt.datetime
-    locked_at: dt.datetime | None
+    created_at: LocalTime
+    locked_at: LocalTime | None
     queue_position: int | None
     window: WindowPublic | None
     window_is_indicative: bool
@@ -92,8 +100,8 @@ class OrderSummary(BaseModel):
     variant: str
     market: str
     status: str
-    created_at: dt.datetime
-    locked_at: dt.datetime | None
+    created_at: LocalTime
+    locked_at: LocalTime | None
     window: WindowPublic | None
 
 
@@ -125,8 +133,8 @@ class KeyCreated(BaseModel):
 class KeyPublic(BaseModel):
     key_id: str
     role: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: LocalTime
+    revoked_at: LocalTime | None
 
 
 class ErrorPublic(BaseModel):
