@@ -274,6 +274,141 @@ def generate(
     out.print(f"Wrote {book.height:,} orders to {path}")
 
 
+DbOpt = Annotated[
+    str, typer.Option("--db", help="Database URL: sqlite:///FILE or postgresql://...")
+]
+
+
+@app.command()
+def serve(
+    scenario: Annotated[
+        Path | None, typer.Option(help="Scenario YAML (default: the stored one, else the demo).")
+    ] = None,
+    db: DbOpt = "sqlite:///promiseline.db",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for >1).")] = 1,
+    admin_key: Annotated[
+        str | None, typer.Option(envvar="PROMISELINE_ADMIN_KEY", help="Register this admin key.")
+    ] = None,
+    webhook: Annotated[str | None, typer.Option(help="POST eta_changed events here.")] = None,
+    debounce: Annotated[float, typer.Option(help="Seconds between a change and re-plan.")] = 1.0,
+) -> None:
+    """Run the order service (FastAPI + uvicorn)."""
+    import os
+
+    import uvicorn
+
+    from promiseline.service.main import Settings
+    from promiseline.store import open_store
+
+    if scenario is not None:
+        api.load_scenario(scenario)  # fail fast, one clear line
+    open_store(db).close()  # reachable, and migrated once before workers start
+    settings = Settings(
+        db=db,
+        scenario=str(scenario) if scenario else None,
+        admin_key=admin_key,
+        webhook=webhook,
+        debounce_s=debounce,
+    )
+    os.environ.update(settings.to_env())
+    err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {db})")
+    uvicorn.run(
+        "promiseline.service.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+@app.command()
+def key(
+    role: Annotated[str, typer.Argument(help="planner or admin")],
+    db: DbOpt = "sqlite:///promiseline.db",
+) -> None:
+    """Create an API key directly in the database (to bootstrap an admin)."""
+    import secrets
+
+    from promiseline.service.desk import OrderDesk
+    from promiseline.store import open_store
+
+    if role not in ("planner", "admin"):
+        raise PromiselineError(f"role must be planner or admin, got {role!r}")
+    store = open_store(db)
+    secret = f"pl_{role}_{secrets.token_urlsafe(24)}"
+    key_id = f"key_{secrets.token_hex(6)}"
+    store.add_key(key_id, OrderDesk.hash_key(secret), role, dt.datetime.now())
+    store.close()
+    out.print(f"{key_id} ({role}): {secret}", highlight=False)
+
+
+@app.command("import")
+def import_orders(
+    orders: OrdersArg,
+    db: DbOpt = "sqlite:///promiseline.db",
+    scenario: Annotated[Path | None, typer.Option(help="Scenario to check against.")] = None,
+) -> None:
+    """Load an order book file into the database: every good row, in one transaction."""
+    from promiseline.store import open_store
+
+    s = api.load_scenario(scenario)
+    book = api.load_orders(orders, s)
+    _rejections(book)
+    store = open_store(db)
+    try:
+        n = store.import_orders(book.table, dt.datetime.now())
+    except Exception as e:  # the whole import rolled back
+        raise PromiselineError(f"import failed, nothing was written: {e}") from None
+    finally:
+        store.close()
+    out.print(f"imported {n:,} orders into {db}")
+
+
+@app.command("export")
+def export_orders(
+    output: Annotated[Path, typer.Argument(help="Order book to write, .csv or .parquet.")],
+    db: DbOpt = "sqlite:///promiseline.db",
+) -> None:
+    """Write every order in the database as an order book (any status)."""
+    from promiseline.io.order_book import write_orders
+    from promiseline.store import open_store
+
+    store = open_store(db, migrate=False)
+    table = store.export_orders()
+    store.close()
+    write_orders(table, output)
+    out.print(f"exported {table.height:,} orders to {output}")
+
+
+@app.command()
+def surge(
+    url: Annotated[str, typer.Option(help="Service base URL.")] = "http://127.0.0.1:8000",
+    orders: Annotated[int, typer.Option(help="Orders to send.")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="Open connections.")] = 64,
+    threads: Annotated[int, typer.Option(help="wrk threads.")] = 2,
+    verify_db: Annotated[
+        str | None, typer.Option(help="Database URL of the service, to verify the orders.")
+    ] = None,
+) -> None:
+    """Replay a launch surge (wrk), print throughput and latency, verify the store."""
+    from promiseline.loadtest import run_surge, verify
+
+    with _steps() as say:
+        say(f"sending {orders:,} orders over {concurrency} connections")
+        res = run_surge(url, orders, concurrency, threads=threads)
+    for line in res.lines():
+        out.print(line, highlight=False)
+    if verify_db:
+        v = verify(verify_db, res.order_ids)
+        out.print(v.line(), highlight=False)
+        if not v.ok:
+            raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point: one clear line and exit code 2 on a user error."""
     try:

@@ -37,9 +37,7 @@ class Classes:
     prev_rel: I32  # [class, day + 1]: latest day before it a line could work or was shut
     has_slots: npt.NDArray[np.bool_]  # [class, day]: some line of the class has slots
 
-    @property
-    def max_parts(self) -> int:
-        return int(np.diff(self.part_ptr).max(initial=0))
+    max_parts: int = 0  # most parts any class takes (kernel scratch size)
 
     def arrays(self) -> tuple[object, ...]:
         """The class arrays as the kernel takes them (`cl` in kernel.py)."""
@@ -117,5 +115,6 @@ def build_classes(scenario: Scenario, cap: Capacity, configs: list[Config]) -> t
         mix_on=mix_on,
         prev_rel=prev_rel,
         has_slots=has_slots,
+        max_parts=int(np.diff(np.asarray(part_ptr)).max(initial=0)),
     )
     return classes, config_class

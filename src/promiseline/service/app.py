@@ -13,6 +13,7 @@ import orjson
 from fastapi import Body, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import ValidationError
 
 from promiseline.service.desk import DeskError, ForbiddenError, OrderDesk
 from promiseline.service.schemas import (
@@ -39,39 +40,105 @@ def _json(data: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(data), status_code=status, media_type="application/json")
 
 
-class Guard:
-    """Pure ASGI middleware: refuses oversized bodies, times every request."""
+async def take_order(desk: OrderDesk, order: OrderCreate, key: str) -> tuple[int, bytes]:
+    """Create (or replay) an order; the status and JSON body to answer with."""
+    view, created = await desk.create(
+        model=order.model,
+        variant=order.variant,
+        market=order.market,
+        options=order.options,
+        lock=order.lock,
+        idempotency_key=key,
+    )
+    body = orjson.dumps(view.to_json(token=desk.token(view.record.order_id)))
+    return (201 if created else 200), body
 
-    def __init__(self, app: ASGIApp, latency: Histogram) -> None:
-        self.app = app
+
+class Guard:
+    """Pure ASGI middleware: refuses oversized bodies, times every request, and takes
+    well-formed new orders on a short path.
+
+    POST /v1/orders is the surge endpoint. A body that validates goes straight to the
+    desk (the same `take_order` the FastAPI route calls), skipping routing and
+    dependency resolution; anything else, errors included, replays to FastAPI so every
+    error reads the same.
+    """
+
+    def __init__(self, app: FastAPI, latency: Histogram, taken: Counter) -> None:
+        self.app = app  # the FastAPI app; Guard wraps it from outside its middleware
         self.latency = latency
+        self.taken = taken
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send)  # lifespan, websockets
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and int(value or 0) > MAX_BODY:
                 body = orjson.dumps({"detail": f"request body over {MAX_BODY} bytes"})
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 413,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await _respond(send, 413, body)
                 return
         t0 = time.perf_counter()
+        path = "other"
         try:
-            await self.app(scope, receive, send)
+            if scope["method"] == "POST" and scope["path"] == "/v1/orders":
+                path = "/v1/orders"
+                await self._order(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+                path = getattr(scope.get("route"), "path", "other")
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "other")
             self.latency.labels(scope["method"], path).observe(time.perf_counter() - t0)
 
+    async def _order(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        chunks, more = [], True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            more = msg.get("more_body", False)
+        body = b"".join(chunks)
+        key = next((v for k, v in scope["headers"] if k == b"idempotency-key"), b"")
+        order = None
+        if 0 < len(key) <= 200:
+            try:
+                order = OrderCreate.model_validate_json(body)
+            except ValidationError:
+                order = None
+        if order is None:  # let FastAPI answer, with the body replayed
+            replayed = False
 
-def get_desk(request: Request) -> OrderDesk:
+            async def replay() -> dict[str, Any]:
+                nonlocal replayed
+                if replayed:
+                    return await receive()  # type: ignore[no-any-return]
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+
+            await self.app(scope, replay, send)
+            return
+        desk: OrderDesk = self.app.state.desk
+        try:
+            status, payload = await take_order(desk, order, key.decode("latin-1"))
+            self.taken.labels("created" if status == 201 else "replayed").inc()
+        except DeskError as e:
+            status, payload = e.status, orjson.dumps({"detail": str(e)})
+        await _respond(send, status, payload)
+
+
+async def _respond(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def get_desk(request: Request) -> OrderDesk:  # async: no thread hop per request
     desk: OrderDesk = request.app.state.desk
     return desk
 
@@ -90,8 +157,8 @@ def customer(d: OrderDesk, order_id: str, token: str | None, key: str | None) ->
     d.check_token(order_id, token)
 
 
-def needs(role: Role) -> Callable[..., Role]:
-    def check(d: Desk, key: ApiKey = None) -> Role:
+def needs(role: Role) -> Callable[..., Awaitable[Role]]:
+    async def check(d: Desk, key: ApiKey = None) -> Role:
         found = d.role(key)
         if role == "admin" and found != "admin":
             raise ForbiddenError("this needs an admin key")
@@ -104,7 +171,7 @@ Planner = Annotated[Role, Depends(needs("planner"))]
 Admin = Annotated[Role, Depends(needs("admin"))]
 
 
-def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
+def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
     """The service app; the desk is made at start-up (so each worker process has its own)."""
     registry = CollectorRegistry()
     taken = Counter(
@@ -139,7 +206,6 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
         description="Durable surge intake, honest queue positions and delivery windows.",
         lifespan=lifespan,
     )
-    app.add_middleware(Guard, latency=latency)
 
     @app.exception_handler(DeskError)
     async def _desk_error(_: Request, e: DeskError) -> JSONResponse:
@@ -174,16 +240,9 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
         ],
     ) -> Response:
         """Take an order. The same Idempotency-Key and body give back the same order."""
-        view, created = await d.create(
-            model=order.model,
-            variant=order.variant,
-            market=order.market,
-            options=order.options,
-            lock=order.lock,
-            idempotency_key=idempotency_key,
-        )
-        taken.labels("created" if created else "replayed").inc()
-        return _json(view.to_json(token=d.token(view.record.order_id)), 201 if created else 200)
+        status, body = await take_order(d, order, idempotency_key)
+        taken.labels("created" if status == 201 else "replayed").inc()
+        return Response(body, status_code=status, media_type="application/json")
 
     @app.get(
         "/v1/orders/{order_id}", response_model=OrderPublic, tags=["customer"], responses=responses
@@ -428,11 +487,15 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
 
     @app.get("/healthz", tags=["ops"], responses=responses)
     async def healthz(d: Desk) -> dict[str, Any]:
-        """Alive, with the plan's age and size."""
+        """Alive, with the plan's age and size and the group-commit counters."""
+        c = d.committer
         return {
             "ok": True,
             "plan_age_s": round(time.time() - d.live.built_at, 3),
             "orders_in_plan": d.live.plan.table.height,
+            "commit_batches": c.batches,
+            "committed": c.items,
+            "commit_seconds": round(c.write_s, 3),
         }
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse, responses=responses)
@@ -443,4 +506,4 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
         batches.set(d.committer.batches)
         return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
-    return app
+    return Guard(app, latency, taken)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import polars as pl
 
 from promiseline import api
@@ -206,7 +207,7 @@ class OrderDesk:
             raise NotFoundError(f"no order {order_id!r} for this token")
 
     @staticmethod
-    def _hash_key(key: str) -> str:
+    def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
     def create_key(self, role: Role) -> tuple[str, str]:
@@ -214,13 +215,13 @@ class OrderDesk:
             raise InvalidError(f"role must be 'planner' or 'admin', got {role!r}")
         key_id = f"key_{secrets.token_hex(6)}"
         key = f"pl_{role}_{secrets.token_urlsafe(24)}"
-        self.store.add_key(key_id, self._hash_key(key), role, self.clock())
+        self.store.add_key(key_id, self.hash_key(key), role, self.clock())
         return key_id, key
 
     def ensure_key(self, key: str, role: Role, key_id: str) -> None:
         """Register a known key (bootstrap admin key from the environment)."""
-        if self.store.find_key(self._hash_key(key)) is None:
-            self.store.add_key(key_id, self._hash_key(key), role, self.clock())
+        if self.store.find_key(self.hash_key(key)) is None:
+            self.store.add_key(key_id, self.hash_key(key), role, self.clock())
 
     def revoke_key(self, key_id: str) -> None:
         if not self.store.revoke_key(key_id, self.clock()):
@@ -232,7 +233,7 @@ class OrderDesk:
     def role(self, key: str | None) -> Role:
         if not key:
             raise UnauthorizedError("this needs an API key (X-API-Key header)")
-        found = self.store.find_key(self._hash_key(key))
+        found = self.store.find_key(self.hash_key(key))
         if found is None:
             raise UnauthorizedError("unknown or revoked API key")
         return found.role
@@ -386,14 +387,14 @@ class OrderDesk:
         self._validate_config(model, variant, market)
         if not idempotency_key or len(idempotency_key) > 200:
             raise InvalidError("Idempotency-Key header must be 1 to 200 characters")
-        canonical = json.dumps(options, sort_keys=True, separators=(",", ":"))
-        body = json.dumps([model, variant, market, canonical, lock])
+        canonical = orjson.dumps(options, option=orjson.OPT_SORT_KEYS).decode()
+        body = orjson.dumps([model, variant, market, canonical, lock])
         now = self.clock()
         q, window = self._quote(model, variant, options, market, now, book=lock)
         order = NewOrder(
             order_id=f"PL-{now:%y%m%d}-{secrets.token_hex(5).upper()}",
             idempotency_key=idempotency_key,
-            body_hash=hashlib.sha256(body.encode()).hexdigest(),
+            body_hash=hashlib.sha256(body).hexdigest(),
             model=model,
             variant=variant,
             options=canonical,

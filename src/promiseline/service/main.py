@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from fastapi import FastAPI
-
 from promiseline.core.scenario import Scenario
+from promiseline.service.app import Guard, create_app
 from promiseline.service.desk import DeskConfig, OrderDesk
 from promiseline.store import SqlStore, open_store
 
@@ -80,9 +79,8 @@ def make_desk(settings: Settings) -> OrderDesk:
     return desk
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> Guard:
     """uvicorn factory: `uvicorn promiseline.service.main:app_from_env --factory`."""
-    from promiseline.service.app import create_app
 
     settings = Settings.from_env()
     return create_app(lambda: make_desk(settings))

@@ -54,26 +54,54 @@ class SqliteStore(SqlStore):
         return dt.date.fromisoformat(value) if value else None
 
     def _insert_new(self, cur: Any, batch: Sequence[NewOrder]) -> list[Created]:
+        """Few statements per batch: each statement releases the GIL, so many small ones
+        would queue behind the event loop. BEGIN IMMEDIATE holds the write lock, so no
+        other process can add a key between the look-up and the insert."""
+        keys = list({o.idempotency_key for o in batch})
+        known: dict[str, tuple[str, str]] = {}
+        for part in _chunks(keys, 900):
+            cur.execute(
+                f"SELECT key, body_hash, order_id FROM idempotency WHERE key IN "
+                f"({','.join('?' * len(part))})",
+                part,
+            )
+            known.update({k: (h, oid) for k, h, oid in cur.fetchall()})
         out: list[Created] = []
         fresh: list[NewOrder] = []
         for o in batch:
-            cur.execute(
-                "INSERT INTO idempotency (key, body_hash, order_id, created_at) "
-                "VALUES (?,?,?,?) ON CONFLICT (key) DO NOTHING RETURNING order_id",
-                (o.idempotency_key, o.body_hash, o.order_id, self.ts(o.created_at)),
-            )
-            if cur.fetchone() is not None:
+            key = o.idempotency_key
+            if key not in known:
+                known[key] = (o.body_hash, o.order_id)
                 fresh.append(o)
                 out.append(Created(o.order_id, "created"))
                 continue
-            cur.execute(
-                "SELECT body_hash, order_id FROM idempotency WHERE key = ?", (o.idempotency_key,)
-            )
-            body_hash, order_id = cur.fetchone()
+            body_hash, order_id = known[key]
             out.append(Created(order_id, "replayed" if body_hash == o.body_hash else "conflict"))
-        cur.executemany(self.INSERT_ORDER, [self._order_row(o) for o in fresh])
-        cur.executemany(self.INSERT_EVENT, [self._created_event(o) for o in fresh])
+        rows = [(o.idempotency_key, o.body_hash, o.order_id, self.ts(o.created_at)) for o in fresh]
+        _insert_many(cur, "INSERT INTO idempotency (key, body_hash, order_id, created_at)", rows)
+        _insert_many(
+            cur, self.INSERT_ORDER.split(" VALUES")[0], [self._order_row(o) for o in fresh]
+        )
+        _insert_many(
+            cur, self.INSERT_EVENT.split(" VALUES")[0], [self._created_event(o) for o in fresh]
+        )
         return out
 
     def book(self) -> pl.DataFrame:
         return self._frame(self.BOOK_SQL)
+
+
+def _chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _insert_many(cur: Any, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """One multi-row INSERT per chunk (SQLite allows 32,766 variables a statement)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ",".join("?" * width) + ")"
+    for part in _chunks(rows, max(1, 30_000 // width)):
+        cur.execute(
+            f"{head} VALUES {','.join([one] * len(part))}", [v for row in part for v in row]
+        )
