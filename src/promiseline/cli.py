@@ -403,7 +403,7 @@ def surge(
     for line in res.lines():
         out.print(line, highlight=False)
     if verify_db:
-        v = verify(verify_db, res.order_ids)
+        v = verify(verify_db, res.acks)
         out.print(v.line(), highlight=False)
         if not v.ok:
             raise typer.Exit(1)

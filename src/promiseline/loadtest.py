@@ -49,7 +49,8 @@ function response(status, headers, body)
   if status == 201 or status == 200 then
     acked = acked + 1
     local oid = string.match(body, '"order_id":"([^"]+)"')
-    if oid then file:write(oid, ",", status, "\n") end
+    local key = headers["idempotency-key"] or headers["Idempotency-Key"] or ""
+    if oid then file:write(key, ",", oid, ",", status, "\n") end
   else
     failed = failed + 1
   end
@@ -84,7 +85,11 @@ class SurgeResult:
     p95_ms: float
     p99_ms: float
     max_ms: float
-    order_ids: list[str] = field(default_factory=list, repr=False)
+    acks: list[tuple[str, str]] = field(default_factory=list, repr=False)  # (key, order id)
+
+    @property
+    def order_ids(self) -> list[str]:
+        return [oid for _, oid in self.acks]
 
     @property
     def rate(self) -> float:
@@ -185,17 +190,18 @@ def run_surge(
         if line is None:
             raise PromiselineError(f"wrk gave no result: {err.strip() or out.strip()}")
         res = json.loads(line.removeprefix("RESULT "))
-        ids: list[str] = []
+        acks: list[tuple[str, str]] = []
         acked = failed = 0
         for f in Path(tmp).glob("acks-*.csv"):
             for row in f.read_text().splitlines():
-                ids.append(row.split(",", 1)[0])
+                key, oid, _ = row.split(",")
+                acks.append((key, oid))
         for f in Path(tmp).glob("done-*"):
             a, b = f.read_text().strip().split(",")
             acked, failed = acked + int(a), failed + int(b)
     return SurgeResult(
         orders=orders,
-        acked=len(ids),
+        acked=len(acks),
         failed=failed,
         errors={k: int(res[k]) for k in ("connect", "read", "write", "timeout")},
         duration_s=res["duration_us"] / 1e6,
@@ -203,50 +209,53 @@ def run_surge(
         p95_ms=res["p95_us"] / 1e3,
         p99_ms=res["p99_us"] / 1e3,
         max_ms=res["max_us"] / 1e3,
-        order_ids=ids,
+        acks=acks,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Verification:
     acked: int
-    in_store: int  # acknowledged orders found in the store
-    missing: list[str]
+    missing: list[str]  # acknowledged order ids not in the store
+    wrong_key: list[str]  # keys whose stored order is not the one acknowledged
     duplicate_acks: int  # one order id acknowledged for two different keys
 
     @property
     def ok(self) -> bool:
-        return not self.missing and self.duplicate_acks == 0
+        return not self.missing and not self.wrong_key and self.duplicate_acks == 0
 
     def line(self) -> str:
         if self.ok:
             return (
                 f"verified: all {self.acked:,} acknowledged orders are in the store, "
-                "each exactly once"
+                "each exactly once, each under its own key"
             )
         return (
             f"VERIFICATION FAILED: {len(self.missing):,} acknowledged orders missing, "
+            f"{len(self.wrong_key):,} keys answered with another order, "
             f"{self.duplicate_acks:,} ids acknowledged twice"
         )
 
 
-def verify(db_url: str, order_ids: list[str]) -> Verification:
-    """Every acknowledged order id in the store, once (the store's key forbids twice)."""
+def verify(db_url: str, acks: list[tuple[str, str]]) -> Verification:
+    """Every acknowledged order is stored once, and its key maps to it (retries included)."""
     from promiseline.store import open_store
 
     store = open_store(db_url, migrate=False)
     try:
-        stored = store.order_ids()
+        stored = set(store.order_ids())
+        by_key = store.idempotency_map([k for k, _ in acks])
     finally:
         store.close()
-    counts: dict[str, int] = {}
-    for oid in stored:
-        counts[oid] = counts.get(oid, 0) + 1
-    missing = [oid for oid in order_ids if oid not in counts]
-    dup_store = sum(1 for oid in set(order_ids) if counts.get(oid, 0) > 1)
+    ids = [oid for _, oid in acks]
+    first: dict[str, str] = {}
+    duplicates = 0
+    for key, oid in acks:  # a retried key must get the same order again
+        if first.setdefault(oid, key) != key:
+            duplicates += 1
     return Verification(
-        acked=len(order_ids),
-        in_store=len(order_ids) - len(missing),
-        missing=missing,
-        duplicate_acks=len(order_ids) - len(set(order_ids)) + dup_store,
+        acked=len(acks),
+        missing=[oid for oid in ids if oid not in stored],
+        wrong_key=[k for k, oid in acks if by_key.get(k) != oid],
+        duplicate_acks=duplicates,
     )

@@ -124,15 +124,17 @@ class Guard:
             self.taken.labels("created" if status == 201 else "replayed").inc()
         except DeskError as e:
             status, payload = e.status, orjson.dumps({"detail": str(e)})
-        await _respond(send, status, payload)
+        await _respond(send, status, payload, [(b"idempotency-key", key)])
 
 
-async def _respond(send: Any, status: int, body: bytes) -> None:
+async def _respond(
+    send: Any, status: int, body: bytes, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [(b"content-type", b"application/json"), *(extra or [])],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -242,7 +244,12 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
         """Take an order. The same Idempotency-Key and body give back the same order."""
         status, body = await take_order(d, order, idempotency_key)
         taken.labels("created" if status == 201 else "replayed").inc()
-        return Response(body, status_code=status, media_type="application/json")
+        return Response(
+            body,
+            status_code=status,
+            media_type="application/json",
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     @app.get(
         "/v1/orders/{order_id}", response_model=OrderPublic, tags=["customer"], responses=responses

@@ -347,6 +347,34 @@ class SqlStore(ABC):
             return int(self._one("SELECT COUNT(*) FROM orders")[0])
         return int(self._one("SELECT COUNT(*) FROM orders WHERE status = ?", (status,))[0])
 
+    def idempotency_map(self, keys: Sequence[str]) -> dict[str, str]:
+        """The order each of these idempotency keys created."""
+        out: dict[str, str] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 900):
+            part = unique[i : i + 900]
+            marks = ",".join("?" for _ in part)
+            out.update(
+                self._all(f"SELECT key, order_id FROM idempotency WHERE key IN ({marks})", part)
+            )
+        return out
+
+    def integrity(self) -> dict[str, int]:
+        """Counts that must agree after any crash: orders, keys, created events."""
+        return {
+            "orders": int(self._one("SELECT COUNT(*) FROM orders")[0]),
+            "idempotency_keys": int(self._one("SELECT COUNT(*) FROM idempotency")[0]),
+            "created_events": int(
+                self._one("SELECT COUNT(*) FROM events WHERE kind = 'created'")[0]
+            ),
+            "orphan_keys": int(
+                self._one(
+                    "SELECT COUNT(*) FROM idempotency i LEFT JOIN orders o "
+                    "ON o.order_id = i.order_id WHERE o.order_id IS NULL"
+                )[0]
+            ),
+        }
+
     def order_ids(self) -> list[str]:
         return [r[0] for r in self._all("SELECT order_id FROM orders")]
 
