@@ -48,7 +48,7 @@ end
 function response(status, headers, body)
   if status == 201 or status == 200 then
     acked = acked + 1
-    local oid = string.match(body, '"order_id":"([^"]+)"')
+    local oid = string.match(body, '"order_id"%s*:%s*"([^"]+)"')
     local key = headers["idempotency-key"] or headers["Idempotency-Key"] or ""
     if oid then file:write(key, ",", oid, ",", status, "\n") end
   else

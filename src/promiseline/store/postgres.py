@@ -11,11 +11,39 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 import polars as pl
 import psycopg
 
 from promiseline.store.records import Created, NewOrder
 from promiseline.store.sql import BOOK_COLUMNS, SqlStore
+
+BATCH_INSERT = """
+WITH b AS (
+    SELECT * FROM json_to_recordset(%s::json) AS u(
+        key text, body_hash text, order_id text, model text, variant text, options text,
+        market text, priority int, status text, created_at timestamp, locked_at timestamp,
+        promised_build date, promised_earliest date, promised_latest date,
+        queue_position int, actor text, event_data text)
+), new AS (
+    INSERT INTO idempotency (key, body_hash, order_id, created_at)
+    SELECT key, body_hash, order_id, created_at FROM b
+    ON CONFLICT (key) DO NOTHING RETURNING key, order_id
+), o AS (
+    INSERT INTO orders (order_id, model, variant, options, market, priority, status,
+        created_at, locked_at, promised_build, promised_earliest, promised_latest,
+        queue_position, updated_at)
+    SELECT b.order_id, b.model, b.variant, b.options, b.market, b.priority, b.status,
+        b.created_at, b.locked_at, b.promised_build, b.promised_earliest, b.promised_latest,
+        b.queue_position, b.created_at
+    FROM b JOIN new ON new.order_id = b.order_id
+), e AS (
+    INSERT INTO events (order_id, kind, at, actor, data)
+    SELECT b.order_id, 'created', b.created_at, b.actor, b.event_data
+    FROM b JOIN new ON new.order_id = b.order_id
+)
+SELECT key FROM new
+"""
 
 
 class PostgresStore(SqlStore):
@@ -26,8 +54,8 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _transaction(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Cursor[Any]]:
-        with conn.transaction(), conn.cursor() as cur:
-            yield cur
+        with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
+            yield cur  # pipelined: BEGIN travels with the first statement
 
     def q(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
@@ -38,19 +66,32 @@ class PostgresStore(SqlStore):
         for o in everything:  # a key twice in one batch: the first one counts
             first.setdefault(o.idempotency_key, o)
         batch = list(first.values())
-        cur.execute(
-            "INSERT INTO idempotency (key, body_hash, order_id, created_at) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::timestamp[]) "
-            "ON CONFLICT (key) DO NOTHING RETURNING key",
-            (
-                [o.idempotency_key for o in batch],
-                [o.body_hash for o in batch],
-                [o.order_id for o in batch],
-                [o.created_at for o in batch],
-            ),
-        )
+        rows = [
+            {
+                "key": o.idempotency_key,
+                "body_hash": o.body_hash,
+                "order_id": o.order_id,
+                "model": o.model,
+                "variant": o.variant,
+                "options": o.options,
+                "market": o.market,
+                "priority": o.priority,
+                "status": o.status,
+                "created_at": o.created_at,
+                "locked_at": o.locked_at,
+                "promised_build": w.build_date if w else None,
+                "promised_earliest": w.earliest if w else None,
+                "promised_latest": w.latest if w else None,
+                "queue_position": w.queue_position if w else None,
+                "actor": o.actor,
+                "event_data": self._created_event(o)[4],
+            }
+            for o in batch
+            for w in (o.window,)
+        ]
+        # One statement, one JSON parameter (orjson, in C): keys, orders and events together.
+        cur.execute(BATCH_INSERT, (orjson.dumps(rows).decode(),))
         inserted = {r[0] for r in cur.fetchall()}
-        fresh = [o for o in batch if o.idempotency_key in inserted]
         known: dict[str, tuple[str, str]] = {}
         others = [o.idempotency_key for o in batch if o.idempotency_key not in inserted]
         if others:
@@ -58,23 +99,6 @@ class PostgresStore(SqlStore):
                 "SELECT key, body_hash, order_id FROM idempotency WHERE key = ANY(%s)", (others,)
             )
             known = {k: (h, oid) for k, h, oid in cur.fetchall()}
-        if fresh:
-            cols = list(zip(*(self._order_row(o) for o in fresh), strict=True))
-            cur.execute(
-                "INSERT INTO orders (order_id, model, variant, options, market, priority, "
-                "status, created_at, locked_at, promised_build, promised_earliest, "
-                "promised_latest, queue_position, updated_at) SELECT * FROM unnest("
-                "%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], "
-                "%s::text[], %s::timestamp[], %s::timestamp[], %s::date[], %s::date[], "
-                "%s::date[], %s::int[], %s::timestamp[])",
-                [list(c) for c in cols],
-            )
-            ev = list(zip(*(self._created_event(o) for o in fresh), strict=True))
-            cur.execute(
-                "INSERT INTO events (order_id, kind, at, actor, data) SELECT * FROM unnest("
-                "%s::text[], %s::text[], %s::timestamp[], %s::text[], %s::text[])",
-                [list(c) for c in ev],
-            )
         out = []
         for o in everything:
             key = o.idempotency_key
