@@ -1,16 +1,30 @@
-# Two commands: `make demo` and `make test`. Each sets up .venv on a fresh machine first.
+# Two commands: `make demo` and `make test`. Each sets up what it needs on a fresh machine:
+# the virtualenv and packages, wrk (the surge tool's load generator, Debian package) and a
+# running PostgreSQL (the machine provides the server; it is started if it is down).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench system services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+system:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "installing wrk (load generator for the surge tool)"; \
+	  apt-get install -y -q wrk >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { \
+	  echo "starting PostgreSQL"; \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start; \
+	  for i in $$(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; }
 
 demo: $(STAMP)
 	$(BIN)/promiseline demo -o promiseline-demo
@@ -22,11 +36,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+test: system services lint typecheck
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) system services
 	$(BIN)/python benchmarks/plan_bench.py
+	$(BIN)/python benchmarks/intake_bench.py
 
 clean:
 	rm -rf $(VENV) promiseline-demo .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -56,7 +56,8 @@ app = FastAPI()
 conn = sqlite3.connect(os.environ["BASELINE_DB"], check_same_thread=False, isolation_level=None)
 conn.execute("PRAGMA journal_mode=WAL")
 conn.execute("PRAGMA synchronous=FULL")
-conn.execute("CREATE TABLE IF NOT EXISTS orders (order_id TEXT PRIMARY KEY, key TEXT UNIQUE, body TEXT)")
+conn.execute("CREATE TABLE IF NOT EXISTS orders "
+             "(order_id TEXT PRIMARY KEY, key TEXT UNIQUE, body TEXT)")
 lock = threading.Lock()
 @app.post("/v1/orders")
 def create(body: dict, request: Request) -> Response:
