@@ -28,17 +28,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from promiseline.loadtest import SurgeResult, run_surge, verify  # noqa: E402
+from promiseline.store.postgres import temporary_database  # noqa: E402
 
 PG_ADMIN = os.environ.get("PROMISELINE_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOOP_APP = """
@@ -158,18 +157,6 @@ def promiseline(db: str, workers: int = 1, scenario: Path | None = None) -> list
     return cmd + (["--scenario", str(scenario)] if scenario else [])
 
 
-@contextlib.contextmanager
-def pg_database() -> Iterator[str]:
-    name = f"promiseline_bench_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def row(name: str, r: SurgeResult, note: str = "") -> str:
     return (
         f"| {name} | {r.rate:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
@@ -243,7 +230,10 @@ def main() -> None:
 
     if not args.skip_pg:
         for workers in (1, 2):
-            with pg_database() as pg, server(promiseline(pg, workers)) as url:
+            with (
+                temporary_database(PG_ADMIN, "promiseline_bench") as pg,
+                server(promiseline(pg, workers)) as url,
+            ):
                 r = run_surge(url, n, c)
                 v = verify(pg, r.acks)
                 print(

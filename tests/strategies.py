@@ -9,21 +9,10 @@ from typing import Any
 import polars as pl
 from hypothesis import strategies as st
 
+from promiseline.core.orders import BOOK_COLUMNS
 from promiseline.core.scenario import WEEKDAYS, Scenario
 
 START = dt.date(2025, 1, 1)
-COLUMNS = (
-    "order_id",
-    "model",
-    "variant",
-    "options",
-    "market",
-    "locked_at",
-    "priority",
-    "status",
-    "line",
-    "build_date",
-)
 OPTION_SETS = ["", '{"roof":"pan"}', '{"paint":"green"}', '{"roof":"pan","paint":"green"}']
 
 
@@ -195,7 +184,7 @@ def order_tables(draw: st.DrawFn, s: Scenario, max_orders: int = 40) -> pl.DataF
                 "build_date": build.isoformat() if build else None,
             }
         )
-    schema = dict.fromkeys(COLUMNS, pl.String)
+    schema = dict.fromkeys(BOOK_COLUMNS, pl.String)
     return pl.DataFrame(rows, schema=schema)
 
 

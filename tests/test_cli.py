@@ -113,3 +113,19 @@ def test_demo_runs_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:  # t
     table = pl.read_parquet(tmp_path / "plan.parquet")
     assert table.filter(pl.col("model") == "YU7")["wait_days"].median() == yu7["median_wait_days"]
     assert str(tmp_path) in out
+
+
+def test_import_export_and_key(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Orders import into a database whole and export back; a key is made there."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 0
+    assert "imported 40 orders" in out
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 2  # the same ids again: the whole import is refused
+    code, out, _ = run(capsys, monkeypatch, "export", str(tmp_path / "all.csv"), "--db", db)
+    assert code == 0
+    assert pl.read_csv(tmp_path / "all.csv").height == 40
+    code, out, _ = run(capsys, monkeypatch, "key", "planner", "--db", db)
+    assert code == 0
+    assert "pl_planner_" in out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import psycopg
 import pytest
 
 from promiseline.store import SqlStore, open_store
+from promiseline.store.postgres import temporary_database
 
 PG_ADMIN = os.environ.get("PROMISELINE_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -19,20 +19,15 @@ def pg_database() -> Iterator[str]:
     """A fresh PostgreSQL database URL; dropped afterwards. Fails loudly if there is none."""
     if os.environ.get("PROMISELINE_SKIP_PG") == "1":
         pytest.skip("PROMISELINE_SKIP_PG=1: PostgreSQL tests skipped on request")
-    name = f"promiseline_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+        psycopg.connect(PG_ADMIN, autocommit=True).close()
     except psycopg.OperationalError as e:
         pytest.fail(
             f"PostgreSQL is not reachable at {PG_ADMIN} ({e}); start it (.ci/run does) "
             "or set PROMISELINE_SKIP_PG=1 to skip these tests knowingly"
         )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with temporary_database(PG_ADMIN, "promiseline_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

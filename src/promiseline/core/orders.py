@@ -17,6 +17,18 @@ from promiseline.core.scenario import Scenario
 
 STATUSES = ("reserved", "locked", "scheduled", "built", "shipped", "delivered", "cancelled")
 REQUIRED = ("order_id", "model", "variant", "market", "locked_at")
+BOOK_COLUMNS = (  # the order-book columns of SCENARIO.md, in their order
+    "order_id",
+    "model",
+    "variant",
+    "options",
+    "market",
+    "locked_at",
+    "priority",
+    "status",
+    "line",
+    "build_date",
+)
 OPTIONAL = ("options", "priority", "status", "line", "build_date")
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
 _FORMATS = (

@@ -254,23 +254,16 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
     @app.get(
         "/v1/orders/{order_id}", response_model=OrderPublic, tags=["customer"], responses=responses
     )
-    async def get_order(
-        d: Desk, order_id: str, token: Token = None, t: TokenQ = None, key: ApiKey = None
-    ) -> Response:
-        """Status, queue position, delivery window and the order's events."""
-        customer(d, order_id, token or t, key)
-        return _json(d.view(order_id).to_json())
-
     @app.get(
         "/v1/orders/{order_id}/eta",
         response_model=OrderPublic,
         tags=["customer"],
         responses=responses,
     )
-    async def get_eta(
+    async def get_order(
         d: Desk, order_id: str, token: Token = None, t: TokenQ = None, key: ApiKey = None
     ) -> Response:
-        """The current delivery window (same body as the order)."""
+        """Status, queue position, delivery window and the order's events."""
         customer(d, order_id, token or t, key)
         return _json(d.view(order_id).to_json())
 

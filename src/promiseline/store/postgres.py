@@ -15,8 +15,9 @@ import orjson
 import polars as pl
 import psycopg
 
+from promiseline.core.orders import BOOK_COLUMNS
 from promiseline.store.records import Created, NewOrder
-from promiseline.store.sql import BOOK_COLUMNS, SqlStore
+from promiseline.store.sql import SqlStore
 
 BATCH_INSERT = """
 WITH b AS (
@@ -130,3 +131,17 @@ class PostgresStore(SqlStore):
             pl.col("priority").cast(pl.Int64),
             pl.col("build_date").str.to_date("%Y-%m-%d"),
         )
+
+
+@contextmanager
+def temporary_database(admin_url: str, prefix: str = "promiseline_tmp") -> Iterator[str]:
+    """A fresh, empty database for tests and benchmarks; dropped afterwards."""
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

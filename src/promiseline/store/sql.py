@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from promiseline.core.orders import BOOK_COLUMNS
 from promiseline.store.records import (
     ApiKey,
     Created,
@@ -513,20 +514,6 @@ class SqlStore(ABC):
 
     def _frame(self, sql: str) -> pl.DataFrame:
         return _typed(self._all(sql), self)
-
-
-BOOK_COLUMNS = (
-    "order_id",
-    "model",
-    "variant",
-    "options",
-    "market",
-    "locked_at",
-    "priority",
-    "status",
-    "line",
-    "build_date",
-)
 
 
 def _typed(rows: list[tuple[Any, ...]], store: SqlStore) -> pl.DataFrame:
