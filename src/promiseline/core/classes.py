@@ -54,6 +54,34 @@ class Classes:
         )
 
 
+def day_flags(cap: Capacity, line_ptr: I32, lines: I32) -> tuple[I32, npt.NDArray[np.bool_]]:
+    """Per class: the latest day before each day on which one of its lines could work or
+    was shut (prev_rel), and whether any of its lines has slots that day (has_slots)."""
+    n, days = len(line_ptr) - 1, cap.days
+    slotted = cap.slots > 0
+    relevant_line = slotted | cap.shutdown
+    has_slots = np.zeros((n, days), dtype=bool)
+    relevant = np.zeros((n, days), dtype=bool)
+    for k in range(n):
+        mine = lines[line_ptr[k] : line_ptr[k + 1]]
+        if len(mine):
+            has_slots[k] = slotted[mine].any(axis=0)
+            relevant[k] = relevant_line[mine].any(axis=0)
+    idx = np.where(relevant, np.arange(days, dtype=np.int32), -1)
+    prev_rel = np.full((n, days + 1), -1, dtype=np.int32)
+    if days:
+        prev_rel[:, 1:] = np.maximum.accumulate(idx, axis=1)
+    return prev_rel, has_slots
+
+
+def with_capacity(classes: Classes, cap: Capacity) -> Classes:
+    """The same classes on other capacity (a Monte Carlo future)."""
+    import dataclasses
+
+    prev_rel, has_slots = day_flags(cap, classes.line_ptr, classes.lines)
+    return dataclasses.replace(classes, prev_rel=prev_rel, has_slots=has_slots)
+
+
 def build_classes(scenario: Scenario, cap: Capacity, configs: list[Config]) -> tuple[Classes, I32]:
     """Classes for these configurations, and the class of each configuration."""
     part_index = {n: i for i, n in enumerate(cap.part_names)}
@@ -73,21 +101,17 @@ def build_classes(scenario: Scenario, cap: Capacity, configs: list[Config]) -> t
             sigs.append(sig)
         config_class[c] = signature_of[sig]
 
-    n_lines, days = cap.slots.shape
+    n_lines = cap.slots.shape[0]
     line_ptr, lines, mix_ptr, mixes = [0], list[int](), [0], list[int]()
     part_ptr, parts, qty = [0], list[int](), list[int]()
     qty_dense = np.zeros((len(sigs), len(cap.part_names)), dtype=np.int64)
     mix_on = np.zeros((len(sigs), len(cap.mixes)), dtype=bool)
-    relevant = np.zeros((len(sigs), days), dtype=bool)
-    has_slots = np.zeros((len(sigs), days), dtype=bool)
     for k, (model, variant, mix) in enumerate(sigs):
         for ln in range(n_lines):
             if model in cap.line_models[ln]:
                 lines.append(ln)
                 mixes.extend(m for m in mix if cap.mixes[m].line == ln)
                 mix_ptr.append(len(mixes))
-                has_slots[k] |= cap.slots[ln] > 0
-                relevant[k] |= (cap.slots[ln] > 0) | cap.shutdown[ln]
         line_ptr.append(len(lines))
         need = next(v for v in scenario.product(model).variants if v.name == variant).parts
         for name in cap.part_names:  # scenario order
@@ -98,10 +122,9 @@ def build_classes(scenario: Scenario, cap: Capacity, configs: list[Config]) -> t
         part_ptr.append(len(parts))
         mix_on[k, list(mix)] = True
 
-    idx = np.where(relevant, np.arange(days, dtype=np.int32), -1)
-    prev_rel = np.full((len(sigs), days + 1), -1, dtype=np.int32)
-    if days:
-        prev_rel[:, 1:] = np.maximum.accumulate(idx, axis=1)
+    prev_rel, has_slots = day_flags(
+        cap, np.asarray(line_ptr, dtype=np.int32), np.asarray(lines, dtype=np.int32)
+    )
     classes = Classes(
         models=tuple(s[0] for s in sigs),
         line_ptr=np.asarray(line_ptr, dtype=np.int32),

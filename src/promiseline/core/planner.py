@@ -49,6 +49,38 @@ def run_kernel(
     return out
 
 
+def place(
+    cap: Capacity,
+    classes: Classes,
+    cls_: I32,
+    grp: npt.NDArray[np.int8],
+    rel: I32,
+    fixed_line: I32,
+    fixed_day: I32,
+) -> tuple[State, Placement]:
+    """Place orders given in planning order: frozen ones on their day, then the rule,
+    then quote the reserved ones. Used by `plan` and by every Monte Carlo future."""
+    state = State.fresh(cap, len(classes.line_ptr) - 1)
+    fz = grp == FROZEN
+    kernel.place_fixed(cls_[fz], fixed_line[fz], fixed_day[fz], state.arrays(), classes.arrays())
+    act = grp == ACTIVE
+    placed = run_kernel(cls_[act], rel[act], state, cap, classes, book=True)
+    res = grp == RESERVED
+    quoted = (
+        run_kernel(cls_[res], rel[res], state, cap, classes, book=False)
+        if res.any()
+        else Placement.empty(0)
+    )
+    out = Placement.empty(len(cls_))
+    for name in ("day", "line", "bound", "blocked"):
+        getattr(out, name)[act] = getattr(placed, name)
+        getattr(out, name)[res] = getattr(quoted, name)
+    out.day[fz] = fixed_day[fz]
+    out.line[fz] = fixed_line[fz]
+    out.bound[fz] = kernel.NONE
+    return state, out
+
+
 def _epoch_day(day: dt.date) -> int:
     return (day - dt.date(1970, 1, 1)).days
 
@@ -111,31 +143,10 @@ def plan(
     cls_ = config_class[config_of].astype(np.int32)
     grp = work["group"].to_numpy()
     rel = work["rel"].to_numpy().astype(np.int32)
-    state = State.fresh(cap, len(classes.line_ptr) - 1)
-
-    say("planning orders")
-    fz = grp == FROZEN
     fixed_line = work["line"].to_numpy().astype(np.int32)
     fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
-    kernel.place_fixed(cls_[fz], fixed_line[fz], fixed_day[fz], state.arrays(), classes.arrays())
-    act = grp == ACTIVE
-    placed = run_kernel(cls_[act], rel[act], state, cap, classes, book=True)
-    res = grp == RESERVED
-    quoted = run_kernel(cls_[res], rel[res], state, cap, classes, book=False)
-
-    n = len(work)
-    out = Placement.empty(n)
-    for arr, name in (
-        (out.day, "day"),
-        (out.line, "line"),
-        (out.bound, "bound"),
-        (out.blocked, "blocked"),
-    ):
-        arr[act] = getattr(placed, name)
-        arr[res] = getattr(quoted, name)
-    out.day[fz] = fixed_day[fz]
-    out.line[fz] = fixed_line[fz]
-    out.bound[fz] = kernel.NONE
+    say("planning orders")
+    state, out = place(cap, classes, cls_, grp, rel, fixed_line, fixed_day)
     say("building the plan table")
     return Plan.build(
         scenario=scenario,
