@@ -111,7 +111,7 @@ def line_start(plant: Plant, line: Line) -> dt.date | None:
 
 
 def _line(
-    s: Scenario, plant: Plant, line: Line, dates: npt.NDArray[np.datetime64]
+    s: Scenario, plant: Plant, line: Line, dates: npt.NDArray[np.datetime64], slip: int = 0
 ) -> tuple[FloatArray, BoolArray]:
     weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 = mon
     workdays = line.working_days or s.calendar.working_days
@@ -122,25 +122,43 @@ def _line(
     hours = _schedule(dates, [x.from_ for x in line.shifts], [x.hours for x in line.shifts])
     works &= hours > 0
     stopped = _in_shutdown(dates, s.calendar.shutdowns + line.shutdowns)
-    vehicles = np.where(works & ~stopped, line.jph * hours * ramp(dates, line.ramp_up), 0.0)
+    r = line.ramp_up
+    if r is not None and slip:
+        r = r.model_copy(update={"from_": r.from_ + dt.timedelta(days=slip)})
+    vehicles = np.where(works & ~stopped, line.jph * hours * ramp(dates, r), 0.0)
     return vehicles, works & stopped
 
 
-def capacity(s: Scenario) -> Capacity:
-    """Slots, part supply and mix caps for every day of the horizon."""
+def capacity(
+    s: Scenario,
+    *,
+    uptime: FloatArray | None = None,
+    ramp_slip: npt.NDArray[np.int64] | None = None,
+    supply_scale: FloatArray | None = None,
+) -> Capacity:
+    """Slots, part supply and mix caps for every day of the horizon.
+
+    A Monte Carlo future passes its draws: `uptime` [line, day] multiplies each day's
+    vehicles, `ramp_slip` [line] delays ramp-ups by whole days, `supply_scale` [part, day]
+    multiplies part arrivals. Without them this is the deterministic capacity, to the bit.
+    """
     dates = _dates(s.start, s.horizon_days)
     lines = s.lines
     vehicles = np.zeros((len(lines), len(dates)))
     shutdown = np.zeros((len(lines), len(dates)), dtype=bool)
     for i, (plant, line) in enumerate(lines):
-        vehicles[i], shutdown[i] = _line(s, plant, line, dates)
+        slip = int(ramp_slip[i]) if ramp_slip is not None else 0
+        vehicles[i], shutdown[i] = _line(s, plant, line, dates, slip)
+    if uptime is not None:
+        vehicles = vehicles * uptime
     running = whole(np.cumsum(vehicles, axis=1))
     slots = np.diff(running, axis=1, prepend=0).astype(np.int32)
 
     on_hand = np.zeros((len(s.parts), len(dates)), dtype=np.int64)
     for i, part in enumerate(s.parts):
         rate = _schedule(dates, [x.from_ for x in part.supply], [x.per_week for x in part.supply])
-        on_hand[i] = part.stock + whole(np.cumsum(rate / 7.0))
+        daily = rate / 7.0 if supply_scale is None else rate / 7.0 * supply_scale[i]
+        on_hand[i] = part.stock + whole(np.cumsum(daily))
 
     line_names = [ln.name for _, ln in lines]
     mixes: list[MixInstance] = []

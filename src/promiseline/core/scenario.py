@@ -133,6 +133,91 @@ class Market(Frozen):
     opens: dt.date | None = None
 
 
+class Spread(Frozen):
+    """A normal draw: mean and standard deviation (sd 0: always the mean)."""
+
+    mean: Annotated[float, Field(ge=0)] = 0.0
+    sd: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Uptime(Frozen):
+    """Share of a line's planned output it achieves on a day: Beta with this mean and sd."""
+
+    mean: Annotated[float, Field(gt=0, le=1)] = 1.0
+    sd: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
+
+
+class Shortfall(Frozen):
+    """Supply disruption: each month it starts with `per_month` chance, at a random day,
+    and cuts arrivals by `depth` for `days` days."""
+
+    part: Name | None = None  # None: every part, each on its own
+    per_month: Annotated[float, Field(ge=0, le=1)]
+    depth: Annotated[float, Field(ge=0, le=1)]
+    days: Annotated[int, Field(ge=1)]
+
+
+class InflowMix(Frozen):
+    model: Name
+    variant: Name
+    share: Annotated[float, Field(gt=0)]
+
+
+class Inflow(Frozen):
+    """New orders after the book: `per_day` at `start`, halving every `half_life_days`,
+    with gamma noise of coefficient of variation `noise` on each day's rate."""
+
+    per_day: Annotated[float, Field(ge=0)]
+    start: dt.date | None = None  # default: the day after the last lock in the book
+    half_life_days: Annotated[float, Field(gt=0)] = 90.0
+    days: Annotated[int, Field(ge=0)] = 365
+    noise: Annotated[float, Field(ge=0)] = 0.0
+    mix: tuple[InflowMix, ...] = ()  # default: every variant alike
+    market: Name | None = None  # default: the first market
+
+
+class Cancellation(Frozen):
+    """Weekly chance that a waiting order cancels: base + per_month_wait x (quoted wait in
+    months), at most max_weekly. When a future's delivery slips more than
+    refund_slip_days past the promise, refund_take_rate of those customers cancel too."""
+
+    base_weekly: Annotated[float, Field(ge=0, le=1)] = 0.002
+    per_month_wait: Annotated[float, Field(ge=0, le=1)] = 0.001
+    max_weekly: Annotated[float, Field(ge=0, le=1)] = 0.05
+    refund_slip_days: Annotated[int, Field(ge=0)] = 30
+    refund_take_rate: Annotated[float, Field(ge=0, le=1)] = 0.3
+
+
+class Uncertainty(Frozen):
+    """What may go differently (extension, for Monte Carlo). Absent parts do not vary."""
+
+    uptime: Uptime | None = None  # every line
+    line_uptime: dict[str, Uptime] = Field(default_factory=dict)  # per line, overrides
+    ramp_slip: Spread | None = None  # days a ramp-up starts late
+    shortfalls: tuple[Shortfall, ...] = ()
+    inflow: Inflow | None = None
+    cancellation: Cancellation | None = None
+
+
+class Lever(Frozen):
+    """A capacity addition the sizing may buy, in whole units.
+
+    kind shift: `amount` more hours a working day on `line`; kind line: a new line like
+    `line` (same models, shifts and days) at `amount` jph; kind part: `amount` more of
+    `part` a week. Each unit costs `cost`; it can start `lead_days` after the scenario
+    start at the earliest.
+    """
+
+    name: Name
+    kind: Literal["shift", "line", "part"]
+    line: Name | None = None
+    part: Name | None = None
+    amount: Annotated[float, Field(gt=0)]
+    cost: Annotated[float, Field(ge=0)]
+    lead_days: Annotated[int, Field(ge=0)] = 0
+    max_units: Annotated[int, Field(ge=1)] = 1
+
+
 class Scenario(Frozen):
     """A production scenario: calendar, products, plants, parts, mix limits, markets."""
 
@@ -146,6 +231,8 @@ class Scenario(Frozen):
     parts: tuple[Part, ...] = ()
     mix_limits: tuple[MixLimit, ...] = ()
     markets: tuple[Market, ...] = Field(min_length=1)
+    uncertainty: Uncertainty | None = None  # extension: Monte Carlo
+    levers: tuple[Lever, ...] = ()  # extension: capacity sizing
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -228,6 +315,35 @@ def reference_problems(s: Scenario) -> list[str]:
             cands = [models[want.model]] if want.model in models else list(models.values())
             if not any(v.name == want.variant for p in cands for v in p.variants):
                 out.append(f"mix_limits[{i}].match.variant: unknown variant {want.variant!r}")
+    u = s.uncertainty
+    if u is not None:
+        out += _unknown("uncertainty.line_uptime", "line", u.line_uptime, line_names)
+        for i, sf in enumerate(u.shortfalls):
+            if sf.part is not None:
+                out += _unknown(f"uncertainty.shortfalls[{i}].part", "part", [sf.part], part_names)
+        if u.inflow is not None:
+            for i, share in enumerate(u.inflow.mix):
+                if share.model not in models:
+                    out.append(f"uncertainty.inflow.mix[{i}].model: unknown model {share.model!r}")
+                elif share.variant not in {v.name for v in models[share.model].variants}:
+                    out.append(
+                        f"uncertainty.inflow.mix[{i}].variant: unknown variant {share.variant!r}"
+                    )
+            if u.inflow.market is not None:
+                out += _unknown(
+                    "uncertainty.inflow.market",
+                    "market",
+                    [u.inflow.market],
+                    [m.name for m in s.markets],
+                )
+    for i, lv in enumerate(s.levers):
+        need = "part" if lv.kind == "part" else "line"
+        value = lv.part if need == "part" else lv.line
+        known = part_names if need == "part" else line_names
+        if value is None:
+            out.append(f"levers[{i}].{need}: a {lv.kind} lever needs '{need}'")
+        else:
+            out += _unknown(f"levers[{i}].{need}", need, [value], known)
     if s.frozen_days > s.horizon_days:
         out.append(f"frozen_days: must be <= horizon_days ({s.horizon_days}), got {s.frozen_days}")
     return out
