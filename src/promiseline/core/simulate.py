@@ -1,0 +1,385 @@
+"""Monte Carlo: plan N sampled futures with the planner's own fast path.
+
+Each future redraws capacity (uptime, ramp-up slips, supply shortfalls), cancellations
+and new orders, then places every order exactly as `plan` does. Results are kept as
+sums that do not depend on the order futures are added in (per-order histograms of
+build days, counts per day and constraint), so a run split over processes or a Dask
+cluster gives the same answer, bit for bit, as one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from numba import njit
+
+from promiseline.core.capacity import Capacity, capacity
+from promiseline.core.classes import Classes, build_classes, with_capacity
+from promiseline.core.kernel import FIRST_PART
+from promiseline.core.orders import OrderBook, order_book
+from promiseline.core.plan import ACTIVE, RESERVED, Plan
+from promiseline.core.planner import place, plan
+from promiseline.core.scenario import Scenario, Uncertainty
+from promiseline.core.uncertainty import cancel_chance, sample
+
+BINS = 256  # build-day histogram per order: offsets -32 .. +222 days from the base plan
+OFFSET = 32
+UNBUILT = BINS - 1  # not built within the horizon
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a future needs; picklable, sent once to each worker."""
+
+    scenario: Scenario
+    uncertainty: Uncertainty
+    seed: int
+    cap: Capacity
+    classes: Classes  # book classes, then the inflow configurations' classes
+    cls_: I32
+    grp: npt.NDArray[np.int8]
+    rel: I32
+    fixed_line: I32
+    fixed_day: I32
+    base_day: I32  # build day in the deterministic plan (days if none)
+    lead: I32
+    opens: I32
+    p_cancel: F64
+    inflow_start: int
+    inflow_weights: F64
+    inflow_cls: I32
+    inflow_lead: int
+    inflow_opens: int
+    n_codes: int
+
+
+@dataclass(slots=True)
+class Partial:
+    """Sums over some futures; `merge` adds them up in any order."""
+
+    futures: I64
+    hist: npt.NDArray[np.uint32]  # [order, BINS]
+    cancelled: npt.NDArray[np.uint32]  # [order]
+    refunded: npt.NDArray[np.uint32]  # [order]
+    backlog: I32  # [future, day]
+    deliveries: I32  # [future, day]
+    bound: I64  # [future, code]: orders held back by each constraint
+    inflow: I64  # [future]: new orders drawn
+
+    @staticmethod
+    def merge(parts: Sequence[Partial]) -> Partial:
+        order = np.argsort(np.concatenate([p.futures for p in parts]), kind="stable")
+        first = parts[0]
+        hist, cancelled, refunded = first.hist.copy(), first.cancelled.copy(), first.refunded.copy()
+        for p in parts[1:]:
+            hist += p.hist
+            cancelled += p.cancelled
+            refunded += p.refunded
+
+        def stack(name: str) -> Any:
+            return np.concatenate([getattr(p, name) for p in parts])[order]
+
+        return Partial(
+            stack("futures"),
+            hist,
+            cancelled,
+            refunded,
+            stack("backlog"),
+            stack("deliveries"),
+            stack("bound"),
+            stack("inflow"),
+        )
+
+
+@njit(cache=True)
+def _accumulate(hist, base_day, day, built, offset, unbuilt):  # type: ignore[no-untyped-def]
+    for i in range(day.shape[0]):
+        if built[i] == 1:
+            b = day[i] - base_day[i] + offset
+            b = min(max(b, 0), unbuilt - 1)
+            hist[i, b] += 1
+        elif built[i] == 0:
+            hist[i, unbuilt] += 1
+
+
+def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
+    """Arrays for the futures, from the deterministic plan."""
+    s, cap = base.scenario, base.capacity
+    days = cap.days
+    active = base.group == ACTIVE
+    # inflow configurations: the mix, or every variant alike, in the first market
+    f = uncertainty.inflow
+    mix = (
+        [(m.model, m.variant, m.share) for m in f.mix]
+        if f is not None and f.mix
+        else [(p.model, v.name, 1.0) for p in s.products for v in p.variants]
+    )
+    configs = list(base.configs)  # configuration -> class in the base plan
+    inflow_configs = [(m, v, "{}") for m, v, _ in mix]
+    classes, config_class = build_classes(s, cap, configs + inflow_configs)
+    by_base = np.zeros(len(base.classes.line_ptr) - 1, dtype=np.int32)
+    for c, new in zip(configs, config_class[: len(configs)], strict=True):
+        by_base[base.configs[c]] = new  # configurations of one base class share a class
+    cls_ = by_base[base.order_cls].astype(np.int32)
+    market = {m.name: m for m in s.markets}
+    rows = base.table
+    mk = [market[x] for x in rows["market"].to_list()]
+    lead = np.array([m.lead_days for m in mk], dtype=np.int32)
+    opens = np.array(
+        [(m.opens - s.start).days if m.opens else -(2**30) for m in mk], dtype=np.int32
+    )
+    planned = base.placement.line >= 0
+    base_day = np.where(planned, base.placement.day, days).astype(np.int32)
+    wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
+    exposed = (np.minimum(base_day, days) - base.rel).astype(np.float64)
+    p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
+    last_lock = rows["locked_at"].max()
+    start = (
+        (f.start - s.start).days
+        if f is not None and f.start
+        else ((last_lock.date() - s.start).days + 1 if isinstance(last_lock, dt.datetime) else 0)
+    )
+    inflow_market = market[f.market] if f is not None and f.market else s.markets[0]
+    return Prepared(
+        scenario=s,
+        uncertainty=uncertainty,
+        seed=seed,
+        cap=cap,
+        classes=classes,
+        cls_=cls_,
+        grp=base.group,
+        rel=base.rel,
+        fixed_line=base.placement.line.copy(),
+        fixed_day=base.placement.day.copy(),
+        base_day=base_day,
+        lead=lead,
+        opens=opens,
+        p_cancel=p_cancel,
+        inflow_start=max(0, start),
+        inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
+        inflow_cls=config_class[len(configs) :].astype(np.int32),
+        inflow_lead=inflow_market.lead_days,
+        inflow_opens=(inflow_market.opens - s.start).days if inflow_market.opens else -(2**30),
+        n_codes=FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes),
+    )
+
+
+def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
+    """Plan these futures; the building block that Dask workers run."""
+    s, u = prep.scenario, prep.uncertainty
+    days = prep.cap.days
+    n = len(prep.cls_)
+    hist = np.zeros((n, BINS), dtype=np.uint32)
+    cancelled = np.zeros(n, dtype=np.uint32)
+    refunded = np.zeros(n, dtype=np.uint32)
+    k = len(futures)
+    backlog = np.zeros((k, days), dtype=np.int32)
+    deliveries = np.zeros((k, days), dtype=np.int32)
+    bound = np.zeros((k, prep.n_codes), dtype=np.int64)
+    inflow = np.zeros(k, dtype=np.int64)
+    active = prep.grp == ACTIVE
+    counted = prep.grp != RESERVED
+    base_delivery = np.maximum(prep.base_day + prep.lead, prep.opens)
+    for j, fut in enumerate(futures):
+        d = sample(u, s, int(fut), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
+        varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
+        cap = (
+            capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
+            if varied
+            else prep.cap
+        )
+        classes = with_capacity(prep.classes, cap) if varied else prep.classes
+        rel = prep.rel.copy()
+        gone = np.zeros(n, dtype=bool) if d.cancelled is None else d.cancelled & active
+        rel[gone] = days
+        m = len(d.inflow_day)
+        inflow[j] = m
+        cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
+        grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
+        rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
+        fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
+        fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
+        _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd)
+        day, line = out.day[:n], out.line[:n]
+        built = np.where(line >= 0, 1, 0).astype(np.int8)
+        built[gone] = -1
+        cancelled += gone
+        _accumulate(hist, prep.base_day, day, built, OFFSET, UNBUILT)
+        delivery = np.maximum(day + prep.lead, prep.opens)
+        if u.cancellation is not None and d.refund_draw is not None:
+            slipped = (built == 1) & (delivery > base_delivery + u.cancellation.refund_slip_days)
+            refunded += slipped & (d.refund_draw < u.cancellation.refund_take_rate)
+        keep = counted & ~gone
+        # the day each order leaves the backlog: its build day (horizon end if none)
+        b_rel = np.concatenate([rel[keep], d.inflow_day]).clip(0, days)
+        b_day = np.concatenate(
+            [
+                np.where(built[keep] == 1, day[keep], days),
+                np.where(out.line[n:] >= 0, out.day[n:], days),
+            ]
+        )
+        b_day = np.clip(np.maximum(b_day, b_rel), 0, days)
+        arrive = np.cumsum(np.bincount(b_rel, minlength=days + 1))[:days]
+        leave = np.cumsum(np.bincount(b_day, minlength=days + 1))[:days]
+        backlog[j] = arrive - leave
+        inflow_delivery = np.maximum(out.day[n:] + prep.inflow_lead, prep.inflow_opens)
+        deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[out.line[n:] >= 0]])
+        deliv = deliv[(deliv >= 0) & (deliv < days)]
+        deliveries[j] = np.bincount(deliv, minlength=days)[:days]
+        bound[j] = np.bincount(out.bound[:n][keep & (built == 1)], minlength=prep.n_codes)[
+            : prep.n_codes
+        ]
+    return Partial(
+        np.asarray(futures, dtype=np.int64),
+        hist,
+        cancelled,
+        refunded,
+        backlog,
+        deliveries,
+        bound,
+        inflow,
+    )
+
+
+Runner = Callable[[Prepared, list[list[int]]], list[Partial]]
+
+
+def _local(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
+    return [run_futures(prep, c) for c in chunks]
+
+
+def simulate(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame,
+    *,
+    futures: int = 100,
+    seed: int = 0,
+    runner: Runner | None = None,
+    chunk: int = 25,
+) -> Simulation:
+    """Plan `futures` sampled futures; the same seed gives the same answer, however run."""
+    if futures < 1:
+        raise ValueError(f"futures must be >= 1, got {futures}")
+    book = order_book(orders, scenario)
+    base = plan(scenario, book)
+    u = scenario.uncertainty or Uncertainty()
+    prep = prepare(base, u, seed)
+    ids = list(range(futures))
+    chunks = [ids[i : i + chunk] for i in range(0, futures, chunk)]
+    parts = (runner or _local)(prep, chunks)
+    return Simulation(base, prep, Partial.merge(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """Delivery windows with odds, per order; fan-chart bands per day; binding odds."""
+
+    base: Plan
+    prep: Prepared
+    totals: Partial
+
+    @property
+    def futures(self) -> int:
+        return len(self.totals.futures)
+
+    def orders(self) -> pl.DataFrame:
+        """Per order: P10/P50/P90 build and delivery dates, chance of cancelling."""
+        t, base = self.totals, self.base
+        s = base.scenario
+        n = len(base.ix)
+        q = {p: np.zeros(n, dtype=np.int64) for p in (10, 50, 90)}
+        has = {p: np.zeros(n, dtype=bool) for p in (10, 50, 90)}
+        total = t.hist.sum(axis=1).astype(np.int64)
+        for lo in range(0, n, 50_000):
+            hi = min(n, lo + 50_000)
+            cum = np.cumsum(t.hist[lo:hi, :UNBUILT], axis=1, dtype=np.int64)
+            tot = total[lo:hi]
+            for p in q:
+                need = np.ceil(p / 100 * tot).astype(np.int64)
+                idx = (cum < need[:, None]).sum(axis=1)
+                has[p][lo:hi] = (idx < UNBUILT) & (tot > 0)
+                q[p][lo:hi] = self.prep.base_day[lo:hi] + idx - OFFSET
+        epoch = np.datetime64(s.start, "D")
+        out: dict[str, Any] = {
+            "order_id": base.table["order_id"],
+            "model": base.table["model"],
+            "variant": base.table["variant"],
+            "market": base.table["market"],
+        }
+        for p, day in q.items():
+            built = has[p]
+            deliv = np.maximum(day + self.prep.lead, self.prep.opens)
+            out[f"build_p{p}"] = pl.Series(
+                np.where(built, epoch + day, np.datetime64("NaT")), dtype=pl.Date
+            )
+            out[f"delivery_p{p}"] = pl.Series(
+                np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date
+            )
+        out["p_unbuilt"] = t.hist[:, UNBUILT] / np.maximum(total, 1)
+        out["p_cancel"] = (t.cancelled + t.refunded) / self.futures
+        return pl.DataFrame(out)
+
+    def bands(self) -> pl.DataFrame:
+        """Per day: backlog and deliveries at P10, P50, P90 over the futures."""
+        t = self.totals
+        days = t.backlog.shape[1]
+        out: dict[str, Any] = {
+            "date": np.datetime64(self.base.scenario.start, "D") + np.arange(days)
+        }
+        for name, arr in (("backlog", t.backlog), ("deliveries", t.deliveries)):
+            for p in (10, 50, 90):
+                out[f"{name}_p{p}"] = np.percentile(arr, p, axis=0, method="lower")
+        return pl.DataFrame(out)
+
+    def constraints(self) -> pl.DataFrame:
+        """Per constraint: share of futures where it holds back an order, and how many."""
+        from promiseline.core.plan import bound_names
+
+        names = bound_names(self.base.scenario, self.base.capacity)
+        b = self.totals.bound
+        rows = [
+            {
+                "constraint": names[c],
+                "binds_share": float((b[:, c] > 0).mean()),
+                "orders_mean": float(b[:, c].mean()),
+            }
+            for c in range(1, b.shape[1])
+        ]
+        return pl.DataFrame(rows).sort("orders_mean", descending=True)
+
+    def summary(self) -> dict[str, Any]:
+        o = self.orders().join(self.base.table.select("order_id", "locked_at"), on="order_id")
+        wait = o.with_columns(
+            ((pl.col("delivery_p50") - pl.col("locked_at").dt.date()).dt.total_days()).alias(
+                "wait_p50"
+            ),
+            ((pl.col("delivery_p90") - pl.col("locked_at").dt.date()).dt.total_days()).alias(
+                "wait_p90"
+            ),
+        )
+        by_model = (
+            wait.group_by("model", "variant")
+            .agg(
+                pl.len().alias("orders"),
+                pl.col("wait_p50").median().alias("median_of_p50_wait"),
+                pl.col("wait_p90").median().alias("median_of_p90_wait"),
+                pl.col("p_cancel").mean().alias("cancel_share"),
+            )
+            .sort("model", "variant")
+        )
+        return {
+            "futures": self.futures,
+            "seed": self.prep.seed,
+            "new_orders_mean": float(self.totals.inflow.mean()),
+            "by_variant": by_model.to_dicts(),
+            "constraints": self.constraints().head(10).to_dicts(),
+        }

@@ -1,0 +1,54 @@
+"""Run Monte Carlo futures on a Dask cluster (adapter: the futures are the core's).
+
+    from promiseline.distributed import dask_runner, local_client
+    with local_client(workers=2) as client:
+        sim = simulate(scenario, orders, futures=1000, seed=7, runner=dask_runner(client))
+
+On a real cluster: start `dask scheduler` on one host and `dask worker tcp://HOST:8786
+--nthreads 1` on each of the others (each with promiseline installed), then pass
+`--dask tcp://HOST:8786` to `promiseline simulate`. Each future is seeded by (seed,
+future number), so the answer does not depend on the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from promiseline.core.simulate import Partial, Prepared, Runner, run_futures
+
+
+def dask_runner(client: Any) -> Runner:
+    """A runner that sends each chunk of futures to the cluster."""
+
+    def run(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
+        shared = client.scatter(prep, broadcast=True)
+        tasks = client.map(run_futures, [shared] * len(chunks), chunks, pure=False)
+        parts: list[Partial] = client.gather(tasks)
+        return parts
+
+    return run
+
+
+@contextmanager
+def local_client(workers: int = 2) -> Iterator[Any]:
+    """A LocalCluster of `workers` single-threaded processes, and its client."""
+    from dask.distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextmanager
+def remote_client(address: str) -> Iterator[Any]:
+    """A client of a running scheduler, e.g. tcp://10.0.0.5:8786."""
+    from dask.distributed import Client
+
+    with Client(address) as client:
+        yield client

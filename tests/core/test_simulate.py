@@ -1,0 +1,136 @@
+"""Monte Carlo: exact when nothing varies, faithful to its parameters, the same however run."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.orders import validate_orders
+from promiseline.core.planner import plan
+from promiseline.core.scenario import Scenario, Uncertainty
+from promiseline.core.simulate import simulate
+from promiseline.core.uncertainty import sample
+from tests.strategies import order_tables, scenarios
+
+DEGENERATE = Uncertainty.model_validate(
+    {
+        "uptime": {"mean": 1.0, "sd": 0.0},
+        "ramp_slip": {"mean": 0, "sd": 0},
+        "shortfalls": [{"per_month": 0.0, "depth": 0.5, "days": 5}],
+        "inflow": {"per_day": 0.0},
+        "cancellation": {"base_weekly": 0.0, "per_month_wait": 0.0, "refund_take_rate": 0.0},
+    }
+)
+NOISY = {
+    "uptime": {"mean": 0.9, "sd": 0.1},
+    "ramp_slip": {"mean": 3, "sd": 2},
+    "shortfalls": [{"per_month": 0.5, "depth": 0.5, "days": 5}],
+    "inflow": {"per_day": 2.0, "half_life_days": 20, "noise": 0.3},
+    "cancellation": {"base_weekly": 0.02, "per_month_wait": 0.02},
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_noise_reproduces_the_plan(data: st.DataObject) -> None:
+    """With every source of uncertainty switched off, every future is the plan itself."""
+    s = data.draw(scenarios()).replace(uncertainty=DEGENERATE.model_dump(by_alias=True))
+    book = validate_orders(data.draw(order_tables(s)), s)
+    base = plan(s, book).table
+    sim = simulate(s, book, futures=3, seed=1).orders()
+    for p in (10, 50, 90):
+        assert sim[f"build_p{p}"].equals(base["build_date"].alias(f"build_p{p}"))
+        assert sim[f"delivery_p{p}"].equals(base["delivery_date"].alias(f"delivery_p{p}"))
+    assert (sim["p_cancel"] == 0).all()
+
+
+def test_same_seed_same_answer(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """The same seed gives the same result to the bit; another seed another."""
+    s = tiny.replace(uncertainty=NOISY)
+    a = simulate(s, tiny_orders, futures=20, seed=3, chunk=7)
+    b = simulate(s, tiny_orders, futures=20, seed=3, chunk=20)
+    c = simulate(s, tiny_orders, futures=20, seed=4)
+    for name in ("hist", "cancelled", "refunded", "backlog", "deliveries", "bound", "inflow"):
+        assert np.array_equal(getattr(a.totals, name), getattr(b.totals, name)), name
+    assert not np.array_equal(a.totals.hist, c.totals.hist)
+
+
+def test_uptime_draws_match_their_parameters(tiny: Scenario) -> None:
+    """Sampled daily uptime has the asked mean and sd within sampling error."""
+    s = tiny.replace(horizon_days=2000, uncertainty={"uptime": {"mean": 0.9, "sd": 0.05}})
+    assert s.uncertainty is not None
+    draws = np.concatenate(
+        [
+            sample(s.uncertainty, s, f, 11, np.zeros(0), 0, np.zeros(0)).uptime.ravel()  # type: ignore[union-attr]
+            for f in range(20)
+        ]
+    )
+    n = len(draws)
+    assert abs(draws.mean() - 0.9) < 4 * 0.05 / np.sqrt(n)
+    assert abs(draws.std() - 0.05) < 0.05 * 4 / np.sqrt(2 * n)
+    assert (draws > 0).all()
+    assert (draws <= 1).all()
+
+
+def test_cancellations_match_the_hazard(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """The share of cancelled orders matches the hazard model within binomial error."""
+    s = tiny.replace(
+        uncertainty={
+            "cancellation": {"base_weekly": 0.05, "per_month_wait": 0.05, "refund_take_rate": 0.0}
+        }
+    )
+    sim = simulate(s, tiny_orders, futures=400, seed=5)
+    p = sim.prep.p_cancel
+    assert p.max() > 0.05
+    expected = p.sum() * sim.futures
+    observed = int(sim.totals.cancelled.sum())
+    sd = np.sqrt((p * (1 - p)).sum() * sim.futures)
+    assert abs(observed - expected) < 4 * sd
+
+
+def test_inflow_adds_the_expected_orders(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """New orders per future average the integral of the decaying rate."""
+    s = tiny.replace(uncertainty={"inflow": {"per_day": 3.0, "half_life_days": 10, "days": 30}})
+    sim = simulate(s, tiny_orders, futures=300, seed=9)
+    start = sim.prep.inflow_start
+    d = np.arange(start, min(s.horizon_days, start + 30)) - start
+    expected = (3.0 * 0.5 ** (d / 10)).sum()
+    assert abs(sim.totals.inflow.mean() - expected) < 4 * np.sqrt(expected / 300)
+
+
+def test_noise_spreads_the_dates(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """With lost uptime, later orders get later P90 dates than the plan, never earlier P10
+    than possible, and the backlog fan widens."""
+    s = tiny.replace(uncertainty={"uptime": {"mean": 0.7, "sd": 0.2}})
+    sim = simulate(s, tiny_orders, futures=60, seed=2)
+    o = sim.orders().join(sim.base.table.select("order_id", "build_date"), on="order_id")
+    planned = o.filter(pl.col("build_date").is_not_null())
+    assert (planned["build_p90"] >= planned["build_date"]).mean() > 0.9
+    bands = sim.bands()
+    assert (bands["backlog_p90"] >= bands["backlog_p10"]).all()
+    assert (bands["backlog_p90"] > bands["backlog_p10"]).any()
+
+
+@pytest.mark.slow
+def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """On a LocalCluster of two processes the answer is the single-process one."""
+    from promiseline.distributed import dask_runner, local_client
+
+    s = tiny.replace(uncertainty=NOISY)
+    one = simulate(s, tiny_orders, futures=24, seed=8)
+    with local_client(workers=2) as client:
+        many = simulate(s, tiny_orders, futures=24, seed=8, chunk=5, runner=dask_runner(client))
+    for name in (
+        "futures",
+        "hist",
+        "cancelled",
+        "refunded",
+        "backlog",
+        "deliveries",
+        "bound",
+        "inflow",
+    ):
+        assert np.array_equal(getattr(one.totals, name), getattr(many.totals, name)), name
