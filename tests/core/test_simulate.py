@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from promiseline.core.orders import validate_orders
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Scenario, Uncertainty
-from promiseline.core.simulate import simulate
+from promiseline.core.simulate import Partial, Prepared, run_futures, simulate
 from promiseline.core.uncertainty import sample
 from tests.strategies import order_tables, scenarios
 
@@ -50,8 +50,12 @@ def test_no_noise_reproduces_the_plan(data: st.DataObject) -> None:
 def test_same_seed_same_answer(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
     """The same seed gives the same result to the bit; another seed another."""
     s = tiny.replace(uncertainty=NOISY)
-    a = simulate(s, tiny_orders, futures=20, seed=3, chunk=7)
-    b = simulate(s, tiny_orders, futures=20, seed=3, chunk=20)
+
+    def piecewise(prep: Prepared, pieces: list[list[int]]) -> list[Partial]:
+        return [run_futures(prep, p) for p in pieces]  # like a cluster: one sum per piece
+
+    a = simulate(s, tiny_orders, futures=20, seed=3, chunks=3, runner=piecewise)
+    b = simulate(s, tiny_orders, futures=20, seed=3, chunks=1)
     c = simulate(s, tiny_orders, futures=20, seed=4)
     for name in ("hist", "cancelled", "refunded", "backlog", "deliveries", "bound", "inflow"):
         assert np.array_equal(getattr(a.totals, name), getattr(b.totals, name)), name
@@ -122,7 +126,7 @@ def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> N
     s = tiny.replace(uncertainty=NOISY)
     one = simulate(s, tiny_orders, futures=24, seed=8)
     with local_client(workers=2) as client:
-        many = simulate(s, tiny_orders, futures=24, seed=8, chunk=5, runner=dask_runner(client))
+        many = simulate(s, tiny_orders, futures=24, seed=8, chunks=5, runner=dask_runner(client))
     for name in (
         "futures",
         "hist",

@@ -254,7 +254,8 @@ Runner = Callable[[Prepared, list[list[int]]], list[Partial]]
 
 
 def _local(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
-    return [run_futures(prep, c) for c in chunks]
+    """In this process: all futures into one set of sums (memory stays one histogram)."""
+    return [run_futures(prep, [f for c in chunks for f in c])]
 
 
 def simulate(
@@ -264,9 +265,12 @@ def simulate(
     futures: int = 100,
     seed: int = 0,
     runner: Runner | None = None,
-    chunk: int = 25,
+    chunks: int = 4,
 ) -> Simulation:
-    """Plan `futures` sampled futures; the same seed gives the same answer, however run."""
+    """Plan `futures` sampled futures; the same seed gives the same answer, however run.
+
+    `chunks`: how many pieces the futures are cut into for a runner (e.g. 2 per Dask
+    worker); each piece returns one histogram per order, so fewer is lighter."""
     if futures < 1:
         raise ValueError(f"futures must be >= 1, got {futures}")
     book = order_book(orders, scenario)
@@ -274,8 +278,9 @@ def simulate(
     u = scenario.uncertainty or Uncertainty()
     prep = prepare(base, u, seed)
     ids = list(range(futures))
-    chunks = [ids[i : i + chunk] for i in range(0, futures, chunk)]
-    parts = (runner or _local)(prep, chunks)
+    size = -(-futures // max(1, chunks))
+    pieces = [ids[i : i + size] for i in range(0, futures, size)]
+    parts = (runner or _local)(prep, pieces)
     return Simulation(base, prep, Partial.merge(parts))
 
 
