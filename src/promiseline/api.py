@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -23,6 +25,8 @@ from promiseline.core.planner import plan as _plan
 from promiseline.core.promise import Quote
 from promiseline.core.promise import quote as _quote
 from promiseline.core.scenario import Scenario
+from promiseline.core.simulate import Simulation
+from promiseline.core.whatif import Comparison
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_scenario as _load_scenario
 
@@ -86,3 +90,65 @@ def quote(
 def explain(plan: Plan, order_id: str) -> Explanation:
     """Why an order got its date: what bound it and how many orders ahead use the same."""
     return _explain(plan, order_id)
+
+
+def simulate(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    *,
+    futures: int = 100,
+    seed: int = 0,
+    workers: int = 1,
+    dask: str | None = None,
+) -> Simulation:
+    """Monte Carlo over the scenario's `uncertainty`: in this process, on a LocalCluster of
+    `workers` processes, or on the Dask scheduler at `dask` (tcp://host:8786)."""
+    from promiseline.core.simulate import simulate as _simulate
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    if dask is None and workers <= 1:
+        return _simulate(scenario, orders, futures=futures, seed=seed)
+    from promiseline.distributed import dask_runner, local_client, remote_client
+
+    ctx = remote_client(dask) if dask else local_client(workers)
+    with ctx as client:
+        n = len(client.scheduler_info()["workers"]) or workers
+        return _simulate(
+            scenario, orders, futures=futures, seed=seed, runner=dask_runner(client), chunks=2 * n
+        )
+
+
+def load_patch(path: str | Path) -> dict[str, Any]:
+    """A what-if patch (YAML in the scenario's shape)."""
+    import yaml
+
+    from promiseline.errors import ScenarioError
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
+    except yaml.YAMLError as e:
+        raise ScenarioError(str(p), [f"not valid YAML: {e}"]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(str(p), [f"a patch is a mapping of scenario keys, got {data!r}"])
+    return data
+
+
+def compare(
+    scenario: Scenario,
+    patches: Sequence[str | Path],
+    orders: OrderBook | pl.DataFrame | str | Path,
+) -> Comparison:
+    """Plan the order book on the scenario and on each patched version of it."""
+    from promiseline.core.whatif import compare as _compare
+    from promiseline.core.whatif import patched
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    versions = [("base", scenario)] + [
+        (Path(p).stem, patched(scenario, load_patch(p), str(p))) for p in patches
+    ]
+    return _compare(versions, orders)

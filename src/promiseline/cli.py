@@ -136,17 +136,27 @@ def demo(
         "promiseline-demo"
     ),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic order book.")] = 2025,
+    futures: Annotated[int, typer.Option(help="Monte Carlo futures.")] = 20,
 ) -> None:
-    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog."""
+    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog, then a short
+    Monte Carlo run and its charts."""
     from promiseline.demo import demo_orders
 
     with _steps() as say:
         say("generating the launch surge")
         s = api.load_scenario(None)
-        p = api.plan(s, demo_orders(seed), progress=say)
+        orders = demo_orders(seed)
+        p = api.plan(s, orders, progress=say)
         say("writing outputs")
         paths = _write(p, output)
+        if futures:
+            say(f"Monte Carlo: {futures} futures")
+            sim = api.simulate(s, p.book, futures=futures, seed=seed)
+            say("writing charts")
+            paths |= write_simulation(sim, output)
     print_summary(p)
+    if futures:
+        print_simulation(sim)
     _written(paths)
 
 
@@ -407,6 +417,135 @@ def surge(
         out.print(v.line(), highlight=False)
         if not v.ok:
             raise typer.Exit(1)
+
+
+OrdersOpt = Annotated[
+    Path | None, typer.Option("--orders", help="Order book (default: the demo's, generated).")
+]
+
+
+def _orders_or_demo(orders: Path | None) -> Any:
+    if orders is not None:
+        return orders
+    from promiseline.demo import demo_orders
+
+    return demo_orders()
+
+
+def print_simulation(sim: Any) -> None:
+    sm = sim.summary()
+    t = Table(
+        title=f"Monte Carlo: {sm['futures']} futures (seed {sm['seed']}), "
+        f"{sm['new_orders_mean']:,.0f} new orders a future on average",
+        title_justify="left",
+    )
+    for col in ("model", "variant", "orders", "median P50 wait", "median P90 wait", "cancel"):
+        t.add_column(col, justify="left" if col in ("model", "variant") else "right")
+    for r in sm["by_variant"]:
+        t.add_row(
+            r["model"],
+            r["variant"],
+            f"{r['orders']:,}",
+            f"{r['median_of_p50_wait']:.0f} d",
+            f"{r['median_of_p90_wait']:.0f} d",
+            f"{r['cancel_share']:.1%}",
+        )
+    out.print(t)
+    c = Table(title="How often each constraint holds orders back", title_justify="left")
+    for col in ("constraint", "futures where it binds", "orders held, mean"):
+        c.add_column(col, justify="left" if col == "constraint" else "right")
+    for r in sm["constraints"][:8]:
+        c.add_row(r["constraint"], f"{r['binds_share']:.0%}", f"{r['orders_mean']:,.0f}")
+    out.print(c)
+
+
+def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
+    import json
+
+    from promiseline.charts import plan_charts
+
+    output.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "windows": output / "windows.parquet",
+        "bands": output / "bands.parquet",
+        "simulation": output / "simulation.json",
+    }
+    sim.orders().write_parquet(paths["windows"])
+    sim.bands().write_parquet(paths["bands"])
+    paths["simulation"].write_text(json.dumps(sim.summary(), indent=2, default=str) + "\n")
+    for name, p in plan_charts(sim.base, output, sim).items():
+        paths[name] = p
+    return paths
+
+
+@app.command()
+def simulate(
+    scenario: ScenarioArg,
+    orders: Annotated[Path | None, typer.Argument(help="Order book (default: the demo's).")] = None,
+    futures: Annotated[int, typer.Option(help="Futures to sample.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same answer.")] = 0,
+    workers: Annotated[int, typer.Option(help="Dask LocalCluster processes (1: none).")] = 1,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-simulation"
+    ),
+) -> None:
+    """Monte Carlo delivery windows: P10/P50/P90 dates, cancellations, fan charts."""
+    with _steps() as say:
+        say("loading")
+        s = api.load_scenario(scenario)
+        say(f"planning {futures} futures")
+        sim = api.simulate(
+            s, _orders_or_demo(orders), futures=futures, seed=seed, workers=workers, dask=dask
+        )
+        say("writing outputs and charts")
+        paths = write_simulation(sim, output)
+    print_simulation(sim)
+    _written(paths)
+
+
+@app.command()
+def compare(
+    scenario: ScenarioArg,
+    patches: Annotated[list[Path], typer.Argument(help="What-if patches (YAML).")],
+    orders: OrdersOpt = None,
+    at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the charts.")] = Path(
+        "promiseline-compare"
+    ),
+) -> None:
+    """Plan the order book on the scenario and on each what-if; print them side by side."""
+    from promiseline.charts import compare_charts
+    from promiseline.core.whatif import default_dates
+
+    with _steps() as say:
+        say("planning each scenario")
+        s = api.load_scenario(scenario)
+        cmp = api.compare(s, patches, _orders_or_demo(orders))
+        say("writing charts")
+        paths = compare_charts(cmp, output)
+    dates = [dt.date.fromisoformat(d) for d in at] if at else default_dates(s)
+    for title, df in (
+        ("Wait in days, median and P90", cmp.waits()),
+        ("Deliveries per month", cmp.deliveries_by_month()),
+        ("Orders waiting to be built", cmp.backlog_at(dates)),
+        ("Line utilization", cmp.utilization()),
+    ):
+        t = Table(title=title, title_justify="left")
+        for col in df.columns:
+            t.add_column(col, justify="right" if df.schema[col].is_numeric() else "left")
+        for row in df.iter_rows():
+            t.add_row(*(_cell(v) for v in row))
+        out.print(t)
+    _written(paths)
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.1%}" if 0 <= v <= 1 and not v.is_integer() else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return "" if v is None else str(v)[:10]
 
 
 def main() -> None:

@@ -1,0 +1,217 @@
+"""Charts of a plan, a Monte Carlo run or a comparison: PNG (matplotlib) and one
+self-contained HTML page (plotly, its script inlined: nothing loads from the network)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import polars as pl
+
+if TYPE_CHECKING:
+    from promiseline.core.plan import Plan
+    from promiseline.core.simulate import Simulation
+    from promiseline.core.whatif import Comparison
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _weekly_use(plan: Plan) -> tuple[list[str], list[np.datetime64], np.ndarray]:
+    d = plan.line_days().with_columns(pl.col("date").dt.truncate("1w").alias("week"))
+    w = d.group_by("line", "week").agg(pl.col("built").sum(), pl.col("capacity").sum())
+    w = w.with_columns(
+        pl.when(pl.col("capacity") > 0)
+        .then(pl.col("built") / pl.col("capacity"))
+        .otherwise(None)
+        .alias("use")
+    ).sort("week")
+    lines = list(plan.capacity.line_names)
+    weeks = sorted(w["week"].unique().to_list())
+    grid = np.full((len(lines), len(weeks)), np.nan)
+    wi = {x: i for i, x in enumerate(weeks)}
+    for r in w.iter_rows(named=True):
+        if r["use"] is not None:
+            grid[lines.index(r["line"]), wi[r["week"]]] = r["use"]
+    return lines, weeks, grid
+
+
+def _binding(plan: Plan) -> pl.DataFrame:
+    return (
+        plan.planned.filter(pl.col("bound_by") != "")
+        .with_columns(
+            pl.col("build_date").dt.truncate("1w").alias("week"),
+            pl.col("bound_by").str.split(":").list.first().alias("kind"),
+        )
+        .group_by("week", "kind")
+        .len()
+        .sort("week")
+    )
+
+
+def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[str, Path]:
+    """Backlog (fan chart with a simulation), waits, utilization heatmap, binding over time."""
+    plt = _plt()
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    b = plan.backlog()
+    if sim is not None:
+        bands = sim.bands()
+        ax.fill_between(
+            bands["date"].to_numpy(),
+            bands["backlog_p10"].to_numpy(),
+            bands["backlog_p90"].to_numpy(),
+            alpha=0.3,
+            label="P10-P90",
+        )
+        ax.plot(bands["date"].to_numpy(), bands["backlog_p50"].to_numpy(), label="P50")
+    ax.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), "k--", lw=1, label="plan")
+    ax.set(title="Orders waiting to be built", ylabel="orders")
+    ax.legend()
+    paths["backlog"] = _save(fig, out / "backlog.png")
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    groups = (
+        plan.planned.group_by("model", "variant").agg(pl.col("wait_days")).sort("model", "variant")
+    )
+    ax.boxplot([np.asarray(w) for w in groups["wait_days"].to_list()], showfliers=False)
+    ax.set_xticks(
+        range(1, groups.height + 1),
+        [f"{m}\n{v}" for m, v in zip(groups["model"], groups["variant"], strict=True)],
+    )
+    ax.set(title="Wait from lock to delivery", ylabel="days")
+    paths["waits"] = _save(fig, out / "waits.png")
+
+    lines, weeks, grid = _weekly_use(plan)
+    fig, ax = plt.subplots(figsize=(10, 1 + 0.5 * len(lines)))
+    im = ax.imshow(grid, aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="none")
+    ax.set_yticks(range(len(lines)), lines)
+    step = max(1, len(weeks) // 12)
+    ax.set_xticks(
+        range(0, len(weeks), step), [str(w)[:10] for w in weeks[::step]], rotation=45, ha="right"
+    )
+    fig.colorbar(im, ax=ax, label="built / slots")
+    ax.set(title="Line utilization by week")
+    paths["utilization"] = _save(fig, out / "utilization.png")
+
+    bind = _binding(plan)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for kind in sorted(bind["kind"].unique().to_list()):
+        k = bind.filter(pl.col("kind") == kind)
+        ax.plot(k["week"].to_numpy(), k["len"].to_numpy(), label=kind)
+    ax.set(title="Orders held back, by constraint and build week", ylabel="orders")
+    if bind.height:
+        ax.legend()
+    paths["binding"] = _save(fig, out / "binding.png")
+
+    paths["html"] = _plan_html(plan, sim, lines, weeks, grid, bind, out / "charts.html")
+    return paths
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    _plt().close(fig)
+    return path
+
+
+def _plan_html(
+    plan: Plan,
+    sim: Simulation | None,
+    lines: list[str],
+    weeks: list[Any],
+    grid: np.ndarray,
+    bind: pl.DataFrame,
+    path: Path,
+) -> Path:
+    import plotly.graph_objects as go
+
+    figs = []
+    b = plan.backlog()
+    f = go.Figure()
+    if sim is not None:
+        bands = sim.bands()
+        x = bands["date"].to_list()
+        f.add_scatter(x=x, y=bands["backlog_p90"].to_list(), name="P90", line={"width": 0})
+        f.add_scatter(
+            x=x, y=bands["backlog_p10"].to_list(), name="P10", fill="tonexty", line={"width": 0}
+        )
+        f.add_scatter(x=x, y=bands["backlog_p50"].to_list(), name="P50")
+    f.add_scatter(
+        x=b["date"].to_list(), y=b["backlog"].to_list(), name="plan", line={"dash": "dash"}
+    )
+    f.update_layout(title="Orders waiting to be built")
+    figs.append(f)
+    f = go.Figure()
+    for r in (
+        plan.planned.group_by("model", "variant")
+        .agg(pl.col("wait_days"))
+        .sort("model", "variant")
+        .iter_rows(named=True)
+    ):
+        f.add_box(y=r["wait_days"][:20_000], name=f"{r['model']} {r['variant']}", boxpoints=False)
+    f.update_layout(title="Wait from lock to delivery (days)")
+    figs.append(f)
+    figs.append(
+        go.Figure(
+            go.Heatmap(z=grid, x=[str(w)[:10] for w in weeks], y=lines, zmin=0, zmax=1)
+        ).update_layout(title="Line utilization by week")
+    )
+    f = go.Figure()
+    for kind in sorted(bind["kind"].unique().to_list()):
+        k = bind.filter(pl.col("kind") == kind)
+        f.add_scatter(x=k["week"].to_list(), y=k["len"].to_list(), name=kind)
+    f.update_layout(title="Orders held back, by constraint and build week")
+    figs.append(f)
+    return _html(figs, path, f"promiseline: {plan.scenario.name}")
+
+
+def _html(figs: list[Any], path: Path, title: str) -> Path:
+    parts = [
+        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+    ]
+    for i, f in enumerate(figs):
+        parts.append(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
+    parts.append("</body></html>")
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def compare_charts(comparison: Comparison, out: Path) -> dict[str, Path]:
+    """P90 wait per variant and the backlog over time, one series per scenario."""
+    import plotly.graph_objects as go
+
+    plt = _plt()
+    out.mkdir(parents=True, exist_ok=True)
+    waits = comparison.waits()
+    labels = [f"{m} {v}" for m, v in zip(waits["model"], waits["variant"], strict=True)]
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 8))
+    width = 0.8 / len(comparison.names)
+    x = np.arange(len(labels))
+    bar_fig, line_fig = go.Figure(), go.Figure()
+    for i, name in enumerate(comparison.names):
+        p90 = waits[f"{name} P90"].fill_null(0).to_numpy()
+        ax1.bar(x + i * width, p90, width, label=name)
+        bar_fig.add_bar(x=labels, y=p90.tolist(), name=name)
+        b = comparison.plans[i].backlog()
+        ax2.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), label=name)
+        line_fig.add_scatter(x=b["date"].to_list(), y=b["backlog"].to_list(), name=name)
+    ax1.set_xticks(x + width * (len(comparison.names) - 1) / 2, labels, rotation=30, ha="right")
+    ax1.set(title="P90 wait from lock to delivery", ylabel="days")
+    ax1.legend()
+    ax2.set(title="Orders waiting to be built", ylabel="orders")
+    ax2.legend()
+    png = _save(fig, out / "compare.png")
+    bar_fig.update_layout(title="P90 wait (days)", barmode="group")
+    line_fig.update_layout(title="Orders waiting to be built")
+    html = _html([bar_fig, line_fig], out / "compare.html", "promiseline: what-if comparison")
+    return {"compare": png, "html": html}

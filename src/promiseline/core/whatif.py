@@ -1,0 +1,150 @@
+"""What-ifs: a YAML patch over a scenario, and side-by-side comparisons.
+
+A patch has the scenario's own shape and says only what changes. Mappings merge key by
+key; lists of named items (plants, lines, parts, markets, mix limits, levers: by `name`;
+products: by `model`) merge item by item, a new name is added and `remove: true` drops
+one; any other value, lists of shifts or supply included, is replaced.
+
+    plants:                         # a third shift on one line from March
+      - name: phase-2-majuqiao
+        lines:
+          - name: p2-final
+            shifts: [{from: 2025-06-26, hours: 16}, {from: 2026-03-01, hours: 22}]
+    parts:
+      - {name: lidar, supply: [{from: 2025-06-26, per_week: 6000}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from promiseline.core.plan import Plan
+from promiseline.core.scenario import Scenario
+from promiseline.errors import ScenarioError
+
+KEYS = ("name", "model")
+
+
+def _key(item: object) -> str | None:
+    if isinstance(item, dict):
+        for k in KEYS:
+            if k in item:
+                return k
+    return None
+
+
+def merge(base: Any, patch: Any, path: str = "") -> Any:
+    """`base` with `patch` laid over it (see the module text for the rules)."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base[k], v, f"{path}.{k}" if path else str(k)) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(patch, list):
+        key = _key(base[0]) if base else _key(patch[0]) if patch else None
+        if key is None or not all(_key(x) == key for x in base + patch):
+            return patch
+        out_list = list(base)
+        index = {item[key]: i for i, item in enumerate(out_list)}
+        for item in patch:
+            name = item[key]
+            if item.get("remove") is True:
+                if name not in index:
+                    raise ScenarioError("patch", [f"{path}: nothing named {name!r} to remove"])
+                out_list[index[name]] = None
+                continue
+            if name in index and out_list[index[name]] is not None:
+                out_list[index[name]] = merge(out_list[index[name]], item, f"{path}[{name}]")
+            else:
+                index[name] = len(out_list)
+                out_list.append(item)
+        return [x for x in out_list if x is not None]
+    return patch
+
+
+def patched(scenario: Scenario, patch: dict[str, Any], source: str = "patch") -> Scenario:
+    """The scenario with a patch applied, validated as a whole."""
+    from promiseline.io.scenario_file import scenario_from_dict
+
+    if not isinstance(patch, dict):
+        raise ScenarioError(source, [f"a patch is a mapping of scenario keys, got {patch!r}"])
+    base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return scenario_from_dict(merge(base, patch), f"{scenario.name} + {source}")
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Plans of several scenarios over one order book, and their key figures."""
+
+    names: tuple[str, ...]
+    plans: tuple[Plan, ...]
+
+    def waits(self) -> pl.DataFrame:
+        """Median and P90 wait per model and variant, a column pair per scenario."""
+        frames = []
+        for name, p in zip(self.names, self.plans, strict=True):
+            w = p.planned.group_by("model", "variant").agg(
+                pl.col("wait_days").median().alias(f"{name} median"),
+                pl.col("wait_days").quantile(0.9, "linear").alias(f"{name} P90"),
+            )
+            frames.append(w)
+        out = frames[0]
+        for f in frames[1:]:
+            out = out.join(f, on=["model", "variant"], how="full", coalesce=True)
+        return out.sort("model", "variant")
+
+    def deliveries_by_month(self, months: int = 12) -> pl.DataFrame:
+        """Cars delivered per calendar month, a column per scenario."""
+        frames = []
+        for name, p in zip(self.names, self.plans, strict=True):
+            frames.append(
+                p.planned.group_by(pl.col("delivery_date").dt.truncate("1mo").alias("month"))
+                .len()
+                .rename({"len": name})
+            )
+        out = frames[0]
+        for f in frames[1:]:
+            out = out.join(f, on="month", how="full", coalesce=True)
+        return out.sort("month").head(months).fill_null(0)
+
+    def backlog_at(self, dates: list[dt.date]) -> pl.DataFrame:
+        rows = []
+        for d in dates:
+            row: dict[str, Any] = {"date": d}
+            for name, p in zip(self.names, self.plans, strict=True):
+                b = p.backlog()
+                hit = b.filter(pl.col("date") == d)
+                row[name] = int(hit["backlog"][0]) if hit.height else None
+            rows.append(row)
+        return pl.DataFrame(rows)
+
+    def utilization(self) -> pl.DataFrame:
+        rows: dict[str, dict[str, Any]] = {}
+        for name, p in zip(self.names, self.plans, strict=True):
+            for ln in p.summary()["lines"]:
+                rows.setdefault(ln["line"], {"line": ln["line"]})[name] = ln["utilization"]
+        return pl.DataFrame(list(rows.values()))
+
+
+def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
+    """Plan one order book on each scenario."""
+    from promiseline.core.orders import order_book
+    from promiseline.core.planner import plan
+
+    plans = []
+    for _, s in scenarios:
+        book = order_book(orders if not hasattr(orders, "table") else orders.table, s)
+        plans.append(plan(s, book))
+    return Comparison(tuple(n for n, _ in scenarios), tuple(plans))
+
+
+def default_dates(s: Scenario) -> list[dt.date]:
+    """Backlog checkpoints: 3, 6 and 12 months in."""
+    return [s.start + dt.timedelta(days=d) for d in (91, 182, 365) if d < s.horizon_days]
+
+
+__all__ = ["Comparison", "compare", "default_dates", "merge", "patched"]
