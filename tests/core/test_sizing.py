@@ -83,7 +83,16 @@ def brute(s: Scenario, book: OrderBook, target: Target) -> float | None:
 
 
 @pytest.mark.parametrize(
-    "target", ["p90_wait<=45d", "p90_wait<=35d", "p90_wait<=28d", "max_wait<=40d", "p50_wait<=20d"]
+    "target",
+    [
+        "p90_wait<=60d",
+        "p90_wait<=45d",
+        "p90_wait<=35d",
+        "p90_wait<=20d",
+        "max_wait<=50d",
+        "max_wait<=25d",
+        "p50_wait<=15d",
+    ],
 )
 def test_sizing_costs_what_brute_force_finds(case: tuple[Scenario, OrderBook], target: str) -> None:
     """The cheapest lever set over the whole grid is what sizing returns; the planner
