@@ -26,14 +26,15 @@ from promiseline.core.promise import Quote
 from promiseline.core.promise import quote as _quote
 from promiseline.core.scenario import Scenario
 from promiseline.core.simulate import Simulation
+from promiseline.core.sizing import Sizing
 from promiseline.core.whatif import Comparison
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_scenario as _load_scenario
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
-    """A scenario YAML file, or the embedded demo scenario when `path` is None."""
-    if path is None:
+    """A scenario YAML file, or the embedded demo scenario when `path` is None or "demo"."""
+    if path is None or str(path) == "demo":
         from promiseline.demo import demo_scenario
 
         return demo_scenario()
@@ -152,3 +153,20 @@ def compare(
         (Path(p).stem, patched(scenario, load_patch(p), str(p))) for p in patches
     ]
     return _compare(versions, orders)
+
+
+def size(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    target: str,
+    *,
+    levers: Sequence[str] = ("shift", "line", "part"),
+) -> Sizing:
+    """Least-cost capacity additions (the scenario's `levers`) that meet a wait target such
+    as "p90_wait<=180d from 2026-01-01", found with HiGHS and checked by the planner."""
+    from promiseline.core.sizing import size as _size
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    kinds = tuple(k.strip().rstrip("s") for k in levers)
+    return _size(scenario, order_book(orders, scenario), target, kinds=kinds)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import polars as pl
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -30,7 +31,10 @@ out = Console()
 err = Console(stderr=True)
 _state = {"debug": False}
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario YAML file (see SCENARIO.md).")]
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(help="Scenario YAML file (docs/SCENARIO.md), or 'demo' for the embedded one."),
+]
 OrdersArg = Annotated[Path, typer.Argument(help="Order book, .csv or .parquet.")]
 
 
@@ -538,6 +542,66 @@ def compare(
             t.add_row(*(_cell(v) for v in row))
         out.print(t)
     _written(paths)
+
+
+@app.command()
+def size(
+    scenario: ScenarioArg,
+    orders: Annotated[Path | None, typer.Argument(help="Order book (default: the demo's).")] = None,
+    target: Annotated[str, typer.Option(help='e.g. "p90_wait<=180d from 2026-01-01"')] = (
+        "p90_wait<=180d"
+    ),
+    levers: Annotated[str, typer.Option(help="Lever kinds: shifts,lines,parts.")] = (
+        "shifts,lines,parts"
+    ),
+    futures: Annotated[int, typer.Option(help="Also check with a Monte Carlo run.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo check.")] = 0,
+) -> None:
+    """Find the least-cost capacity additions that meet a wait target (HiGHS + planner)."""
+    from promiseline.core.sizing import Target
+
+    with _steps() as say:
+        s = api.load_scenario(scenario)
+        say("sizing (MIP on weekly buckets, then the planner)")
+        r = api.size(s, _orders_or_demo(orders), target, levers=levers.split(","))
+        sim = None
+        if futures and r.met:
+            say(f"checking with {futures} Monte Carlo futures")
+            from promiseline.core.sizing import apply_levers
+
+            sim = api.simulate(apply_levers(s, r.units), r.plan.book, futures=futures, seed=seed)
+    verdict = "[green]met[/]" if r.met else "[red]not met[/]"
+    out.print(
+        f"Target {r.target}: {verdict}. Without additions {r.baseline:.0f} days; "
+        f"with them {r.achieved:.0f} days (by the planner)."
+    )
+    t = Table(title=f"Capacity to add (cost {r.cost:,.0f})", title_justify="left")
+    for col in ("lever", "kind", "units", "from", "cost"):
+        t.add_column(col, justify="right" if col in ("units", "cost") else "left")
+    for lv in s.levers:
+        n = r.units.get(lv.name, 0)
+        if n:
+            t.add_row(lv.name, lv.kind, str(n), str(r.starts[lv.name]), f"{lv.cost * n:,.0f}")
+    out.print(t)
+    out.print(r.note, highlight=False)
+    if sim is not None:
+        tgt = Target.parse(target)
+        o = sim.orders().join(r.plan.table.select("order_id", "locked_at"), on="order_id")
+        for p in (50, 90):
+            w = o.with_columns(
+                (pl.col(f"delivery_p{p}") - pl.col("locked_at").dt.date())
+                .dt.total_days()
+                .alias("w")
+            )
+            if tgt.since:
+                w = w.filter(pl.col("locked_at").dt.date() >= tgt.since)
+            val = w["w"].fill_null(10**6).quantile(tgt.quantile, "higher")
+            out.print(
+                f"Monte Carlo ({sim.futures} futures), using each order's P{p} delivery: "
+                f"{val:.0f} days"
+            )
+    if not r.met:
+        raise typer.Exit(1)
 
 
 def _cell(v: Any) -> str:

@@ -92,15 +92,15 @@ def apply_levers(s: Scenario, units: dict[str, int]) -> Scenario:
         start = lever_start(s, lever)
         if lever.kind == "part":
             part = next(p for p in data["parts"] if p["name"] == lever.part)
-            part["supply"] = _raised(list(part["supply"]), "per_week", start,
-                                     lever.amount * n, None)
+            part["supply"] = _raised(
+                list(part["supply"]), "per_week", start, lever.amount * n, None
+            )
             continue
         plant, line = next(
             (p, ln) for p in data["plants"] for ln in p["lines"] if ln["name"] == lever.line
         )
         if lever.kind == "shift":
-            line["shifts"] = _raised(list(line["shifts"]), "hours", start, lever.amount * n,
-                                     24.0)
+            line["shifts"] = _raised(list(line["shifts"]), "hours", start, lever.amount * n, 24.0)
         else:
             for i in range(n):
                 new = dict(
