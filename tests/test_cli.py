@@ -129,3 +129,54 @@ def test_import_export_and_key(tmp_path: Path, capsys, monkeypatch) -> None:  # 
     code, out, _ = run(capsys, monkeypatch, "key", "planner", "--db", db)
     assert code == 0
     assert "pl_planner_" in out
+
+
+def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """simulate writes windows, bands and charts; compare prints; size answers."""
+    import yaml
+
+    sc = yaml.safe_load(Path(TINY).read_text())
+    sc["uncertainty"] = {"uptime": {"mean": 0.9, "sd": 0.05}}
+    sc["levers"] = [
+        {"name": "hours", "kind": "shift", "line": "l1", "amount": 2, "cost": 5, "max_units": 2}
+    ]
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(sc))
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "simulate",
+        str(scenario),
+        ORDERS,
+        "--futures",
+        "8",
+        "-o",
+        str(tmp_path / "sim"),
+    )
+    assert code == 0
+    assert "Monte Carlo: 8 futures" in out
+    windows = pl.read_parquet(tmp_path / "sim" / "windows.parquet")
+    assert {"build_p10", "build_p50", "build_p90", "p_cancel"} <= set(windows.columns)
+    for name in ("backlog.png", "waits.png", "utilization.png", "binding.png", "charts.html"):
+        assert (tmp_path / "sim" / name).stat().st_size > 1000
+    assert "plotly" in (tmp_path / "sim" / "charts.html").read_text()[:200_000]
+    patch = str(Path(TINY).parent / "more-hours.yaml")
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        str(scenario),
+        patch,
+        "--orders",
+        ORDERS,
+        "-o",
+        str(tmp_path / "cmp"),
+    )
+    assert code == 0
+    assert "more-hours P90" in out
+    assert (tmp_path / "cmp" / "compare.png").exists()
+    code, out, _ = run(
+        capsys, monkeypatch, "size", str(scenario), ORDERS, "--target", "max_wait<=200d"
+    )
+    assert code == 0
+    assert "met" in out
