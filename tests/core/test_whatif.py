@@ -55,7 +55,7 @@ def test_more_capacity_cuts_waits(tiny: Scenario, tiny_orders: pl.DataFrame) -> 
     patch = yaml.safe_load((DATA / "more-hours.yaml").read_text())
     book = validate_orders(tiny_orders, tiny)
     cmp = compare([("base", tiny), ("more", patched(tiny, patch))], book)
-    w = cmp.waits().filter(pl.col("variant") == "S")
+    w = cmp.waits().filter(pl.col("variant") == "M")
     assert w["more median"][0] < w["base median"][0]
     assert cmp.plans[1].planned["wait_days"].sum() < cmp.plans[0].planned["wait_days"].sum()
     b = cmp.backlog_at([dt.date(2025, 1, 20)])
