@@ -37,20 +37,34 @@ _BIG = np.int64(2**62)
 def part_blocks(
     on_hand: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Block form (values, lazy add, block minimum) of available parts per day."""
+    """Block form (values, lazy add, block minimum) of available parts per day.
+
+    `bmin` has one column more than there are blocks: a lower bound of every day's
+    available parts (each booking of q lowers it by q). While it is >= q no day can be
+    short, which spares the scan for parts that are plentiful."""
     parts, days = on_hand.shape
     nb = (days + BLOCK - 1) // BLOCK
     val = on_hand.astype(np.int64).copy()
     padded = np.full((parts, nb * BLOCK), _BIG, dtype=np.int64)
     padded[:, :days] = val
-    bmin = padded.reshape(parts, nb, BLOCK).min(axis=2)
-    return val, np.zeros((parts, nb), dtype=np.int64), bmin
+    blocks = padded.reshape(parts, nb, BLOCK).min(axis=2)
+    floor = blocks.min(axis=1, initial=_BIG).reshape(parts, 1)
+    return val, np.zeros((parts, nb), dtype=np.int64), np.hstack([blocks, floor])
 
 
 @njit(cache=True, inline="always")
 def part_threshold(val, lazy, bmin, p, q, days):  # type: ignore[no-untyped-def]
     """First day d with avail[t] >= q for every t >= d (days when there is none)."""
-    for b in range(lazy.shape[1] - 1, -1, -1):
+    nb = lazy.shape[1]
+    if bmin[p, nb] >= q:  # the lower bound says no day is short
+        return 0
+    m = _BIG
+    for b in range(nb):
+        m = min(m, bmin[p, b])
+    bmin[p, nb] = m  # exact again
+    if m >= q:
+        return 0
+    for b in range(nb - 1, -1, -1):
         if bmin[p, b] < q:
             lo = b * BLOCK
             z = lazy[p, b]
@@ -63,6 +77,7 @@ def part_threshold(val, lazy, bmin, p, q, days):  # type: ignore[no-untyped-def]
 @njit(cache=True, inline="always")
 def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
     """Subtract q from avail[t] for every t >= d."""
+    bmin[p, lazy.shape[1]] -= q
     b0 = d // BLOCK
     lo = b0 * BLOCK
     hi = min(days, lo + BLOCK)

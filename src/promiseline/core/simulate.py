@@ -31,6 +31,7 @@ from promiseline.core.uncertainty import cancel_chance, sample
 BINS = 256  # build-day histogram per order: offsets -32 .. +222 days from the base plan
 OFFSET = 32
 UNBUILT = BINS - 1  # not built within the horizon
+MAX_FUTURES = 65_535  # per-order histogram counts are 16-bit
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -67,7 +68,7 @@ class Partial:
     """Sums over some futures; `merge` adds them up in any order."""
 
     futures: I64
-    hist: npt.NDArray[np.uint32]  # [order, BINS]
+    hist: npt.NDArray[np.uint16]  # [order, BINS]; futures are capped at 65,535
     cancelled: npt.NDArray[np.uint32]  # [order]
     refunded: npt.NDArray[np.uint32]  # [order]
     backlog: I32  # [future, day]
@@ -178,7 +179,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
     s, u = prep.scenario, prep.uncertainty
     days = prep.cap.days
     n = len(prep.cls_)
-    hist = np.zeros((n, BINS), dtype=np.uint32)
+    hist = np.zeros((n, BINS), dtype=np.uint16)
     cancelled = np.zeros(n, dtype=np.uint32)
     refunded = np.zeros(n, dtype=np.uint32)
     k = len(futures)
@@ -271,8 +272,8 @@ def simulate(
 
     `chunks`: how many pieces the futures are cut into for a runner (e.g. 2 per Dask
     worker); each piece returns one histogram per order, so fewer is lighter."""
-    if futures < 1:
-        raise ValueError(f"futures must be >= 1, got {futures}")
+    if not 1 <= futures <= MAX_FUTURES:
+        raise ValueError(f"futures must be 1 to {MAX_FUTURES:,}, got {futures}")
     book = order_book(orders, scenario)
     base = plan(scenario, book)
     u = scenario.uncertainty or Uncertainty()
