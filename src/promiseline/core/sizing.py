@@ -363,6 +363,10 @@ def size(
         cost = float(sum(lv.cost * units.get(lv.name, 0) for lv in levers))
         return Sizing(tgt, units, cost, starts, met, tgt.measure(p), baseline, rounds, note, p)
 
+    def pruned(units: dict[str, int], p: Plan, rounds: int, note: str) -> Sizing:
+        units, p = _prune(scenario, book, tgt, levers, units, p)
+        return result(units, p, True, rounds, note)
+
     none = {lv.name: 0 for lv in levers}
     if baseline <= tgt.days:
         return result(none, base_plan, True, 0, "met without any lever")
@@ -373,11 +377,9 @@ def size(
             break
         p = plan(apply_levers(scenario, units), book)
         if tgt.measure(p) <= tgt.days:
-            units, p = _prune(scenario, book, tgt, levers, units, p)
-            return result(
+            return pruned(
                 units,
                 p,
-                True,
                 rounds,
                 f"the MIP's choice met the target by the planner in round {rounds}",
             )
@@ -387,11 +389,9 @@ def size(
     most = {lv.name: lv.max_units for lv in levers}
     p = plan(apply_levers(scenario, most), book)
     if tgt.measure(p) <= tgt.days:
-        units, p = _prune(scenario, book, tgt, levers, most, p)
-        return result(
-            units,
+        return pruned(
+            most,
             p,
-            True,
             max_rounds,
             "the MIP's choices fell short; started from every lever at its "
             "maximum and dropped what the planner showed was not needed",
