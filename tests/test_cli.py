@@ -169,11 +169,14 @@ def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> 
         patch,
         "--orders",
         ORDERS,
+        "--futures",
+        "5",
         "-o",
         str(tmp_path / "cmp"),
     )
     assert code == 0
     assert "more-hours P90" in out
+    assert "Monte Carlo (5 futures)" in out
     assert (tmp_path / "cmp" / "compare.png").exists()
     code, out, _ = run(
         capsys, monkeypatch, "size", str(scenario), ORDERS, "--target", "max_wait<=200d"

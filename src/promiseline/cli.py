@@ -514,11 +514,14 @@ def compare(
     patches: Annotated[list[Path], typer.Argument(help="What-if patches (YAML).")],
     orders: OrdersOpt = None,
     at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
+    futures: Annotated[int, typer.Option(help="Also simulate each (Monte Carlo futures).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the charts.")] = Path(
         "promiseline-compare"
     ),
 ) -> None:
-    """Plan the order book on the scenario and on each what-if; print them side by side."""
+    """Plan (and with --futures simulate) the order book on the scenario and on each
+    what-if; print them side by side."""
     from promiseline.charts import compare_charts
     from promiseline.core.whatif import default_dates
 
@@ -528,6 +531,10 @@ def compare(
         cmp = api.compare(s, patches, _orders_or_demo(orders))
         say("writing charts")
         paths = compare_charts(cmp, output)
+        odds = None
+        if futures:
+            say(f"simulating each scenario ({futures} futures)")
+            odds = _compare_odds(cmp, futures, seed)
     dates = [dt.date.fromisoformat(d) for d in at] if at else default_dates(s)
     for title, df in (
         ("Wait in days, median and P90", cmp.waits()),
@@ -541,7 +548,31 @@ def compare(
         for row in df.iter_rows():
             t.add_row(*(_cell(v) for v in row))
         out.print(t)
+    if odds is not None:
+        t = Table(
+            title=f"Monte Carlo ({futures} futures): median of each order's P90 wait, days",
+            title_justify="left",
+        )
+        for col in odds.columns:
+            t.add_column(col, justify="right" if odds.schema[col].is_numeric() else "left")
+        for row in odds.iter_rows():
+            t.add_row(*(_cell(v) for v in row))
+        out.print(t)
     _written(paths)
+
+
+def _compare_odds(cmp: Any, futures: int, seed: int) -> pl.DataFrame:
+    frames = []
+    for name, p in zip(cmp.names, cmp.plans, strict=True):
+        sim = api.simulate(p.scenario, p.book, futures=futures, seed=seed)
+        rows = pl.DataFrame(sim.summary()["by_variant"]).select(
+            "model", "variant", pl.col("median_of_p90_wait").alias(name)
+        )
+        frames.append(rows)
+    odds = frames[0]
+    for f in frames[1:]:
+        odds = odds.join(f, on=["model", "variant"], how="full", coalesce=True)
+    return odds.sort("model", "variant")
 
 
 @app.command()
