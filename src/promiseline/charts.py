@@ -56,6 +56,12 @@ def _binding(plan: Plan) -> pl.DataFrame:
     )
 
 
+def _busy_until(*series: np.ndarray) -> int:
+    """Index just past the last day any series is non-zero, plus a month of margin."""
+    last = max((int(np.flatnonzero(s)[-1]) if np.any(s) else 0) for s in series)
+    return last + 31
+
+
 def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[str, Path]:
     """Backlog (fan chart with a simulation), waits, utilization heatmap, binding over time."""
     plt = _plt()
@@ -64,8 +70,13 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
 
     fig, ax = plt.subplots(figsize=(10, 4))
     b = plan.backlog()
-    if sim is not None:
-        bands = sim.bands()
+    bands = sim.bands() if sim is not None else None
+    keep = _busy_until(
+        b["backlog"].to_numpy(), *([bands["backlog_p90"].to_numpy()] if bands is not None else [])
+    )
+    b = b.head(keep)
+    if bands is not None:
+        bands = bands.head(keep)
         ax.fill_between(
             bands["date"].to_numpy(),
             bands["backlog_p10"].to_numpy(),
@@ -76,6 +87,7 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
         ax.plot(bands["date"].to_numpy(), bands["backlog_p50"].to_numpy(), label="P50")
     ax.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), "k--", lw=1, label="plan")
     ax.set(title="Orders waiting to be built", ylabel="orders")
+    fig.autofmt_xdate()
     ax.legend()
     paths["backlog"] = _save(fig, out / "backlog.png")
 
@@ -137,9 +149,11 @@ def _plan_html(
 
     figs = []
     b = plan.backlog()
+    keep = _busy_until(b["backlog"].to_numpy())
+    b = b.head(keep)
     f = go.Figure()
     if sim is not None:
-        bands = sim.bands()
+        bands = sim.bands().head(keep)
         x = bands["date"].to_list()
         f.add_scatter(x=x, y=bands["backlog_p90"].to_list(), name="P90", line={"width": 0})
         f.add_scatter(
@@ -203,6 +217,7 @@ def compare_charts(comparison: Comparison, out: Path) -> dict[str, Path]:
         ax1.bar(x + i * width, p90, width, label=name)
         bar_fig.add_bar(x=labels, y=p90.tolist(), name=name)
         b = comparison.plans[i].backlog()
+        b = b.head(_busy_until(*(p.backlog()["backlog"].to_numpy() for p in comparison.plans)))
         ax2.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), label=name)
         line_fig.add_scatter(x=b["date"].to_list(), y=b["backlog"].to_list(), name=name)
     ax1.set_xticks(x + width * (len(comparison.names) - 1) / 2, labels, rotation=30, ha="right")
