@@ -138,3 +138,36 @@ def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> N
         "inflow",
     ):
         assert np.array_equal(getattr(one.totals, name), getattr(many.totals, name)), name
+
+
+def test_cancel_days_follow_the_hazard() -> None:
+    """Cancel days lie between lock and build; their weeks follow the hazard's law."""
+    from promiseline.core.uncertainty import cancel_day
+
+    rng = np.random.default_rng(1)
+    n = 200_000
+    h = np.full(n, 0.1)
+    rel = np.zeros(n, dtype=np.int32)
+    last = np.full(n, 700, dtype=np.int32)
+    p = 1 - (1 - h) ** 100  # 100 weeks of exposure
+    day = cancel_day(rng.random(n), h, p, rel, last)
+    assert day.min() >= 0
+    assert day.max() <= 700
+    weeks = day / 7.0
+    # continuous geometric: P(T > t) = (1 - h)^t, truncated at 100 weeks (almost no mass)
+    expected = 1 / -np.log(1 - 0.1)
+    assert abs(weeks.mean() - expected) < 0.1
+
+
+def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """With cancellations only, the backlog starts as in the plan and falls below it."""
+    s = tiny.replace(
+        uncertainty={"cancellation": {"base_weekly": 0.2, "per_month_wait": 0.0, "max_weekly": 0.5}}
+    )
+    sim = simulate(s, tiny_orders, futures=200, seed=4)
+    bands = sim.bands()
+    base = sim.base.backlog()["backlog"].to_numpy()
+    p50 = bands["backlog_p50"].to_numpy()
+    assert (p50 <= base).all()
+    assert p50[0] == base[0]  # nobody has cancelled on the first day yet
+    assert (p50 < base).any()

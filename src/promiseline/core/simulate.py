@@ -26,7 +26,7 @@ from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.plan import ACTIVE, RESERVED, Plan
 from promiseline.core.planner import place, plan
 from promiseline.core.scenario import Scenario, Uncertainty
-from promiseline.core.uncertainty import cancel_chance, sample
+from promiseline.core.uncertainty import cancel_chance, cancel_day, sample, weekly_hazard
 
 BINS = 256  # build-day histogram per order: offsets -32 .. +222 days from the base plan
 OFFSET = 32
@@ -55,6 +55,7 @@ class Prepared:
     lead: I32
     opens: I32
     p_cancel: F64
+    weekly: F64  # weekly cancellation hazard per order
     inflow_start: int
     inflow_weights: F64
     inflow_cls: I32
@@ -143,6 +144,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
     exposed = (np.minimum(base_day, days) - base.rel).astype(np.float64)
     p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
+    weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
     start = (
         (f.start - s.start).days
@@ -165,6 +167,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         lead=lead,
         opens=opens,
         p_cancel=p_cancel,
+        weekly=weekly,
         inflow_start=max(0, start),
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
@@ -220,14 +223,20 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
             slipped = (built == 1) & (delivery > base_delivery + u.cancellation.refund_slip_days)
             refunded += slipped & (d.refund_draw < u.cancellation.refund_take_rate)
         keep = counted & ~gone
-        # the day each order leaves the backlog: its build day (horizon end if none)
-        b_rel = np.concatenate([rel[keep], d.inflow_day]).clip(0, days)
-        b_day = np.concatenate(
-            [
-                np.where(built[keep] == 1, day[keep], days),
-                np.where(out.line[n:] >= 0, out.day[n:], days),
-            ]
-        )
+        # the day each order leaves the backlog: its build day (horizon end if none), or
+        # for a cancelled one the day it cancels
+        left = np.where(built == 1, day, days)
+        if d.cancel_timing is not None:
+            when = cancel_day(
+                d.cancel_timing,
+                prep.weekly,
+                prep.p_cancel,
+                prep.rel,
+                np.minimum(prep.base_day, days),
+            )
+            left = np.where(gone, when, left)
+        b_rel = np.concatenate([prep.rel[counted], d.inflow_day]).clip(0, days)
+        b_day = np.concatenate([left[counted], np.where(out.line[n:] >= 0, out.day[n:], days)])
         b_day = np.clip(np.maximum(b_day, b_rel), 0, days)
         arrive = np.cumsum(np.bincount(b_rel, minlength=days + 1))[:days]
         leave = np.cumsum(np.bincount(b_day, minlength=days + 1))[:days]

@@ -29,6 +29,7 @@ class Draw:
     inflow_day: I64  # release day of each new order
     inflow_config: I64  # index into the inflow configurations
     refund_draw: F64 | None  # per book order: uniform draw for a refund cancellation
+    cancel_timing: F64 | None  # per book order: uniform draw for when it cancels
 
 
 def rng_for(seed: int, future: int) -> np.random.Generator:
@@ -44,15 +45,30 @@ def _beta(rng: np.random.Generator, u: Uptime, size: int) -> F64:
     return rng.beta(u.mean * k, (1 - u.mean) * k, size)
 
 
-def cancel_chance(u: Uncertainty, wait_days: F64, exposed_days: F64) -> F64:
-    """Chance an order cancels before it is built: weekly hazard from its quoted wait,
-    over the weeks it waits. Zero without a cancellation model."""
+def weekly_hazard(u: Uncertainty, wait_days: F64) -> F64:
+    """Weekly chance of cancelling, rising with the quoted wait (0 without a model)."""
     c = u.cancellation
     if c is None:
         return np.zeros(len(wait_days))
-    weekly = np.minimum(c.max_weekly, c.base_weekly + c.per_month_wait * wait_days / 30.0)
+    return np.minimum(c.max_weekly, c.base_weekly + c.per_month_wait * wait_days / 30.0)
+
+
+def cancel_chance(u: Uncertainty, wait_days: F64, exposed_days: F64) -> F64:
+    """Chance an order cancels before it is built: its weekly hazard over the weeks it
+    waits."""
     weeks = np.ceil(np.maximum(exposed_days, 0) / 7.0)
-    return 1.0 - np.power(1.0 - weekly, weeks)
+    return 1.0 - np.power(1.0 - weekly_hazard(u, wait_days), weeks)
+
+
+def cancel_day(
+    timing: F64, weekly: F64, p_cancel: F64, rel: npt.NDArray[np.int32], last: npt.NDArray[np.int32]
+) -> I64:
+    """When a cancelling order cancels: the day its hazard says, given that it cancels
+    while it waits (inverse of the truncated geometric law, in continuous weeks)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weeks = np.log1p(-timing * p_cancel) / np.log1p(-np.minimum(weekly, 1 - 1e-12))
+    day = rel + np.floor(7.0 * np.nan_to_num(weeks, nan=0.0, posinf=0.0)).astype(np.int64)
+    return np.clip(day, rel, np.maximum(rel, last)).astype(np.int64)
 
 
 def sample(
@@ -116,4 +132,5 @@ def sample(
         ).astype(np.int64)
 
     refund = rng.random(len(p_cancel)) if u.cancellation is not None else None
-    return Draw(uptime, slip, scale, cancelled, inflow_day, inflow_config, refund)
+    timing = rng.random(len(p_cancel)) if u.cancellation is not None else None
+    return Draw(uptime, slip, scale, cancelled, inflow_day, inflow_config, refund, timing)
