@@ -226,15 +226,17 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         # the day each order leaves the backlog: its build day (horizon end if none), or
         # for a cancelled one the day it cancels
         left = np.where(built == 1, day, days)
-        if d.cancel_timing is not None:
+        if d.cancel_timing is not None and d.cancelled is not None:
+            who = np.flatnonzero(d.cancelled)  # the draws follow the cancelled orders
             when = cancel_day(
                 d.cancel_timing,
-                prep.weekly,
-                prep.p_cancel,
-                prep.rel,
-                np.minimum(prep.base_day, days),
+                prep.weekly[who],
+                prep.p_cancel[who],
+                prep.rel[who],
+                np.minimum(prep.base_day[who], days),
             )
-            left = np.where(gone, when, left)
+            mine = gone[who]  # frozen or reserved orders do not cancel
+            left[who[mine]] = when[mine]
         b_rel = np.concatenate([prep.rel[counted], d.inflow_day]).clip(0, days)
         b_day = np.concatenate([left[counted], np.where(out.line[n:] >= 0, out.day[n:], days)])
         b_day = np.clip(np.maximum(b_day, b_rel), 0, days)

@@ -29,7 +29,7 @@ class Draw:
     inflow_day: I64  # release day of each new order
     inflow_config: I64  # index into the inflow configurations
     refund_draw: F64 | None  # per book order: uniform draw for a refund cancellation
-    cancel_timing: F64 | None  # per book order: uniform draw for when it cancels
+    cancel_timing: F64 | None  # per cancelled order (in order): uniform draw for when
 
 
 def rng_for(seed: int, future: int) -> np.random.Generator:
@@ -132,5 +132,5 @@ def sample(
         ).astype(np.int64)
 
     refund = rng.random(len(p_cancel)) if u.cancellation is not None else None
-    timing = rng.random(len(p_cancel)) if u.cancellation is not None else None
+    timing = rng.random(int(cancelled.sum())) if cancelled is not None else None
     return Draw(uptime, slip, scale, cancelled, inflow_day, inflow_config, refund, timing)
