@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -79,6 +79,24 @@ def _load(scenario: Path | None, orders: Path | Any, say: Callable[[str], None])
     return api.plan(s, book, progress=say)
 
 
+def _table(
+    title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1
+) -> Table:
+    """A rich table: the first `left` columns left-aligned, the rest (figures) right."""
+    t = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        t.add_column(col, justify="left" if i < left else "right")
+    for row in rows:
+        t.add_row(*row)
+    return t
+
+
+def _frame_table(title: str, df: pl.DataFrame) -> Table:
+    """A polars frame as a table, text columns first."""
+    left = sum(1 for c in df.columns if not df.schema[c].is_numeric())
+    return _table(title, df.columns, ([_cell(v) for v in row] for row in df.iter_rows()), left)
+
+
 def print_summary(plan: Plan) -> None:
     """Waits, delivery dates, binding constraints and line utilization."""
     sm = plan.summary()
@@ -97,28 +115,27 @@ def print_summary(plan: Plan) -> None:
             if v["model"] == r["model"]:
                 waits.add_row("", v["variant"], *_wait_cells(v))
     out.print(waits)
-    bound = Table(title="What held orders back", title_justify="left")
-    bound.add_column("binding constraint")
-    bound.add_column("orders delayed", justify="right")
-    for name, n in sm["bound_by"].items():
-        bound.add_row(name, f"{n:,}")
-    if not sm["bound_by"]:
-        bound.add_row("[dim]nothing: every order built on its first possible day[/]", "0")
-    out.print(bound)
-    lines = Table(
-        title=f"Line utilization through {sm['utilization_through']}", title_justify="left"
-    )
-    for col in ("plant", "line", "built", "capacity in horizon", "utilization"):
-        lines.add_column(col, justify="left" if col in ("plant", "line") else "right")
-    for r in sm["lines"]:
-        lines.add_row(
-            r["plant"],
-            r["line"],
-            f"{r['built']:,}",
-            f"{r['capacity']:,}",
-            f"{r['utilization']:.1%}",
+    held = [(name, f"{n:,}") for name, n in sm["bound_by"].items()] or [
+        ("[dim]nothing: every order built on its first possible day[/]", "0")
+    ]
+    out.print(_table("What held orders back", ("binding constraint", "orders delayed"), held))
+    out.print(
+        _table(
+            f"Line utilization through {sm['utilization_through']}",
+            ("plant", "line", "built", "capacity in horizon", "utilization"),
+            (
+                (
+                    r["plant"],
+                    r["line"],
+                    f"{r['built']:,}",
+                    f"{r['capacity']:,}",
+                    f"{r['utilization']:.1%}",
+                )
+                for r in sm["lines"]
+            ),
+            left=2,
         )
-    out.print(lines)
+    )
 
 
 def _wait_cells(r: dict[str, Any]) -> list[str]:
@@ -438,29 +455,35 @@ def _orders_or_demo(orders: Path | None) -> Any:
 
 def print_simulation(sim: Any) -> None:
     sm = sim.summary()
-    t = Table(
-        title=f"Monte Carlo: {sm['futures']} futures (seed {sm['seed']}), "
-        f"{sm['new_orders_mean']:,.0f} new orders a future on average",
-        title_justify="left",
-    )
-    for col in ("model", "variant", "orders", "median P50 wait", "median P90 wait", "cancel"):
-        t.add_column(col, justify="left" if col in ("model", "variant") else "right")
-    for r in sm["by_variant"]:
-        t.add_row(
-            r["model"],
-            r["variant"],
-            f"{r['orders']:,}",
-            f"{r['median_of_p50_wait']:.0f} d",
-            f"{r['median_of_p90_wait']:.0f} d",
-            f"{r['cancel_share']:.1%}",
+    out.print(
+        _table(
+            f"Monte Carlo: {sm['futures']} futures (seed {sm['seed']}), "
+            f"{sm['new_orders_mean']:,.0f} new orders a future on average",
+            ("model", "variant", "orders", "median P50 wait", "median P90 wait", "cancel"),
+            (
+                (
+                    r["model"],
+                    r["variant"],
+                    f"{r['orders']:,}",
+                    f"{r['median_of_p50_wait']:.0f} d",
+                    f"{r['median_of_p90_wait']:.0f} d",
+                    f"{r['cancel_share']:.1%}",
+                )
+                for r in sm["by_variant"]
+            ),
+            left=2,
         )
-    out.print(t)
-    c = Table(title="How often each constraint holds orders back", title_justify="left")
-    for col in ("constraint", "futures where it binds", "orders held, mean"):
-        c.add_column(col, justify="left" if col == "constraint" else "right")
-    for r in sm["constraints"][:8]:
-        c.add_row(r["constraint"], f"{r['binds_share']:.0%}", f"{r['orders_mean']:,.0f}")
-    out.print(c)
+    )
+    out.print(
+        _table(
+            "How often each constraint holds orders back",
+            ("constraint", "futures where it binds", "orders held, mean"),
+            (
+                (r["constraint"], f"{r['binds_share']:.0%}", f"{r['orders_mean']:,.0f}")
+                for r in sm["constraints"][:8]
+            ),
+        )
+    )
 
 
 def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
@@ -542,22 +565,13 @@ def compare(
         ("Orders waiting to be built", cmp.backlog_at(dates)),
         ("Line utilization", cmp.utilization()),
     ):
-        t = Table(title=title, title_justify="left")
-        for col in df.columns:
-            t.add_column(col, justify="right" if df.schema[col].is_numeric() else "left")
-        for row in df.iter_rows():
-            t.add_row(*(_cell(v) for v in row))
-        out.print(t)
+        out.print(_frame_table(title, df))
     if odds is not None:
-        t = Table(
-            title=f"Monte Carlo ({futures} futures): median of each order's P90 wait, days",
-            title_justify="left",
+        out.print(
+            _frame_table(
+                f"Monte Carlo ({futures} futures): median of each order's P90 wait, days", odds
+            )
         )
-        for col in odds.columns:
-            t.add_column(col, justify="right" if odds.schema[col].is_numeric() else "left")
-        for row in odds.iter_rows():
-            t.add_row(*(_cell(v) for v in row))
-        out.print(t)
     _written(paths)
 
 
@@ -606,14 +620,24 @@ def size(
         f"Target {r.target}: {verdict}. Without additions {r.baseline:.0f} days; "
         f"with them {r.achieved:.0f} days (by the planner)."
     )
-    t = Table(title=f"Capacity to add (cost {r.cost:,.0f})", title_justify="left")
-    for col in ("lever", "kind", "units", "from", "cost"):
-        t.add_column(col, justify="right" if col in ("units", "cost") else "left")
-    for lv in s.levers:
-        n = r.units.get(lv.name, 0)
-        if n:
-            t.add_row(lv.name, lv.kind, str(n), str(r.starts[lv.name]), f"{lv.cost * n:,.0f}")
-    out.print(t)
+    out.print(
+        _table(
+            f"Capacity to add (cost {r.cost:,.0f})",
+            ("lever", "kind", "from", "units", "cost"),
+            (
+                (
+                    lv.name,
+                    lv.kind,
+                    str(r.starts[lv.name]),
+                    str(r.units[lv.name]),
+                    f"{lv.cost * r.units[lv.name]:,.0f}",
+                )
+                for lv in s.levers
+                if r.units.get(lv.name)
+            ),
+            left=3,
+        )
+    )
     out.print(r.note, highlight=False)
     if sim is not None:
         tgt = Target.parse(target)
