@@ -90,3 +90,26 @@ def test_moved_windows_are_events_and_webhooks(db_url: str, tiny: Scenario, hook
     assert Receiver.attempts >= 3
     assert Receiver.calls
     assert Receiver.calls[0]["kind"] == "eta_changed"
+
+
+def test_window_slack_rule() -> None:
+    """The window's width: 3 days, or 5 % of the wait when that is more."""
+    import datetime as dt
+
+    import polars as pl
+
+    from promiseline.service.desk import slack_days, window_of
+
+    waits = [0, 10, 60, 61, 200, 365]
+    assert [slack_days(w) for w in waits] == [3, 3, 3, 4, 10, 19]
+    w = window_of(dt.date(2025, 3, 1), dt.date(2025, 3, 5), dt.date(2025, 1, 1), 7)
+    assert w is not None
+    assert (w.earliest, w.latest, w.queue_position) == (
+        dt.date(2025, 3, 5),
+        dt.date(2025, 3, 5) + dt.timedelta(days=slack_days(63)),
+        7,
+    )
+    frame = pl.DataFrame({"w": waits}).select(
+        pl.max_horizontal(pl.lit(3), (0.05 * pl.col("w")).ceil()).cast(pl.Int64)
+    )
+    assert frame.to_series().to_list() == [slack_days(x) for x in waits]

@@ -299,11 +299,10 @@ class OrderDesk:
         ).select("order_id", "build_date", "delivery_date", "locked_at", "queue_position")
         old = self.store.promised()
         both = planned.join(old, on="order_id", how="inner")
-        slack = (
-            (pl.col("delivery_date") - pl.col("locked_at").dt.date())
-            .dt.total_days()
-            .map_elements(slack_days, return_dtype=pl.Int64)
-        )
+        wait = (pl.col("delivery_date") - pl.col("locked_at").dt.date()).dt.total_days()
+        slack = pl.max_horizontal(pl.lit(3), (0.05 * wait.clip(lower_bound=0)).ceil()).cast(
+            pl.Int64
+        )  # slack_days, vectorized
         both = both.with_columns(
             (pl.col("delivery_date") + pl.duration(days=slack)).alias("new_latest")
         ).filter(
