@@ -309,12 +309,18 @@ class OrderDesk:
             (pl.col("earliest") != pl.col("delivery_date")).fill_null(True)
             | (pl.col("latest") != pl.col("new_latest")).fill_null(True)
         )
-        changes = []
+        changes: list[tuple[str, Window, dict[str, Any]]] = []
+        first: list[tuple[str, Window, dict[str, Any]]] = []
         for r in both.iter_rows(named=True):
             w = Window(r["build_date"], r["delivery_date"], r["new_latest"], r["queue_position"])
+            if r["earliest"] is None:  # never promised (imported): a first promise, no event
+                first.append((r["order_id"], w, {}))
+                continue
             before = {"earliest": _iso(r["earliest"]), "latest": _iso(r["latest"])}
             changes.append((r["order_id"], w, {"from": before, "to": w.to_json()}))
-        self.store.record_windows(changes, self.clock())
+        now = self.clock()
+        self.store.record_windows(first, now, events=False)
+        self.store.record_windows(changes, now)
         return changes
 
     def plan_summary(self) -> dict[str, Any]:

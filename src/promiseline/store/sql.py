@@ -232,9 +232,14 @@ class SqlStore(ABC):
         return v
 
     def record_windows(
-        self, changes: Sequence[tuple[str, Window, dict[str, Any]]], at: dt.datetime
+        self,
+        changes: Sequence[tuple[str, Window, dict[str, Any]]],
+        at: dt.datetime,
+        *,
+        events: bool = True,
     ) -> None:
-        """Store new promised windows and write their eta_changed events."""
+        """Store new promised windows and (unless events=False: first promises, e.g. after
+        an import) write their eta_changed events."""
         if not changes:
             return
         with self._transaction(self.conn()) as cur:
@@ -259,7 +264,7 @@ class SqlStore(ABC):
                 self.q(self.INSERT_EVENT),
                 [
                     (oid, "eta_changed", self.ts(at), "planner", json.dumps(data))
-                    for oid, _, data in changes
+                    for oid, _, data in (changes if events else [])
                 ],
             )
 
