@@ -113,3 +113,26 @@ def test_window_slack_rule() -> None:
         pl.max_horizontal(pl.lit(3), (0.05 * pl.col("w")).ceil()).cast(pl.Int64)
     )
     assert frame.to_series().to_list() == [slack_days(x) for x in waits]
+
+
+def test_imported_orders_get_a_first_promise_without_events(
+    db_url: str, tiny: Scenario, tiny_orders: Any
+) -> None:
+    """After an import, the first re-plan stores each window quietly (not a change)."""
+    import asyncio
+    import datetime as dt
+
+    from promiseline.core.orders import validate_orders
+
+    store = open_store(db_url)
+    book = validate_orders(tiny_orders, tiny)
+    store.import_orders(book.table, dt.datetime(2025, 1, 1))
+    desk = OrderDesk(store, tiny, clock=Clock())
+    asyncio.run(desk.replan())
+    oid = "o00"
+    assert [e.kind for e in store.events(oid)] == ["created"]
+    rec = store.get(oid)
+    assert rec is not None
+    assert rec.window.earliest is not None
+    assert desk.stats.eta_changes == 0
+    store.close()
