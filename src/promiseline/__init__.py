@@ -1,18 +1,32 @@
 """promiseline: honest delivery dates for every order in a demand surge."""
 
-from promiseline.api import explain, load_orders, load_scenario, plan, quote
+from promiseline.api import (
+    compare,
+    explain,
+    load_orders,
+    load_patch,
+    load_scenario,
+    plan,
+    quote,
+    simulate,
+    size,
+)
 from promiseline.core.explain import Explanation
 from promiseline.core.orders import OrderBook, Rejection
 from promiseline.core.plan import Plan
 from promiseline.core.promise import Quote
 from promiseline.core.scenario import Scenario
+from promiseline.core.simulate import Simulation
+from promiseline.core.sizing import Sizing
 from promiseline.core.surge import Demand, generate_orders
+from promiseline.core.whatif import Comparison
 from promiseline.demo import demo_orders, demo_scenario
 from promiseline.errors import OrderBookError, PromiselineError, ScenarioError
 from promiseline.io.order_book import write_orders
 from promiseline.io.plan_files import write_plan
 
 __all__ = [
+    "Comparison",
     "Demand",
     "Explanation",
     "OrderBook",
@@ -23,14 +37,20 @@ __all__ = [
     "Rejection",
     "Scenario",
     "ScenarioError",
+    "Simulation",
+    "Sizing",
+    "compare",
     "demo_orders",
     "demo_scenario",
     "explain",
     "generate_orders",
     "load_orders",
+    "load_patch",
     "load_scenario",
     "plan",
     "quote",
+    "simulate",
+    "size",
     "write_orders",
     "write_plan",
 ]
