@@ -6,7 +6,6 @@ rejected row keeps its row number and every reason it failed.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,20 +85,25 @@ def parse_datetime(col: pl.Expr) -> pl.Expr:
     return pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in _FORMATS])
 
 
-def _options(raw: str | None) -> str | None:
-    """Canonical JSON for an options cell, or None when it is not a flat JSON object."""
-    if raw is None or raw.strip() == "":
-        return "{}"
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return None
-    if not isinstance(value, dict):
+def canonical_options(value: object) -> str | None:
+    """The one text form of an order's options (sorted, compact JSON, values as text), or
+    None when `value` is not a flat mapping. Configurations compare by this text."""
+    if not isinstance(value, Mapping):
         return None
     if any(isinstance(v, (dict, list)) or v is None for v in value.values()):
         return None
     flat = {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in value.items()}
     return json.dumps(flat, sort_keys=True, separators=(",", ":"))
+
+
+def _options(raw: str | None) -> str | None:
+    """Canonical JSON for an options cell, or None when it is not a flat JSON object."""
+    if raw is None or raw.strip() == "":
+        return "{}"
+    try:
+        return canonical_options(json.loads(raw))
+    except json.JSONDecodeError:
+        return None
 
 
 def options_dict(canonical: str) -> Mapping[str, str]:
@@ -268,8 +272,3 @@ def order_book(
     if isinstance(orders, OrderBook):
         return orders
     return validate_orders(orders, scenario, source)
-
-
-def locked_day(locked_at: dt.datetime, start: dt.date) -> int:
-    """Day index of a lock time (negative before the scenario starts)."""
-    return (locked_at.date() - start).days

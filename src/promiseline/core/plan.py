@@ -39,6 +39,39 @@ PLAN_COLUMNS = (
 )
 
 
+NO_LINE = "no line builds this model"
+
+
+def no_slot(s: Scenario) -> str:
+    return f"horizon: no slot before {s.end.isoformat()}"
+
+
+def market_days(s: Scenario, markets: npt.NDArray[np.int32]) -> tuple[I32, I32]:
+    """Per order (by market index): lead days, and the day its market opens (or never)."""
+    lead = np.array([m.lead_days for m in s.markets], dtype=np.int32)
+    opens = np.array(
+        [(m.opens - s.start).days if m.opens else -(2**30) for m in s.markets], dtype=np.int32
+    )
+    return lead[markets], opens[markets]
+
+
+def delivery_day(day: npt.NDArray[np.integer[Any]], lead: I32 | int, opens: I32 | int) -> I32:
+    """Build day + market lead time, not before the market opens (SCENARIO.md)."""
+    out: I32 = np.maximum(day + lead, opens).astype(np.int32)
+    return out
+
+
+def backlog_curve(
+    release: npt.NDArray[np.integer[Any]], leave: npt.NDArray[np.integer[Any]], days: int
+) -> npt.NDArray[np.int64]:
+    """Per day, orders released by then that have not left yet (built or cancelled)."""
+    release = np.clip(release, 0, days)
+    leave = np.clip(np.maximum(leave, release), 0, days)  # a frozen order may predate its lock
+    arrive = np.cumsum(np.bincount(release, minlength=days + 1))[:days]
+    gone = np.cumsum(np.bincount(leave, minlength=days + 1))[:days]
+    return (arrive - gone).astype(np.int64)
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Per order in planning order: day and line (-1: none), bound code, blocked day."""
@@ -93,6 +126,8 @@ class Plan:
     placement: Placement
     bound: I32  # final bound code (market included)
     planned_cum: npt.NDArray[np.int64]  # planned orders up to and including each row
+    lead: I32  # per row: its market's lead days
+    opens: I32  # per row: the day its market opens
     table: pl.DataFrame
     n_frozen: int  # rows are frozen, then planned by the rule, then reserved
     n_active: int
@@ -120,15 +155,11 @@ class Plan:
         rows = book.table[pl.Series(ix)]
         markets = {m.name: i for i, m in enumerate(scenario.markets)}
         mk = rows["market"].replace_strict(markets, return_dtype=pl.Int32).to_numpy()
-        lead = np.array([m.lead_days for m in scenario.markets], dtype=np.int32)[mk]
-        opens = np.array(
-            [(m.opens - start).days if m.opens else -(2**30) for m in scenario.markets],
-            dtype=np.int32,
-        )[mk]
+        lead, opens = market_days(scenario, mk)
         day, line = placement.day, placement.line
         has_slot = line >= 0
         planned = (group == FROZEN) | ((group == ACTIVE) & has_slot)
-        delivery = np.maximum(day + lead, opens)
+        delivery = delivery_day(day, lead, opens)
         by_market = has_slot & (opens > day + lead)
         names = bound_names(scenario, cap)
         market_base = len(names) - len(scenario.markets)
@@ -149,9 +180,9 @@ class Plan:
         reason[(group == RESERVED) & ~has_slot] = 4
         end = scenario.end.isoformat()
         reason_text = [
-            f"horizon: no slot before {end}",
+            no_slot(scenario),
             f"horizon: locked after the horizon ends ({end})",
-            "no line builds this model",
+            NO_LINE,
             "reserved: indicative quote, nothing booked",
             f"reserved: no slot before {end}",
         ]
@@ -160,9 +191,7 @@ class Plan:
         delivery_date = np.where(has_slot | planned, epoch + delivery, np.datetime64("NaT"))
         wait = np.where(has_slot | planned, delivery - locked_day, -1)
         queue = np.cumsum(planned)
-        model_of_class = np.array(
-            [sorted(set(classes.models)).index(m) for m in classes.models], dtype=np.int32
-        )
+        _, model_of_class = np.unique(np.array(classes.models, dtype=object), return_inverse=True)
         model = model_of_class[order_cls] if len(order_cls) else order_cls
         model_queue = np.zeros(len(ix), dtype=np.int64)
         for m in np.unique(model):
@@ -204,6 +233,8 @@ class Plan:
             placement,
             bound,
             queue,
+            lead,
+            opens,
             table,
             n_frozen,
             n_active,
@@ -275,17 +306,11 @@ class Plan:
         """Per day: orders released by that day and not yet built (unplanned included)."""
         days = self.capacity.days
         keep = self.group != RESERVED
-        rel = np.clip(self.rel[keep], 0, days)
-        built = self.placement.day[keep]
-        built = np.where(self.placement.line[keep] >= 0, built, days)
-        built = np.clip(np.maximum(built, rel), 0, days)  # a frozen order may predate its lock
-        arrive = np.cumsum(np.bincount(rel, minlength=days + 1))[:days]
-        leave = np.cumsum(np.bincount(built, minlength=days + 1))[:days]
-        # an order leaves the backlog on its build day: backlog(t) = released(<=t) - built(<=t)
+        built = np.where(self.placement.line[keep] >= 0, self.placement.day[keep], days)
         return pl.DataFrame(
             {
                 "date": np.datetime64(self.capacity.start, "D") + np.arange(days),
-                "backlog": (arrive - leave).astype(np.int64),
+                "backlog": backlog_curve(self.rel[keep], built, days),
             }
         )
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from promiseline.core.classes import build_classes
-from promiseline.core.orders import _options
-from promiseline.core.plan import Plan, bound_names
+from promiseline.core.orders import canonical_options
+from promiseline.core.plan import NO_LINE, Plan, bound_names, no_slot
+from promiseline.core.planner import run_kernel
 from promiseline.core.state import State
 from promiseline.errors import PromiselineError
 
@@ -91,10 +92,8 @@ def quote(
     quote sees it (intake of orders arriving at the back of the queue, between full
     re-plans). Booking is only allowed at the back of the queue.
     """
-    import json
-
     _check(plan, model, variant, market)
-    canonical = _options(json.dumps(options or {}))
+    canonical = canonical_options(options or {})
     if canonical is None:
         raise QuoteError(f"options must be a flat mapping of names to values, got {options!r}")
     s, cap = plan.scenario, plan.capacity
@@ -122,8 +121,6 @@ def quote(
         ilo = ihi = np.zeros(1, np.int64)
     state = dataclasses.replace(state, ilo=ilo.astype(np.int64), ihi=ihi.astype(np.int64))
     rel = max(0, (when.date() - s.start).days)
-    from promiseline.core.planner import run_kernel
-
     out = run_kernel(
         np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=book
     )
@@ -131,11 +128,7 @@ def quote(
     names = bound_names(s, cap)
     mk = next(m for m in s.markets if m.name == market)
     if line < 0:
-        reason = (
-            "no line builds this model"
-            if not any(model in ms for ms in cap.line_models)
-            else f"horizon: no slot before {s.end.isoformat()}"
-        )
+        reason = NO_LINE if not any(model in ms for ms in cap.line_models) else no_slot(s)
         return Quote(
             model, variant, market, when, None, None, None, None, None, None, names[code], reason
         )

@@ -23,7 +23,14 @@ from promiseline.core.capacity import Capacity, capacity
 from promiseline.core.classes import Classes, build_classes, with_capacity
 from promiseline.core.kernel import FIRST_PART
 from promiseline.core.orders import OrderBook, order_book
-from promiseline.core.plan import ACTIVE, RESERVED, Plan
+from promiseline.core.plan import (
+    ACTIVE,
+    RESERVED,
+    Plan,
+    backlog_curve,
+    bound_names,
+    delivery_day,
+)
 from promiseline.core.planner import place, plan
 from promiseline.core.scenario import Scenario, Uncertainty
 from promiseline.core.uncertainty import cancel_chance, cancel_day, sample, weekly_hazard
@@ -134,11 +141,6 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     cls_ = by_base[base.order_cls].astype(np.int32)
     market = {m.name: m for m in s.markets}
     rows = base.table
-    mk = [market[x] for x in rows["market"].to_list()]
-    lead = np.array([m.lead_days for m in mk], dtype=np.int32)
-    opens = np.array(
-        [(m.opens - s.start).days if m.opens else -(2**30) for m in mk], dtype=np.int32
-    )
     planned = base.placement.line >= 0
     base_day = np.where(planned, base.placement.day, days).astype(np.int32)
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
@@ -164,8 +166,8 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         fixed_line=base.placement.line.copy(),
         fixed_day=base.placement.day.copy(),
         base_day=base_day,
-        lead=lead,
-        opens=opens,
+        lead=base.lead,
+        opens=base.opens,
         p_cancel=p_cancel,
         weekly=weekly,
         inflow_start=max(0, start),
@@ -192,7 +194,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
     inflow = np.zeros(k, dtype=np.int64)
     active = prep.grp == ACTIVE
     counted = prep.grp != RESERVED
-    base_delivery = np.maximum(prep.base_day + prep.lead, prep.opens)
+    base_delivery = delivery_day(prep.base_day, prep.lead, prep.opens)
     for j, fut in enumerate(futures):
         d = sample(u, s, int(fut), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
         varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
@@ -218,7 +220,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         built[gone] = -1
         cancelled += gone
         _accumulate(hist, prep.base_day, day, built, OFFSET, UNBUILT)
-        delivery = np.maximum(day + prep.lead, prep.opens)
+        delivery = delivery_day(day, prep.lead, prep.opens)
         if u.cancellation is not None and d.refund_draw is not None:
             slipped = (built == 1) & (delivery > base_delivery + u.cancellation.refund_slip_days)
             refunded += slipped & (d.refund_draw < u.cancellation.refund_take_rate)
@@ -237,13 +239,12 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
             )
             mine = gone[who]  # frozen or reserved orders do not cancel
             left[who[mine]] = when[mine]
-        b_rel = np.concatenate([prep.rel[counted], d.inflow_day]).clip(0, days)
-        b_day = np.concatenate([left[counted], np.where(out.line[n:] >= 0, out.day[n:], days)])
-        b_day = np.clip(np.maximum(b_day, b_rel), 0, days)
-        arrive = np.cumsum(np.bincount(b_rel, minlength=days + 1))[:days]
-        leave = np.cumsum(np.bincount(b_day, minlength=days + 1))[:days]
-        backlog[j] = arrive - leave
-        inflow_delivery = np.maximum(out.day[n:] + prep.inflow_lead, prep.inflow_opens)
+        backlog[j] = backlog_curve(
+            np.concatenate([prep.rel[counted], d.inflow_day]),
+            np.concatenate([left[counted], np.where(out.line[n:] >= 0, out.day[n:], days)]),
+            days,
+        )
+        inflow_delivery = delivery_day(out.day[n:], prep.inflow_lead, prep.inflow_opens)
         deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[out.line[n:] >= 0]])
         deliv = deliv[(deliv >= 0) & (deliv < days)]
         deliveries[j] = np.bincount(deliv, minlength=days)[:days]
@@ -334,7 +335,7 @@ class Simulation:
         }
         for p, day in q.items():
             built = has[p]
-            deliv = np.maximum(day + self.prep.lead, self.prep.opens)
+            deliv = delivery_day(day, self.prep.lead, self.prep.opens)
             out[f"build_p{p}"] = pl.Series(
                 np.where(built, epoch + day, np.datetime64("NaT")), dtype=pl.Date
             )
@@ -359,8 +360,6 @@ class Simulation:
 
     def constraints(self) -> pl.DataFrame:
         """Per constraint: share of futures where it holds back an order, and how many."""
-        from promiseline.core.plan import bound_names
-
         names = bound_names(self.base.scenario, self.base.capacity)
         b = self.totals.bound
         rows = [

@@ -27,7 +27,7 @@ import polars as pl
 
 from promiseline.core.capacity import capacity
 from promiseline.core.orders import OrderBook, order_book
-from promiseline.core.plan import Plan
+from promiseline.core.plan import RESERVED, Plan
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Lever, Scenario
 from promiseline.errors import PromiselineError
@@ -64,7 +64,7 @@ class Target:
 
     def measure(self, p: Plan) -> float:
         """The target's wait on a plan (unplanned orders count as waiting forever)."""
-        t = p.table.filter(pl.col("reason").is_null() | ~pl.col("reason").str.starts_with("res"))
+        t = p.table.filter(pl.Series(p.group != RESERVED))  # reserved orders only get quotes
         if self.since is not None:
             t = t.filter(pl.col("locked_at").dt.date() >= self.since)
         if t.height == 0:

@@ -73,6 +73,3 @@ class State:
     def arrays(self) -> tuple[object, ...]:
         """The state as the kernel takes it (`st` in kernel.py)."""
         return (self.free, self.mixfree, self.val, self.lazy, self.bmin)
-
-    def copy(self) -> State:
-        return State(*(getattr(self, f).copy() for f in self.__slots__))

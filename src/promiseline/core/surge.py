@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+
+from promiseline.core.orders import canonical_options
 
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
@@ -61,11 +62,7 @@ def _options(rng: np.random.Generator, mix: Mapping[str, Mapping[str, float]], n
     combos, shares = [], []
     for values in itertools.product(*(list(mix[k].items()) for k in keys)):
         combos.append(
-            json.dumps(
-                {k: v for k, (v, _) in zip(keys, values, strict=True)},
-                sort_keys=True,
-                separators=(",", ":"),
-            )
+            canonical_options({k: v for k, (v, _) in zip(keys, values, strict=True)}) or "{}"
         )
         shares.append(float(np.prod([s for _, s in values])))
     return _pick(rng, dict(zip(combos, shares, strict=True)), n)

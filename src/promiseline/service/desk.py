@@ -17,7 +17,6 @@ import json
 import logging
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import polars as pl
 
 from promiseline import api
 from promiseline.core.explain import Explanation
-from promiseline.core.orders import validate_orders
+from promiseline.core.orders import canonical_options, validate_orders
 from promiseline.core.plan import Plan
 from promiseline.core.promise import Quote, QuoteError
 from promiseline.core.scenario import Scenario
@@ -175,7 +174,6 @@ class OrderDesk:
         self._tasks: list[asyncio.Task[None]] = []
         self._webhooks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._products = {p.model: [v.name for v in p.variants] for p in scenario.products}
-        self._lock = threading.Lock()
 
     # --- lifecycle ---
 
@@ -354,18 +352,16 @@ class OrderDesk:
         *,
         book: bool,
     ) -> tuple[Quote, Window | None]:
+        # Only the event loop thread quotes and books; a re-plan builds a new LivePlan.
         live = self.live
-        with self._lock:
-            try:
-                q = api.quote(live.plan, model, variant, market, options, when, book=book)
-                if book:
-                    live.appended += 1
-            except QuoteError:  # not at the back (clock behind the book): quote only
-                q = api.quote(live.plan, model, variant, market, options, when)
-                self.mark_dirty()
-        position = (
-            q.queue_position + live.appended - (1 if book else 0) if q.queue_position else None
-        )
+        ahead = live.appended  # booked since the plan, all ahead of this order
+        try:
+            q = api.quote(live.plan, model, variant, market, options, when, book=book)
+            live.appended += book
+        except QuoteError:  # not at the back (clock behind the book): quote only
+            q = api.quote(live.plan, model, variant, market, options, when)
+            self.mark_dirty()
+        position = q.queue_position + ahead if q.queue_position else None
         return q, window_of(q.build_date, q.delivery_date, when.date(), position)
 
     def quote(
@@ -392,7 +388,7 @@ class OrderDesk:
         self._validate_config(model, variant, market)
         if not idempotency_key or len(idempotency_key) > 200:
             raise InvalidError("Idempotency-Key header must be 1 to 200 characters")
-        canonical = orjson.dumps(options, option=orjson.OPT_SORT_KEYS).decode()
+        canonical = canonical_options(options) or "{}"  # schema-checked: a flat mapping
         body = orjson.dumps([model, variant, market, canonical, lock])
         now = self.clock()
         q, window = self._quote(model, variant, options, market, now, book=lock)
@@ -487,11 +483,7 @@ class OrderDesk:
             raise ConflictError(f"order {order_id} is {rec.status}; it can no longer change")
         new_variant = variant or rec.variant
         self._validate_config(rec.model, new_variant, rec.market)
-        canonical = (
-            json.dumps(options, sort_keys=True, separators=(",", ":"))
-            if options is not None
-            else rec.options
-        )
+        canonical = canonical_options(options) or "{}" if options is not None else rec.options
         changes: dict[str, Any] = {"variant": new_variant, "options": canonical}
         await self._transition(
             Transition(

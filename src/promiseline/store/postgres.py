@@ -17,7 +17,7 @@ import psycopg
 
 from promiseline.core.orders import BOOK_COLUMNS
 from promiseline.store.records import Created, NewOrder
-from promiseline.store.sql import SqlStore
+from promiseline.store.sql import SqlStore, _typed
 
 BATCH_INSERT = """
 WITH b AS (
@@ -124,7 +124,7 @@ class PostgresStore(SqlStore):
                 buf.write(chunk)
         buf.seek(0)
         if buf.getbuffer().nbytes == 0:
-            return self._frame(self.BOOK_SQL + " AND false")
+            return _typed([], self)
         df = pl.read_csv(buf, has_header=False, new_columns=list(BOOK_COLUMNS), infer_schema=False)
         return df.with_columns(
             pl.col("locked_at").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us"),

@@ -503,19 +503,16 @@ class SqlStore(ABC):
             cur.executemany(self.q(self.INSERT_EVENT), events)
         return len(rows)
 
+    # the order-book columns; a reserved order's locked_at is when it was placed
+    BOOK_SELECT = (
+        "SELECT order_id, model, variant, options, market, "
+        "COALESCE(locked_at, created_at), priority, status, line, build_date FROM orders"
+    )
+    BOOK_SQL = BOOK_SELECT + " WHERE status IN ('reserved', 'locked', 'scheduled')"
+
     def export_orders(self) -> pl.DataFrame:
         """Every order in the order-book columns (any status)."""
-        return self._frame(
-            "SELECT order_id, model, variant, options, market, "
-            "COALESCE(locked_at, created_at), priority, status, line, build_date "
-            "FROM orders ORDER BY order_id"
-        )
-
-    BOOK_SQL = (
-        "SELECT order_id, model, variant, options, market, "
-        "COALESCE(locked_at, created_at), priority, status, line, build_date "
-        "FROM orders WHERE status IN ('reserved', 'locked', 'scheduled')"
-    )
+        return self._frame(self.BOOK_SELECT + " ORDER BY order_id")
 
     def _frame(self, sql: str) -> pl.DataFrame:
         return _typed(self._all(sql), self)
