@@ -95,7 +95,7 @@ def explain(plan: Plan, order_id: str) -> Explanation:
 
 def simulate(
     scenario: Scenario,
-    orders: OrderBook | pl.DataFrame | str | Path,
+    orders: OrderBook | pl.DataFrame | Plan | str | Path,
     *,
     futures: int = 100,
     seed: int = 0,
@@ -103,7 +103,8 @@ def simulate(
     dask: str | None = None,
 ) -> Simulation:
     """Monte Carlo over the scenario's `uncertainty`: in this process, on a LocalCluster of
-    `workers` processes, or on the Dask scheduler at `dask` (tcp://host:8786)."""
+    `workers` processes, or on the Dask scheduler at `dask` (tcp://host:8786). A plan of
+    the scenario may be passed for the orders; it is not planned again."""
     from promiseline.core.simulate import simulate as _simulate
 
     if isinstance(orders, (str, Path)):

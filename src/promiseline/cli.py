@@ -172,7 +172,7 @@ def demo(
         paths = _write(p, output)
         if futures:
             say(f"Monte Carlo: {futures} futures")
-            sim = api.simulate(s, p.book, futures=futures, seed=seed)
+            sim = api.simulate(s, p, futures=futures, seed=seed)
             say("writing charts")
             paths |= write_simulation(sim, output)
     print_summary(p)
@@ -557,7 +557,7 @@ def compare(
         odds = None
         if futures:
             say(f"simulating each scenario ({futures} futures)")
-            odds = _compare_odds(cmp, futures, seed)
+            odds = cmp.simulated_waits(futures, seed)
     dates = [dt.date.fromisoformat(d) for d in at] if at else default_dates(s)
     for title, df in (
         ("Wait in days, median and P90", cmp.waits()),
@@ -575,20 +575,6 @@ def compare(
     _written(paths)
 
 
-def _compare_odds(cmp: Any, futures: int, seed: int) -> pl.DataFrame:
-    frames = []
-    for name, p in zip(cmp.names, cmp.plans, strict=True):
-        sim = api.simulate(p.scenario, p.book, futures=futures, seed=seed)
-        rows = pl.DataFrame(sim.summary()["by_variant"]).select(
-            "model", "variant", pl.col("median_of_p90_wait").alias(name)
-        )
-        frames.append(rows)
-    odds = frames[0]
-    for f in frames[1:]:
-        odds = odds.join(f, on=["model", "variant"], how="full", coalesce=True)
-    return odds.sort("model", "variant")
-
-
 @app.command()
 def size(
     scenario: ScenarioArg,
@@ -603,8 +589,6 @@ def size(
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo check.")] = 0,
 ) -> None:
     """Find the least-cost capacity additions that meet a wait target (HiGHS + planner)."""
-    from promiseline.core.sizing import Target
-
     with _steps() as say:
         s = api.load_scenario(scenario)
         say("sizing (MIP on weekly buckets, then the planner)")
@@ -612,9 +596,7 @@ def size(
         sim = None
         if futures and r.met:
             say(f"checking with {futures} Monte Carlo futures")
-            from promiseline.core.sizing import apply_levers
-
-            sim = api.simulate(apply_levers(s, r.units), r.plan.book, futures=futures, seed=seed)
+            sim = api.simulate(r.plan.scenario, r.plan, futures=futures, seed=seed)
     verdict = "[green]met[/]" if r.met else "[red]not met[/]"
     out.print(
         f"Target {r.target}: {verdict}. Without additions {r.baseline:.0f} days; "
@@ -640,20 +622,10 @@ def size(
     )
     out.print(r.note, highlight=False)
     if sim is not None:
-        tgt = Target.parse(target)
-        o = sim.orders().join(r.plan.table.select("order_id", "locked_at"), on="order_id")
         for p in (50, 90):
-            w = o.with_columns(
-                (pl.col(f"delivery_p{p}") - pl.col("locked_at").dt.date())
-                .dt.total_days()
-                .alias("w")
-            )
-            if tgt.since:
-                w = w.filter(pl.col("locked_at").dt.date() >= tgt.since)
-            val = w["w"].fill_null(10**6).quantile(tgt.quantile, "higher")
             out.print(
                 f"Monte Carlo ({sim.futures} futures), using each order's P{p} delivery: "
-                f"{val:.0f} days"
+                f"{r.target.measure_simulation(sim, p):.0f} days"
             )
     if not r.met:
         raise typer.Exit(1)

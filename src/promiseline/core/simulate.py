@@ -273,7 +273,7 @@ def _local(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
 
 def simulate(
     scenario: Scenario,
-    orders: OrderBook | pl.DataFrame,
+    orders: OrderBook | pl.DataFrame | Plan,
     *,
     futures: int = 100,
     seed: int = 0,
@@ -283,11 +283,17 @@ def simulate(
     """Plan `futures` sampled futures; the same seed gives the same answer, however run.
 
     `chunks`: how many pieces the futures are cut into for a runner (e.g. 2 per Dask
-    worker); each piece returns one histogram per order, so fewer is lighter."""
+    worker); each piece returns one histogram per order, so fewer is lighter. An existing
+    plan of this scenario may stand for the orders (it is the futures' base)."""
     if not 1 <= futures <= MAX_FUTURES:
         raise ValueError(f"futures must be 1 to {MAX_FUTURES:,}, got {futures}")
-    book = order_book(orders, scenario)
-    base = plan(scenario, book)
+    base = (
+        orders
+        if isinstance(orders, Plan) and orders.scenario == scenario
+        else plan(
+            scenario, order_book(orders.book if isinstance(orders, Plan) else orders, scenario)
+        )
+    )
     u = scenario.uncertainty or Uncertainty()
     prep = prepare(base, u, seed)
     ids = list(range(futures))

@@ -30,6 +30,7 @@ from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.plan import RESERVED, Plan
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Lever, Scenario
+from promiseline.core.simulate import Simulation
 from promiseline.errors import PromiselineError
 
 _TARGET = re.compile(
@@ -64,13 +65,22 @@ class Target:
 
     def measure(self, p: Plan) -> float:
         """The target's wait on a plan (unplanned orders count as waiting forever)."""
-        t = p.table.filter(pl.Series(p.group != RESERVED))  # reserved orders only get quotes
+        return self._of(p, p.table["wait_days"])
+
+    def measure_simulation(self, sim: Simulation, percentile: int) -> float:
+        """The same, with each order's P`percentile` delivery date of a Monte Carlo run."""
+        p = sim.base
+        delivery = sim.orders()[f"delivery_p{percentile}"]
+        return self._of(p, (delivery - p.table["locked_at"].dt.date()).dt.total_days())
+
+    def _of(self, p: Plan, waits: pl.Series) -> float:
+        keep = p.group != RESERVED  # reserved orders only get quotes
         if self.since is not None:
-            t = t.filter(pl.col("locked_at").dt.date() >= self.since)
-        if t.height == 0:
+            keep &= (p.table["locked_at"].dt.date() >= self.since).to_numpy()
+        if not keep.any():
             return 0.0
-        waits = t["wait_days"].fill_null(10**6).to_numpy()
-        return float(np.quantile(waits, self.quantile, method="higher"))
+        w = waits.fill_null(10**6).to_numpy()[keep]
+        return float(np.quantile(w, self.quantile, method="higher"))
 
     def __str__(self) -> str:
         q = "max" if self.quantile == 1 else f"p{round(self.quantile * 100)}"

@@ -122,6 +122,25 @@ class Comparison:
             rows.append(row)
         return pl.DataFrame(rows)
 
+    def simulated_waits(self, futures: int, seed: int = 0) -> pl.DataFrame:
+        """Per model and variant, the median of each order's P90 wait over a Monte Carlo
+        run of each scenario (each scenario's own plan is the futures' base)."""
+        from promiseline.core.simulate import simulate
+
+        out: pl.DataFrame | None = None
+        for name, p in zip(self.names, self.plans, strict=True):
+            sim = simulate(p.scenario, p, futures=futures, seed=seed)
+            rows = pl.DataFrame(sim.summary()["by_variant"]).select(
+                "model", "variant", pl.col("median_of_p90_wait").alias(name)
+            )
+            out = (
+                rows
+                if out is None
+                else out.join(rows, on=["model", "variant"], how="full", coalesce=True)
+            )
+        assert out is not None
+        return out.sort("model", "variant")
+
     def utilization(self) -> pl.DataFrame:
         rows: dict[str, dict[str, Any]] = {}
         for name, p in zip(self.names, self.plans, strict=True):
