@@ -284,28 +284,37 @@ def _solve(
     needs = {
         (m, v): next(x for x in s.product(m).variants if x.name == v).parts for m, v in classes
     }
-    for p, part in enumerate(cap.part_names):  # cumulative parts
+    # y indices per class and week, over its lines: the cumulative rows below grow by these
+    by_week: list[list[list[int]]] = [[[] for _ in range(weeks)] for _ in classes]
+    for (c, _li, w), k in y_index.items():
+        by_week[c][w].append(k)
+    for p, part in enumerate(cap.part_names):  # parts used by week w <= supply by week w
+        users = [(c, float(needs[cl].get(part, 0))) for c, cl in enumerate(classes)]
+        users = [(c, q) for c, q in users if q]
+        idx, coef = [], []
         for w in range(weeks):
-            idx, coef = [], []
-            for (c, _li, ww), k in y_index.items():
-                q = needs[classes[c]].get(part, 0)
-                if q and ww <= w:
-                    idx.append(k)
-                    coef.append(float(q))
+            for c, q in users:
+                idx += by_week[c][w]
+                coef += [q] * len(by_week[c][w])
             if not idx:
                 continue
-            for j in range(nv):
-                if d_parts[j][p, w]:
-                    idx.append(j)
-                    coef.append(-float(d_parts[j][p, w]))
-            rows.append((idx, coef, -inf, float(base_parts[p, w])))
+            levers_here = [j for j in range(nv) if d_parts[j][p, w]]
+            rows.append(
+                (
+                    idx + levers_here,
+                    coef + [-float(d_parts[j][p, w]) for j in levers_here],
+                    -inf,
+                    float(base_parts[p, w]),
+                )
+            )
     late_share = 1.0 - target.quantile
     for c in range(len(classes)):
         cum = np.cumsum(demand[c])
         counted = cum[-1] - (cum[since - 1] if since > 0 else 0)
         slack = late_share * counted
+        idx = []
         for w in range(weeks):
-            idx = [k for (cc, _li, ww), k in y_index.items() if cc == c and ww <= w]
+            idx = idx + by_week[c][w]  # built by week w
             rows.append((idx, [1.0] * len(idx), -inf, float(cum[w])))  # no building ahead
             ready = w - window_weeks
             if ready >= since and idx:
