@@ -82,6 +82,7 @@ def main() -> None:
             for n in ("hist", "cancelled", "refunded", "backlog", "deliveries", "bound")
         )
         print(f"same answer in both runs: {same}")
+    print(f"new orders drawn per future: {many.totals.inflow.mean():,.0f} on average")
     sm = many.summary()
     print(
         "median P90 wait by variant:",
