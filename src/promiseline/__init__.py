@@ -6,6 +6,7 @@ from promiseline.api import (
     load_orders,
     load_patch,
     load_scenario,
+    parse_options,
     plan,
     quote,
     simulate,
@@ -14,31 +15,42 @@ from promiseline.api import (
 from promiseline.core.explain import Explanation
 from promiseline.core.orders import OrderBook, Rejection
 from promiseline.core.plan import Plan
-from promiseline.core.promise import Quote
+from promiseline.core.promise import Booking, Quote
 from promiseline.core.scenario import Scenario
 from promiseline.core.simulate import Simulation
 from promiseline.core.sizing import Sizing
 from promiseline.core.surge import Demand, generate_orders
 from promiseline.core.whatif import Comparison
 from promiseline.demo import demo_orders, demo_scenario
-from promiseline.errors import OrderBookError, PromiselineError, ScenarioError
+from promiseline.errors import (
+    OrderBookError,
+    OrderError,
+    PromiselineError,
+    QuoteError,
+    ScenarioError,
+    UnknownOrderError,
+)
 from promiseline.io.order_book import write_orders
 from promiseline.io.plan_files import write_plan
 
 __all__ = [
+    "Booking",
     "Comparison",
     "Demand",
     "Explanation",
     "OrderBook",
     "OrderBookError",
+    "OrderError",
     "Plan",
     "PromiselineError",
     "Quote",
+    "QuoteError",
     "Rejection",
     "Scenario",
     "ScenarioError",
     "Simulation",
     "Sizing",
+    "UnknownOrderError",
     "compare",
     "demo_orders",
     "demo_scenario",
@@ -47,6 +59,7 @@ __all__ = [
     "load_orders",
     "load_patch",
     "load_scenario",
+    "parse_options",
     "plan",
     "quote",
     "simulate",

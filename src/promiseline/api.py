@@ -29,7 +29,9 @@ from promiseline.core.simulate import Simulation
 from promiseline.core.sizing import Sizing
 from promiseline.core.whatif import Comparison
 from promiseline.io.order_book import read_orders
+from promiseline.io.scenario_file import load_patch as _load_patch
 from promiseline.io.scenario_file import load_scenario as _load_scenario
+from promiseline.io.scenario_file import scenario_from_dict
 
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
@@ -68,23 +70,12 @@ def quote(
     *,
     priority: int = 0,
     order_id: str | None = None,
-    book: bool = False,
 ) -> Quote:
-    """The build and delivery date a new order would get if locked at `when` (default now).
-
-    `book=True` also books it into the plan (only at the back of the queue).
-    """
+    """The build and delivery date a new order would get if locked at `when` (default
+    now). Books nothing; `Booking(plan).book(...)` books orders between re-plans."""
     moment = when or dt.datetime.now().replace(microsecond=0)
     return _quote(
-        plan,
-        model,
-        variant,
-        options,
-        market,
-        moment,
-        priority=priority,
-        order_id=order_id,
-        book=book,
+        plan, model, variant, market, options, moment, priority=priority, order_id=order_id
     )
 
 
@@ -123,20 +114,7 @@ def simulate(
 
 def load_patch(path: str | Path) -> dict[str, Any]:
     """A what-if patch (YAML in the scenario's shape)."""
-    import yaml
-
-    from promiseline.errors import ScenarioError
-
-    p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(str(p), [f"not valid YAML: {e}"]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(str(p), [f"a patch is a mapping of scenario keys, got {data!r}"])
-    return data
+    return _load_patch(path)
 
 
 def compare(
@@ -151,7 +129,8 @@ def compare(
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
     versions = [("base", scenario)] + [
-        (Path(p).stem, patched(scenario, load_patch(p), str(p))) for p in patches
+        (Path(p).stem, patched(scenario, load_patch(p), scenario_from_dict, str(p)))
+        for p in patches
     ]
     return _compare(versions, orders)
 

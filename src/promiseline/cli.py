@@ -215,16 +215,6 @@ def _when(text: str | None) -> dt.datetime | None:
         ) from None
 
 
-def _options(pairs: list[str]) -> dict[str, str]:
-    opts = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise PromiselineError(f"--option: expected NAME=VALUE, got {pair!r}")
-        opts[key] = value
-    return opts
-
-
 @app.command()
 def quote(
     scenario: ScenarioArg,
@@ -243,7 +233,13 @@ def quote(
         p = _load(scenario, orders, say)
         say("quoting")
         q = api.quote(
-            p, model, variant, market, _options(option or []), _when(when), priority=priority
+            p,
+            model,
+            variant,
+            market,
+            api.parse_options(option or [], "--option"),
+            _when(when),
+            priority=priority,
         )
     if q.build_date is None:
         out.print(f"No date for {model} {variant} to {market}: {q.reason}")

@@ -14,7 +14,7 @@ import polars as pl
 
 from promiseline.core.scenario import Scenario
 from promiseline.core.surge import Demand, generate_orders
-from promiseline.io.scenario_file import scenario_from_dict
+from promiseline.io.scenario_file import scenario_from_yaml
 
 DEMO_SEED = 2025
 MARKETS = {"CN-east": 0.35, "CN-south": 0.30, "CN-north": 0.20, "CN-west": 0.15}
@@ -65,10 +65,8 @@ DEMANDS = (
 
 def demo_scenario() -> Scenario:
     """The embedded Beijing EV scenario."""
-    import yaml
-
     text = resources.files("promiseline.data").joinpath("beijing-ev.yaml").read_text("utf-8")
-    return scenario_from_dict(yaml.safe_load(text), "beijing-ev.yaml (embedded)")
+    return scenario_from_yaml(text, "beijing-ev.yaml (embedded)")
 
 
 def demo_orders(seed: int = DEMO_SEED) -> pl.DataFrame:

@@ -1,4 +1,26 @@
-"""Errors a user can act on: each names where the problem is and what was expected."""
+"""Every error a user can catch, in one tree; each names where the problem is and what
+was expected, in one line.
+
+    PromiselineError            a problem the user can act on
+    ├── ScenarioError           a scenario (file, text, patch) that breaks SCENARIO.md
+    ├── OrderBookError          an order-book file that cannot be read at all
+    ├── OrderError              an order or quote for something the scenario lacks
+    ├── UnknownOrderError       an order id that is not in the plan (also a KeyError)
+    ├── QuoteError              a booking that is not at the back of the queue
+    ├── SizingError             a sizing target that cannot be read
+    ├── TransitionError         an order's status forbids the change asked for
+    ├── StorageError            the database failed a read or a write (nothing was stored)
+    └── RequestError            a service request that cannot be served as asked
+        ├── InvalidRequestError well formed, but not acceptable
+        ├── UnauthorizedError   no token or key, or an unknown one
+        ├── ForbiddenError      a key without the role needed
+        ├── NotFoundError       no such order or key
+        ├── ConflictError       clashes with what is stored (idempotency key, last admin)
+        └── TooManyRequestsError a cap is reached (open event streams)
+
+The service answers each with its own HTTP status (service/app.py); the CLI prints it as
+one line and exits with code 2.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +51,56 @@ class OrderBookError(PromiselineError):
     """An order book that cannot be read at all (missing file, missing column)."""
 
 
+class OrderError(PromiselineError):
+    """An order or quote for a model, variant, market or options the scenario lacks."""
+
+
 class UnknownOrderError(PromiselineError, KeyError):
     """An order id that is not in the plan."""
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else "unknown order"
+
+
+class QuoteError(PromiselineError):
+    """A booking asked for anywhere but the back of the queue."""
+
+
+class SizingError(PromiselineError):
+    """A sizing target that cannot be read or measured."""
+
+
+class TransitionError(PromiselineError):
+    """The order's status (or the time since it locked) forbids this change."""
+
+
+class StorageError(PromiselineError):
+    """The database failed a read or a write; a write that fails stored nothing."""
+
+
+class RequestError(PromiselineError):
+    """A service request that cannot be served as asked."""
+
+
+class InvalidRequestError(RequestError):
+    """Well formed, but not acceptable (a bad value, a missing header)."""
+
+
+class UnauthorizedError(RequestError):
+    """No token or API key, or one that is unknown or revoked."""
+
+
+class ForbiddenError(RequestError):
+    """An API key without the role this needs."""
+
+
+class NotFoundError(RequestError):
+    """No such order (for this token) or key."""
+
+
+class ConflictError(RequestError):
+    """Clashes with what is stored: an idempotency key reused, the last admin key."""
+
+
+class TooManyRequestsError(RequestError):
+    """A cap is reached (event streams per order or in total)."""

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from promiseline.core.orders import validate_orders
 from promiseline.core.planner import plan
-from promiseline.core.promise import QuoteError, quote
+from promiseline.core.promise import Booking, quote
 from promiseline.core.scenario import Scenario
+from promiseline.errors import OrderError, QuoteError
 from tests.strategies import OPTION_SETS, START, options_of, order_tables, scenarios
 
 
@@ -36,8 +37,8 @@ def test_quote_equals_replan(data: st.DataObject) -> None:
         plan(s, validate_orders(raw, s)),
         prod.model,
         variant,
-        options_of(options),
         market,
+        options_of(options),
         when,
         priority=priority,
         order_id=new_id,
@@ -72,7 +73,7 @@ def test_quote_equals_replan(data: st.DataObject) -> None:
 def test_quote_now_goes_to_the_back(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
     """An order locked after every other is quoted behind all of them."""
     p = plan(tiny, validate_orders(tiny_orders, tiny))
-    q = quote(p, "A", "S", {}, "CN", dt.datetime(2025, 2, 1, 12))
+    q = quote(p, "A", "S", "CN", {}, dt.datetime(2025, 2, 1, 12))
     assert q.queue_position == p.planned.height + 1
     assert q.build_date is not None
     assert q.build_date >= dt.date(2025, 2, 1)
@@ -82,10 +83,10 @@ def test_quote_now_goes_to_the_back(tiny: Scenario, tiny_orders: pl.DataFrame) -
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("B", "S", {}, "CN"), "unknown model 'B'"),
-        (("A", "X", {}, "CN"), "unknown variant 'X' for model 'A'"),
-        (("A", "S", {}, "US"), "unknown market 'US'"),
-        (("A", "S", {"roof": ["a"]}, "CN"), "options must be a flat mapping"),
+        (("B", "S", "CN", {}), "unknown model 'B'"),
+        (("A", "X", "CN", {}), "unknown variant 'X' for model 'A'"),
+        (("A", "S", "US", {}), "unknown market 'US'"),
+        (("A", "S", "CN", {"roof": ["a"]}), "options must be a flat mapping"),
     ],
 )
 def test_quote_rejects_unknown_names(
@@ -93,7 +94,7 @@ def test_quote_rejects_unknown_names(
 ) -> None:
     """A quote for something the scenario lacks is a clear error."""
     p = plan(tiny, validate_orders(tiny_orders, tiny))
-    with pytest.raises(QuoteError, match=message):
+    with pytest.raises(OrderError, match=message):
         quote(p, *args, when=dt.datetime(2025, 1, 5))  # type: ignore[arg-type]
 
 
@@ -106,6 +107,8 @@ def test_booking_at_the_back_equals_replan(data: st.DataObject) -> None:
     last = validate_orders(raw, s).table["locked_at"].max()
     start = last if isinstance(last, dt.datetime) else dt.datetime.combine(START, dt.time())
     p = plan(s, validate_orders(raw, s))
+    booking = Booking(p)
+    before = p.summary()
     rows, quotes = [], []
     for i in range(data.draw(st.integers(1, 6))):
         prod = data.draw(st.sampled_from(s.products))
@@ -114,9 +117,7 @@ def test_booking_at_the_back_equals_replan(data: st.DataObject) -> None:
         market = data.draw(st.sampled_from(s.markets)).name
         when = start + dt.timedelta(hours=1 + i)
         oid = f"zz-{i}"
-        q = quote(
-            p, prod.model, variant, options_of(options), market, when, order_id=oid, book=True
-        )
+        q = booking.book(prod.model, variant, market, options_of(options), when)
         quotes.append((oid, q))
         rows.append(
             {
@@ -135,11 +136,17 @@ def test_booking_at_the_back_equals_replan(data: st.DataObject) -> None:
     full = plan(s, validate_orders(pl.concat([raw, pl.DataFrame(rows, schema=raw.schema)]), s))
     for oid, q in quotes:
         r = full.order(oid)
-        assert (q.build_date, q.line, q.bound_by) == (r["build_date"], r["line"], r["bound_by"])
+        assert (q.build_date, q.line, q.bound_by, q.queue_position) == (
+            r["build_date"],
+            r["line"],
+            r["bound_by"],
+            r["queue_position"] if q.build_date else None,
+        )
+    assert p.summary() == before  # booking leaves the plan as planned
 
 
 def test_booking_in_the_middle_is_refused(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
     """Only the back of the queue can be booked without a re-plan."""
     p = plan(tiny, validate_orders(tiny_orders, tiny))
     with pytest.raises(QuoteError, match="back of the queue"):
-        quote(p, "A", "S", {}, "CN", dt.datetime(2025, 1, 2), book=True)
+        Booking(p).book("A", "S", "CN", {}, dt.datetime(2025, 1, 2))

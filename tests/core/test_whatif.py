@@ -11,6 +11,7 @@ from promiseline.core.orders import validate_orders
 from promiseline.core.scenario import Scenario
 from promiseline.core.whatif import compare, merge, patched
 from promiseline.errors import ScenarioError
+from promiseline.io.scenario_file import scenario_from_dict
 
 
 def test_merge_rules() -> None:
@@ -40,8 +41,12 @@ def test_merge_rules() -> None:
 def test_patch_is_validated_whole(tiny: Scenario) -> None:
     """A patch that breaks the scenario is reported with its key path."""
     with pytest.raises(ScenarioError, match="jph: must be > 0"):
-        patched(tiny, {"plants": [{"name": "p1", "lines": [{"name": "l1", "jph": -1}]}]})
-    more = patched(tiny, {"parts": [{"name": "lidar", "stock": 99}]})
+        patched(
+            tiny,
+            {"plants": [{"name": "p1", "lines": [{"name": "l1", "jph": -1}]}]},
+            scenario_from_dict,
+        )
+    more = patched(tiny, {"parts": [{"name": "lidar", "stock": 99}]}, scenario_from_dict)
     assert next(p for p in more.parts if p.name == "lidar").stock == 99
     assert more.plants == tiny.plants
 
@@ -54,7 +59,7 @@ def test_more_capacity_cuts_waits(tiny: Scenario, tiny_orders: pl.DataFrame) -> 
 
     patch = yaml.safe_load((DATA / "more-hours.yaml").read_text())
     book = validate_orders(tiny_orders, tiny)
-    cmp = compare([("base", tiny), ("more", patched(tiny, patch))], book)
+    cmp = compare([("base", tiny), ("more", patched(tiny, patch, scenario_from_dict))], book)
     w = cmp.waits().filter(pl.col("variant") == "M")
     assert w["more median"][0] < w["base median"][0]
     assert cmp.plans[1].planned["wait_days"].sum() < cmp.plans[0].planned["wait_days"].sum()

@@ -7,12 +7,13 @@ rejected row keeps its row number and every reason it failed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from promiseline.core.scenario import Scenario
+from promiseline.errors import OrderError
 
 STATUSES = ("reserved", "locked", "scheduled", "built", "shipped", "delivered", "cancelled")
 REQUIRED = ("order_id", "model", "variant", "market", "locked_at")
@@ -104,6 +105,21 @@ def _options(raw: str | None) -> str | None:
         return canonical_options(json.loads(raw))
     except json.JSONDecodeError:
         return None
+
+
+def parse_options(pairs: Iterable[str], source: str = "option") -> dict[str, str]:
+    """NAME=VALUE pairs to options: the one syntax of the CLI's --option and of HTTP's
+    ?option= (a name once)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise OrderError(f"{source}: expected NAME=VALUE such as paint=black, got {pair!r}")
+        if name in out:
+            raise OrderError(f"{source}: {name!r} given twice")
+        out[name] = value.strip()
+    return out
 
 
 def options_dict(canonical: str) -> Mapping[str, str]:

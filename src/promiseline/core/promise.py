@@ -19,7 +19,7 @@ from promiseline.core.orders import canonical_options
 from promiseline.core.plan import NO_LINE, Plan, bound_names, no_slot
 from promiseline.core.planner import run_kernel
 from promiseline.core.state import State
-from promiseline.errors import PromiselineError
+from promiseline.errors import OrderError, QuoteError
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,24 +44,6 @@ class Quote:
         return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in d.items()}
 
 
-class QuoteError(PromiselineError):
-    """A quote asked for something the scenario does not have."""
-
-
-def _check(plan: Plan, model: str, variant: str, market: str) -> None:
-    s = plan.scenario
-    models = {p.model: [v.name for v in p.variants] for p in s.products}
-    if model not in models:
-        raise QuoteError(f"unknown model {model!r}, expected one of {sorted(models)}")
-    if variant not in models[model]:
-        raise QuoteError(
-            f"unknown variant {variant!r} for model {model!r}, expected one of {models[model]}"
-        )
-    markets = [m.name for m in s.markets]
-    if market not in markets:
-        raise QuoteError(f"unknown market {market!r}, expected one of {markets}")
-
-
 def queue_slot(plan: Plan, priority: int, when: dt.datetime, order_id: str | None) -> int:
     """How many active orders are ahead of a new one with this key."""
     prio, t, ids = plan.active_keys()
@@ -78,25 +60,103 @@ def quote(
     plan: Plan,
     model: str,
     variant: str,
-    options: dict[str, str] | None,
     market: str,
+    options: dict[str, str] | None,
     when: dt.datetime,
     *,
     priority: int = 0,
     order_id: str | None = None,
-    book: bool = False,
 ) -> Quote:
-    """Earliest build and delivery date for a new order locked at `when`.
+    """Earliest build and delivery date for a new order locked at `when`; books nothing."""
+    return _quote(
+        plan, plan.state, 0, model, variant, market, options, when, priority, order_id, False
+    )
 
-    With `book`, the order also takes that slot in the plan's final state, so the next
-    quote sees it (intake of orders arriving at the back of the queue, between full
-    re-plans). Booking is only allowed at the back of the queue.
+
+class Booking:
+    """The live booking state between two plans: the plan's final state, copied, and the
+    orders booked at the back of the queue since. The plan itself stays as planned, so
+    its table and summary keep agreeing; the next plan replaces the booking.
     """
-    _check(plan, model, variant, market)
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.state = plan.state.copy()
+        self.booked = 0  # orders booked since the plan, all at the back of the queue
+
+    def quote(
+        self,
+        model: str,
+        variant: str,
+        market: str,
+        options: dict[str, str] | None,
+        when: dt.datetime,
+        *,
+        priority: int = 0,
+        order_id: str | None = None,
+    ) -> Quote:
+        """As `quote`, behind the orders booked since the plan."""
+        return _quote(
+            self.plan,
+            self.state,
+            self.booked,
+            model,
+            variant,
+            market,
+            options,
+            when,
+            priority,
+            order_id,
+            False,
+        )
+
+    def book(
+        self,
+        model: str,
+        variant: str,
+        market: str,
+        options: dict[str, str] | None,
+        when: dt.datetime,
+    ) -> Quote:
+        """Book a new order locked at `when` into the slot a full re-plan would give it.
+
+        Only the back of the queue can be booked (QuoteError otherwise: a re-plan is due).
+        """
+        q = _quote(
+            self.plan,
+            self.state,
+            self.booked,
+            model,
+            variant,
+            market,
+            options,
+            when,
+            0,
+            None,
+            True,
+        )
+        self.booked += q.build_date is not None
+        return q
+
+
+def _quote(
+    plan: Plan,
+    live: State,
+    booked: int,
+    model: str,
+    variant: str,
+    market: str,
+    options: dict[str, str] | None,
+    when: dt.datetime,
+    priority: int,
+    order_id: str | None,
+    book: bool,
+) -> Quote:
+    s, cap = plan.scenario, plan.capacity
+    s.check_order(model, variant, market)
     canonical = canonical_options(options or {})
     if canonical is None:
-        raise QuoteError(f"options must be a flat mapping of names to values, got {options!r}")
-    s, cap = plan.scenario, plan.capacity
+        raise OrderError(f"options must be a flat mapping of names to values, got {options!r}")
     config = (model, variant, canonical)
     classes = plan.quote_classes.get(config)
     if classes is None:
@@ -104,12 +164,13 @@ def quote(
     pos = queue_slot(plan, priority, when, order_id)
     if book and pos != plan.n_active:
         raise QuoteError("only an order at the back of the queue can be booked into a plan")
-    k_plan = plan.configs.get((model, variant, canonical))
-    if pos == plan.n_active:
-        state = plan.state
-        ilo = plan.state.ilo[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
-        ihi = plan.state.ihi[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
-    else:
+    k_plan = plan.configs.get(config)
+    if pos == plan.n_active:  # at the back: behind the plan and every booking since
+        state = live
+        ilo = live.ilo[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
+        ihi = live.ihi[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
+        ahead_booked = booked
+    else:  # jumping the queue: the state after the bookings ahead of it (none live)
         ahead = np.arange(plan.n_frozen + pos)  # frozen rows come first
         state = State.booked(
             cap,
@@ -119,6 +180,7 @@ def quote(
             plan.placement.day[ahead],
         )
         ilo = ihi = np.zeros(1, np.int64)
+        ahead_booked = 0
     state = dataclasses.replace(state, ilo=ilo.astype(np.int64), ihi=ihi.astype(np.int64))
     rel = max(0, (when.date() - s.start).days)
     out = run_kernel(
@@ -137,7 +199,6 @@ def quote(
     bound = names[code]
     if mk.opens and mk.opens > delivery:
         delivery, bound = mk.opens, f"market:{market}"
-    ahead_planned = plan.planned_before(pos)
     return Quote(
         model,
         variant,
@@ -147,7 +208,7 @@ def quote(
         delivery,
         cap.plant_names[line],
         cap.line_names[line],
-        ahead_planned + 1,
+        plan.planned_before(pos) + ahead_booked + 1,
         (delivery - when.date()).days,
         bound,
         None,

@@ -13,11 +13,23 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from promiseline.errors import ScenarioError
+from promiseline.errors import OrderError, ScenarioError
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Name = Annotated[str, Field(min_length=1, pattern=r"^[^\s:]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\s:]+$")]
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(2199, 12, 31)
+MAX_DAYS = 3660  # ten years: the longest horizon, lead time or period a scenario may name
+
+
+def _sane_date(d: dt.date) -> dt.date:
+    if not FIRST_DAY <= d <= LAST_DAY:
+        raise ValueError(f"must be a date from {FIRST_DAY} to {LAST_DAY}")
+    return d
+
+
+Day = Annotated[dt.date, AfterValidator(_sane_date)]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 
 
 def _date_ordered(entries: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -31,15 +43,17 @@ def _date_ordered(entries: tuple[Any, ...]) -> tuple[Any, ...]:
 class Frozen(BaseModel):
     """Immutable, strict about unknown keys (a typo is an error, not a silent default)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
+    )
 
 
 class Shutdown(Frozen):
     """Days (inclusive) on which nothing is built."""
 
     name: Name
-    from_: dt.date = Field(alias="from")
-    to: dt.date
+    from_: Day = Field(alias="from")
+    to: Day
 
     @model_validator(mode="after")
     def _ordered(self) -> Shutdown:
@@ -55,35 +69,35 @@ class Calendar(Frozen):
 
 class Variant(Frozen):
     name: Name
-    parts: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    parts: dict[str, Annotated[int, Field(ge=1, le=1000)]] = Field(default_factory=dict)
 
 
 class Product(Frozen):
     model: Name
-    variants: tuple[Variant, ...] = Field(min_length=1)
+    variants: tuple[Variant, ...] = Field(min_length=1, max_length=200)
 
 
 class Shift(Frozen):
     """Hours per working day from a date on (until the next entry)."""
 
-    from_: dt.date = Field(alias="from")
+    from_: Day = Field(alias="from")
     hours: Annotated[float, Field(ge=0, le=24)]
 
 
 class RampUp(Frozen):
     """Rate fraction rising from `initial` to 1 over `weeks` weeks after `from`."""
 
-    from_: dt.date = Field(alias="from")
+    from_: Day = Field(alias="from")
     initial: Annotated[float, Field(ge=0, le=1)]
-    weeks: Annotated[float, Field(ge=0)]
+    weeks: Annotated[float, Field(ge=0, le=520)]
     shape: Literal["linear", "s"] = "linear"
 
 
 class Line(Frozen):
     name: Name
     models: tuple[Name, ...] = Field(min_length=1)
-    jph: Annotated[float, Field(gt=0)]
-    start: dt.date | None = None
+    jph: Annotated[float, Field(gt=0, le=1000)]
+    start: Day | None = None
     working_days: tuple[Weekday, ...] | None = None
     shifts: Annotated[tuple[Shift, ...], Field(min_length=1), AfterValidator(_date_ordered)]
     ramp_up: RampUp | None = None
@@ -92,18 +106,18 @@ class Line(Frozen):
 
 class Plant(Frozen):
     name: Name
-    start: dt.date | None = None  # extension: a plant phase; default start of its lines
-    lines: tuple[Line, ...] = Field(min_length=1)
+    start: Day | None = None  # extension: a plant phase; default start of its lines
+    lines: tuple[Line, ...] = Field(min_length=1, max_length=100)
 
 
 class Supply(Frozen):
-    from_: dt.date = Field(alias="from")
-    per_week: Annotated[float, Field(ge=0)]
+    from_: Day = Field(alias="from")
+    per_week: Annotated[float, Field(ge=0, le=1e8)]
 
 
 class Part(Frozen):
     name: Name
-    stock: Annotated[int, Field(ge=0)] = 0
+    stock: Annotated[int, Field(ge=0, le=10**9)] = 0
     supply: Annotated[tuple[Supply, ...], AfterValidator(_date_ordered)] = ()
 
 
@@ -129,15 +143,15 @@ class MixLimit(Frozen):
 
 class Market(Frozen):
     name: Name
-    lead_days: Annotated[int, Field(ge=0)]
-    opens: dt.date | None = None
+    lead_days: Days
+    opens: Day | None = None
 
 
 class Spread(Frozen):
     """A normal draw: mean and standard deviation (sd 0: always the mean)."""
 
-    mean: Annotated[float, Field(ge=0)] = 0.0
-    sd: Annotated[float, Field(ge=0)] = 0.0
+    mean: Annotated[float, Field(ge=0, le=MAX_DAYS)] = 0.0
+    sd: Annotated[float, Field(ge=0, le=MAX_DAYS)] = 0.0
 
 
 class Uptime(Frozen):
@@ -154,24 +168,24 @@ class Shortfall(Frozen):
     part: Name | None = None  # None: every part, each on its own
     per_month: Annotated[float, Field(ge=0, le=1)]
     depth: Annotated[float, Field(ge=0, le=1)]
-    days: Annotated[int, Field(ge=1)]
+    days: Annotated[int, Field(ge=1, le=MAX_DAYS)]
 
 
 class InflowMix(Frozen):
     model: Name
     variant: Name
-    share: Annotated[float, Field(gt=0)]
+    share: Annotated[float, Field(gt=0, le=1e6)]
 
 
 class Inflow(Frozen):
     """New orders after the book: `per_day` at `start`, halving every `half_life_days`,
     with gamma noise of coefficient of variation `noise` on each day's rate."""
 
-    per_day: Annotated[float, Field(ge=0)]
-    start: dt.date | None = None  # default: the day after the last lock in the book
-    half_life_days: Annotated[float, Field(gt=0)] = 90.0
-    days: Annotated[int, Field(ge=0)] = 365
-    noise: Annotated[float, Field(ge=0)] = 0.0
+    per_day: Annotated[float, Field(ge=0, le=1e6)]
+    start: Day | None = None  # default: the day after the last lock in the book
+    half_life_days: Annotated[float, Field(gt=0, le=1e5)] = 90.0
+    days: Days = 365
+    noise: Annotated[float, Field(ge=0, le=10)] = 0.0
     mix: tuple[InflowMix, ...] = ()  # default: every variant alike
     market: Name | None = None  # default: the first market
 
@@ -184,7 +198,7 @@ class Cancellation(Frozen):
     base_weekly: Annotated[float, Field(ge=0, le=1)] = 0.002
     per_month_wait: Annotated[float, Field(ge=0, le=1)] = 0.001
     max_weekly: Annotated[float, Field(ge=0, le=1)] = 0.05
-    refund_slip_days: Annotated[int, Field(ge=0)] = 30
+    refund_slip_days: Days = 30
     refund_take_rate: Annotated[float, Field(ge=0, le=1)] = 0.3
 
 
@@ -212,25 +226,25 @@ class Lever(Frozen):
     kind: Literal["shift", "line", "part"]
     line: Name | None = None
     part: Name | None = None
-    amount: Annotated[float, Field(gt=0)]
-    cost: Annotated[float, Field(ge=0)]
-    lead_days: Annotated[int, Field(ge=0)] = 0
-    max_units: Annotated[int, Field(ge=1)] = 1
+    amount: Annotated[float, Field(gt=0, le=1e8)]
+    cost: Annotated[float, Field(ge=0, le=1e15)]
+    lead_days: Days = 0
+    max_units: Annotated[int, Field(ge=1, le=1000)] = 1
 
 
 class Scenario(Frozen):
     """A production scenario: calendar, products, plants, parts, mix limits, markets."""
 
     name: Name
-    start: dt.date
-    horizon_days: Annotated[int, Field(ge=1, le=20_000)]
-    frozen_days: Annotated[int, Field(ge=0)] = 0
+    start: Day
+    horizon_days: Annotated[int, Field(ge=1, le=MAX_DAYS)]
+    frozen_days: Days = 0
     calendar: Calendar = Calendar()
-    products: tuple[Product, ...] = Field(min_length=1)
-    plants: tuple[Plant, ...] = Field(min_length=1)
-    parts: tuple[Part, ...] = ()
-    mix_limits: tuple[MixLimit, ...] = ()
-    markets: tuple[Market, ...] = Field(min_length=1)
+    products: tuple[Product, ...] = Field(min_length=1, max_length=200)
+    plants: tuple[Plant, ...] = Field(min_length=1, max_length=50)
+    parts: tuple[Part, ...] = Field(default=(), max_length=200)
+    mix_limits: tuple[MixLimit, ...] = Field(default=(), max_length=200)
+    markets: tuple[Market, ...] = Field(min_length=1, max_length=500)
     uncertainty: Uncertainty | None = None  # extension: Monte Carlo
     levers: tuple[Lever, ...] = ()  # extension: capacity sizing
 
@@ -258,6 +272,20 @@ class Scenario(Frozen):
             if p.model == model:
                 return p
         raise KeyError(model)
+
+    def check_order(self, model: str, variant: str, market: str) -> None:
+        """Raise OrderError unless the scenario builds this model and variant and delivers
+        to this market (the one check for intake, changes and quotes)."""
+        models = {p.model: [v.name for v in p.variants] for p in self.products}
+        if model not in models:
+            raise OrderError(f"unknown model {model!r}, expected one of {sorted(models)}")
+        if variant not in models[model]:
+            raise OrderError(
+                f"unknown variant {variant!r} for model {model!r}, expected one of {models[model]}"
+            )
+        markets = [m.name for m in self.markets]
+        if market not in markets:
+            raise OrderError(f"unknown market {market!r}, expected one of {markets}")
 
     def replace(self, **changes: object) -> Scenario:
         """A validated copy with some top-level keys changed."""

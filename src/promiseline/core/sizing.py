@@ -31,16 +31,12 @@ from promiseline.core.plan import RESERVED, Plan
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Lever, Scenario
 from promiseline.core.simulate import Simulation
-from promiseline.errors import PromiselineError
+from promiseline.errors import SizingError
 
 _TARGET = re.compile(
     r"^\s*(?P<q>p\d{1,2}|median|max)_wait\s*<=\s*(?P<days>\d+)\s*d?"
     r"(\s+from\s+(?P<from>\d{4}-\d\d-\d\d))?\s*$"
 )
-
-
-class SizingError(PromiselineError):
-    """A target or lever set that cannot be used."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,4 +446,4 @@ def _prune(
     return units, p
 
 
-__all__ = ["Sizing", "SizingError", "Target", "apply_levers", "size"]
+__all__ = ["Sizing", "Target", "apply_levers", "size"]

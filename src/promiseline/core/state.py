@@ -65,6 +65,15 @@ class State:
         n = len(classes.line_ptr) - 1
         return cls(free, mixfree, val, lazy, bmin, np.zeros(n, np.int64), np.zeros(n, np.int64))
 
+    def copy(self) -> State:
+        """An independent copy (bookings into it leave this one as it is)."""
+        return State(
+            *(a.copy() for a in (self.free, self.mixfree, self.val, self.lazy)),
+            self.bmin.copy(),
+            self.ilo.copy(),
+            self.ihi.copy(),
+        )
+
     def available(self) -> I64:
         """Available parts per part and day (lazy adds applied)."""
         lazy = np.repeat(self.lazy, BLOCK, axis=1)[:, : self.val.shape[1]]

@@ -17,6 +17,7 @@ one; any other value, lists of shifts or supply included, is replaced.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,14 +67,18 @@ def merge(base: Any, patch: Any, path: str = "") -> Any:
     return patch
 
 
-def patched(scenario: Scenario, patch: dict[str, Any], source: str = "patch") -> Scenario:
-    """The scenario with a patch applied, validated as a whole."""
-    from promiseline.io.scenario_file import scenario_from_dict
+Build = Callable[[object, str], Scenario]
+"""Validates plain data as a scenario, naming the source in errors (io's scenario_from_dict)."""
 
+
+def patched(
+    scenario: Scenario, patch: dict[str, Any], build: Build, source: str = "patch"
+) -> Scenario:
+    """The scenario with a patch applied, validated as a whole by `build`."""
     if not isinstance(patch, dict):
         raise ScenarioError(source, [f"a patch is a mapping of scenario keys, got {patch!r}"])
     base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return scenario_from_dict(merge(base, patch), f"{scenario.name} + {source}")
+    return build(merge(base, patch), f"{scenario.name} + {source}")
 
 
 @dataclass(frozen=True, slots=True)

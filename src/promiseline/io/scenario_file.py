@@ -71,18 +71,82 @@ def scenario_from_dict(data: object, source: str = "scenario") -> Scenario:
         raise ScenarioError(source, e.problems) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario YAML file."""
-    p = Path(path)
+MAX_YAML_NODES = 200_000
+"""Most nodes a scenario or patch may hold once aliases are expanded (the demo: ~1,500)."""
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text to plain data. Aliases are fine, but their expansion is bounded, so a
+    'billion laughs' file is refused before anything walks the expanded tree."""
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
-    try:
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         what = getattr(e, "problem", None) or str(e)
-        raise ScenarioError(str(p), [f"{where}not valid YAML: {what}"]) from None
-    return scenario_from_dict(data, str(p))
+        raise ScenarioError(source, [f"{where}not valid YAML: {what}"]) from None
+    if node is None:
+        return None
+    size = _expanded_size(node)
+    if size > MAX_YAML_NODES:
+        raise ScenarioError(
+            source,
+            [f"YAML expands to {size:,} nodes (aliases included), at most {MAX_YAML_NODES:,}"],
+        )
+    try:
+        return yaml.SafeLoader(text).get_single_data()
+    except yaml.YAMLError as e:  # e.g. a value of an unknown tag
+        raise ScenarioError(source, [f"not valid YAML: {e}"]) from None
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Nodes in the tree with every alias expanded, counted without expanding (an alias
+    is the same node object, so each node's size is computed once)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        kids: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            kids = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            kids = [n for pair in node.value for n in pair]
+        if done:
+            sizes[id(node)] = min(1 + sum(sizes[id(k)] for k in kids), 2**62)
+            continue
+        stack.append((node, True))
+        stack.extend((k, False) for k in kids if id(k) not in sizes)
+    return sizes[id(root)]
+
+
+def scenario_from_yaml(text: str, source: str = "scenario") -> Scenario:
+    """The one way from YAML text to a validated scenario (files, the service, patches)."""
+    return scenario_from_dict(parse_yaml(text, source), source)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a scenario YAML file."""
+    return scenario_from_yaml(read_text(path), str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """A text file's contents, or a ScenarioError naming the file."""
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ScenarioError(
+            str(p), [f"not UTF-8 text (byte {e.start}): is it a YAML file?"]
+        ) from None
+    except OSError as e:
+        raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
+
+
+def load_patch(path: str | Path) -> dict[str, Any]:
+    """A what-if patch (YAML in the scenario's shape)."""
+    data = parse_yaml(read_text(path), str(path))
+    if not isinstance(data, dict):
+        raise ScenarioError(str(path), [f"a patch is a mapping of scenario keys, got {data!r}"])
+    return data
