@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.core.scenario import Scenario
 from promiseline.service.app import create_app
-from promiseline.service.desk import DeskConfig, OrderDesk
+from promiseline.service.desk import OrderDesk
+from promiseline.service.settings import Settings
 from promiseline.store import open_store
+from tests.conftest import DATA
 from tests.store.conftest import db_url  # noqa: F401 - the fixture, for both back-ends
 
-ADMIN_KEY = "test-admin-key"
+ADMIN_KEY = "test-admin-key-0123456789abcdefghij"
+ADMIN = {"X-API-Key": ADMIN_KEY}
 
 
 class Clock:
@@ -29,26 +31,38 @@ class Clock:
         return self.now + dt.timedelta(seconds=next(self._tick))
 
 
+def settings(db: str, **changes: object) -> Settings:
+    """Test settings: the tiny scenario, short debounce and polls, a bootstrap admin key."""
+    base = Settings(
+        db=db,
+        scenario=str(DATA / "tiny.yaml"),
+        admin_key=ADMIN_KEY,
+        pepper="test-pepper",
+        debounce_s=0.05,
+        poll_s=0.02,
+    )
+    return base.replace(**changes)
+
+
+def desk_maker(s: Settings, clock: Callable[[], dt.datetime]) -> Callable[[], OrderDesk]:
+    return lambda: OrderDesk(open_store(s.db), s, clock=clock)
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def client(db_url: str, tiny: Scenario, clock: Clock) -> Iterator[TestClient]:  # noqa: F811
-    def make() -> OrderDesk:
-        desk = OrderDesk(open_store(db_url), tiny, clock=clock, config=DeskConfig(debounce_s=0.05))
-        desk.ensure_key(ADMIN_KEY, "admin", "bootstrap-admin")
-        return desk
-
-    with TestClient(create_app(make)) as c:
+def client(db_url: str, clock: Clock) -> Iterator[TestClient]:  # noqa: F811
+    with TestClient(create_app(desk_maker(settings(db_url), clock))) as c:
         yield c
 
 
 @pytest.fixture
 def planner_key(client: TestClient) -> str:
-    r = client.post("/v1/keys", json={"role": "planner"}, headers={"X-API-Key": ADMIN_KEY})
-    assert r.status_code == 201
+    r = client.post("/v1/keys", json={"role": "planner"}, headers=ADMIN)
+    assert r.status_code == 201, r.text
     key: str = r.json()["key"]
     return key
 
@@ -59,3 +73,13 @@ def order(client: TestClient, key: str, **body: object) -> dict[str, object]:
     assert r.status_code in (200, 201), r.text
     data: dict[str, object] = r.json()
     return data
+
+
+def wait_for(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Poll until `check()` holds (background work: re-plans, deliveries)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < end, "timed out waiting"
+        time.sleep(0.02)

@@ -8,15 +8,21 @@ import threading
 import polars as pl
 import pytest
 
+from promiseline.core.lifecycle import EventKind, Status
 from promiseline.core.orders import validate_orders
+from promiseline.core.records import NewOrder, OrderFilter, Transition
 from promiseline.core.scenario import Scenario
+from promiseline.core.window import Promises, Window, WindowChange
+from promiseline.errors import StorageError
 from promiseline.store import SqlStore, open_store
-from promiseline.store.records import NewOrder, Transition, Window
 
 NOW = dt.datetime(2026, 1, 1, 10, 0, 0, 123456)
+RESERVED = frozenset({Status.RESERVED})
 
 
-def new(i: int, key: str | None = None, body: str = "h", status: str = "reserved") -> NewOrder:
+def new(
+    i: int, key: str | None = None, body: str = "h", status: Status = Status.RESERVED
+) -> NewOrder:
     return NewOrder(
         order_id=f"o{i:04d}",
         idempotency_key=key or f"k{i}",
@@ -28,43 +34,76 @@ def new(i: int, key: str | None = None, body: str = "h", status: str = "reserved
         priority=0,
         status=status,
         created_at=NOW + dt.timedelta(seconds=i),
-        locked_at=NOW if status == "locked" else None,
+        locked_at=NOW if status == Status.LOCKED else None,
         actor="customer",
         window=Window(dt.date(2026, 2, 1), dt.date(2026, 2, 3), dt.date(2026, 2, 9), i),
     )
 
 
+def cancel(order_id: str) -> Transition:
+    return Transition(order_id, EventKind.CANCELLED, RESERVED, "c", NOW, status=Status.CANCELLED)
+
+
 def test_migrate_is_idempotent(store: SqlStore, db_url: str) -> None:
     """Migrating twice leaves the version; a second service start changes nothing."""
-    assert store.version() == 1
+    assert store.version() == 2
     again = open_store(db_url)
-    assert again.version() == 1
+    assert again.version() == 2
     again.close()
+
+
+def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
+    """Several processes opening a fresh database at once all end on the same schema."""
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            open_store(db_url).close()
+        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    s = open_store(db_url, migrate=False)
+    assert s.version() == 2
+    s.close()
 
 
 def test_create_replay_and_conflict(store: SqlStore) -> None:
     """Same key and body: the same order; same key, other body: a conflict; both in a batch."""
     out = store.write([new(1), new(2), new(3, key="k1"), new(4, key="k1", body="other")])
-    assert [(c.order_id, c.outcome) for c in out] == [  # type: ignore[union-attr]
+    assert [(c.order_id, c.outcome) for c in out] == [
         ("o0001", "created"),
         ("o0002", "created"),
         ("o0001", "replayed"),
         ("o0001", "conflict"),
     ]
     out = store.write([new(5, key="k2"), new(6, key="k2", body="x")])
-    assert [c.outcome for c in out] == ["replayed", "conflict"]  # type: ignore[union-attr]
+    assert [c.outcome for c in out] == ["replayed", "conflict"]
     assert store.count() == 2
 
 
 def test_records_round_trip(store: SqlStore) -> None:
     """What was written reads back the same, window and timestamps included."""
-    store.write([new(1, status="locked")])
+    store.write([new(1, status=Status.LOCKED)])
     r = store.get("o0001")
     assert r is not None
-    assert (r.status, r.created_at, r.locked_at) == ("locked", NOW + dt.timedelta(seconds=1), NOW)
+    assert (r.status, r.created_at, r.locked_at) == (
+        Status.LOCKED,
+        NOW + dt.timedelta(seconds=1),
+        NOW,
+    )
     assert r.window == Window(dt.date(2026, 2, 1), dt.date(2026, 2, 3), dt.date(2026, 2, 9), 1)
     (ev,) = store.events("o0001")
-    assert (ev.kind, ev.actor, ev.data["options"]) == ("created", "customer", {"roof": "pan"})
+    assert (ev.kind, ev.actor, ev.data["options"]) == (
+        EventKind.CREATED,
+        "customer",
+        {"roof": "pan"},
+    )
     assert store.get("nope") is None
 
 
@@ -73,98 +112,212 @@ def test_transitions_guard_the_status(store: SqlStore) -> None:
     store.write([new(1)])
     lock = Transition(
         "o0001",
-        "locked",
-        ("reserved",),
-        {"status": "locked", "locked_at": NOW},
+        EventKind.LOCKED,
+        RESERVED,
         "customer",
-        {"why": "test"},
         NOW,
+        status=Status.LOCKED,
+        locked_at=NOW,
+        data={"why": "test"},
     )
-    out = store.write([lock, lock, Transition("zz", "locked", ("reserved",), {}, "c")])
-    assert [(t.outcome, t.status) for t in out] == [  # type: ignore[union-attr]
+    missing = Transition("zz", EventKind.LOCKED, RESERVED, "c", NOW, status=Status.LOCKED)
+    out = store.write([lock, lock, missing])
+    assert [(t.outcome, t.status) for t in out] == [
         ("done", None),
-        ("not_allowed", "locked"),
+        ("not_allowed", Status.LOCKED),
         ("not_found", None),
     ]
     kinds = [(e.kind, e.actor, e.data) for e in store.events("o0001")]
-    assert kinds[1] == ("locked", "customer", {"why": "test"})
+    assert kinds[1] == (EventKind.LOCKED, "customer", {"why": "test"})
     assert len(kinds) == 2
     first = store.events("o0001")[0].event_id
-    assert [e.kind for e in store.events("o0001", after=first)] == ["locked"]
+    assert [e.kind for e in store.events("o0001", after=first)] == [EventKind.LOCKED]
+    rec = store.get("o0001")
+    assert rec is not None
+    assert (rec.status, rec.locked_at) == (Status.LOCKED, NOW)
 
 
 def test_list_filters_and_pages(store: SqlStore) -> None:
     """Listing filters by status and pages by order id with a total count."""
-    store.write([new(i, status="locked" if i % 2 else "reserved") for i in range(1, 8)])
-    page, total = store.list_orders(status="locked", limit=2)
-    assert total == 4
-    assert [r.order_id for r in page] == ["o0001", "o0003"]
-    page, _ = store.list_orders(status="locked", limit=2, after="o0003")
-    assert [r.order_id for r in page] == ["o0005", "o0007"]
-    assert store.list_orders(market="DE")[1] == 0
+    store.write([new(i, status=Status.LOCKED if i % 2 else Status.RESERVED) for i in range(1, 8)])
+    locked = OrderFilter(status=Status.LOCKED)
+    page = store.list_orders(locked, None, 2)
+    assert page.count == 4
+    assert [r.order_id for r in page.orders] == ["o0001", "o0003"]
+    page = store.list_orders(locked, page.next_after, 2)
+    assert [r.order_id for r in page.orders] == ["o0005", "o0007"]
+    assert store.list_orders(OrderFilter(market="DE"), None, 10).count == 0
 
 
-def test_book_is_the_plannable_orders(store: SqlStore, tiny: Scenario) -> None:
-    """book() gives the order-book table of reserved, locked and scheduled orders."""
-    store.write([new(1), new(2, status="locked")])
-    store.write([Transition("o0001", "cancelled", ("reserved",), {"status": "cancelled"}, "c")])
-    book = store.book()
-    assert book["order_id"].to_list() == ["o0002"]
-    assert book["locked_at"][0] == NOW
-    valid = validate_orders(book, tiny)
-    assert not valid.rejected
+def test_snapshot_is_the_orders_in_planning(store: SqlStore, tiny: Scenario) -> None:
+    """The snapshot holds reserved, locked and scheduled orders, and the book's version."""
+    v0 = store.versions().book
+    store.write([new(1), new(2, status=Status.LOCKED)])
+    store.write([cancel("o0001")])
+    versions, book = store.snapshot()
+    assert versions.book == v0 + 2  # one per batch that changed something
+    assert book.table["order_id"].to_list() == ["o0002"]
+    assert book.table["locked_at"][0] == NOW
+    assert not validate_orders(book.table, tiny).rejected
+    store.write([cancel("o0001")])  # not allowed any more: nothing changed
+    assert store.versions().book == versions.book
+
+
+def test_versions_add_up_over_writers(db_url: str) -> None:
+    """Each process counts its own changes; every reader sees the sum."""
+    a, b = open_store(db_url), open_store(db_url)
+    a.write([new(1)])
+    b.write([new(2)])
+    b.write([new(3)])
+    assert a.versions().book == b.versions().book == 3
+    a.put_scenario("name: x")
+    stored = b.scenario()
+    assert stored is not None
+    assert (stored.text, stored.version) == ("name: x", 1)
+    a.close()
+    b.close()
 
 
 def test_import_export_all_or_nothing(
     store: SqlStore, tiny: Scenario, tiny_orders: pl.DataFrame
 ) -> None:
-    """An order book imports whole; a clash imports nothing."""
-    book = validate_orders(tiny_orders, tiny).table
-    assert store.import_orders(book, NOW) == book.height
-    out = store.export_orders().sort("order_id")
-    assert out["order_id"].to_list() == sorted(book["order_id"].to_list())
+    """An order book imports whole and moves the book's version; a clash imports nothing."""
+    book = validate_orders(tiny_orders, tiny)
+    assert store.import_orders(book, NOW) == book.table.height
+    assert store.versions().book == 1
+    out = store.export_orders().table.sort("order_id")
+    assert out["order_id"].to_list() == sorted(book.table["order_id"].to_list())
     assert (
         validate_orders(out, tiny)
         .table.drop("row")
         .sort("order_id")
-        .equals(book.drop("row").sort("order_id"))
+        .equals(book.table.drop("row").sort("order_id"))
     )
-    with pytest.raises(Exception):  # noqa: B017, PT011 - back-ends raise their own IntegrityError
-        store.import_orders(book.head(3), NOW)
-    assert store.count() == book.height
+    with pytest.raises(StorageError, match="database"):
+        store.import_orders(validate_orders(tiny_orders.head(3), tiny), NOW)
+    assert store.count() == book.table.height
+    assert store.versions().book == 1
 
 
 def test_api_keys(store: SqlStore) -> None:
-    """Keys are found by hash until revoked."""
+    """Keys are found by hash until revoked; the last admin key stays."""
     store.add_key("key1", "hash1", "planner", NOW)
+    store.add_key("adm1", "hashA", "admin", NOW)
     found = store.find_key("hash1")
     assert found is not None
     assert found.role == "planner"
-    assert store.revoke_key("key1", NOW)
-    assert not store.revoke_key("key1", NOW)
+    assert store.revoke_key("key1", NOW) == "revoked"
+    assert store.revoke_key("key1", NOW) == "missing"
     assert store.find_key("hash1") is None
-    assert [k.key_id for k in store.api_keys()] == ["key1"]
+    assert store.revoke_key("adm1", NOW) == "last_admin"
+    store.add_key("adm2", "hashB", "admin", NOW)
+    assert store.revoke_key("adm1", NOW) == "revoked"
+    assert store.revoke_key("adm2", NOW) == "last_admin"
+    assert [k.key_id for k in store.api_keys()] == ["adm1", "adm2", "key1"]  # by time, id
 
 
-def test_settings_and_leases(store: SqlStore) -> None:
-    """A setting kept if present; a lease held until it expires."""
-    assert store.set_setting("secret", "a", only_if_missing=True) == "a"
-    assert store.set_setting("secret", "b", only_if_missing=True) == "a"
+def test_bootstrap_key_survives_anything(store: SqlStore) -> None:
+    """Registering the bootstrap key never fails: present, revoked, rotated."""
+    assert store.ensure_key("boot", "h1", "admin", NOW) == "added"
+    assert store.ensure_key("boot", "h1", "admin", NOW) == "present"
+    store.add_key("other-admin", "h9", "admin", NOW)
+    assert store.revoke_key("boot", NOW) == "revoked"
+    assert store.ensure_key("boot", "h1", "admin", NOW) == "revoked"  # stays revoked
+    assert store.find_key("h1") is None
+    assert store.ensure_key("boot", "h2", "admin", NOW) == "replaced"  # rotated
+    found = store.find_key("h2")
+    assert found is not None
+    assert found.key_id == "boot"
+    assert store.find_key("h1") is None
+
+
+def test_bootstrap_key_race(db_url: str) -> None:
+    """Four processes registering the same bootstrap key at once: one key, no error."""
+    open_store(db_url).close()
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        s = open_store(db_url, migrate=False)
+        try:
+            s.ensure_key("boot", "same", "admin", NOW)
+        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+        finally:
+            s.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    s = open_store(db_url, migrate=False)
+    assert [k.key_id for k in s.api_keys()] == ["boot"]
+    s.close()
+
+
+def test_rehash_legacy_keys(store: SqlStore) -> None:
+    """Keys stored under the old scheme get their new hash once."""
+    store.add_key("k", "old", "planner", NOW)
+    with store.transaction() as cur:  # as a version-1 database left it
+        cur.execute(store.q("UPDATE api_keys SET scheme = 'sha256'"))
+    assert store.rehash_keys("sha256", lambda h: "new-" + h) == 1
+    assert store.rehash_keys("sha256", lambda h: "again-" + h) == 0
+    assert store.find_key("new-old") is not None
+
+
+def test_secrets_scenario_and_leases(store: SqlStore) -> None:
+    """A secret is made once; the scenario moves its version; a lease holds until it ends."""
+    assert store.secret("s") == store.secret("s")
+    assert len(store.secret("s")) == 64
+    assert store.scenario() is None
+    store.put_scenario("a: 1")
+    store.put_scenario("a: 2")
+    assert store.scenario() is not None
+    assert store.versions().scenario == 2
     assert store.try_lease("planner", "p1", NOW, 10)
     assert not store.try_lease("planner", "p2", NOW + dt.timedelta(seconds=5), 10)
     assert store.try_lease("planner", "p1", NOW + dt.timedelta(seconds=5), 10)
     assert store.try_lease("planner", "p2", NOW + dt.timedelta(seconds=16), 10)
+    store.ping(NOW)
 
 
-def test_record_windows(store: SqlStore) -> None:
-    """New windows are stored with one eta_changed event each."""
-    store.write([new(1, status="locked")])
+def test_record_promises_events_and_outbox(store: SqlStore) -> None:
+    """Moved windows: stored, one eta_changed event each, one delivery per webhook;
+    first promises: stored quietly."""
+    store.write([new(1, status=Status.LOCKED), new(2, status=Status.LOCKED)])
+    old = store.promises()
+    assert len(old) == 2
     w = Window(dt.date(2026, 3, 1), dt.date(2026, 3, 2), dt.date(2026, 3, 8), 9)
-    store.record_windows([("o0001", w, {"from": "x", "to": "y"})], NOW)
+    first = Promises.of(["o0002"], [w.build_date], [w.earliest], [w.latest], [3])
+    moved = [WindowChange("o0001", old.items()[0][1], w)]
+    store.record_promises(first, moved, NOW, webhooks=["http://a", "http://b"])
     r = store.get("o0001")
     assert r is not None
     assert r.window == w
-    assert store.events("o0001")[-1].kind == "eta_changed"
+    assert store.events("o0001")[-1].kind == EventKind.ETA_CHANGED
+    assert [e.kind for e in store.events("o0002")] == [EventKind.CREATED]
+    assert store.outbox_stats().pending == 2
+    feed = store.events_after(0)
+    assert [e.order_id for e in feed] == ["o0001", "o0002", "o0001"]
+    assert store.last_event_id() == feed[-1].event_id
+
+
+def test_outbox_claims_retries_and_dead_letters(store: SqlStore) -> None:
+    """A claimed delivery is not claimed twice while held; failures retry, then die."""
+    store.write([new(1, status=Status.LOCKED)])
+    ((oid, w),) = store.promises().items()
+    store.record_promises(Promises.of([], [], [], [], []), [WindowChange(oid, w, w)], NOW, ["t"])
+    (d,) = store.claim(NOW, 30, 10)
+    assert (d.target, d.attempts) == ("t", 1)
+    assert store.claim(NOW, 30, 10) == []  # held
+    store.failed(d.delivery_id, "503", NOW + dt.timedelta(seconds=1))
+    assert store.claim(NOW, 30, 10) == []  # not due yet
+    (d2,) = store.claim(NOW + dt.timedelta(seconds=2), 30, 10)
+    assert d2.attempts == 2
+    store.failed(d2.delivery_id, "503", None)
+    stats = store.outbox_stats()
+    assert (stats.pending, stats.dead, stats.failures) == (0, 1, 2)
 
 
 def test_concurrent_writers_lose_nothing(db_url: str) -> None:
@@ -185,4 +338,13 @@ def test_concurrent_writers_lose_nothing(db_url: str) -> None:
     s = open_store(db_url, migrate=False)
     ids = s.order_ids()
     assert len(ids) == len(set(ids)) == 400
+    assert s.versions().book == 20
     s.close()
+
+
+def test_failures_are_storage_errors_naming_the_database(tmp_path: object) -> None:
+    """An unreachable database is one StorageError that names it (password hidden)."""
+    with pytest.raises(StorageError, match=r"postgresql://u:\*\*\*@127.0.0.1:1/x"):
+        open_store("postgresql://u:secret@127.0.0.1:1/x")
+    with pytest.raises(StorageError, match="nowhere"):
+        open_store("sqlite:////nowhere/at/all.db")

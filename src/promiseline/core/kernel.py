@@ -92,7 +92,7 @@ def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
         bmin[p, b] -= q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[no-untyped-def]
     """Earliest feasible day >= r for class k, without taking it.
 
@@ -156,7 +156,7 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
     return d, entry, NONE, b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
     """Book one order of class k on line entry e, day d."""
     free, mixfree, val, lazy, bmin = st
@@ -169,7 +169,7 @@ def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
         take_part(val, lazy, bmin, parts[j], qty[j], d, days)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def place_fixed(order_cls, order_line, order_day, st, cl):  # type: ignore[no-untyped-def]
     """Book frozen orders on their own line and day (even past capacity)."""
     days = st[0].shape[1]
@@ -185,7 +185,7 @@ def place_fixed(order_cls, order_line, order_day, st, cl):  # type: ignore[no-un
                 break
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def place_orders(  # type: ignore[no-untyped-def]
     order_cls, order_rel, st, cl, slots, ilo, ihi, n_parts, n_lines, max_parts, out, book
 ):

@@ -109,7 +109,7 @@ class Partial:
         )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _accumulate(hist, base_day, day, built, offset, unbuilt):  # type: ignore[no-untyped-def]
     for i in range(day.shape[0]):
         if built[i] == 1:

@@ -3,7 +3,10 @@
 Request handlers hand their write to `submit` and await it; a writer thread takes
 everything queued so far (up to `max_batch`), writes it in one transaction and then
 answers every waiter. A request is answered only after its commit: an acknowledged
-order survives a crash, and throughput does not hinge on one fsync per order.
+order survives a crash, and throughput does not hinge on one fsync per order. When a
+batch fails, each write is tried alone so one bad item fails alone; when the database
+itself fails (disk full, gone), every waiter gets the StorageError and `failing` says
+so until a write succeeds again.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from promiseline.store.records import Created, Transitioned
+from promiseline.core.records import Created, Transitioned
+from promiseline.errors import StorageError
 from promiseline.store.sql import Item
 
 Writer = Callable[[Sequence[Item]], list[Created | Transitioned]]
@@ -34,6 +38,7 @@ class GroupCommitter:
         self.batches = 0
         self.items = 0
         self.write_s = 0.0  # time spent inside store writes
+        self.failing: str | None = None  # the last storage error, until a write succeeds
 
     def start(self) -> None:
         # The writer releases the GIL at every SQLite step and fsync; with the default
@@ -79,11 +84,16 @@ class GroupCommitter:
         t0 = time.perf_counter()
         try:
             results: list[Any] = self._write(items)
+            self.failing = None
         except Exception:
             results = []
             for item in items:  # find the one that failed; the rest still commit
                 try:
                     results.extend(self._write([item]))
+                    self.failing = None
+                except StorageError as e:
+                    self.failing = str(e)
+                    results.append(e)
                 except Exception as e:
                     results.append(e)
         self.write_s += time.perf_counter() - t0

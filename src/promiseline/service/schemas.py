@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from promiseline.core.lifecycle import PROGRESS, EventKind, Status
+from promiseline.core.records import Role
 
 LocalTime = Annotated[
     str,
@@ -46,12 +49,21 @@ class OrderUpdate(Strict):
     options: Options | None = None
 
 
-class ProgressUpdate(Strict):
-    """Planner-side progress of an order."""
+def _progress(status: Status) -> Status:
+    if status not in PROGRESS:
+        raise ValueError(f"must be one of {[s.value for s in PROGRESS]}")
+    return status
 
-    status: Literal["scheduled", "built", "shipped", "delivered"]
+
+class ProgressUpdate(Strict):
+    """Planner-side progress of an order: scheduled (with line and build_date), built,
+    shipped, delivered."""
+
+    status: Annotated[Status, AfterValidator(_progress)]
     line: Text | None = None
-    build_date: dt.date | None = None
+    build_date: (
+        Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(2199, 12, 31))] | None
+    ) = None
 
 
 class WindowPublic(BaseModel):
@@ -61,9 +73,18 @@ class WindowPublic(BaseModel):
     queue_position: int | None
 
 
+class AsOf(BaseModel):
+    """The versions an answer was computed from: order book, scenario, and orders booked
+    into the plan since it was made."""
+
+    book: int
+    scenario: int
+    booked: int
+
+
 class EventPublic(BaseModel):
     event_id: int
-    kind: str
+    kind: EventKind
     at: LocalTime
     actor: str
     data: dict[str, Any]
@@ -76,7 +97,7 @@ class OrderPublic(BaseModel):
     options: dict[str, str]
     market: str
     priority: int
-    status: str
+    status: Status
     created_at: LocalTime
     locked_at: LocalTime | None
     queue_position: int | None
@@ -84,6 +105,7 @@ class OrderPublic(BaseModel):
     window_is_indicative: bool
     bound_by: str | None
     events: list[EventPublic]
+    as_of: AsOf
 
 
 class OrderCreated(OrderPublic):
@@ -99,7 +121,7 @@ class OrderSummary(BaseModel):
     model: str
     variant: str
     market: str
-    status: str
+    status: Status
     created_at: LocalTime
     locked_at: LocalTime | None
     window: WindowPublic | None
@@ -118,21 +140,22 @@ class QuotePublic(BaseModel):
     window: WindowPublic | None
     bound_by: str | None
     reason: str | None
+    as_of: AsOf
 
 
 class KeyCreate(Strict):
-    role: Literal["planner", "admin"]
+    role: Role
 
 
 class KeyCreated(BaseModel):
     key_id: str
-    role: str
+    role: Role
     key: str = Field(description="Shown once; only its hash is stored.")
 
 
 class KeyPublic(BaseModel):
     key_id: str
-    role: str
+    role: Role
     created_at: LocalTime
     revoked_at: LocalTime | None
 

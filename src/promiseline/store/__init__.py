@@ -1,13 +1,17 @@
-"""The order store: SQLite (embedded default) or PostgreSQL, behind one interface."""
+"""The order store: SQLite (embedded default) or PostgreSQL, behind one typed interface."""
 
 from __future__ import annotations
 
 from promiseline.errors import PromiselineError
+from promiseline.store.db import redact
 from promiseline.store.sql import SqlStore
 
 
 def open_store(url: str, *, migrate: bool = True) -> SqlStore:
-    """`sqlite:///path.db` or `postgresql://user@host:port/db`; migrated unless asked not to."""
+    """`sqlite:///path.db` or `postgresql://user@host:port/db`; migrated unless asked not to.
+
+    A database that cannot be reached or migrated is a StorageError naming it.
+    """
     store: SqlStore
     if url.startswith("sqlite:"):
         from promiseline.store.sqlite import SqliteStore
@@ -19,10 +23,15 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
         store = PostgresStore(url)
     else:
         raise PromiselineError(
-            f"--db: unknown database URL {url!r}, expected sqlite:///FILE or postgresql://..."
+            f"--db: unknown database URL {redact(url)!r}, "
+            "expected sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
         )
     if migrate:
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
     return store
 
 

@@ -16,8 +16,8 @@ import polars as pl
 import psycopg
 
 from promiseline.core.orders import BOOK_COLUMNS
-from promiseline.store.records import Created, NewOrder
-from promiseline.store.sql import SqlStore, _typed
+from promiseline.core.records import Created, NewOrder
+from promiseline.store.sql import SqlStore
 
 BATCH_INSERT = """
 WITH b AS (
@@ -49,14 +49,29 @@ SELECT key FROM new
 
 class PostgresStore(SqlStore):
     dialect = "postgresql"
+    lock_rows = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def _connect(self) -> psycopg.Connection[Any]:
-        return psycopg.connect(self.url, autocommit=True)
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+
+    def _is_db_error(self, e: Exception) -> bool:
+        return isinstance(e, psycopg.Error)
 
     @contextmanager
-    def _transaction(self, conn: psycopg.Connection[Any]) -> Iterator[psycopg.Cursor[Any]]:
+    def _begin(
+        self, conn: psycopg.Connection[Any], *, read_only: bool
+    ) -> Iterator[psycopg.Cursor[Any]]:
+        if read_only:  # one snapshot for every statement (a book and its version)
+            with conn.transaction(), conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield cur
+            return
         with conn.pipeline(), conn.transaction(), conn.cursor() as cur:
             yield cur  # pipelined: BEGIN travels with the first statement
+
+    def _lock_schema(self, cur: Any) -> None:
+        cur.execute("SELECT pg_advisory_xact_lock(7436001)")  # any fixed number
 
     def q(self, sql: str) -> str:
         return sql.replace("%", "%%").replace("?", "%s")
@@ -77,7 +92,7 @@ class PostgresStore(SqlStore):
                 "options": o.options,
                 "market": o.market,
                 "priority": o.priority,
-                "status": o.status,
+                "status": o.status.value,
                 "created_at": o.created_at,
                 "locked_at": o.locked_at,
                 "promised_build": w.build_date if w else None,
@@ -85,7 +100,7 @@ class PostgresStore(SqlStore):
                 "promised_latest": w.latest if w else None,
                 "queue_position": w.queue_position if w else None,
                 "actor": o.actor,
-                "event_data": self._created_event(o)[4],
+                "event_data": self._created_data(o),
             }
             for o in batch
             for w in (o.window,)
@@ -113,18 +128,15 @@ class PostgresStore(SqlStore):
             out.append(Created(order_id, "replayed" if body_hash == o.body_hash else "conflict"))
         return out
 
-    def book(self) -> pl.DataFrame:
+    def _book_rows(self, cur: Any) -> pl.DataFrame:
         """COPY to CSV and parse with polars: fast for hundreds of thousands of orders."""
         buf = io.BytesIO()
-        with (
-            self.conn().cursor() as cur,
-            cur.copy(f"COPY ({self.BOOK_SQL}) TO STDOUT WITH (FORMAT csv)") as copy,
-        ):
+        with cur.copy(f"COPY ({self.BOOK_SQL}) TO STDOUT WITH (FORMAT csv)") as copy:
             for chunk in copy:
                 buf.write(chunk)
         buf.seek(0)
         if buf.getbuffer().nbytes == 0:
-            return _typed([], self)
+            return self._typed([])
         df = pl.read_csv(buf, has_header=False, new_columns=list(BOOK_COLUMNS), infer_schema=False)
         return df.with_columns(
             pl.col("locked_at").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us"),

@@ -54,6 +54,29 @@ MIGRATIONS: list[list[str]] = [
         "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until {ts} NOT NULL)",
     ],
+    # version 2: change counters (each writer process bumps its own row, so writers never
+    # wait on one another; a version is the sum), the webhook outbox, peppered key hashes
+    [
+        """CREATE TABLE changes (
+            name TEXT NOT NULL,
+            writer TEXT NOT NULL,
+            value BIGINT NOT NULL,
+            PRIMARY KEY (name, writer)
+        )""",
+        """CREATE TABLE outbox (
+            delivery_id {serial},
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at {ts} NOT NULL,
+            next_at {ts} NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT 'pending',
+            claimed_until {ts},
+            last_error TEXT
+        )""",
+        "CREATE INDEX outbox_due ON outbox (state, next_at)",
+        "ALTER TABLE api_keys ADD COLUMN scheme TEXT NOT NULL DEFAULT 'sha256'",
+    ],
 ]
 
 TYPES = {

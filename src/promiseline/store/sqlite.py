@@ -10,7 +10,8 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.store.records import Created, NewOrder
+from promiseline.core.records import Created, NewOrder
+from promiseline.store.orders import INSERT_EVENT, INSERT_ORDER
 from promiseline.store.sql import SqlStore
 
 _TS = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width: text order is time order
@@ -30,14 +31,18 @@ class SqliteStore(SqlStore):
         conn.execute("PRAGMA busy_timeout=30000")
         return conn
 
+    def _is_db_error(self, e: Exception) -> bool:
+        return isinstance(e, sqlite3.Error)
+
     @contextmanager
-    def _transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Cursor]:
+    def _begin(self, conn: sqlite3.Connection, *, read_only: bool) -> Iterator[sqlite3.Cursor]:
         cur = conn.cursor()
-        cur.execute("BEGIN IMMEDIATE")
+        cur.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # IMMEDIATE: write lock now
         try:
             yield cur
         except BaseException:
-            cur.execute("ROLLBACK")
+            if conn.in_transaction:
+                cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
 
@@ -79,16 +84,13 @@ class SqliteStore(SqlStore):
             out.append(Created(order_id, "replayed" if body_hash == o.body_hash else "conflict"))
         rows = [(o.idempotency_key, o.body_hash, o.order_id, self.ts(o.created_at)) for o in fresh]
         _insert_many(cur, "INSERT INTO idempotency (key, body_hash, order_id, created_at)", rows)
-        _insert_many(
-            cur, self.INSERT_ORDER.split(" VALUES")[0], [self._order_row(o) for o in fresh]
-        )
-        _insert_many(
-            cur, self.INSERT_EVENT.split(" VALUES")[0], [self._created_event(o) for o in fresh]
-        )
+        _insert_many(cur, INSERT_ORDER.split(" VALUES")[0], [self._order_row(o) for o in fresh])
+        _insert_many(cur, INSERT_EVENT.split(" VALUES")[0], [self._created_event(o) for o in fresh])
         return out
 
-    def book(self) -> pl.DataFrame:
-        return self._frame(self.BOOK_SQL)
+    def _book_rows(self, cur: Any) -> pl.DataFrame:
+        cur.execute(self.BOOK_SQL)
+        return self._typed(cur.fetchall())
 
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:

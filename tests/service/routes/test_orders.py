@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import Clock, order
+from tests.service.conftest import ADMIN, Clock, order, wait_for
 
 
 def test_create_gives_id_token_and_window(client: TestClient) -> None:
@@ -67,10 +65,7 @@ def test_window_follows_a_replan_and_events_record_it(client: TestClient) -> Non
     o = order(client, "k1", lock=True)
     tok = {"X-Order-Token": o["token"]}
     oid = o["order_id"]
-    for _ in range(100):
-        if client.get("/healthz").json()["orders_in_plan"] == 1:
-            break
-        time.sleep(0.05)
+    wait_for(lambda: client.get("/healthz", headers=ADMIN).json()["orders_in_plan"] == 1)
     r = client.get(f"/v1/orders/{oid}/eta", headers=tok)  # type: ignore[arg-type]
     assert r.status_code == 200
     kinds = [e["kind"] for e in r.json()["events"]]
@@ -118,11 +113,23 @@ def test_locked_order_changes_only_for_a_while(client: TestClient, clock: Clock)
 def test_quote_endpoint(client: TestClient) -> None:
     """Anyone may ask for the window a new order would get now."""
     r = client.get(
-        "/v1/quote", params={"model": "A", "variant": "M", "market": "DE", "option": "roof:pan"}
+        "/v1/quote", params={"model": "A", "variant": "M", "market": "DE", "option": "roof=pan"}
     )
     assert r.status_code == 200
     assert r.json()["window"]["earliest"] >= "2025-03-01"  # DE opens then
     assert r.json()["bound_by"] == "market:DE"
+    assert r.json()["window"]["queue_position"] is None  # anonymous: no backlog size
+    staff = client.get(
+        "/v1/quote",
+        params={"model": "A", "variant": "M", "market": "DE", "option": "roof=pan"},
+        headers=ADMIN,
+    )
+    assert staff.json()["window"]["queue_position"] == 1
+    bad = client.get(
+        "/v1/quote", params={"model": "A", "variant": "M", "market": "DE", "option": "roof:pan"}
+    )
+    assert bad.status_code == 422
+    assert "NAME=VALUE" in bad.json()["detail"]
 
 
 def test_sse_streams_the_events(client: TestClient) -> None:

@@ -1,0 +1,189 @@
+"""The outer ASGI layer: body limits for every request, request timing, and the short
+path for well-formed new orders.
+
+Body limits hold whether a request says its length or streams chunks: a declared length
+over the limit is refused before anything is read, and a body that grows past it is cut
+off while streaming (413), so no request holds more than its route's limit in memory.
+The scenario upload gets a larger limit; its route reads the body only after checking
+the caller's key.
+
+POST /v1/orders is the surge endpoint. A body that validates goes straight to the desk,
+skipping routing and dependency resolution; anything else, errors included, is replayed
+to FastAPI so every error reads the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from promiseline.errors import PromiselineError
+from promiseline.service.metrics import Metrics
+from promiseline.service.problems import answer
+from promiseline.service.schemas import OrderCreate
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_BODY = 64 * 1024  # an order or a key request is a few hundred bytes
+MAX_SCENARIO_BODY = 1024 * 1024
+ORDERS = "/v1/orders"
+
+
+def body_limit(method: str, path: str) -> int:
+    return MAX_SCENARIO_BODY if (method, path) == ("PUT", "/v1/scenario") else MAX_BODY
+
+
+class BodyTooLargeError(Exception):
+    """The body grew past its limit while it was being read."""
+
+
+class Guard:
+    """Pure ASGI middleware around the FastAPI app."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, desk: Callable[[], Any]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.desk = desk  # the desk, made at start-up (each worker process has its own)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # lifespan
+            return
+        method, path = scope["method"], scope["path"]
+        limit = body_limit(method, path)
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or len(declared) > 18:
+                await _respond(send, 400, {"detail": "Content-Length must be a whole number"})
+                return
+            if int(declared) > limit:
+                await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+                return
+        t0 = time.perf_counter()
+        label = "other"
+        cut = _Limited(receive, send, limit)
+        try:
+            if method == "POST" and path == ORDERS:
+                label = ORDERS
+                await self._order(scope, cut)
+            else:
+                await self.app(scope, cut.receive, cut.send)
+                label = getattr(scope.get("route"), "path", "other")
+        except BodyTooLargeError:
+            pass
+        except Exception:
+            if not cut.over:
+                raise
+        finally:
+            self.metrics.latency.labels(method, label).observe(time.perf_counter() - t0)
+        if cut.over and not cut.started:
+            await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+
+    async def _order(self, scope: Scope, cut: _Limited) -> None:
+        body = await cut.read()
+        if body is None:
+            return  # the client went away
+        key = _header(scope, b"idempotency-key") or ""
+        order = None
+        if 0 < len(key) <= 200:
+            try:
+                order = OrderCreate.model_validate_json(body)
+            except ValidationError:
+                order = None
+        if order is None:  # let FastAPI answer, with the body replayed
+            await self.app(scope, _replay(body, cut.receive), cut.send)
+            return
+        try:
+            data, created = await self.desk().create(
+                order.model, order.variant, order.market, order.options, order.lock, key
+            )
+            status, payload = (201 if created else 200), data
+            headers: dict[str, str] = {}
+            self.metrics.taken.labels("created" if created else "replayed").inc()
+        except PromiselineError as e:
+            status, payload, headers = answer(e)
+        headers["Idempotency-Key"] = key
+        await _respond(cut.send, status, payload, headers)
+
+
+class _Limited:
+    """receive/send wrappers that count the body and stop at the limit."""
+
+    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.seen = 0
+        self.over = False
+        self.started = False
+
+    async def receive(self) -> Message:
+        if self.over:
+            raise BodyTooLargeError
+        msg = await self._receive()
+        if msg["type"] == "http.request":
+            self.seen += len(msg.get("body", b""))
+            if self.seen > self.limit:
+                self.over = True
+                raise BodyTooLargeError
+        return msg
+
+    async def send(self, msg: Message) -> None:
+        if self.over:
+            return  # the 413 goes out instead
+        if msg["type"] == "http.response.start":
+            self.started = True
+        await self._send(msg)
+
+    async def read(self) -> bytes | None:
+        """The whole body (None if the client disconnected)."""
+        chunks, more = [], True
+        while more:
+            msg = await self.receive()
+            if msg["type"] == "http.disconnect":
+                return None
+            chunks.append(msg.get("body", b""))
+            more = msg.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    replayed = False
+
+    async def again() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return again
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for k, v in scope["headers"]:
+        if k == name:
+            return bytes(v).decode("latin-1")
+    return None
+
+
+async def _respond(
+    send: Send, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), *raw],
+        }
+    )
+    await send({"type": "http.response.body", "body": orjson.dumps(body)})

@@ -1,0 +1,303 @@
+"""Intake: orders in (create, lock, change, cancel, progress) and what a customer sees of
+one. Every write goes through the group committer and is answered only once stored; the
+lifecycle rules are the core's (core/lifecycle.py), the windows the live plan's."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from promiseline.core.lifecycle import (
+    CANCELLABLE,
+    QUEUED,
+    EventKind,
+    Policy,
+    Status,
+    progress_from,
+)
+from promiseline.core.orders import canonical_options
+from promiseline.core.records import (
+    Created,
+    Event,
+    NewOrder,
+    OrderRecord,
+    Transition,
+    Transitioned,
+)
+from promiseline.core.window import Window, promise_window
+from promiseline.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    OrderError,
+    TransitionError,
+)
+from promiseline.service.committer import GroupCommitter
+from promiseline.service.live import LivePlan
+from promiseline.store import SqlStore
+
+Clock = Callable[[], dt.datetime]
+MAX_KEY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """What a customer sees of an order, and the plan versions it was computed from."""
+
+    record: OrderRecord
+    window: Window | None
+    bound_by: str | None
+    indicative: bool  # a reserved order's window: what it would get if locked now
+    events: list[Event]
+    as_of: dict[str, int]
+
+    def to_json(self, token: str | None = None) -> dict[str, Any]:
+        out = self.record.to_json()
+        out.update(
+            queue_position=self.window.queue_position if self.window else None,
+            window=self.window.to_json() if self.window else None,
+            window_is_indicative=self.indicative,
+            bound_by=self.bound_by or None,
+            events=[e.to_json() for e in self.events],
+            as_of=self.as_of,
+        )
+        if token is not None:
+            out["token"] = token
+        return out
+
+
+class Intake:
+    """Customer and plant actions on orders."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        committer: GroupCommitter,
+        live: LivePlan,
+        clock: Clock,
+        policy: Policy,
+    ) -> None:
+        self.store = store
+        self.committer = committer
+        self.live = live
+        self.clock = clock
+        self.policy = policy
+
+    def _check(self, model: str, variant: str, market: str, options: object) -> str:
+        """The order's canonical options, once the scenario accepts the order."""
+        self.live.scenario.check_order(model, variant, market)
+        canonical = canonical_options(options)
+        if canonical is None:
+            raise OrderError(f"options must be a flat mapping of names to text, got {options!r}")
+        return canonical
+
+    async def create(
+        self,
+        model: str,
+        variant: str,
+        market: str,
+        options: dict[str, str],
+        lock: bool,
+        idempotency_key: str,
+        actor: str = "customer",
+    ) -> tuple[OrderView, bool]:
+        """Take an order; (view, created). A replay of the same key returns the same order,
+        the same key with another body is a ConflictError."""
+        if not 0 < len(idempotency_key) <= MAX_KEY:
+            raise InvalidRequestError(f"Idempotency-Key header must be 1 to {MAX_KEY} characters")
+        canonical = self._check(model, variant, market, options)
+        body = orjson.dumps([model, variant, market, canonical, lock])
+        now = self.clock()
+        book = self.live.book if lock else self.live.quote
+        q = book(model, variant, market, options, now)
+        window = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+        status = Status.LOCKED if lock else Status.RESERVED
+        order = NewOrder(
+            order_id=f"PL-{now:%y%m%d}-{secrets.token_hex(5).upper()}",
+            idempotency_key=idempotency_key,
+            body_hash=hashlib.sha256(body).hexdigest(),
+            model=model,
+            variant=variant,
+            options=canonical,
+            market=market,
+            priority=0,
+            status=status,
+            created_at=now,
+            locked_at=now if lock else None,
+            actor=actor,
+            window=window if lock else None,
+        )
+        res = await self.committer.submit(order)
+        assert isinstance(res, Created)
+        if res.outcome == "conflict":
+            raise ConflictError("Idempotency-Key was already used with a different order body")
+        if res.outcome == "replayed":
+            if lock:
+                self.live.mark_due()  # the slot booked for the replay is not real
+            return await self.view(res.order_id), False
+        rec = OrderRecord(
+            order.order_id, model, variant, canonical, market, 0, status, now, order.locked_at
+        )
+        as_of = self.live.as_of()
+        return OrderView(rec, window, q.bound_by or None, not lock, [], as_of), True
+
+    async def record(self, order_id: str) -> OrderRecord:
+        rec = await asyncio.to_thread(self.store.get, order_id)
+        if rec is None:
+            raise NotFoundError(f"no order {order_id!r}")
+        return rec
+
+    async def lock(self, order_id: str) -> OrderView:
+        rec = await self.record(order_id)
+        if rec.status == Status.LOCKED:
+            return await self.view(order_id)
+        self.policy.check_lock(order_id, rec.status)
+        now = self.clock()
+        q = self.live.book(rec.model, rec.variant, rec.market, rec.options_dict(), now)
+        window = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+        await self._apply(
+            Transition(
+                order_id,
+                EventKind.LOCKED,
+                frozenset({Status.RESERVED}),
+                "customer",
+                now,
+                status=Status.LOCKED,
+                locked_at=now,
+                window=window,
+                data={"window": window.to_json() if window else None},
+            )
+        )
+        return await self.view(order_id)
+
+    async def change(
+        self, order_id: str, variant: str | None, options: dict[str, str] | None
+    ) -> OrderView:
+        """A new variant or options while the policy allows; a locked order keeps its
+        place (locked_at), its date follows its new parts at the next re-plan."""
+        rec = await self.record(order_id)
+        now = self.clock()
+        self.policy.check_change(order_id, rec.status, rec.locked_at, now)
+        new_variant = variant or rec.variant
+        canonical = self._check(
+            rec.model, new_variant, rec.market, rec.options_dict() if options is None else options
+        )
+        await self._apply(
+            Transition(
+                order_id,
+                EventKind.CHANGED,
+                frozenset({rec.status}),
+                "customer",
+                now,
+                variant=new_variant,
+                options=canonical,
+                data={
+                    "from": {"variant": rec.variant, "options": rec.options_dict()},
+                    "to": {"variant": new_variant, "options": orjson.loads(canonical)},
+                },
+            )
+        )
+        return await self.view(order_id)
+
+    async def cancel(self, order_id: str) -> tuple[OrderView, bool]:
+        """Cancel; the view and whether the deposit is refunded."""
+        rec = await self.record(order_id)
+        if rec.status == Status.CANCELLED:
+            return await self.view(order_id), await self._refunded(order_id)
+        self.policy.check_cancel(order_id, rec.status)
+        now = self.clock()
+        refund = self.policy.refund_due(rec.status, rec.locked_at, now)
+        await self._apply(
+            Transition(
+                order_id,
+                EventKind.CANCELLED,
+                frozenset({rec.status}) & CANCELLABLE,
+                "customer",
+                now,
+                status=Status.CANCELLED,
+                data={"refund": refund},
+            )
+        )
+        return await self.view(order_id), refund
+
+    async def _refunded(self, order_id: str) -> bool:
+        for e in await asyncio.to_thread(self.store.events, order_id):
+            if e.kind == EventKind.CANCELLED:
+                return bool(e.data.get("refund"))
+        return False
+
+    async def progress(
+        self,
+        order_id: str,
+        status: Status,
+        line: str | None,
+        build_date: dt.date | None,
+        actor: str,
+    ) -> OrderView:
+        """The plant's side of the lifecycle: scheduled, built, shipped, delivered."""
+        allowed = progress_from(status)
+        rec = await self.record(order_id)
+        if rec.status not in allowed:
+            raise TransitionError(f"order {order_id} is {rec.status}; it cannot become {status}")
+        if status == Status.SCHEDULED:
+            names = [ln.name for _, ln in self.live.scenario.lines]
+            if line not in names or build_date is None:
+                raise InvalidRequestError(
+                    f"a scheduled order needs line (one of {names}) and build_date"
+                )
+        elif line is not None or build_date is not None:
+            raise InvalidRequestError("line and build_date are only for status 'scheduled'")
+        await self._apply(
+            Transition(
+                order_id,
+                EventKind(status.value),
+                allowed,
+                actor,
+                self.clock(),
+                status=status,
+                line=line,
+                build_date=build_date,
+                data={"status": status.value}
+                | ({"line": line, "build_date": str(build_date)} if line else {}),
+            )
+        )
+        return await self.view(order_id)
+
+    async def _apply(self, t: Transition) -> None:
+        res = await self.committer.submit(t)
+        assert isinstance(res, Transitioned)
+        if res.outcome == "not_found":
+            raise NotFoundError(f"no order {t.order_id!r}")
+        if res.outcome == "not_allowed":
+            raise TransitionError(f"order {t.order_id} changed meanwhile (now {res.status})")
+
+    # --- reads ---
+
+    async def view(self, order_id: str, *, events: bool = True) -> OrderView:
+        rec = await self.record(order_id)
+        evs = await asyncio.to_thread(self.store.events, order_id) if events else []
+        live = self.live
+        as_of = live.as_of()
+        if rec.status == Status.RESERVED:
+            now = self.clock()
+            q = live.quote(rec.model, rec.variant, rec.market, rec.options_dict(), now)
+            w = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+            return OrderView(rec, w, q.bound_by or None, True, evs, as_of)
+        if rec.status in QUEUED:
+            row = live.row(order_id)
+            if row is not None and row["status"] == "planned":
+                locked = (rec.locked_at or rec.created_at).date()
+                w = promise_window(
+                    row["build_date"], row["delivery_date"], locked, row["queue_position"]
+                )
+                return OrderView(rec, w, row["bound_by"] or None, False, evs, as_of)
+            promised = rec.window if rec.window.earliest else None  # booked since the plan
+            return OrderView(rec, promised, None, False, evs, as_of)
+        return OrderView(rec, None, None, False, evs, as_of)

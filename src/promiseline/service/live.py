@@ -1,0 +1,265 @@
+"""The live plan: the plan every answer comes from, kept current for every worker.
+
+The database counts changes to the order book and to the scenario (store/orders.py). Each
+worker reads those versions every `poll_s`; when either moved, from any process, an
+import or a progress update included, it re-plans from one consistent snapshot within
+`debounce_s`, so all workers converge on one truth and every answer says which versions
+it was computed from. Between re-plans, locked orders are booked at the back of the queue
+into a `Booking` (the plan itself stays as planned). The process holding the planner
+lease writes eta_changed events for windows that moved. Reading, validating and planning
+run in a thread: the event loop keeps answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from promiseline import api
+from promiseline.core.orders import validate_orders
+from promiseline.core.plan import Plan
+from promiseline.core.promise import Booking, Quote
+from promiseline.core.records import Versions
+from promiseline.core.scenario import Scenario
+from promiseline.core.window import changes, plan_windows
+from promiseline.errors import InvalidRequestError, PromiselineError, QuoteError, ScenarioError
+from promiseline.io.scenario_file import read_text, scenario_from_yaml
+from promiseline.service.settings import Settings
+from promiseline.store import SqlStore
+
+log = logging.getLogger("promiseline.service")
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A plan and the versions of the book and scenario it was computed from."""
+
+    scenario: Scenario
+    plan: Plan
+    index: dict[str, int]  # order id -> row of plan.table
+    versions: Versions
+    built_at: float  # time.time()
+    seconds: float  # how long reading and planning took
+
+    def as_of(self, booked: int) -> dict[str, int]:
+        return {"book": self.versions.book, "scenario": self.versions.scenario, "booked": booked}
+
+
+def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]:
+    """The scenario a worker starts on, and its version: always the one stored, so a
+    restart serves what the last PUT /v1/scenario said. An empty database is seeded
+    from `settings.scenario` (else the demo's), validated and planned first."""
+    stored = store.scenario()
+    if stored is not None:
+        if settings.scenario and read_text(settings.scenario) != stored.text:
+            log.warning(
+                "%s: not used: %s holds a scenario (version %d), which stays in use; "
+                "replace it with PUT /v1/scenario",
+                settings.scenario,
+                store.name,
+                stored.version,
+            )
+        source = f"scenario stored in {store.name}"
+        return scenario_from_yaml(stored.text, source), stored.version
+    if settings.scenario:
+        text, source = read_text(settings.scenario), settings.scenario
+    else:
+        from importlib import resources
+
+        text = resources.files("promiseline.data").joinpath("beijing-ev.yaml").read_text("utf-8")
+        source = "beijing-ev.yaml (embedded)"
+    scenario = scenario_from_yaml(text, source)
+    plan_snapshot(store, scenario, 0)  # plans with what is stored before it is kept
+    return scenario, store.put_scenario(text)
+
+
+def plan_snapshot(store: SqlStore, scenario: Scenario, scenario_version: int) -> Snapshot:
+    """Read the book and its version in one transaction, and plan it on this scenario."""
+    t0 = time.perf_counter()
+    versions, stored = store.snapshot()
+    versions = Versions(versions.book, scenario_version)
+    book = validate_orders(stored.table, scenario, source=stored.source)
+    for r in book.rejected[:5]:
+        log.warning("order in store does not fit the scenario: %s", r)
+    p = api.plan(scenario, book)
+    index = {oid: i for i, oid in enumerate(p.table["order_id"].to_list())}
+    return Snapshot(scenario, p, index, versions, time.time(), time.perf_counter() - t0)
+
+
+class LivePlan:
+    """The current plan and booking; re-plans when the stored versions move."""
+
+    def __init__(
+        self,
+        store: SqlStore,
+        scenario: tuple[Scenario, int],
+        settings: Settings,
+        clock: Clock,
+        holder: str,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.holder = holder
+        self.now = plan_snapshot(store, *scenario)
+        self.booking = Booking(self.now.plan)
+        self.replans = 0
+        self.replan_failures = 0
+        self.eta_changes = 0
+        self.last_error: str | None = None
+        self._due = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.now.scenario
+
+    def as_of(self) -> dict[str, int]:
+        return self.now.as_of(self.booking.booked)
+
+    # --- keeping current ---
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def mark_due(self) -> None:
+        """Re-plan soon even if no version moved (a booking that could not be made)."""
+        self._due.set()
+
+    async def _watch(self) -> None:
+        lease_at = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._due.wait(), self.settings.poll_s)
+            try:
+                if time.monotonic() >= lease_at:
+                    await asyncio.to_thread(self._renew_lease)
+                    lease_at = time.monotonic() + self.settings.lease_s / 3
+                versions = await asyncio.to_thread(self.store.versions)
+                if versions == self.now.versions and not self._due.is_set():
+                    continue
+                await asyncio.sleep(self.settings.debounce_s)  # gather the changes behind
+                await self.replan()
+            except Exception as e:  # keep serving on the last good plan
+                self.replan_failures += 1
+                self.last_error = str(e)
+                log.warning("re-plan failed, still serving plan %s: %s", self.as_of(), e)
+                await asyncio.sleep(self.settings.poll_s)
+
+    def _renew_lease(self) -> bool:
+        return self.store.try_lease("planner", self.holder, self.clock(), self.settings.lease_s)
+
+    async def replan(self) -> Snapshot:
+        """Re-plan from the store now (on the stored scenario if it moved)."""
+        async with self._lock:
+            self._due.clear()
+            snap = await asyncio.to_thread(self._build)
+            self._swap(snap)
+            if await asyncio.to_thread(self._renew_lease):
+                moved = await asyncio.to_thread(self._record_moves, snap.plan)
+                self.eta_changes += moved
+            return snap
+
+    def _build(self) -> Snapshot:
+        scenario, version = self.now.scenario, self.now.versions.scenario
+        stored = self.store.scenario()
+        if stored is not None and stored.version != version:
+            version = stored.version
+            scenario = scenario_from_yaml(stored.text, f"scenario stored in {self.store.name}")
+        return plan_snapshot(self.store, scenario, version)
+
+    def _swap(self, snap: Snapshot) -> None:
+        self.now = snap
+        self.booking = Booking(snap.plan)
+        self.replans += 1
+
+    def _record_moves(self, plan: Plan) -> int:
+        """Store first promises quietly, and moved windows with eta_changed events."""
+        first, moved = changes(plan_windows(plan), self.store.promises())
+        self.store.record_promises(first, moved, self.clock(), self.settings.webhooks)
+        return len(moved)
+
+    # --- scenario ---
+
+    async def replace_scenario(self, text: str) -> Snapshot:
+        """All or nothing: parse (aliases bounded), validate and plan the current book,
+        then store; any failure leaves the old scenario live. Never on the event loop."""
+        async with self._lock:
+            snap = await asyncio.to_thread(self._try_scenario, text)
+            self._swap(snap)
+            return snap
+
+    def _try_scenario(self, text: str) -> Snapshot:
+        scenario = scenario_from_yaml(text, "scenario")
+        try:
+            snap = plan_snapshot(self.store, scenario, self.now.versions.scenario)
+        except (ScenarioError, InvalidRequestError):
+            raise
+        except PromiselineError as e:
+            raise InvalidRequestError(f"scenario: the order book does not plan on it: {e}") from e
+        except MemoryError:
+            raise InvalidRequestError("scenario: too large to plan in memory") from None
+        version = self.store.put_scenario(text)
+        return Snapshot(
+            snap.scenario,
+            snap.plan,
+            snap.index,
+            Versions(snap.versions.book, version),
+            snap.built_at,
+            snap.seconds,
+        )
+
+    def scenario_text(self) -> str:
+        stored = self.store.scenario()
+        return stored.text if stored else ""
+
+    # --- answers ---
+
+    def quote(
+        self, model: str, variant: str, market: str, options: dict[str, str], when: dt.datetime
+    ) -> Quote:
+        """The window a new order locked at `when` would get (books nothing)."""
+        return self.booking.quote(model, variant, market, options, when)
+
+    def book(
+        self, model: str, variant: str, market: str, options: dict[str, str], when: dt.datetime
+    ) -> Quote:
+        """Book a newly locked order at the back of the queue; if the clock is behind the
+        book (e.g. after an import with later lock times), quote it and re-plan soon."""
+        try:
+            return self.booking.book(model, variant, market, options, when)
+        except QuoteError:
+            self.mark_due()
+            return self.booking.quote(model, variant, market, options, when)
+
+    def row(self, order_id: str) -> dict[str, Any] | None:
+        """The order's row of the current plan."""
+        i = self.now.index.get(order_id)
+        return self.now.plan.table.row(i, named=True) if i is not None else None
+
+    def summary(self) -> dict[str, Any]:
+        sm = self.now.plan.summary()
+        sm.pop("backlog", None)
+        sm["plan_age_s"] = round(time.time() - self.now.built_at, 3)
+        sm["booked_since_plan"] = self.booking.booked
+        sm["as_of"] = self.as_of()
+        return sm
+
+    def backlog(self) -> int:
+        """Orders planned and not yet built, with those booked since."""
+        p = self.now.plan
+        return p.n_frozen + p.n_active + self.booking.booked

@@ -1,0 +1,81 @@
+"""What the service keeps besides orders: secrets, the scenario in use and its version,
+leases between processes, and a write probe for health checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from promiseline.core.records import StoredScenario
+from promiseline.store.orders import OrderTables
+
+SCENARIO = "scenario_yaml"
+
+
+class Meta(OrderTables):
+    """Settings, the stored scenario, leases."""
+
+    def _setting(self, name: str) -> str | None:
+        row = self._one("SELECT value FROM settings WHERE name = ?", (name,))
+        return str(row[0]) if row else None
+
+    def secret(self, name: str) -> str:
+        """A random secret made once per database and kept (the first process to ask
+        makes it; every other one reads the same)."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                (name, secrets.token_hex(32)),
+            )
+        value = self._setting(name)
+        assert value is not None
+        return value
+
+    def scenario(self) -> StoredScenario | None:
+        """The scenario in use (as last put) and its version, read together."""
+        with self.transaction(read_only=True) as cur:
+            cur.execute(self.q("SELECT value FROM settings WHERE name = ?"), (SCENARIO,))
+            row = cur.fetchone()
+            version = self._versions(cur).scenario
+        return StoredScenario(str(row[0]), version) if row else None
+
+    def put_scenario(self, text: str) -> int:
+        """Replace the scenario; its version moves in the same transaction. Returns the
+        version this text has (a later put, from any process, has a higher one)."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (SCENARIO, text),
+            )
+            self._bump(cur, "scenario")
+            return self._versions(cur).scenario
+
+    def try_lease(self, name: str, holder: str, now: dt.datetime, seconds: float) -> bool:
+        """Take or renew a lease (one process among several does a job, e.g. writing
+        eta_changed events); True if `holder` has it now."""
+        until = now + dt.timedelta(seconds=seconds)
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "INSERT INTO leases (name, holder, until) VALUES (?, ?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+                    "until = excluded.until WHERE leases.until < ? OR leases.holder = ? "
+                    "RETURNING holder"
+                ),
+                (name, holder, self.ts(until), self.ts(now), holder),
+            )
+            return cur.fetchone() is not None
+
+    def ping(self, at: dt.datetime) -> None:
+        """A small real write: proves the database takes writes now (health check)."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "INSERT INTO settings (name, value) VALUES ('heartbeat', ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (at.isoformat(),),
+            )

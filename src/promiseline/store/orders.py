@@ -1,0 +1,451 @@
+"""Orders, their events and idempotency keys: intake writes, reads, promised windows,
+bulk import and export.
+
+Every write that changes the order book bumps the book's change counter in the same
+transaction, so a plan read together with the counter knows exactly what it saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import uuid
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+
+from promiseline.core.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
+from promiseline.core.orders import BOOK_COLUMNS, OrderBook
+from promiseline.core.records import (
+    Created,
+    Event,
+    NewOrder,
+    OrderFilter,
+    OrderPage,
+    OrderRecord,
+    Transition,
+    Transitioned,
+    Versions,
+)
+from promiseline.core.window import Promises, Window, WindowChange
+from promiseline.store.db import Db
+
+_ORDER_COLS = (
+    "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
+    "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
+    "updated_at"
+)
+_EVENT_COLS = "event_id, order_id, kind, at, actor, data"
+INSERT_ORDER = (
+    "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
+    "created_at, locked_at, promised_build, promised_earliest, promised_latest, "
+    "queue_position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
+_IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
+Item = NewOrder | Transition
+
+
+class OrderTables(Db):
+    """Orders, events and idempotency keys."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        # this process's row of the change counters (host and pid: unique and readable)
+        self.writer = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    @abstractmethod
+    def _insert_new(self, cur: Any, batch: Sequence[NewOrder]) -> list[Created]: ...
+
+    @abstractmethod
+    def _book_rows(self, cur: Any) -> pl.DataFrame:
+        """Orders in planning (IN_PLANNING), in the order-book columns, read with `cur`."""
+
+    # --- writes: one transaction per batch ---
+
+    def write(self, batch: Sequence[Item]) -> list[Created | Transitioned]:
+        """Apply a batch of creates and transitions in one transaction."""
+        out: list[Created | Transitioned] = []
+        with self.transaction() as cur:
+            i = 0
+            while i < len(batch):
+                j = i
+                while j < len(batch) and isinstance(batch[j], NewOrder):
+                    j += 1
+                if j > i:
+                    out.extend(self._insert_new(cur, batch[i:j]))  # type: ignore[arg-type]
+                    i = j
+                else:
+                    item = batch[i]
+                    assert isinstance(item, Transition)
+                    out.append(self._transition(cur, item))
+                    i += 1
+            if any(r.outcome in ("created", "done") for r in out):
+                self._bump(cur, "book")
+        return out
+
+    def _bump(self, cur: Any, name: str) -> None:
+        """Count one change of `name` in this process's own row (no row shared by writers,
+        so concurrent writers never wait on one another here)."""
+        cur.execute(
+            self.q(
+                "INSERT INTO changes (name, writer, value) VALUES (?, ?, 1) "
+                "ON CONFLICT (name, writer) DO UPDATE SET value = changes.value + 1"
+            ),
+            (name, self.writer),
+        )
+
+    def _order_row(self, o: NewOrder) -> tuple[Any, ...]:
+        w = o.window or Window(None, None, None, None)
+        return (
+            o.order_id,
+            o.model,
+            o.variant,
+            o.options,
+            o.market,
+            o.priority,
+            o.status.value,
+            self.ts(o.created_at),
+            self.ts(o.locked_at),
+            self.date(w.build_date),
+            self.date(w.earliest),
+            self.date(w.latest),
+            w.queue_position,
+            self.ts(o.created_at),
+        )
+
+    @staticmethod
+    def _created_data(o: NewOrder) -> str:
+        data: dict[str, Any] = {
+            "model": o.model,
+            "variant": o.variant,
+            "options": json.loads(o.options),
+            "market": o.market,
+            "status": o.status.value,
+        }
+        if o.window:
+            data["window"] = o.window.to_json()
+        return json.dumps(data)
+
+    def _created_event(self, o: NewOrder) -> tuple[Any, ...]:
+        return (o.order_id, "created", self.ts(o.created_at), o.actor, self._created_data(o))
+
+    def _transition(self, cur: Any, t: Transition) -> Transitioned:
+        changes: dict[str, Any] = {
+            "status": t.status.value if t.status else None,
+            "locked_at": self.ts(t.locked_at),
+            "variant": t.variant,
+            "options": t.options,
+            "line": t.line,
+            "build_date": self.date(t.build_date),
+        }
+        if t.window is not None:
+            changes |= {
+                "promised_build": self.date(t.window.build_date),
+                "promised_earliest": self.date(t.window.earliest),
+                "promised_latest": self.date(t.window.latest),
+                "queue_position": t.window.queue_position,
+            }
+        cols = [c for c, v in changes.items() if v is not None]
+        sets = "".join(f"{c} = ?, " for c in cols)
+        allowed = sorted(s.value for s in t.allowed_from)
+        marks = ",".join("?" for _ in allowed)
+        cur.execute(
+            self.q(
+                f"UPDATE orders SET {sets}updated_at = ? "
+                f"WHERE order_id = ? AND status IN ({marks}) RETURNING order_id"
+            ),
+            (*(changes[c] for c in cols), self.ts(t.at), t.order_id, *allowed),
+        )
+        if cur.fetchone() is None:
+            cur.execute(self.q("SELECT status FROM orders WHERE order_id = ?"), (t.order_id,))
+            row = cur.fetchone()
+            if row is None:
+                return Transitioned(t.order_id, "not_found", None)
+            return Transitioned(t.order_id, "not_allowed", Status(row[0]))
+        cur.execute(
+            self.q(INSERT_EVENT),
+            (t.order_id, t.kind.value, self.ts(t.at), t.actor, json.dumps(t.data, default=str)),
+        )
+        return Transitioned(t.order_id, "done", None)
+
+    # --- promised windows ---
+
+    def promises(self) -> Promises:
+        """The windows promised to locked and scheduled orders."""
+        queued = ",".join(f"'{s.value}'" for s in sorted(QUEUED))
+        rows = self._all(
+            "SELECT order_id, promised_build, promised_earliest, promised_latest, "
+            f"queue_position FROM orders WHERE status IN ({queued})"
+        )
+        cols = list(zip(*rows, strict=True)) if rows else [(), (), (), (), ()]
+        return Promises.of(
+            cols[0],
+            [self.from_date(v) for v in cols[1]],
+            [self.from_date(v) for v in cols[2]],
+            [self.from_date(v) for v in cols[3]],
+            cols[4],
+        )
+
+    def record_promises(
+        self,
+        first: Promises,
+        moved: Sequence[WindowChange],
+        at: dt.datetime,
+        webhooks: Sequence[str] = (),
+    ) -> None:
+        """Store new windows in one transaction: first promises quietly (e.g. after an
+        import), moved ones with an eta_changed event each and, for every webhook target,
+        a delivery in the outbox."""
+        if not len(first) and not moved:
+            return
+        updates = [(oid, w) for oid, w in first.items()] + [(c.order_id, c.after) for c in moved]
+        with self.transaction() as cur:
+            cur.executemany(
+                self.q(
+                    "UPDATE orders SET promised_build = ?, promised_earliest = ?, "
+                    "promised_latest = ?, queue_position = ?, updated_at = ? WHERE order_id = ?"
+                ),
+                [
+                    (
+                        self.date(w.build_date),
+                        self.date(w.earliest),
+                        self.date(w.latest),
+                        w.queue_position,
+                        self.ts(at),
+                        oid,
+                    )
+                    for oid, w in updates
+                ],
+            )
+            kind = EventKind.ETA_CHANGED.value
+            cur.executemany(
+                self.q(INSERT_EVENT),
+                [
+                    (c.order_id, kind, self.ts(at), "planner", json.dumps(c.to_json()))
+                    for c in moved
+                ],
+            )
+            deliveries = [
+                (
+                    target,
+                    json.dumps(
+                        {"type": kind, "order_id": c.order_id, "at": at.isoformat()} | c.to_json()
+                    ),
+                    self.ts(at),
+                    self.ts(at),
+                )
+                for c in moved
+                for target in webhooks
+            ]
+            cur.executemany(
+                self.q("INSERT INTO outbox (target, body, created_at, next_at) VALUES (?,?,?,?)"),
+                deliveries,
+            )
+
+    # --- reads ---
+
+    def _record(self, r: Sequence[Any]) -> OrderRecord:
+        return OrderRecord(
+            order_id=r[0],
+            model=r[1],
+            variant=r[2],
+            options=r[3],
+            market=r[4],
+            priority=int(r[5]),
+            status=Status(r[6]),
+            created_at=self.when(r[7]),
+            locked_at=self.from_ts(r[8]),
+            line=r[9],
+            build_date=self.from_date(r[10]),
+            window=Window(
+                self.from_date(r[11]), self.from_date(r[12]), self.from_date(r[13]), r[14]
+            ),
+            updated_at=self.from_ts(r[15]),
+        )
+
+    def _event(self, r: Sequence[Any]) -> Event:
+        return Event(int(r[0]), r[1], EventKind(r[2]), self.when(r[3]), r[4], json.loads(r[5]))
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        row = self._one(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", (order_id,))
+        return self._record(row) if row else None
+
+    def events(self, order_id: str, after: int = 0) -> list[Event]:
+        """One order's events after `after`, oldest first."""
+        rows = self._all(
+            f"SELECT {_EVENT_COLS} FROM events WHERE order_id = ? AND event_id > ? "
+            "ORDER BY event_id",
+            (order_id, after),
+        )
+        return [self._event(r) for r in rows]
+
+    def events_after(self, event_id: int, limit: int = 5000) -> list[Event]:
+        """Every order's events after `event_id`, oldest first (the live event feed)."""
+        rows = self._all(
+            f"SELECT {_EVENT_COLS} FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?",
+            (event_id, limit),
+        )
+        return [self._event(r) for r in rows]
+
+    def last_event_id(self) -> int:
+        return int(self._one("SELECT COALESCE(MAX(event_id), 0) FROM events")[0])
+
+    def list_orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
+        """A page of orders by id after the cursor, and how many match in all."""
+        conds, params = [], []
+        for col, value in (
+            ("status", where.status.value if where.status else None),
+            ("model", where.model),
+            ("variant", where.variant),
+            ("market", where.market),
+        ):
+            if value is not None:
+                conds.append(f"{col} = ?")
+                params.append(value)
+        cond = " AND ".join(conds) or "1=1"
+        total = int(self._one(f"SELECT COUNT(*) FROM orders WHERE {cond}", params)[0])
+        page_cond = cond + (" AND order_id > ?" if after else "")
+        rows = self._all(
+            f"SELECT {_ORDER_COLS} FROM orders WHERE {page_cond} ORDER BY order_id LIMIT ?",
+            [*params, *([after] if after else []), limit],
+        )
+        orders = [self._record(r) for r in rows]
+        nxt = orders[-1].order_id if len(orders) == limit else None
+        return OrderPage(orders, total, nxt)
+
+    def versions(self) -> Versions:
+        return self._versions(None)
+
+    def _versions(self, cur: Any) -> Versions:
+        sql = "SELECT name, SUM(value) FROM changes GROUP BY name"
+        if cur is None:
+            rows = self._all(sql)
+        else:
+            cur.execute(sql)
+            rows = cur.fetchall()
+        by = {name: int(v) for name, v in rows}
+        return Versions(by.get("book", 0), by.get("scenario", 0))
+
+    def snapshot(self) -> tuple[Versions, OrderBook]:
+        """The orders in planning and the versions they are, read in one transaction."""
+        with self.transaction(read_only=True) as cur:
+            versions = self._versions(cur)
+            table = self._book_rows(cur)
+        return versions, OrderBook(table, (), f"database {self.name}")
+
+    def count(self, status: Status | None = None) -> int:
+        if status is None:
+            return int(self._one("SELECT COUNT(*) FROM orders")[0])
+        return int(self._one("SELECT COUNT(*) FROM orders WHERE status = ?", (status.value,))[0])
+
+    def idempotency_map(self, keys: Sequence[str]) -> dict[str, str]:
+        """The order each of these idempotency keys created."""
+        out: dict[str, str] = {}
+        unique = list(dict.fromkeys(keys))
+        for i in range(0, len(unique), 900):
+            part = unique[i : i + 900]
+            marks = ",".join("?" for _ in part)
+            out.update(
+                self._all(f"SELECT key, order_id FROM idempotency WHERE key IN ({marks})", part)
+            )
+        return out
+
+    def integrity(self) -> dict[str, int]:
+        """Counts that must agree after any crash: orders, keys, created events."""
+        return {
+            "orders": int(self._one("SELECT COUNT(*) FROM orders")[0]),
+            "idempotency_keys": int(self._one("SELECT COUNT(*) FROM idempotency")[0]),
+            "created_events": int(
+                self._one("SELECT COUNT(*) FROM events WHERE kind = 'created'")[0]
+            ),
+            "orphan_keys": int(
+                self._one(
+                    "SELECT COUNT(*) FROM idempotency i LEFT JOIN orders o "
+                    "ON o.order_id = i.order_id WHERE o.order_id IS NULL"
+                )[0]
+            ),
+        }
+
+    def order_ids(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT order_id FROM orders")]
+
+    # --- bulk import/export (order-book format) ---
+
+    def import_orders(self, book: OrderBook, at: dt.datetime, actor: str = "import") -> int:
+        """Insert a validated book in one transaction (all or none); the service re-plans
+        when it sees the book's version move."""
+        rows, events = [], []
+        for r in book.table.iter_rows(named=True):
+            rows.append(
+                (
+                    r["order_id"],
+                    r["model"],
+                    r["variant"],
+                    r["options"],
+                    r["market"],
+                    r["priority"],
+                    r["status"],
+                    self.ts(r["locked_at"]),
+                    self.ts(r["locked_at"]),
+                    r["line"],
+                    self.date(r["build_date"]),
+                    self.ts(at),
+                )
+            )
+            data = json.dumps({"status": r["status"], "source": actor})
+            events.append((r["order_id"], "created", self.ts(at), actor, data))
+        with self.transaction() as cur:
+            cur.executemany(
+                self.q(
+                    "INSERT INTO orders (order_id, model, variant, options, market, priority, "
+                    "status, created_at, locked_at, line, build_date, updated_at) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                ),
+                rows,
+            )
+            cur.executemany(self.q(INSERT_EVENT), events)
+            if rows:
+                self._bump(cur, "book")
+        return len(rows)
+
+    # the order-book columns; a reserved order's locked_at is when it was placed
+    BOOK_SELECT = (
+        "SELECT order_id, model, variant, options, market, "
+        "COALESCE(locked_at, created_at), priority, status, line, build_date FROM orders"
+    )
+    BOOK_SQL = BOOK_SELECT + f" WHERE status IN ({_IN_PLANNING})"
+
+    def export_orders(self) -> OrderBook:
+        """Every order in the order-book columns (any status)."""
+        rows = self._all(self.BOOK_SELECT + " ORDER BY order_id")
+        return OrderBook(self._typed(rows), (), f"database {self.name}")
+
+    def _typed(self, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+        """Rows in the order-book columns as a typed table."""
+        cols: list[Sequence[Any]] = (
+            list(zip(*rows, strict=True)) if rows else [() for _ in BOOK_COLUMNS]
+        )
+        data = dict(zip(BOOK_COLUMNS, cols, strict=True))
+        return pl.DataFrame(
+            {
+                "order_id": pl.Series(data["order_id"], dtype=pl.String),
+                "model": pl.Series(data["model"], dtype=pl.String),
+                "variant": pl.Series(data["variant"], dtype=pl.String),
+                "options": pl.Series(data["options"], dtype=pl.String),
+                "market": pl.Series(data["market"], dtype=pl.String),
+                "locked_at": pl.Series(
+                    [self.from_ts(v) for v in data["locked_at"]], dtype=pl.Datetime("us")
+                ),
+                "priority": pl.Series(data["priority"], dtype=pl.Int64),
+                "status": pl.Series(data["status"], dtype=pl.String),
+                "line": pl.Series(data["line"], dtype=pl.String),
+                "build_date": pl.Series(
+                    [self.from_date(v) for v in data["build_date"]], dtype=pl.Date
+                ),
+            }
+        )

@@ -1,0 +1,94 @@
+"""Planner routes: a planner or admin key reads any order, lists, explains, re-plans,
+records progress and replaces the scenario; nobody else does."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.service.conftest import ADMIN, order
+
+
+def test_no_key_no_planner_data(client: TestClient) -> None:
+    """Listing, explaining, re-planning and the scenario need a planner key."""
+    o = order(client, "k")
+    for method, path in (
+        ("GET", "/v1/orders"),
+        ("GET", f"/v1/orders/{o['order_id']}/explain"),
+        ("POST", f"/v1/orders/{o['order_id']}/progress"),
+        ("POST", "/v1/plan"),
+        ("GET", "/v1/plan"),
+        ("GET", "/v1/capacity"),
+        ("GET", "/v1/scenario"),
+        ("PUT", "/v1/scenario"),
+    ):
+        assert client.request(method, path).status_code == 401, path
+        bad = client.request(method, path, headers={"X-API-Key": "guess"})
+        assert bad.status_code == 401, path
+        token = {"X-Order-Token": str(o["token"])}
+        assert client.request(method, path, headers=token).status_code == 401, path
+
+
+def test_planner_sees_any_order_and_explains(client: TestClient, planner_key: str) -> None:
+    """With a planner key: any order, the list with filters and paging, explain, re-plan."""
+    h = {"X-API-Key": planner_key}
+    ids = [order(client, f"k{i}", lock=True)["order_id"] for i in range(5)]
+    assert client.get(f"/v1/orders/{ids[0]}", headers=h).status_code == 200
+    plan = client.post("/v1/plan", headers=h).json()
+    assert plan["orders"]["planned"] == 5
+    assert plan["as_of"]["book"] >= 5
+    page = client.get("/v1/orders", params={"status": "locked", "limit": 2}, headers=h).json()
+    assert page["count"] == 5
+    assert len(page["data"]) == 2
+    nxt = client.get(
+        "/v1/orders",
+        params={"status": "locked", "limit": 2, "after": page["next_after"]},
+        headers=h,
+    ).json()
+    assert nxt["data"][0]["order_id"] > page["data"][-1]["order_id"]
+    assert client.get("/v1/orders", params={"status": "lost"}, headers=h).status_code == 422
+    e = client.get(f"/v1/orders/{ids[-1]}/explain", headers=h).json()
+    assert e["queue_position"] == 5
+    assert "text" in e
+
+
+def test_progress_lifecycle(client: TestClient, planner_key: str) -> None:
+    """Planner records scheduled, built, shipped, delivered; each is an event."""
+    h = {"X-API-Key": planner_key}
+    oid = order(client, "k", lock=True)["order_id"]
+    r = client.post(
+        f"/v1/orders/{oid}/progress",
+        headers=h,
+        json={"status": "scheduled", "line": "l1", "build_date": "2025-01-13"},
+    )
+    assert r.status_code == 200, r.text
+    for status in ("built", "shipped", "delivered"):
+        r = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": status})
+        assert r.status_code == 200, r.text
+    back = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": "built"})
+    assert back.status_code == 409
+    kinds = [e["kind"] for e in client.get(f"/v1/orders/{oid}", headers=h).json()["events"]]
+    assert kinds == ["created", "scheduled", "built", "shipped", "delivered"]
+    wrong = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": "reserved"})
+    assert wrong.status_code == 422
+    assert "must be one of" in wrong.text
+
+
+def test_scenario_replace_validates_and_replans(client: TestClient, planner_key: str) -> None:
+    """A bad scenario is a 422 naming the key; a good one is used at once."""
+    h = {"X-API-Key": planner_key, "Content-Type": "application/yaml"}
+    text = client.get("/v1/scenario", headers=h).text
+    bad = client.put("/v1/scenario", content=text.replace("jph: 1\n", "jph: -5\n"), headers=h)
+    assert bad.status_code == 422
+    assert "jph: must be > 0, got -5" in bad.json()["detail"]
+    good = client.put("/v1/scenario", content=text.replace("jph: 1\n", "jph: 2\n"), headers=h)
+    assert good.status_code == 200, good.text
+    assert good.json()["as_of"]["scenario"] == 2
+    assert "jph: 2\n" in client.get("/v1/scenario", headers=h).text
+
+
+def test_staff_reads_orders_customers_do_not_list(client: TestClient) -> None:
+    """An admin key opens any order; the list is not open to an order's token."""
+    o = order(client, "k")
+    assert client.get(f"/v1/orders/{o['order_id']}", headers=ADMIN).status_code == 200
+    token = {"X-Order-Token": str(o["token"])}
+    assert client.get("/v1/orders", headers=token).status_code == 401
