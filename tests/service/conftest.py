@@ -14,7 +14,7 @@ from promiseline.service.desk import OrderDesk
 from promiseline.service.settings import Settings
 from promiseline.store import open_store
 from tests.conftest import DATA
-from tests.store.conftest import db_url  # noqa: F401 - the fixture, for both back-ends
+from tests.store.conftest import db_url, store  # noqa: F401 - fixtures, for both back-ends
 
 ADMIN_KEY = "test-admin-key-0123456789abcdefghij"
 ADMIN = {"X-API-Key": ADMIN_KEY}

@@ -53,7 +53,6 @@ class OrderSequences(Orders):  # type: ignore[misc,valid-type]
 
 
 class TestOrderSequences(OrderSequences.TestCase):  # type: ignore[name-defined,misc]
-
     settings = settings(
         max_examples=20,
         stateful_step_count=6,

@@ -90,7 +90,7 @@ class OrderDesk:
         self.live = LivePlan(store, stored_scenario(store, settings), settings, clock, holder)
         self.committer = GroupCommitter(store.write, settings.max_batch)
         self.intake = Intake(store, self.committer, self.live, clock, settings.policy)
-        self.feed = EventFeed(store, settings)
+        self.feed = EventFeed(store, settings, settings.poll_s)
         self.webhooks = Webhooks(store, settings, clock)
 
     async def start(self) -> None:
@@ -223,18 +223,20 @@ class OrderDesk:
     # --- operations ---
 
     async def health(self, *, details: bool) -> tuple[bool, dict[str, Any]]:
-        """(ready, body): not ready while writes fail; a failing store is probed with a
-        real write, so readiness comes back as soon as the database does."""
-        failing = self.committer.failing
-        if failing is not None:
-            try:
+        """(ready, body). Ready means the database answers a read now and, if writes
+        have been failing, takes a real write again: readiness comes back as soon as the
+        database does."""
+        problem = None
+        try:
+            await asyncio.to_thread(self.store.versions)
+            if self.committer.failing is not None:
                 await asyncio.to_thread(self.store.ping, self.clock())
-                self.committer.failing = failing = None
-            except StorageError as e:
-                failing = str(e)
-        body: dict[str, Any] = {"ok": failing is None}
-        if failing is not None:
-            body["detail"] = f"writes are failing: {failing}"
+                self.committer.failing = None
+        except StorageError as e:
+            problem = str(e)
+        body: dict[str, Any] = {"ok": problem is None}
+        if problem is not None:
+            body["detail"] = f"the database is failing: {problem}"
         if details:
             body |= {
                 "plan_age_s": round(time.time() - self.live.now.built_at, 3),
@@ -243,7 +245,7 @@ class OrderDesk:
                 "replan_failures": self.live.replan_failures,
                 "last_replan_error": self.live.last_error,
             }
-        return failing is None, body
+        return problem is None, body
 
 
 def _iso(d: dt.date | None) -> str | None:

@@ -70,12 +70,22 @@ class Meta(OrderTables):
             return cur.fetchone() is not None
 
     def ping(self, at: dt.datetime) -> None:
-        """A small real write: proves the database takes writes now (health check)."""
+        """A write like an order's, undone in the same transaction: proves the database
+        takes intake writes now (a tiny setting might still fit on a full disk)."""
+        probe = f"~probe-{self.writer}"
         with self.transaction() as cur:
             cur.execute(
                 self.q(
-                    "INSERT INTO settings (name, value) VALUES ('heartbeat', ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                    "INSERT INTO orders (order_id, model, variant, options, market, status, "
+                    "created_at, updated_at) VALUES (?, '', '', ?, '', 'probe', ?, ?)"
                 ),
-                (at.isoformat(),),
+                (probe, "x" * 512, self.ts(at), self.ts(at)),
             )
+            cur.execute(
+                self.q(
+                    "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?, 'probe', ?, '', ?)"
+                ),
+                (probe, self.ts(at), "x" * 512),
+            )
+            cur.execute(self.q("DELETE FROM events WHERE order_id = ?"), (probe,))
+            cur.execute(self.q("DELETE FROM orders WHERE order_id = ?"), (probe,))

@@ -1,0 +1,46 @@
+"""Settings are checked before anything starts, with one clear line each."""
+
+from __future__ import annotations
+
+import pytest
+
+from promiseline.errors import PromiselineError
+from promiseline.service.settings import Settings
+
+
+def test_short_admin_key_is_refused() -> None:
+    """A bootstrap admin key under 32 characters is refused, saying how to make one."""
+    with pytest.raises(PromiselineError, match="at least 32 characters, got 6"):
+        Settings(admin_key="secret")
+
+
+def test_webhooks_need_a_signing_secret() -> None:
+    """Webhook targets without a signing secret are refused."""
+    with pytest.raises(PromiselineError, match="PROMISELINE_WEBHOOK_SECRET"):
+        Settings(webhooks=("http://example.test/hook",))
+
+
+def test_environment_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `to_env` writes, `from_env` reads back (worker processes rely on it)."""
+    s = Settings(
+        db="sqlite:///x.db",
+        admin_key="k" * 40,
+        pepper="p",
+        webhooks=("http://a/h", "http://b/h"),
+        webhook_secret="s" * 30,
+        debounce_s=0.5,
+        public_backlog=True,
+    )
+    for name, value in s.to_env().items():
+        monkeypatch.setenv(name, value)
+    back = Settings.from_env()
+    assert back == s
+
+
+def test_bad_numbers_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A debounce that is not a number, or not positive, names the setting."""
+    monkeypatch.setenv("PROMISELINE_DEBOUNCE", "soon")
+    with pytest.raises(PromiselineError, match="PROMISELINE_DEBOUNCE"):
+        Settings.from_env()
+    with pytest.raises(PromiselineError, match="debounce_s"):
+        Settings(debounce_s=0)
