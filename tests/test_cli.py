@@ -45,17 +45,80 @@ def test_plan_writes_outputs(tmp_path: Path, capsys, monkeypatch) -> None:  # ty
     assert summary["orders"]["planned"] == (table["status"] == "planned").sum()
 
 
-def test_plan_lists_bad_rows_and_plans_the_rest(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Bad rows are listed with their CSV line numbers; the good rows are planned."""
+def with_bad_row(tmp_path: Path) -> str:
+    """The tiny order book with one bad row on CSV line 4."""
     src = tmp_path / "o.csv"
     lines = Path(ORDERS).read_text().splitlines()
     lines.insert(3, "bad1,Z,S,,CN,2025-01-01T00:00:00,0,locked,,")
     src.write_text("\n".join(lines) + "\n")
-    code, _out, err = run(capsys, monkeypatch, "plan", TINY, str(src), "-o", str(tmp_path / "o"))
-    assert code == 0
+    return str(src)
+
+
+def test_plan_lists_bad_rows_and_plans_the_rest(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Bad rows are listed with their CSV line numbers and the good rows planned, but the
+    exit code is 1 unless --accept-rejected."""
+    src = with_bad_row(tmp_path)
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, src, "-o", str(tmp_path / "o"))
+    assert code == 1
     assert "row 4 order 'bad1': unknown model 'Z'" in err
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["rejected_rows"][0]["row"] == 4
+    assert summary["orders"]["loaded"] == 40
+    code, _out, err = run(
+        capsys, monkeypatch, "plan", TINY, src, "-o", str(tmp_path / "o2"), "--accept-rejected"
+    )
+    assert code == 0
+    assert "row 4 order 'bad1'" in err
+    assert (tmp_path / "o2" / "summary.json").exists()
+
+
+def sizing_scenario(tmp_path: Path) -> str:
+    """The tiny scenario with uncertainty and a lever, for simulate and size."""
+    import yaml
+
+    sc = yaml.safe_load(Path(TINY).read_text())
+    sc["uncertainty"] = {"uptime": {"mean": 0.9, "sd": 0.05}}
+    sc["levers"] = [
+        {"name": "hours", "kind": "shift", "line": "l1", "amount": 2, "cost": 5, "max_units": 2}
+    ]
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(sc))
+    return str(scenario)
+
+
+PATCH = str(DATA / "more-hours.yaml")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("quote", "{s}", "{o}", "--model", "A", "--variant", "S", "--market", "CN"),
+        ("explain", "{s}", "{o}", "o07"),
+        ("simulate", "{s}", "{o}", "--futures", "2", "-o", "{tmp}/sim"),
+        ("compare", "{s}", "{o}", PATCH, "-o", "{tmp}/cmp"),
+        ("size", "{s}", "{o}", "--target", "max_wait<=200d"),
+        ("import", "{o}", "--db", "sqlite:///{tmp}/o.db", "--scenario", "{s}"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_every_planning_command_exits_1_on_rejected_rows(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch,
+    command: tuple[str, ...],
+) -> None:
+    """quote, explain, simulate, compare, size and import list rejected rows and exit 1;
+    with --accept-rejected they exit 0."""
+    fill = {"s": sizing_scenario(tmp_path), "o": with_bad_row(tmp_path), "tmp": str(tmp_path)}
+    args = [a.format(**fill) for a in command]
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert "row 4 order 'bad1': unknown model 'Z'" in err
+    assert code == 1
+    if command[0] == "import":  # the good rows are in: import them into a new database
+        args[args.index("--db") + 1] = f"sqlite:///{tmp_path}/again.db"
+    code, _out, err = run(capsys, monkeypatch, *args, "--accept-rejected")
+    assert "row 4 order 'bad1'" in err
+    assert code == 0
 
 
 def test_quote_and_explain(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -87,6 +150,10 @@ def test_validate(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[
     ("args", "message"),
     [
         (("plan", "missing.yaml", ORDERS), "missing.yaml: cannot read file"),
+        (("plan", TINY, "demo"), "ORDERS 'demo' is the demo's order book"),
+        (("plan", TINY, PATCH), "more-hours.yaml: expected an order book"),
+        (quote_args("A", "S", "--option", "paint:black"), "expected NAME=VALUE"),
+        (quote_args("A", "S", "--option", "a=1", "--option", "a=2"), "'a' given twice"),
         (("plan", TINY, "missing.csv"), "missing.csv: no such order-book file"),
         (("explain", TINY, ORDERS, "nope"), "order 'nope' is not in the plan"),
         (quote_args("B"), "unknown model 'B'"),
@@ -166,9 +233,8 @@ def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> 
         monkeypatch,
         "compare",
         str(scenario),
-        patch,
-        "--orders",
         ORDERS,
+        patch,
         "--futures",
         "5",
         "-o",
@@ -176,6 +242,8 @@ def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> 
     )
     assert code == 0
     assert "more-hours P90" in out
+    assert "Deliveries per month, 2025-01 through 2025-03 (every month)" in out
+    assert "Line utilization from 2025-01-01 through 2025-02-14" in out
     assert "Monte Carlo (5 futures)" in out
     assert (tmp_path / "cmp" / "compare.png").exists()
     code, out, _ = run(
@@ -183,3 +251,117 @@ def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> 
     )
     assert code == 0
     assert "met" in out
+
+
+def _png() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+FILE_ERRORS = {  # name: (content, or None for a folder; the command, FILE for it; message)
+    "folder.csv": (None, ("plan", TINY, "FILE"), "is a directory"),
+    "folder.yaml": (None, ("plan", "FILE", ORDERS), "cannot read file: Is a directory"),
+    "random.csv": (bytes(range(128, 256)) * 8, ("plan", TINY, "FILE"), "not UTF-8 text"),
+    "utf16.csv": (Path(ORDERS).read_text().encode("utf-16"), ("plan", TINY, "FILE"), "UTF-16"),
+    "nul.csv": (b"order_id,model\x00\n", ("plan", TINY, "FILE"), "binary data"),
+    "picture.parquet": (_png(), ("plan", TINY, "FILE"), "not a Parquet file"),
+    "empty.csv": (b"", ("plan", TINY, "FILE"), "empty file"),
+    "blank.csv": (b"\n\n", ("plan", TINY, "FILE"), "empty file"),
+    "empty.parquet": (b"", ("plan", TINY, "FILE"), "empty file"),
+    "scenario.yaml": (_png(), ("plan", "FILE", ORDERS), "not UTF-8 text"),
+    "empty.yaml": (b"", ("validate", "FILE"), "empty: no YAML content"),
+    "patch.yaml": (_png(), ("compare", TINY, ORDERS, "FILE"), "not UTF-8 text"),
+    "nothing.yaml": (b"", ("compare", TINY, ORDERS, "FILE"), "empty: no YAML content"),
+    "gone.csv": (b"", ("import", "FILE", "--scenario", TINY), "no such order-book file"),
+}
+
+
+@pytest.mark.parametrize("name", FILE_ERRORS)
+def test_file_errors_name_the_file_in_one_line(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch,
+    name: str,
+) -> None:
+    """A missing, folder, binary, undecodable or empty file is one line on stderr naming
+    it, exit code 2, no traceback."""
+    content, command, message = FILE_ERRORS[name]
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    elif name != "gone.csv":
+        path.write_bytes(content)
+    args = [str(path) if a == "FILE" else a for a in command]
+    if args[0] == "import":
+        args += ["--db", f"sqlite:///{tmp_path}/o.db"]
+    if args[0] in ("plan", "compare"):
+        args += ["-o", str(tmp_path / "out")]
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert err.startswith(f"error: {path}: ")
+    assert message in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["plan", "quote", "explain", "simulate", "compare", "size"])
+def test_a_custom_scenario_needs_its_orders(capsys, monkeypatch, command: str) -> None:  # type: ignore[no-untyped-def]
+    """Without ORDERS a custom scenario is a usage error (exit 2), never silently planned
+    with the demo's order book."""
+    code, _out, err = run(capsys, monkeypatch, command, TINY)
+    assert code == 2
+    assert "Missing argument 'ORDERS'" in err
+
+
+def test_demo_orders_go_with_the_demo_scenario(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """'demo' for ORDERS is the demo's generated book, with the demo scenario."""
+    code, out, _ = run(capsys, monkeypatch, "validate", "demo", "demo")
+    assert code == 0
+    assert "524,247 orders loaded, 0 rejected" in out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_of_a_user_error(capsys, monkeypatch, where: str) -> None:  # type: ignore[no-untyped-def]
+    """--debug, before or after the command name, shows the traceback, then the one line."""
+    args = ("plan", "missing.yaml", ORDERS)
+    args = ("--debug", *args) if where == "before" else (*args, "--debug")
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert "Traceback" in err
+    assert "ScenarioError" in err
+    assert (
+        err.rstrip().splitlines()[-1]
+        == "error: missing.yaml: cannot read file: No such file or directory"
+    )
+
+
+def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An unexpected exception is one line without --debug, its traceback with it."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli.api, "plan", broken)
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, ORDERS, "-o", "unused")
+    assert (code, err) == (2, "error: RuntimeError: boom (--debug shows where)\n")
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, ORDERS, "--debug", "-o", "unused")
+    assert code == 2
+    assert "Traceback" in err
+    assert 'raise RuntimeError("boom")' in err
+    assert err.rstrip().splitlines()[-1] == "error: RuntimeError: boom"
+
+
+def test_utilization_table_adds_up_over_its_stated_dates(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The plan's utilization table states its dates; built / capacity is its utilization."""
+    code, out, _ = run(capsys, monkeypatch, "plan", TINY, ORDERS, "-o", str(tmp_path))
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert (
+        f"Line utilization from {summary['utilization_from']} through "
+        f"{summary['utilization_through']}" in out
+    )
+    (line,) = summary["lines"]
+    row = next(r for r in out.splitlines() if " l1 " in r).replace("│", " ").split()
+    assert row[-3:] == [f"{line['built']:,}", f"{line['capacity']:,}", f"{line['utilization']:.1%}"]
+    assert line["utilization"] == round(line["built"] / line["capacity"], 4)

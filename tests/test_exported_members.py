@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import types
+
 import promiseline
+from promiseline import api
+
+INTERNAL_API: dict[str, str] = {
+    # name in api.py -> why it is deliberately not exported by `promiseline`
+}
 
 
 def test_all_exports_exist_and_are_documented() -> None:
@@ -22,3 +30,30 @@ def test_api_verbs_return_their_objects(tiny, tiny_orders) -> None:  # type: ign
     )
     assert isinstance(sim, promiseline.Simulation)
     assert isinstance(promiseline.compare(tiny, [], p.book), promiseline.Comparison)
+
+
+def test_public_names_are_exactly_all() -> None:
+    """The package's public attributes, submodules aside, are exactly __all__: none leaks,
+    none is missing."""
+    public = {
+        name
+        for name, value in vars(promiseline).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert sorted(public - set(promiseline.__all__)) == []  # leaked
+    assert sorted(set(promiseline.__all__) - public) == []  # listed, not there
+
+
+def test_every_api_function_is_exported() -> None:
+    """Each public function defined in api.py is exported by `promiseline` as that very
+    function, unless INTERNAL_API lists it with a reason."""
+    defined = {
+        name
+        for name, fn in inspect.getmembers(api, inspect.isfunction)
+        if fn.__module__ == api.__name__ and not name.startswith("_")
+    }
+    assert sorted(set(INTERNAL_API) - defined) == []  # stale entries
+    assert all(why.strip() for why in INTERNAL_API.values())
+    assert sorted(defined - set(INTERNAL_API) - set(promiseline.__all__)) == []
+    for name in defined - set(INTERNAL_API):
+        assert getattr(promiseline, name) is getattr(api, name), name

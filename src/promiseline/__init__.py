@@ -28,6 +28,7 @@ from promiseline.errors import (
     PromiselineError,
     QuoteError,
     ScenarioError,
+    SizingError,
     UnknownOrderError,
 )
 from promiseline.io.order_book import write_orders
@@ -50,6 +51,7 @@ __all__ = [
     "ScenarioError",
     "Simulation",
     "Sizing",
+    "SizingError",
     "UnknownOrderError",
     "compare",
     "demo_orders",

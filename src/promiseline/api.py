@@ -19,6 +19,7 @@ import polars as pl
 from promiseline.core.explain import Explanation
 from promiseline.core.explain import explain as _explain
 from promiseline.core.orders import OrderBook, order_book
+from promiseline.core.orders import parse_options as parse_options  # the one NAME=VALUE parser
 from promiseline.core.plan import Plan
 from promiseline.core.planner import Progress
 from promiseline.core.planner import plan as _plan
@@ -43,9 +44,12 @@ def load_scenario(path: str | Path | None = None) -> Scenario:
     return _load_scenario(path)
 
 
-def load_orders(path: str | Path, scenario: Scenario) -> OrderBook:
-    """An order book file (CSV or Parquet); bad rows are kept aside in `.rejected`."""
-    return read_orders(path, scenario)
+def load_orders(orders: str | Path | pl.DataFrame, scenario: Scenario) -> OrderBook:
+    """An order book file (CSV or Parquet), or a table in the contract's columns such as
+    `demo_orders()`; bad rows are kept aside in `.rejected`."""
+    if isinstance(orders, pl.DataFrame):
+        return order_book(orders, scenario)
+    return read_orders(orders, scenario)
 
 
 def plan(

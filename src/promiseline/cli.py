@@ -8,18 +8,20 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promiseline import api
 from promiseline.core.orders import OrderBook
 from promiseline.core.plan import Plan
-from promiseline.errors import PromiselineError
+from promiseline.core.scenario import Scenario
+from promiseline.errors import PromiselineError, StorageError
 
 app = typer.Typer(
     help="promiseline: plan every order of a surge into a build slot, with honest dates.",
@@ -33,9 +35,27 @@ _state = {"debug": False}
 
 ScenarioArg = Annotated[
     Path,
-    typer.Argument(help="Scenario YAML file (docs/SCENARIO.md), or 'demo' for the embedded one."),
+    typer.Argument(
+        metavar="SCENARIO",
+        help="Scenario YAML file (docs/SCENARIO.md), or 'demo' for the embedded one.",
+    ),
 ]
-OrdersArg = Annotated[Path, typer.Argument(help="Order book, .csv or .parquet.")]
+OrdersArg = Annotated[
+    Path,
+    typer.Argument(
+        metavar="ORDERS",
+        help="Order book, .csv or .parquet, or 'demo' for the demo's generated one (with the "
+        "demo scenario only).",
+        show_default=False,
+    ),
+]
+AcceptRejected = Annotated[
+    bool,
+    typer.Option(
+        "--accept-rejected",
+        help="Exit 0 even if rows of the order book were rejected (they are listed all the same).",
+    ),
+]
 
 
 @app.callback()
@@ -54,28 +74,64 @@ def _steps() -> Iterator[Callable[[str], None]]:
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,  # elsewhere it would leave a blank line on stderr
     ) as bar:
         task = bar.add_task("starting", total=None)
         yield lambda what: bar.update(task, description=what)
 
 
-def _rejections(book: OrderBook, limit: int = 20) -> None:
+LISTS_ALL = "'promiseline validate' lists them all"
+
+
+def _rejections(book: OrderBook, limit: int = 20, rest: str = LISTS_ALL) -> None:
     if not book.rejected:
         return
     err.print(f"[yellow]{len(book.rejected):,} row(s) rejected in {book.source}:[/]")
     for r in book.rejected[:limit]:
-        err.print(f"  {r}", markup=False, highlight=False)
+        err.print(f"  {r}", markup=False, highlight=False, soft_wrap=True)
     if len(book.rejected) > limit:
-        err.print(f"  ... and {len(book.rejected) - limit:,} more (all listed in summary.json)")
+        err.print(f"  ... and {len(book.rejected) - limit:,} more ({rest})", highlight=False)
 
 
-def _load(scenario: Path | None, orders: Path | Any, say: Callable[[str], None]) -> Plan:
+def _book(scenario: Path | None, s: Scenario, orders: Path) -> OrderBook:
+    """The order book ORDERS names: a file, or 'demo' for the demo's generated book. The
+    demo's orders go with the demo scenario only: on another scenario they would be
+    planned (or rejected) against lines and markets they were never made for."""
+    if str(orders) == "demo":
+        if not (scenario is None or str(scenario) == "demo"):
+            raise PromiselineError(
+                f"ORDERS 'demo' is the demo's order book and goes only with the demo "
+                f"scenario; give the order book (.csv or .parquet) for {scenario}"
+            )
+        from promiseline.demo import demo_orders
+
+        return api.load_orders(demo_orders(), s)
+    if orders.suffix.lower() in (".yaml", ".yml"):
+        raise PromiselineError(
+            f"{orders}: expected an order book (.csv or .parquet) or 'demo' for ORDERS, "
+            f"which comes right after SCENARIO"
+        )
+    return api.load_orders(orders, s)
+
+
+def _accept(book: OrderBook, accept_rejected: bool) -> None:
+    """Exit 1 when rows were rejected unless --accept-rejected: a script must not take
+    the answer for a part of the order book as the answer for all of it."""
+    if book.rejected and not accept_rejected:
+        err.print(
+            f"{len(book.rejected):,} row(s) of {book.source} rejected: exit code 1 "
+            "(--accept-rejected to exit 0)",
+            highlight=False,
+        )
+        raise typer.Exit(1)
+
+
+def _load(scenario: Path, orders: Path, say: Callable[[str], None], rest: str = LISTS_ALL) -> Plan:
     say("loading scenario")
     s = api.load_scenario(scenario)
     say("reading orders")
-    book = api.load_orders(orders, s) if isinstance(orders, Path) else orders
-    if isinstance(book, OrderBook):
-        _rejections(book)
+    book = _book(scenario, s, orders)
+    _rejections(book, rest=rest)
     return api.plan(s, book, progress=say)
 
 
@@ -83,7 +139,7 @@ def _table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1
 ) -> Table:
     """A rich table: the first `left` columns left-aligned, the rest (figures) right."""
-    t = Table(title=title, title_justify="left")
+    t = Table(title=title, title_justify="left", min_width=len(title))  # title on one line
     for i, col in enumerate(columns):
         t.add_column(col, justify="left" if i < left else "right")
     for row in rows:
@@ -121,8 +177,9 @@ def print_summary(plan: Plan) -> None:
     out.print(_table("What held orders back", ("binding constraint", "orders delayed"), held))
     out.print(
         _table(
-            f"Line utilization through {sm['utilization_through']}",
-            ("plant", "line", "built", "capacity in horizon", "utilization"),
+            f"Line utilization from {sm['utilization_from']} through {sm['utilization_through']}"
+            " (start to last build day)",
+            ("plant", "line", "built", "capacity", "utilization"),
             (
                 (
                     r["plant"],
@@ -194,14 +251,17 @@ def plan_cmd(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
         "promiseline-plan"
     ),
+    accept_rejected: AcceptRejected = False,
 ) -> None:
-    """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json."""
+    """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
+    Rejected rows are listed and skipped; exit code 1 if there are any."""
     with _steps() as say:
-        p = _load(scenario, orders, say)
+        p = _load(scenario, orders, say, rest=f"all in {output / 'summary.json'}")
         say("writing outputs")
         paths = _write(p, output)
     print_summary(p)
     _written(paths)
+    _accept(p.book, accept_rejected)
 
 
 def _when(text: str | None) -> dt.datetime | None:
@@ -227,6 +287,7 @@ def quote(
     ] = None,
     when: Annotated[str | None, typer.Option(help="Lock time (default: now).")] = None,
     priority: Annotated[int, typer.Option(help="Priority class (smaller first).")] = 0,
+    accept_rejected: AcceptRejected = False,
 ) -> None:
     """Quote a new order: the build and delivery date it would get if locked now."""
     with _steps() as say:
@@ -243,29 +304,38 @@ def quote(
         )
     if q.build_date is None:
         out.print(f"No date for {model} {variant} to {market}: {q.reason}")
-        return
-    out.print(
-        f"{model} {variant} to {market}, locked {q.locked_at:%Y-%m-%d %H:%M}: built "
-        f"{q.build_date} on {q.line} ({q.plant}), delivered [bold]{q.delivery_date}[/] "
-        f"(wait {q.wait_days} days, queue position {q.queue_position:,})"
-        + (f"; held back by {q.bound_by}" if q.bound_by else "")
-    )
+    else:
+        out.print(
+            f"{model} {variant} to {market}, locked {q.locked_at:%Y-%m-%d %H:%M}: built "
+            f"{q.build_date} on {q.line} ({q.plant}), delivered [bold]{q.delivery_date}[/] "
+            f"(wait {q.wait_days} days, queue position {q.queue_position:,})"
+            + (f"; held back by {q.bound_by}" if q.bound_by else "")
+        )
+    _accept(p.book, accept_rejected)
 
 
 @app.command()
-def explain(scenario: ScenarioArg, orders: OrdersArg, order_id: str) -> None:
+def explain(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    order_id: str,
+    accept_rejected: AcceptRejected = False,
+) -> None:
     """Explain an order's date: its queue position and what bound it."""
     with _steps() as say:
         p = _load(scenario, orders, say)
         say("explaining")
         e = api.explain(p, order_id)
     out.print(e.text(), highlight=False)
+    _accept(p.book, accept_rejected)
 
 
 @app.command()
 def validate(
     scenario: ScenarioArg,
-    orders: Annotated[Path | None, typer.Argument(help="Order book to check too.")] = None,
+    orders: Annotated[
+        Path | None, typer.Argument(help="Order book to check too (or 'demo').")
+    ] = None,
 ) -> None:
     """Check a scenario (and an order book) without planning; exit 1 if rows are rejected."""
     s = api.load_scenario(scenario)
@@ -277,8 +347,8 @@ def validate(
     )
     if orders is None:
         return
-    book = api.load_orders(orders, s)
-    _rejections(book, limit=1000)
+    book = _book(scenario, s, orders)
+    _rejections(book, limit=1000, rest="the first 1,000 are shown")
     out.print(book.summary())
     if book.rejected:
         raise typer.Exit(1)
@@ -309,46 +379,76 @@ DbOpt = Annotated[
 @app.command()
 def serve(
     scenario: Annotated[
-        Path | None, typer.Option(help="Scenario YAML (default: the stored one, else the demo).")
+        Path | None,
+        typer.Option(
+            help="Scenario YAML for an empty database; a database that holds a scenario "
+            "keeps using it (replace it with PUT /v1/scenario)."
+        ),
     ] = None,
     db: DbOpt = "sqlite:///promiseline.db",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for >1).")] = 1,
     admin_key: Annotated[
-        str | None, typer.Option(envvar="PROMISELINE_ADMIN_KEY", help="Register this admin key.")
+        str | None,
+        typer.Option(
+            envvar="PROMISELINE_ADMIN_KEY",
+            help="Register this admin key (32+ characters; better given in the environment).",
+        ),
     ] = None,
-    webhook: Annotated[str | None, typer.Option(help="POST eta_changed events here.")] = None,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="POST eta_changed events here (repeat for more); signed with "
+            "PROMISELINE_WEBHOOK_SECRET."
+        ),
+    ] = None,
     debounce: Annotated[float, typer.Option(help="Seconds between a change and re-plan.")] = 1.0,
+    public_backlog: Annotated[
+        bool, typer.Option(help="Show queue positions and plan sizes to anonymous callers.")
+    ] = False,
+    public_metrics: Annotated[bool, typer.Option(help="Serve /metrics without a key.")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (order tokens redacted).")
+    ] = False,
 ) -> None:
-    """Run the order service (FastAPI + uvicorn)."""
+    """Run the order service (FastAPI + uvicorn). Settings and secrets from the
+    environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
     import os
 
     import uvicorn
 
-    from promiseline.service.main import Settings
+    from promiseline.service.live import stored_scenario
+    from promiseline.service.logs import log_config
+    from promiseline.service.settings import Settings
     from promiseline.store import open_store
 
-    if scenario is not None:
-        api.load_scenario(scenario)  # fail fast, one clear line
-    open_store(db).close()  # reachable, and migrated once before workers start
     settings = Settings(
         db=db,
         scenario=str(scenario) if scenario else None,
         admin_key=admin_key,
-        webhook=webhook,
+        pepper=os.environ.get("PROMISELINE_PEPPER") or None,
+        webhooks=tuple(webhook or ()),
+        webhook_secret=os.environ.get("PROMISELINE_WEBHOOK_SECRET") or None,
         debounce_s=debounce,
+        public_backlog=public_backlog,
+        public_metrics=public_metrics,
     )
+    store = open_store(db)  # reachable, and migrated once before the workers start
+    try:
+        stored_scenario(store, settings)  # an empty database gets its scenario once
+    finally:
+        store.close()
     os.environ.update(settings.to_env())
-    err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {db})")
+    err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
     uvicorn.run(
         "promiseline.service.main:app_from_env",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="warning",
-        access_log=False,
+        log_config=log_config(access_log),
+        access_log=access_log,
     )
 
 
@@ -357,19 +457,23 @@ def key(
     role: Annotated[str, typer.Argument(help="planner or admin")],
     db: DbOpt = "sqlite:///promiseline.db",
 ) -> None:
-    """Create an API key directly in the database (to bootstrap an admin)."""
-    import secrets
+    """Create an API key directly in the database (to bootstrap an admin). Uses the same
+    pepper as the service: set PROMISELINE_PEPPER as the service has it."""
+    import os
 
-    from promiseline.service.desk import OrderDesk
+    from promiseline.core.records import ROLES
+    from promiseline.service.access import key_hash, new_key, pepper_for
     from promiseline.store import open_store
 
-    if role not in ("planner", "admin"):
-        raise PromiselineError(f"role must be planner or admin, got {role!r}")
+    if role not in ROLES:
+        raise PromiselineError(f"role must be one of {list(ROLES)}, got {role!r}")
     store = open_store(db)
-    secret = f"pl_{role}_{secrets.token_urlsafe(24)}"
-    key_id = f"key_{secrets.token_hex(6)}"
-    store.add_key(key_id, OrderDesk.hash_key(secret), role, dt.datetime.now())
-    store.close()
+    try:
+        pepper = pepper_for(store, os.environ.get("PROMISELINE_PEPPER") or None)
+        key_id, secret = new_key(role)
+        store.add_key(key_id, key_hash(pepper, secret), role, dt.datetime.now())
+    finally:
+        store.close()
     out.print(f"{key_id} ({role}): {secret}", highlight=False)
 
 
@@ -377,22 +481,35 @@ def key(
 def import_orders(
     orders: OrdersArg,
     db: DbOpt = "sqlite:///promiseline.db",
-    scenario: Annotated[Path | None, typer.Option(help="Scenario to check against.")] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario to check against (default: the one the database holds, else the demo)."
+        ),
+    ] = None,
+    accept_rejected: AcceptRejected = False,
 ) -> None:
-    """Load an order book file into the database: every good row, in one transaction."""
+    """Load an order book into the database: every good row, in one transaction. Rejected
+    rows are listed and not imported; exit code 1 if there are any."""
+    from promiseline.io.scenario_file import scenario_from_yaml
     from promiseline.store import open_store
 
-    s = api.load_scenario(scenario)
-    book = api.load_orders(orders, s)
-    _rejections(book)
     store = open_store(db)
     try:
-        n = store.import_orders(book.table, dt.datetime.now())
-    except Exception as e:  # the whole import rolled back
+        stored = store.scenario() if scenario is None else None
+        if stored is not None:  # a running service's own scenario
+            s = scenario_from_yaml(stored.text, f"scenario stored in {store.name}")
+        else:
+            s = api.load_scenario(scenario)
+        book = _book(scenario, s, orders)
+        _rejections(book)
+        n = store.import_orders(book, dt.datetime.now())
+    except StorageError as e:  # the whole import rolled back
         raise PromiselineError(f"import failed, nothing was written: {e}") from None
     finally:
         store.close()
     out.print(f"imported {n:,} orders into {db}")
+    _accept(book, accept_rejected)
 
 
 @app.command("export")
@@ -405,10 +522,12 @@ def export_orders(
     from promiseline.store import open_store
 
     store = open_store(db, migrate=False)
-    table = store.export_orders()
-    store.close()
-    write_orders(table, output)
-    out.print(f"exported {table.height:,} orders to {output}")
+    try:
+        book = store.export_orders()
+    finally:
+        store.close()
+    write_orders(book, output)
+    out.print(f"exported {len(book):,} orders to {output}")
 
 
 @app.command()
@@ -434,19 +553,6 @@ def surge(
         out.print(v.line(), highlight=False)
         if not v.ok:
             raise typer.Exit(1)
-
-
-OrdersOpt = Annotated[
-    Path | None, typer.Option("--orders", help="Order book (default: the demo's, generated).")
-]
-
-
-def _orders_or_demo(orders: Path | None) -> Any:
-    if orders is not None:
-        return orders
-    from promiseline.demo import demo_orders
-
-    return demo_orders()
 
 
 def print_simulation(sim: Any) -> None:
@@ -504,7 +610,7 @@ def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
 @app.command()
 def simulate(
     scenario: ScenarioArg,
-    orders: Annotated[Path | None, typer.Argument(help="Order book (default: the demo's).")] = None,
+    orders: OrdersArg,
     futures: Annotated[int, typer.Option(help="Futures to sample.")] = 200,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same answer.")] = 0,
     workers: Annotated[int, typer.Option(help="Dask LocalCluster processes (1: none).")] = 1,
@@ -512,32 +618,35 @@ def simulate(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
         "promiseline-simulation"
     ),
+    accept_rejected: AcceptRejected = False,
 ) -> None:
     """Monte Carlo delivery windows: P10/P50/P90 dates, cancellations, fan charts."""
     with _steps() as say:
         say("loading")
         s = api.load_scenario(scenario)
+        book = _book(scenario, s, orders)
+        _rejections(book)
         say(f"planning {futures} futures")
-        sim = api.simulate(
-            s, _orders_or_demo(orders), futures=futures, seed=seed, workers=workers, dask=dask
-        )
+        sim = api.simulate(s, book, futures=futures, seed=seed, workers=workers, dask=dask)
         say("writing outputs and charts")
         paths = write_simulation(sim, output)
     print_simulation(sim)
     _written(paths)
+    _accept(book, accept_rejected)
 
 
 @app.command()
 def compare(
     scenario: ScenarioArg,
-    patches: Annotated[list[Path], typer.Argument(help="What-if patches (YAML).")],
-    orders: OrdersOpt = None,
+    orders: OrdersArg,
+    patches: Annotated[list[Path], typer.Argument(metavar="PATCH", help="What-if patches (YAML).")],
     at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
     futures: Annotated[int, typer.Option(help="Also simulate each (Monte Carlo futures).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the charts.")] = Path(
         "promiseline-compare"
     ),
+    accept_rejected: AcceptRejected = False,
 ) -> None:
     """Plan (and with --futures simulate) the order book on the scenario and on each
     what-if; print them side by side."""
@@ -547,7 +656,9 @@ def compare(
     with _steps() as say:
         say("planning each scenario")
         s = api.load_scenario(scenario)
-        cmp = api.compare(s, patches, _orders_or_demo(orders))
+        book = _book(scenario, s, orders)
+        _rejections(book)
+        cmp = api.compare(s, patches, book)
         say("writing charts")
         paths = compare_charts(cmp, output)
         odds = None
@@ -555,11 +666,17 @@ def compare(
             say(f"simulating each scenario ({futures} futures)")
             odds = cmp.simulated_waits(futures, seed)
     dates = [dt.date.fromisoformat(d) for d in at] if at else default_dates(s)
+    months = cmp.deliveries_by_month().with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    span = f", {months['month'][0]} through {months['month'][-1]}" if months.height else ""
+    first, last = cmp.utilization_period()
     for title, df in (
         ("Wait in days, median and P90", cmp.waits()),
-        ("Deliveries per month", cmp.deliveries_by_month()),
+        (f"Deliveries per month{span} (every month)", months),
         ("Orders waiting to be built", cmp.backlog_at(dates)),
-        ("Line utilization", cmp.utilization()),
+        (
+            f"Line utilization from {first} through {last} (to the last build of any)",
+            cmp.utilization(),
+        ),
     ):
         out.print(_frame_table(title, df))
     if odds is not None:
@@ -569,12 +686,13 @@ def compare(
             )
         )
     _written(paths)
+    _accept(book, accept_rejected)
 
 
 @app.command()
 def size(
     scenario: ScenarioArg,
-    orders: Annotated[Path | None, typer.Argument(help="Order book (default: the demo's).")] = None,
+    orders: OrdersArg,
     target: Annotated[str, typer.Option(help='e.g. "p90_wait<=180d from 2026-01-01"')] = (
         "p90_wait<=180d"
     ),
@@ -583,12 +701,16 @@ def size(
     ),
     futures: Annotated[int, typer.Option(help="Also check with a Monte Carlo run.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo check.")] = 0,
+    accept_rejected: AcceptRejected = False,
 ) -> None:
-    """Find the least-cost capacity additions that meet a wait target (HiGHS + planner)."""
+    """Find the least-cost capacity additions that meet a wait target (HiGHS + planner);
+    exit code 1 if the target is not met or rows of the order book were rejected."""
     with _steps() as say:
         s = api.load_scenario(scenario)
+        book = _book(scenario, s, orders)
+        _rejections(book)
         say("sizing (MIP on weekly buckets, then the planner)")
-        r = api.size(s, _orders_or_demo(orders), target, levers=levers.split(","))
+        r = api.size(s, book, target, levers=levers.split(","))
         sim = None
         if futures and r.met:
             say(f"checking with {futures} Monte Carlo futures")
@@ -623,6 +745,7 @@ def size(
                 f"Monte Carlo ({sim.futures} futures), using each order's P{p} delivery: "
                 f"{r.target.measure_simulation(sim, p):.0f} days"
             )
+    _accept(book, accept_rejected)
     if not r.met:
         raise typer.Exit(1)
 
@@ -635,35 +758,51 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)[:10]
 
 
+def _debug_first(args: list[str]) -> list[str]:
+    """`--debug` anywhere before a `--` moves to the front, where typer reads the option
+    of the whole program: `promiseline plan --debug ...` = `promiseline --debug plan ...`."""
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" not in args[:end]:
+        return args
+    return ["--debug", *(a for a in args[:end] if a != "--debug"), *args[end:]]
+
+
+def _fail(message: str, details: Sequence[str] = ()) -> NoReturn:
+    """The error as one line on stderr (after the traceback with --debug); exit code 2."""
+    if _state["debug"]:
+        traceback.print_exc()
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    for p in details:
+        err.print(f"       {p}", highlight=False, markup=False, soft_wrap=True)
+    sys.exit(2)
+
+
+def _is_usage_error(e: Exception) -> bool:
+    """A click usage error (missing argument, unknown option), from click or from the
+    copy of click that newer typer versions carry: both can show themselves."""
+    return callable(getattr(e, "show", None)) and isinstance(getattr(e, "exit_code", None), int)
+
+
 def main() -> None:
     """Entry point: one clear line and exit code 2 on a user error."""
+    args = _debug_first(sys.argv[1:])
+    _state["debug"] = args[:1] == ["--debug"]
     try:
-        code = app(standalone_mode=False)  # returns the code of a typer.Exit
-        if isinstance(code, int) and code:
+        code = app(args=args, prog_name="promiseline", standalone_mode=False)
+        if isinstance(code, int) and code:  # the code of a typer.Exit
             sys.exit(code)
     except PromiselineError as e:
-        if _state["debug"]:
-            traceback.print_exc()
-        err.print(f"[red]error:[/] {e}", highlight=False)
-        details = getattr(e, "problems", [])
-        for p in details[1:]:
-            err.print(f"       {p}", highlight=False, markup=False)
-        sys.exit(2)
+        _fail(str(e), getattr(e, "problems", [])[1:])
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         err.print("aborted")
         sys.exit(130)
-    except Exception as e:  # click usage errors and the unexpected
-        import click  # type: ignore[import-not-found,unused-ignore]
-
-        if isinstance(e, click.ClickException):
-            e.show()
+    except Exception as e:  # usage errors and the unexpected
+        if _is_usage_error(e):
+            e.show()  # type: ignore[attr-defined]
             sys.exit(2)
-        if _state["debug"]:
-            raise
-        err.print(f"[red]error:[/] {type(e).__name__}: {e} (run with --debug for details)")
-        sys.exit(2)
+        _fail(f"{type(e).__name__}: {e}" + ("" if _state["debug"] else " (--debug shows where)"))
 
 
 if __name__ == "__main__":

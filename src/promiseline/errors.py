@@ -16,6 +16,7 @@ was expected, in one line.
         ├── ForbiddenError      a key without the role needed
         ├── NotFoundError       no such order or key
         ├── ConflictError       clashes with what is stored (idempotency key, last admin)
+        ├── BodyTooLargeError   a request body over its route's limit
         └── TooManyRequestsError a cap is reached (open event streams)
 
 The service answers each with its own HTTP status (service/app.py); the CLI prints it as
@@ -100,6 +101,10 @@ class NotFoundError(RequestError):
 
 class ConflictError(RequestError):
     """Clashes with what is stored: an idempotency key reused, the last admin key."""
+
+
+class BodyTooLargeError(RequestError):
+    """A request body over its route's limit (cut off while it streams in)."""
 
 
 class TooManyRequestsError(RequestError):

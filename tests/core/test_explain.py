@@ -6,15 +6,7 @@ import polars as pl
 import pytest
 
 from promiseline.core.explain import explain
-from promiseline.core.orders import validate_orders
-from promiseline.core.planner import plan
-from promiseline.core.scenario import Scenario
 from promiseline.errors import UnknownOrderError
-
-
-@pytest.fixture
-def tiny_plan(tiny: Scenario, tiny_orders: pl.DataFrame):  # type: ignore[no-untyped-def]
-    return plan(tiny, validate_orders(tiny_orders, tiny))
 
 
 def test_every_bound_kind_is_explained(tiny_plan) -> None:  # type: ignore[no-untyped-def]

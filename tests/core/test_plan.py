@@ -5,20 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.orders import validate_orders
 from promiseline.core.plan import PLAN_COLUMNS, Plan
 from promiseline.core.planner import plan
-from promiseline.core.scenario import Scenario
 from tests.strategies import order_tables, scenarios
-
-
-@pytest.fixture
-def tiny_plan(tiny: Scenario, tiny_orders: pl.DataFrame) -> Plan:
-    return plan(tiny, validate_orders(tiny_orders, tiny))
 
 
 def test_columns_are_the_contract(tiny_plan: Plan) -> None:
@@ -52,17 +45,3 @@ def test_aggregates_match_the_orders(data: st.DataObject) -> None:
         )
         waiting = released.filter(pl.col("build_date").is_null() | (pl.col("build_date") > date))
         assert backlog["backlog"][day] == waiting.height
-
-
-def test_summary_counts(tiny_plan: Plan) -> None:
-    """The summary's counts and waits are those of the table."""
-    sm = tiny_plan.summary()
-    planned = tiny_plan.planned
-    assert sm["orders"]["planned"] == planned.height
-    assert sm["orders"]["reserved_quoted"] == 1
-    assert sm["orders"]["skipped"] == {"cancelled": 1}
-    assert sum(sm["bound_by"].values()) == (planned["bound_by"] != "").sum()
-    (a,) = sm["waits_by_model"]
-    assert a["median_wait_days"] == planned["wait_days"].median()
-    assert a["max_wait_days"] == planned["wait_days"].max()
-    assert sm["last_delivery"] == planned["delivery_date"].max().isoformat()  # type: ignore[union-attr]

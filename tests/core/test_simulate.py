@@ -12,7 +12,6 @@ from promiseline.core.orders import validate_orders
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Scenario, Uncertainty
 from promiseline.core.simulate import Partial, Prepared, run_futures, simulate
-from promiseline.core.uncertainty import sample
 from tests.strategies import order_tables, scenarios
 
 DEGENERATE = Uncertainty.model_validate(
@@ -60,23 +59,6 @@ def test_same_seed_same_answer(tiny: Scenario, tiny_orders: pl.DataFrame) -> Non
     for name in ("hist", "cancelled", "refunded", "backlog", "deliveries", "bound", "inflow"):
         assert np.array_equal(getattr(a.totals, name), getattr(b.totals, name)), name
     assert not np.array_equal(a.totals.hist, c.totals.hist)
-
-
-def test_uptime_draws_match_their_parameters(tiny: Scenario) -> None:
-    """Sampled daily uptime has the asked mean and sd within sampling error."""
-    s = tiny.replace(horizon_days=2000, uncertainty={"uptime": {"mean": 0.9, "sd": 0.05}})
-    assert s.uncertainty is not None
-    draws = np.concatenate(
-        [
-            sample(s.uncertainty, s, f, 11, np.zeros(0), 0, np.zeros(0)).uptime.ravel()  # type: ignore[union-attr]
-            for f in range(20)
-        ]
-    )
-    n = len(draws)
-    assert abs(draws.mean() - 0.9) < 4 * 0.05 / np.sqrt(n)
-    assert abs(draws.std() - 0.05) < 0.05 * 4 / np.sqrt(2 * n)
-    assert (draws > 0).all()
-    assert (draws <= 1).all()
 
 
 def test_cancellations_match_the_hazard(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
@@ -138,25 +120,6 @@ def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> N
         "inflow",
     ):
         assert np.array_equal(getattr(one.totals, name), getattr(many.totals, name)), name
-
-
-def test_cancel_days_follow_the_hazard() -> None:
-    """Cancel days lie between lock and build; their weeks follow the hazard's law."""
-    from promiseline.core.uncertainty import cancel_day
-
-    rng = np.random.default_rng(1)
-    n = 200_000
-    h = np.full(n, 0.1)
-    rel = np.zeros(n, dtype=np.int32)
-    last = np.full(n, 700, dtype=np.int32)
-    p = 1 - (1 - h) ** 100  # 100 weeks of exposure
-    day = cancel_day(rng.random(n), h, p, rel, last)
-    assert day.min() >= 0
-    assert day.max() <= 700
-    weeks = day / 7.0
-    # continuous geometric: P(T > t) = (1 - h)^t, truncated at 100 weeks (almost no mass)
-    expected = 1 / -np.log(1 - 0.1)
-    assert abs(weeks.mean() - expected) < 0.1
 
 
 def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:

@@ -68,3 +68,41 @@ def test_more_capacity_cuts_waits(tiny: Scenario, tiny_orders: pl.DataFrame) -> 
     assert (b["more"] < b["base"]).any()
     assert cmp.deliveries_by_month()["more"].sum() == cmp.deliveries_by_month()["base"].sum()
     assert set(cmp.utilization().columns) == {"line", "base", "more"}
+
+
+def test_deliveries_by_month_has_every_month(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """Every month from the first delivery in any scenario to the last in any is a row, a
+    month without deliveries too; each column counts that scenario's planned deliveries."""
+    late = patched(tiny, {"markets": [{"name": "DE", "opens": "2025-09-01"}]}, scenario_from_dict)
+    more = patched(late, {"parts": [{"name": "lidar", "stock": 20}]}, scenario_from_dict)
+    cmp = compare([("late", late), ("more", more)], validate_orders(tiny_orders, tiny))
+    table = cmp.deliveries_by_month()
+    months = table["month"].to_list()
+    assert months == [dt.date(2025, m, 1) for m in range(1, 10)]  # DE opens in September
+    assert table.filter(pl.col("month") == dt.date(2025, 5, 1)).row(0)[1:] == (0, 0)
+    for name, p in zip(cmp.names, cmp.plans, strict=True):
+        per_month = p.planned["delivery_date"].dt.truncate("1mo").value_counts()
+        got = dict(zip(months, table[name], strict=True))
+        assert {m: got[m] for m in per_month["delivery_date"]} == dict(per_month.iter_rows())
+        assert table[name].sum() == p.planned.height
+
+
+def test_utilization_compares_one_period(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """Every scenario's utilization is built / capacity over the same stated days, though
+    their last build days differ."""
+    import yaml
+
+    from tests.conftest import DATA
+
+    patch = yaml.safe_load((DATA / "more-hours.yaml").read_text())
+    patch["parts"] = [{"name": "lidar", "stock": 30}, {"name": "pack", "stock": 40}]
+    more = patched(tiny, patch, scenario_from_dict)
+    cmp = compare([("base", tiny), ("more", more)], validate_orders(tiny_orders, tiny))
+    first, last = cmp.utilization_period()
+    ends = [p.summary()["utilization_through"] for p in cmp.plans]
+    assert ends[0] != ends[1]
+    assert (first, last.isoformat()) == (tiny.start, max(ends))
+    table = cmp.utilization()
+    for name, p in zip(cmp.names, cmp.plans, strict=True):
+        days = p.line_days().filter(pl.col("date").is_between(first, last))
+        assert table[name][0] == round(days["built"].sum() / days["capacity"].sum(), 4)

@@ -113,9 +113,9 @@ def test_unreadable_files(tmp_path: Path, tiny: Scenario, name: str, message: st
 
 
 def test_corrupt_parquet_is_an_error(tmp_path: Path, tiny: Scenario) -> None:
-    """A file that is not Parquet is reported, not a traceback."""
+    """A file that starts like Parquet but is not is reported, not a traceback."""
     path = tmp_path / "o.parquet"
-    path.write_bytes(b"not parquet at all")
+    path.write_bytes(b"PAR1 but not parquet at all")
     with pytest.raises(OrderBookError, match="cannot read parquet"):
         read_orders(path, tiny)
 
@@ -124,3 +124,65 @@ def _csv(tmp_path: Path, df: pl.DataFrame) -> Path:
     path = tmp_path / "in.csv"
     df.write_csv(path)
     return path
+
+
+def test_ragged_rows_are_rejected_by_their_line(tmp_path: Path, tiny: Scenario) -> None:
+    """A row with more or fewer fields than the header is a bad row named by its CSV line,
+    not a failed file or a silently truncated or padded row."""
+    path = tmp_path / "orders.csv"
+    long = "b1,A,S,,CN,2025-01-02T10:00:00,0,locked,,,x,y\n"
+    short = "b2,A,S,,CN,2025-01-02T10:00:00\n"
+    path.write_text(HEADER + GOOD + long + short + GOOD.replace("g1", "g2"))
+    book = read_orders(path, tiny)
+    assert book.table["order_id"].to_list() == ["g1", "g2"]
+    assert book.table["row"].to_list() == [2, 5]
+    assert [str(r) for r in book.rejected] == [
+        "row 3: expected 10 fields (the header's), got 12",
+        "row 4: expected 10 fields (the header's), got 6",
+    ]
+
+
+def test_line_numbers_survive_blank_lines_and_quoted_newlines(
+    tmp_path: Path, tiny: Scenario
+) -> None:
+    """Rows are named by the line they start on: blank lines are skipped, and a quoted
+    field spanning two lines does not shift the numbers of the rows after it."""
+    path = tmp_path / "orders.csv"
+    two_lines = 'g2,A,S,"{""roof"":\n""pan""}",CN,2025-01-02T10:00:00,0,locked,,\n'
+    path.write_text(HEADER + "\n" + GOOD + two_lines + "\r\n" + "b1,Z,S,,CN,2025-01-02,0,,,\n\n")
+    book = read_orders(path, tiny)
+    assert book.table["row"].to_list() == [3, 4]
+    assert book.table["options"][1] == '{"roof":"pan"}'
+    (rej,) = book.rejected
+    assert (rej.row, rej.order_id) == (7, "b1")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("folder.csv", None, "is a directory"),
+        ("empty.csv", b"", "empty file, expected a header line"),
+        ("blank.csv", b"\n\r\n", "empty file"),
+        ("empty.parquet", b"", "empty file"),
+        ("picture.parquet", b"\x89PNG\r\n\x1a\n" + bytes(200), "not a Parquet file"),
+        ("latin1.csv", "order_id,modèle\n".encode("latin-1"), "not UTF-8 text (line 1"),
+        ("rows.csv", (HEADER + "é,A\n").encode("latin-1"), "not UTF-8 text (line 2"),
+        ("utf16.csv", (HEADER + GOOD).encode("utf-16"), "UTF-16 text, expected UTF-8"),
+        ("utf16le.csv", (HEADER + GOOD).encode("utf-16-le"), "binary data (a NUL byte"),
+    ],
+)
+def test_unreadable_files_name_the_file(
+    tmp_path: Path, tiny: Scenario, name: str, content: bytes | None, message: str
+) -> None:
+    """A folder, an empty, binary or non-UTF-8 file is one error naming the file and what
+    it looks like, never a traceback or a garbled header."""
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(OrderBookError) as raised:
+        read_orders(path, tiny)
+    assert str(raised.value).startswith(f"{path}: ")
+    assert message in str(raised.value)
+    assert "\n" not in str(raised.value)

@@ -47,7 +47,7 @@ def test_tokens_and_keys(store: SqlStore) -> None:
         access.check_token("o1", access.token("o2"))
     with pytest.raises(UnauthorizedError):
         access.check_token("o1", None)
-    key_id, key = access.create_key("planner", NOW)
+    _, key = access.create_key("planner", NOW)
     assert access.role(key) == "planner"
     with pytest.raises(UnauthorizedError):
         access.role("x" * 10_000)
@@ -106,7 +106,7 @@ def test_fresh_database_started_by_several_workers_at_once(db_url: str) -> None:
     def start() -> None:
         try:
             desk_maker(settings(db_url), Clock())().store.close()
-        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=start) for _ in range(4)]

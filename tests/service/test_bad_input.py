@@ -57,3 +57,48 @@ def test_bad_dates_and_unknown_orders(client: TestClient) -> None:
     assert client.get("/v1/orders/nope", headers=admin).status_code == 404
     assert client.get("/v1/orders/nope/explain", headers=admin).status_code == 404
     assert client.get("/v1/orders/nope").status_code == 401
+
+
+RAW = [
+    b"GET /v1/orders/%FF%FE/eta HTTP/1.1\r\nHost: x\r\nX-Order-Token: t\r\n\r\n",
+    b"GET /v1/quote?model=%FF%FE&variant=S&market=CN HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /v1/quote?model=A&variant=S&market=CN&option=%00%FF HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /v1/orders/x HTTP/1.1\r\nHost: x\r\nX-Order-Token: \xff\xfe\xfd\r\n\r\n",
+    b"GET /v1/orders/x HTTP/1.1\r\nHost: x\r\nX-API-Key: \xff\xfe\xfd\r\n\r\n",
+    b"GET /v1/orders/x/events HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n"
+    b"Last-Event-ID: 99999999999999999999999999999999\r\n\r\n",
+    b"GET /v1/orders?limit=99999999999999999999999 HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n",
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 6\r\n\r\n\xff\xfe{}\x00\x00",
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \xff\xfe\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 999999999999999999999\r\n\r\n{}",
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 45\r\n\r\n"
+    b'{"model": 1, "variant": [], "market": {"a": 1}}',
+    b"POST /v1/orders/x/progress HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n"
+    b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]",
+    b"PUT /v1/scenario HTTP/1.1\r\nHost: x\r\nX-API-Key: \xc3\x28\r\nContent-Length: 2\r\n\r\nab",
+]
+
+
+def test_malformed_requests_over_a_real_socket_are_4xx(tmp_path: object) -> None:
+    """Bytes a client library would never send (invalid UTF-8 in path, query, headers
+    and body, absurd numbers, wrong types) get a 4xx from the real server, never a 5xx."""
+    import socket
+    from pathlib import Path
+
+    from tests.service.server import serving
+
+    assert isinstance(tmp_path, Path)
+    with serving(f"sqlite:///{tmp_path}/raw.db", tmp_path / "raw.log") as url:
+        port = int(url.rsplit(":", 1)[1])
+        for raw in RAW:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(raw.replace(b"X-API-Key: k", b"X-API-Key: " + ADMIN_KEY.encode()))
+                head = s.recv(4096).split(b"\r\n", 1)[0]
+            status = int(head.split()[1])
+            assert 400 <= status < 500, (raw, head)
+        log = (tmp_path / "raw.log").read_text()
+        assert "Traceback" not in log, log

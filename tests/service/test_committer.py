@@ -47,7 +47,6 @@ def test_concurrent_writes_share_batches() -> None:
     store = FakeStore()
     c, out = run(store, list(range(200)))
     assert out == [f"ok:{i}" for i in range(200)]
-    assert c.items == 200
     assert c.batches == len(store.batches) < 50
     assert max(len(b) for b in store.batches) <= 50
 

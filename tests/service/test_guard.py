@@ -115,3 +115,57 @@ def test_bad_content_length_is_400(recorded: tuple[TestClient, Recorder]) -> Non
     c, _ = recorded
     r = c.post("/v1/orders", content=b"{}", headers=H | {"Content-Length": "12abc"})
     assert r.status_code == 400
+
+
+def test_memory_stays_bounded_under_many_oversized_uploads(tmp_path: Any) -> None:
+    """100 clients each streaming 8 MB at once (chunked, no length): every one is cut off,
+    and the server's memory grows by far less than what was sent (800 MB)."""
+    import socket
+    import threading
+    import time
+    from pathlib import Path
+
+    import psutil
+
+    from tests.service.server import serving
+
+    assert isinstance(tmp_path, Path)
+    heads = [
+        b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n",
+        b"PUT /v1/scenario HTTP/1.1\r\nHost: x\r\n",
+        b"POST /v1/keys HTTP/1.1\r\nHost: x\r\nX-API-Key: " + ADMIN["X-API-Key"].encode() + b"\r\n",
+    ]
+    chunk = b"10000\r\n" + b"x" * 0x10000 + b"\r\n"
+    statuses: list[int] = []
+
+    def upload(port: int, head: bytes) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(
+                head + b"Transfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\n"
+            )
+            try:
+                for _ in range(128):  # 8 MB
+                    s.sendall(chunk)
+                s.sendall(b"0\r\n\r\n")
+            except OSError:
+                pass  # the server stopped reading: that is the point
+            statuses.append(int(s.recv(4096).split(b"\r\n", 1)[0].split()[1]))
+
+    with serving(f"sqlite:///{tmp_path}/m.db", tmp_path / "m.log") as url:
+        port = int(url.rsplit(":", 1)[1])
+        server = next(
+            p
+            for p in psutil.process_iter(["cmdline"])
+            if "serve" in (p.info["cmdline"] or []) and str(port) in (p.info["cmdline"] or [])
+        )
+        before = server.memory_info().rss
+        peak = before
+        threads = [threading.Thread(target=upload, args=(port, heads[i % 3])) for i in range(100)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            peak = max(peak, server.memory_info().rss)
+            time.sleep(0.02)
+    assert sorted(set(statuses)) == [401, 413]
+    assert len(statuses) == 100
+    assert peak - before < 100 * 2**20, f"grew {(peak - before) / 2**20:.0f} MB"

@@ -59,7 +59,7 @@ def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
     def start() -> None:
         try:
             open_store(db_url).close()
-        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
@@ -240,7 +240,7 @@ def test_bootstrap_key_race(db_url: str) -> None:
         s = open_store(db_url, migrate=False)
         try:
             s.ensure_key("boot", "same", "admin", NOW)
-        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+        except BaseException as e:
             errors.append(e)
         finally:
             s.close()

@@ -97,6 +97,3 @@ class Policy:
         if status == Status.RESERVED:
             return True
         return locked_at is not None and now - locked_at <= dt.timedelta(days=self.refund_days)
-
-    def to_json(self) -> dict[str, int]:
-        return {"change_days": self.change_days, "refund_days": self.refund_days}

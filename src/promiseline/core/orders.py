@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from promiseline.core.lifecycle import Status
 from promiseline.core.scenario import Scenario
 from promiseline.errors import OrderError
 
-STATUSES = ("reserved", "locked", "scheduled", "built", "shipped", "delivered", "cancelled")
+STATUSES = tuple(s.value for s in Status)
 REQUIRED = ("order_id", "model", "variant", "market", "locked_at")
 BOOK_COLUMNS = (  # the order-book columns of SCENARIO.md, in their order
     "order_id",
@@ -30,6 +31,10 @@ BOOK_COLUMNS = (  # the order-book columns of SCENARIO.md, in their order
     "build_date",
 )
 OPTIONAL = ("options", "priority", "status", "line", "build_date")
+ROW_ERROR = "row_error"
+"""Optional column of a raw table: the reader's verdict on a row as a whole (a CSV line
+with more or fewer fields than the header). Its fields cannot be trusted, so such a row
+is rejected with this reason alone."""
 _OFFSET = r"(Z|[+-]\d\d:?\d\d)$"
 _FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f",
@@ -38,18 +43,6 @@ _FORMATS = (
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
 )
-SCHEMA: dict[str, pl.DataType] = {
-    "order_id": pl.String(),
-    "model": pl.String(),
-    "variant": pl.String(),
-    "options": pl.String(),
-    "market": pl.String(),
-    "locked_at": pl.Datetime("us"),
-    "priority": pl.Int64(),
-    "status": pl.String(),
-    "line": pl.String(),
-    "build_date": pl.Date(),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +60,7 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class OrderBook:
-    """Valid orders (columns of SCHEMA, plus `row`) and the rows that were rejected."""
+    """Valid orders (the BOOK_COLUMNS, typed, plus `row`) and the rows that were rejected."""
 
     table: pl.DataFrame
     rejected: tuple[Rejection, ...] = ()
@@ -148,6 +141,16 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
     """
     if "row" not in raw.columns:
         raw = raw.with_row_index("row", offset=1)
+    set_aside: tuple[Rejection, ...] = ()  # rows the reader could not split into fields
+    if ROW_ERROR in raw.columns:
+        flagged = raw[ROW_ERROR].is_not_null()
+        if flagged.any():
+            set_aside = tuple(
+                Rejection(int(r), None, why)
+                for r, why in raw.filter(flagged).select("row", ROW_ERROR).iter_rows()
+            )
+            raw = raw.filter(~flagged)
+        raw = raw.drop(ROW_ERROR)
     variants = {p.model: [v.name for v in p.variants] for p in scenario.products}
     lines = {ln.name: set(ln.models) for _, ln in scenario.lines}
     markets = [m.name for m in scenario.markets]
@@ -260,6 +263,8 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         Rejection(r, oid, why)
         for r, oid, why in zip(bad["row"], bad["order_id"], bad["reason"], strict=True)
     )
+    if set_aside:
+        rejected = tuple(sorted(rejected + set_aside, key=lambda r: r.row))
     good = df.filter(pl.col("reason") == "").select(
         "row",
         *(pl.col(c) for c in ("order_id", "model", "variant", "options", "market")),

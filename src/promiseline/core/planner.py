@@ -18,6 +18,7 @@ import polars as pl
 from promiseline.core import kernel
 from promiseline.core.capacity import Capacity, capacity
 from promiseline.core.classes import Classes, Config, build_classes
+from promiseline.core.lifecycle import QUEUED, Status
 from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.plan import ACTIVE, FROZEN, RESERVED, Placement, Plan
 from promiseline.core.scenario import Scenario
@@ -104,14 +105,14 @@ def plan(
     line_index = {n: i for i, n in enumerate(cap.line_names)}
     group = (
         pl.when(
-            (pl.col("status") == "scheduled")
+            (pl.col("status") == Status.SCHEDULED.value)
             & pl.col("build_date").is_not_null()
             & (pl.col("build_date") < frozen_end)
         )
         .then(FROZEN)
-        .when(pl.col("status").is_in(["locked", "scheduled"]))
+        .when(pl.col("status").is_in([s.value for s in QUEUED]))
         .then(ACTIVE)
-        .when(pl.col("status") == "reserved")
+        .when(pl.col("status") == Status.RESERVED.value)
         .then(RESERVED)
         .otherwise(-1)  # built, shipped, delivered, cancelled: take no capacity
         .cast(pl.Int8)

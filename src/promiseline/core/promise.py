@@ -39,10 +39,6 @@ class Quote:
     bound_by: str
     reason: str | None  # why there is no date
 
-    def to_dict(self) -> dict[str, object]:
-        d = dataclasses.asdict(self)
-        return {k: v.isoformat() if isinstance(v, dt.date) else v for k, v in d.items()}
-
 
 def queue_slot(plan: Plan, priority: int, when: dt.datetime, order_id: str | None) -> int:
     """How many active orders are ahead of a new one with this key."""

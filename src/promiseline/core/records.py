@@ -88,7 +88,6 @@ class OrderRecord:
     line: str | None = None
     build_date: dt.date | None = None
     window: Window = NO_WINDOW  # the window last promised
-    updated_at: dt.datetime | None = None
 
     def options_dict(self) -> dict[str, str]:
         parsed: dict[str, str] = json.loads(self.options)

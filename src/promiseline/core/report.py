@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from promiseline.core.lifecycle import IN_PLANNING
+
 if TYPE_CHECKING:
     from promiseline.core.plan import Plan
 
@@ -29,13 +31,24 @@ def wait_stats(planned: pl.DataFrame, by: list[str]) -> list[dict[str, Any]]:
     )
 
 
+def utilization_days(plan: Plan) -> int:
+    """Days from the start through the last build day (at least one): the period of line
+    utilization. Capacity after the last build would only dilute it, and built and
+    capacity must cover the same days for built / capacity to be the utilization."""
+    last_build = plan.planned["build_date"].max()
+    cap = plan.capacity
+    if not isinstance(last_build, dt.date):
+        return 1
+    return max(1, min(cap.days, (last_build - cap.start).days + 1))
+
+
 def summary(plan: Plan) -> dict[str, Any]:
     """Everything a planner reads first, as plain JSON-able values."""
     t = plan.table
     planned = t.filter(pl.col("status") == "planned")
     cap = plan.capacity
     skipped = (
-        plan.book.table.filter(~pl.col("status").is_in(["locked", "scheduled", "reserved"]))
+        plan.book.table.filter(~pl.col("status").is_in([s.value for s in IN_PLANNING]))
         .group_by("status")
         .len()
     )
@@ -45,18 +58,16 @@ def summary(plan: Plan) -> dict[str, Any]:
         .len()
         .sort("len", "bound_by", descending=[True, False])
     )
-    last_build = planned["build_date"].max()
-    through = (
-        min(cap.days, (last_build - cap.start).days + 1) if isinstance(last_build, dt.date) else 0
-    )
-    built = cap.slots - plan.state.free
+    through = utilization_days(plan)  # built and capacity both over these same days
+    built = (cap.slots - plan.state.free)[:, :through].sum(axis=1)
+    slots = cap.slots[:, :through].sum(axis=1)
     lines = [
         {
             "line": name,
             "plant": cap.plant_names[i],
-            "capacity": int(cap.slots[i].sum()),
-            "built": int(built[i].sum()),
-            "utilization": _share(built[i, :through].sum(), cap.slots[i, :through].sum()),
+            "capacity": int(slots[i]),
+            "built": int(built[i]),
+            "utilization": _share(built[i], slots[i]),
         }
         for i, name in enumerate(cap.line_names)
     ]
@@ -92,7 +103,8 @@ def summary(plan: Plan) -> dict[str, Any]:
         "waits_by_variant": wait_stats(planned, ["model", "variant"]),
         "bound_by": dict(zip(bound["bound_by"], bound["len"], strict=True)),
         "lines": lines,
-        "utilization_through": cap.date(max(through - 1, 0)).isoformat(),
+        "utilization_from": cap.start.isoformat(),
+        "utilization_through": cap.date(through - 1).isoformat(),
         "parts": parts,
         "backlog": {
             "start": cap.start.isoformat(),

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from promiseline.core.capacity import capacity
+from promiseline.core.lifecycle import QUEUED
 from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.plan import RESERVED, Plan
 from promiseline.core.planner import plan
@@ -221,7 +222,7 @@ def _solve(
                 (j, one.line_models[new], _weekly(one.slots[new].astype(np.float64), weeks))
             )
     # demand per (model, variant) and week, from the book
-    t = book.table.filter(pl.col("status").is_in(["locked", "scheduled"]))
+    t = book.table.filter(pl.col("status").is_in([s.value for s in QUEUED]))
     rel = (
         np.clip(
             (t["locked_at"].dt.date().to_numpy() - np.datetime64(s.start, "D")).astype(np.int64),

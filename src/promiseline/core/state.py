@@ -68,7 +68,10 @@ class State:
     def copy(self) -> State:
         """An independent copy (bookings into it leave this one as it is)."""
         return State(
-            *(a.copy() for a in (self.free, self.mixfree, self.val, self.lazy)),
+            self.free.copy(),
+            self.mixfree.copy(),
+            self.val.copy(),
+            self.lazy.copy(),
             self.bmin.copy(),
             self.ilo.copy(),
             self.ihi.copy(),

@@ -24,6 +24,7 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.plan import Plan
+from promiseline.core.report import utilization_days
 from promiseline.core.scenario import Scenario
 from promiseline.errors import ScenarioError
 
@@ -102,19 +103,28 @@ class Comparison:
             out = out.join(f, on=["model", "variant"], how="full", coalesce=True)
         return out.sort("model", "variant")
 
-    def deliveries_by_month(self, months: int = 12) -> pl.DataFrame:
-        """Cars delivered per calendar month, a column per scenario."""
+    def deliveries_by_month(self) -> pl.DataFrame:
+        """Cars delivered per calendar month, a column per scenario: every month from the
+        first delivery in any scenario to the last in any, months without one as 0."""
         frames = []
         for name, p in zip(self.names, self.plans, strict=True):
             frames.append(
                 p.planned.group_by(pl.col("delivery_date").dt.truncate("1mo").alias("month"))
                 .len()
                 .rename({"len": name})
+                .with_columns(pl.col(name).cast(pl.Int64))
             )
-        out = frames[0]
-        for f in frames[1:]:
-            out = out.join(f, on="month", how="full", coalesce=True)
-        return out.sort("month").head(months).fill_null(0)
+        found = pl.concat([f["month"] for f in frames])
+        first, last = found.min(), found.max()
+        months = (
+            pl.date_range(first, last, "1mo", eager=True)
+            if isinstance(first, dt.date) and isinstance(last, dt.date)
+            else pl.Series([], dtype=pl.Date)
+        )
+        out = pl.DataFrame({"month": months})
+        for f in frames:
+            out = out.join(f, on="month", how="left")
+        return out.fill_null(0)
 
     def backlog_at(self, dates: list[dt.date]) -> pl.DataFrame:
         rows = []
@@ -146,12 +156,40 @@ class Comparison:
         assert out is not None
         return out.sort("model", "variant")
 
+    def utilization_period(self) -> tuple[dt.date, dt.date]:
+        """The days the utilization table covers, in every scenario alike: from the
+        earliest start through the latest last build day of any scenario."""
+        return (
+            min(p.capacity.start for p in self.plans),
+            max(p.capacity.date(utilization_days(p) - 1) for p in self.plans),
+        )
+
     def utilization(self) -> pl.DataFrame:
-        rows: dict[str, dict[str, Any]] = {}
+        """Built / capacity per line over `utilization_period()`, a column per scenario
+        (one period for all, so the columns compare like with like)."""
+        first, last = self.utilization_period()
+        out: pl.DataFrame | None = None
         for name, p in zip(self.names, self.plans, strict=True):
-            for ln in p.summary()["lines"]:
-                rows.setdefault(ln["line"], {"line": ln["line"]})[name] = ln["utilization"]
-        return pl.DataFrame(list(rows.values()))
+            share = (
+                p.line_days()
+                .filter(pl.col("date").is_between(first, last))
+                .group_by("line", maintain_order=True)
+                .agg(pl.col("built").sum(), pl.col("capacity").sum())
+                .select(
+                    "line",
+                    pl.when(pl.col("capacity") > 0)
+                    .then((pl.col("built") / pl.col("capacity")).round(4))
+                    .otherwise(0.0)
+                    .alias(name),
+                )
+            )
+            out = (
+                share
+                if out is None
+                else out.join(share, on="line", how="full", coalesce=True, maintain_order="left")
+            )
+        assert out is not None
+        return out
 
 
 def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:

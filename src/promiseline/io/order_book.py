@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
+from numba import njit
 
-from promiseline.core.orders import OPTIONAL, REQUIRED, OrderBook, validate_orders
+from promiseline.core.orders import OPTIONAL, REQUIRED, ROW_ERROR, OrderBook, validate_orders
 from promiseline.core.scenario import Scenario
 from promiseline.errors import OrderBookError
+
+_QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13
+_FIELD_START, _UNQUOTED, _QUOTED, _AFTER_QUOTE = 0, 1, 2, 3
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _kind(path: Path) -> str:
@@ -21,27 +29,175 @@ def _kind(path: Path) -> str:
 
 
 def read_raw(path: str | Path) -> pl.DataFrame:
-    """The file's rows as they are, with `row`: the CSV line number or 1-based Parquet row."""
+    """The file's rows as they are, with `row`: the CSV line number or 1-based Parquet row
+    (and, for CSV, `row_error`: a line whose field count is not the header's)."""
     p = Path(path)
+    if p.is_dir():
+        raise OrderBookError(f"{p}: is a directory, expected an order-book file")
     if not p.is_file():
         raise OrderBookError(f"{p}: no such order-book file")
     kind = _kind(p)
     try:
-        if kind == "csv":
-            df = pl.read_csv(p, infer_schema=False)
-            df = df.with_row_index("row", offset=2)  # line 1 is the header
-        else:
-            df = pl.read_parquet(p).with_row_index("row", offset=1)
-    except (pl.exceptions.PolarsError, OSError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise OrderBookError(f"{p}: cannot read {kind}: {first}") from None
-    missing = [c for c in REQUIRED if c not in df.columns]
+        df = _read_csv(p) if kind == "csv" else _read_parquet(p)
+    except pl.exceptions.PolarsError as e:
+        raise OrderBookError(f"{p}: cannot read {kind}: {_first_paragraph(e)}") from None
+    except OSError as e:
+        raise OrderBookError(f"{p}: cannot read file: {e.strerror}") from None
+    found = [c for c in df.columns if c not in ("row", ROW_ERROR)]
+    missing = [c for c in REQUIRED if c not in found]
     if missing:
         raise OrderBookError(
-            f"{p}: missing column(s) {missing}; found {df.columns[1:]}, "
+            f"{p}: missing column(s) {missing}; found {found}, "
             f"expected {list(REQUIRED)} and optionally {list(OPTIONAL)}"
         )
     return df
+
+
+def _read_parquet(p: Path) -> pl.DataFrame:
+    with p.open("rb") as f:
+        head = f.read(4)
+    if not head:
+        raise OrderBookError(f"{p}: empty file, expected a Parquet order book")
+    if head != b"PAR1":
+        raise OrderBookError(f"{p}: not a Parquet file (it does not start with PAR1)")
+    return pl.read_parquet(p).with_row_index("row", offset=1)
+
+
+def _read_csv(p: Path) -> pl.DataFrame:
+    """Every record polars reads, numbered by the line it starts on; blank lines are
+    skipped and a record with more or fewer fields than the header gets a `row_error`
+    (polars would fail the whole file on the first, and pad the second silently)."""
+    data = p.read_bytes()
+    _check_text(p, data)
+    line, fields, blank = _records(data)
+    content = np.flatnonzero(~blank)
+    if len(content) == 0:
+        raise OrderBookError(
+            f"{p}: empty file, expected a header line such as {','.join(REQUIRED)}"
+        )
+    header = int(content[0])
+    try:
+        df = pl.read_csv(data, infer_schema=False, truncate_ragged_lines=True)
+    except pl.exceptions.ComputeError as e:
+        if "invalid utf-8" not in str(e):
+            raise
+        raise OrderBookError(f"{p}: not UTF-8 text ({_bad_utf8(data)})") from None
+    if df.height != len(line) - header - 1:  # the two readers must agree on every record
+        raise OrderBookError(
+            f"{p}: cannot match its {df.height:,} CSV records to lines "
+            f"(found {len(line) - header - 1:,}): is a quote left open?"
+        )
+    rows = slice(header + 1, None)
+    width = int(fields[header])
+    got = pl.Series(fields[rows])
+    df = df.select(
+        pl.Series("row", line[rows], dtype=pl.Int64),
+        pl.all(),
+        pl.when(got != width)
+        .then(pl.format(f"expected {width} fields (the header's), got {{}}", got))
+        .alias(ROW_ERROR),
+    )
+    return df.filter(pl.Series(~blank[rows])) if blank[rows].any() else df
+
+
+def _check_text(p: Path, data: bytes) -> None:
+    """Refuse what is plainly not UTF-8 CSV, naming what it looks like."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise OrderBookError(f"{p}: UTF-16 text, expected UTF-8 CSV (save it as UTF-8)")
+    try:  # polars checks the rows but not the header line
+        codecs.getincrementaldecoder("utf-8")().decode(data[:65536], final=False)
+    except UnicodeDecodeError as e:
+        raise OrderBookError(f"{p}: not UTF-8 text ({_where(data, e.start)})") from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise OrderBookError(
+            f"{p}: binary data (a NUL byte on line {line}), expected UTF-8 CSV text"
+        )
+
+
+def _bad_utf8(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return _where(data, e.start)
+    return "an invalid byte sequence"
+
+
+def _where(data: bytes, byte: int) -> str:
+    line = data.count(b"\n", 0, byte) + 1
+    return f"line {line}, byte {byte}"
+
+
+def _first_paragraph(e: Exception) -> str:
+    """A polars error's first paragraph on one line (the rest are hints about dtypes)."""
+    text = str(e).strip().split("\n\n")[0]
+    return " ".join(text.split()) or type(e).__name__
+
+
+def _records(
+    data: bytes,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Per CSV record (header included): the line it starts on, its number of fields and
+    whether it is a blank line."""
+    n = data.count(b"\n") + 1
+    line = np.empty(n, dtype=np.int64)
+    fields = np.empty(n, dtype=np.int64)
+    blank = np.empty(n, dtype=np.bool_)
+    skip = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    count = _scan(np.frombuffer(data, dtype=np.uint8), skip, line, fields, blank)
+    return line[:count], fields[:count], blank[:count]
+
+
+@njit(cache=True, nogil=True)
+def _scan(data, start, out_line, out_fields, out_blank):  # type: ignore[no-untyped-def]
+    """Split CSV bytes into records the way polars does (a quote opens a field only at its
+    start; "" inside is a quote; a newline inside quotes continues the record)."""
+    state = _FIELD_START
+    line = 1
+    record_line = 1
+    fields = 1
+    count = 0
+    n = data.shape[0]
+    for i in range(start, n):
+        c = data[i]
+        if c > _COMMA:  # neither quote, comma nor newline: the bulk of the bytes
+            if state != _QUOTED:
+                state = _UNQUOTED
+            continue
+        if state == _QUOTED:
+            if c == _QUOTE:
+                state = _AFTER_QUOTE
+            elif c == _LF:
+                line += 1
+            continue
+        if c == _LF:
+            width = i - start
+            out_line[count] = record_line
+            out_fields[count] = fields
+            out_blank[count] = width == 0 or (width == 1 and data[start] == _CR)
+            count += 1
+            line += 1
+            record_line = line
+            fields = 1
+            start = i + 1
+            state = _FIELD_START
+        elif c == _COMMA:
+            fields += 1
+            state = _FIELD_START
+        elif c == _QUOTE and state == _FIELD_START:
+            state = _QUOTED
+        elif c == _QUOTE and state == _AFTER_QUOTE:
+            state = _QUOTED  # "" inside a quoted field
+        else:
+            state = _UNQUOTED
+    if start < n:  # a last line without a newline
+        width = n - start
+        out_line[count] = record_line
+        out_fields[count] = fields
+        out_blank[count] = width == 1 and data[start] == _CR
+        count += 1
+    return count
 
 
 def read_orders(path: str | Path, scenario: Scenario) -> OrderBook:

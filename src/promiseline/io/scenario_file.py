@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from promiseline.core.scenario import Scenario
 from promiseline.errors import ScenarioError
 
+EMPTY = "empty: no YAML content, expected a mapping of scenario keys (docs/SCENARIO.md)"
+
 _BOUNDS = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -61,6 +63,8 @@ def _problems(errors: list[Any]) -> list[str]:
 
 def scenario_from_dict(data: object, source: str = "scenario") -> Scenario:
     """Validate a parsed scenario; raise ScenarioError listing every problem."""
+    if data is None:
+        raise ScenarioError(source, [EMPTY])
     if not isinstance(data, dict):
         raise ScenarioError(source, [f"expected a mapping of keys at the top level, got {data!r}"])
     try:
@@ -147,6 +151,8 @@ def read_text(path: str | Path) -> str:
 def load_patch(path: str | Path) -> dict[str, Any]:
     """A what-if patch (YAML in the scenario's shape)."""
     data = parse_yaml(read_text(path), str(path))
+    if data is None:
+        raise ScenarioError(str(path), [EMPTY])
     if not isinstance(data, dict):
         raise ScenarioError(str(path), [f"a patch is a mapping of scenario keys, got {data!r}"])
     return data

@@ -15,7 +15,6 @@ import asyncio
 import queue
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,8 +35,6 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.batches = 0
-        self.items = 0
-        self.write_s = 0.0  # time spent inside store writes
         self.failing: str | None = None  # the last storage error, until a write succeeds
 
     def start(self) -> None:
@@ -81,7 +78,6 @@ class GroupCommitter:
 
     def _commit(self, batch: list[Any]) -> None:
         items = [b[0] for b in batch]
-        t0 = time.perf_counter()
         try:
             results: list[Any] = self._write(items)
             self.failing = None
@@ -96,9 +92,7 @@ class GroupCommitter:
                     results.append(e)
                 except Exception as e:
                     results.append(e)
-        self.write_s += time.perf_counter() - t0
         self.batches += 1
-        self.items += len(items)
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
         for (_, fut, loop), res in zip(batch, results, strict=True):
             by_loop.setdefault(loop, []).append((fut, res))

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from promiseline.errors import PromiselineError
+from promiseline.errors import BodyTooLargeError, PromiselineError
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
 from promiseline.service.schemas import OrderCreate
@@ -39,10 +39,6 @@ ORDERS = "/v1/orders"
 
 def body_limit(method: str, path: str) -> int:
     return MAX_SCENARIO_BODY if (method, path) == ("PUT", "/v1/scenario") else MAX_BODY
-
-
-class BodyTooLargeError(Exception):
-    """The body grew past its limit while it was being read."""
 
 
 class Guard:

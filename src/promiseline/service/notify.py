@@ -167,8 +167,6 @@ class Webhooks:
         self.settings = settings
         self.clock = clock
         self.key = signing_key(settings.webhook_secret or "")
-        self.sent = 0
-        self.failed = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -221,10 +219,8 @@ class Webhooks:
         except httpx.HTTPError as e:
             error = f"{type(e).__name__}: {e}"
         if error is None:
-            self.sent += 1
             await asyncio.to_thread(self.store.delivered, d.delivery_id)
             return
-        self.failed += 1
         retry = None
         if d.attempts < self.settings.webhook_attempts:
             retry = self.clock() + dt.timedelta(seconds=min(3600, 0.5 * 2 ** (d.attempts - 1)))

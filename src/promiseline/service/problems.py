@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from promiseline.errors import (
+    BodyTooLargeError,
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
@@ -36,6 +37,7 @@ STATUS: tuple[tuple[type[PromiselineError], int], ...] = (
     (TransitionError, 409),
     (QuoteError, 409),
     (TooManyRequestsError, 429),
+    (BodyTooLargeError, 413),
     (OrderError, 422),
     (ScenarioError, 422),
     (InvalidRequestError, 422),

@@ -158,7 +158,3 @@ class KeyPublic(BaseModel):
     role: Role
     created_at: LocalTime
     revoked_at: LocalTime | None
-
-
-class ErrorPublic(BaseModel):
-    detail: Any

@@ -82,10 +82,8 @@ class Meta(OrderTables):
                 (probe, "x" * 512, self.ts(at), self.ts(at)),
             )
             cur.execute(
-                self.q(
-                    "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?, 'probe', ?, '', ?)"
-                ),
-                (probe, self.ts(at), "x" * 512),
+                self.q("INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"),
+                (probe, "probe", self.ts(at), "", "x" * 512),
             )
             cur.execute(self.q("DELETE FROM events WHERE order_id = ?"), (probe,))
             cur.execute(self.q("DELETE FROM orders WHERE order_id = ?"), (probe,))

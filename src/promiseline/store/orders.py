@@ -36,8 +36,7 @@ from promiseline.store.db import Db
 
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
-    "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
-    "updated_at"
+    "line, build_date, promised_build, promised_earliest, promised_latest, queue_position"
 )
 _EVENT_COLS = "event_id, order_id, kind, at, actor, data"
 INSERT_ORDER = (
@@ -132,7 +131,8 @@ class OrderTables(Db):
         return json.dumps(data)
 
     def _created_event(self, o: NewOrder) -> tuple[Any, ...]:
-        return (o.order_id, "created", self.ts(o.created_at), o.actor, self._created_data(o))
+        created = EventKind.CREATED.value
+        return (o.order_id, created, self.ts(o.created_at), o.actor, self._created_data(o))
 
     def _transition(self, cur: Any, t: Transition) -> Transitioned:
         changes: dict[str, Any] = {
@@ -265,7 +265,6 @@ class OrderTables(Db):
             window=Window(
                 self.from_date(r[11]), self.from_date(r[12]), self.from_date(r[13]), r[14]
             ),
-            updated_at=self.from_ts(r[15]),
         )
 
     def _event(self, r: Sequence[Any]) -> Event:
@@ -398,7 +397,7 @@ class OrderTables(Db):
                 )
             )
             data = json.dumps({"status": r["status"], "source": actor})
-            events.append((r["order_id"], "created", self.ts(at), actor, data))
+            events.append((r["order_id"], EventKind.CREATED.value, self.ts(at), actor, data))
         with self.transaction() as cur:
             cur.executemany(
                 self.q(

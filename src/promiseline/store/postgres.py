@@ -40,7 +40,7 @@ WITH b AS (
     FROM b JOIN new ON new.order_id = b.order_id
 ), e AS (
     INSERT INTO events (order_id, kind, at, actor, data)
-    SELECT b.order_id, 'created', b.created_at, b.actor, b.event_data
+    SELECT b.order_id, 'created', b.created_at, b.actor, b.event_data  -- EventKind.CREATED
     FROM b JOIN new ON new.order_id = b.order_id
 )
 SELECT key FROM new

@@ -1,0 +1,17 @@
+"""Fixtures of the core tests: the tiny scenario, planned."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from promiseline.core.orders import validate_orders
+from promiseline.core.plan import Plan
+from promiseline.core.planner import plan
+from promiseline.core.scenario import Scenario
+
+
+@pytest.fixture
+def tiny_plan(tiny: Scenario, tiny_orders: pl.DataFrame) -> Plan:
+    """The tiny order book planned on the tiny scenario."""
+    return plan(tiny, validate_orders(tiny_orders, tiny))
