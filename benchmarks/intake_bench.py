@@ -5,8 +5,9 @@
 1. The load generator (wrk + Lua, `promiseline surge`) against a no-op endpoint: it must
    reach at least twice the 5,000 orders/s target, or it would be the bottleneck.
 2. Baseline: a plain FastAPI endpoint doing one SQLite INSERT + COMMIT per request.
-3. promiseline on SQLite (1 process) and on PostgreSQL (1 and 2 worker processes), each
-   surge verified afterwards: every acknowledged order in the store exactly once.
+3. promiseline on SQLite (1 process), again with 2,000 event streams held open, and on
+   PostgreSQL (1 and 2 worker processes), each surge verified afterwards: every
+   acknowledged order in the store exactly once.
 4. The quote endpoint, paced near 2,000 requests/s, on a plan of the demo's 524,247
    orders (imported into the store first).
 
@@ -39,6 +40,10 @@ sys.path.insert(0, str(ROOT))
 from promiseline.loadtest import SurgeResult, run_surge, verify  # noqa: E402
 from promiseline.store.postgres import temporary_database  # noqa: E402
 
+ADMIN_KEY = "bench-admin-key-" + "x" * 32
+os.environ.setdefault("PROMISELINE_ADMIN_KEY", ADMIN_KEY)
+os.environ.setdefault("PROMISELINE_PEPPER", "bench-pepper")
+ADMIN_KEY = os.environ["PROMISELINE_ADMIN_KEY"]
 PG_ADMIN = os.environ.get("PROMISELINE_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 NOOP_APP = """
 from fastapi import FastAPI, Request, Response
@@ -157,6 +162,36 @@ def promiseline(db: str, workers: int = 1, scenario: Path | None = None) -> list
     return cmd + (["--scenario", str(scenario)] if scenario else [])
 
 
+@contextlib.contextmanager
+def open_streams(url: str, n: int) -> Iterator[int]:
+    """n Server-Sent Event streams held open (one per order, created first)."""
+    port = int(url.rsplit(":", 1)[1])
+    socks = []
+    with httpx.Client(base_url=url, timeout=30) as c:
+        orders = [
+            c.post(
+                "/v1/orders",
+                json={"model": "YU7", "variant": "Max", "market": "CN-east"},
+                headers={"Idempotency-Key": f"stream-{i}"},
+            ).json()
+            for i in range(n)
+        ]
+    try:
+        for o in orders:
+            s = socket.create_connection(("127.0.0.1", port))
+            path = f"/v1/orders/{o['order_id']}/events?token={o['token']}"
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            socks.append(s)
+        time.sleep(1)
+        with httpx.Client(base_url=url) as c:  # the service's own count
+            text = c.get("/metrics", headers={"X-API-Key": ADMIN_KEY}).text
+        line = next(ln for ln in text.splitlines() if ln.startswith("promiseline_event_streams "))
+        yield int(float(line.split()[1]))
+    finally:
+        for s in socks:
+            s.close()
+
+
 def row(name: str, r: SurgeResult, note: str = "") -> str:
     return (
         f"| {name} | {r.rate:,.0f} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | {r.p99_ms:.1f} | "
@@ -172,7 +207,7 @@ def quote_bench(url: str, rate: int, seconds: int) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(QUOTE_LUA.replace("__DELAY__", str(delay_ms)))
         script = f.name
-    q = "/v1/quote?model=YU7&variant=Max&market=CN-east&option=paint:black"
+    q = "/v1/quote?model=YU7&variant=Max&market=CN-east&option=paint=black"
     out = subprocess.run(
         [wrk, "-t", "2", "-c", str(conns), "-d", f"{seconds}s", "-s", script, url + q],
         capture_output=True,
@@ -222,6 +257,19 @@ def main() -> None:
         print(
             row(
                 "promiseline, SQLite, 1 process",
+                r,
+                f"{r.rate / base.rate:.1f}x baseline; {'verified' if v.ok else v.line()}",
+            ),
+            flush=True,
+        )
+
+    sdb = f"sqlite:///{tmp / 'streams.db'}"
+    with server(promiseline(sdb)) as url, open_streams(url, 2000) as streams:
+        r = run_surge(url, n, c)
+        v = verify(sdb, r.acks)
+        print(
+            row(
+                f"promiseline, SQLite, 1 process, {streams:,} event streams open",
                 r,
                 f"{r.rate / base.rate:.1f}x baseline; {'verified' if v.ok else v.line()}",
             ),

@@ -16,6 +16,7 @@ from promiseline.service.access import Access, key_hash
 from promiseline.service.app import create_app
 from promiseline.store import SqlStore, open_store
 from tests.service.conftest import ADMIN, ADMIN_KEY, Clock, desk_maker, order, settings
+from tests.store.conftest import at_once
 
 NOW = dt.datetime(2025, 1, 1)
 
@@ -99,22 +100,7 @@ def test_bootstrap_key_never_stops_a_start(db_url: str, caplog: Any) -> None:
 
 def test_fresh_database_started_by_several_workers_at_once(db_url: str) -> None:
     """Four desks starting together on a fresh database: all start, one bootstrap key."""
-    import threading
-
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            desk_maker(settings(db_url), Clock())().store.close()
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(lambda _: desk_maker(settings(db_url), Clock())().store.close()) == []
     store = open_store(db_url)
     assert [k.key_id for k in store.api_keys()] == ["bootstrap-admin"]
     stored = store.scenario()

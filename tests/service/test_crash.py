@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from promiseline.loadtest import SurgeResult, run_surge, verify
 from promiseline.store import open_store
-from tests.conftest import DATA
+from tests.service.server import free_port, start, stop
 
 pytestmark = pytest.mark.slow
 BODIES = [
@@ -26,43 +22,9 @@ BODIES = [
 ]
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "promiseline.cli",
-        "serve",
-        "--scenario",
-        str(DATA / "tiny.yaml"),
-        "--db",
-        db_url,
-        "--port",
-        str(port),
-    ]
-    with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    for _ in range(200):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"service did not start: {log.read_text()[-2000:]}")
-
-
 def test_kill_9_mid_surge(db_url: str, tmp_path: Path) -> None:
     """Acknowledged orders survive kill -9; replaying every key creates no second order."""
-    port, log = _port(), tmp_path / "service.log"
+    port, log = free_port(), tmp_path / "service.log"
     url = f"http://127.0.0.1:{port}"
     proc = start(db_url, port, log)
     first: list[SurgeResult] = []
@@ -94,5 +56,4 @@ def test_kill_9_mid_surge(db_url: str, tmp_path: Path) -> None:
         assert counts["orphan_keys"] == 0
         assert counts["orders"] >= 30_000
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop(proc)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -43,3 +44,21 @@ def store(db_url: str) -> Iterator[SqlStore]:
     s = open_store(db_url)
     yield s
     s.close()
+
+
+def at_once(work: Callable[[int], object], n: int = 4) -> list[BaseException]:
+    """Run work(0) .. work(n-1) in n threads at once; the errors they raised."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            work(i)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import polars as pl
 import pytest
@@ -15,6 +14,7 @@ from promiseline.core.scenario import Scenario
 from promiseline.core.window import Promises, Window, WindowChange
 from promiseline.errors import StorageError
 from promiseline.store import SqlStore, open_store
+from tests.store.conftest import at_once
 
 NOW = dt.datetime(2026, 1, 1, 10, 0, 0, 123456)
 RESERVED = frozenset({Status.RESERVED})
@@ -54,20 +54,7 @@ def test_migrate_is_idempotent(store: SqlStore, db_url: str) -> None:
 
 def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
     """Several processes opening a fresh database at once all end on the same schema."""
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            open_store(db_url).close()
-        except BaseException as e:
-            errors.append(e)
-
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(lambda _: open_store(db_url).close()) == []
     s = open_store(db_url, migrate=False)
     assert s.version() == 2
     s.close()
@@ -155,7 +142,7 @@ def test_snapshot_is_the_orders_in_planning(store: SqlStore, tiny: Scenario) -> 
     store.write([new(1), new(2, status=Status.LOCKED)])
     store.write([cancel("o0001")])
     versions, book = store.snapshot()
-    assert versions.book == v0 + 2  # one per batch that changed something
+    assert versions.book == v0 + 1  # the lock; a reserved order comes and goes unseen
     assert book.table["order_id"].to_list() == ["o0002"]
     assert book.table["locked_at"][0] == NOW
     assert not validate_orders(book.table, tiny).rejected
@@ -166,9 +153,10 @@ def test_snapshot_is_the_orders_in_planning(store: SqlStore, tiny: Scenario) -> 
 def test_versions_add_up_over_writers(db_url: str) -> None:
     """Each process counts its own changes; every reader sees the sum."""
     a, b = open_store(db_url), open_store(db_url)
-    a.write([new(1)])
-    b.write([new(2)])
-    b.write([new(3)])
+    a.write([new(1, status=Status.LOCKED)])
+    b.write([new(2, status=Status.LOCKED)])
+    b.write([new(3, status=Status.LOCKED), new(4)])
+    b.write([new(5)])  # reserved only: the queue did not change
     assert a.versions().book == b.versions().book == 3
     a.put_scenario("name: x")
     stored = b.scenario()
@@ -234,23 +222,15 @@ def test_bootstrap_key_survives_anything(store: SqlStore) -> None:
 def test_bootstrap_key_race(db_url: str) -> None:
     """Four processes registering the same bootstrap key at once: one key, no error."""
     open_store(db_url).close()
-    errors: list[BaseException] = []
 
-    def start() -> None:
+    def start(_: int) -> None:
         s = open_store(db_url, migrate=False)
         try:
             s.ensure_key("boot", "same", "admin", NOW)
-        except BaseException as e:
-            errors.append(e)
         finally:
             s.close()
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert at_once(start) == []
     s = open_store(db_url, migrate=False)
     assert [k.key_id for k in s.api_keys()] == ["boot"]
     s.close()
@@ -323,18 +303,14 @@ def test_outbox_claims_retries_and_dead_letters(store: SqlStore) -> None:
 def test_concurrent_writers_lose_nothing(db_url: str) -> None:
     """Two writers committing batches at once: every order there exactly once."""
 
-    def work(offset: int) -> None:
+    def work(i: int) -> None:
         s = open_store(db_url, migrate=False)
         for b in range(10):
-            s.write([new(offset + b * 20 + i) for i in range(20)])
+            s.write([new(1000 * i + b * 20 + k, status=Status.LOCKED) for k in range(20)])
         s.close()
 
     open_store(db_url).close()
-    threads = [threading.Thread(target=work, args=(o,)) for o in (0, 1000)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    assert at_once(work, 2) == []
     s = open_store(db_url, migrate=False)
     ids = s.order_ids()
     assert len(ids) == len(set(ids)) == 400

@@ -133,6 +133,7 @@ class Plan:
     n_active: int
     active_priority: npt.NDArray[np.int64]  # sort keys of the rows planned by the rule
     active_locked_us: npt.NDArray[np.int64]
+    bound_text: list[str]  # name of each bound code
     quote_classes: dict[Config, Classes] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -240,12 +241,8 @@ class Plan:
             n_active,
             table["priority"].slice(n_frozen, n_active).to_numpy(),
             table["locked_at"].slice(n_frozen, n_active).dt.epoch("us").to_numpy(),
+            names,
         )
-
-    def active_keys(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], pl.Series]:
-        """(priority, locked_at in µs, order_id) of the orders planned by the rule, in order."""
-        ids = self.table["order_id"].slice(self.n_frozen, self.n_active)
-        return self.active_priority, self.active_locked_us, ids
 
     def planned_before(self, active_pos: int) -> int:
         """Planned orders ahead of the `active_pos`-th order planned by the rule."""

@@ -16,7 +16,7 @@ import numpy as np
 
 from promiseline.core.classes import build_classes
 from promiseline.core.orders import canonical_options
-from promiseline.core.plan import NO_LINE, Plan, bound_names, no_slot
+from promiseline.core.plan import NO_LINE, Plan, no_slot
 from promiseline.core.planner import run_kernel
 from promiseline.core.state import State
 from promiseline.errors import OrderError, QuoteError
@@ -40,16 +40,23 @@ class Quote:
     reason: str | None  # why there is no date
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+_US = dt.timedelta(microseconds=1)
+
+
 def queue_slot(plan: Plan, priority: int, when: dt.datetime, order_id: str | None) -> int:
     """How many active orders are ahead of a new one with this key."""
-    prio, t, ids = plan.active_keys()
+    prio, t, n = plan.active_priority, plan.active_locked_us, plan.n_active
+    when_us = (when.replace(tzinfo=None) - _EPOCH) // _US
+    if n == 0 or (priority, when_us) > (prio[-1], t[-1]):  # the usual case: the back
+        return n
     lo, hi = np.searchsorted(prio, priority, "left"), np.searchsorted(prio, priority, "right")
-    when_us = np.datetime64(when, "us").astype(np.int64)
-    first = lo + np.searchsorted(t[lo:hi], when_us, "left")
-    last = lo + np.searchsorted(t[lo:hi], when_us, "right")
+    first = int(lo + np.searchsorted(t[lo:hi], when_us, "left"))
+    last = int(lo + np.searchsorted(t[lo:hi], when_us, "right"))
     if order_id is None:  # an order locked "now" goes after every tie
-        return int(last)
-    return int(first + sum(1 for x in ids[first:last] if x < order_id))
+        return last
+    ids = plan.table["order_id"].slice(plan.n_frozen + first, last - first)
+    return first + sum(1 for x in ids if x < order_id)
 
 
 def quote(
@@ -183,7 +190,7 @@ def _quote(
         np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=book
     )
     day, line, code = int(out.day[0]), int(out.line[0]), int(out.bound[0])
-    names = bound_names(s, cap)
+    names = plan.bound_text
     mk = next(m for m in s.markets if m.name == market)
     if line < 0:
         reason = NO_LINE if not any(model in ms for ms in cap.line_models) else no_slot(s)

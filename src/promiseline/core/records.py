@@ -7,9 +7,10 @@ column names or SQL cross its boundary.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import orjson
 
 from promiseline.core.lifecycle import EventKind, Status
 from promiseline.core.window import NO_WINDOW, Window
@@ -90,7 +91,7 @@ class OrderRecord:
     window: Window = NO_WINDOW  # the window last promised
 
     def options_dict(self) -> dict[str, str]:
-        parsed: dict[str, str] = json.loads(self.options)
+        parsed: dict[str, str] = orjson.loads(self.options)
         return parsed
 
     def to_json(self) -> dict[str, Any]:

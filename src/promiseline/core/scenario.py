@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -276,16 +277,21 @@ class Scenario(Frozen):
     def check_order(self, model: str, variant: str, market: str) -> None:
         """Raise OrderError unless the scenario builds this model and variant and delivers
         to this market (the one check for intake, changes and quotes)."""
-        models = {p.model: [v.name for v in p.variants] for p in self.products}
+        models, markets = self.catalog
         if model not in models:
             raise OrderError(f"unknown model {model!r}, expected one of {sorted(models)}")
         if variant not in models[model]:
             raise OrderError(
                 f"unknown variant {variant!r} for model {model!r}, expected one of {models[model]}"
             )
-        markets = [m.name for m in self.markets]
         if market not in markets:
             raise OrderError(f"unknown market {market!r}, expected one of {markets}")
+
+    @cached_property
+    def catalog(self) -> tuple[dict[str, list[str]], list[str]]:
+        """Variants by model, and markets (looked up for every order taken)."""
+        models = {p.model: [v.name for v in p.variants] for p in self.products}
+        return models, [m.name for m in self.markets]
 
     def replace(self, **changes: object) -> Scenario:
         """A validated copy with some top-level keys changed."""

@@ -28,7 +28,6 @@ from promiseline.core.plan import (
     RESERVED,
     Plan,
     backlog_curve,
-    bound_names,
     delivery_day,
 )
 from promiseline.core.planner import place, plan
@@ -366,7 +365,7 @@ class Simulation:
 
     def constraints(self) -> pl.DataFrame:
         """Per constraint: share of futures where it holds back an order, and how many."""
-        names = bound_names(self.base.scenario, self.base.capacity)
+        names = self.base.bound_text
         b = self.totals.bound
         rows = [
             {

@@ -88,6 +88,11 @@ class Promises:
             )
         )
 
+    @classmethod
+    def columns(cls, frame: pl.DataFrame) -> Promises:
+        """From a table with the columns of `of`, in that order (types cast)."""
+        return cls(frame.rename(dict(zip(frame.columns, _SCHEMA, strict=True))).cast(_SCHEMA))  # type: ignore[arg-type]
+
     def __len__(self) -> int:
         return self.frame.height
 

@@ -92,6 +92,16 @@ class SqliteStore(SqlStore):
         cur.execute(self.BOOK_SQL)
         return self._typed(cur.fetchall())
 
+    def _frame(
+        self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
+    ) -> pl.DataFrame:
+        """SQLite keeps dates as ISO text: read as text, parsed in one go."""
+        df = pl.DataFrame(rows, schema=list(names), orient="row", infer_schema_length=None)
+        return df.with_columns(pl.col(d).cast(pl.String).str.to_date("%Y-%m-%d") for d in dates)
+
+    def _stamps(self, col: pl.Expr) -> pl.Expr:
+        return col.cast(pl.String).str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us")
+
 
 def _chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
