@@ -365,3 +365,52 @@ def test_utilization_table_adds_up_over_its_stated_dates(
     row = next(r for r in out.splitlines() if " l1 " in r).replace("│", " ").split()
     assert row[-3:] == [f"{line['built']:,}", f"{line['capacity']:,}", f"{line['utilization']:.1%}"]
     assert line["utilization"] == round(line["built"] / line["capacity"], 4)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--db", "postgresql://app:secret@127.0.0.1:1/orders"),
+            "database postgresql://app:***@127.0.0.1:1/orders",
+        ),
+        (("--db", "sqlite:////no/such/folder/x.db"), "database sqlite:////no/such/folder/x.db"),
+        (("--db", "mysql://x"), "unknown database URL"),
+        (("--admin-key", "short"), "at least 32 characters, got 5"),
+        (("--webhook", "http://127.0.0.1:9/h"), "PROMISELINE_WEBHOOK_SECRET"),
+    ],
+)
+def test_serve_start_up_errors_are_one_line(  # type: ignore[no-untyped-def]
+    capsys, monkeypatch, args: tuple[str, ...], message: str
+) -> None:
+    """A service that cannot start says why in one line naming the database (no password),
+    exit code 2, before any worker starts."""
+    monkeypatch.delenv("PROMISELINE_ADMIN_KEY", raising=False)
+    monkeypatch.delenv("PROMISELINE_WEBHOOK_SECRET", raising=False)
+    code, _, err = run(capsys, monkeypatch, "serve", *args)
+    assert code == 2
+    assert message in err
+    assert "secret" not in err.replace("WEBHOOK_SECRET", "")
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_key_export_and_import_into_a_database(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`key` makes a key the service accepts (same pepper); `import` checks rows against the
+    database's own scenario and moves the book's version."""
+    from promiseline.service.access import Access
+    from promiseline.store import open_store
+
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    monkeypatch.setenv("PROMISELINE_PEPPER", "cli-pepper")
+    code, out, _ = run(capsys, monkeypatch, "key", "planner", "--db", db)
+    assert code == 0
+    secret = out.strip().split(": ")[1]
+    store = open_store(db)
+    assert Access(store, b"cli-pepper").role(secret) == "planner"
+    store.put_scenario(Path(TINY).read_text())
+    store.close()
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--accept-rejected")
+    assert code == 0, out
+    store = open_store(db)
+    assert store.versions().book == 1
+    store.close()

@@ -105,9 +105,13 @@ class CountingStore:
     def last_event_id(self) -> int:
         return 0
 
-    def events_after(self, event_id: int, limit: int = 5000) -> list[Event]:
+    def events_after(
+        self, event_id: int, orders: set[str], limit: int = 5000
+    ) -> tuple[int, list[Event]]:
         self.reads += 1
-        return [e for e in self.events_list if e.event_id > event_id]
+        after = [e for e in self.events_list if e.event_id > event_id]
+        last = after[-1].event_id if after else event_id
+        return last, [e for e in after if e.order_id in orders]
 
 
 def test_one_feed_read_serves_every_stream() -> None:

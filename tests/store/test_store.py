@@ -278,9 +278,11 @@ def test_record_promises_events_and_outbox(store: SqlStore) -> None:
     assert store.events("o0001")[-1].kind == EventKind.ETA_CHANGED
     assert [e.kind for e in store.events("o0002")] == [EventKind.CREATED]
     assert store.outbox_stats().pending == 2
-    feed = store.events_after(0)
+    last, feed = store.events_after(0, {"o0001", "o0002"})
     assert [e.order_id for e in feed] == ["o0001", "o0002", "o0001"]
-    assert store.last_event_id() == feed[-1].event_id
+    assert store.last_event_id() == feed[-1].event_id == last
+    last, feed = store.events_after(0, {"o0002"})  # only those asked for, all looked at
+    assert ([e.order_id for e in feed], last) == (["o0002"], store.last_event_id())
 
 
 def test_outbox_claims_retries_and_dead_letters(store: SqlStore) -> None:

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import random
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -98,17 +99,17 @@ class EventFeed:
                 if idle:  # start from now: a new stream reads its history itself
                     self._cursor = await asyncio.to_thread(self.store.last_event_id)
                     idle = False
-                events = await asyncio.to_thread(
-                    self.store.events_after, max(0, self._cursor - LOOKBACK)
+                last, events = await asyncio.to_thread(
+                    self.store.events_after, max(0, self._cursor - LOOKBACK), set(self.streams)
                 )
             except Exception as e:  # the database is away: streams wait, keep-alives go on
                 log.warning("event feed: %s", e)
                 continue
+            self._cursor = max(self._cursor, last)
             for ev in events:
                 if ev.event_id in self._seen:
                     continue
                 self._seen[ev.event_id] = None
-                self._cursor = max(self._cursor, ev.event_id)
                 for sub in list(self.streams.get(ev.order_id, ())):
                     self._offer(sub, ev)
             while len(self._seen) > 4 * LOOKBACK:
@@ -122,17 +123,22 @@ class EventFeed:
             self.unsubscribe(sub)
 
     async def stream(self, sub: Subscription, keep_alive_s: float = 15.0) -> AsyncIterator[bytes]:
-        """Server-Sent Events: the order's events after `sub.after`, then new ones."""
+        """Server-Sent Events: the order's events after `sub.after`, then new ones, with a
+        keep-alive comment when quiet (first after a random part of the period, so many
+        streams opened together do not all wake at once)."""
         try:
             for e in await asyncio.to_thread(self.store.events, sub.order_id, sub.after):
                 yield _sse(e)
                 sub.after = e.event_id
+            wait = random.uniform(0.5, 1.0) * keep_alive_s
             while not sub.closed:
                 try:
-                    e = await asyncio.wait_for(sub.queue.get(), keep_alive_s)
+                    e = await asyncio.wait_for(sub.queue.get(), wait)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
+                finally:
+                    wait = keep_alive_s
                 if e.event_id > sub.after:
                     yield _sse(e)
                     sub.after = e.event_id

@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from typing import Any
 
 import polars as pl
@@ -287,13 +287,26 @@ class OrderTables(Db):
         )
         return [self._event(r) for r in rows]
 
-    def events_after(self, event_id: int, limit: int = 5000) -> list[Event]:
-        """Every order's events after `event_id`, oldest first (the live event feed)."""
-        rows = self._all(
-            f"SELECT {_EVENT_COLS} FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?",
+    def events_after(
+        self, event_id: int, orders: Container[str], limit: int = 5000
+    ) -> tuple[int, list[Event]]:
+        """The events after `event_id` of these orders, oldest first, and the last event id
+        looked at (the live event feed: in a surge most new events are of other orders,
+        so only ids are read for those)."""
+        heads = self._all(
+            "SELECT event_id, order_id FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?",
             (event_id, limit),
         )
-        return [self._event(r) for r in rows]
+        wanted = [i for i, oid in heads if oid in orders]
+        last = int(heads[-1][0]) if heads else event_id
+        if not wanted:
+            return last, []
+        marks = ",".join("?" for _ in wanted)
+        rows = self._all(
+            f"SELECT {_EVENT_COLS} FROM events WHERE event_id IN ({marks}) ORDER BY event_id",
+            wanted,
+        )
+        return last, [self._event(r) for r in rows]
 
     def last_event_id(self) -> int:
         return int(self._one("SELECT COALESCE(MAX(event_id), 0) FROM events")[0])
