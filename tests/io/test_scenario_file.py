@@ -144,3 +144,18 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         load_scenario(_write(tmp_path, data))
     assert len(info.value.problems) == 2
     assert "and 1 more problem" in str(info.value)
+
+
+def test_aliases_are_fine_but_their_expansion_is_bounded() -> None:
+    """Anchors and aliases work; a 'billion laughs' document is refused before anything
+    walks the expanded tree, with the size it would have had."""
+    from promiseline.io.scenario_file import MAX_YAML_NODES, parse_yaml
+
+    assert parse_yaml("a: &x [1, 2]\nb: *x\n", "t") == {"a": [1, 2], "b": [1, 2]}
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    with pytest.raises(ScenarioError, match="expands to 1,234,567,909 nodes") as e:
+        parse_yaml(bomb, "bomb.yaml")  # counted on the node graph: 1 + 9 keys + 11 + 111 + ...
+    assert f"at most {MAX_YAML_NODES:,}" in str(e.value)

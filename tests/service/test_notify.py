@@ -24,6 +24,7 @@ from promiseline.service.app import create_app
 from promiseline.service.notify import EventFeed
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for
 
+BODY = {"model": "A", "variant": "S", "market": "CN"}
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 YAML = {"Content-Type": "application/yaml"}
 
@@ -88,11 +89,35 @@ def test_streams_are_capped(tmp_path: Any) -> None:
             assert over.status_code == 429
             assert "event streams are open" in over.json()["detail"]
 
-        def opens() -> bool:  # closed streams free their places
-            with c.stream("GET", url.format(b["order_id"], b["token"])) as r:
-                return r.status_code == 200
 
-        wait_for(opens)
+def test_a_closed_stream_frees_its_place_at_once(tmp_path: Any) -> None:
+    """A client that goes away frees its stream's place now, not at the next keep-alive
+    (a real server: the test client does not disconnect concurrent streams)."""
+    import socket
+
+    import httpx
+
+    from tests.service.server import serving
+
+    with serving(f"sqlite:///{tmp_path}/s.db", tmp_path / "s.log") as url:
+        port = int(url.rsplit(":", 1)[1])
+        o = httpx.post(f"{url}/v1/orders", json=BODY, headers={"Idempotency-Key": "k"}).json()
+        path = f"/v1/orders/{o['order_id']}/events?token={o['token']}"
+
+        def streams() -> int:
+            text = httpx.get(f"{url}/metrics", headers=ADMIN).text
+            line = next(
+                ln for ln in text.splitlines() if ln.startswith("promiseline_event_streams ")
+            )
+            return int(float(line.split()[1]))
+
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        for s in socks:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        wait_for(lambda: streams() == 5)
+        for s in socks:
+            s.close()
+        wait_for(lambda: streams() == 0, 2.0)
 
 
 class CountingStore:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from typing import Annotated, Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -51,6 +53,24 @@ LINKS = {  # what a client can do next with a new order (schemathesis follows th
         ("CancelOrder", "cancel_order"),
     )
 }
+
+
+class EventStream(StreamingResponse):
+    """An SSE response that notices a client leaving at once (Starlette, under ASGI 2.4,
+    would notice only at its next write, up to a keep-alive period later), so the
+    stream's place under the caps is freed at once."""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def stream() -> None:
+                with contextlib.suppress(OSError):
+                    await self.stream_response(send)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(stream)
+            await self.listen_for_disconnect(receive)
+            tg.cancel_scope.cancel()
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -160,7 +180,7 @@ async def order_events(
             )
         after = int(last_event_id)
     await d.exists(order_id)  # 404 before the stream starts
-    return StreamingResponse(d.events(order_id, after), media_type="text/event-stream")
+    return EventStream(d.events(order_id, after), media_type="text/event-stream")
 
 
 @router.get("/v1/quote", response_model=QuotePublic, responses=ERRORS)
