@@ -199,7 +199,7 @@ def row(name: str, r: SurgeResult, note: str = "") -> str:
     )
 
 
-def quote_bench(url: str, rate: int, seconds: int) -> str:
+def quote_bench(url: str, rate: int, seconds: int, option: str = "paint=black") -> str:
     wrk = shutil.which("wrk")
     assert wrk
     delay_ms = 20  # each connection waits this long between requests
@@ -207,7 +207,7 @@ def quote_bench(url: str, rate: int, seconds: int) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(QUOTE_LUA.replace("__DELAY__", str(delay_ms)))
         script = f.name
-    q = "/v1/quote?model=YU7&variant=Max&market=CN-east&option=paint=black"
+    q = f"/v1/quote?model=YU7&variant=Max&market=CN-east&option={option}"
     out = subprocess.run(
         [wrk, "-t", "2", "-c", str(conns), "-d", f"{seconds}s", "-s", script, url + q],
         capture_output=True,

@@ -255,6 +255,7 @@ class LivePlan:
         sm = self.now.plan.summary()
         sm.pop("backlog", None)
         sm["plan_age_s"] = round(time.time() - self.now.built_at, 3)
+        sm["plan_seconds"] = round(self.now.seconds, 3)  # reading and planning it took
         sm["booked_since_plan"] = self.booking.booked
         sm["as_of"] = self.as_of()
         return sm

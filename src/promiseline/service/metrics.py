@@ -56,6 +56,7 @@ class _DeskCollector(Collector):
         yield _gauge(
             "plan_book_version", "Order-book version the plan was made from", live.now.versions.book
         )
+        yield _gauge("plan_seconds", "Seconds reading and planning took", live.now.seconds)
         yield _gauge("backlog_orders", "Orders planned and not yet built", live.backlog())
         yield _counter("replans", "Re-plans", live.replans)
         yield _counter(

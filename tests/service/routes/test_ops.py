@@ -23,6 +23,7 @@ def test_healthz_and_metrics(client: TestClient) -> None:
         'promiseline_orders_taken_total{outcome="replayed"} 1.0',
         'promiseline_request_seconds_count{method="POST",route="/v1/orders"} 2.0',
         "promiseline_plan_age_seconds",
+        "promiseline_plan_seconds",
         "promiseline_backlog_orders",
         "promiseline_webhook_queue 0.0",
         "promiseline_webhook_dead 0.0",
