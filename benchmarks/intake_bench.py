@@ -172,7 +172,7 @@ def open_streams(url: str, n: int) -> Iterator[int]:
             c.post(
                 "/v1/orders",
                 json={"model": "YU7", "variant": "Max", "market": "CN-east"},
-                headers={"Idempotency-Key": f"stream-{i}"},
+                headers={"Idempotency-Key": f"stream-{i}-0123456789abcdef"},
             ).json()
             for i in range(n)
         ]

@@ -189,7 +189,8 @@ def test_import_export_and_key(tmp_path: Path, capsys, monkeypatch) -> None:  # 
     assert code == 0
     assert "imported 40 orders" in out
     code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
-    assert code == 2  # the same ids again: the whole import is refused
+    assert code == 1  # the same ids again: all rejected rows, nothing written twice
+    assert "imported 0 orders" in out
     code, out, _ = run(capsys, monkeypatch, "export", str(tmp_path / "all.csv"), "--db", db)
     assert code == 0
     assert pl.read_csv(tmp_path / "all.csv").height == 40
@@ -414,3 +415,24 @@ def test_key_export_and_import_into_a_database(tmp_path: Path, capsys, monkeypat
     store = open_store(db)
     assert store.versions().book == 1
     store.close()
+
+
+def test_import_rejects_orders_already_stored(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Importing a book again imports nothing twice: the stored ids are rejected rows
+    (exit 1), the new ones go in."""
+    db = f"sqlite:///{tmp_path / 'i.db'}"
+    head = Path(ORDERS).read_text().splitlines()
+    part = tmp_path / "part.csv"
+    part.write_text("\n".join(head[:6]) + "\n")
+    assert run(capsys, monkeypatch, "import", str(part), "--db", db, "--scenario", TINY)[0] == 0
+    code, out, err = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 1
+    assert "row 2 order 'o00': order id already in the database" in err
+    assert f"imported {len(head) - 6:,} orders" in out
+
+
+def test_in_memory_sqlite_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An in-memory SQLite URL would give every connection its own empty database."""
+    code, _, err = run(capsys, monkeypatch, "serve", "--db", "sqlite:///:memory:")
+    assert code == 2
+    assert "in-memory database" in err

@@ -387,8 +387,10 @@ def serve(
     ] = None,
     db: DbOpt = "sqlite:///promiseline.db",
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (use PostgreSQL for >1).")] = 1,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (use PostgreSQL for >1).", min=1, max=64)
+    ] = 1,
     admin_key: Annotated[
         str | None,
         typer.Option(
@@ -434,12 +436,20 @@ def serve(
         public_backlog=public_backlog,
         public_metrics=public_metrics,
     )
+    if scenario is not None:
+        api.load_scenario(scenario)  # a bad file fails before the database is touched
     store = open_store(db)  # reachable, and migrated once before the workers start
     try:
         stored_scenario(store, settings)  # an empty database gets its scenario once
     finally:
         store.close()
     os.environ.update(settings.to_env())
+    if workers > 1 and db.startswith("sqlite:"):
+        err.print(
+            "[yellow]warning:[/] several workers on SQLite take turns at its one write lock; "
+            "PostgreSQL serves several workers better",
+            highlight=False,
+        )
     err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
     uvicorn.run(
         "promiseline.service.main:app_from_env",
@@ -477,6 +487,23 @@ def key(
     out.print(f"{key_id} ({role}): {secret}", highlight=False)
 
 
+def _not_stored_yet(book: OrderBook, known: set[str]) -> OrderBook:
+    """The book without the orders the database already holds (those become rejected rows:
+    an import never half-writes, and never fails whole for them)."""
+    from promiseline.core.orders import Rejection
+
+    if not known:
+        return book
+    again = book.table["order_id"].is_in(list(known))
+    rows = book.table.filter(again).select("row", "order_id").iter_rows()
+    rejected = [Rejection(r, oid, "order id already in the database") for r, oid in rows]
+    return OrderBook(
+        book.table.filter(~again),
+        tuple(sorted((*book.rejected, *rejected), key=lambda r: r.row)),
+        book.source,
+    )
+
+
 @app.command("import")
 def import_orders(
     orders: OrdersArg,
@@ -502,6 +529,7 @@ def import_orders(
         else:
             s = api.load_scenario(scenario)
         book = _book(scenario, s, orders)
+        book = _not_stored_yet(book, store.known_orders(book.table["order_id"].to_list()))
         _rejections(book)
         n = store.import_orders(book, dt.datetime.now())
     except StorageError as e:  # the whole import rolled back

@@ -41,7 +41,7 @@ end
 
 function request()
   counter = counter + 1
-  headers["Idempotency-Key"] = prefix .. "-" .. id .. "-" .. counter
+  headers["Idempotency-Key"] = prefix .. "-" .. id .. "-" .. counter .. "-surge-key"
   return wrk.format("POST", nil, headers, bodies[(counter % #bodies) + 1])
 end
 

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from tests.service.conftest import ADMIN_KEY
 
-H = {"Idempotency-Key": "k1", "Content-Type": "application/json"}
+H = {"Idempotency-Key": "k1-0123456789abcdef", "Content-Type": "application/json"}
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,18 @@ def test_bad_order_bodies(client: TestClient, body: bytes, status: int, message:
     assert message in r.text
     listed = client.get("/v1/orders", headers={"X-API-Key": ADMIN_KEY}).json()
     assert listed["count"] == 0
+
+
+def test_idempotency_key_must_be_long(client: TestClient) -> None:
+    """A short Idempotency-Key (guessable: whoever knows it can replay the order and get
+    its token) is refused."""
+    for key in ("k1", "checkout-42"):
+        r = client.post(
+            "/v1/orders",
+            json={"model": "A", "variant": "S", "market": "CN"},
+            headers={"Idempotency-Key": key},
+        )
+        assert r.status_code == 422, key
 
 
 def test_idempotency_key_is_required(client: TestClient) -> None:
@@ -68,18 +80,22 @@ RAW = [
     b"GET /v1/orders/x/events HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n"
     b"Last-Event-ID: 99999999999999999999999999999999\r\n\r\n",
     b"GET /v1/orders?limit=99999999999999999999999 HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n",
-    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-0123456789abcdef\r\n"
     b"Content-Type: application/json\r\nContent-Length: 6\r\n\r\n\xff\xfe{}\x00\x00",
     b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \xff\xfe\r\n"
     b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
-    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-0123456789abcdef\r\n"
     b"Content-Type: application/json\r\nContent-Length: 999999999999999999999\r\n\r\n{}",
-    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n"
+    b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-0123456789abcdef\r\n"
     b"Content-Type: application/json\r\nContent-Length: 45\r\n\r\n"
     b'{"model": 1, "variant": [], "market": {"a": 1}}',
     b"POST /v1/orders/x/progress HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n"
     b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n[]",
     b"PUT /v1/scenario HTTP/1.1\r\nHost: x\r\nX-API-Key: \xc3\x28\r\nContent-Length: 2\r\n\r\nab",
+    b"GET /v1/orders/x/events HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\nLast-Event-ID: \xb2\r\n\r\n",
+    b"GET /v1/quote?model=A&variant=S&market=CN HTTP/1.1\r\nHost: x\r\nX-Big: "
+    + b"y" * 40_000
+    + b"\r\n\r\n",
 ]
 
 

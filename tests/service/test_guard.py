@@ -13,7 +13,7 @@ from promiseline.service.app import create_app
 from promiseline.service.guard import MAX_BODY, MAX_SCENARIO_BODY
 from tests.service.conftest import ADMIN, Clock, desk_maker, settings
 
-H = {"Idempotency-Key": "k1", "Content-Type": "application/json"}
+H = {"Idempotency-Key": "k1-0123456789abcdef", "Content-Type": "application/json"}
 
 
 class Recorder:
@@ -131,7 +131,7 @@ def test_memory_stays_bounded_under_many_oversized_uploads(tmp_path: Any) -> Non
 
     assert isinstance(tmp_path, Path)
     heads = [
-        b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\n",
+        b"POST /v1/orders HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k-0123456789abcdef\r\n",
         b"PUT /v1/scenario HTTP/1.1\r\nHost: x\r\n",
         b"POST /v1/keys HTTP/1.1\r\nHost: x\r\nX-API-Key: " + ADMIN["X-API-Key"].encode() + b"\r\n",
     ]

@@ -43,7 +43,9 @@ def test_create_lock_change_cancel(db_url: str) -> None:
     clock = Clock()
 
     async def work(d: OrderDesk) -> Any:
-        data, created = await d.create("A", "S", "CN", {"roof": "pan"}, False, "k1")
+        data, created = await d.create(
+            "A", "S", "CN", {"roof": "pan"}, False, "k1-0123456789abcdef"
+        )
         oid = data["order_id"]
         assert created
         assert data["window_is_indicative"] is True
@@ -68,12 +70,12 @@ def test_rules_are_the_cores(db_url: str) -> None:
 
     async def work(d: OrderDesk) -> None:
         with pytest.raises(OrderError, match="unknown variant 'XL'"):
-            await d.create("A", "XL", "CN", {}, False, "k0")
+            await d.create("A", "XL", "CN", {}, False, "k0-0123456789abcdef")
         with pytest.raises(InvalidRequestError, match="Idempotency-Key"):
             await d.create("A", "S", "CN", {}, False, "")
-        data, _ = await d.create("A", "S", "CN", {}, True, "k1")
+        data, _ = await d.create("A", "S", "CN", {}, True, "k1-0123456789abcdef")
         with pytest.raises(ConflictError, match="different order body"):
-            await d.create("A", "M", "CN", {}, True, "k1")
+            await d.create("A", "M", "CN", {}, True, "k1-0123456789abcdef")
         oid = data["order_id"]
         clock.now += dt.timedelta(days=8)
         with pytest.raises(TransitionError, match="more than 7 days"):
@@ -95,8 +97,8 @@ def test_a_replayed_lock_books_nothing_new(db_url: str) -> None:
     """Replaying a locked create returns the same order and books no second slot."""
 
     async def work(d: OrderDesk) -> tuple[Any, Any, int]:
-        a, created_a = await d.create("A", "S", "CN", {}, True, "same")
-        b, created_b = await d.create("A", "S", "CN", {}, True, "same")
+        a, created_a = await d.create("A", "S", "CN", {}, True, "same-0123456789abcdef")
+        b, created_b = await d.create("A", "S", "CN", {}, True, "same-0123456789abcdef")
         assert (created_a, created_b) == (True, False)
         await d.replan()
         return a, b, d.live.booking.booked
@@ -105,3 +107,29 @@ def test_a_replayed_lock_books_nothing_new(db_url: str) -> None:
     assert a["order_id"] == b["order_id"]
     assert a["token"] == b["token"]
     assert booked == 0  # the re-plan replaced the booking
+
+
+def test_bookings_for_unstored_orders_are_undone(db_url: str) -> None:
+    """Locks that end in a conflict (a key reused with another body) booked slots that
+    no order holds: a re-plan comes within the debounce and quotes are as before."""
+    key = "phantom-0123456789abcdef"
+
+    async def work(d: OrderDesk) -> tuple[int, int, int | None, int | None]:
+        await d.create("A", "S", "CN", {}, False, key)
+        await d.replan()
+        before = d.quote("A", "S", "CN", {}, full=True).queue_position
+        for _ in range(20):
+            with pytest.raises(ConflictError):
+                await d.create("A", "S", "CN", {}, True, key)
+        phantoms = d.live.booking.booked
+        for _ in range(200):  # the watcher re-plans after the debounce
+            if d.live.booking.booked == 0:
+                break
+            await asyncio.sleep(0.02)
+        after = d.quote("A", "S", "CN", {}, full=True).queue_position
+        return phantoms, d.live.booking.booked, before, after
+
+    phantoms, left, before, after = with_desk(db_url, Clock(), work)
+    assert phantoms == 20
+    assert left == 0
+    assert after == before

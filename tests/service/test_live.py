@@ -130,6 +130,9 @@ def test_a_bad_scenario_changes_nothing(client: TestClient) -> None:
         text.replace("stock: 5", "stock: -1"): "stock: must be >= 0",
         text + "\nsurprise: 1\n": "surprise: unknown key",
         bomb: "expands to",
+        "a: &a [*a]\n": "an alias inside its own anchor",
+        "name: " + "[" * 500 + "]" * 500: "nested too deeply",
+        "x: " + "{a: " * 60 + "1" + "}" * 60: "nested deeper than 50",
         "- just\n- a list\n": "expected a mapping",
         "": "expected a mapping",
     }
@@ -141,6 +144,38 @@ def test_a_bad_scenario_changes_nothing(client: TestClient) -> None:
     assert (r.status_code, "not UTF-8" in r.text) == (422, True)
     assert client.get("/v1/scenario", headers=ADMIN).text == text
     assert client.get("/v1/plan", headers=ADMIN).json()["as_of"] == before
+
+
+def test_a_scenario_that_drops_stored_orders_is_refused(client: TestClient) -> None:
+    """Removing a variant that locked orders have is a 422 naming them, not a plan that
+    silently leaves them out; the scenario stays."""
+    for i in range(3):
+        order(client, f"m{i}", variant="M", lock=True)
+    text = client.get("/v1/scenario", headers=ADMIN).text
+    without_m = text.replace("      - {name: M, parts: {pack: 1, lidar: 1}}\n", "").replace(
+        "mix_limits:\n  - {name: m-max, line: l1, match: {variant: M}, max_share: 0.5}\n", ""
+    )
+    assert without_m != text
+    r = client.put("/v1/scenario", content=without_m, headers=ADMIN | YAML)
+    assert r.status_code == 422, r.text
+    assert "3 stored order(s) would not fit it" in r.json()["detail"]
+    assert "unknown variant 'M'" in r.json()["detail"]
+    assert client.get("/v1/scenario", headers=ADMIN).text == text
+
+
+def test_a_scenario_put_tells_customers_what_moved(client: TestClient) -> None:
+    """The worker that takes a scenario put writes eta_changed events itself (it may be
+    the lease holder, and nothing else would re-plan)."""
+    made = [order(client, f"k{i}", lock=True) for i in range(6)]
+    client.post("/v1/plan", headers=ADMIN)
+    text = client.get("/v1/scenario", headers=ADMIN).text
+    r = client.put(
+        "/v1/scenario", content=text.replace("jph: 1\n", "jph: 0.5\n"), headers=ADMIN | YAML
+    )
+    assert r.status_code == 200, r.text
+    last = made[-1]
+    events = client.get(f"/v1/orders/{last['order_id']}", headers=ADMIN).json()["events"]
+    assert "eta_changed" in [e["kind"] for e in events]
 
 
 def test_scenario_work_stays_off_the_event_loop(db_url: str) -> None:

@@ -16,6 +16,10 @@ def test_redact() -> None:
     assert redact("/v1/orders/X/events?token=abc123") == "/v1/orders/X/events?token=[redacted]"
     assert redact("/q?a=1&token=abc&b=2") == "/q?a=1&token=[redacted]&b=2"
     assert redact("/q?mytoken=keep") == "/q?mytoken=keep"
+    assert redact('"GET /x?%74oken=abc&to%6Ben=def HTTP/1.1"') == (
+        '"GET /x?token=[redacted]&token=[redacted] HTTP/1.1"'
+    )
+    assert redact("/x?token%3Dabc") == "/x?token=[redacted]"
     record = logging.LogRecord(
         "uvicorn.access", 20, "", 0, '%s "%s"', ("1.2.3.4", "/x?token=s"), None
     )
@@ -30,11 +34,15 @@ def test_access_log_has_no_tokens(tmp_path: Path) -> None:
         o = httpx.post(
             f"{url}/v1/orders",
             json={"model": "A", "variant": "S", "market": "CN"},
-            headers={"Idempotency-Key": "k"},
+            headers={"Idempotency-Key": "k-0123456789abcdef"},
         ).json()
         with httpx.stream("GET", f"{url}/v1/orders/{o['order_id']}/events?token={o['token']}") as r:
             assert r.status_code == 200
         httpx.get(f"{url}/v1/orders/{o['order_id']}/eta?token={o['token']}")
+        with httpx.stream(
+            "GET", f"{url}/v1/orders/{o['order_id']}/events?%74oken={o['token']}"
+        ) as r:
+            assert r.status_code == 200  # the server reads the encoded name as token
     text = log.read_text()
     assert "/events?token=[redacted]" in text, text[-2000:]
     assert o["token"] not in text

@@ -44,3 +44,11 @@ def test_bad_numbers_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.from_env()
     with pytest.raises(PromiselineError, match="debounce_s"):
         Settings(debounce_s=0)
+
+
+def test_admin_key_with_spaces_is_refused() -> None:
+    """A key of spaces (or with control characters) could never be sent in a header."""
+    with pytest.raises(PromiselineError, match="no spaces or control characters"):
+        Settings(admin_key=" " * 40)
+    with pytest.raises(PromiselineError, match="no spaces or control characters"):
+        Settings(admin_key="k" * 40 + "\n")

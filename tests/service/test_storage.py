@@ -48,10 +48,14 @@ def check_outage(c: TestClient, fail: Any, recover: Any) -> None:
     """During the outage: 503s with Retry-After, not ready; after: ready, and the same
     keys create their orders once."""
     for i in range(30):  # fill the free pages, then every write fails
-        c.post("/v1/orders", json=BODY, headers={"Idempotency-Key": f"fill-{i}"})
+        c.post("/v1/orders", json=BODY, headers={"Idempotency-Key": f"fill-{i}-0123456789abcdef"})
     fail()
     answers = [
-        c.post("/v1/orders", json=BODY | {"lock": i % 2 == 0}, headers={"Idempotency-Key": f"o{i}"})
+        c.post(
+            "/v1/orders",
+            json=BODY | {"lock": i % 2 == 0},
+            headers={"Idempotency-Key": f"o{i}-0123456789abcdef"},
+        )
         for i in range(200)
     ]
     refused = [r for r in answers if r.status_code == 503]
@@ -65,7 +69,11 @@ def check_outage(c: TestClient, fail: Any, recover: Any) -> None:
     recover()
     assert c.get("/healthz").status_code == 200
     again = [
-        c.post("/v1/orders", json=BODY | {"lock": i % 2 == 0}, headers={"Idempotency-Key": f"o{i}"})
+        c.post(
+            "/v1/orders",
+            json=BODY | {"lock": i % 2 == 0},
+            headers={"Idempotency-Key": f"o{i}-0123456789abcdef"},
+        )
         for i in range(200)
     ]
     assert all(r.status_code in (200, 201) for r in again)

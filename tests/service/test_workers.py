@@ -78,7 +78,9 @@ def test_two_workers_one_truth(pg_url: str, tmp_path: Path) -> None:
         )
         converge(url, book=1)
         r = httpx.post(
-            f"{url}/v1/orders", json=QUOTE | {"lock": True}, headers={"Idempotency-Key": "w1"}
+            f"{url}/v1/orders",
+            json=QUOTE | {"lock": True},
+            headers={"Idempotency-Key": "w1-0123456789abcdef"},
         )
         assert r.status_code == 201, r.text
         converge(url, book=2)

@@ -39,6 +39,14 @@ class NewOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """A write like an order's, undone in its own transaction: sent through the group
+    committer, it proves that the connection intake writes with takes writes now."""
+
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Created:
     """The outcome of one create: new, a replay of the same key, or a key conflict."""
 

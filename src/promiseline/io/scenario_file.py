@@ -84,6 +84,8 @@ def parse_yaml(text: str, source: str) -> Any:
     'billion laughs' file is refused before anything walks the expanded tree."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise ScenarioError(source, ["YAML nested too deeply"]) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -91,7 +93,7 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ScenarioError(source, [f"{where}not valid YAML: {what}"]) from None
     if node is None:
         return None
-    size = _expanded_size(node)
+    size = _expanded_size(node, source)
     if size > MAX_YAML_NODES:
         raise ScenarioError(
             source,
@@ -103,25 +105,40 @@ def parse_yaml(text: str, source: str) -> Any:
         raise ScenarioError(source, [f"not valid YAML: {e}"]) from None
 
 
-def _expanded_size(root: yaml.Node) -> int:
+MAX_YAML_DEPTH = 50
+"""Deepest nesting a scenario or patch may have (the demo's: 5)."""
+
+
+def _expanded_size(root: yaml.Node, source: str) -> int:
     """Nodes in the tree with every alias expanded, counted without expanding (an alias
-    is the same node object, so each node's size is computed once)."""
+    is the same node object, so each node's size is computed once). An alias inside its
+    own anchor would never end: refused, as is nesting past MAX_YAML_DEPTH."""
     sizes: dict[int, int] = {}
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()  # on the current path
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     while stack:
-        node, done = stack.pop()
-        if id(node) in sizes:
-            continue
+        node, depth, done = stack.pop()
         kids: list[yaml.Node] = []
         if isinstance(node, yaml.SequenceNode):
             kids = list(node.value)
         elif isinstance(node, yaml.MappingNode):
             kids = [n for pair in node.value for n in pair]
         if done:
+            open_.discard(id(node))
             sizes[id(node)] = min(1 + sum(sizes[id(k)] for k in kids), 2**62)
             continue
-        stack.append((node, True))
-        stack.extend((k, False) for k in kids if id(k) not in sizes)
+        if id(node) in sizes:
+            continue
+        if depth > MAX_YAML_DEPTH:
+            raise ScenarioError(source, [f"YAML nested deeper than {MAX_YAML_DEPTH} levels"])
+        open_.add(id(node))
+        stack.append((node, depth, True))
+        for k in kids:
+            if id(k) in open_:
+                line = k.start_mark.line + 1
+                raise ScenarioError(source, [f"line {line}: an alias inside its own anchor"])
+            if id(k) not in sizes:
+                stack.append((k, depth + 1, False))
     return sizes[id(root)]
 
 

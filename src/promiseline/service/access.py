@@ -132,4 +132,8 @@ class Access:
                 "revoked. Set a new value to register a new one."
             )
         elif outcome == "replaced":
-            log.warning("bootstrap admin key rotated: the previous value no longer works")
+            log.warning(
+                "bootstrap admin key registered anew: PROMISELINE_ADMIN_KEY or "
+                "PROMISELINE_PEPPER changed (the previous value no longer works; if the "
+                "pepper changed, no other API key works either)"
+            )

@@ -19,7 +19,7 @@ from typing import Any
 from promiseline import api
 from promiseline.core.explain import Explanation
 from promiseline.core.lifecycle import Status
-from promiseline.core.records import ApiKey, OrderFilter, OrderPage, Role
+from promiseline.core.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.window import promise_window
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.service.access import Access, pepper_for
@@ -229,13 +229,12 @@ class OrderDesk:
         problem = None
         try:
             await asyncio.to_thread(self.store.versions)
-            if self.committer.failing is not None:
-                await asyncio.to_thread(self.store.ping, self.clock())
-                self.committer.failing = None
+            if self.committer.failing is not None:  # the very connection intake writes with
+                await self.committer.submit(Probe(self.clock()))
         except StorageError as e:
             problem = str(e)
         body: dict[str, Any] = {"ok": problem is None}
-        if problem is not None:
+        if details and problem is not None:
             body["detail"] = f"the database is failing: {problem}"
         if details:
             body |= {

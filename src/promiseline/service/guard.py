@@ -22,6 +22,7 @@ import orjson
 from pydantic import ValidationError
 
 from promiseline.errors import BodyTooLargeError, PromiselineError
+from promiseline.service.intake import MAX_KEY, MIN_KEY
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
 from promiseline.service.schemas import OrderCreate
@@ -33,6 +34,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_BODY = 64 * 1024  # an order or a key request is a few hundred bytes
+MAX_HEADERS = 16 * 1024  # all header names and values of one request
 MAX_SCENARIO_BODY = 1024 * 1024
 ORDERS = "/v1/orders"
 
@@ -52,6 +54,9 @@ class Guard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # lifespan
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADERS:
+            await _respond(send, 431, {"detail": f"request headers over {MAX_HEADERS:,} bytes"})
             return
         method, path = scope["method"], scope["path"]
         limit = body_limit(method, path)
@@ -89,7 +94,7 @@ class Guard:
             return  # the client went away
         key = _header(scope, b"idempotency-key") or ""
         order = None
-        if 0 < len(key) <= 200:
+        if MIN_KEY <= len(key) <= MAX_KEY:
             try:
                 order = OrderCreate.model_validate_json(body)
             except ValidationError:

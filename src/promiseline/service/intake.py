@@ -44,7 +44,7 @@ from promiseline.service.live import LivePlan
 from promiseline.store import SqlStore
 
 Clock = Callable[[], dt.datetime]
-MAX_KEY = 200
+MIN_KEY, MAX_KEY = 16, 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +110,11 @@ class Intake:
     ) -> tuple[OrderView, bool]:
         """Take an order; (view, created). A replay of the same key returns the same order,
         the same key with another body is a ConflictError."""
-        if not 0 < len(idempotency_key) <= MAX_KEY:
-            raise InvalidRequestError(f"Idempotency-Key header must be 1 to {MAX_KEY} characters")
+        if not MIN_KEY <= len(idempotency_key) <= MAX_KEY:
+            raise InvalidRequestError(
+                f"Idempotency-Key header must be {MIN_KEY} to {MAX_KEY} characters, such as a "
+                "random UUID: whoever knows an order's key can replay it and get its token"
+            )
         canonical = self._check(model, variant, market, options)
         body = orjson.dumps([model, variant, market, canonical, lock])
         now = self.clock()
@@ -134,13 +137,18 @@ class Intake:
             actor=actor,
             window=window if lock else None,
         )
-        res = await self.committer.submit(order)
+        try:
+            res = await self.committer.submit(order)
+        except BaseException:
+            if lock:
+                self.live.mark_due()  # nothing stored: the slot booked for it is not real
+            raise
         assert isinstance(res, Created)
+        if res.outcome != "created" and lock:
+            self.live.mark_due()  # a replay or a conflict: the slot booked is not real
         if res.outcome == "conflict":
             raise ConflictError("Idempotency-Key was already used with a different order body")
         if res.outcome == "replayed":
-            if lock:
-                self.live.mark_due()  # the slot booked for the replay is not real
             return await self.view(res.order_id), False
         rec = OrderRecord(
             order.order_id, model, variant, canonical, market, 0, status, now, order.locked_at
@@ -163,7 +171,8 @@ class Intake:
         q = self.live.book(rec.model, rec.variant, rec.market, rec.options_dict(), now)
         window = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
         await self._apply(
-            Transition(
+            booked=True,
+            t=Transition(
                 order_id,
                 EventKind.LOCKED,
                 frozenset({Status.RESERVED}),
@@ -173,7 +182,7 @@ class Intake:
                 locked_at=now,
                 window=window,
                 data={"window": window.to_json() if window else None},
-            )
+            ),
         )
         return await self.view(order_id)
 
@@ -189,6 +198,8 @@ class Intake:
         canonical = self._check(
             rec.model, new_variant, rec.market, rec.options_dict() if options is None else options
         )
+        if (new_variant, canonical) == (rec.variant, rec.options):
+            return await self.view(order_id)  # nothing changes: no event
         await self._apply(
             Transition(
                 order_id,
@@ -270,9 +281,18 @@ class Intake:
         )
         return await self.view(order_id)
 
-    async def _apply(self, t: Transition) -> None:
-        res = await self.committer.submit(t)
+    async def _apply(self, t: Transition, *, booked: bool = False) -> None:
+        """Store a transition; if a slot was booked for it and it is not stored, the
+        booking is not real: re-plan soon."""
+        try:
+            res = await self.committer.submit(t)
+        except BaseException:
+            if booked:
+                self.live.mark_due()
+            raise
         assert isinstance(res, Transitioned)
+        if booked and res.outcome != "done":
+            self.live.mark_due()
         if res.outcome == "not_found":
             raise NotFoundError(f"no order {t.order_id!r}")
         if res.outcome == "not_allowed":

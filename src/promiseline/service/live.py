@@ -168,11 +168,14 @@ class LivePlan:
         async with self._lock:
             self._due.clear()
             snap = await asyncio.to_thread(self._build)
-            self._swap(snap)
-            if await asyncio.to_thread(self._renew_lease):
-                moved = await asyncio.to_thread(self._record_moves, snap.plan)
-                self.eta_changes += moved
+            await self._settle(snap)
             return snap
+
+    async def _settle(self, snap: Snapshot) -> None:
+        """Serve this plan from now on; the lease holder tells customers what moved."""
+        self._swap(snap)
+        if await asyncio.to_thread(self._renew_lease):
+            self.eta_changes += await asyncio.to_thread(self._record_moves, snap.plan)
 
     def _build(self) -> Snapshot:
         scenario, version = self.now.scenario, self.now.versions.scenario
@@ -200,7 +203,7 @@ class LivePlan:
         then store; any failure leaves the old scenario live. Never on the event loop."""
         async with self._lock:
             snap = await asyncio.to_thread(self._try_scenario, text)
-            self._swap(snap)
+            await self._settle(snap)
             return snap
 
     def _try_scenario(self, text: str) -> Snapshot:
@@ -213,6 +216,13 @@ class LivePlan:
             raise InvalidRequestError(f"scenario: the order book does not plan on it: {e}") from e
         except MemoryError:
             raise InvalidRequestError("scenario: too large to plan in memory") from None
+        unfit = snap.plan.book.rejected
+        if unfit:
+            examples = "; ".join(str(r) for r in unfit[:3])
+            raise InvalidRequestError(
+                f"scenario: {len(unfit):,} stored order(s) would not fit it ({examples}); "
+                "cancel or change them first, or keep what they need"
+            )
         version = self.store.put_scenario(text)
         return Snapshot(
             snap.scenario,

@@ -6,12 +6,23 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote
 
-_TOKEN = re.compile(r"((?:^|[?&\s])token=)[^&\s\"']+", re.IGNORECASE)
+_QUERY = re.compile(r"\?([^\s\"']*)")
 
 
 def redact(text: str) -> str:
-    return _TOKEN.sub(r"\1[redacted]", text)
+    """Every query parameter that the server would read as `token` (percent-encoded
+    names included) is replaced by token=[redacted]."""
+    return _QUERY.sub(_redact_query, text)
+
+
+def _redact_query(m: re.Match[str]) -> str:
+    parts = []
+    for part in m.group(1).split("&"):
+        name = unquote(part.split("=", 1)[0]).lower()
+        parts.append("token=[redacted]" if name.split("=", 1)[0] == "token" else part)
+    return "?" + "&".join(parts)
 
 
 class RedactTokens(logging.Filter):

@@ -3,6 +3,7 @@ body `{"detail": ...}`, and Retry-After when the database is away."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -26,7 +27,9 @@ from promiseline.errors import (
     UnknownOrderError,
 )
 
+log = logging.getLogger("promiseline.service")
 RETRY_AFTER_S = 5
+UNAVAILABLE = "the database is unavailable: nothing was stored; try again in a few seconds"
 STATUS: tuple[tuple[type[PromiselineError], int], ...] = (
     (StorageError, 503),
     (UnauthorizedError, 401),
@@ -45,10 +48,14 @@ STATUS: tuple[tuple[type[PromiselineError], int], ...] = (
 
 
 def answer(e: PromiselineError) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, body, headers) for an error."""
+    """(status, body, headers) for an error. A storage failure is told without naming the
+    database (that goes to the log, for the operator)."""
     status = next((code for cls, code in STATUS if isinstance(e, cls)), 400)
     headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (503, 429) else {}
     body: dict[str, Any] = {"detail": str(e)}
+    if isinstance(e, StorageError):
+        log.warning("%s", e)
+        body["detail"] = UNAVAILABLE
     if isinstance(e, ScenarioError) and len(e.problems) > 1:
         body["problems"] = [f"{e.source}: {p}" for p in e.problems]
     return status, body, headers

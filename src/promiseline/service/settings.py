@@ -48,6 +48,12 @@ class Settings:
     policy: Policy = field(default_factory=Policy)
 
     def __post_init__(self) -> None:
+        key = self.admin_key
+        if key is not None and (not key.isprintable() or " " in key):
+            raise PromiselineError(
+                "PROMISELINE_ADMIN_KEY / --admin-key: no spaces or control characters "
+                "(it travels in an HTTP header)"
+            )
         if self.admin_key is not None and len(self.admin_key) < MIN_ADMIN_KEY:
             raise PromiselineError(
                 f"PROMISELINE_ADMIN_KEY / --admin-key: at least {MIN_ADMIN_KEY} characters, "

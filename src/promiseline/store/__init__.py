@@ -17,6 +17,11 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
         from promiseline.store.sqlite import SqliteStore
 
         store = SqliteStore(url)
+        if store.path in ("", ":memory:") or "mode=memory" in store.path:
+            raise PromiselineError(
+                f"--db: {url!r} is an in-memory database, which every connection would see "
+                "empty; give a file, e.g. sqlite:///orders.db"
+            )
     elif url.startswith(("postgresql:", "postgres:")):
         from promiseline.store.postgres import PostgresStore
 

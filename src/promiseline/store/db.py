@@ -19,8 +19,10 @@ from promiseline.store.schema import MIGRATIONS, statements
 
 
 def redact(url: str) -> str:
-    """The URL without its password, to name the database in messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    """The URL without its password (user:password@ or ?password=), to name the database
+    in messages."""
+    url = re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+    return re.sub(r"([?&](?:password|passwd|pwd|sslpassword)=)[^&]*", r"\1***", url, flags=re.I)
 
 
 class Db(ABC):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from promiseline.core.records import StoredScenario
+from promiseline.core.records import Probe, StoredScenario
 from promiseline.store.orders import OrderTables
 
 SCENARIO = "scenario_yaml"
@@ -72,18 +72,4 @@ class Meta(OrderTables):
     def ping(self, at: dt.datetime) -> None:
         """A write like an order's, undone in the same transaction: proves the database
         takes intake writes now (a tiny setting might still fit on a full disk)."""
-        probe = f"~probe-{self.writer}"
-        with self.transaction() as cur:
-            cur.execute(
-                self.q(
-                    "INSERT INTO orders (order_id, model, variant, options, market, status, "
-                    "created_at, updated_at) VALUES (?, '', '', ?, '', 'probe', ?, ?)"
-                ),
-                (probe, "x" * 512, self.ts(at), self.ts(at)),
-            )
-            cur.execute(
-                self.q("INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"),
-                (probe, "probe", self.ts(at), "", "x" * 512),
-            )
-            cur.execute(self.q("DELETE FROM events WHERE order_id = ?"), (probe,))
-            cur.execute(self.q("DELETE FROM orders WHERE order_id = ?"), (probe,))
+        self.write([Probe(at)])

@@ -29,6 +29,7 @@ from promiseline.core.records import (
     OrderFilter,
     OrderPage,
     OrderRecord,
+    Probe,
     Transition,
     Transitioned,
     Versions,
@@ -48,7 +49,7 @@ INSERT_ORDER = (
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
-Item = NewOrder | Transition
+Item = NewOrder | Transition | Probe
 _TYPED = ("locked_at", "priority", "build_date")
 
 
@@ -83,12 +84,30 @@ class OrderTables(Db):
                     i = j
                 else:
                     item = batch[i]
-                    assert isinstance(item, Transition)
-                    out.append(self._transition(cur, item))
+                    if isinstance(item, Probe):
+                        self._probe(cur, item.at)
+                        out.append(Transitioned("~probe", "done", None))
+                    else:
+                        assert isinstance(item, Transition)
+                        out.append(self._transition(cur, item))
                     i += 1
             if any(_moves_queue(item, r) for item, r in zip(batch, out, strict=True)):
                 self._bump(cur, "book")
         return out
+
+    def _probe(self, cur: Any, at: dt.datetime) -> None:
+        """Write an order and an event as intake would, then delete them."""
+        probe = f"~probe-{self.writer}"
+        cur.execute(
+            self.q(
+                "INSERT INTO orders (order_id, model, variant, options, market, status, "
+                "created_at, updated_at) VALUES (?, '', '', ?, '', 'probe', ?, ?)"
+            ),
+            (probe, "x" * 512, self.ts(at), self.ts(at)),
+        )
+        cur.execute(self.q(INSERT_EVENT), (probe, "probe", self.ts(at), "", "x" * 512))
+        cur.execute(self.q("DELETE FROM events WHERE order_id = ?"), (probe,))
+        cur.execute(self.q("DELETE FROM orders WHERE order_id = ?"), (probe,))
 
     def _bump(self, cur: Any, name: str) -> None:
         """Count one change of `name` in this process's own row (no row shared by writers,
@@ -387,6 +406,18 @@ class OrderTables(Db):
             ),
         }
 
+    def known_orders(self, order_ids: Sequence[str]) -> set[str]:
+        """Which of these order ids the database already holds."""
+        out: set[str] = set()
+        for i in range(0, len(order_ids), 900):
+            part = order_ids[i : i + 900]
+            marks = ",".join("?" for _ in part)
+            out |= {
+                r[0]
+                for r in self._all(f"SELECT order_id FROM orders WHERE order_id IN ({marks})", part)
+            }
+        return out
+
     def order_ids(self) -> list[str]:
         return [r[0] for r in self._all("SELECT order_id FROM orders")]
 
@@ -458,6 +489,8 @@ class OrderTables(Db):
 def _moves_queue(item: Item, result: Created | Transitioned) -> bool:
     """Does this write change the build queue (the orders that hold a place in it)?"""
     if result.outcome not in ("created", "done"):
+        return False
+    if isinstance(item, Probe):
         return False
     if isinstance(item, NewOrder):
         return item.status != Status.RESERVED

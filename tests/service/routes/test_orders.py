@@ -24,12 +24,12 @@ def test_same_key_same_body_is_the_same_order(client: TestClient) -> None:
     a = client.post(
         "/v1/orders",
         json={"model": "A", "variant": "S", "market": "CN"},
-        headers={"Idempotency-Key": "same"},
+        headers={"Idempotency-Key": "same-0123456789abcdef"},
     )
     b = client.post(
         "/v1/orders",
         json={"model": "A", "variant": "S", "market": "CN"},
-        headers={"Idempotency-Key": "same"},
+        headers={"Idempotency-Key": "same-0123456789abcdef"},
     )
     assert (a.status_code, b.status_code) == (201, 200)
     assert a.json()["order_id"] == b.json()["order_id"]
@@ -37,7 +37,7 @@ def test_same_key_same_body_is_the_same_order(client: TestClient) -> None:
     c = client.post(
         "/v1/orders",
         json={"model": "A", "variant": "M", "market": "CN"},
-        headers={"Idempotency-Key": "same"},
+        headers={"Idempotency-Key": "same-0123456789abcdef"},
     )
     assert c.status_code == 409
     assert "different order body" in c.json()["detail"]

@@ -90,7 +90,16 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
 async def create_order(
     d: Desk,
     order: OrderCreate,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)],
+    idempotency_key: Annotated[
+        str,
+        Header(
+            alias="Idempotency-Key",
+            min_length=16,
+            max_length=200,
+            description="A random key per order (a UUID): the same key and body give back "
+            "the same order, token included, so keep it as secret as the token.",
+        ),
+    ],
 ) -> Response:
     """Take an order. The same Idempotency-Key and body give back the same order; the
     answer comes once the order is durably stored."""
@@ -174,7 +183,11 @@ async def order_events(
     happen (with keep-alive comments)."""
     after = 0
     if last_event_id:
-        if not last_event_id.isdigit() or int(last_event_id) > MAX_EVENT_ID:
+        if (
+            not last_event_id.isascii()
+            or not last_event_id.isdigit()
+            or (int(last_event_id) > MAX_EVENT_ID)
+        ):
             raise InvalidRequestError(
                 f"Last-Event-ID: expected an event id (a whole number), got {last_event_id!r}"
             )

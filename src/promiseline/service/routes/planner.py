@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from promiseline.core.lifecycle import Status
+from promiseline.core.lifecycle import QUEUED, Status
 from promiseline.core.records import OrderFilter
 from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import Desk, Planner, body, documented, planner
@@ -33,9 +33,9 @@ async def list_orders(
 ) -> Response:
     """Orders by id, filtered, one page at a time (pass `next_after` as `after`)."""
     page = await d.orders(OrderFilter(status, model, variant, market), after, limit)
-    data = [
+    data = [  # the window last promised (GET /v1/orders/{id} gives the current plan's)
         {k: v for k, v in r.to_json().items() if k not in ("options", "priority")}
-        | {"window": r.window.to_json() if r.window.earliest else None}
+        | {"window": r.window.to_json() if r.status in QUEUED and r.window.earliest else None}
         for r in page.orders
     ]
     body_ = {"data": data, "count": page.count, "next_after": page.next_after}
