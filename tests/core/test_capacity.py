@@ -132,3 +132,23 @@ def test_no_slot_is_lost(jph: float, hours: float, initial: float, weeks: float)
     assert (cap.slots >= 0).all()
     running = np.cumsum(cap.vehicles[0])
     assert (np.cumsum(cap.slots[0]) == np.floor(running + 1e-9)).all()
+
+
+def test_a_ramp_of_almost_no_weeks_is_a_step() -> None:
+    """A ramp-up lasting a denormal number of weeks from a full start is 1 every day (it
+    once raised 'invalid value' computing 0 x inf on the way)."""
+    import datetime as dt
+
+    import numpy as np
+
+    from promiseline.core.capacity import ramp
+    from promiseline.core.scenario import RampUp
+
+    days = np.datetime64("2025-01-01") + np.arange(10)
+    for initial in (1.0, 0.5):
+        r = RampUp.model_validate(
+            {"from": dt.date(2025, 1, 3), "initial": initial, "weeks": 2.2250738585e-313}
+        )
+        got = ramp(days, r)
+        assert got[:3].tolist() == [initial] * 3  # before, and on, the day it starts
+        assert got[3:].tolist() == [1.0] * 7

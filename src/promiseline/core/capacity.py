@@ -95,7 +95,7 @@ def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> FloatArray:
     with np.errstate(over="ignore", invalid="ignore"):  # a tiny `weeks` is a step
         x = since / (7.0 * r.weeks)
         f = x if r.shape == "linear" else 3.0 * x * x - 2.0 * x * x * x
-    rising = r.initial + (1.0 - r.initial) * f
+        rising = r.initial + (1.0 - r.initial) * f  # 0 x inf where initial is 1: not used
     return np.where(since < 0, r.initial, np.where(x >= 1.0, 1.0, rising))
 
 
