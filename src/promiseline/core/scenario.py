@@ -155,6 +155,14 @@ class Spread(Frozen):
     sd: Annotated[float, Field(ge=0, le=MAX_DAYS)] = 0.0
 
 
+class RampSlip(Spread):
+    """A line's own ramp-up slip; `at_least`: days it is already known to be late (the
+    ramp-up has not started that many days after its `from`), so the slip is drawn from
+    the spread given that it is at least this."""
+
+    at_least: Days = 0
+
+
 class Uptime(Frozen):
     """Share of a line's planned output it achieves on a day: Beta with this mean and sd."""
 
@@ -209,6 +217,7 @@ class Uncertainty(Frozen):
     uptime: Uptime | None = None  # every line
     line_uptime: dict[str, Uptime] = Field(default_factory=dict)  # per line, overrides
     ramp_slip: Spread | None = None  # days a ramp-up starts late
+    line_ramp_slip: dict[str, RampSlip] = Field(default_factory=dict)  # per line, overrides
     shortfalls: tuple[Shortfall, ...] = ()
     inflow: Inflow | None = None
     cancellation: Cancellation | None = None
@@ -352,6 +361,7 @@ def reference_problems(s: Scenario) -> list[str]:
     u = s.uncertainty
     if u is not None:
         out += _unknown("uncertainty.line_uptime", "line", u.line_uptime, line_names)
+        out += _unknown("uncertainty.line_ramp_slip", "line", u.line_ramp_slip, line_names)
         for i, sf in enumerate(u.shortfalls):
             if sf.part is not None:
                 out += _unknown(f"uncertainty.shortfalls[{i}].part", "part", [sf.part], part_names)

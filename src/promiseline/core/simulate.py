@@ -19,6 +19,7 @@ import numpy.typing as npt
 import polars as pl
 from numba import njit
 
+from promiseline.core.calibration import Forecast
 from promiseline.core.capacity import Capacity, capacity
 from promiseline.core.classes import Classes, build_classes, with_capacity
 from promiseline.core.kernel import FIRST_PART
@@ -32,7 +33,7 @@ from promiseline.core.plan import (
 )
 from promiseline.core.planner import place, plan
 from promiseline.core.scenario import Scenario, Uncertainty
-from promiseline.core.uncertainty import cancel_chance, cancel_day, sample, weekly_hazard
+from promiseline.core.uncertainty import Draw, cancel_chance, cancel_day, sample, weekly_hazard
 
 BINS = 256  # build-day histogram per order: offsets -32 .. +222 days from the base plan
 OFFSET = 32
@@ -68,6 +69,8 @@ class Prepared:
     inflow_lead: int
     inflow_opens: int
     n_codes: int
+    inflow_configs: tuple[tuple[str, str], ...] = ()  # (model, variant) of each inflow class
+    inflow_market: str = ""
 
 
 @dataclass(slots=True)
@@ -175,12 +178,67 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         inflow_lead=inflow_market.lead_days,
         inflow_opens=(inflow_market.opens - s.start).days if inflow_market.opens else -(2**30),
         n_codes=FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes),
+        inflow_configs=tuple((m, v) for m, v, _ in mix),
+        inflow_market=inflow_market.name,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Future:
+    """One future, order by order: what a backtest's reality is made of."""
+
+    draw: Draw
+    cap: Capacity
+    day: I32  # build day per book order, then per new order (-1: not built)
+    line: I32
+    bound: npt.NDArray[np.int16 | np.int32 | np.int64]
+    gone: npt.NDArray[np.bool_]  # book orders cancelled in this future
+    cancel_on: I64  # day each cancelled book order cancels (days for the others)
+
+
+def one_future(prep: Prepared, future: int) -> Future:
+    """Draw future number `future` and place every order in it."""
+    s, u = prep.scenario, prep.uncertainty
+    days = prep.cap.days
+    n = len(prep.cls_)
+    d = sample(u, s, int(future), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
+    varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
+    cap = (
+        capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
+        if varied
+        else prep.cap
+    )
+    classes = with_capacity(prep.classes, cap) if varied else prep.classes
+    rel = prep.rel.copy()
+    active = prep.grp == ACTIVE
+    gone = np.zeros(n, dtype=bool) if d.cancelled is None else d.cancelled & active
+    rel[gone] = days
+    m = len(d.inflow_day)
+    cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
+    grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
+    rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
+    fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
+    fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd)
+    # the day each cancelling order cancels: the draws follow the cancelled orders
+    cancel_on = np.full(n, days, dtype=np.int64)
+    if d.cancel_timing is not None and d.cancelled is not None:
+        who = np.flatnonzero(d.cancelled)
+        when = cancel_day(
+            d.cancel_timing,
+            prep.weekly[who],
+            prep.p_cancel[who],
+            prep.rel[who],
+            np.minimum(prep.base_day[who], days),
+        )
+        mine = gone[who]  # frozen or reserved orders do not cancel
+        cancel_on[who[mine]] = when[mine]
+    return Future(d, cap, out.day, out.line, out.bound, gone, cancel_on)
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
     """Plan these futures; the building block that Dask workers run."""
-    s, u = prep.scenario, prep.uncertainty
+    u = prep.uncertainty
     days = prep.cap.days
     n = len(prep.cls_)
     hist = np.zeros((n, BINS), dtype=np.uint16)
@@ -191,30 +249,14 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
     deliveries = np.zeros((k, days), dtype=np.int32)
     bound = np.zeros((k, prep.n_codes), dtype=np.int64)
     inflow = np.zeros(k, dtype=np.int64)
-    active = prep.grp == ACTIVE
     counted = prep.grp != RESERVED
     base_delivery = delivery_day(prep.base_day, prep.lead, prep.opens)
     for j, fut in enumerate(futures):
-        d = sample(u, s, int(fut), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
-        varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
-        cap = (
-            capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
-            if varied
-            else prep.cap
-        )
-        classes = with_capacity(prep.classes, cap) if varied else prep.classes
-        rel = prep.rel.copy()
-        gone = np.zeros(n, dtype=bool) if d.cancelled is None else d.cancelled & active
-        rel[gone] = days
-        m = len(d.inflow_day)
-        inflow[j] = m
-        cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
-        grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
-        rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
-        fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
-        fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
-        _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd)
-        day, line = out.day[:n], out.line[:n]
+        f = one_future(prep, fut)
+        d, gone = f.draw, f.gone
+        inflow[j] = len(d.inflow_day)
+        day, line = f.day[:n], f.line[:n]
+        new_day, new_built = f.day[n:], f.line[n:] >= 0
         built = np.where(line >= 0, 1, 0).astype(np.int8)
         built[gone] = -1
         cancelled += gone
@@ -227,27 +269,17 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         # the day each order leaves the backlog: its build day (horizon end if none), or
         # for a cancelled one the day it cancels
         left = np.where(built == 1, day, days)
-        if d.cancel_timing is not None and d.cancelled is not None:
-            who = np.flatnonzero(d.cancelled)  # the draws follow the cancelled orders
-            when = cancel_day(
-                d.cancel_timing,
-                prep.weekly[who],
-                prep.p_cancel[who],
-                prep.rel[who],
-                np.minimum(prep.base_day[who], days),
-            )
-            mine = gone[who]  # frozen or reserved orders do not cancel
-            left[who[mine]] = when[mine]
+        left[gone] = f.cancel_on[gone]
         backlog[j] = backlog_curve(
             np.concatenate([prep.rel[counted], d.inflow_day]),
-            np.concatenate([left[counted], np.where(out.line[n:] >= 0, out.day[n:], days)]),
+            np.concatenate([left[counted], np.where(new_built, new_day, days)]),
             days,
         )
-        inflow_delivery = delivery_day(out.day[n:], prep.inflow_lead, prep.inflow_opens)
-        deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[out.line[n:] >= 0]])
+        inflow_delivery = delivery_day(new_day, prep.inflow_lead, prep.inflow_opens)
+        deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[new_built]])
         deliv = deliv[(deliv >= 0) & (deliv < days)]
         deliveries[j] = np.bincount(deliv, minlength=days)[:days]
-        bound[j] = np.bincount(out.bound[:n][keep & (built == 1)], minlength=prep.n_codes)[
+        bound[j] = np.bincount(f.bound[:n][keep & (built == 1)], minlength=prep.n_codes)[
             : prep.n_codes
         ]
     return Partial(
@@ -313,6 +345,30 @@ class Simulation:
     @property
     def futures(self) -> int:
         return len(self.totals.futures)
+
+    def forecast(self, rows: I64) -> Forecast:
+        """The delivery-day distribution of these orders (rows of the plan table; each
+        must be uncancelled in some future), in days since the scenario start.
+
+        Delivery is max(build + lead, opens), so each build-day bin maps to one delivery
+        day; bins before the market opens fold into its opening day. The histogram spans
+        -32 .. +222 days around the plan: builds outside land on its edges, and "not
+        built in the horizon" counts as the day after the last bin."""
+        hist = self.totals.hist[rows].astype(np.float64)
+        base = (self.prep.base_day[rows] + self.prep.lead[rows]).astype(np.int64)
+        offsets = np.arange(BINS, dtype=np.int64) - OFFSET
+        opens = self.prep.opens[rows].astype(np.int64)
+        k = opens - base - offsets[0]  # first bin on or after the opening day
+        late = k >= BINS  # opens after every bin: all mass on the opening day
+        base[late] = opens[late] - offsets[0]
+        k = np.clip(k, 0, BINS - 1)
+        k[late] = 0
+        folded = np.cumsum(hist, axis=1)[np.arange(len(rows)), k]
+        hist[np.arange(BINS)[None, :] < k[:, None]] = 0.0
+        hist[np.arange(len(rows)), k] = folded
+        hist[late] = 0.0
+        hist[late, 0] = 1.0
+        return Forecast(base, offsets, hist)
 
     def orders(self) -> pl.DataFrame:
         """Per order: P10/P50/P90 build and delivery dates, chance of cancelling."""

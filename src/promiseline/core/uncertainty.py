@@ -8,6 +8,7 @@ fixed order, so a future is the same whichever process computes it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +72,27 @@ def cancel_day(
     return np.clip(day, rel, np.maximum(rel, last)).astype(np.int64)
 
 
+def _line_slips(u: Uncertainty, names: list[str], z: F64) -> I64:
+    """Each line's slip from its own spread (else the common one): normal, clipped at 0,
+    or, when it is known to be late by `at_least` days, drawn given that (by inverting
+    the normal's distribution function on the part of it that is still possible)."""
+    out = np.zeros(len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        spec = u.line_ramp_slip.get(name, u.ramp_slip)
+        if spec is None:
+            continue
+        floor = getattr(spec, "at_least", 0)
+        if spec.sd == 0 or floor == 0:
+            x = spec.mean + spec.sd * z[i]
+        else:  # the slip rounds to at least `floor`: x >= floor - 0.5
+            law = NormalDist(spec.mean, spec.sd)
+            lo = law.cdf(floor - 0.5)
+            u01 = min(lo + NormalDist().cdf(z[i]) * (1 - lo), 1 - 1e-12)
+            x = law.inv_cdf(u01) if lo < 1 - 1e-12 else floor
+        out[i] = max(floor, int(np.rint(max(x, 0.0))))
+    return out
+
+
 def sample(
     u: Uncertainty,
     s: Scenario,
@@ -94,7 +116,9 @@ def sample(
                 uptime[i] = _beta(rng, spec, days)
 
     slip = None
-    if u.ramp_slip is not None:
+    if u.line_ramp_slip:
+        slip = _line_slips(u, [ln.name for _, ln in lines], rng.standard_normal(len(lines)))
+    elif u.ramp_slip is not None:
         raw = (
             rng.normal(u.ramp_slip.mean, u.ramp_slip.sd, len(lines))
             if u.ramp_slip.sd

@@ -13,12 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.plan import Plan
 
 MIN_SLACK_DAYS = 3
 SLACK_SHARE = 0.05
+LIKELY_MOVE_DAYS = 7  # a customer hears of a moved likely date from a week on
+WIDTH_MOVE_SHARE = 0.25  # or of a window a quarter wider or narrower
+MIN_WIDTH_MOVE_DAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +161,18 @@ def changes(new: Promises, old: Promises) -> tuple[Promises, list[WindowChange]]
         for r in moved.iter_rows(named=True)
     ]
     return Promises(never.select(list(_SCHEMA))), out
+
+
+def window_moved(told: npt.NDArray[np.int64], new: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Per row of (earliest, likely, latest) days: whether the new window moved enough to
+    tell the customer, against the window last told (so Monte Carlo noise, which moves a
+    window a day or two each way, never adds up to a message unless the drift does)."""
+    width_told = told[:, 2] - told[:, 0]
+    width_move = np.abs((new[:, 2] - new[:, 0]) - width_told)
+    out: npt.NDArray[np.bool_] = (np.abs(new[:, 1] - told[:, 1]) >= LIKELY_MOVE_DAYS) | (
+        width_move >= np.maximum(MIN_WIDTH_MOVE_DAYS, np.ceil(WIDTH_MOVE_SHARE * width_told))
+    )
+    return out
 
 
 def _iso(d: dt.date | None) -> str | None:

@@ -1,0 +1,508 @@
+"""Backtest: does a promise come true as often as it says?
+
+One reality is drawn (a future of the world's `uncertainty`; the world is the planner's
+scenario, or that scenario with patches the planner does not know about). Time is then
+replayed through it: every `every` days the planner sees only what was known that day
+(orders locked so far and not cancelled, what was really built so far, parts on hand,
+ramp-ups that really started) and plans and simulates again, as the service would. Each
+order's promises are recorded and scored, as they are made, against the delivery the
+reality holds for it: the backtest never lets a promise see the future, it only scores
+it with the future.
+
+What a replay date knows (`known_on`): the scenario restarts on that day with the stock
+really on hand, ramp-ups that have started at their real start, and the book of orders
+locked before it that were neither built nor cancelled. Slot rounding restarts with the
+new start (at most one slot a line a day), and a supply shortfall under way is not
+carried over: the planner on that day would not know its end either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from promiseline.core.calibration import (
+    WINDOW,
+    crps,
+    pit_histogram,
+    randomized_pit,
+)
+from promiseline.core.lifecycle import Status
+from promiseline.core.orders import BOOK_COLUMNS, order_book
+from promiseline.core.plan import ACTIVE, delivery_day
+from promiseline.core.planner import plan
+from promiseline.core.scenario import RampSlip, Scenario, Spread, Uncertainty
+from promiseline.core.simulate import MAX_FUTURES, Runner, one_future, prepare, simulate
+from promiseline.core.window import window_moved
+from promiseline.errors import InvalidRequestError
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
+NOMINAL = 0.8  # the window's odds: P10 to P90
+WEEK_BUCKETS = (0, 4, 8, 13, 26, 39, 52)  # weeks ahead: 0-3, 4-7, 8-12, 13-25, ...
+Progress = Callable[[str], None]
+KNOWN_COLUMNS = BOOK_COLUMNS[:8]  # what a replay is told of an order: no line or build date
+
+
+@dataclass(frozen=True, slots=True)
+class Reality:
+    """Every order that came (the book, then the new orders drawn) and what became of it,
+    in days since the world's start."""
+
+    world: Scenario
+    book: pl.DataFrame  # BOOK_COLUMNS; row i is order i below
+    locked: I64  # the day it locked
+    build: I64  # -1: not built in the horizon
+    delivery: I64  # -1: not delivered in the horizon
+    cancel_on: I64  # day it cancels; horizon days: never
+    on_hand: I64  # [part, day] stock + arrivals through that day, as they came
+    ramp_start: dict[str, dt.date]  # line -> the day its ramp-up really started
+    parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
+
+    @property
+    def delivered(self) -> npt.NDArray[np.bool_]:
+        return (self.delivery >= 0) & (self.cancel_on >= len(self.on_hand[0]))
+
+
+def realize(world: Scenario, orders: pl.DataFrame, seed: int) -> Reality:
+    """Draw one reality of the world: capacity, cancellations and new orders, then place
+    every order in it by the planning rule."""
+    base = plan(world, order_book(orders, world))
+    prep = prepare(base, world.uncertainty or Uncertainty(), seed)
+    f = one_future(prep, REALITY)
+    days = prep.cap.days
+    keep = prep.grp == ACTIVE  # locked and unfrozen scheduled orders: what is promised
+    rows = base.book.table[pl.Series(base.ix)].select(KNOWN_COLUMNS)
+    d = f.draw
+    new = pl.DataFrame(
+        {
+            "order_id": [f"new-{i:07d}" for i in range(len(d.inflow_day))],
+            "model": [prep.inflow_configs[c][0] for c in d.inflow_config],
+            "variant": [prep.inflow_configs[c][1] for c in d.inflow_config],
+            "options": ["{}"] * len(d.inflow_day),
+            "market": [prep.inflow_market] * len(d.inflow_day),
+            "locked_at": [
+                dt.datetime.combine(world.start + dt.timedelta(days=int(x)), dt.time(12))
+                for x in d.inflow_day
+            ],
+            "priority": [0] * len(d.inflow_day),
+            "status": [Status.LOCKED.value] * len(d.inflow_day),
+        }
+    )
+    book = pl.concat([rows.filter(pl.Series(keep)), new.cast(rows.schema)])
+    built = f.line >= 0
+    lead = np.concatenate([prep.lead, np.full(len(d.inflow_day), prep.inflow_lead)])
+    opens = np.concatenate([prep.opens, np.full(len(d.inflow_day), prep.inflow_opens)])
+    delivery = np.where(built, delivery_day(f.day, lead, opens), -1).astype(np.int64)
+    delivery[delivery >= days] = -1
+    cancel_on = np.concatenate([f.cancel_on, np.full(len(d.inflow_day), days)])
+    take = np.concatenate([keep, np.ones(len(d.inflow_day), dtype=bool)])
+    slip = d.ramp_slip if d.ramp_slip is not None else np.zeros(len(world.lines), np.int64)
+    ramp_start = {
+        ln.name: ln.ramp_up.from_ + dt.timedelta(days=int(slip[i]))
+        for i, (_, ln) in enumerate(world.lines)
+        if ln.ramp_up is not None
+    }
+    parts_of = {(p.model, v.name): dict(v.parts) for p in world.products for v in p.variants}
+    locked = book.select(
+        (pl.col("locked_at").dt.date() - pl.lit(world.start)).dt.total_days()
+    ).to_series()
+    return Reality(
+        world,
+        book,
+        locked.to_numpy().astype(np.int64),
+        np.where(built, f.day, -1).astype(np.int64)[take],
+        delivery[take],
+        cancel_on.astype(np.int64)[take],
+        f.cap.on_hand,
+        ramp_start,
+        parts_of,
+    )
+
+
+def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, pl.DataFrame]:
+    """The scenario and order book the planner holds on `day` (days since the start)."""
+    start = planner.start + dt.timedelta(days=day)
+    built_before = (reality.build >= 0) & (reality.build < day)
+    used = (
+        reality.book.filter(pl.Series(built_before)).group_by("model", "variant").len().iter_rows()
+    )
+    consumed: dict[str, int] = {}
+    for model, variant, count in used:
+        for part, q in reality.parts_of[(model, variant)].items():
+            consumed[part] = consumed.get(part, 0) + q * count
+    row = {p.name: i for i, p in enumerate(reality.world.parts)}
+    parts = [  # on hand: stock and arrivals through the day before, less what was used
+        p.model_copy(
+            update={
+                "stock": max(
+                    0, int(reality.on_hand[row[p.name], day - 1]) - consumed.get(p.name, 0)
+                )
+            }
+        )
+        if day > 0
+        else p
+        for p in planner.parts
+    ]
+    started = {ln: d for ln, d in reality.ramp_start.items() if d <= start}
+    plants = [
+        plant.model_copy(
+            update={
+                "lines": tuple(
+                    ln.model_copy(
+                        update={
+                            "ramp_up": ln.ramp_up.model_copy(update={"from_": started[ln.name]})
+                        }
+                    )
+                    if ln.ramp_up is not None and ln.name in started
+                    else ln
+                    for ln in plant.lines
+                )
+            }
+        )
+        for plant in planner.plants
+    ]
+    u = planner.uncertainty or Uncertainty()
+    slips = dict(u.line_ramp_slip)
+    for _, ln in planner.lines:
+        if ln.ramp_up is None:
+            continue
+        spec = u.line_ramp_slip.get(ln.name, u.ramp_slip) or Spread()
+        if ln.name in started:  # its slip is known: the ramp-up starts when it did
+            slips[ln.name] = RampSlip()
+        elif ln.ramp_up.from_ <= start:  # late, by how much not yet known
+            late = (start - ln.ramp_up.from_).days + 1
+            slips[ln.name] = RampSlip(mean=spec.mean, sd=spec.sd, at_least=late)
+    u = u.model_copy(update={"line_ramp_slip": slips})
+    scenario = planner.model_copy(
+        update={
+            "start": start,
+            "horizon_days": planner.horizon_days - day,
+            "parts": tuple(parts),
+            "plants": tuple(plants),
+            "uncertainty": u,
+        }
+    )
+    known = (reality.locked < day) & ~built_before & (reality.cancel_on >= day)
+    book = reality.book.filter(pl.Series(known)).with_columns(
+        pl.lit(Status.LOCKED.value).alias("status")
+    )
+    return scenario, book
+
+
+def check_world(planner: Scenario, world: Scenario) -> None:
+    """A reality may differ in anything but the names the replays carry over."""
+    for what, a, b in (
+        ("lines", [ln.name for _, ln in planner.lines], [ln.name for _, ln in world.lines]),
+        ("parts", [p.name for p in planner.parts], [p.name for p in world.parts]),
+        ("start", [planner.start], [world.start]),
+    ):
+        if a != b:
+            raise InvalidRequestError(f"reality: its {what} must be the scenario's ({a}), got {b}")
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """Promises of one reality's orders as the replays make them (global order index)."""
+
+    n: int
+    first_day: I64 = field(init=False)
+    first: I64 = field(init=False)  # (n, 3) P10, P50, P90 delivery days
+    first_plan: I64 = field(init=False)  # the deterministic plan's date then
+    first_crps: F64 = field(init=False)
+    first_pit: F64 = field(init=False)
+    last: I64 = field(init=False)
+    told: I64 = field(init=False)  # the window last told: moves only past the hysteresis
+    churn: I64 = field(init=False)
+    weeks: F64 = field(init=False)  # [bucket, (promises, inside, on time, abs error, crps)]
+
+    def __post_init__(self) -> None:
+        self.first_day = np.full(self.n, -1, dtype=np.int64)
+        self.first = np.zeros((self.n, 3), dtype=np.int64)
+        self.first_plan = np.zeros(self.n, dtype=np.int64)
+        self.first_crps = np.zeros(self.n)
+        self.first_pit = np.zeros(self.n)
+        self.last = np.zeros((self.n, 3), dtype=np.int64)
+        self.told = np.zeros((self.n, 3), dtype=np.int64)
+        self.churn = np.zeros(self.n, dtype=np.int64)
+        self.weeks = np.zeros((len(WEEK_BUCKETS), 5))
+
+
+def _replay_day(
+    ledger: _Ledger,
+    reality: Reality,
+    index: pl.DataFrame,
+    scenario: Scenario,
+    book: pl.DataFrame,
+    day: int,
+    futures: int,
+    seed: int,
+    runner: Runner | None,
+    chunks: int,
+) -> None:
+    """Plan and simulate what is known on `day`; record and score every promise."""
+    sim = simulate(scenario, book, futures=futures, seed=seed, runner=runner, chunks=chunks)
+    t = sim.base.table
+    rows = np.flatnonzero(
+        (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
+    ).astype(np.int64)
+    g_all = t.select("order_id").join(index, on="order_id", how="left")["g"].to_numpy()
+    plan_day = (
+        t.select((pl.col("delivery_date") - pl.lit(reality.world.start)).dt.total_days())
+        .to_series()
+        .fill_null(-1)
+        .to_numpy()
+    )
+    rng = np.random.default_rng([seed, day])
+    for lo in range(0, len(rows), 50_000):
+        r = rows[lo : lo + 50_000]
+        fc = sim.forecast(r)
+        q = fc.quantiles(WINDOW) + day  # days since the world's start
+        g = g_all[r]
+        y = reality.delivery[g]
+        scored = reality.delivered[g]
+        new = ledger.first_day[g] < 0
+        # churn: a window that moved past the hysteresis is an eta_changed message
+        told = ledger.told[g]
+        moved = ~new & window_moved(told, q)
+        ledger.churn[g[moved]] += 1
+        ledger.told[g[new | moved]] = q[new | moved]
+        ledger.last[g] = q
+        # scores, as the promise is made (it never saw y: it is only scored with it)
+        s = np.flatnonzero(scored)
+        sub = type(fc)(fc.base[s], fc.offsets, fc.weights[s])
+        c = crps(sub, y[s] - day)
+        weeks = (y[s] - day) // 7
+        b = np.clip(np.searchsorted(WEEK_BUCKETS, weeks, side="right") - 1, 0, None)
+        acc = np.stack(
+            [
+                np.ones(len(s)),
+                ((y[s] >= q[s, 0]) & (y[s] <= q[s, 2])).astype(np.float64),
+                (y[s] <= q[s, 1]).astype(np.float64),
+                np.abs(y[s] - q[s, 1]).astype(np.float64),
+                c,
+            ],
+            axis=1,
+        )
+        np.add.at(ledger.weeks, b, acc)
+        first = np.flatnonzero(new)
+        fg = g[first]
+        ledger.first_day[fg] = day
+        ledger.first[fg] = q[first]
+        ledger.first_plan[fg] = plan_day[r[first]]
+        both = new[s]  # scored rows promised for the first time
+        ledger.first_crps[g[s[both]]] = c[both]
+        ledger.first_pit[g[s[both]]] = randomized_pit(sub, y[s] - day, rng)[both]
+
+
+@dataclass(frozen=True, slots=True)
+class Backtest:
+    """Scores of the promises made in one or more realities."""
+
+    scenario: str
+    realities: tuple[str, ...]  # what each reality was drawn from
+    seeds: tuple[int, ...]
+    every_days: int
+    span_days: int
+    futures: int
+    replays: int
+    ledgers: tuple[_Ledger, ...]
+    delivered: tuple[npt.NDArray[np.bool_], ...]
+    realized: tuple[I64, ...]
+
+    def _pooled(self) -> dict[str, Any]:
+        """Arrays of every scored order (first promise made, delivered), all realities."""
+        parts: dict[str, list[Any]] = {}
+        for led, ok, y in zip(self.ledgers, self.delivered, self.realized, strict=True):
+            m = ok & (led.first_day >= 0)
+            for k, v in (
+                ("y", y[m]),
+                ("first", led.first[m]),
+                ("last", led.last[m]),
+                ("plan", led.first_plan[m]),
+                ("crps", led.first_crps[m]),
+                ("pit", led.first_pit[m]),
+                ("churn", led.churn[m]),
+                ("ahead", y[m] - led.first_day[m]),
+            ):
+                parts.setdefault(k, []).append(v)
+        return {k: np.concatenate(v) for k, v in parts.items()}
+
+    def per_reality(self) -> list[dict[str, Any]]:
+        out = []
+        for seed, led, ok, y in zip(
+            self.seeds, self.ledgers, self.delivered, self.realized, strict=True
+        ):
+            m = ok & (led.first_day >= 0)
+            f = led.first[m]
+            out.append(
+                {
+                    "seed": seed,
+                    "orders_scored": int(m.sum()),
+                    "coverage_p10_p90": _share((y[m] >= f[:, 0]) & (y[m] <= f[:, 2])),
+                    "on_time_first_promise": _share(y[m] <= f[:, 1]),
+                }
+            )
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        p = self._pooled()
+        y, f, last = p["y"], p["first"], p["last"]
+        weeks = np.sum([led.weeks for led in self.ledgers], axis=0)
+        inside_first = (y >= f[:, 0]) & (y <= f[:, 2])
+        return {
+            "scenario": self.scenario,
+            "realities": list(self.realities),
+            "seeds": list(self.seeds),
+            "every_days": self.every_days,
+            "span_days": self.span_days,
+            "futures": self.futures,
+            "replays": self.replays,
+            "orders_scored": len(y),
+            "nominal_coverage": NOMINAL,
+            "coverage_p10_p90": _share(inside_first),
+            "coverage_latest": _share((y >= last[:, 0]) & (y <= last[:, 2])),
+            "on_time_first_promise": _share(y <= f[:, 1]),
+            "on_time_latest_promise": _share(y <= last[:, 1]),
+            "on_time_plan_date": _share(y <= p["plan"]),
+            "mean_abs_error_days_first": _mean(np.abs(y - f[:, 1])),
+            "mean_abs_error_days_latest": _mean(np.abs(y - last[:, 1])),
+            "crps_days": _mean(p["crps"]),
+            "pit_histogram": [round(x, 4) for x in pit_histogram(p["pit"])],
+            "churn_per_order": _mean(p["churn"], 3),
+            "p95_lateness_days": (
+                float(np.percentile(np.maximum(y - f[:, 1], 0), 95)) if len(y) else None
+            ),
+            "by_weeks_ahead": [
+                {
+                    "weeks": _bucket(i),
+                    "promises": int(w[0]),
+                    "coverage_p10_p90": round(w[1] / w[0], 4) if w[0] else None,
+                    "on_time": round(w[2] / w[0], 4) if w[0] else None,
+                    "mean_abs_error_days": round(w[3] / w[0], 2) if w[0] else None,
+                    "crps_days": round(w[4] / w[0], 3) if w[0] else None,
+                }
+                for i, w in enumerate(weeks)
+            ],
+            "per_reality": self.per_reality(),
+            "verdict": self.verdict(),
+        }
+
+    def verdict(self) -> str:
+        """What is wrong, or that nothing is, in one line."""
+        p = self._pooled()
+        y, f = p["y"], p["first"]
+        if len(y) == 0:
+            return "nothing to judge: no order was both promised and delivered"
+        cov = float(np.mean((y >= f[:, 0]) & (y <= f[:, 2])))
+        early = float(np.mean(y < f[:, 0]))
+        late = float(np.mean(y > f[:, 2]))
+        share = f"{cov:.0%} of deliveries inside {NOMINAL:.0%} windows"
+        side = (
+            f" ({late:.0%} after the window, {early:.0%} before it)"
+            if max(early, late) > 0.15
+            else ""
+        )
+        if cov < NOMINAL - 0.05:
+            return f"windows too narrow: {share}{side}"
+        if cov > NOMINAL + 0.10:
+            return f"windows too wide: {share}"
+        return f"windows honest: {share}{side}"
+
+
+def _share(mask: npt.NDArray[np.bool_]) -> float | None:
+    return round(float(np.mean(mask)), 4) if len(mask) else None
+
+
+def _mean(x: npt.NDArray[Any], digits: int = 2) -> float | None:
+    return round(float(np.mean(x)), digits) if len(x) else None
+
+
+def _bucket(i: int) -> str:
+    lo = WEEK_BUCKETS[i]
+    return f"{lo}+" if i + 1 == len(WEEK_BUCKETS) else f"{lo}-{WEEK_BUCKETS[i + 1] - 1}"
+
+
+def backtest(
+    planner: Scenario,
+    orders: pl.DataFrame,
+    *,
+    worlds: Sequence[tuple[str, Scenario]] = (),
+    realities: int = 1,
+    futures: int = 50,
+    every_days: int = 7,
+    span_days: int = 365,
+    seed: int = 0,
+    runner: Runner | None = None,
+    chunks: int = 4,
+    progress: Progress | None = None,
+) -> Backtest:
+    """Replay `span_days` every `every_days` through `realities` realities (seeds seed,
+    seed + 1, ...) of each world (default: the planner's own scenario) and score every
+    promise made against what came."""
+    if not 1 <= every_days <= span_days:
+        raise InvalidRequestError(f"every must be 1 to {span_days} days, got {every_days}")
+    if not 1 <= span_days < planner.horizon_days:
+        raise InvalidRequestError(
+            f"span must be 1 to {planner.horizon_days - 1} days (the horizon), got {span_days}"
+        )
+    if not 1 <= realities <= 100:
+        raise InvalidRequestError(f"realities must be 1 to 100, got {realities}")
+    say = progress or (lambda _: None)
+    kinds = list(worlds) or [("the scenario's own uncertainty", planner)]
+    days = list(range(0, span_days, every_days))
+    ledgers, delivered, realized, names, seeds = [], [], [], [], []
+    for name, world in kinds:
+        check_world(planner, world)
+        for r in range(realities):
+            rs = seed + r
+            say(f"drawing reality {rs} of {name}")
+            reality = realize(world, orders, rs)
+            index = pl.DataFrame(
+                {"order_id": reality.book["order_id"], "g": np.arange(reality.book.height)}
+            )
+            ledger = _Ledger(reality.book.height)
+            for k, day in enumerate(days):
+                scenario, book = known_on(planner, reality, day)
+                say(
+                    f"reality {rs}: replay {k + 1}/{len(days)} "
+                    f"({scenario.start}, {book.height:,} orders waiting)"
+                )
+                if book.height:
+                    mc_seed = int(np.random.SeedSequence([seed, r, k]).generate_state(1)[0])
+                    _replay_day(
+                        ledger,
+                        reality,
+                        index,
+                        scenario,
+                        book,
+                        day,
+                        futures,
+                        mc_seed,
+                        runner,
+                        chunks,
+                    )
+            ledgers.append(ledger)
+            delivered.append(reality.delivered)
+            realized.append(reality.delivery)
+            names.append(name)
+            seeds.append(rs)
+    return Backtest(
+        planner.name,
+        tuple(names),
+        tuple(seeds),
+        every_days,
+        span_days,
+        futures,
+        len(days),
+        tuple(ledgers),
+        tuple(delivered),
+        tuple(realized),
+    )
