@@ -1,6 +1,7 @@
 """promiseline: honest delivery dates for every order in a demand surge."""
 
 from promiseline.api import (
+    backtest,
     compare,
     explain,
     load_orders,
@@ -12,6 +13,7 @@ from promiseline.api import (
     simulate,
     size,
 )
+from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.orders import OrderBook, Rejection
 from promiseline.core.plan import Plan
@@ -35,6 +37,7 @@ from promiseline.io.order_book import write_orders
 from promiseline.io.plan_files import write_plan
 
 __all__ = [
+    "Backtest",
     "Booking",
     "Comparison",
     "Demand",
@@ -53,6 +56,7 @@ __all__ = [
     "Sizing",
     "SizingError",
     "UnknownOrderError",
+    "backtest",
     "compare",
     "demo_orders",
     "demo_scenario",

@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.explain import explain as _explain
 from promiseline.core.orders import OrderBook, order_book
@@ -26,7 +28,7 @@ from promiseline.core.planner import plan as _plan
 from promiseline.core.promise import Quote
 from promiseline.core.promise import quote as _quote
 from promiseline.core.scenario import Scenario
-from promiseline.core.simulate import Simulation
+from promiseline.core.simulate import Runner, Simulation
 from promiseline.core.sizing import Sizing
 from promiseline.core.whatif import Comparison
 from promiseline.io.order_book import read_orders
@@ -104,15 +106,64 @@ def simulate(
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
+    with _futures_runner(workers, dask) as (runner, chunks):
+        return _simulate(scenario, orders, futures=futures, seed=seed, runner=runner, chunks=chunks)
+
+
+@contextmanager
+def _futures_runner(workers: int, dask: str | None) -> Iterator[tuple[Runner | None, int]]:
+    """Where Monte Carlo futures run: here (None), a LocalCluster or a scheduler; and in
+    how many pieces (two per worker)."""
     if dask is None and workers <= 1:
-        return _simulate(scenario, orders, futures=futures, seed=seed)
+        yield None, 4
+        return
     from promiseline.distributed import dask_runner, local_client, remote_client
 
     ctx = remote_client(dask) if dask else local_client(workers)
     with ctx as client:
         n = len(client.scheduler_info()["workers"]) or workers
-        return _simulate(
-            scenario, orders, futures=futures, seed=seed, runner=dask_runner(client), chunks=2 * n
+        yield dask_runner(client), 2 * n
+
+
+def backtest(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    *,
+    realities: Sequence[str | Path] = (),
+    draws: int = 1,
+    futures: int = 50,
+    every_days: int = 7,
+    span_days: int = 365,
+    seed: int = 0,
+    workers: int = 1,
+    dask: str | None = None,
+    progress: Progress | None = None,
+) -> Backtest:
+    """Does a promise come true as often as it says? `draws` realities of the scenario's
+    own uncertainty (or of each `realities` patch: a world the planner does not know),
+    replayed every `every_days` over `span_days`, every promise scored."""
+    from promiseline.core.backtest import backtest as _backtest
+    from promiseline.core.whatif import patched
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    worlds = [
+        (Path(p).stem, patched(scenario, load_patch(p), scenario_from_dict, str(p)))
+        for p in realities
+    ]
+    with _futures_runner(workers, dask) as (runner, chunks):
+        return _backtest(
+            scenario,
+            orders,
+            worlds=worlds,
+            realities=draws,
+            futures=futures,
+            every_days=every_days,
+            span_days=span_days,
+            seed=seed,
+            runner=runner,
+            chunks=chunks,
+            progress=progress,
         )
 
 

@@ -3,6 +3,7 @@ self-contained HTML page (plotly, its script inlined: nothing loads from the net
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
+    from promiseline.core.backtest import Backtest
     from promiseline.core.plan import Plan
     from promiseline.core.simulate import Simulation
     from promiseline.core.whatif import Comparison
@@ -189,9 +191,10 @@ def _plan_html(
     return _html(figs, path, f"promiseline: {plan.scenario.name}")
 
 
-def _html(figs: list[Any], path: Path, title: str) -> Path:
+def _html(figs: list[Any], path: Path, title: str, head: str = "") -> Path:
     parts = [
         f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+        + head
     ]
     for i, f in enumerate(figs):
         parts.append(f.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False))
@@ -230,3 +233,73 @@ def compare_charts(comparison: Comparison, out: Path) -> dict[str, Path]:
     line_fig.update_layout(title="Orders waiting to be built")
     html = _html([bar_fig, line_fig], out / "compare.html", "promiseline: what-if comparison")
     return {"compare": png, "html": html}
+
+
+def backtest_charts(bt: Backtest, out: Path) -> dict[str, Path]:
+    """The PIT histogram, coverage and error by weeks ahead, and churn: PNGs and one page."""
+    import plotly.graph_objects as go
+
+    plt = _plt()
+    out.mkdir(parents=True, exist_ok=True)
+    j = bt.to_json()
+    pit = j["pit_histogram"]
+    rows = [r for r in j["by_weeks_ahead"] if r["promises"]]
+    weeks = [r["weeks"] for r in rows]
+    churn = bt.churn_counts()
+    edges = [f"{i / 10:.1f}" for i in range(10)]
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(np.arange(10) + 0.5, pit, width=0.9)
+    ax.axhline(0.1, color="black", linestyle="--", label="calibrated (flat)")
+    ax.set(
+        title=f"Randomized PIT of first promises ({j['orders_scored']:,} orders)",
+        xlabel="forecast probability of delivering on or before the day that came",
+        ylabel="share of orders",
+        xticks=np.arange(11),
+        xticklabels=[f"{i / 10:.1f}" for i in range(11)],
+    )
+    ax.legend()
+    paths = {"pit": _save(fig, out / "pit.png")}
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
+    x = np.arange(len(rows))
+    ax1.bar(x, [r["coverage_p10_p90"] for r in rows])
+    ax1.axhline(0.8, color="black", linestyle="--", label="nominal 80 %")
+    ax1.set(title="Deliveries inside the P10-P90 window, by weeks ahead", ylabel="share")
+    ax1.legend()
+    ax2.bar(x, [r["mean_abs_error_days"] for r in rows], label="likely date")
+    ax2.set(title="Mean absolute error of the likely date", ylabel="days", xlabel="weeks ahead")
+    ax2.set_xticks(x, weeks)
+    paths["weeks_ahead"] = _save(fig, out / "weeks_ahead.png")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar(np.arange(len(churn)), churn)
+    ax.set(
+        title=f"eta_changed messages per order (mean {j['churn_per_order']})",
+        xlabel="messages",
+        ylabel="orders",
+    )
+    paths["churn"] = _save(fig, out / "churn.png")
+
+    figs = [
+        go.Figure(go.Bar(x=edges, y=pit)).update_layout(
+            title="Randomized PIT of first promises (flat when calibrated)"
+        ),
+        go.Figure(
+            [
+                go.Bar(x=weeks, y=[r["coverage_p10_p90"] for r in rows], name="inside P10-P90"),
+                go.Bar(x=weeks, y=[r["on_time"] for r in rows], name="on or before likely"),
+            ]
+        ).update_layout(title="By weeks ahead of delivery", barmode="group"),
+        go.Figure(go.Bar(x=list(range(len(churn))), y=churn)).update_layout(
+            title="eta_changed messages per order"
+        ),
+    ]
+    head = (
+        f"<p><b>{escape(j['verdict'])}</b></p><p>{j['orders_scored']:,} orders scored over "
+        f"{len(j['seeds'])} reality(ies); {j['replays']} replays every {j['every_days']} days; "
+        f"{j['futures']} futures each. Latest promise: {j['coverage_latest']:.0%} inside; "
+        f"CRPS {j['crps_days']} days; churn {j['churn_per_order']} messages per order.</p>"
+    )
+    paths["html"] = _html(figs, out / "backtest.html", "promiseline: backtest", head)
+    return paths

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -215,9 +216,12 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic order book.")] = 2025,
     futures: Annotated[int, typer.Option(help="Monte Carlo futures.")] = 20,
+    calibration: Annotated[
+        str, typer.Option(help="Span of the short backtest whose line is printed (0: none).")
+    ] = "28d",
 ) -> None:
     """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog, then a short
-    Monte Carlo run and its charts."""
+    Monte Carlo run and its charts, and a short backtest of the promises."""
     from promiseline.demo import demo_orders
 
     with _steps() as say:
@@ -232,9 +236,25 @@ def demo(
             sim = api.simulate(s, p, futures=futures, seed=seed)
             say("writing charts")
             paths |= write_simulation(sim, output)
+        span = 0 if calibration.strip() in ("0", "0d") else _days(calibration)
+        if futures and span:
+            say("backtest")
+            bt = api.backtest(
+                s,
+                orders,
+                futures=futures,
+                every_days=max(1, span // 2),
+                span_days=span,
+                seed=seed,
+                progress=say,
+            ).to_json()
+            paths["backtest"] = output / "backtest.json"
+            paths["backtest"].write_text(json.dumps(bt, indent=2) + "\n", encoding="utf-8")
     print_summary(p)
     if futures:
         print_simulation(sim)
+        if span:
+            out.print(calibration_line(bt))
     _written(paths)
 
 
@@ -617,8 +637,6 @@ def print_simulation(sim: Any) -> None:
 
 
 def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
-    import json
-
     from promiseline.charts import plan_charts
 
     output.mkdir(parents=True, exist_ok=True)
@@ -661,6 +679,109 @@ def simulate(
     print_simulation(sim)
     _written(paths)
     _accept(book, accept_rejected)
+
+
+def _days(text: str) -> int:
+    """'7d', '2w' or '30' (days) -> days."""
+    t = text.strip().lower()
+    mult = 7 if t.endswith("w") else 1
+    try:
+        n = int(t.rstrip("dw"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: expected days such as 7d, 2w or 30") from None
+    if n < 1:
+        raise typer.BadParameter(f"{text!r}: must be at least one day")
+    return n * mult
+
+
+def calibration_line(j: dict[str, Any]) -> str:
+    """The one line of a backtest a planner reads first."""
+    return (
+        f"calibration: {j['verdict']}; on time vs likely date {j['on_time_first_promise']:.0%} "
+        f"(first promise), {j['on_time_latest_promise']:.0%} (latest); "
+        f"{j['churn_per_order']} eta messages per order; {j['orders_scored']:,} orders, "
+        f"{len(j['seeds'])} reality(ies), {j['replays']} replays"
+    )
+
+
+def print_backtest(j: dict[str, Any]) -> None:
+    out.print(calibration_line(j))
+    out.print(
+        _table(
+            "Promises by weeks ahead of delivery",
+            ("weeks ahead", "promises", "inside P10-P90", "on time", "MAE", "CRPS"),
+            (
+                (
+                    r["weeks"],
+                    f"{r['promises']:,}",
+                    f"{r['coverage_p10_p90']:.0%}",
+                    f"{r['on_time']:.0%}",
+                    f"{r['mean_abs_error_days']:.1f} d",
+                    f"{r['crps_days']:.2f} d",
+                )
+                for r in j["by_weeks_ahead"]
+                if r["promises"]
+            ),
+            left=1,
+        )
+    )
+
+
+@app.command()
+def backtest(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(metavar="[SCENARIO]", help="Scenario YAML, or 'demo' for the embedded one."),
+    ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Argument(metavar="[ORDERS]", help="Order book (.csv, .parquet), or 'demo'."),
+    ] = None,
+    reality: Annotated[
+        list[Path] | None,
+        typer.Option(help="A patch for the world the planner does not know (repeatable)."),
+    ] = None,
+    realities: Annotated[int, typer.Option(help="Realities drawn (seeds seed, seed+1, ...).")] = 1,
+    futures: Annotated[int, typer.Option(help="Monte Carlo futures per replay.")] = 50,
+    every: Annotated[str, typer.Option(help="Replay every (7d, 2w).")] = "7d",
+    span: Annotated[str, typer.Option(help="Replay over (365d, 26w).")] = "365d",
+    seed: Annotated[int, typer.Option(help="Seed of the first reality.")] = 0,
+    workers: Annotated[int, typer.Option(help="Dask LocalCluster processes (1: none).")] = 1,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-backtest"
+    ),
+) -> None:
+    """Does a promise come true as often as it says? Replay time through a drawn reality,
+    promise as the service would, and score every promise against what came."""
+    from promiseline.charts import backtest_charts
+
+    with _steps() as say:
+        if scenario is None or orders is None:
+            _fail("backtest needs SCENARIO and ORDERS")
+        say("loading")
+        s = api.load_scenario(scenario)
+        book = _book(scenario, s, orders)
+        _rejections(book)
+        result = api.backtest(
+            s,
+            book,
+            realities=reality or (),
+            draws=realities,
+            futures=futures,
+            every_days=_days(every),
+            span_days=_days(span),
+            seed=seed,
+            workers=workers,
+            progress=say,
+        )
+        say("writing outputs and charts")
+        output.mkdir(parents=True, exist_ok=True)
+        j = result.to_json()
+        paths = {"backtest": output / "backtest.json"}
+        paths["backtest"].write_text(json.dumps(j, indent=2) + "\n", encoding="utf-8")
+        paths |= backtest_charts(result, output)
+    print_backtest(j)
+    _written(paths)
 
 
 @app.command()

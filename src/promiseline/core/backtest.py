@@ -34,7 +34,7 @@ from promiseline.core.calibration import (
     randomized_pit,
 )
 from promiseline.core.lifecycle import Status
-from promiseline.core.orders import BOOK_COLUMNS, order_book
+from promiseline.core.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.plan import ACTIVE, delivery_day
 from promiseline.core.planner import plan
 from promiseline.core.scenario import RampSlip, Scenario, Spread, Uncertainty
@@ -71,7 +71,7 @@ class Reality:
         return (self.delivery >= 0) & (self.cancel_on >= len(self.on_hand[0]))
 
 
-def realize(world: Scenario, orders: pl.DataFrame, seed: int) -> Reality:
+def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Reality:
     """Draw one reality of the world: capacity, cancellations and new orders, then place
     every order in it by the planning rule."""
     base = plan(world, order_book(orders, world))
@@ -335,6 +335,11 @@ class Backtest:
                 parts.setdefault(k, []).append(v)
         return {k: np.concatenate(v) for k, v in parts.items()}
 
+    def churn_counts(self) -> list[int]:
+        """Orders by how many eta_changed messages they got (index: messages)."""
+        counts: list[int] = np.bincount(self._pooled()["churn"]).tolist()
+        return counts
+
     def per_reality(self) -> list[dict[str, Any]]:
         out = []
         for seed, led, ok, y in zip(
@@ -432,7 +437,7 @@ def _bucket(i: int) -> str:
 
 def backtest(
     planner: Scenario,
-    orders: pl.DataFrame,
+    orders: OrderBook | pl.DataFrame,
     *,
     worlds: Sequence[tuple[str, Scenario]] = (),
     realities: int = 1,
