@@ -55,12 +55,25 @@ def test_window_to_json() -> None:
     assert Window(day(1), day(8), day(11), 4).to_json() == {
         "build_date": "2025-01-02",
         "earliest": "2025-01-09",
+        "likely": "2025-01-09",
         "latest": "2025-01-12",
+        "confidence": None,
+        "source": "plan",
+        "queue_position": 4,
+    }
+    mc = Window(day(1), day(7), day(12), 4, day(9), "monte-carlo")
+    assert mc.to_json() | {"build_date": None} == {
+        "build_date": None,
+        "earliest": "2025-01-08",
+        "likely": "2025-01-10",
+        "latest": "2025-01-13",
+        "confidence": 0.8,
+        "source": "monte-carlo",
         "queue_position": 4,
     }
     assert NO_WINDOW.to_json() == dict.fromkeys(
-        ("build_date", "earliest", "latest", "queue_position")
-    )
+        ("build_date", "earliest", "likely", "latest", "confidence", "queue_position")
+    ) | {"source": "plan"}
     change = WindowChange("o1", NO_WINDOW, Window(day(1), day(8), day(11), 4))
     assert change.to_json() == {"from": NO_WINDOW.to_json(), "to": change.after.to_json()}
 

@@ -40,6 +40,7 @@ def settings(db: str, **changes: object) -> Settings:
         pepper="test-pepper",
         debounce_s=0.05,
         poll_s=0.02,
+        futures=0,  # Monte Carlo windows: their own tests switch them on
     )
     return base.replace(**changes)
 

@@ -46,9 +46,9 @@ def cancel(order_id: str) -> Transition:
 
 def test_migrate_is_idempotent(store: SqlStore, db_url: str) -> None:
     """Migrating twice leaves the version; a second service start changes nothing."""
-    assert store.version() == 2
+    assert store.version() == 3
     again = open_store(db_url)
-    assert again.version() == 2
+    assert again.version() == 3
     again.close()
 
 
@@ -56,7 +56,7 @@ def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
     """Several processes opening a fresh database at once all end on the same schema."""
     assert at_once(lambda _: open_store(db_url).close()) == []
     s = open_store(db_url, migrate=False)
-    assert s.version() == 2
+    assert s.version() == 3
     s.close()
 
 

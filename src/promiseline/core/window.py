@@ -18,9 +18,13 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.plan import Plan
+from promiseline.core.simulate import Simulation
 
 MIN_SLACK_DAYS = 3
 SLACK_SHARE = 0.05
+PLAN = "plan"  # the planned date and a slack: a stand-in until the first simulation
+MONTE_CARLO = "monte-carlo"  # P10, P50, P90 of the simulated delivery dates
+CONFIDENCE = 0.8  # the odds of a Monte Carlo window: P10 to P90
 LIKELY_MOVE_DAYS = 7  # a customer hears of a moved likely date from a week on
 WIDTH_MOVE_SHARE = 0.25  # or of a window a quarter wider or narrower
 MIN_WIDTH_MOVE_DAYS = 2
@@ -31,15 +35,24 @@ class Window:
     """The delivery window promised to the customer, and where the order stands."""
 
     build_date: dt.date | None
-    earliest: dt.date | None
-    latest: dt.date | None
+    earliest: dt.date | None  # P10 of the delivery date (plan: the planned date)
+    latest: dt.date | None  # P90 (plan: the planned date plus the slack)
     queue_position: int | None
+    likely: dt.date | None = None  # P50 (plan: the planned date)
+    source: str = PLAN
+
+    def __post_init__(self) -> None:
+        if self.likely is None and self.source == PLAN:  # a plan window's likely date
+            object.__setattr__(self, "likely", self.earliest)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "build_date": _iso(self.build_date),
             "earliest": _iso(self.earliest),
+            "likely": _iso(self.likely),
             "latest": _iso(self.latest),
+            "confidence": CONFIDENCE if self.source == MONTE_CARLO else None,
+            "source": self.source,
             "queue_position": self.queue_position,
         }
 
@@ -59,7 +72,7 @@ def promise_window(
     if build is None or delivery is None:
         return None
     latest = delivery + dt.timedelta(days=slack_days((delivery - locked).days))
-    return Window(build, delivery, latest, queue_position)
+    return Window(build, delivery, latest, queue_position, delivery)
 
 
 _SCHEMA = {
@@ -68,6 +81,8 @@ _SCHEMA = {
     "earliest": pl.Date,
     "latest": pl.Date,
     "queue_position": pl.Int64,
+    "likely": pl.Date,
+    "source": pl.String,
 }
 
 
@@ -85,8 +100,18 @@ class Promises:
         earliest: Sequence[dt.date | None],
         latest: Sequence[dt.date | None],
         queue_position: Sequence[int | None],
+        likely: Sequence[dt.date | None] | None = None,
+        source: Sequence[str] | None = None,
     ) -> Promises:
-        cols = (order_id, build_date, earliest, latest, queue_position)
+        cols = (
+            order_id,
+            build_date,
+            earliest,
+            latest,
+            queue_position,
+            earliest if likely is None else likely,
+            [PLAN] * len(order_id) if source is None else source,
+        )
         return cls(
             pl.DataFrame(
                 {n: pl.Series(v, dtype=t) for (n, t), v in zip(_SCHEMA.items(), cols, strict=True)}
@@ -102,7 +127,10 @@ class Promises:
         return self.frame.height
 
     def items(self) -> list[tuple[str, Window]]:
-        return [(r[0], Window(r[1], r[2], r[3], r[4])) for r in self.frame.iter_rows(named=False)]
+        return [
+            (r[0], Window(r[1], r[2], r[3], r[4], r[5], r[6]))
+            for r in self.frame.iter_rows(named=False)
+        ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,33 +162,47 @@ def plan_windows(plan: Plan) -> Promises:
             pl.col("delivery_date").alias("earliest"),
             (pl.col("delivery_date") + pl.duration(days=slack)).alias("latest"),
             "queue_position",
+            pl.col("delivery_date").alias("likely"),
+            pl.lit(PLAN).alias("source"),
         ).cast(_SCHEMA)  # type: ignore[arg-type]
     )
 
 
 def changes(new: Promises, old: Promises) -> tuple[Promises, list[WindowChange]]:
-    """Compare a plan's windows with those promised: (first promises: orders never told a
-    window, e.g. imported; windows that moved)."""
+    """Compare new windows with those told: (windows to store quietly, windows that moved
+    and are told with an eta_changed event).
+
+    Quiet: orders never told a window (e.g. imported), and the first Monte Carlo window
+    replacing a plan stand-in whose likely date it keeps within a week (a change of
+    method, not of the plan). Moved: a plan window that changed at all (the plan is
+    exact: no noise to damp); any window involving the Monte Carlo that moved past the
+    hysteresis of `window_moved`. A plan stand-in never replaces a Monte Carlo window."""
     both = new.frame.join(old.frame, on="order_id", how="inner", suffix="_old")
-    never = both.filter(pl.col("earliest_old").is_null())
-    moved = both.filter(
-        pl.col("earliest_old").is_not_null()
-        & (
-            (pl.col("earliest") != pl.col("earliest_old")).fill_null(True)
-            | (pl.col("latest") != pl.col("latest_old")).fill_null(True)
+    told = both["earliest_old"].is_not_null().to_numpy()
+    src, src_old = both["source"].to_numpy(), both["source_old"].fill_null(PLAN).to_numpy()
+
+    def days(cols: list[str]) -> npt.NDArray[np.int64]:
+        return np.stack(
+            [both[c].cast(pl.Int64).fill_null(-(2**40)).to_numpy() for c in cols], axis=1
         )
-    )
+
+    a = days(["earliest_old", "likely_old", "latest_old"])
+    b = days(["earliest", "likely", "latest"])
+    plan_plan = (src == PLAN) & (src_old == PLAN)
+    switch = (src == MONTE_CARLO) & (src_old == PLAN)
+    mc = (src == MONTE_CARLO) & (src_old == MONTE_CARLO)
+    exact_move = (a[:, 0] != b[:, 0]) | (a[:, 2] != b[:, 2])
+    likely_move = np.abs(b[:, 1] - a[:, 1]) >= LIKELY_MOVE_DAYS
+    moved = told & ((plan_plan & exact_move) | (switch & likely_move) | (mc & window_moved(a, b)))
+    quiet = ~told | (told & switch & ~likely_move)
+    old_cols = [f"{c}_old" if c != "order_id" else c for c in _SCHEMA]
     out = [
-        WindowChange(
-            r["order_id"],
-            Window(
-                r["build_date_old"], r["earliest_old"], r["latest_old"], r["queue_position_old"]
-            ),
-            Window(r["build_date"], r["earliest"], r["latest"], r["queue_position"]),
-        )
-        for r in moved.iter_rows(named=True)
+        WindowChange(r[0], Window(*r[1:7]), Window(*r[7:13]))
+        for r in both.filter(pl.Series(moved))
+        .select(old_cols[0], *old_cols[1:], *list(_SCHEMA)[1:])
+        .iter_rows()
     ]
-    return Promises(never.select(list(_SCHEMA))), out
+    return Promises(both.filter(pl.Series(quiet)).select(list(_SCHEMA))), out
 
 
 def window_moved(told: npt.NDArray[np.int64], new: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -177,3 +219,102 @@ def window_moved(told: npt.NDArray[np.int64], new: npt.NDArray[np.int64]) -> npt
 
 def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
+
+
+def simulated_windows(sim: Simulation) -> Promises:
+    """Monte Carlo windows of every planned order: P10, P50, P90 of its delivery date."""
+    o = sim.orders().select("delivery_p10", "delivery_p50", "delivery_p90")
+    t = pl.concat([sim.base.table, o], how="horizontal").filter(
+        (pl.col("status") == "planned") & pl.col("delivery_p90").is_not_null()
+    )
+    return Promises(
+        t.select(
+            "order_id",
+            "build_date",
+            pl.col("delivery_p10").alias("earliest"),
+            pl.col("delivery_p90").alias("latest"),
+            "queue_position",
+            pl.col("delivery_p50").alias("likely"),
+            pl.lit(MONTE_CARLO).alias("source"),
+        ).cast(_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+SPREAD_STRETCHES = 50  # the queue is cut into this many stretches per model and market
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    """How far the simulated windows lie from the planned date, per model, market and
+    stretch of the queue: a new order gets the window of the orders around its place
+    at once, before the next simulation covers it."""
+
+    # (model, market) -> (last queue position of each stretch, [stretch, (P10, P50, P90)])
+    table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int]]]]
+
+    @classmethod
+    def of(cls, windows: Promises, plan: Plan) -> Spread:
+        t = windows.frame.join(
+            plan.table.select("order_id", "model", "market", "delivery_date"), on="order_id"
+        )
+        off = t.with_columns(
+            *(
+                (pl.col(c) - pl.col("delivery_date")).dt.total_days().alias(c)
+                for c in ("earliest", "likely", "latest")
+            ),
+            (
+                pl.col("queue_position").rank("ordinal").over("model", "market")
+                * SPREAD_STRETCHES
+                // (pl.len().over("model", "market") + 1)
+            ).alias("stretch"),
+        )
+        g = (
+            off.group_by("model", "market", "stretch")
+            .agg(
+                pl.col("queue_position").max().alias("upto"),
+                *(
+                    pl.col(c).median().round().cast(pl.Int64)
+                    for c in ("earliest", "likely", "latest")
+                ),
+            )
+            .sort("model", "market", "stretch")
+        )
+        table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int]]]] = {}
+        for r in g.iter_rows(named=True):
+            ups, offs = table.setdefault((r["model"], r["market"]), ([], []))
+            ups.append(r["upto"])
+            offs.append((r["earliest"], r["likely"], r["latest"]))
+        return cls(table)
+
+    def window(
+        self,
+        model: str,
+        market: str,
+        build: dt.date | None,
+        delivery: dt.date | None,
+        queue_position: int | None,
+    ) -> Window | None:
+        """The window of a new order planned for `delivery`, or None when nothing alike
+        was simulated."""
+        entry = self.table.get((model, market))
+        if entry is None or delivery is None or queue_position is None:
+            return None
+        ups, offs = entry
+        i = min(int(np.searchsorted(ups, queue_position)), len(ups) - 1)
+        lo, mid, hi = offs[i]
+        day = dt.timedelta
+        return Window(
+            build,
+            delivery + day(lo),
+            delivery + day(hi),
+            queue_position,
+            delivery + day(mid),
+            MONTE_CARLO,
+        )
+
+    def to_json(self) -> list[Any]:
+        return [[m, k, ups, offs] for (m, k), (ups, offs) in self.table.items()]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Spread:
+        return cls({(m, k): (list(ups), [tuple(o) for o in offs]) for m, k, ups, offs in data})

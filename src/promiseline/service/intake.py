@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from promiseline.core.records import (
     Transition,
     Transitioned,
 )
-from promiseline.core.window import Window, promise_window
+from promiseline.core.window import MONTE_CARLO, Window, promise_window
 from promiseline.errors import (
     ConflictError,
     InvalidRequestError,
@@ -120,7 +120,7 @@ class Intake:
         now = self.clock()
         book = self.live.book if lock else self.live.quote
         q = book(model, variant, market, options, now)
-        window = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+        window = self.live.new_window(model, market, q, now.date())
         status = Status.LOCKED if lock else Status.RESERVED
         order = NewOrder(
             order_id=f"PL-{now:%y%m%d}-{secrets.token_hex(5).upper()}",
@@ -169,7 +169,7 @@ class Intake:
         self.policy.check_lock(order_id, rec.status)
         now = self.clock()
         q = self.live.book(rec.model, rec.variant, rec.market, rec.options_dict(), now)
-        window = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+        window = self.live.new_window(rec.model, rec.market, q, now.date())
         await self._apply(
             booked=True,
             t=Transition(
@@ -308,14 +308,21 @@ class Intake:
         if rec.status == Status.RESERVED:
             now = self.clock()
             q = live.quote(rec.model, rec.variant, rec.market, rec.options_dict(), now)
-            w = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
+            w = live.new_window(rec.model, rec.market, q, now.date())
             return OrderView(rec, w, q.bound_by or None, True, evs, as_of)
         if rec.status in QUEUED:
             row = live.row(order_id)
             if row is not None and row["status"] == "planned":
                 locked = (rec.locked_at or rec.created_at).date()
-                w = promise_window(
-                    row["build_date"], row["delivery_date"], locked, row["queue_position"]
+                told = rec.window
+                w = (
+                    replace(
+                        told, build_date=row["build_date"], queue_position=row["queue_position"]
+                    )
+                    if told.source == MONTE_CARLO
+                    else promise_window(
+                        row["build_date"], row["delivery_date"], locked, row["queue_position"]
+                    )
                 )
                 return OrderView(rec, w, row["bound_by"] or None, False, evs, as_of)
             promised = rec.window if rec.window.earliest else None  # booked since the plan

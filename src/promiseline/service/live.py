@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -27,9 +28,10 @@ from promiseline.core.plan import Plan
 from promiseline.core.promise import Booking, Quote
 from promiseline.core.records import Versions
 from promiseline.core.scenario import Scenario
-from promiseline.core.window import changes, plan_windows
+from promiseline.core.window import Spread, Window, changes, plan_windows, promise_window
 from promiseline.errors import InvalidRequestError, PromiselineError, QuoteError, ScenarioError
 from promiseline.io.scenario_file import read_text, scenario_from_yaml
+from promiseline.service.forecast import Forecaster
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
@@ -114,6 +116,11 @@ class LivePlan:
         self.replan_failures = 0
         self.eta_changes = 0
         self.last_error: str | None = None
+        self.spread: Spread | None = None  # the latest Monte Carlo's, for new orders
+        self.spread_versions: Versions | None = None
+        self._load_spread()
+        self.forecaster = Forecaster(self, settings.futures)
+        self.leader = False
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -135,6 +142,7 @@ class LivePlan:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await self.forecaster.stop()
 
     def mark_due(self) -> None:
         """Re-plan soon even if no version moved (a booking that could not be made)."""
@@ -147,8 +155,10 @@ class LivePlan:
                 await asyncio.wait_for(self._due.wait(), self.settings.poll_s)
             try:
                 if time.monotonic() >= lease_at:
-                    await asyncio.to_thread(self._renew_lease)
+                    self.leader = await asyncio.to_thread(self._renew_lease)
                     lease_at = time.monotonic() + self.settings.lease_s / 3
+                if self.leader and self.forecaster.last_versions != self.now.versions:
+                    self.forecaster.due()  # no-op while a run is under way
                 versions = await asyncio.to_thread(self.store.versions)
                 if versions == self.now.versions and not self._due.is_set():
                     continue
@@ -174,8 +184,10 @@ class LivePlan:
     async def _settle(self, snap: Snapshot) -> None:
         """Serve this plan from now on; the lease holder tells customers what moved."""
         self._swap(snap)
-        if await asyncio.to_thread(self._renew_lease):
+        self.leader = await asyncio.to_thread(self._renew_lease)
+        if self.leader:
             self.eta_changes += await asyncio.to_thread(self._record_moves, snap.plan)
+            self.forecaster.due()
 
     def _build(self) -> Snapshot:
         scenario, version = self.now.scenario, self.now.versions.scenario
@@ -183,7 +195,29 @@ class LivePlan:
         if stored is not None and stored.version != version:
             version = stored.version
             scenario = scenario_from_yaml(stored.text, f"scenario stored in {self.store.name}")
+        self._load_spread()
         return plan_snapshot(self.store, scenario, version)
+
+    # --- Monte Carlo windows ---
+
+    def _load_spread(self) -> None:
+        """The spread the lease holder's last Monte Carlo stored (every worker reads it)."""
+        text = self.store.spread()
+        if text is not None:
+            self.spread = Spread.from_json(json.loads(text))
+
+    def use_spread(self, spread: Spread, versions: Versions) -> None:
+        self.spread = spread
+        self.spread_versions = versions
+
+    def new_window(self, model: str, market: str, q: Quote, locked: dt.date) -> Window | None:
+        """The window of an order just taken: from the latest Monte Carlo's spread of the
+        orders around its place in the queue, else the plan's stand-in."""
+        plan = promise_window(q.build_date, q.delivery_date, locked, q.queue_position)
+        if self.spread is None or plan is None:
+            return plan
+        mc = self.spread.window(model, market, q.build_date, q.delivery_date, q.queue_position)
+        return mc or plan
 
     def _swap(self, snap: Snapshot) -> None:
         self.now = snap
@@ -268,6 +302,18 @@ class LivePlan:
         sm["plan_seconds"] = round(self.now.seconds, 3)  # reading and planning it took
         sm["booked_since_plan"] = self.booking.booked
         sm["as_of"] = self.as_of()
+        f = self.forecaster
+        sm["monte_carlo"] = {
+            "futures": f.futures,
+            "runs": f.runs,
+            "failures": f.failures,
+            "seconds": round(f.last_seconds, 3) if f.last_seconds is not None else None,
+            "as_of": (
+                {"book": f.last_versions.book, "scenario": f.last_versions.scenario}
+                if f.last_versions
+                else None
+            ),
+        }
         return sm
 
     def backlog(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -67,9 +67,16 @@ class ProgressUpdate(Strict):
 
 
 class WindowPublic(BaseModel):
+    """The delivery window told: P10, P50 and P90 of the simulated delivery date (source
+    monte-carlo, confidence 0.8), or until the first simulation the planned date and a
+    slack (source plan, no stated odds)."""
+
     build_date: dt.date | None
     earliest: dt.date | None
+    likely: dt.date | None
     latest: dt.date | None
+    confidence: float | None
+    source: Literal["plan", "monte-carlo"]
     queue_position: int | None
 
 

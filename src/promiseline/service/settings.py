@@ -45,6 +45,7 @@ class Settings:
     sse_per_order: int = 5
     sse_total: int = 10_000
     max_batch: int = 2000
+    futures: int = 200  # Monte Carlo futures behind every window (0: plan stand-ins only)
     policy: Policy = field(default_factory=Policy)
 
     def __post_init__(self) -> None:
@@ -66,6 +67,10 @@ class Settings:
                 f"{MIN_SECRET} characters: set PROMISELINE_WEBHOOK_SECRET "
                 "(receivers check the webhook-signature header with it)"
             )
+        if not 0 <= self.futures <= 5000:
+            raise PromiselineError(
+                f"PROMISELINE_FUTURES / --futures: 0 to 5000, got {self.futures}"
+            )
         for name in ("debounce_s", "poll_s", "webhook_timeout_s"):
             if not 0 < getattr(self, name) <= 3600:
                 raise PromiselineError(
@@ -85,6 +90,7 @@ class Settings:
             debounce_s=_number("PROMISELINE_DEBOUNCE", env.get("PROMISELINE_DEBOUNCE", "1")),
             public_backlog=env.get("PROMISELINE_PUBLIC_BACKLOG") == "1",
             public_metrics=env.get("PROMISELINE_PUBLIC_METRICS") == "1",
+            futures=int(_number("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200"))),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -95,6 +101,7 @@ class Settings:
             "PROMISELINE_WEBHOOKS": " ".join(self.webhooks),
             "PROMISELINE_PUBLIC_BACKLOG": "1" if self.public_backlog else "0",
             "PROMISELINE_PUBLIC_METRICS": "1" if self.public_metrics else "0",
+            "PROMISELINE_FUTURES": str(self.futures),
         }
         for name, value in (
             ("PROMISELINE_SCENARIO", self.scenario),

@@ -10,6 +10,7 @@ from promiseline.core.records import Probe, StoredScenario
 from promiseline.store.orders import OrderTables
 
 SCENARIO = "scenario_yaml"
+SPREAD = "forecast_spread"
 
 
 class Meta(OrderTables):
@@ -52,6 +53,20 @@ class Meta(OrderTables):
             )
             self._bump(cur, "scenario")
             return self._versions(cur).scenario
+
+    def spread(self) -> str | None:
+        """The latest Monte Carlo spread (JSON), for windows of orders taken since."""
+        return self._setting(SPREAD)
+
+    def put_spread(self, text: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                ),
+                (SPREAD, text),
+            )
 
     def try_lease(self, name: str, holder: str, now: dt.datetime, seconds: float) -> bool:
         """Take or renew a lease (one process among several does a job, e.g. writing

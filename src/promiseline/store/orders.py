@@ -34,18 +34,20 @@ from promiseline.core.records import (
     Transitioned,
     Versions,
 )
-from promiseline.core.window import Promises, Window, WindowChange
+from promiseline.core.window import PLAN, Promises, Window, WindowChange
 from promiseline.store.db import Db
 
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
-    "line, build_date, promised_build, promised_earliest, promised_latest, queue_position"
+    "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
+    "promised_likely, promised_source"
 )
 _EVENT_COLS = "event_id, order_id, kind, at, actor, data"
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
     "created_at, locked_at, promised_build, promised_earliest, promised_latest, "
-    "queue_position, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "queue_position, updated_at, promised_likely, promised_source) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
@@ -137,6 +139,8 @@ class OrderTables(Db):
             self.date(w.latest),
             w.queue_position,
             self.ts(o.created_at),
+            self.date(w.likely),
+            w.source if o.window else None,
         )
 
     @staticmethod
@@ -171,6 +175,8 @@ class OrderTables(Db):
                 "promised_earliest": self.date(t.window.earliest),
                 "promised_latest": self.date(t.window.latest),
                 "queue_position": t.window.queue_position,
+                "promised_likely": self.date(t.window.likely),
+                "promised_source": t.window.source,
             }
         cols = [c for c, v in changes.items() if v is not None]
         sets = "".join(f"{c} = ?, " for c in cols)
@@ -202,10 +208,19 @@ class OrderTables(Db):
         queued = ",".join(f"'{s.value}'" for s in sorted(QUEUED))
         rows = self._all(
             "SELECT order_id, promised_build, promised_earliest, promised_latest, "
-            f"queue_position FROM orders WHERE status IN ({queued})"
+            "queue_position, COALESCE(promised_likely, promised_earliest), "
+            f"COALESCE(promised_source, 'plan') FROM orders WHERE status IN ({queued})"
         )
-        names = ("order_id", "build_date", "earliest", "latest", "queue_position")
-        return Promises.columns(self._frame(rows, names, dates=names[1:4]))
+        names = (
+            "order_id",
+            "build_date",
+            "earliest",
+            "latest",
+            "queue_position",
+            "likely",
+            "source",
+        )
+        return Promises.columns(self._frame(rows, names, dates=(*names[1:4], "likely")))
 
     def _frame(
         self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
@@ -231,7 +246,8 @@ class OrderTables(Db):
             cur.executemany(
                 self.q(
                     "UPDATE orders SET promised_build = ?, promised_earliest = ?, "
-                    "promised_latest = ?, queue_position = ?, updated_at = ? WHERE order_id = ?"
+                    "promised_latest = ?, queue_position = ?, updated_at = ?, "
+                    "promised_likely = ?, promised_source = ? WHERE order_id = ?"
                 ),
                 [
                     (
@@ -240,6 +256,8 @@ class OrderTables(Db):
                         self.date(w.latest),
                         w.queue_position,
                         self.ts(at),
+                        self.date(w.likely),
+                        w.source,
                         oid,
                     )
                     for oid, w in updates
@@ -286,7 +304,12 @@ class OrderTables(Db):
             line=r[9],
             build_date=self.from_date(r[10]),
             window=Window(
-                self.from_date(r[11]), self.from_date(r[12]), self.from_date(r[13]), r[14]
+                self.from_date(r[11]),
+                self.from_date(r[12]),
+                self.from_date(r[13]),
+                r[14],
+                self.from_date(r[15]),
+                r[16] or PLAN,
             ),
         )
 

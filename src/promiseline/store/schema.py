@@ -77,6 +77,11 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX outbox_due ON outbox (state, next_at)",
         "ALTER TABLE api_keys ADD COLUMN scheme TEXT NOT NULL DEFAULT 'sha256'",
     ],
+    # version 3: a window's likely date (P50) and where it came from (plan, monte-carlo)
+    [
+        "ALTER TABLE orders ADD COLUMN promised_likely {date}",
+        "ALTER TABLE orders ADD COLUMN promised_source TEXT",
+    ],
 ]
 
 TYPES = {
