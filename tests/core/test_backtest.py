@@ -225,4 +225,4 @@ def test_a_reality_must_keep_the_names() -> None:
         products=[{"model": "M", "variants": [{"name": "base"}, {"name": "long"}]}],
     )
     with pytest.raises(InvalidRequestError, match="parts"):
-        backtest(s, orders(10, 1), worlds=[("x", other)])
+        backtest(s, orders(10, 1), worlds=[("x", other)], span_days=28)
