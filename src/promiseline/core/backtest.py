@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,10 +29,16 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.calibration import (
+    NOMINAL,
     WINDOW,
+    coverage,
     crps,
+    mean_abs_error,
+    on_time,
+    p95_lateness,
     pit_histogram,
     randomized_pit,
+    verdict,
 )
 from promiseline.core.lifecycle import Status
 from promiseline.core.orders import BOOK_COLUMNS, OrderBook, order_book
@@ -45,7 +52,6 @@ from promiseline.errors import InvalidRequestError
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
-NOMINAL = 0.8  # the window's odds: P10 to P90
 WEEK_BUCKETS = (0, 4, 8, 13, 26, 39, 52)  # weeks ahead: 0-3, 4-7, 8-12, 13-25, ...
 Progress = Callable[[str], None]
 KNOWN_COLUMNS = BOOK_COLUMNS[:8]  # what a replay is told of an order: no line or build date
@@ -277,8 +283,7 @@ def _replay_day(
         ledger.last[g] = q
         # scores, as the promise is made (it never saw y: it is only scored with it)
         s = np.flatnonzero(scored)
-        sub = type(fc)(fc.base[s], fc.offsets, fc.weights[s])
-        c = crps(sub, y[s] - day)
+        c = crps(fc.rows(s), y[s] - day)
         weeks = (y[s] - day) // 7
         b = np.clip(np.searchsorted(WEEK_BUCKETS, weeks, side="right") - 1, 0, None)
         acc = np.stack(
@@ -298,11 +303,25 @@ def _replay_day(
         ledger.first[fg] = q[first]
         ledger.first_plan[fg] = plan_day[r[first]]
         both = new[s]  # scored rows promised for the first time
-        ledger.first_crps[g[s[both]]] = c[both]
-        ledger.first_pit[g[s[both]]] = randomized_pit(sub, y[s] - day, rng)[both]
+        sb = s[both]
+        ledger.first_crps[g[sb]] = c[both]
+        ledger.first_pit[g[sb]] = randomized_pit(fc.rows(sb), y[sb] - day, rng)
 
 
 @dataclass(frozen=True, slots=True)
+class _Scored:
+    """Every order scored, all realities pooled: promised once at least, delivered."""
+
+    realized: I64
+    first: I64  # (n, 3) the first window promised
+    last: I64  # (n, 3) the last before delivery
+    plan: I64  # the deterministic plan's date at the first promise
+    crps: F64
+    pit: F64
+    churn: I64
+
+
+@dataclass(frozen=True)
 class Backtest:
     """Scores of the promises made in one or more realities."""
 
@@ -317,51 +336,49 @@ class Backtest:
     delivered: tuple[npt.NDArray[np.bool_], ...]
     realized: tuple[I64, ...]
 
-    def _pooled(self) -> dict[str, Any]:
-        """Arrays of every scored order (first promise made, delivered), all realities."""
-        parts: dict[str, list[Any]] = {}
-        for led, ok, y in zip(self.ledgers, self.delivered, self.realized, strict=True):
-            m = ok & (led.first_day >= 0)
-            for k, v in (
-                ("y", y[m]),
-                ("first", led.first[m]),
-                ("last", led.last[m]),
-                ("plan", led.first_plan[m]),
-                ("crps", led.first_crps[m]),
-                ("pit", led.first_pit[m]),
-                ("churn", led.churn[m]),
-                ("ahead", y[m] - led.first_day[m]),
-            ):
-                parts.setdefault(k, []).append(v)
-        return {k: np.concatenate(v) for k, v in parts.items()}
+    def _scored(self, i: int) -> _Scored:
+        led, y = self.ledgers[i], self.realized[i]
+        m = self.delivered[i] & (led.first_day >= 0)
+        return _Scored(
+            y[m],
+            led.first[m],
+            led.last[m],
+            led.first_plan[m],
+            led.first_crps[m],
+            led.first_pit[m],
+            led.churn[m],
+        )
+
+    @cached_property
+    def pooled(self) -> _Scored:
+        parts = [self._scored(i) for i in range(len(self.ledgers))]
+        return _Scored(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(_Scored))
+        )
 
     def churn_counts(self) -> list[int]:
         """Orders by how many eta_changed messages they got (index: messages)."""
-        counts: list[int] = np.bincount(self._pooled()["churn"]).tolist()
+        counts: list[int] = np.bincount(self.pooled.churn).tolist()
         return counts
 
     def per_reality(self) -> list[dict[str, Any]]:
         out = []
-        for seed, led, ok, y in zip(
-            self.seeds, self.ledgers, self.delivered, self.realized, strict=True
-        ):
-            m = ok & (led.first_day >= 0)
-            f = led.first[m]
+        for i, seed in enumerate(self.seeds):
+            p = self._scored(i)
             out.append(
                 {
                     "seed": seed,
-                    "orders_scored": int(m.sum()),
-                    "coverage_p10_p90": _share((y[m] >= f[:, 0]) & (y[m] <= f[:, 2])),
-                    "on_time_first_promise": _share(y[m] <= f[:, 1]),
+                    "orders_scored": len(p.realized),
+                    "coverage_p10_p90": _r(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
+                    "on_time_first_promise": _r(on_time, p.realized, p.first[:, 1]),
                 }
             )
         return out
 
     def to_json(self) -> dict[str, Any]:
-        p = self._pooled()
-        y, f, last = p["y"], p["first"], p["last"]
+        p = self.pooled
+        y, f, last = p.realized, p.first, p.last
         weeks = np.sum([led.weeks for led in self.ledgers], axis=0)
-        inside_first = (y >= f[:, 0]) & (y <= f[:, 2])
         return {
             "scenario": self.scenario,
             "realities": list(self.realities),
@@ -372,19 +389,17 @@ class Backtest:
             "replays": self.replays,
             "orders_scored": len(y),
             "nominal_coverage": NOMINAL,
-            "coverage_p10_p90": _share(inside_first),
-            "coverage_latest": _share((y >= last[:, 0]) & (y <= last[:, 2])),
-            "on_time_first_promise": _share(y <= f[:, 1]),
-            "on_time_latest_promise": _share(y <= last[:, 1]),
-            "on_time_plan_date": _share(y <= p["plan"]),
-            "mean_abs_error_days_first": _mean(np.abs(y - f[:, 1])),
-            "mean_abs_error_days_latest": _mean(np.abs(y - last[:, 1])),
-            "crps_days": _mean(p["crps"]),
-            "pit_histogram": [round(x, 4) for x in pit_histogram(p["pit"])],
-            "churn_per_order": _mean(p["churn"], 3),
-            "p95_lateness_days": (
-                float(np.percentile(np.maximum(y - f[:, 1], 0), 95)) if len(y) else None
-            ),
+            "coverage_p10_p90": _r(coverage, y, f[:, 0], f[:, 2]),
+            "coverage_latest": _r(coverage, y, last[:, 0], last[:, 2]),
+            "on_time_first_promise": _r(on_time, y, f[:, 1]),
+            "on_time_latest_promise": _r(on_time, y, last[:, 1]),
+            "on_time_plan_date": _r(on_time, y, p.plan),
+            "mean_abs_error_days_first": _r(mean_abs_error, y, f[:, 1], digits=2),
+            "mean_abs_error_days_latest": _r(mean_abs_error, y, last[:, 1], digits=2),
+            "crps_days": _r(np.mean, p.crps, digits=2),
+            "pit_histogram": [round(x, 4) for x in pit_histogram(p.pit)],
+            "churn_per_order": _r(np.mean, p.churn, digits=3),
+            "p95_lateness_days": _r(p95_lateness, y, f[:, 1], digits=1),
             "by_weeks_ahead": [
                 {
                     "weeks": _bucket(i),
@@ -402,32 +417,19 @@ class Backtest:
 
     def verdict(self) -> str:
         """What is wrong, or that nothing is, in one line."""
-        p = self._pooled()
-        y, f = p["y"], p["first"]
+        y, f = self.pooled.realized, self.pooled.first
         if len(y) == 0:
             return "nothing to judge: no order was both promised and delivered"
-        cov = float(np.mean((y >= f[:, 0]) & (y <= f[:, 2])))
-        early = float(np.mean(y < f[:, 0]))
-        late = float(np.mean(y > f[:, 2]))
-        share = f"{cov:.0%} of deliveries inside {NOMINAL:.0%} windows"
-        side = (
-            f" ({late:.0%} after the window, {early:.0%} before it)"
-            if max(early, late) > 0.15
-            else ""
+        return verdict(
+            coverage(y, f[:, 0], f[:, 2]),
+            float(np.mean(y < f[:, 0])),
+            float(np.mean(y > f[:, 2])),
         )
-        if cov < NOMINAL - 0.05:
-            return f"windows too narrow: {share}{side}"
-        if cov > NOMINAL + 0.10:
-            return f"windows too wide: {share}"
-        return f"windows honest: {share}{side}"
 
 
-def _share(mask: npt.NDArray[np.bool_]) -> float | None:
-    return round(float(np.mean(mask)), 4) if len(mask) else None
-
-
-def _mean(x: npt.NDArray[Any], digits: int = 2) -> float | None:
-    return round(float(np.mean(x)), digits) if len(x) else None
+def _r(score: Callable[..., Any], *arrays: npt.NDArray[Any], digits: int = 4) -> float | None:
+    """A score of these arrays, rounded; None when there is nothing to score."""
+    return round(float(score(*arrays)), digits) if len(arrays[0]) else None
 
 
 def _bucket(i: int) -> str:

@@ -25,6 +25,7 @@ import numpy.typing as npt
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 WINDOW = (0.1, 0.5, 0.9)  # earliest, likely, latest
+NOMINAL = 0.8  # the odds of a window: P10 to P90
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,10 @@ class Forecast:
         at_or_before = np.where(hi > 0, cum[rows, np.maximum(hi - 1, 0)], 0.0)
         before = np.where(lo > 0, cum[rows, np.maximum(lo - 1, 0)], 0.0)
         return before, np.minimum(at_or_before, 1.0)
+
+    def rows(self, index: npt.NDArray[np.integer[Any]]) -> Forecast:
+        """The forecasts of some orders."""
+        return Forecast(self.base[index], self.offsets, self.weights[index])
 
     def quantiles(self, qs: tuple[float, ...] = WINDOW) -> I64:
         """(n, len(qs)) days: the smallest day whose P(X <= day) reaches q."""
@@ -140,6 +145,8 @@ class Scores:
 
     orders: int
     coverage: float  # inside [P10, P90]
+    early: float  # before P10
+    late: float  # after P90
     on_time: float  # on or before P50
     mean_abs_error_days: float
     p95_lateness_days: float
@@ -157,26 +164,38 @@ class Scores:
             "pit_histogram": [round(x, 4) for x in self.pit_histogram],
         }
 
-    def verdict(self, nominal: float = 0.8) -> str:
+    def verdict(self, nominal: float = NOMINAL) -> str:
         """One line a planner reads: are the windows honest?"""
-        share = f"{self.coverage:.0%} of deliveries inside {nominal:.0%} windows"
-        if self.coverage < nominal - 0.05:
-            return f"windows too narrow: {share}"
-        if self.coverage > nominal + 0.10:
-            return f"windows too wide: {share}"
-        return f"windows honest: {share}"
+        return verdict(self.coverage, self.early, self.late, nominal)
+
+
+def verdict(covered: float, early: float, late: float, nominal: float = NOMINAL) -> str:
+    """What is wrong with windows of these odds, or that nothing is, in one line: the
+    share inside them, and on which side the misses fall when they lean to one."""
+    share = f"{covered:.0%} of deliveries inside {nominal:.0%} windows"
+    side = (
+        f" ({late:.0%} after the window, {early:.0%} before it)" if max(early, late) > 0.15 else ""
+    )
+    if covered < nominal - 0.05:
+        return f"windows too narrow: {share}{side}"
+    if covered > nominal + 0.10:
+        return f"windows too wide: {share}"
+    return f"windows honest: {share}{side}"
 
 
 def score(forecast: Forecast, realized: I64, seed: int = 0) -> Scores:
     """Every score of these forecasts (one per order) against the realized days."""
     if len(realized) == 0:
-        return Scores(0, float("nan"), float("nan"), float("nan"), float("nan"), float("nan"), [])
+        nan = float("nan")
+        return Scores(0, nan, nan, nan, nan, nan, nan, nan, [])
     q = forecast.quantiles(WINDOW)
     earliest, likely, latest = q[:, 0], q[:, 1], q[:, 2]
     pit = randomized_pit(forecast, realized, np.random.default_rng(seed))
     return Scores(
         orders=len(realized),
         coverage=coverage(realized, earliest, latest),
+        early=float(np.mean(realized < earliest)),
+        late=float(np.mean(realized > latest)),
         on_time=on_time(realized, likely),
         mean_abs_error_days=mean_abs_error(realized, likely),
         p95_lateness_days=p95_lateness(realized, likely),

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.calibration import NOMINAL
 from promiseline.core.plan import Plan
 from promiseline.core.simulate import Simulation
 
@@ -24,7 +25,7 @@ MIN_SLACK_DAYS = 3
 SLACK_SHARE = 0.05
 PLAN = "plan"  # the planned date and a slack: a stand-in until the first simulation
 MONTE_CARLO = "monte-carlo"  # P10, P50, P90 of the simulated delivery dates
-CONFIDENCE = 0.8  # the odds of a Monte Carlo window: P10 to P90
+CONFIDENCE = NOMINAL  # the odds of a Monte Carlo window: P10 to P90
 LIKELY_MOVE_DAYS = 7  # a customer hears of a moved likely date from a week on
 WIDTH_MOVE_SHARE = 0.25  # or of a window a quarter wider or narrower
 MIN_WIDTH_MOVE_DAYS = 2
