@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.orders import validate_orders
+from promiseline.core.plan import delivery_day
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Scenario, Uncertainty
-from promiseline.core.simulate import Partial, Prepared, run_futures, simulate
+from promiseline.core.simulate import Partial, Prepared, one_future, run_futures, simulate
 from tests.strategies import order_tables, scenarios
 
 DEGENERATE = Uncertainty.model_validate(
@@ -134,3 +135,39 @@ def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl
     assert (p50 <= base).all()
     assert p50[0] == base[0]  # nobody has cancelled on the first day yet
     assert (p50 < base).any()
+
+
+def test_delivery_forecasts_are_the_futures_counted(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """`Simulation.forecast` against the futures themselves, one by one: each order's
+    share of futures delivered on or before each day (cancelled futures left out, a
+    market's opening day folding earlier builds in) is its forecast distribution, and its
+    P10, P50 and P90 are the delivery dates `orders()` reports."""
+    s = tiny.replace(uncertainty=NOISY)
+    sim = simulate(s, tiny_orders, futures=40, seed=4)
+    prep = sim.prep
+    n = len(prep.cls_)
+    deliveries = []
+    for j in range(40):
+        f = one_future(prep, j)
+        d = delivery_day(f.day[:n], prep.lead, prep.opens).astype(np.int64)
+        d[f.line[:n] < 0] = 10**6  # not built in the horizon
+        d[f.gone] = -(10**6)  # cancelled: not counted
+        deliveries.append(d)
+    got = np.stack(deliveries, axis=1)  # [order, future]
+    rows = np.flatnonzero((sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0))
+    fc = sim.forecast(rows)
+    counted = got[rows] > -(10**6)
+    for day_ in range(0, s.horizon_days + 60, 3):
+        upto = ((got[rows] <= day_) & counted).sum(axis=1) / counted.sum(axis=1)
+        _, cdf = fc.cdf_before(np.full(len(rows), day_, dtype=np.int64))
+        assert np.allclose(cdf, upto), day_
+    o = sim.orders()
+    epoch = np.datetime64(s.start, "D")
+    for j, p in enumerate((10, 50, 90)):
+        dates = o[f"delivery_p{p}"].to_numpy()[rows]
+        known = ~np.isnat(dates)
+        q = fc.quantiles()[:, j]
+        assert (epoch + q[known] == dates[known]).all()
+    assert (sim.base.table["market"].to_numpy()[rows] == "DE").any()  # folding is exercised

@@ -78,6 +78,35 @@ def test_ramp_slips_are_whole_days_never_negative(tiny: Scenario) -> None:
     assert abs((slips == 0).mean() - cdf(0.5)) < 4 * math.sqrt(cdf(0.5) * (1 - cdf(0.5)) / n)
 
 
+@pytest.mark.parametrize("at_least", [0, 3, 12, 30])
+def test_a_line_known_late_draws_its_slip_given_that(tiny: Scenario, at_least: int) -> None:
+    """A per-line slip known to be at least `at_least` days: the inverted-distribution
+    draw has the law of rejection sampling (draw the rounded, clipped normal until it is
+    at least that), checked bin by bin; without a floor it is the common rectified law."""
+    mean, sd, n = 10.0, 8.0, 4000
+    spec = {"mean": mean, "sd": sd, "at_least": at_least}
+    s = tiny.replace(uncertainty={"line_ramp_slip": {"l1": spec}})
+    fast = np.concatenate([draw(s, f).ramp_slip for f in range(n)])  # type: ignore[misc]
+    assert fast.min() >= at_least
+    rng = np.random.default_rng(5)
+    ref = np.zeros(0, dtype=np.int64)
+    while len(ref) < n:  # the obviously correct reference: draw, keep what may be
+        x = np.maximum(0, np.rint(rng.normal(mean, sd, 1_000_000))).astype(np.int64)
+        ref = np.concatenate([ref, x[x >= at_least]])
+    ref = ref[:n]
+    for k in range(at_least, at_least + 30, 3):
+        p_fast, p_slow = (fast < k).mean(), (ref < k).mean()
+        tolerance = 4 * math.sqrt(max(p_slow * (1 - p_slow), 1 / n) * 2 / n)
+        assert abs(p_fast - p_slow) < tolerance, (k, p_fast, p_slow)
+
+
+def test_a_line_slip_overrides_the_common_one(tiny: Scenario) -> None:
+    """A per-line spread of 0 (a ramp-up that has started) slips nothing, whatever the
+    common spread says."""
+    s = tiny.replace(uncertainty={"ramp_slip": {"mean": 9, "sd": 0}, "line_ramp_slip": {"l1": {}}})
+    assert draw(s, 0).ramp_slip.tolist() == [0]  # type: ignore[union-attr]
+
+
 def test_ramp_slip_without_spread_is_its_mean(tiny: Scenario) -> None:
     """With sd 0 every line slips its mean, rounded to whole days."""
     s = tiny.replace(uncertainty={"ramp_slip": {"mean": 2.6, "sd": 0}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,14 +14,18 @@ from promiseline.core.orders import validate_orders
 from promiseline.core.plan import Plan
 from promiseline.core.planner import plan
 from promiseline.core.window import (
+    MONTE_CARLO,
     NO_WINDOW,
     Promises,
+    QueueSpread,
     Window,
     WindowChange,
     changes,
+    new_order_window,
     plan_windows,
     promise_window,
     slack_days,
+    window_moved,
 )
 from tests.strategies import order_tables, scenarios
 
@@ -179,3 +184,97 @@ def test_changes_finds_exactly_the_moved_and_the_never_promised(
         and (old[i].earliest, old[i].latest) != (new[i].earliest, new[i].latest)
     ]
     assert sorted(moved, key=lambda c: c.order_id) == want
+
+
+def mc(earliest: int, likely: int, latest: int, q: int = 1) -> Window:
+    return Window(day(0), day(earliest), day(latest), q, day(likely), MONTE_CARLO)
+
+
+def with_source(rows: dict[str, Window]) -> Promises:
+    ids = list(rows)
+    ws = [rows[i] for i in ids]
+    return Promises.of(
+        ids,
+        [w.build_date for w in ws],
+        [w.earliest for w in ws],
+        [w.latest for w in ws],
+        [w.queue_position for w in ws],
+        [w.likely for w in ws],
+        [w.source for w in ws],
+    )
+
+
+@pytest.mark.parametrize(
+    ("told", "new", "moved"),
+    [
+        ((10, 14, 20), (10, 14, 20), False),
+        ((10, 14, 20), (13, 20, 23), False),  # likely 6 days later: noise
+        ((10, 14, 20), (14, 21, 24), True),  # a week later
+        ((10, 14, 20), (3, 7, 13), True),  # a week earlier
+        ((10, 14, 20), (10, 14, 22), False),  # 12 days wide instead of 10: under a quarter
+        ((10, 14, 20), (10, 14, 23), True),  # 13 instead of 10: a quarter or more
+        ((10, 14, 20), (11, 14, 18), True),  # 7 instead of 10
+        ((10, 10, 11), (10, 10, 12), False),  # 2 days instead of 1: under the 2-day floor
+        ((10, 10, 11), (10, 10, 13), True),
+    ],
+)
+def test_window_moved_by_hand(
+    told: tuple[int, int, int], new: tuple[int, int, int], moved: bool
+) -> None:
+    """A week on the likely date, or a quarter of the width (2 days at least)."""
+    got = window_moved(np.array([told]), np.array([new]))
+    assert got.tolist() == [moved]
+
+
+def test_changes_with_monte_carlo_windows_by_hand() -> None:
+    """Monte Carlo windows move only past the hysteresis; the first one replacing a plan
+    stand-in is stored quietly unless its likely date moved a week; a plan stand-in never
+    replaces a Monte Carlo window."""
+    plan_told = Window(day(0), day(12), day(20), 1)  # likely = earliest = day 12
+    old = {
+        "noise": mc(10, 14, 20),
+        "drift": mc(10, 14, 20),
+        "switch-quiet": plan_told,
+        "switch-moved": plan_told,
+        "back-to-plan": mc(10, 14, 20),
+    }
+    new = {
+        "noise": mc(11, 15, 21),
+        "drift": mc(18, 22, 28),
+        "switch-quiet": mc(11, 15, 19),
+        "switch-moved": mc(16, 19, 25),
+        "back-to-plan": Window(day(0), day(30), day(33), 1),
+    }
+    quiet, moved = changes(with_source(new), with_source(old))
+    assert quiet.items() == [("switch-quiet", new["switch-quiet"])]
+    assert moved == [
+        WindowChange("drift", old["drift"], new["drift"]),
+        WindowChange("switch-moved", plan_told, new["switch-moved"]),
+    ]
+
+
+def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
+    """Per model and market, the stretch of the queue holding the position gives offsets
+    from the planned date; past the last stretch, the last one; nothing alike, None."""
+    spread = QueueSpread({("A", "CN"): ([100, 200], [(-2, 1, 6), (-4, 2, 12)])})
+    planned = day(50)
+    assert spread.window("A", "CN", day(43), planned, 150) == Window(
+        day(43), day(46), day(62), 150, day(52), MONTE_CARLO
+    )
+    assert spread.window("A", "CN", day(43), planned, 100) == Window(
+        day(43), day(48), day(56), 100, day(51), MONTE_CARLO
+    )
+    assert spread.window("A", "CN", day(43), planned, 900) is not None  # the last stretch
+    assert spread.window("A", "DE", day(43), planned, 150) is None
+    again = QueueSpread.from_json(spread.to_json())
+    assert again == spread
+    # an order taken: the spread's window, else the plan's stand-in
+    assert new_order_window(spread, "A", "DE", day(43), planned, LOCKED, 7) == promise_window(
+        day(43), planned, LOCKED, 7
+    )
+    assert new_order_window(None, "A", "CN", day(43), planned, LOCKED, 7) == promise_window(
+        day(43), planned, LOCKED, 7
+    )
+    assert new_order_window(spread, "A", "CN", day(43), planned, LOCKED, 150) == spread.window(
+        "A", "CN", day(43), planned, 150
+    )

@@ -3,14 +3,22 @@ their source and odds, given at once to new orders, and told only when they move
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
+import signal
 from pathlib import Path
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 
+from promiseline.core.window import QueueSpread
 from promiseline.service.app import create_app
+from promiseline.store import open_store
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for
+from tests.service.server import free_port, start
 
 NOISE = """
 uncertainty:
@@ -47,11 +55,22 @@ def test_windows_come_from_the_monte_carlo(db_url: str, noisy: str, clock: Clock
             assert w["source"] == "monte-carlo", w
             assert w["confidence"] == 0.8
             assert w["earliest"] <= w["likely"] <= w["latest"]
-        # an order taken now gets a Monte Carlo window at once, from the orders around it
-        new = order(client, "mc-new", lock=True)
-        assert new["window"]["source"] == "monte-carlo"
-        assert new["window"]["earliest"] <= new["window"]["likely"] <= new["window"]["latest"]
-        assert new["window"]["earliest"] >= stand_in["earliest"][:4]  # a real date
+        # an order taken now gets a Monte Carlo window at once: the stored spread of the
+        # orders around its place in the queue, applied to its planned date (lead 7 days)
+        new = order(client, "mc-new", lock=True)["window"]
+        assert new["source"] == "monte-carlo"
+        store = open_store(db_url)
+        spread = QueueSpread.from_json(json.loads(store.spread() or "null"))
+        store.close()
+        build = dt.date.fromisoformat(new["build_date"])
+        expected = spread.window(
+            "A", "CN", build, build + dt.timedelta(days=7), new["queue_position"]
+        )
+        assert expected is not None
+        assert new == expected.to_json()
+    # a restart with futures=0 promises the plan's stand-in again, whatever was stored
+    with TestClient(create_app(desk_maker(s.replace(futures=0), clock))) as client:
+        assert order(client, "mc-after", lock=True)["window"]["source"] == "plan"
 
 
 def test_no_futures_keeps_plan_windows(client: TestClient) -> None:
@@ -60,3 +79,28 @@ def test_no_futures_keeps_plan_windows(client: TestClient) -> None:
     assert w["source"] == "plan"
     assert w["confidence"] is None
     assert w["likely"] == w["earliest"]
+
+
+def test_a_killed_service_leaves_no_forecast_process(tmp_path: Path) -> None:
+    """kill -9 of the service: its forecast process (and the tracker beside it) goes too,
+    instead of idling on forever with a few hundred MB."""
+    port = free_port()
+    proc = start(f"sqlite:///{tmp_path / 'o.db'}", port, tmp_path / "serve.log", "--futures", "20")
+    server = psutil.Process(proc.pid)
+
+    def spawned() -> list[psutil.Process]:
+        return [
+            p for p in server.children(recursive=True) if "multiprocessing" in " ".join(p.cmdline())
+        ]
+
+    try:
+        wait_for(lambda: any("spawn_main" in " ".join(p.cmdline()) for p in spawned()), 60)
+        kids = spawned()
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    def gone() -> bool:
+        return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in kids)
+
+    wait_for(gone, 15)

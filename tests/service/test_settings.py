@@ -30,6 +30,7 @@ def test_environment_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
         webhook_secret="s" * 30,
         debounce_s=0.5,
         public_backlog=True,
+        futures=37,
     )
     for name, value in s.to_env().items():
         monkeypatch.setenv(name, value)
@@ -44,6 +45,14 @@ def test_bad_numbers_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.from_env()
     with pytest.raises(PromiselineError, match="debounce_s"):
         Settings(debounce_s=0)
+    monkeypatch.delenv("PROMISELINE_DEBOUNCE")
+    for futures in ("2.5", "many"):
+        monkeypatch.setenv("PROMISELINE_FUTURES", futures)
+        with pytest.raises(PromiselineError, match="PROMISELINE_FUTURES: expected a whole number"):
+            Settings.from_env()
+    monkeypatch.setenv("PROMISELINE_FUTURES", "9999")
+    with pytest.raises(PromiselineError, match="0 to 5000"):
+        Settings.from_env()
 
 
 def test_admin_key_with_spaces_is_refused() -> None:

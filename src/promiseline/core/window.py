@@ -245,7 +245,7 @@ SPREAD_STRETCHES = 50  # the queue is cut into this many stretches per model and
 
 
 @dataclass(frozen=True, slots=True)
-class Spread:
+class QueueSpread:
     """How far the simulated windows lie from the planned date, per model, market and
     stretch of the queue: a new order gets the window of the orders around its place
     at once, before the next simulation covers it."""
@@ -254,7 +254,7 @@ class Spread:
     table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int]]]]
 
     @classmethod
-    def of(cls, windows: Promises, plan: Plan) -> Spread:
+    def of(cls, windows: Promises, plan: Plan) -> QueueSpread:
         t = windows.frame.join(
             plan.table.select("order_id", "model", "market", "delivery_date"), on="order_id"
         )
@@ -317,5 +317,23 @@ class Spread:
         return [[m, k, ups, offs] for (m, k), (ups, offs) in self.table.items()]
 
     @classmethod
-    def from_json(cls, data: list[Any]) -> Spread:
+    def from_json(cls, data: list[Any]) -> QueueSpread:
         return cls({(m, k): (list(ups), [tuple(o) for o in offs]) for m, k, ups, offs in data})
+
+
+def new_order_window(
+    spread: QueueSpread | None,
+    model: str,
+    market: str,
+    build: dt.date | None,
+    delivery: dt.date | None,
+    locked: dt.date,
+    queue_position: int | None,
+) -> Window | None:
+    """The window an order gets when it is taken: the Monte Carlo spread of the orders
+    around its place in the queue when a simulation has given one, else the plan's
+    stand-in."""
+    plan = promise_window(build, delivery, locked, queue_position)
+    if spread is None or plan is None:
+        return plan
+    return spread.window(model, market, build, delivery, queue_position) or plan

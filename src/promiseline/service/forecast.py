@@ -12,16 +12,20 @@ import json
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from promiseline.core.records import Versions
 from promiseline.core.simulate import simulate
-from promiseline.core.window import Promises, Spread, changes, simulated_windows
+from promiseline.core.window import Promises, QueueSpread, simulated_windows
 from promiseline.io.scenario_file import scenario_from_yaml
+from promiseline.service.background import cancel
 from promiseline.store import open_store
 
 log = logging.getLogger("promiseline.service")
@@ -33,8 +37,8 @@ class Forecast:
     """What one Monte Carlo run of the stored book gives."""
 
     versions: Versions
-    windows: Any  # Promises.frame as Arrow IPC bytes (a cheap pickle)
-    spread: str  # Spread JSON
+    windows: bytes  # Promises.frame as Arrow IPC (a cheap pickle)
+    spread: str  # QueueSpread JSON
     seconds: float
     futures: int
 
@@ -43,8 +47,6 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
     """In the forecast process: read one snapshot of the store, plan it and simulate it."""
     from promiseline.service.live import plan_snapshot
 
-    with contextlib.suppress(OSError):
-        os.nice(10)  # intake first: the windows may come a little later
     t0 = time.perf_counter()
     store = open_store(db, migrate=False)
     try:
@@ -57,7 +59,7 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
         store.close()
     sim = simulate(scenario, snap.plan, futures=futures, seed=seed)
     windows = simulated_windows(sim)
-    spread = Spread.of(windows, snap.plan)
+    spread = QueueSpread.of(windows, snap.plan)
     return Forecast(
         snap.versions,
         windows.frame.write_ipc(None).getvalue(),
@@ -65,6 +67,23 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
         time.perf_counter() - t0,
         futures,
     )
+
+
+def _forecast_process(parent: int) -> None:
+    """Set up the forecast process: it yields the CPU to order intake (windows may come a
+    little later, answers may not), and it ends with the service. A service killed
+    outright (kill -9) leaves it no message, and its task queue never closes for it (it
+    holds both ends), so it watches for its parent to go (the parent's pid is passed
+    in: asked for here, it may already be gone)."""
+    with contextlib.suppress(OSError):
+        os.nice(10)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Forecaster:
@@ -91,11 +110,12 @@ class Forecaster:
             self._task = asyncio.create_task(self._loop())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop now: a simulation under way is killed, not waited for (the next leader
+        simulates the book again)."""
+        await cancel([self._task])
         if self._pool is not None:
+            for proc in list(getattr(self._pool, "_processes", {}).values()):
+                proc.terminate()
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _loop(self) -> None:
@@ -116,7 +136,12 @@ class Forecaster:
 
     async def run_once(self) -> Forecast:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_forecast_process,
+                initargs=(os.getpid(),),
+            )
         loop = asyncio.get_running_loop()
         db = self.live.settings.db
         f: Forecast = await loop.run_in_executor(
@@ -129,12 +154,6 @@ class Forecaster:
         return f
 
     def _store(self, f: Forecast) -> None:
-        import polars as pl
-
-        windows = Promises(pl.read_ipc(f.windows))
-        store = self.live.store
-        quiet, moved = changes(windows, store.promises())
-        store.record_promises(quiet, moved, self.live.clock(), self.live.settings.webhooks)
-        store.put_spread(f.spread)
-        self.live.use_spread(Spread.from_json(json.loads(f.spread)), f.versions)
-        self.live.eta_changes += len(moved)
+        self.live.record_windows(Promises(pl.read_ipc(f.windows)))
+        self.live.store.put_spread(f.spread)
+        self.live.spread = QueueSpread.from_json(json.loads(f.spread))

@@ -17,6 +17,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,14 +29,23 @@ from promiseline.core.plan import Plan
 from promiseline.core.promise import Booking, Quote
 from promiseline.core.records import Versions
 from promiseline.core.scenario import Scenario
-from promiseline.core.window import Spread, Window, changes, plan_windows, promise_window
+from promiseline.core.window import (
+    Promises,
+    QueueSpread,
+    Window,
+    changes,
+    new_order_window,
+    plan_windows,
+)
 from promiseline.errors import InvalidRequestError, PromiselineError, QuoteError, ScenarioError
 from promiseline.io.scenario_file import read_text, scenario_from_yaml
+from promiseline.service.background import cancel
 from promiseline.service.forecast import Forecaster
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
 log = logging.getLogger("promiseline.service")
+WRITE_SLICE = 2_000
 Clock = Callable[[], dt.datetime]
 
 
@@ -116,11 +126,11 @@ class LivePlan:
         self.replan_failures = 0
         self.eta_changes = 0
         self.last_error: str | None = None
-        self.spread: Spread | None = None  # the latest Monte Carlo's, for new orders
-        self.spread_versions: Versions | None = None
+        self.spread: QueueSpread | None = None  # the latest Monte Carlo's, for new orders
         self._load_spread()
         self.forecaster = Forecaster(self, settings.futures)
         self.leader = False
+        self._recording = threading.Lock()
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -138,10 +148,7 @@ class LivePlan:
         self._task = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
         await self.forecaster.stop()
 
     def mark_due(self) -> None:
@@ -186,8 +193,7 @@ class LivePlan:
         self._swap(snap)
         self.leader = await asyncio.to_thread(self._renew_lease)
         if self.leader:
-            self.eta_changes += await asyncio.to_thread(self._record_moves, snap.plan)
-            self.forecaster.due()
+            await asyncio.to_thread(self.record_windows, plan_windows(snap.plan))
 
     def _build(self) -> Snapshot:
         scenario, version = self.now.scenario, self.now.versions.scenario
@@ -201,34 +207,39 @@ class LivePlan:
     # --- Monte Carlo windows ---
 
     def _load_spread(self) -> None:
-        """The spread the lease holder's last Monte Carlo stored (every worker reads it)."""
-        text = self.store.spread()
+        """The spread the lease holder's last Monte Carlo stored (every worker reads it);
+        none with futures=0, which promises plan stand-ins only."""
+        text = self.store.spread() if self.settings.futures else None
         if text is not None:
-            self.spread = Spread.from_json(json.loads(text))
-
-    def use_spread(self, spread: Spread, versions: Versions) -> None:
-        self.spread = spread
-        self.spread_versions = versions
+            self.spread = QueueSpread.from_json(json.loads(text))
 
     def new_window(self, model: str, market: str, q: Quote, locked: dt.date) -> Window | None:
-        """The window of an order just taken: from the latest Monte Carlo's spread of the
-        orders around its place in the queue, else the plan's stand-in."""
-        plan = promise_window(q.build_date, q.delivery_date, locked, q.queue_position)
-        if self.spread is None or plan is None:
-            return plan
-        mc = self.spread.window(model, market, q.build_date, q.delivery_date, q.queue_position)
-        return mc or plan
+        """The window of an order just taken (core/window.new_order_window)."""
+        return new_order_window(
+            self.spread, model, market, q.build_date, q.delivery_date, locked, q.queue_position
+        )
 
     def _swap(self, snap: Snapshot) -> None:
         self.now = snap
         self.booking = Booking(snap.plan)
         self.replans += 1
 
-    def _record_moves(self, plan: Plan) -> int:
-        """Store first promises quietly, and moved windows with eta_changed events."""
-        first, moved = changes(plan_windows(plan), self.store.promises())
-        self.store.record_promises(first, moved, self.clock(), self.settings.webhooks)
-        return len(moved)
+    def record_windows(self, new: Promises) -> None:
+        """Store windows against those told (core/window.changes): first ones quietly,
+        moved ones with an eta_changed event each. One writer at a time (the plan's and
+        the Monte Carlo's would race on a stale read), and in slices of WRITE_SLICE
+        orders, a transaction each, so order intake never waits behind one long write."""
+        with self._recording:
+            quiet, moved = changes(new, self.store.promises())
+            at = self.clock()
+            for lo in range(0, max(len(quiet), len(moved)), WRITE_SLICE):
+                self.store.record_promises(
+                    Promises(quiet.frame.slice(lo, WRITE_SLICE)),
+                    moved[lo : lo + WRITE_SLICE],
+                    at,
+                    self.settings.webhooks,
+                )
+            self.eta_changes += len(moved)
 
     # --- scenario ---
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 
 from promiseline.core.records import Delivery, Event
 from promiseline.errors import TooManyRequestsError
+from promiseline.service.background import cancel
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
@@ -63,10 +63,7 @@ class EventFeed:
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel([self._task])
 
     def subscribe(self, order_id: str, after: int) -> Subscription:
         if self.open >= self.total:
@@ -182,11 +179,7 @@ class Webhooks:
             ]
 
     async def stop(self) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await cancel(self._tasks)
 
     async def _sender(self) -> None:
         import httpx

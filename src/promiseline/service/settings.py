@@ -90,7 +90,7 @@ class Settings:
             debounce_s=_number("PROMISELINE_DEBOUNCE", env.get("PROMISELINE_DEBOUNCE", "1")),
             public_backlog=env.get("PROMISELINE_PUBLIC_BACKLOG") == "1",
             public_metrics=env.get("PROMISELINE_PUBLIC_METRICS") == "1",
-            futures=int(_number("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200"))),
+            futures=_count("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200")),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -123,3 +123,10 @@ def _number(name: str, text: str) -> float:
         return float(text)
     except ValueError:
         raise PromiselineError(f"{name}: expected a number of seconds, got {text!r}") from None
+
+
+def _count(name: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise PromiselineError(f"{name}: expected a whole number, got {text!r}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from promiseline.core.records import Probe, StoredScenario
 from promiseline.store.orders import OrderTables
@@ -40,17 +41,20 @@ class Meta(OrderTables):
             version = self._versions(cur).scenario
         return StoredScenario(str(row[0]), version) if row else None
 
+    def _put_setting(self, cur: Any, name: str, value: str) -> None:
+        cur.execute(
+            self.q(
+                "INSERT INTO settings (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+            ),
+            (name, value),
+        )
+
     def put_scenario(self, text: str) -> int:
         """Replace the scenario; its version moves in the same transaction. Returns the
         version this text has (a later put, from any process, has a higher one)."""
         with self.transaction() as cur:
-            cur.execute(
-                self.q(
-                    "INSERT INTO settings (name, value) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-                ),
-                (SCENARIO, text),
-            )
+            self._put_setting(cur, SCENARIO, text)
             self._bump(cur, "scenario")
             return self._versions(cur).scenario
 
@@ -60,13 +64,7 @@ class Meta(OrderTables):
 
     def put_spread(self, text: str) -> None:
         with self.transaction() as cur:
-            cur.execute(
-                self.q(
-                    "INSERT INTO settings (name, value) VALUES (?, ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value"
-                ),
-                (SPREAD, text),
-            )
+            self._put_setting(cur, SPREAD, text)
 
     def try_lease(self, name: str, holder: str, now: dt.datetime, seconds: float) -> bool:
         """Take or renew a lease (one process among several does a job, e.g. writing
