@@ -204,15 +204,7 @@ def test_import_export_and_key(tmp_path: Path, capsys, monkeypatch) -> None:  # 
 
 def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """simulate writes windows, bands and charts; compare prints; size answers."""
-    import yaml
-
-    sc = yaml.safe_load(Path(TINY).read_text())
-    sc["uncertainty"] = {"uptime": {"mean": 0.9, "sd": 0.05}}
-    sc["levers"] = [
-        {"name": "hours", "kind": "shift", "line": "l1", "amount": 2, "cost": 5, "max_units": 2}
-    ]
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(yaml.safe_dump(sc))
+    scenario = sizing_scenario(tmp_path)
     code, out, _ = run(
         capsys,
         monkeypatch,
@@ -470,3 +462,14 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     code, _, err = run(capsys, monkeypatch, "backtest", TINY, ORDERS, "--every", "soon")
     assert code == 2
     assert "expected days such as 7d" in err
+
+
+def test_serve_futures_out_of_range_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """--futures (or PROMISELINE_FUTURES) is checked before anything starts."""
+    code, _, err = run(capsys, monkeypatch, "serve", "--futures", "9999")
+    assert code == 2
+    assert "--futures" in err
+    monkeypatch.setenv("PROMISELINE_FUTURES", "-1")
+    code, _, err = run(capsys, monkeypatch, "serve")
+    assert code == 2
+    assert "--futures" in err

@@ -143,14 +143,10 @@ def backtest(
     own uncertainty (or of each `realities` patch: a world the planner does not know),
     replayed every `every_days` over `span_days`, every promise scored."""
     from promiseline.core.backtest import backtest as _backtest
-    from promiseline.core.whatif import patched
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
-    worlds = [
-        (Path(p).stem, patched(scenario, load_patch(p), scenario_from_dict, str(p)))
-        for p in realities
-    ]
+    worlds = _patched(scenario, realities)
     with _futures_runner(workers, dask) as (runner, chunks):
         return _backtest(
             scenario,
@@ -179,15 +175,20 @@ def compare(
 ) -> Comparison:
     """Plan the order book on the scenario and on each patched version of it."""
     from promiseline.core.whatif import compare as _compare
-    from promiseline.core.whatif import patched
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
-    versions = [("base", scenario)] + [
+    return _compare([("base", scenario), *_patched(scenario, patches)], orders)
+
+
+def _patched(scenario: Scenario, patches: Sequence[str | Path]) -> list[tuple[str, Scenario]]:
+    """The scenario with each patch file applied, named by the file."""
+    from promiseline.core.whatif import patched
+
+    return [
         (Path(p).stem, patched(scenario, load_patch(p), scenario_from_dict, str(p)))
         for p in patches
     ]
-    return _compare(versions, orders)
 
 
 def size(

@@ -426,6 +426,15 @@ def serve(
         ),
     ] = None,
     debounce: Annotated[float, typer.Option(help="Seconds between a change and re-plan.")] = 1.0,
+    futures: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_FUTURES",
+            min=0,
+            max=5000,
+            help="Monte Carlo futures behind every window (0: the plan's stand-in only).",
+        ),
+    ] = 200,
     public_backlog: Annotated[
         bool, typer.Option(help="Show queue positions and plan sizes to anonymous callers.")
     ] = False,
@@ -455,6 +464,7 @@ def serve(
         debounce_s=debounce,
         public_backlog=public_backlog,
         public_metrics=public_metrics,
+        futures=futures,
     )
     if scenario is not None:
         api.load_scenario(scenario)  # a bad file fails before the database is touched
@@ -729,14 +739,8 @@ def print_backtest(j: dict[str, Any]) -> None:
 
 @app.command()
 def backtest(
-    scenario: Annotated[
-        Path | None,
-        typer.Argument(metavar="[SCENARIO]", help="Scenario YAML, or 'demo' for the embedded one."),
-    ] = None,
-    orders: Annotated[
-        Path | None,
-        typer.Argument(metavar="[ORDERS]", help="Order book (.csv, .parquet), or 'demo'."),
-    ] = None,
+    scenario: ScenarioArg,
+    orders: OrdersArg,
     reality: Annotated[
         list[Path] | None,
         typer.Option(help="A patch for the world the planner does not know (repeatable)."),
@@ -756,8 +760,6 @@ def backtest(
     from promiseline.charts import backtest_charts
 
     with _steps() as say:
-        if scenario is None or orders is None:
-            _fail("backtest needs SCENARIO and ORDERS")
         say("loading")
         s = api.load_scenario(scenario)
         book = _book(scenario, s, orders)
