@@ -45,7 +45,8 @@ from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
 log = logging.getLogger("promiseline.service")
-WRITE_SLICE = 2_000
+WRITE_SLICE = 500  # windows per transaction: a few milliseconds of the write lock
+WRITE_PAUSE_S = 0.002  # between two: an order's commit waiting for the lock gets it
 Clock = Callable[[], dt.datetime]
 
 
@@ -92,6 +93,23 @@ def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]
     return scenario, store.put_scenario(text)
 
 
+def store_windows(
+    store: SqlStore, new: Promises, at: dt.datetime, webhooks: tuple[str, ...]
+) -> int:
+    """Store windows against those told (core/window.changes): first ones quietly, moved
+    ones with an eta_changed event each; in slices of WRITE_SLICE orders, a short
+    transaction each with a pause between, so order intake (whose commits wait for the
+    database's one write lock) never waits long. Returns how many moved."""
+    quiet, moved = changes(new, store.promises())
+    for lo in range(0, max(len(quiet), len(moved)), WRITE_SLICE):
+        if lo:
+            time.sleep(WRITE_PAUSE_S)
+        store.record_promises(
+            Promises(quiet.frame.slice(lo, WRITE_SLICE)), moved[lo : lo + WRITE_SLICE], at, webhooks
+        )
+    return len(moved)
+
+
 def plan_snapshot(store: SqlStore, scenario: Scenario, scenario_version: int) -> Snapshot:
     """Read the book and its version in one transaction, and plan it on this scenario."""
     t0 = time.perf_counter()
@@ -130,7 +148,7 @@ class LivePlan:
         self._load_spread()
         self.forecaster = Forecaster(self, settings.futures)
         self.leader = False
-        self._recording = threading.Lock()
+        self.recording = threading.Lock()  # held by whoever writes windows
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -225,21 +243,10 @@ class LivePlan:
         self.replans += 1
 
     def record_windows(self, new: Promises) -> None:
-        """Store windows against those told (core/window.changes): first ones quietly,
-        moved ones with an eta_changed event each. One writer at a time (the plan's and
-        the Monte Carlo's would race on a stale read), and in slices of WRITE_SLICE
-        orders, a transaction each, so order intake never waits behind one long write."""
-        with self._recording:
-            quiet, moved = changes(new, self.store.promises())
-            at = self.clock()
-            for lo in range(0, max(len(quiet), len(moved)), WRITE_SLICE):
-                self.store.record_promises(
-                    Promises(quiet.frame.slice(lo, WRITE_SLICE)),
-                    moved[lo : lo + WRITE_SLICE],
-                    at,
-                    self.settings.webhooks,
-                )
-            self.eta_changes += len(moved)
+        """Store windows against those told, one writer at a time (`recording`: the
+        plan's and the Monte Carlo's would race on a stale read)."""
+        with self.recording:
+            self.eta_changes += store_windows(self.store, new, self.clock(), self.settings.webhooks)
 
     # --- scenario ---
 
