@@ -39,6 +39,7 @@ function init(args)
   file:setvbuf("line")  -- every acknowledgement reaches the file, even after a stop
 end
 
+__DELAY__
 function request()
   counter = counter + 1
   headers["Idempotency-Key"] = prefix .. "-" .. id .. "-" .. counter .. "-surge-key"
@@ -142,8 +143,12 @@ def run_surge(
     path: str = "/v1/orders",
     key_prefix: str | None = None,
     timeout_s: float = 900.0,
+    delay_ms: int = 0,
 ) -> SurgeResult:
-    """POST `orders` new orders with `concurrency` connections; wait for every answer."""
+    """POST `orders` new orders with `concurrency` connections; wait for every answer.
+    With `delay_ms` each connection waits that long between requests (a paced load:
+    about concurrency x 1000 / (delay_ms + latency) orders a second), else as fast as
+    the service answers."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise PromiselineError(
@@ -158,7 +163,8 @@ def run_surge(
     with tempfile.TemporaryDirectory(prefix="promiseline-surge-") as tmp:
         script = Path(tmp) / "surge.lua"
         lua_bodies = "{" + ",".join(_lua_string(b) for b in bodies) + "}"
-        script.write_text(LUA.replace("__BODIES__", lua_bodies))
+        pace = f"function delay() return {int(delay_ms)} end" if delay_ms > 0 else ""
+        script.write_text(LUA.replace("__BODIES__", lua_bodies).replace("__DELAY__", pace))
         cmd = [
             wrk,
             "-t",
