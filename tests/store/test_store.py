@@ -11,7 +11,7 @@ from promiseline.core.lifecycle import EventKind, Status
 from promiseline.core.orders import validate_orders
 from promiseline.core.records import NewOrder, OrderFilter, Transition
 from promiseline.core.scenario import Scenario
-from promiseline.core.window import Promises, Window, WindowChange
+from promiseline.core.window import MONTE_CARLO, PLAN, Promises, Window, WindowChange
 from promiseline.errors import StorageError
 from promiseline.store import SqlStore, open_store
 from tests.store.conftest import at_once
@@ -283,6 +283,31 @@ def test_record_promises_events_and_outbox(store: SqlStore) -> None:
     assert store.last_event_id() == feed[-1].event_id == last
     last, feed = store.events_after(0, {"o0002"})  # only those asked for, all looked at
     assert ([e.order_id for e in feed], last) == (["o0002"], store.last_event_id())
+
+
+def test_monte_carlo_windows_keep_their_likely_date_and_source(store: SqlStore) -> None:
+    """A simulated window comes back as stored: P50 and source too, in the promises and
+    in the order; a window from before the migration reads as the plan's stand-in."""
+    store.write([new(1, status=Status.LOCKED), new(2, status=Status.LOCKED)])
+    mc = Window(
+        dt.date(2026, 3, 1),
+        dt.date(2026, 3, 4),
+        dt.date(2026, 3, 20),
+        5,
+        dt.date(2026, 3, 9),
+        MONTE_CARLO,
+    )
+    first = Promises.of(
+        ["o0001"], [mc.build_date], [mc.earliest], [mc.latest], [5], [mc.likely], [mc.source]
+    )
+    store.record_promises(first, [], NOW)
+    promised = dict(store.promises().items())
+    assert promised["o0001"] == mc
+    assert promised["o0002"].source == PLAN
+    assert promised["o0002"].likely == promised["o0002"].earliest
+    r = store.get("o0001")
+    assert r is not None
+    assert r.window == mc
 
 
 def test_outbox_claims_retries_and_dead_letters(store: SqlStore) -> None:

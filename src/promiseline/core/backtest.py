@@ -71,10 +71,7 @@ class Reality:
     on_hand: I64  # [part, day] stock + arrivals through that day, as they came
     ramp_start: dict[str, dt.date]  # line -> the day its ramp-up really started
     parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
-
-    @property
-    def delivered(self) -> npt.NDArray[np.bool_]:
-        return (self.delivery >= 0) & (self.cancel_on >= len(self.on_hand[0]))
+    delivered: npt.NDArray[np.bool_]  # delivered in the horizon, never cancelled
 
 
 def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Reality:
@@ -120,16 +117,18 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
     locked = book.select(
         (pl.col("locked_at").dt.date() - pl.lit(world.start)).dt.total_days()
     ).to_series()
+    delivery, cancel_on = delivery[take], cancel_on.astype(np.int64)[take]
     return Reality(
         world,
         book,
         locked.to_numpy().astype(np.int64),
         np.where(built, f.day, -1).astype(np.int64)[take],
-        delivery[take],
-        cancel_on.astype(np.int64)[take],
+        delivery,
+        cancel_on,
         f.cap.on_hand,
         ramp_start,
         parts_of,
+        (delivery >= 0) & (cancel_on >= days),
     )
 
 

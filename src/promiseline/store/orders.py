@@ -209,7 +209,7 @@ class OrderTables(Db):
         rows = self._all(
             "SELECT order_id, promised_build, promised_earliest, promised_latest, "
             "queue_position, COALESCE(promised_likely, promised_earliest), "
-            f"COALESCE(promised_source, 'plan') FROM orders WHERE status IN ({queued})"
+            f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE status IN ({queued})"
         )
         names = (
             "order_id",
