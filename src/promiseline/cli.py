@@ -711,6 +711,11 @@ def calibration_line(j: dict[str, Any]) -> str:
         f"(first promise), {j['on_time_latest_promise']:.0%} (latest); "
         f"{j['churn_per_order']} eta messages per order; {j['orders_scored']:,} orders, "
         f"{len(j['seeds'])} reality(ies), {j['replays']} replays"
+        + (
+            " (all orders of one reality share its luck: judge over several)"
+            if len(j["seeds"]) == 1
+            else ""
+        )
     )
 
 
