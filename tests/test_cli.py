@@ -299,7 +299,9 @@ def test_file_errors_name_the_file_in_one_line(
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("command", ["plan", "quote", "explain", "simulate", "compare", "size"])
+@pytest.mark.parametrize(
+    "command", ["plan", "quote", "explain", "simulate", "compare", "size", "backtest"]
+)
 def test_a_custom_scenario_needs_its_orders(capsys, monkeypatch, command: str) -> None:  # type: ignore[no-untyped-def]
     """Without ORDERS a custom scenario is a usage error (exit 2), never silently planned
     with the demo's order book."""

@@ -120,6 +120,8 @@ def promises(rows: dict[str, Window]) -> Promises:
         [w.earliest for w in ws],
         [w.latest for w in ws],
         [w.queue_position for w in ws],
+        [w.likely for w in ws],
+        [w.source for w in ws],
     )
 
 
@@ -190,20 +192,6 @@ def mc(earliest: int, likely: int, latest: int, q: int = 1) -> Window:
     return Window(day(0), day(earliest), day(latest), q, day(likely), MONTE_CARLO)
 
 
-def with_source(rows: dict[str, Window]) -> Promises:
-    ids = list(rows)
-    ws = [rows[i] for i in ids]
-    return Promises.of(
-        ids,
-        [w.build_date for w in ws],
-        [w.earliest for w in ws],
-        [w.latest for w in ws],
-        [w.queue_position for w in ws],
-        [w.likely for w in ws],
-        [w.source for w in ws],
-    )
-
-
 @pytest.mark.parametrize(
     ("told", "new", "moved"),
     [
@@ -245,7 +233,7 @@ def test_changes_with_monte_carlo_windows_by_hand() -> None:
         "switch-moved": mc(16, 19, 25),
         "back-to-plan": Window(day(0), day(30), day(33), 1),
     }
-    quiet, moved = changes(with_source(new), with_source(old))
+    quiet, moved = changes(promises(new), promises(old))
     assert quiet.items() == [("switch-quiet", new["switch-quiet"])]
     assert moved == [
         WindowChange("drift", old["drift"], new["drift"]),
