@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -58,6 +59,25 @@ def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
     s = open_store(db_url, migrate=False)
     assert s.version() == 3
     s.close()
+
+
+def test_fresh_sqlite_files_opened_by_many_at_once(tmp_path: Path) -> None:
+    """Switching a fresh SQLite file to WAL needs it to itself, and SQLite does not wait
+    for that: eight connections opening sixty fresh files at once all get in."""
+
+    def journal_mode(url: str) -> str:
+        store = open_store(url, migrate=False)
+        try:
+            with store.transaction(read_only=True) as cur:
+                cur.execute("PRAGMA journal_mode")
+                return str(cur.fetchone()[0])
+        finally:
+            store.close()
+
+    for i in range(60):
+        url = f"sqlite:///{tmp_path / f'fresh-{i}.db'}"
+        assert at_once(lambda _, url=url: journal_mode(url), n=8) == []
+        assert journal_mode(url) == "wal"
 
 
 def test_create_replay_and_conflict(store: SqlStore) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +18,26 @@ from promiseline.store.sql import SqlStore
 _TS = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width: text order is time order
 
 
+def _write_ahead_log(conn: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself, and
+    SQLite answers "database is locked" at once rather than waiting when other
+    connections hold it, as when several workers open a fresh database together: so
+    wait here, as the busy timeout does for every other statement."""
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return  # already (or just now by another connection)
+            if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal":
+                return
+        except sqlite3.OperationalError as e:  # SQLite may also just keep the old mode
+            if "locked" not in str(e):
+                raise
+        if time.monotonic() > end:
+            raise sqlite3.OperationalError("database is locked: could not switch it to WAL")
+        time.sleep(0.01)
+
+
 class SqliteStore(SqlStore):
     dialect = "sqlite"
 
@@ -26,9 +47,9 @@ class SqliteStore(SqlStore):
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
+        _write_ahead_log(conn)
+        conn.execute("PRAGMA synchronous=FULL")
         return conn
 
     def _is_db_error(self, e: Exception) -> bool:
