@@ -9,8 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from promiseline import cli
+from promiseline import api, cli
+from promiseline.store import open_store
 from tests.conftest import DATA
+from tests.store.conftest import write_history
 
 TINY = str(DATA / "tiny.yaml")
 ORDERS = str(DATA / "tiny_orders.csv")
@@ -475,3 +477,30 @@ def test_serve_futures_out_of_range_is_refused(capsys, monkeypatch) -> None:  # 
     code, _, err = run(capsys, monkeypatch, "serve")
     assert code == 2
     assert "--futures" in err
+
+
+def test_backtest_from_a_database_history(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """--db scores what a deployment told its delivered orders: the JSON, the verdict
+    line, the charts; a mistyped path or a replay argument beside it is refused."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    store = open_store(db)
+    write_history(store)
+    store.close()
+    out_dir = tmp_path / "bt"
+    code, out, err = run(capsys, monkeypatch, "backtest", "--db", db, "-o", str(out_dir))
+    assert code == 0, err
+    j = json.loads((out_dir / "backtest.json").read_text())
+    assert j == json.loads(json.dumps(api.backtest_history(db).to_json()))
+    assert (j["source"], j["orders_scored"]) == ("database", 3)
+    assert f"calibration: {j['verdict']}" in out.replace("\n", " ")
+    assert "WIS" in out
+    for name in ("pit.png", "weeks_ahead.png", "churn.png", "backtest.html"):
+        assert (out_dir / name).stat().st_size > 1000
+    missing = f"sqlite:///{tmp_path / 'typo.db'}"
+    code, _, err = run(capsys, monkeypatch, "backtest", "--db", missing)
+    assert code == 2
+    assert "no SQLite database file" in err
+    assert not (tmp_path / "typo.db").exists()
+    code, _, err = run(capsys, monkeypatch, "backtest", TINY, "--db", db)
+    assert code == 2
+    assert "give no SCENARIO" in err

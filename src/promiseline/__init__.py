@@ -2,6 +2,7 @@
 
 from promiseline.api import (
     backtest,
+    backtest_history,
     compare,
     explain,
     load_orders,
@@ -15,6 +16,7 @@ from promiseline.api import (
 )
 from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
+from promiseline.core.history import History
 from promiseline.core.orders import OrderBook, Rejection
 from promiseline.core.plan import Plan
 from promiseline.core.promise import Booking, Quote
@@ -42,6 +44,7 @@ __all__ = [
     "Comparison",
     "Demand",
     "Explanation",
+    "History",
     "OrderBook",
     "OrderBookError",
     "OrderError",
@@ -57,6 +60,7 @@ __all__ = [
     "SizingError",
     "UnknownOrderError",
     "backtest",
+    "backtest_history",
     "compare",
     "demo_orders",
     "demo_scenario",

@@ -20,6 +20,7 @@ import polars as pl
 from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.explain import explain as _explain
+from promiseline.core.history import History
 from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.orders import parse_options as parse_options  # the one NAME=VALUE parser
 from promiseline.core.plan import Plan
@@ -161,6 +162,19 @@ def backtest(
             chunks=chunks,
             progress=progress,
         )
+
+
+def backtest_history(db: str) -> History:
+    """The backtest's scores from a deployment's own history: what each delivered order
+    was told (first promise, every eta_changed) against the day it was delivered."""
+    from promiseline.core.history import score_history
+    from promiseline.store import open_existing
+
+    store = open_existing(db)
+    try:
+        return score_history(*store.promise_history(), database=store.name)
+    finally:
+        store.close()
 
 
 def load_patch(path: str | Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import polars as pl
 
 if TYPE_CHECKING:
     from promiseline.core.backtest import Backtest
+    from promiseline.core.history import History
     from promiseline.core.plan import Plan
     from promiseline.core.simulate import Simulation
     from promiseline.core.whatif import Comparison
@@ -235,29 +236,60 @@ def compare_charts(comparison: Comparison, out: Path) -> dict[str, Path]:
     return {"compare": png, "html": html}
 
 
-def backtest_charts(bt: Backtest, out: Path) -> dict[str, Path]:
-    """The PIT histogram, coverage and error by weeks ahead, and churn: PNGs and one page."""
+def _pit(j: dict[str, Any]) -> tuple[list[str], list[float], list[float], str]:
+    """(bins, shares, shares when calibrated, title) of a backtest's PIT: 10 bins of the
+    randomized PIT of a replay, or 4 bins of the windows a database told."""
+    if j["pit_histogram"] is not None:
+        bins = [f"{i / 10:.1f}-{(i + 1) / 10:.1f}" for i in range(10)]
+        title = f"Randomized PIT of first promises ({j['orders_scored']:,} orders)"
+        return bins, j["pit_histogram"], [0.1] * 10, title
+    mc = j["monte_carlo_first_promises"]
+    title = f"Deliveries against first Monte Carlo windows ({mc['orders']:,} orders)"
+    return (
+        list(mc["pit_bins"]),
+        list(mc["pit_bins"].values()),
+        list(mc["pit_bins_calibrated"].values()),
+        title,
+    )
+
+
+def _backtest_head(j: dict[str, Any]) -> str:
+    if j.get("source") == "database":
+        made = f"{j['orders_scored']:,} delivered orders scored from {escape(j['database'])}"
+    else:
+        made = (
+            f"{j['orders_scored']:,} orders scored over {len(j['seeds'])} reality(ies); "
+            f"{j['replays']} replays every {j['every_days']} days; {j['futures']} futures each"
+        )
+    latest = j["coverage_latest"]
+    crps = f"CRPS {j['crps_days']} days; " if j["crps_days"] is not None else ""
+    return (
+        f"<p><b>{escape(j['verdict'])}</b></p><p>{made}. Latest promise: "
+        f"{latest:.0%} inside; {crps}churn {j['churn_per_order']} messages per order.</p>"
+        if latest is not None
+        else f"<p><b>{escape(j['verdict'])}</b></p><p>{made}.</p>"
+    )
+
+
+def backtest_charts(bt: Backtest | History, out: Path) -> dict[str, Path]:
+    """The PIT histogram, coverage and error by weeks ahead, and churn: PNGs and one page,
+    of a replay backtest or of a deployment's history."""
     import plotly.graph_objects as go
 
     plt = _plt()
     out.mkdir(parents=True, exist_ok=True)
     j = bt.to_json()
-    pit = j["pit_histogram"]
+    bins, pit, flat, pit_title = _pit(j)
     rows = [r for r in j["by_weeks_ahead"] if r["promises"]]
     weeks = [r["weeks"] for r in rows]
     churn = bt.churn_counts()
-    edges = [f"{i / 10:.1f}" for i in range(10)]
 
     fig, ax = plt.subplots(figsize=(8, 4))
-    ax.bar(np.arange(10) + 0.5, pit, width=0.9)
-    ax.axhline(0.1, color="black", linestyle="--", label="calibrated (flat)")
-    ax.set(
-        title=f"Randomized PIT of first promises ({j['orders_scored']:,} orders)",
-        xlabel="forecast probability of delivering on or before the day that came",
-        ylabel="share of orders",
-        xticks=np.arange(11),
-        xticklabels=[f"{i / 10:.1f}" for i in range(11)],
-    )
+    x = np.arange(len(bins))
+    ax.bar(x, pit, width=0.9)
+    ax.scatter(x, flat, color="black", marker="_", s=900, label="when calibrated", zorder=3)
+    ax.set(title=pit_title, ylabel="share of orders")
+    ax.set_xticks(x, bins, rotation=30 if len(bins) > 4 else 0)
     ax.legend()
     paths = {"pit": _save(fig, out / "pit.png")}
 
@@ -282,9 +314,12 @@ def backtest_charts(bt: Backtest, out: Path) -> dict[str, Path]:
     paths["churn"] = _save(fig, out / "churn.png")
 
     figs = [
-        go.Figure(go.Bar(x=edges, y=pit)).update_layout(
-            title="Randomized PIT of first promises (flat when calibrated)"
-        ),
+        go.Figure(
+            [
+                go.Bar(x=bins, y=pit, name="deliveries"),
+                go.Scatter(x=bins, y=flat, mode="markers", name="when calibrated"),
+            ]
+        ).update_layout(title=pit_title),
         go.Figure(
             [
                 go.Bar(x=weeks, y=[r["coverage_p10_p90"] for r in rows], name="inside P10-P90"),
@@ -295,11 +330,6 @@ def backtest_charts(bt: Backtest, out: Path) -> dict[str, Path]:
             title="eta_changed messages per order"
         ),
     ]
-    head = (
-        f"<p><b>{escape(j['verdict'])}</b></p><p>{j['orders_scored']:,} orders scored over "
-        f"{len(j['seeds'])} reality(ies); {j['replays']} replays every {j['every_days']} days; "
-        f"{j['futures']} futures each. Latest promise: {j['coverage_latest']:.0%} inside; "
-        f"CRPS {j['crps_days']} days; churn {j['churn_per_order']} messages per order.</p>"
-    )
+    head = _backtest_head(j)
     paths["html"] = _html(figs, out / "backtest.html", "promiseline: backtest", head)
     return paths

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import polars as pl
 import typer
 from rich.console import Console
@@ -19,6 +20,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promiseline import api
+from promiseline.core.backtest import Backtest
+from promiseline.core.history import History
 from promiseline.core.orders import OrderBook
 from promiseline.core.plan import Plan
 from promiseline.core.scenario import Scenario
@@ -577,9 +580,9 @@ def export_orders(
 ) -> None:
     """Write every order in the database as an order book (any status)."""
     from promiseline.io.order_book import write_orders
-    from promiseline.store import open_store
+    from promiseline.store import open_existing
 
-    store = open_store(db, migrate=False)
+    store = open_existing(db)
     try:
         book = store.export_orders()
     finally:
@@ -706,25 +709,30 @@ def _days(text: str) -> int:
 
 def calibration_line(j: dict[str, Any]) -> str:
     """The one line of a backtest a planner reads first."""
-    return (
+    if j["orders_scored"] == 0:
+        return f"calibration: {j['verdict']}"
+    head = (
         f"calibration: {j['verdict']}; on time vs likely date {j['on_time_first_promise']:.0%} "
         f"(first promise), {j['on_time_latest_promise']:.0%} (latest); "
-        f"{j['churn_per_order']} eta messages per order; {j['orders_scored']:,} orders, "
-        f"{len(j['seeds'])} reality(ies), {j['replays']} replays"
-        + (
-            " (all orders of one reality share its luck: judge over several)"
-            if len(j["seeds"]) == 1
-            else ""
-        )
+        f"{j['churn_per_order']} eta messages per order; {j['orders_scored']:,} orders"
+    )
+    if j.get("source") == "database":
+        mc = j["monte_carlo_first_promises"]["orders"]
+        return f"{head} delivered ({mc:,} first told a Monte Carlo window), from {j['database']}"
+    return f"{head}, {len(j['seeds'])} reality(ies), {j['replays']} replays" + (
+        " (all orders of one reality share its luck: judge over several)"
+        if len(j["seeds"]) == 1
+        else ""
     )
 
 
 def print_backtest(j: dict[str, Any]) -> None:
     out.print(calibration_line(j))
+    score = "WIS" if j.get("source") == "database" else "CRPS"
     out.print(
         _table(
             "Promises by weeks ahead of delivery",
-            ("weeks ahead", "promises", "inside P10-P90", "on time", "MAE", "CRPS"),
+            ("weeks ahead", "promises", "inside P10-P90", "on time", "MAE", score),
             (
                 (
                     r["weeks"],
@@ -732,7 +740,9 @@ def print_backtest(j: dict[str, Any]) -> None:
                     f"{r['coverage_p10_p90']:.0%}",
                     f"{r['on_time']:.0%}",
                     f"{r['mean_abs_error_days']:.1f} d",
-                    f"{r['crps_days']:.2f} d",
+                    "-"
+                    if r[f"{score.lower()}_days"] is None
+                    else f"{r[f'{score.lower()}_days']:.2f} d",
                 )
                 for r in j["by_weeks_ahead"]
                 if r["promises"]
@@ -744,8 +754,31 @@ def print_backtest(j: dict[str, Any]) -> None:
 
 @app.command()
 def backtest(
-    scenario: ScenarioArg,
-    orders: OrdersArg,
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[SCENARIO",
+            help="Scenario YAML file, or 'demo' (not with --db).",
+            show_default=False,
+        ),
+    ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="ORDERS]",
+            help="Order book, .csv or .parquet, or 'demo' (not with --db).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Score a deployment's own history instead: database URL of the service "
+            "(sqlite:///FILE or postgresql://...).",
+            show_default=False,
+        ),
+    ] = None,
     reality: Annotated[
         list[Path] | None,
         typer.Option(help="A patch for the world the planner does not know (repeatable)."),
@@ -761,26 +794,43 @@ def backtest(
     ),
 ) -> None:
     """Does a promise come true as often as it says? Replay time through a drawn reality,
-    promise as the service would, and score every promise against what came."""
+    promise as the service would, and score every promise against what came; or, with
+    --db, score what a deployment really told its delivered orders."""
     from promiseline.charts import backtest_charts
 
-    with _steps() as say:
-        say("loading")
-        s = api.load_scenario(scenario)
-        book = _book(scenario, s, orders)
-        _rejections(book)
-        result = api.backtest(
-            s,
-            book,
-            realities=reality or (),
-            draws=realities,
-            futures=futures,
-            every_days=_days(every),
-            span_days=_days(span),
-            seed=seed,
-            workers=workers,
-            progress=say,
+    if db is not None and (scenario is not None or orders is not None or reality):
+        raise click.UsageError(
+            "--db scores the database's own history: give no SCENARIO, ORDERS or --reality"
         )
+    if db is None and (scenario is None or orders is None):
+        missing = "SCENARIO" if scenario is None else "ORDERS"
+        raise click.UsageError(
+            f"Missing argument '{missing}': give SCENARIO and ORDERS to replay, or --db URL"
+        )
+    result: Backtest | History
+    with _steps() as say:
+        if db is not None:
+            say("reading the promises told and the deliveries")
+            result = api.backtest_history(db)
+        else:
+            assert scenario is not None
+            assert orders is not None
+            say("loading")
+            s = api.load_scenario(scenario)
+            book = _book(scenario, s, orders)
+            _rejections(book)
+            result = api.backtest(
+                s,
+                book,
+                realities=reality or (),
+                draws=realities,
+                futures=futures,
+                every_days=_days(every),
+                span_days=_days(span),
+                seed=seed,
+                workers=workers,
+                progress=say,
+            )
         say("writing outputs and charts")
         output.mkdir(parents=True, exist_ok=True)
         j = result.to_json()

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
 
+from promiseline.core.lifecycle import EventKind, Status
+from promiseline.core.records import NewOrder, Transition
+from promiseline.core.window import MONTE_CARLO, PLAN, Promises, Window, WindowChange
 from promiseline.store import SqlStore, open_store
 from promiseline.store.postgres import temporary_database
 
+NOW = dt.datetime(2026, 1, 1, 10, 0, 0, 123456)
+RESERVED = frozenset({Status.RESERVED})
 PG_ADMIN = os.environ.get("PROMISELINE_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -62,3 +69,80 @@ def at_once(work: Callable[[int], object], n: int = 4) -> list[BaseException]:
     for t in threads:
         t.join()
     return errors
+
+
+def new(
+    i: int, key: str | None = None, body: str = "h", status: Status = Status.RESERVED
+) -> NewOrder:
+    return NewOrder(
+        order_id=f"o{i:04d}",
+        idempotency_key=key or f"k{i}",
+        body_hash=body,
+        model="A",
+        variant="S",
+        options='{"roof":"pan"}',
+        market="CN",
+        priority=0,
+        status=status,
+        created_at=NOW + dt.timedelta(seconds=i),
+        locked_at=NOW if status == Status.LOCKED else None,
+        actor="customer",
+        window=Window(dt.date(2026, 2, 1), dt.date(2026, 2, 3), dt.date(2026, 2, 9), i),
+    )
+
+
+def write_history(store: SqlStore) -> None:
+    """Four orders told and delivered (tests/core/test_history.py scores the same story
+    by hand): A told a plan window at creation, moved once by an eta_changed; B told at
+    lock (its reserved quote is no promise); C told quietly (as after an import); D
+    delivered, never told a window."""
+
+    def day(m: int, d: int) -> dt.datetime:
+        return dt.datetime(2026, m, d, 10, 0)
+
+    def w(e: tuple[int, int], m: tuple[int, int], la: tuple[int, int], src: str) -> Window:
+        e_, m_, la_ = (dt.date(2026, *x) for x in (e, m, la))
+        return Window(e_, e_, la_, 1, m_, src)
+
+    plan_a = w((2, 3), (2, 3), (2, 9), PLAN)
+    mc_a, mc_b = w((2, 5), (2, 10), (2, 20), MONTE_CARLO), w((2, 1), (2, 4), (2, 8), MONTE_CARLO)
+    mc_c = w((3, 1), (3, 5), (3, 9), MONTE_CARLO)
+    orders = [new(1, status=Status.LOCKED), new(2), new(3, status=Status.LOCKED)]
+    orders += [new(4, status=Status.LOCKED)]
+    told = {"o0001": plan_a, "o0002": mc_c, "o0003": None, "o0004": None}
+    store.write([replace(o, created_at=day(1, 1), window=told[o.order_id]) for o in orders])
+    store.write(
+        [
+            Transition(
+                "o0002",
+                EventKind.LOCKED,
+                RESERVED,
+                "c",
+                day(1, 2),
+                status=Status.LOCKED,
+                window=mc_b,
+                data={"window": mc_b.to_json()},
+            )
+        ]
+    )
+    quiet = Promises.of(
+        ["o0003"], [None], [mc_c.earliest], [mc_c.latest], [1], [mc_c.likely], [MONTE_CARLO]
+    )
+    store.record_promises(quiet, [], day(1, 1))
+    store.record_promises(
+        Promises.of([], [], [], [], []), [WindowChange("o0001", plan_a, mc_a)], day(1, 20)
+    )
+    came = {"o0002": day(2, 4), "o0001": day(2, 12), "o0003": day(3, 10), "o0004": day(3, 10)}
+    store.write(
+        [
+            Transition(
+                o,
+                EventKind.DELIVERED,
+                frozenset({Status.LOCKED}),
+                "plant",
+                t,
+                status=Status.DELIVERED,
+            )
+            for o, t in came.items()
+        ]
+    )

@@ -8,37 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from promiseline.core.history import score_history
 from promiseline.core.lifecycle import EventKind, Status
 from promiseline.core.orders import validate_orders
-from promiseline.core.records import NewOrder, OrderFilter, Transition
+from promiseline.core.records import OrderFilter, Transition
 from promiseline.core.scenario import Scenario
 from promiseline.core.window import MONTE_CARLO, PLAN, Promises, Window, WindowChange
 from promiseline.errors import StorageError
 from promiseline.store import SqlStore, open_store
-from tests.store.conftest import at_once
-
-NOW = dt.datetime(2026, 1, 1, 10, 0, 0, 123456)
-RESERVED = frozenset({Status.RESERVED})
-
-
-def new(
-    i: int, key: str | None = None, body: str = "h", status: Status = Status.RESERVED
-) -> NewOrder:
-    return NewOrder(
-        order_id=f"o{i:04d}",
-        idempotency_key=key or f"k{i}",
-        body_hash=body,
-        model="A",
-        variant="S",
-        options='{"roof":"pan"}',
-        market="CN",
-        priority=0,
-        status=status,
-        created_at=NOW + dt.timedelta(seconds=i),
-        locked_at=NOW if status == Status.LOCKED else None,
-        actor="customer",
-        window=Window(dt.date(2026, 2, 1), dt.date(2026, 2, 3), dt.date(2026, 2, 9), i),
-    )
+from tests.store.conftest import NOW, RESERVED, at_once, new, write_history
 
 
 def cancel(order_id: str) -> Transition:
@@ -371,3 +349,47 @@ def test_failures_are_storage_errors_naming_the_database(tmp_path: object) -> No
         open_store("postgresql://u:secret@127.0.0.1:1/x")
     with pytest.raises(StorageError, match="nowhere"):
         open_store("sqlite:////nowhere/at/all.db")
+
+
+def test_promise_history_scores_what_was_told(store: SqlStore) -> None:
+    """The history the store keeps gives the scores computed by hand: a first window told
+    at creation, one moved by an eta_changed, one told at lock (not the reserved quote),
+    one told quietly (an import), and a delivered order never told a window."""
+
+    write_history(store)
+    j = score_history(*store.promise_history()).to_json()
+    assert (j["orders_delivered"], j["orders_scored"]) == (4, 3)
+    assert j["first_promise_sources"] == {MONTE_CARLO: 2, PLAN: 1}
+    assert (j["coverage_p10_p90"], j["coverage_latest"]) == (round(1 / 3, 4), round(2 / 3, 4))
+    assert j["mean_abs_error_days_first"] == round(14 / 3, 2)
+    assert j["mean_abs_error_days_latest"] == round(7 / 3, 2)
+    assert j["churn_per_order"] == round(1 / 3, 3)
+    weeks = {r["weeks"]: r["promises"] for r in j["by_weeks_ahead"] if r["promises"]}
+    assert weeks == {"0-3": 1, "4-7": 2, "8-12": 1}
+
+
+def test_windows_never_reach_orders_out_of_the_queue(store: SqlStore) -> None:
+    """A plan read before an order was delivered (or cancelled) stores nothing for it
+    after: its window stays as told, no eta_changed, no webhook delivery."""
+    store.write([new(1, status=Status.LOCKED), new(2, status=Status.LOCKED), new(3)])
+    told = dict(store.promises().items())
+    done = frozenset({Status.LOCKED})
+    store.write(
+        [
+            Transition("o0001", EventKind.DELIVERED, done, "p", NOW, status=Status.DELIVERED),
+            cancel("o0003"),
+        ]
+    )
+    w = Window(dt.date(2026, 5, 1), dt.date(2026, 5, 2), dt.date(2026, 5, 9), 1)
+    moved = [WindowChange(o, told["o0002"], w) for o in ("o0001", "o0002", "o0003")]
+    quiet = Promises.of(["o0001", "o0003"], [None] * 2, [w.earliest] * 2, [w.latest] * 2, [1, 1])
+    store.record_promises(quiet, moved, NOW, webhooks=["http://a"])
+    for oid in ("o0001", "o0003"):
+        r = store.get(oid)
+        assert r is not None
+        assert r.window.earliest != w.earliest
+        assert EventKind.ETA_CHANGED not in [e.kind for e in store.events(oid)]
+    r2 = store.get("o0002")
+    assert r2 is not None
+    assert r2.window == w
+    assert store.outbox_stats().pending == 1

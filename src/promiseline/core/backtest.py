@@ -30,6 +30,7 @@ import polars as pl
 
 from promiseline.core.calibration import (
     NOMINAL,
+    WEEK_BUCKETS,
     WINDOW,
     coverage,
     crps,
@@ -38,7 +39,10 @@ from promiseline.core.calibration import (
     p95_lateness,
     pit_histogram,
     randomized_pit,
+    rounded,
     verdict,
+    weeks_bucket,
+    weeks_label,
 )
 from promiseline.core.lifecycle import Status
 from promiseline.core.orders import BOOK_COLUMNS, OrderBook, order_book
@@ -52,7 +56,6 @@ from promiseline.errors import InvalidRequestError
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
-WEEK_BUCKETS = (0, 4, 8, 13, 26, 39, 52)  # weeks ahead: 0-3, 4-7, 8-12, 13-25, ...
 Progress = Callable[[str], None]
 KNOWN_COLUMNS = BOOK_COLUMNS[:8]  # what a replay is told of an order: no line or build date
 
@@ -284,7 +287,7 @@ def _replay_day(
         s = np.flatnonzero(scored)
         c = crps(fc.rows(s), y[s] - day)
         weeks = (y[s] - day) // 7
-        b = np.clip(np.searchsorted(WEEK_BUCKETS, weeks, side="right") - 1, 0, None)
+        b = weeks_bucket(weeks)
         acc = np.stack(
             [
                 np.ones(len(s)),
@@ -368,8 +371,8 @@ class Backtest:
                 {
                     "seed": seed,
                     "orders_scored": len(p.realized),
-                    "coverage_p10_p90": _r(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
-                    "on_time_first_promise": _r(on_time, p.realized, p.first[:, 1]),
+                    "coverage_p10_p90": rounded(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
+                    "on_time_first_promise": rounded(on_time, p.realized, p.first[:, 1]),
                 }
             )
         return out
@@ -388,20 +391,20 @@ class Backtest:
             "replays": self.replays,
             "orders_scored": len(y),
             "nominal_coverage": NOMINAL,
-            "coverage_p10_p90": _r(coverage, y, f[:, 0], f[:, 2]),
-            "coverage_latest": _r(coverage, y, last[:, 0], last[:, 2]),
-            "on_time_first_promise": _r(on_time, y, f[:, 1]),
-            "on_time_latest_promise": _r(on_time, y, last[:, 1]),
-            "on_time_plan_date": _r(on_time, y, p.plan),
-            "mean_abs_error_days_first": _r(mean_abs_error, y, f[:, 1], digits=2),
-            "mean_abs_error_days_latest": _r(mean_abs_error, y, last[:, 1], digits=2),
-            "crps_days": _r(np.mean, p.crps, digits=2),
+            "coverage_p10_p90": rounded(coverage, y, f[:, 0], f[:, 2]),
+            "coverage_latest": rounded(coverage, y, last[:, 0], last[:, 2]),
+            "on_time_first_promise": rounded(on_time, y, f[:, 1]),
+            "on_time_latest_promise": rounded(on_time, y, last[:, 1]),
+            "on_time_plan_date": rounded(on_time, y, p.plan),
+            "mean_abs_error_days_first": rounded(mean_abs_error, y, f[:, 1], digits=2),
+            "mean_abs_error_days_latest": rounded(mean_abs_error, y, last[:, 1], digits=2),
+            "crps_days": rounded(np.mean, p.crps, digits=2),
             "pit_histogram": [round(x, 4) for x in pit_histogram(p.pit)],
-            "churn_per_order": _r(np.mean, p.churn, digits=3),
-            "p95_lateness_days": _r(p95_lateness, y, f[:, 1], digits=1),
+            "churn_per_order": rounded(np.mean, p.churn, digits=3),
+            "p95_lateness_days": rounded(p95_lateness, y, f[:, 1], digits=1),
             "by_weeks_ahead": [
                 {
-                    "weeks": _bucket(i),
+                    "weeks": weeks_label(i),
                     "promises": int(w[0]),
                     "coverage_p10_p90": round(w[1] / w[0], 4) if w[0] else None,
                     "on_time": round(w[2] / w[0], 4) if w[0] else None,
@@ -424,16 +427,6 @@ class Backtest:
             float(np.mean(y < f[:, 0])),
             float(np.mean(y > f[:, 2])),
         )
-
-
-def _r(score: Callable[..., Any], *arrays: npt.NDArray[Any], digits: int = 4) -> float | None:
-    """A score of these arrays, rounded; None when there is nothing to score."""
-    return round(float(score(*arrays)), digits) if len(arrays[0]) else None
-
-
-def _bucket(i: int) -> str:
-    lo = WEEK_BUCKETS[i]
-    return f"{lo}+" if i + 1 == len(WEEK_BUCKETS) else f"{lo}-{WEEK_BUCKETS[i + 1] - 1}"
 
 
 def backtest(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from promiseline.errors import PromiselineError
+from pathlib import Path
+
+from promiseline.errors import PromiselineError, StorageError
 from promiseline.store.db import redact
+from promiseline.store.schema import MIGRATIONS
 from promiseline.store.sql import SqlStore
 
 
@@ -40,4 +43,31 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
     return store
 
 
-__all__ = ["SqlStore", "open_store"]
+def open_existing(url: str) -> SqlStore:
+    """A database a promiseline service keeps, opened to read it: never created or
+    migrated here, so a mistyped path is an error rather than a new empty file."""
+    store = open_store(url, migrate=False)
+    try:
+        path = getattr(store, "path", None)
+        if path is not None and not Path(path).is_file():
+            raise StorageError(f"--db: no SQLite database file at {path!r}")
+        version, current = store.version(), len(MIGRATIONS)
+        if version == 0:
+            raise StorageError(f"database {store.name} holds no promiseline data")
+        if version < current:
+            raise StorageError(
+                f"database {store.name} has schema version {version}, this promiseline reads "
+                f"{current}: start `promiseline serve --db URL` once and it migrates it"
+            )
+        if version > current:
+            raise StorageError(
+                f"database {store.name} has schema version {version}, newer than this "
+                f"promiseline reads ({current}): upgrade promiseline"
+            )
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+__all__ = ["SqlStore", "open_existing", "open_store"]

@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from promiseline.core.history import EVENT_COLUMNS, HISTORY_KINDS, WINDOW_COLUMNS
 from promiseline.core.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
 from promiseline.core.orders import BOOK_COLUMNS, OrderBook
 from promiseline.core.records import (
@@ -51,6 +52,7 @@ INSERT_ORDER = (
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
+_QUEUED = ", ".join(f"'{s.value}'" for s in sorted(QUEUED))
 Item = NewOrder | Transition | Probe
 _TYPED = ("locked_at", "priority", "build_date")
 
@@ -205,11 +207,10 @@ class OrderTables(Db):
 
     def promises(self) -> Promises:
         """The windows promised to locked and scheduled orders."""
-        queued = ",".join(f"'{s.value}'" for s in sorted(QUEUED))
         rows = self._all(
             "SELECT order_id, promised_build, promised_earliest, promised_latest, "
             "queue_position, COALESCE(promised_likely, promised_earliest), "
-            f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE status IN ({queued})"
+            f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE status IN ({_QUEUED})"
         )
         names = (
             "order_id",
@@ -238,16 +239,24 @@ class OrderTables(Db):
     ) -> None:
         """Store new windows in one transaction: first promises quietly (e.g. after an
         import), moved ones with an eta_changed event each and, for every webhook target,
-        a delivery in the outbox."""
+        a delivery in the outbox.
+
+        Only orders still in the queue take them: a plan read before an order was built,
+        delivered or cancelled must not move its window, nor message its customer, after.
+        The window updates come first: they lock the rows they change until the commit,
+        so the events and deliveries that follow, written only for orders still queued,
+        see the same orders."""
         if not len(first) and not moved:
             return
         updates = [(oid, w) for oid, w in first.items()] + [(c.order_id, c.after) for c in moved]
+        queued = f"SELECT 1 FROM orders WHERE order_id = ? AND status IN ({_QUEUED})"
         with self.transaction() as cur:
             cur.executemany(
                 self.q(
                     "UPDATE orders SET promised_build = ?, promised_earliest = ?, "
                     "promised_latest = ?, queue_position = ?, updated_at = ?, "
-                    "promised_likely = ?, promised_source = ? WHERE order_id = ?"
+                    "promised_likely = ?, promised_source = ? "
+                    f"WHERE order_id = ? AND status IN ({_QUEUED})"
                 ),
                 [
                     (
@@ -265,9 +274,12 @@ class OrderTables(Db):
             )
             kind = EventKind.ETA_CHANGED.value
             cur.executemany(
-                self.q(INSERT_EVENT),
+                self.q(
+                    "INSERT INTO events (order_id, kind, at, actor, data) "
+                    f"SELECT ?, ?, ?, ?, ? WHERE EXISTS ({queued})"
+                ),
                 [
-                    (c.order_id, kind, self.ts(at), "planner", json.dumps(c.to_json()))
+                    (c.order_id, kind, self.ts(at), "planner", json.dumps(c.to_json()), c.order_id)
                     for c in moved
                 ],
             )
@@ -279,12 +291,16 @@ class OrderTables(Db):
                     ),
                     self.ts(at),
                     self.ts(at),
+                    c.order_id,
                 )
                 for c in moved
                 for target in webhooks
             ]
             cur.executemany(
-                self.q("INSERT INTO outbox (target, body, created_at, next_at) VALUES (?,?,?,?)"),
+                self.q(
+                    "INSERT INTO outbox (target, body, created_at, next_at) "
+                    f"SELECT ?, ?, ?, ? WHERE EXISTS ({queued})"
+                ),
                 deliveries,
             )
 
@@ -349,6 +365,28 @@ class OrderTables(Db):
             wanted,
         )
         return last, [self._event(r) for r in rows]
+
+    def promise_history(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Delivered orders' promise events (history.EVENT_COLUMNS, oldest first) and the
+        windows they hold (history.WINDOW_COLUMNS): what `score_history` reads."""
+        delivered = f"SELECT order_id FROM orders WHERE status = '{Status.DELIVERED.value}'"
+        kinds = ",".join(f"'{k}'" for k in HISTORY_KINDS)
+        with self.transaction(read_only=True) as cur:
+            cur.execute(
+                f"SELECT order_id, kind, at, data FROM events WHERE kind IN ({kinds}) "
+                f"AND order_id IN ({delivered}) ORDER BY event_id"
+            )
+            events = self._frame(cur.fetchall(), EVENT_COLUMNS)
+            cur.execute(
+                "SELECT order_id, promised_earliest, promised_likely, promised_latest, "
+                f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE order_id IN ({delivered})"
+            )
+            windows = self._frame(cur.fetchall(), WINDOW_COLUMNS, dates=WINDOW_COLUMNS[1:4])
+        text = dict.fromkeys(("order_id", "kind", "data"), pl.String)
+        return (
+            events.cast(text).with_columns(self._stamps(pl.col("at"))),  # type: ignore[arg-type]
+            windows.cast({"order_id": pl.String, "source": pl.String}),
+        )
 
     def last_event_id(self) -> int:
         return int(self._one("SELECT COALESCE(MAX(event_id), 0) FROM events")[0])

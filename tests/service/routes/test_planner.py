@@ -3,9 +3,12 @@ records progress and replaces the scenario; nobody else does."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi.testclient import TestClient
 
-from tests.service.conftest import ADMIN, order
+from promiseline import api
+from tests.service.conftest import ADMIN, Clock, order
 
 
 def test_no_key_no_planner_data(client: TestClient) -> None:
@@ -92,3 +95,29 @@ def test_staff_reads_orders_customers_do_not_list(client: TestClient) -> None:
     assert client.get(f"/v1/orders/{o['order_id']}", headers=ADMIN).status_code == 200
     token = {"X-Order-Token": str(o["token"])}
     assert client.get("/v1/orders", headers=token).status_code == 401
+
+
+def test_history_scores_the_windows_the_service_told(
+    client: TestClient, planner_key: str, clock: Clock, db_url: str
+) -> None:
+    """`backtest --db`: the first promise is the window a customer got at lock (later
+    re-plans may move it: churn), the delivery the day the plant reported it; half
+    delivered inside the first window, half the day after it."""
+    h = {"X-API-Key": planner_key}
+    told = [order(client, f"k{i}", lock=True) for i in range(6)]
+    for i, o in enumerate(told):
+        w = o["window"]
+        assert isinstance(w, dict)
+        day = dt.date.fromisoformat(w["earliest"] if i % 2 else w["latest"])
+        clock.now = dt.datetime.combine(day + dt.timedelta(days=i % 2 == 0), dt.time(15))
+        r = client.post(
+            f"/v1/orders/{o['order_id']}/progress", headers=h, json={"status": "delivered"}
+        )
+        assert r.status_code == 200, r.text
+    j = api.backtest_history(db_url).to_json()
+    assert (j["orders_delivered"], j["orders_scored"]) == (6, 6)
+    assert j["coverage_p10_p90"] == 0.5
+    assert j["first_promise_sources"] == {"plan": 6}
+    events = [client.get(f"/v1/orders/{o['order_id']}", headers=h).json()["events"] for o in told]
+    moves = sum(e["kind"] == "eta_changed" for es in events for e in es)
+    assert j["churn_per_order"] == round(moves / 6, 3)
