@@ -1,5 +1,6 @@
 # Two commands: `make demo` and `make test`. Each sets up what it needs on a fresh machine:
-# the virtualenv and packages, wrk (the surge tool's load generator, Debian package) and a
+# the virtualenv and packages, wrk (the surge tool's load generator) and chromium (the page
+# tests' browser, driven by Playwright), both Debian packages, and a
 # running PostgreSQL (the machine provides the server; it is started if it is down).
 PYTHON ?= python3
 VENV := .venv
@@ -19,6 +20,10 @@ system:
 	  echo "installing wrk (load generator for the surge tool)"; \
 	  apt-get install -y -q wrk >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian's; the page tests drive it with Playwright)"; \
+	  apt-get install -y -q chromium >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
 
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \

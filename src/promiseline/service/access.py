@@ -50,6 +50,11 @@ def _pepper(pepper: bytes, sha: str) -> str:
     return hmac.new(pepper, sha.encode(), hashlib.sha256).hexdigest()
 
 
+def _link_hash(code: str) -> str:
+    """Links are stored hashed: a copy of the database opens no page."""
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
 def new_key(role: Role) -> tuple[str, str]:
     """(key id, secret key) for a new API key."""
     return f"key_{secrets.token_hex(6)}", f"pl_{role}_{secrets.token_urlsafe(32)}"
@@ -92,6 +97,26 @@ class Access:
         if found is None:
             raise UnauthorizedError("unknown or revoked API key")
         return found.role
+
+    def identify(self, key: str) -> ApiKey:
+        """The active key behind `key` (UnauthorizedError otherwise)."""
+        self.role(key)  # the same checks and messages
+        found = self.store.find_key(key_hash(self.pepper, key))
+        if found is None:
+            raise UnauthorizedError("unknown or revoked API key")
+        return found
+
+    # --- one-time links to a customer's page ---
+
+    def page_link(self, order_id: str, now: dt.datetime) -> str:
+        code = secrets.token_urlsafe(24)
+        self.store.add_link(_link_hash(code), order_id, now + dt.timedelta(minutes=15))
+        return code
+
+    def use_page_link(self, code: str, now: dt.datetime) -> str | None:
+        if not code or len(code) > MAX_SECRET_LEN:
+            return None
+        return self.store.use_link(_link_hash(code), now)
 
     def require(self, key: str | None, role: Role) -> Role:
         found = self.role(key)

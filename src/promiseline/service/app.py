@@ -20,6 +20,8 @@ from promiseline.service.guard import Guard
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import on_error, on_invalid
 from promiseline.service.routes import admin, ops, orders, planner
+from promiseline.web import customer, pages
+from promiseline.web.render import static
 
 
 def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
@@ -48,6 +50,9 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
     app.add_exception_handler(RequestValidationError, on_invalid)
     for r in (orders.router, planner.router, admin.router, ops.router):
         app.include_router(r)
+    app.include_router(pages.router)
+    app.include_router(customer.router)
+    app.mount("/static", static, name="static")
     return Guard(app, metrics, lambda: app.state.desk)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from promiseline import api
 from promiseline.core.explain import Explanation
 from promiseline.core.lifecycle import Status
+from promiseline.core.overview import Overview
 from promiseline.core.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.window import promise_window
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
@@ -84,6 +85,7 @@ class OrderDesk:
         self.settings = settings
         self.clock = clock
         self.access = Access(store, pepper_for(store, settings.pepper))
+        self.page_secret = store.secret("page_secret").encode()  # signs the pages' cookies
         if settings.admin_key:
             self.access.bootstrap(settings.admin_key, clock())
         holder = f"desk-{secrets.token_hex(4)}"
@@ -126,6 +128,21 @@ class OrderDesk:
     async def api_keys(self) -> list[ApiKey]:
         return await asyncio.to_thread(self.access.api_keys)
 
+    async def sign_in(self, key: str) -> ApiKey:
+        """The active key behind `key` (UnauthorizedError otherwise): a page session."""
+        return await asyncio.to_thread(self.access.identify, key)
+
+    async def active_key(self, key_id: str) -> ApiKey | None:
+        return await asyncio.to_thread(self.store.active_key, key_id)
+
+    async def page_link(self, order_id: str) -> str:
+        """A one-time code that opens the order's page once, for a short while."""
+        return await asyncio.to_thread(self.access.page_link, order_id, self.clock())
+
+    async def use_page_link(self, code: str) -> str | None:
+        """The order a one-time code opens (and it is used up), or None."""
+        return await asyncio.to_thread(self.access.use_page_link, code, self.clock())
+
     # --- orders ---
 
     async def create(
@@ -164,6 +181,13 @@ class OrderDesk:
         self, order_id: str, status: Status, line: str | None, build: dt.date | None, actor: str
     ) -> OrderView:
         return await self.intake.progress(order_id, status, line, build, actor)
+
+    def refund_due(self, status: Status, locked_at: dt.datetime | None) -> bool:
+        """Would the deposit come back if the order were cancelled now?"""
+        return self.settings.policy.refund_due(status, locked_at, self.clock())
+
+    async def last_event_id(self) -> int:
+        return await asyncio.to_thread(self.store.last_event_id)
 
     async def orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
         return await asyncio.to_thread(self.store.list_orders, where, after, limit)
@@ -207,6 +231,27 @@ class OrderDesk:
 
     def plan_summary(self) -> dict[str, Any]:
         return self.live.summary()
+
+    async def overview(self) -> Overview:
+        return await asyncio.to_thread(self.live.overview)
+
+    async def taken_since(self, seconds: float) -> int:
+        """Orders taken in the last `seconds` (the intake rate)."""
+        since = self.clock() - dt.timedelta(seconds=seconds)
+        return await asyncio.to_thread(self.store.taken_since, since)
+
+    def plan_row(self, order_id: str) -> dict[str, Any] | None:
+        """The order's row of the current plan (bound_by, build and delivery dates)."""
+        return self.live.row(order_id)
+
+    async def orders_bound_by(
+        self, bound_by: str, where: OrderFilter, after: str | None, limit: int
+    ) -> OrderPage:
+        """A page of the orders the current plan holds back by `bound_by`, in id order."""
+        ids, total = await asyncio.to_thread(self.live.ids_bound_by, bound_by, where, after, limit)
+        found = await asyncio.to_thread(lambda: [self.store.get(i) for i in ids])
+        orders = [r for r in found if r is not None]
+        return OrderPage(orders, total, ids[-1] if len(ids) == limit else None)
 
     def capacity(self) -> dict[str, Any]:
         sm = self.live.now.plan.summary()

@@ -40,6 +40,7 @@ class Forecast:
     versions: Versions
     windows: bytes  # Promises.frame as Arrow IPC (a cheap pickle)
     spread: str  # QueueSpread JSON
+    bands: str  # the backlog's P10/P50/P90 per day (JSON columns), for the dashboard
     seconds: float
     futures: int
 
@@ -61,17 +62,24 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
     sim = simulate(scenario, snap.plan, futures=futures, seed=seed)
     windows = simulated_windows(sim)
     spread = QueueSpread.of(windows, snap.plan)
+    bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
     return Forecast(
         snap.versions,
         windows.frame.write_ipc(None).getvalue(),
         json.dumps(spread.to_json()),
+        bands.write_json(),
         time.perf_counter() - t0,
         futures,
     )
 
 
 def store_forecast(
-    db: str, windows: bytes, spread: str, at: dt.datetime, webhooks: tuple[str, ...]
+    db: str,
+    windows: bytes,
+    spread: str,
+    bands: str,
+    at: dt.datetime,
+    webhooks: tuple[str, ...],
 ) -> int:
     """In the forecast process too: store the windows against those told, and the
     spread. Half a million windows are a few seconds of Python; here they take none of
@@ -81,7 +89,7 @@ def store_forecast(
     store = open_store(db, migrate=False)
     try:
         moved = store_windows(store, Promises(pl.read_ipc(windows)), at, webhooks)
-        store.put_spread(spread)
+        store.put_spread(spread, bands)
     finally:
         store.close()
     return moved
@@ -181,6 +189,7 @@ class Forecaster:
                 live.settings.db,
                 f.windows,
                 f.spread,
+                f.bands,
                 live.clock(),
                 live.settings.webhooks,
             )

@@ -73,6 +73,15 @@ class KeyTable(Db):
         )
         return self._key(row) if row else None
 
+    def active_key(self, key_id: str) -> ApiKey | None:
+        """The key with this id, if it is not revoked (a page session checks it)."""
+        row = self._one(
+            "SELECT key_id, role, created_at, revoked_at FROM api_keys "
+            "WHERE key_id = ? AND revoked_at IS NULL",
+            (key_id,),
+        )
+        return self._key(row) if row else None
+
     def revoke_key(self, key_id: str, at: dt.datetime) -> Revoked:
         """Revoke an active key, unless it is the last active admin key."""
         with self.transaction() as cur:

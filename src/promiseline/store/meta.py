@@ -12,6 +12,7 @@ from promiseline.store.orders import OrderTables
 
 SCENARIO = "scenario_yaml"
 SPREAD = "forecast_spread"
+BANDS = "forecast_bands"
 
 
 class Meta(OrderTables):
@@ -62,9 +63,45 @@ class Meta(OrderTables):
         """The latest Monte Carlo spread (JSON), for windows of orders taken since."""
         return self._setting(SPREAD)
 
-    def put_spread(self, text: str) -> None:
+    def put_spread(self, text: str, bands: str | None = None) -> None:
+        """The latest Monte Carlo's spread and (JSON) backlog bands, together."""
         with self.transaction() as cur:
             self._put_setting(cur, SPREAD, text)
+            if bands is not None:
+                self._put_setting(cur, BANDS, bands)
+
+    def bands(self) -> str | None:
+        """The latest Monte Carlo's backlog bands per day (JSON), for the dashboard."""
+        return self._setting(BANDS)
+
+    # --- one-time links to a customer's page ---
+
+    def add_link(self, code_hash: str, order_id: str, expires: dt.datetime) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                self.q("INSERT INTO page_links (code_hash, order_id, expires_at) VALUES (?,?,?)"),
+                (code_hash, order_id, self.ts(expires)),
+            )
+
+    def use_link(self, code_hash: str, now: dt.datetime) -> str | None:
+        """The order of an unused, unexpired link, now used; None otherwise (once only,
+        even for two browsers at once: the update is the test)."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "UPDATE page_links SET used_at = ? WHERE code_hash = ? AND used_at IS NULL "
+                    "AND expires_at >= ? RETURNING order_id"
+                ),
+                (self.ts(now), code_hash, self.ts(now)),
+            )
+            row = cur.fetchone()
+        return str(row[0]) if row else None
+
+    def taken_since(self, since: dt.datetime) -> int:
+        """Orders created since then (the intake rate)."""
+        return int(
+            self._one("SELECT COUNT(*) FROM orders WHERE created_at >= ?", (self.ts(since),))[0]
+        )
 
     def try_lease(self, name: str, holder: str, now: dt.datetime, seconds: float) -> bool:
         """Take or renew a lease (one process among several does a job, e.g. writing

@@ -82,6 +82,17 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE orders ADD COLUMN promised_likely {date}",
         "ALTER TABLE orders ADD COLUMN promised_source TEXT",
     ],
+    # version 4: the pages: one-time links to a customer's order page, used once; the
+    # intake rate (orders taken lately) read off an index
+    [
+        """CREATE TABLE page_links (
+            code_hash TEXT PRIMARY KEY,
+            order_id TEXT NOT NULL,
+            expires_at {ts} NOT NULL,
+            used_at {ts}
+        )""",
+        "CREATE INDEX orders_created ON orders (created_at)",
+    ],
 ]
 
 TYPES = {

@@ -167,6 +167,20 @@ async def cancel_order(d: Desk, order_id: str) -> Response:
     return _json(view.to_json() | {"refund": refund})
 
 
+@router.post(
+    "/v1/orders/{order_id}/page-link",
+    responses=ERRORS,
+    dependencies=[OwnOrder],
+    operation_id="order_page_link",
+)
+async def order_page_link(d: Desk, order_id: str) -> Response:
+    """A one-time link to the order's page in a browser, for the customer: it opens the
+    page once within 15 minutes and is exchanged there for a cookie, so the secret does
+    not stay in the address bar, the history or a log."""
+    code = await d.page_link(order_id)
+    return _json({"url": f"/o/{order_id}?code={code}", "expires_in_s": 900})
+
+
 @router.get(
     "/v1/orders/{order_id}/events",
     responses={429: {"description": "Too many open event streams"}, **ERRORS},

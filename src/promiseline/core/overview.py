@@ -1,0 +1,158 @@
+"""What a planner reads at a glance, as chart-ready tables: the dashboard's overview and
+`promiseline report` draw these and compute nothing of their own.
+
+Time axes end where the activity ends (the last build, or the last day a band of the
+backlog is above zero), not at the scenario's horizon. Each statistic is named for what
+it is: the median and the P90 of the waits of a group's orders (not a median of per-order
+P90s).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from promiseline.core.plan import Plan
+
+MARGIN_DAYS = 14  # shown after the activity ends, so the end is seen as an end
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The overview of one plan (and, when a Monte Carlo ran, its backlog bands)."""
+
+    scenario: str
+    start: dt.date
+    end: dt.date  # the last day shown
+    kpis: dict[str, Any]
+    backlog: pl.DataFrame  # date, backlog[, backlog_p10, backlog_p50, backlog_p90]
+    months: pl.DataFrame  # month, built, capacity, delivered
+    waits: dict[str, pl.DataFrame]  # by model, variant, market: orders, median, p90, max
+    binding: pl.DataFrame  # week, constraint, orders (by build week)
+    utilization: pl.DataFrame  # line, week, built, capacity, use
+
+    def to_json(self) -> dict[str, Any]:
+        def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
+            return frame.with_columns(pl.col(pl.Date).dt.to_string("%Y-%m-%d")).to_dicts()
+
+        return {
+            "scenario": self.scenario,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "kpis": self.kpis,
+            "backlog": rows(self.backlog),
+            "months": rows(self.months),
+            "waits": {k: rows(v) for k, v in self.waits.items()},
+            "binding": rows(self.binding),
+            "utilization": rows(self.utilization),
+        }
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """Every table by name, for downloads."""
+        return {
+            "backlog": self.backlog,
+            "months": self.months,
+            **{f"waits_by_{k}": v for k, v in self.waits.items()},
+            "binding": self.binding,
+            "utilization": self.utilization,
+        }
+
+
+def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
+    """The overview of `plan`; `bands` are a Monte Carlo's per-day backlog P10/P50/P90
+    (Simulation.bands()), drawn around the plan's own backlog."""
+    t = plan.table
+    start = plan.capacity.start
+    planned = t.filter(pl.col("status") == "planned")
+    line_days = plan.line_days()
+    built_days = line_days.filter(pl.col("built") > 0)
+    last_build = built_days["date"].max() if built_days.height else start
+    backlog = plan.backlog()
+    if bands is not None:
+        keep = ["date", *(f"backlog_p{p}" for p in (10, 50, 90))]
+        backlog = backlog.join(bands.select(keep), on="date", how="left")
+    busy = backlog.filter(pl.any_horizontal(pl.exclude("date").fill_null(0) > 0))
+    last_busy = busy["date"].max() if busy.height else start
+    assert isinstance(last_build, dt.date)
+    assert isinstance(last_busy, dt.date)
+    end = min(
+        max(last_build, last_busy) + dt.timedelta(days=MARGIN_DAYS),
+        start + dt.timedelta(days=plan.capacity.days - 1),
+    )
+    shown = pl.col("date") <= end
+    week = pl.col("date").dt.truncate("1w").alias("week")
+    month = pl.col("date").dt.truncate("1mo").alias("month")
+    months = (
+        line_days.filter(shown)
+        .group_by(month)
+        .agg(pl.col("built").sum(), pl.col("capacity").sum())
+        .join(
+            planned.group_by(pl.col("delivery_date").dt.truncate("1mo").alias("month")).agg(
+                delivered=pl.len()
+            ),
+            on="month",
+            how="full",
+            coalesce=True,
+        )
+        .filter(pl.col("month") <= end)
+        .fill_null(0)
+        .sort("month")
+    )
+    utilization = (
+        line_days.filter(shown)
+        .group_by("line", week)
+        .agg(pl.col("built").sum(), pl.col("capacity").sum())
+        .with_columns(
+            use=pl.when(pl.col("capacity") > 0).then(pl.col("built") / pl.col("capacity"))
+        )
+        .sort("line", "week")
+    )
+    binding = (
+        planned.filter(pl.col("bound_by") != "")
+        .group_by(pl.col("build_date").dt.truncate("1w").alias("week"), constraint="bound_by")
+        .agg(orders=pl.len())
+        .sort("week", "constraint")
+    )
+    waits = {
+        "model": _waits(planned, "model"),
+        "variant": _waits(planned, "model", "variant"),
+        "market": _waits(planned, "market"),
+    }
+    sm = plan.summary()
+    kpis = {
+        "orders": sm["orders"],
+        "first_delivery": sm["first_delivery"],
+        "last_delivery": sm["last_delivery"],
+        "backlog_peak": sm["backlog"]["peak"],
+        "backlog_peak_date": sm["backlog"]["peak_date"],
+        "lines": sm["lines"],
+    }
+    return Overview(
+        plan.scenario.name,
+        start,
+        end,
+        kpis,
+        backlog.filter(shown),
+        months,
+        waits,
+        binding,
+        utilization,
+    )
+
+
+def _waits(planned: pl.DataFrame, *by: str) -> pl.DataFrame:
+    """Per group: its orders, and the median, P90 and longest of their waits (days)."""
+    wait = pl.col("wait_days")
+    return (
+        planned.group_by(*by)
+        .agg(
+            orders=pl.len(),
+            median_wait_days=wait.median(),
+            p90_wait_days=wait.quantile(0.9, "lower"),
+            max_wait_days=wait.max(),
+        )
+        .sort(*by)
+    )

@@ -1,0 +1,125 @@
+"""English and Simplified Chinese for the customer page: the words, and a delivery window
+in plain words. The language is the browser's (Accept-Language) unless the customer
+switched (a `lang` cookie)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import Request
+
+from promiseline.core.window import MONTE_CARLO, Window
+
+LANGS = ("en", "zh-CN")
+
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your order",
+        "status": "Status",
+        "queue": "Place in the queue",
+        "queue_of": "number {n} in the build queue",
+        "window": "Delivery",
+        "why": "Why this date",
+        "history": "How your date moved",
+        "no_moves": "Your date has not moved since you locked your order.",
+        "lock": "Lock my order",
+        "cancel": "Cancel my order",
+        "confirm_cancel": "Yes, cancel it",
+        "confirm_lock": "Yes, lock it",
+        "keep": "No, keep it",
+        "refund_yes": "You get your deposit back if you cancel now.",
+        "refund_no": "Your deposit is no longer refundable if you cancel now.",
+        "lock_rule": "Locking takes your place in the build queue; the deposit becomes "
+        "non-refundable after the cooling-off period.",
+        "token": "Your order's access code",
+        "open": "Open my order",
+        "bad_token": "That code does not open this order.",
+        "live": "This page updates by itself.",
+        "no_window": "We cannot give a date yet: {reason}",
+        "indicative": "If you locked your order now:",
+        "cancelled": "This order is cancelled.",
+        "delivered": "This order has been delivered.",
+        "language": "中文",
+        "status_reserved": "reserved (not yet in the build queue)",
+        "status_locked": "locked, waiting to be built",
+        "status_scheduled": "scheduled for building",
+        "status_built": "built",
+        "status_shipped": "on its way",
+        "status_delivered": "delivered",
+        "status_cancelled": "cancelled",
+        "moved": "On {day} your date moved: {before} → {after}.",
+    },
+    "zh-CN": {
+        "title": "您的订单",
+        "status": "状态",
+        "queue": "排队位置",
+        "queue_of": "生产队列第 {n} 位",
+        "window": "交付时间",
+        "why": "为什么是这个日期",
+        "history": "交付日期的变化",
+        "no_moves": "自您锁定订单以来，交付日期没有变化。",
+        "lock": "锁定订单",
+        "cancel": "取消订单",
+        "confirm_cancel": "确认取消",
+        "confirm_lock": "确认锁定",
+        "keep": "不，保留订单",
+        "refund_yes": "现在取消，定金将全额退还。",
+        "refund_no": "现在取消，定金将不予退还。",
+        "lock_rule": "锁定后您将进入生产队列；冷静期过后定金不予退还。",
+        "token": "订单访问码",
+        "open": "查看我的订单",
+        "bad_token": "该访问码无法打开此订单。",
+        "live": "本页面会自动更新。",
+        "no_window": "暂时无法给出日期：{reason}",
+        "indicative": "如果您现在锁定订单：",
+        "cancelled": "此订单已取消。",
+        "delivered": "此订单已交付。",
+        "language": "English",
+        "status_reserved": "已预订（尚未进入生产队列）",
+        "status_locked": "已锁定，等待生产",
+        "status_scheduled": "已排产",
+        "status_built": "已下线",
+        "status_shipped": "运输中",
+        "status_delivered": "已交付",
+        "status_cancelled": "已取消",
+        "moved": "{day}，您的交付日期调整为：{before} → {after}。",
+    },
+}
+
+
+def pick(request: Request) -> str:
+    """The customer's choice (cookie), else the browser's first language we have."""
+    chosen = request.cookies.get("lang")
+    if chosen in LANGS:
+        return chosen
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return "en"
+
+
+def day(d: dt.date, lang: str) -> str:
+    if lang == "zh-CN":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d.day} {d:%B %Y}"
+
+
+def window_words(w: Window, lang: str) -> str:
+    """'most likely the week of 14 September 2026; 8 in 10 chances between 1 September
+    and 5 October 2026' (a Monte Carlo window), or the plan's stand-in, which states no
+    odds: 'between ... and ...'."""
+    assert w.earliest is not None
+    assert w.latest is not None
+    likely = w.likely or w.earliest
+    week = likely - dt.timedelta(days=likely.weekday())
+    e, la = day(w.earliest, lang), day(w.latest, lang)
+    if w.source == MONTE_CARLO:
+        if lang == "zh-CN":
+            return f"最可能在{day(week, lang)}那一周交付；有八成把握在{e}至{la}之间。"
+        return f"Most likely the week of {day(week, lang)}; 8 in 10 chances between {e} and {la}."
+    if lang == "zh-CN":
+        return f"预计在{e}至{la}之间交付。"
+    return f"Expected between {e} and {la}."

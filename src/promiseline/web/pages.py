@@ -1,0 +1,318 @@
+"""The planner dashboard: sign-in, the overview, the orders and one order's page, and
+every table as CSV or Excel. It calls only the order desk (as the HTTP API does)."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Annotated, Any
+
+import polars as pl
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from promiseline.core.lifecycle import Status
+from promiseline.core.overview import Overview
+from promiseline.core.records import OrderFilter, OrderPage
+from promiseline.errors import NotFoundError, UnauthorizedError
+from promiseline.service.desk import OrderDesk
+from promiseline.web.render import page
+from promiseline.web.session import SESSION, SESSION_S, Signer, csrf_ok, set_cookie
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+FORMATS = ("csv", "xlsx")
+
+
+def _desk(request: Request) -> OrderDesk:
+    desk: OrderDesk = request.app.state.desk
+    return desk
+
+
+def signer(request: Request) -> Signer:
+    return Signer(_desk(request).page_secret)
+
+
+async def _who(request: Request) -> str | None:
+    """The role of the signed-in planner or admin, None when signed out (a session
+    whose key was revoked since ends at once)."""
+    desk = _desk(request)
+    fields = signer(request).check(SESSION, request.cookies.get(SESSION))
+    if not fields or len(fields) != 1:
+        return None
+    key = await desk.active_key(fields[0])
+    return key.role if key else None
+
+
+def _to_login(request: Request) -> Response:
+    if request.headers.get("hx-request"):  # a partial: have htmx load the sign-in page
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def _forbidden() -> Response:
+    return HTMLResponse("<p>This form has expired: reload the page and try again.</p>", 403)
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str = "/") -> Response:
+    return page(request, "login.html", next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    key: Annotated[str, Form(max_length=256)],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=256)] = "/",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _forbidden()
+    desk = _desk(request)
+    try:
+        found = await desk.sign_in(key.strip())
+    except UnauthorizedError:
+        return page(request, "login.html", 401, next=_safe_next(next), error="unknown key")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    value = signer(request).sign(SESSION, found.key_id, seconds=SESSION_S)
+    set_cookie(request, response, SESSION, value, SESSION_S)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    if not csrf_ok(request, csrf):
+        return _forbidden()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION, path="/")
+    return response
+
+
+@router.get("/")
+async def overview_page(request: Request) -> Response:
+    role = await _who(request)
+    if role is None:
+        return _to_login(request)
+    ov = await _desk(request).overview()
+    return page(request, "overview.html", role=role, ov=ov, heat=heatmap(ov), nav="overview")
+
+
+@router.get("/overview.json")
+async def overview_data(request: Request) -> Response:
+    """The charts' data and the live figures (polled by the page)."""
+    if await _who(request) is None:
+        return _to_login(request)
+    desk = _desk(request)
+    ov = await desk.overview()
+    sm = desk.plan_summary()
+    live = {
+        "plan_age_s": sm["plan_age_s"],
+        "booked_since_plan": sm["booked_since_plan"],
+        "taken_last_10_min": await desk.taken_since(600),
+        "as_of": sm["as_of"],
+        "monte_carlo": sm["monte_carlo"],
+        "now": time.time(),
+    }
+    return JSONResponse(ov.to_json() | {"live": live})
+
+
+def _filter(
+    status: str | None, model: str | None, variant: str | None, market: str | None
+) -> OrderFilter:
+    st = Status(status) if status in {s.value for s in Status} else None
+    return OrderFilter(st, model or None, variant or None, market or None)
+
+
+async def _page(
+    desk: OrderDesk, where: OrderFilter, bound_by: str | None, after: str | None, limit: int
+) -> OrderPage:
+    if bound_by:
+        return await desk.orders_bound_by(bound_by, where, after, limit)
+    return await desk.orders(where, after, limit)
+
+
+@router.get("/orders")
+async def orders_page(
+    request: Request,
+    q: Annotated[str | None, Query(max_length=128)] = None,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    model: Annotated[str | None, Query(max_length=64)] = None,
+    variant: Annotated[str | None, Query(max_length=64)] = None,
+    market: Annotated[str | None, Query(max_length=64)] = None,
+    bound_by: Annotated[str | None, Query(max_length=128)] = None,
+    after: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    role = await _who(request)
+    if role is None:
+        return _to_login(request)
+    desk = _desk(request)
+    if q:  # search by id: straight to the order
+        try:
+            await desk.exists(q.strip())
+        except NotFoundError:
+            pass
+        else:
+            return RedirectResponse(f"/orders/{q.strip()}", status_code=303)
+    where = _filter(status, model, variant, market)
+    result = await _page(desk, where, bound_by or None, after or None, PAGE)
+    rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]
+    ov = await desk.overview()
+    filters = {
+        "status": status or "",
+        "model": model or "",
+        "variant": variant or "",
+        "market": market or "",
+        "bound_by": bound_by or "",
+    }
+    template = "orders_table.html" if request.headers.get("hx-request") else "orders.html"
+    return page(
+        request,
+        template,
+        role=role,
+        nav="orders",
+        rows=rows,
+        result=result,
+        filters=filters,
+        searched=q or "",
+        statuses=[s.value for s in Status],
+        choices=_choices(ov.to_json()),
+    )
+
+
+def _choices(ov: dict[str, Any]) -> dict[str, list[str]]:
+    """What the filters offer: what the plan holds."""
+    return {
+        "model": sorted({w["model"] for w in ov["waits"]["model"]}),
+        "variant": sorted({w["variant"] for w in ov["waits"]["variant"]}),
+        "market": sorted({w["market"] for w in ov["waits"]["market"]}),
+        "bound_by": sorted({b["constraint"] for b in ov["binding"]}),
+    }
+
+
+@router.get("/orders/{order_id}")
+async def order_page(request: Request, order_id: str) -> Response:
+    role = await _who(request)
+    if role is None:
+        return _to_login(request)
+    desk = _desk(request)
+    try:
+        view = await desk.view(order_id)
+    except NotFoundError:
+        return page(request, "missing.html", 404, role=role, nav="orders", order_id=order_id)
+    try:
+        explanation = desk.explain(order_id).text()
+    except NotFoundError:
+        explanation = None
+    moves = [e for e in view.events if e.kind.value == "eta_changed"]
+    return page(
+        request,
+        "order.html",
+        role=role,
+        nav="orders",
+        view=view,
+        row=desk.plan_row(order_id),
+        explanation=explanation,
+        moves=moves,
+    )
+
+
+@router.get("/download/{name}.{fmt}")
+async def download(
+    request: Request,
+    name: str,
+    fmt: str,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    model: Annotated[str | None, Query(max_length=64)] = None,
+    variant: Annotated[str | None, Query(max_length=64)] = None,
+    market: Annotated[str | None, Query(max_length=64)] = None,
+    bound_by: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    """Any table of the overview, or the orders a filter finds (all of them)."""
+    if await _who(request) is None:
+        return _to_login(request)
+    if fmt not in FORMATS:
+        return HTMLResponse(f"<p>format must be one of {list(FORMATS)}</p>", 404)
+    desk = _desk(request)
+    if name == "orders":
+        table = await _all_orders(desk, _filter(status, model, variant, market), bound_by)
+    else:
+        tables = (await desk.overview()).tables()
+        if name not in tables:
+            return HTMLResponse(f"<p>no table {name!r}; one of {sorted(tables)}</p>", 404)
+        table = tables[name]
+    return _file(table, name, fmt)
+
+
+async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None) -> pl.DataFrame:
+    rows: list[dict[str, Any]] = []
+    after = None
+    while True:
+        result = await _page(desk, where, bound_by or None, after, 10_000)
+        for r in result.orders:
+            w = r.window
+            rows.append(
+                {
+                    "order_id": r.order_id,
+                    "model": r.model,
+                    "variant": r.variant,
+                    "market": r.market,
+                    "status": r.status.value,
+                    "locked_at": r.locked_at,
+                    "queue_position": w.queue_position,
+                    "earliest": w.earliest,
+                    "likely": w.likely,
+                    "latest": w.latest,
+                    "window_source": w.source,
+                }
+            )
+        if result.next_after is None:
+            return pl.DataFrame(rows, infer_schema_length=None)
+        after = result.next_after
+
+
+def _file(table: pl.DataFrame, name: str, fmt: str) -> Response:
+    buf = io.BytesIO()
+    if fmt == "csv":
+        table.write_csv(buf)
+        media = "text/csv; charset=utf-8"
+    else:
+        table.write_excel(buf, worksheet=name[:31], autofit=table.height <= 10_000)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        buf.getvalue(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+    )
+
+
+def heatmap(ov: Overview) -> dict[str, Any]:
+    """The utilization table as cells a planner reads: a percentage in each, shaded from
+    white (idle) to blue (full), weeks as columns."""
+    u = ov.utilization
+    weeks = sorted(set(u["week"].to_list()))
+    by = {(r["line"], r["week"]): r for r in u.iter_rows(named=True)}
+    rows = []
+    for line in sorted(set(u["line"].to_list())):
+        cells = []
+        for w in weeks:
+            r = by.get((line, w))
+            if r is None or r["use"] is None:
+                cells.append({"text": "", "color": "#f0f1f4", "title": f"{line} {w}: no capacity"})
+            else:
+                use = r["use"]
+                shade = int(255 - 150 * min(use, 1.0))
+                cells.append(
+                    {
+                        "text": f"{use:.0%}",
+                        "color": f"rgb({shade},{shade + (255 - shade) // 3},255)",
+                        "title": f"{line}, week of {w}: {r['built']:,} built of {r['capacity']:,}",
+                    }
+                )
+        rows.append((line, cells))
+    return {"weeks": [w.strftime("%y-%m-%d") for w in weeks], "rows": rows}
+
+
+def _safe_next(target: str) -> str:
+    """Only a path on this server (no open redirect)."""
+    ok = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if ok else "/"
