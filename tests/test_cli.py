@@ -222,9 +222,9 @@ def test_simulate_compare_size_commands(tmp_path: Path, capsys, monkeypatch) -> 
     assert "Monte Carlo: 8 futures" in out
     windows = pl.read_parquet(tmp_path / "sim" / "windows.parquet")
     assert {"build_p10", "build_p50", "build_p90", "p_cancel"} <= set(windows.columns)
-    for name in ("backlog.png", "waits.png", "utilization.png", "binding.png", "charts.html"):
+    for name in ("backlog.png", "waits.png", "utilization.png", "binding.png", "report.html"):
         assert (tmp_path / "sim" / name).stat().st_size > 1000
-    assert "plotly" in (tmp_path / "sim" / "charts.html").read_text()[:200_000]
+    assert 'id="overview-data"' in (tmp_path / "sim" / "report.html").read_text()
     patch = str(Path(TINY).parent / "more-hours.yaml")
     code, out, _ = run(
         capsys,
@@ -504,3 +504,16 @@ def test_backtest_from_a_database_history(tmp_path: Path, capsys, monkeypatch) -
     code, _, err = run(capsys, monkeypatch, "backtest", TINY, "--db", db)
     assert code == 2
     assert "give no SCENARIO" in err
+
+
+def test_report_is_one_self_contained_page(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """report: the overview in one file, with its data, styles and scripts inlined and
+    no address to load anything from."""
+    out = tmp_path / "r" / "report.html"
+    code, text, err = run(capsys, monkeypatch, "report", TINY, ORDERS, "-o", str(out))
+    assert code == 0, err
+    html = out.read_text()
+    for inlined in ('id="overview-data"', "uPlot", "chart-backlog", "Waits from lock to delivery"):
+        assert inlined in html
+    assert "src=" not in html
+    assert 'href="/' not in html and "http" not in html.split("<script>")[0]

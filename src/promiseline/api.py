@@ -23,6 +23,8 @@ from promiseline.core.explain import explain as _explain
 from promiseline.core.history import History
 from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.orders import parse_options as parse_options  # the one NAME=VALUE parser
+from promiseline.core.overview import Overview
+from promiseline.core.overview import overview as _overview
 from promiseline.core.plan import Plan
 from promiseline.core.planner import Progress
 from promiseline.core.planner import plan as _plan
@@ -162,6 +164,12 @@ def backtest(
             chunks=chunks,
             progress=progress,
         )
+
+
+def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
+    """What a planner reads at a glance, as chart-ready tables (the dashboard's overview
+    and `promiseline report`); `bands`: a simulation's `bands()` for the backlog's band."""
+    return _overview(plan, bands)
 
 
 def backtest_history(db: str) -> History:

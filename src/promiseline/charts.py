@@ -1,5 +1,6 @@
-"""Charts of a plan, a Monte Carlo run or a comparison: PNG (matplotlib) and one
-self-contained HTML page (plotly, its script inlined: nothing loads from the network)."""
+"""Charts of a plan, a Monte Carlo run, a comparison or a backtest: PNG (matplotlib) and
+one self-contained HTML page each (the plan's is the dashboard's overview, web/report.py;
+the others plotly, its script inlined: nothing loads from the network)."""
 
 from __future__ import annotations
 
@@ -27,69 +28,33 @@ def _plt() -> Any:
     return plt
 
 
-def _weekly_use(plan: Plan) -> tuple[list[str], list[np.datetime64], np.ndarray]:
-    d = plan.line_days().with_columns(pl.col("date").dt.truncate("1w").alias("week"))
-    w = d.group_by("line", "week").agg(pl.col("built").sum(), pl.col("capacity").sum())
-    w = w.with_columns(
-        pl.when(pl.col("capacity") > 0)
-        .then(pl.col("built") / pl.col("capacity"))
-        .otherwise(None)
-        .alias("use")
-    ).sort("week")
-    lines = list(plan.capacity.line_names)
-    weeks = sorted(w["week"].unique().to_list())
-    grid = np.full((len(lines), len(weeks)), np.nan)
-    wi = {x: i for i, x in enumerate(weeks)}
-    for r in w.iter_rows(named=True):
-        if r["use"] is not None:
-            grid[lines.index(r["line"]), wi[r["week"]]] = r["use"]
-    return lines, weeks, grid
-
-
-def _binding(plan: Plan) -> pl.DataFrame:
-    return (
-        plan.planned.filter(pl.col("bound_by") != "")
-        .with_columns(
-            pl.col("build_date").dt.truncate("1w").alias("week"),
-            pl.col("bound_by").str.split(":").list.first().alias("kind"),
-        )
-        .group_by("week", "kind")
-        .len()
-        .sort("week")
-    )
-
-
-def _busy_until(*series: np.ndarray) -> int:
-    """Index just past the last day any series is non-zero, plus a month of margin."""
-    last = max((int(np.flatnonzero(s)[-1]) if np.any(s) else 0) for s in series)
-    return last + 31
-
-
 def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[str, Path]:
-    """Backlog (fan chart with a simulation), waits, utilization heatmap, binding over time."""
+    """The overview's charts as PNGs (backlog with the simulation's P10-P90 band, waits,
+    line utilization by week, orders held back by build week) and the overview as one
+    self-contained page (report.html). Time axes end where the activity ends."""
+    from promiseline.core.overview import overview
+    from promiseline.web.report import write_report
+
     plt = _plt()
     out.mkdir(parents=True, exist_ok=True)
+    ov = overview(plan, sim.bands() if sim is not None else None)
     paths: dict[str, Path] = {}
 
     fig, ax = plt.subplots(figsize=(10, 4))
-    b = plan.backlog()
-    bands = sim.bands() if sim is not None else None
-    keep = _busy_until(
-        b["backlog"].to_numpy(), *([bands["backlog_p90"].to_numpy()] if bands is not None else [])
-    )
-    b = b.head(keep)
-    if bands is not None:
-        bands = bands.head(keep)
+    b = ov.backlog
+    x = b["date"].to_numpy()
+    if "backlog_p10" in b.columns:
         ax.fill_between(
-            bands["date"].to_numpy(),
-            bands["backlog_p10"].to_numpy(),
-            bands["backlog_p90"].to_numpy(),
+            x,
+            b["backlog_p10"].to_numpy(),
+            b["backlog_p90"].to_numpy(),
             alpha=0.3,
-            label="P10-P90",
+            label="Monte Carlo P10-P90",
         )
-        ax.plot(bands["date"].to_numpy(), bands["backlog_p50"].to_numpy(), label="P50")
-    ax.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), "k--", lw=1, label="plan")
+        ax.plot(x, b["backlog_p50"].to_numpy(), label="Monte Carlo P50")
+    ax.plot(x, b["backlog"].to_numpy(), "k--", lw=1, label="plan")
     ax.set(title="Orders waiting to be built", ylabel="orders")
+    _thousands(ax)
     fig.autofmt_xdate()
     ax.legend()
     paths["backlog"] = _save(fig, out / "backlog.png")
@@ -103,33 +68,53 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
         range(1, groups.height + 1),
         [f"{m}\n{v}" for m, v in zip(groups["model"], groups["variant"], strict=True)],
     )
-    ax.set(title="Wait from lock to delivery", ylabel="days")
+    ax.set(title="Wait from lock to delivery: median, quartiles, 1.5 IQR whiskers", ylabel="days")
     paths["waits"] = _save(fig, out / "waits.png")
 
-    lines, weeks, grid = _weekly_use(plan)
-    fig, ax = plt.subplots(figsize=(10, 1 + 0.5 * len(lines)))
-    im = ax.imshow(grid, aspect="auto", vmin=0, vmax=1, cmap="viridis", interpolation="none")
+    u = ov.utilization
+    lines = sorted(set(u["line"].to_list()))
+    weeks = sorted(set(u["week"].to_list()))
+    grid = np.full((len(lines), len(weeks)), np.nan)
+    for r in u.iter_rows(named=True):
+        if r["use"] is not None:
+            grid[lines.index(r["line"]), weeks.index(r["week"])] = r["use"]
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.6 * len(lines)))
+    im = ax.imshow(grid, aspect="auto", vmin=0, vmax=1, cmap="Blues", interpolation="none")
     ax.set_yticks(range(len(lines)), lines)
     step = max(1, len(weeks) // 12)
     ax.set_xticks(
         range(0, len(weeks), step), [str(w)[:10] for w in weeks[::step]], rotation=45, ha="right"
     )
-    fig.colorbar(im, ax=ax, label="built / slots")
-    ax.set(title="Line utilization by week")
+    fig.colorbar(im, ax=ax, label="built / capacity")
+    ax.set(title="Line utilization by week (weeks with building)")
     paths["utilization"] = _save(fig, out / "utilization.png")
 
-    bind = _binding(plan)
     fig, ax = plt.subplots(figsize=(10, 4))
+    bind = ov.binding.with_columns(kind=pl.col("constraint").str.split(":").list.first())
+    bind = bind.group_by("week", "kind").agg(pl.col("orders").sum()).sort("week")
     for kind in sorted(bind["kind"].unique().to_list()):
         k = bind.filter(pl.col("kind") == kind)
-        ax.plot(k["week"].to_numpy(), k["len"].to_numpy(), label=kind)
+        ax.plot(k["week"].to_numpy(), k["orders"].to_numpy(), label=kind)
     ax.set(title="Orders held back, by constraint and build week", ylabel="orders")
+    _thousands(ax)
     if bind.height:
         ax.legend()
     paths["binding"] = _save(fig, out / "binding.png")
 
-    paths["html"] = _plan_html(plan, sim, lines, weeks, grid, bind, out / "charts.html")
+    paths["html"] = write_report(ov, out / "report.html")
     return paths
+
+
+def _busy_until(*series: np.ndarray) -> int:
+    """Index just past the last day any series is non-zero, plus a month of margin."""
+    last = max((int(np.flatnonzero(s)[-1]) if np.any(s) else 0) for s in series)
+    return last + 31
+
+
+def _thousands(ax: Any) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -137,59 +122,6 @@ def _save(fig: Any, path: Path) -> Path:
     fig.savefig(path, dpi=100)
     _plt().close(fig)
     return path
-
-
-def _plan_html(
-    plan: Plan,
-    sim: Simulation | None,
-    lines: list[str],
-    weeks: list[Any],
-    grid: np.ndarray,
-    bind: pl.DataFrame,
-    path: Path,
-) -> Path:
-    import plotly.graph_objects as go
-
-    figs = []
-    b = plan.backlog()
-    keep = _busy_until(b["backlog"].to_numpy())
-    b = b.head(keep)
-    f = go.Figure()
-    if sim is not None:
-        bands = sim.bands().head(keep)
-        x = bands["date"].to_list()
-        f.add_scatter(x=x, y=bands["backlog_p90"].to_list(), name="P90", line={"width": 0})
-        f.add_scatter(
-            x=x, y=bands["backlog_p10"].to_list(), name="P10", fill="tonexty", line={"width": 0}
-        )
-        f.add_scatter(x=x, y=bands["backlog_p50"].to_list(), name="P50")
-    f.add_scatter(
-        x=b["date"].to_list(), y=b["backlog"].to_list(), name="plan", line={"dash": "dash"}
-    )
-    f.update_layout(title="Orders waiting to be built")
-    figs.append(f)
-    f = go.Figure()
-    for r in (
-        plan.planned.group_by("model", "variant")
-        .agg(pl.col("wait_days"))
-        .sort("model", "variant")
-        .iter_rows(named=True)
-    ):
-        f.add_box(y=r["wait_days"][:20_000], name=f"{r['model']} {r['variant']}", boxpoints=False)
-    f.update_layout(title="Wait from lock to delivery (days)")
-    figs.append(f)
-    figs.append(
-        go.Figure(
-            go.Heatmap(z=grid, x=[str(w)[:10] for w in weeks], y=lines, zmin=0, zmax=1)
-        ).update_layout(title="Line utilization by week")
-    )
-    f = go.Figure()
-    for kind in sorted(bind["kind"].unique().to_list()):
-        k = bind.filter(pl.col("kind") == kind)
-        f.add_scatter(x=k["week"].to_list(), y=k["len"].to_list(), name=kind)
-    f.update_layout(title="Orders held back, by constraint and build week")
-    figs.append(f)
-    return _html(figs, path, f"promiseline: {plan.scenario.name}")
 
 
 def _html(figs: list[Any], path: Path, title: str, head: str = "") -> Path:

@@ -753,6 +753,41 @@ def print_backtest(j: dict[str, Any]) -> None:
 
 
 @app.command()
+def report(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    futures: Annotated[
+        int, typer.Option(help="Monte Carlo futures for the backlog's P10-P90 band (0: none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """The dashboard's overview as one self-contained HTML file, for sending by mail."""
+    from promiseline.web.report import write_report
+
+    with _steps() as say:
+        say("loading")
+        s = api.load_scenario(scenario)
+        book = _book(scenario, s, orders)
+        _rejections(book)
+        bands = None
+        if futures:
+            say(f"simulating {futures} futures")
+            sim = api.simulate(s, book, futures=futures, seed=seed)
+            plan, bands = sim.base, sim.bands()
+        else:
+            say("planning")
+            plan = api.plan(s, book)
+        say("writing the report")
+        path = write_report(api.overview(plan, bands), output)
+    _written({"report": path})
+    _accept(book, accept_rejected)
+
+
+@app.command()
 def backtest(
     scenario: Annotated[
         Path | None,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from promiseline.errors import ScenarioError
-from promiseline.io.scenario_file import load_scenario
+from promiseline.io.scenario_file import line_of, load_scenario
 from tests.conftest import DATA
 
 
@@ -159,3 +159,21 @@ def test_aliases_are_fine_but_their_expansion_is_bounded() -> None:
     with pytest.raises(ScenarioError, match="expands to 1,234,567,909 nodes") as e:
         parse_yaml(bomb, "bomb.yaml")  # counted on the node graph: 1 + 9 keys + 11 + 111 + ...
     assert f"at most {MAX_YAML_NODES:,}" in str(e.value)
+
+
+def test_line_of_a_problem_finds_the_key_it_names() -> None:
+    """The scenario page puts each problem beside the line it names."""
+    text = (DATA / "tiny.yaml").read_text()
+    lines = text.splitlines()
+    jph = line_of(text, "plants[0].lines[0].jph: must be > 0, got -5")
+    assert jph is not None
+    assert lines[jph - 1].strip().startswith("jph:")
+    line = line_of(text, "plants[0].lines[0]: x")
+    assert line is not None
+    assert "name:" in lines[line - 1]  # the item's first line
+    assert line_of(text, "line 4, column 2: not valid YAML") == 4
+    nearest = line_of(text, "plants[9].jph: no such plant")  # as deep as the text goes
+    assert nearest is not None
+    assert lines[nearest - 1].startswith("plants:")
+    assert line_of(text, "no place named") is None
+    assert line_of("a: [", "a: x") is None  # not YAML: no line from a path

@@ -2,9 +2,9 @@
 `promiseline report` draw these and compute nothing of their own.
 
 Time axes end where the activity ends (the last build, or the last day a band of the
-backlog is above zero), not at the scenario's horizon. Each statistic is named for what
-it is: the median and the P90 of the waits of a group's orders (not a median of per-order
-P90s).
+backlog holds more than 1 % of the plan's peak), not at the horizon. Each statistic is
+named for what it is: the median and the P90 of the waits of a group's orders (not a
+median of per-order P90s).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import polars as pl
 from promiseline.core.plan import Plan
 
 MARGIN_DAYS = 14  # shown after the activity ends, so the end is seen as an end
+TAIL_SHARE = 0.01  # a backlog under this share of the plan's peak counts as none (in the
+# Monte Carlo, new orders keep a steady few days of backlog: not the book's activity)
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     if bands is not None:
         keep = ["date", *(f"backlog_p{p}" for p in (10, 50, 90))]
         backlog = backlog.join(bands.select(keep), on="date", how="left")
-    busy = backlog.filter(pl.any_horizontal(pl.exclude("date").fill_null(0) > 0))
+    # a band's long thin tail (a few late orders in a few futures) is not activity
+    floor = TAIL_SHARE * (backlog.select(pl.col("backlog").max()).item() or 0)
+    busy = backlog.filter(pl.any_horizontal(pl.exclude("date").fill_null(0) > floor))
     last_busy = busy["date"].max() if busy.height else start
     assert isinstance(last_build, dt.date)
     assert isinstance(last_busy, dt.date)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,35 @@ def _expanded_size(root: yaml.Node, source: str) -> int:
             if id(k) not in sizes:
                 stack.append((k, depth + 1, False))
     return sizes[id(root)]
+
+
+def line_of(text: str, problem: str) -> int | None:
+    """The line (1-based) of the YAML `text` a problem names: 'line 4, column 2: ...'
+    as said, or the key path it starts with ('plants[0].lines[2].jph: ...'), as deep as
+    the text has it. None when it names no place (or the text is not YAML)."""
+    head = problem.split(":", 1)[0]
+    if head.startswith("line ") and head[5:].split(",")[0].isdigit():
+        return int(head[5:].split(",")[0])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", head):
+        if isinstance(node, yaml.MappingNode) and not part.startswith("["):
+            hit = next((kv for kv in node.value if kv[0].value == part), None)
+            if hit is None:
+                break
+            line, node = hit[0].start_mark.line + 1, hit[1]
+        elif isinstance(node, yaml.SequenceNode) and part.startswith("["):
+            i = int(part[1:-1])
+            if i >= len(node.value):
+                break
+            node = node.value[i]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
 
 
 def scenario_from_yaml(text: str, source: str = "scenario") -> Scenario:

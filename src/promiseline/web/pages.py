@@ -14,8 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from promiseline.core.lifecycle import Status
 from promiseline.core.overview import Overview
 from promiseline.core.records import OrderFilter, OrderPage
-from promiseline.errors import NotFoundError, UnauthorizedError
+from promiseline.errors import NotFoundError, PromiselineError, ScenarioError, UnauthorizedError
+from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
+from promiseline.service.guard import MAX_SCENARIO_BODY
 from promiseline.web.render import page
 from promiseline.web.session import SESSION, SESSION_S, Signer, csrf_ok, set_cookie
 
@@ -214,6 +216,57 @@ async def order_page(request: Request, order_id: str) -> Response:
         explanation=explanation,
         moves=moves,
     )
+
+
+@router.get("/scenario")
+async def scenario_page(request: Request) -> Response:
+    role = await _who(request)
+    if role is None:
+        return _to_login(request)
+    text = await _desk(request).scenario_text()
+    return page(request, "scenario.html", role=role, nav="scenario", text=text, notes=None)
+
+
+@router.post("/scenario")
+async def replace_scenario(
+    request: Request,
+    text: Annotated[str, Form(max_length=MAX_SCENARIO_BODY)],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """The same all-or-nothing path as PUT /v1/scenario: parsed, validated and planned,
+    or refused with every problem shown beside the line it names."""
+    role = await _who(request)
+    if role is None:
+        return _to_login(request)
+    if not csrf_ok(request, csrf):
+        return _forbidden()
+    try:
+        await _desk(request).replace_scenario(text)
+    except ScenarioError as e:
+        notes = _annotated(text, e.problems)
+        return page(
+            request, "scenario.html", 422, role=role, nav="scenario", text=text, notes=notes
+        )
+    except PromiselineError as e:
+        notes = _annotated(text, [str(e)])
+        return page(
+            request, "scenario.html", 422, role=role, nav="scenario", text=text, notes=notes
+        )
+    return RedirectResponse("/scenario?saved=1", status_code=303)
+
+
+def _annotated(text: str, problems: list[str]) -> dict[str, Any]:
+    """The text's lines, each with the problems that name it, and those that name none."""
+    by_line: dict[int, list[str]] = {}
+    loose = []
+    for p in problems:
+        line = line_of(text, p)
+        if line is None:
+            loose.append(p)
+        else:
+            by_line.setdefault(line, []).append(p)
+    lines = [(i, t, by_line.get(i, [])) for i, t in enumerate(text.splitlines(), start=1)]
+    return {"lines": lines, "loose": loose, "count": len(problems)}
 
 
 @router.get("/download/{name}.{fmt}")
