@@ -510,10 +510,11 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys, monkeypatch) 
     """report: the overview in one file, with its data, styles and scripts inlined and
     no address to load anything from."""
     out = tmp_path / "r" / "report.html"
-    code, text, err = run(capsys, monkeypatch, "report", TINY, ORDERS, "-o", str(out))
+    code, _text, err = run(capsys, monkeypatch, "report", TINY, ORDERS, "-o", str(out))
     assert code == 0, err
     html = out.read_text()
     for inlined in ('id="overview-data"', "uPlot", "chart-backlog", "Waits from lock to delivery"):
         assert inlined in html
     assert "src=" not in html
-    assert 'href="/' not in html and "http" not in html.split("<script>")[0]
+    assert 'href="/' not in html
+    assert "http" not in html.split("<script>")[0]

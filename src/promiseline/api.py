@@ -196,21 +196,38 @@ def compare(
     orders: OrderBook | pl.DataFrame | str | Path,
 ) -> Comparison:
     """Plan the order book on the scenario and on each patched version of it."""
-    from promiseline.core.whatif import compare as _compare
-
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
-    return _compare([("base", scenario), *_patched(scenario, patches)], orders)
+    return compare_scenarios([("base", scenario), *_patched(scenario, patches)], orders)
+
+
+def patched(scenario: Scenario, name: str, patch: dict[str, Any]) -> Scenario:
+    """The scenario with a what-if patch (a mapping in the scenario's shape) applied,
+    validated as a whole (ScenarioError names every problem)."""
+    from promiseline.core.whatif import patched as _patch
+
+    return _patch(scenario, patch, scenario_from_dict, name)
+
+
+def compare_scenarios(
+    scenarios: Sequence[tuple[str, Scenario]], orders: OrderBook | pl.DataFrame
+) -> Comparison:
+    """Plan one order book on each named scenario."""
+    from promiseline.core.whatif import compare as _compare
+
+    return _compare(list(scenarios), orders)
+
+
+def check_target(target: str) -> None:
+    """A sizing target that reads ('p90_wait<=180d from 2026-01-01'), or SizingError."""
+    from promiseline.core.sizing import Target
+
+    Target.parse(target)
 
 
 def _patched(scenario: Scenario, patches: Sequence[str | Path]) -> list[tuple[str, Scenario]]:
     """The scenario with each patch file applied, named by the file."""
-    from promiseline.core.whatif import patched
-
-    return [
-        (Path(p).stem, patched(scenario, load_patch(p), scenario_from_dict, str(p)))
-        for p in patches
-    ]
+    return [(Path(p).stem, patched(scenario, str(p), load_patch(p))) for p in patches]
 
 
 def size(

@@ -7,16 +7,7 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.service.conftest import ADMIN_KEY, client, clock, db_url, store  # noqa: F401
-
-
-def signed_in(client: TestClient) -> str:  # noqa: F811
-    """Sign in as the admin; the page's CSRF token."""
-    form = client.get("/login").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert csrf is not None
-    r = client.post("/login", data={"key": ADMIN_KEY, "csrf": csrf[1]}, follow_redirects=False)
-    assert r.status_code == 303
-    return csrf[1]
+from tests.web.signin import signed_in
 
 
 def test_a_bad_scenario_is_refused_with_problems_beside_their_lines(client: TestClient) -> None:  # noqa: F811

@@ -20,7 +20,7 @@ from promiseline.service.guard import Guard
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import on_error, on_invalid
 from promiseline.service.routes import admin, ops, orders, planner
-from promiseline.web import customer, pages
+from promiseline.web import customer, pages, studies
 from promiseline.web.render import static
 
 
@@ -52,6 +52,7 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
         app.include_router(r)
     app.include_router(pages.router)
     app.include_router(customer.router)
+    app.include_router(studies.router)
     app.mount("/static", static, name="static")
     return Guard(app, metrics, lambda: app.state.desk)
 

@@ -21,11 +21,14 @@ from promiseline.core.explain import Explanation
 from promiseline.core.lifecycle import Status
 from promiseline.core.overview import Overview
 from promiseline.core.records import ApiKey, OrderFilter, OrderPage, Probe, Role
+from promiseline.core.sizing import Sizing
+from promiseline.core.whatif import Comparison
 from promiseline.core.window import promise_window
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.service.access import Access, pepper_for
 from promiseline.service.committer import GroupCommitter
 from promiseline.service.intake import Intake, OrderView
+from promiseline.service.jobs import Job, Jobs, Say
 from promiseline.service.live import LivePlan, stored_scenario
 from promiseline.service.notify import EventFeed, Webhooks
 from promiseline.service.settings import Settings
@@ -94,6 +97,7 @@ class OrderDesk:
         self.intake = Intake(store, self.committer, self.live, clock, settings.policy)
         self.feed = EventFeed(store, settings, settings.poll_s)
         self.webhooks = Webhooks(store, settings, clock)
+        self.jobs = Jobs()
 
     async def start(self) -> None:
         self.committer.start()
@@ -102,6 +106,7 @@ class OrderDesk:
         self.webhooks.start()
 
     async def stop(self) -> None:
+        await self.jobs.stop()
         await self.webhooks.stop()
         await self.feed.stop()
         await self.live.stop()
@@ -252,6 +257,36 @@ class OrderDesk:
         found = await asyncio.to_thread(lambda: [self.store.get(i) for i in ids])
         orders = [r for r in found if r is not None]
         return OrderPage(orders, total, ids[-1] if len(ids) == limit else None)
+
+    def start_what_if(self, name: str, patch: dict[str, Any]) -> Job:
+        """Plan the live book on the scenario in use and on it with `patch`, in the
+        background (the patch is checked here, at once: a bad one starts nothing)."""
+        scenario = self.live.scenario
+        patched = api.patched(scenario, name, patch)
+
+        def work(say: Say) -> Comparison:
+            say("reading the order book")
+            _, book = self.store.snapshot()
+            say(f"planning {len(book):,} orders on the scenario in use and on {name}")
+            return api.compare_scenarios([("in use", scenario), (name, patched)], book)
+
+        return self.jobs.start("what-if", name, work)
+
+    def start_sizing(self, target: str, levers: tuple[str, ...]) -> Job:
+        """Least-cost capacity for a wait target, in the background."""
+        scenario = self.live.scenario
+        api.check_target(target)
+
+        def work(say: Say) -> Sizing:
+            say("reading the order book")
+            _, book = self.store.snapshot()
+            say(f"sizing capacity for {target} (HiGHS), then checking it with the planner")
+            return api.size(scenario, book, target, levers=levers)
+
+        return self.jobs.start("sizing", target, work)
+
+    def job(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
 
     def capacity(self) -> dict[str, Any]:
         sm = self.live.now.plan.summary()

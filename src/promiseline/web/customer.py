@@ -12,18 +12,12 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from promiseline.core.lifecycle import Status
 from promiseline.errors import NotFoundError, PromiselineError, UnauthorizedError
-from promiseline.service.desk import OrderDesk
 from promiseline.web import i18n
-from promiseline.web.pages import signer
+from promiseline.web.pages import desk_of, signer
 from promiseline.web.render import page
 from promiseline.web.session import ORDER, ORDER_S, csrf_ok, set_cookie
 
 router = APIRouter(include_in_schema=False)
-
-
-def _desk(request: Request) -> OrderDesk:
-    desk: OrderDesk = request.app.state.desk
-    return desk
 
 
 def _opened(request: Request, order_id: str) -> bool:
@@ -56,7 +50,7 @@ def _ask_token(request: Request, order_id: str, error: bool = False) -> Response
 async def order_page(
     request: Request, order_id: str, code: str | None = None, confirm: str | None = None
 ) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if code is not None:
         opened = await desk.use_page_link(code)
         if opened == order_id:
@@ -68,7 +62,7 @@ async def order_page(
 
 
 async def _render(request: Request, order_id: str, confirm: str | None) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     lang = i18n.pick(request)
     w = i18n.WORDS[lang]
     try:
@@ -127,8 +121,8 @@ async def open_with_token(
     if not csrf_ok(request, csrf):
         return _ask_token(request, order_id, error=True)
     try:
-        _desk(request).check_token(order_id, token.strip())
-        await _desk(request).exists(order_id)
+        desk_of(request).check_token(order_id, token.strip())
+        await desk_of(request).exists(order_id)
     except (UnauthorizedError, NotFoundError):
         return _ask_token(request, order_id, error=True)
     return _open(request, order_id)
@@ -146,7 +140,7 @@ async def act(
         return Response("This form has expired: reload the page.", 403)
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
-    desk = _desk(request)
+    desk = desk_of(request)
     try:
         if action == "lock":
             await desk.lock(order_id)
@@ -175,7 +169,7 @@ async def events(request: Request, order_id: str) -> Response:
     """The order's new events, for the page to refresh itself."""
     if not _opened(request, order_id):
         return Response(status_code=401)
-    desk = _desk(request)
+    desk = desk_of(request)
     return StreamingResponse(
         desk.events(order_id, await desk.last_event_id()), media_type="text/event-stream"
     )

@@ -26,19 +26,19 @@ PAGE = 50
 FORMATS = ("csv", "xlsx")
 
 
-def _desk(request: Request) -> OrderDesk:
+def desk_of(request: Request) -> OrderDesk:
     desk: OrderDesk = request.app.state.desk
     return desk
 
 
 def signer(request: Request) -> Signer:
-    return Signer(_desk(request).page_secret)
+    return Signer(desk_of(request).page_secret)
 
 
-async def _who(request: Request) -> str | None:
+async def who(request: Request) -> str | None:
     """The role of the signed-in planner or admin, None when signed out (a session
     whose key was revoked since ends at once)."""
-    desk = _desk(request)
+    desk = desk_of(request)
     fields = signer(request).check(SESSION, request.cookies.get(SESSION))
     if not fields or len(fields) != 1:
         return None
@@ -46,13 +46,13 @@ async def _who(request: Request) -> str | None:
     return key.role if key else None
 
 
-def _to_login(request: Request) -> Response:
+def to_login(request: Request) -> Response:
     if request.headers.get("hx-request"):  # a partial: have htmx load the sign-in page
         return Response(status_code=401, headers={"HX-Redirect": "/login"})
     return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
 
-def _forbidden() -> Response:
+def forbidden() -> Response:
     return HTMLResponse("<p>This form has expired: reload the page and try again.</p>", 403)
 
 
@@ -69,8 +69,8 @@ async def login(
     next: Annotated[str, Form(max_length=256)] = "/",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _forbidden()
-    desk = _desk(request)
+        return forbidden()
+    desk = desk_of(request)
     try:
         found = await desk.sign_in(key.strip())
     except UnauthorizedError:
@@ -84,7 +84,7 @@ async def login(
 @router.post("/logout")
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
     if not csrf_ok(request, csrf):
-        return _forbidden()
+        return forbidden()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION, path="/")
     return response
@@ -92,19 +92,19 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "
 
 @router.get("/")
 async def overview_page(request: Request) -> Response:
-    role = await _who(request)
+    role = await who(request)
     if role is None:
-        return _to_login(request)
-    ov = await _desk(request).overview()
+        return to_login(request)
+    ov = await desk_of(request).overview()
     return page(request, "overview.html", role=role, ov=ov, heat=heatmap(ov), nav="overview")
 
 
 @router.get("/overview.json")
 async def overview_data(request: Request) -> Response:
     """The charts' data and the live figures (polled by the page)."""
-    if await _who(request) is None:
-        return _to_login(request)
-    desk = _desk(request)
+    if await who(request) is None:
+        return to_login(request)
+    desk = desk_of(request)
     ov = await desk.overview()
     sm = desk.plan_summary()
     live = {
@@ -144,10 +144,10 @@ async def orders_page(
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
     after: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
-    role = await _who(request)
+    role = await who(request)
     if role is None:
-        return _to_login(request)
-    desk = _desk(request)
+        return to_login(request)
+    desk = desk_of(request)
     if q:  # search by id: straight to the order
         try:
             await desk.exists(q.strip())
@@ -193,10 +193,10 @@ def _choices(ov: dict[str, Any]) -> dict[str, list[str]]:
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: str) -> Response:
-    role = await _who(request)
+    role = await who(request)
     if role is None:
-        return _to_login(request)
-    desk = _desk(request)
+        return to_login(request)
+    desk = desk_of(request)
     try:
         view = await desk.view(order_id)
     except NotFoundError:
@@ -220,10 +220,10 @@ async def order_page(request: Request, order_id: str) -> Response:
 
 @router.get("/scenario")
 async def scenario_page(request: Request) -> Response:
-    role = await _who(request)
+    role = await who(request)
     if role is None:
-        return _to_login(request)
-    text = await _desk(request).scenario_text()
+        return to_login(request)
+    text = await desk_of(request).scenario_text()
     return page(request, "scenario.html", role=role, nav="scenario", text=text, notes=None)
 
 
@@ -235,13 +235,13 @@ async def replace_scenario(
 ) -> Response:
     """The same all-or-nothing path as PUT /v1/scenario: parsed, validated and planned,
     or refused with every problem shown beside the line it names."""
-    role = await _who(request)
+    role = await who(request)
     if role is None:
-        return _to_login(request)
+        return to_login(request)
     if not csrf_ok(request, csrf):
-        return _forbidden()
+        return forbidden()
     try:
-        await _desk(request).replace_scenario(text)
+        await desk_of(request).replace_scenario(text)
     except ScenarioError as e:
         notes = _annotated(text, e.problems)
         return page(
@@ -281,11 +281,11 @@ async def download(
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
     """Any table of the overview, or the orders a filter finds (all of them)."""
-    if await _who(request) is None:
-        return _to_login(request)
+    if await who(request) is None:
+        return to_login(request)
     if fmt not in FORMATS:
         return HTMLResponse(f"<p>format must be one of {list(FORMATS)}</p>", 404)
-    desk = _desk(request)
+    desk = desk_of(request)
     if name == "orders":
         table = await _all_orders(desk, _filter(status, model, variant, market), bound_by)
     else:
@@ -293,7 +293,7 @@ async def download(
         if name not in tables:
             return HTMLResponse(f"<p>no table {name!r}; one of {sorted(tables)}</p>", 404)
         table = tables[name]
-    return _file(table, name, fmt)
+    return file_response(table, name, fmt)
 
 
 async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None) -> pl.DataFrame:
@@ -323,7 +323,7 @@ async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None)
         after = result.next_after
 
 
-def _file(table: pl.DataFrame, name: str, fmt: str) -> Response:
+def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
     buf = io.BytesIO()
     if fmt == "csv":
         table.write_csv(buf)

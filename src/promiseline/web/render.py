@@ -22,15 +22,24 @@ templates = Jinja2Templates(
     )
 )
 templates.env.filters["thousands"] = lambda n: "" if n is None else f"{n:,}"
+templates.env.filters["cell"] = lambda v: (
+    ""
+    if v is None
+    else f"{v:,.1f}"
+    if isinstance(v, float)
+    else f"{v:,}"
+    if isinstance(v, int)
+    else v
+)
 static = StaticFiles(directory=HERE / "static")
 DEFAULTS: dict[str, Any] = {"role": None, "nav": None, "inline": None, "lang": "en"}
 
 
-def page(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+def page(request: Request, template: str, status: int = 200, **ctx: Any) -> HTMLResponse:
     """A page with this browser's CSRF token in its forms (set as a cookie if new)."""
     token, new = csrf_for(request)
     context = {**DEFAULTS, "csrf": token, **ctx}
-    response = templates.TemplateResponse(request, name, context, status_code=status)
+    response = templates.TemplateResponse(request, template, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     if new:
         set_cookie(request, response, CSRF, token, SESSION_S * 3)

@@ -1,0 +1,183 @@
+"""What-ifs and capacity sizing from the dashboard: a form, a job in the background with
+the step it is on, and the answer side by side; every table downloads. The work is the
+desk's (the same core functions as `promiseline compare` and `size`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import polars as pl
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from promiseline.errors import PromiselineError, ScenarioError
+from promiseline.io.scenario_file import parse_yaml
+from promiseline.service.jobs import Job
+from promiseline.web.pages import FORMATS, desk_of, file_response, forbidden, to_login, who
+from promiseline.web.render import page
+from promiseline.web.session import csrf_ok
+
+router = APIRouter(include_in_schema=False)
+MAX_PATCH = 256 * 1024
+LEVERS = ("shift", "line", "part")
+
+
+@router.get("/whatif")
+async def whatif_page(request: Request) -> Response:
+    role = await who(request)
+    if role is None:
+        return to_login(request)
+    return page(request, "whatif.html", role=role, nav="whatif", text="", name="", problems=[])
+
+
+@router.post("/whatif")
+async def start_whatif(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=60)] = "",
+    text: Annotated[str, Form(max_length=MAX_PATCH)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    role = await who(request)
+    if role is None:
+        return to_login(request)
+    if not csrf_ok(request, csrf):
+        return forbidden()
+    if file is not None and file.filename:
+        raw = await file.read(MAX_PATCH + 1)
+        if len(raw) > MAX_PATCH:
+            return _whatif_again(request, role, name, "", [f"{file.filename}: over 256 KB"])
+        text = raw.decode("utf-8", errors="replace")
+        name = name or (file.filename.rsplit(".", 1)[0])
+    name = (name or "what-if").strip()[:60]
+    try:
+        patch = parse_yaml(text, name)
+        job = desk_of(request).start_what_if(name, patch)
+    except ScenarioError as e:
+        return _whatif_again(request, role, name, text, e.problems)
+    except PromiselineError as e:
+        return _whatif_again(request, role, name, text, [str(e)])
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+
+def _whatif_again(
+    request: Request, role: str, name: str, text: str, problems: list[str]
+) -> Response:
+    return page(
+        request,
+        "whatif.html",
+        422,
+        role=role,
+        nav="whatif",
+        text=text,
+        name=name,
+        problems=problems,
+    )
+
+
+@router.get("/sizing")
+async def sizing_page(request: Request) -> Response:
+    role = await who(request)
+    if role is None:
+        return to_login(request)
+    return page(
+        request,
+        "sizing.html",
+        role=role,
+        nav="sizing",
+        target="",
+        levers=LEVERS,
+        chosen=LEVERS,
+        error=None,
+    )
+
+
+@router.post("/sizing")
+async def start_sizing(
+    request: Request,
+    target: Annotated[str, Form(max_length=120)],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    lever: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    role = await who(request)
+    if role is None:
+        return to_login(request)
+    if not csrf_ok(request, csrf):
+        return forbidden()
+    chosen = tuple(k for k in LEVERS if k in (lever or []))
+    try:
+        if not chosen:
+            raise PromiselineError("choose at least one kind of lever")
+        job = desk_of(request).start_sizing(target.strip(), chosen)
+    except PromiselineError as e:
+        return page(
+            request,
+            "sizing.html",
+            422,
+            role=role,
+            nav="sizing",
+            target=target,
+            levers=LEVERS,
+            chosen=chosen,
+            error=str(e),
+        )
+    return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
+
+
+def _job(request: Request, job_id: str) -> Job | None:
+    return desk_of(request).job(job_id)
+
+
+@router.get("/jobs/{job_id}")
+async def job_page(request: Request, job_id: str) -> Response:
+    role = await who(request)
+    if role is None:
+        return to_login(request)
+    job = _job(request, job_id)
+    if job is None:
+        return HTMLResponse("<p>No such job in this worker (they are kept for a while).</p>", 404)
+    template = "job_status.html" if request.headers.get("hx-request") else "job.html"
+    return page(request, template, role=role, nav=job.kind, job=job, tables=tables(job))
+
+
+@router.get("/jobs/{job_id}/{name}.{fmt}")
+async def job_download(request: Request, job_id: str, name: str, fmt: str) -> Response:
+    if await who(request) is None:
+        return to_login(request)
+    job = _job(request, job_id)
+    found = tables(job) if job is not None else {}
+    if fmt not in FORMATS or name not in found:
+        return HTMLResponse("<p>No such table.</p>", 404)
+    return file_response(found[name], name, fmt)
+
+
+def tables(job: Job) -> dict[str, pl.DataFrame]:
+    """The answer's tables by name (none while running or failed)."""
+    if job.result is None:
+        return {}
+    if job.kind == "what-if":
+        cmp = job.result
+        return {"waits": cmp.waits(), "deliveries_by_month": cmp.deliveries_by_month()}
+    sm: dict[str, Any] = job.result.summary()
+    facts = pl.DataFrame(
+        {
+            "figure": [
+                "target",
+                "met",
+                "wait without levers (days)",
+                "wait with them (days)",
+                "cost",
+            ],
+            "value": [
+                sm["target"],
+                str(sm["met"]),
+                str(sm["baseline_days"]),
+                str(sm["achieved_days"]),
+                f"{sm['cost']:,.0f}",
+            ],
+        }
+    )
+    levers = pl.DataFrame(
+        sm["levers"], schema={"lever": pl.String, "units": pl.Int64, "start": pl.String}
+    )
+    return {"sizing": facts, "levers": levers}

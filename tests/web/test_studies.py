@@ -1,0 +1,91 @@
+"""What-ifs and sizing from the dashboard: a bad request starts nothing and says why; a
+good one runs in the background and answers with the same tables as the core."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import polars as pl
+from fastapi.testclient import TestClient
+
+from promiseline import api
+from promiseline.store import SqlStore
+from tests.conftest import DATA
+from tests.service.conftest import client, clock, db_url, order, store  # noqa: F401
+from tests.web.signin import signed_in
+
+
+def finished(client: TestClient, url: str) -> str:  # noqa: F811
+    """The job's status block once it is no longer running (as the page polls it)."""
+    for _ in range(300):
+        html = client.get(url, headers={"HX-Request": "true"}).text
+        if "Running" not in html:
+            return html
+        assert 'hx-trigger="every 1s"' in html
+        time.sleep(0.05)
+    raise AssertionError("the job did not finish")
+
+
+def test_what_if_runs_in_the_background_and_matches_compare(
+    client: TestClient,  # noqa: F811
+    store: SqlStore,  # noqa: F811
+) -> None:
+    for i in range(6):
+        order(client, f"w{i}", lock=True)
+    csrf = signed_in(client)
+    patch = (DATA / "more-hours.yaml").read_text()
+    r = client.post(
+        "/whatif",
+        data={"csrf": csrf, "name": "more-hours"},
+        files={"file": ("more-hours.yaml", patch.encode(), "application/yaml")},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    url = r.headers["location"]
+    html = finished(client, url)
+    assert "Done in" in html
+    got = pl.read_csv(client.get(f"{url}/waits.csv").content)
+    scenario = api.load_scenario(DATA / "tiny.yaml")
+    _, book = store.snapshot()
+    want = api.compare(scenario, [DATA / "more-hours.yaml"], book).waits()
+    assert got.rows() == want.rows()  # the core's answer, through the page
+    assert got.columns[2:] == ["in use median", "in use P90", "more-hours median", "more-hours P90"]
+    assert client.get(f"{url}/waits.xlsx").content[:2] == b"PK"
+    assert client.get(f"{url}/nothing.csv").status_code == 404
+
+
+def test_a_bad_patch_or_target_starts_nothing(client: TestClient) -> None:  # noqa: F811
+    csrf = signed_in(client)
+    bad = client.post(
+        "/whatif",
+        data={
+            "csrf": csrf,
+            "name": "x",
+            "text": "plants: [{name: p1, lines: [{name: l1, jph: -3}]}]",
+        },
+    )
+    assert bad.status_code == 422
+    assert "plants[0].lines[0].jph: must be &gt; 0" in bad.text
+    assert client.post("/whatif", data={"csrf": csrf, "text": "a: ["}).status_code == 422
+    target = client.post("/sizing", data={"csrf": csrf, "target": "soon", "lever": ["shift"]})
+    assert target.status_code == 422
+    assert "expected e.g." in target.text
+    none = client.post("/sizing", data={"csrf": csrf, "target": "p90_wait<=5d"})
+    assert none.status_code == 422
+    assert "at least one kind of lever" in none.text
+    forged = client.post("/whatif", data={"csrf": "x" * 43, "text": "{}"}, follow_redirects=False)
+    assert forged.status_code == 403
+
+
+def test_a_sizing_the_scenario_cannot_do_says_why(client: TestClient) -> None:  # noqa: F811
+    """The tiny scenario has no levers: the job fails with the core's message."""
+    csrf = signed_in(client)
+    r = client.post(
+        "/sizing",
+        data={"csrf": csrf, "target": "p90_wait<=5d", "lever": ["shift"]},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    html = finished(client, r.headers["location"])
+    assert re.search(r"Failed after .*no levers of kind shift", html)
