@@ -187,6 +187,10 @@ class OrderDesk:
     ) -> OrderView:
         return await self.intake.progress(order_id, status, line, build, actor)
 
+    def variants(self, model: str) -> list[str]:
+        """The variants a customer may change an order of `model` to."""
+        return [v.name for p in self.live.scenario.products if p.model == model for v in p.variants]
+
     def refund_due(self, status: Status, locked_at: dt.datetime | None) -> bool:
         """Would the deposit come back if the order were cancelled now?"""
         return self.settings.policy.refund_due(status, locked_at, self.clock())

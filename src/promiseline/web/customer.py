@@ -18,6 +18,7 @@ from promiseline.web.render import page
 from promiseline.web.session import ORDER, ORDER_S, csrf_ok, set_cookie
 
 router = APIRouter(include_in_schema=False)
+ACTIONS = ("lock", "change", "cancel")
 
 
 def _opened(request: Request, order_id: str) -> bool:
@@ -58,10 +59,12 @@ async def order_page(
         return _ask_token(request, order_id, error=True)
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
-    return await _render(request, order_id, confirm if confirm in ("lock", "cancel") else None)
+    return await _render(request, order_id, confirm if confirm in ACTIONS else None)
 
 
-async def _render(request: Request, order_id: str, confirm: str | None) -> Response:
+async def _render(
+    request: Request, order_id: str, confirm: str | None, error: str | None = None
+) -> Response:
     desk = desk_of(request)
     lang = i18n.pick(request)
     w = i18n.WORDS[lang]
@@ -98,6 +101,9 @@ async def _render(request: Request, order_id: str, confirm: str | None) -> Respo
     return page(
         request,
         "customer.html",
+        409 if error else 200,
+        error=error,
+        variants=desk.variants(rec.model) if confirm == "change" else [],
         view=view,
         rec=rec,
         window=window,
@@ -134,9 +140,11 @@ async def act(
     order_id: str,
     action: str,
     csrf: Annotated[str, Form(max_length=64)] = "",
+    variant: Annotated[str | None, Form(max_length=64)] = None,
 ) -> Response:
-    """Lock or cancel, after the customer confirmed on the page."""
-    if action not in ("lock", "cancel") or not csrf_ok(request, csrf):
+    """Lock, change or cancel, after the customer confirmed on the page; what the
+    policy refuses is said on the page."""
+    if action not in ACTIONS or not csrf_ok(request, csrf):
         return Response("This form has expired: reload the page.", 403)
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
@@ -144,10 +152,12 @@ async def act(
     try:
         if action == "lock":
             await desk.lock(order_id)
+        elif action == "change":
+            await desk.change(order_id, variant or None, None)
         else:
             await desk.cancel(order_id)
-    except PromiselineError:
-        pass  # the page shows the order as it now is
+    except PromiselineError as e:
+        return await _render(request, order_id, None, error=str(e))
     return RedirectResponse(f"/o/{order_id}", status_code=303)
 
 

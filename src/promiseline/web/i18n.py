@@ -23,6 +23,11 @@ WORDS: dict[str, dict[str, str]] = {
         "history": "How your date moved",
         "no_moves": "Your date has not moved since you locked your order.",
         "lock": "Lock my order",
+        "change": "Change the variant",
+        "confirm_change": "Change it",
+        "change_rule": "Your order keeps its place in the queue; its date follows the parts "
+        "of the new variant at the next re-plan (a few seconds).",
+        "variant": "Variant",
         "cancel": "Cancel my order",
         "confirm_cancel": "Yes, cancel it",
         "confirm_lock": "Yes, lock it",
@@ -59,6 +64,11 @@ WORDS: dict[str, dict[str, str]] = {
         "history": "交付日期的变化",
         "no_moves": "自您锁定订单以来，交付日期没有变化。",
         "lock": "锁定订单",
+        "change": "更改车型版本",
+        "confirm_change": "确认更改",
+        "change_rule": "您的订单保留原排队位置；"
+        "交付日期将在下一次排产（几秒内）时按新版本的零部件更新。",
+        "variant": "版本",
         "cancel": "取消订单",
         "confirm_cancel": "确认取消",
         "confirm_lock": "确认锁定",
