@@ -1,6 +1,6 @@
 """The pages on the demo book, measured in a real browser (Debian's chromium, Playwright).
 
-    python benchmarks/web_bench.py [--db URL] [--runs 5]
+    python benchmarks/web_bench.py [--db URL] [--runs 5] [--shots docs/screenshots]
 
 The demo's 524,247 orders are imported into a fresh SQLite file (or the database given)
 and `promiseline serve` starts on it. Measured:
@@ -12,6 +12,8 @@ and `promiseline serve` starts on it. Measured:
   with the session cookie (target: under 200 ms);
 - page weight: the bytes of script each page loads, as shipped and gzip-compressed
   (target: under 300 KB compressed).
+
+With --shots, it also saves the README's screenshots of both pages (desktop and phone).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", help="a database that holds the demo book already")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--shots", type=Path, help="save screenshots of the pages here")
     args = ap.parse_args()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
@@ -78,13 +81,13 @@ def main() -> None:
     proc = start(db, port, key, tmp / "serve.log")
     print(f"service up (planned the book) in {time.perf_counter() - t:.1f} s")
     try:
-        measure(base, key, args.runs)
+        measure(base, key, args.runs, args.shots)
     finally:
         proc.terminate()
         proc.wait(30)
 
 
-def measure(base: str, key: str, runs: int) -> None:
+def measure(base: str, key: str, runs: int, shots: Path | None) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -140,7 +143,40 @@ def measure(base: str, key: str, runs: int) -> None:
                     f"GET {path} ({label}): median {statistics.median(times):.0f} ms, "
                     f"max {max(times):.0f} ms"
                 )
+        if shots is not None:
+            screenshots(browser, page, base, shots)
         browser.close()
+
+
+def screenshots(browser, page, base: str, out: Path) -> None:  # type: ignore[no-untyped-def]
+    """The overview, the orders, an order's page; a new customer's page on a phone (the
+    Chinese one needs a CJK font on the machine, e.g. Debian's fonts-wqy-microhei)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, path in (
+        ("overview", "/"),
+        ("orders", "/orders?bound_by=mix:yu7-max-share"),
+        ("order", "/orders/YU7-0123456"),
+    ):
+        page.goto(f"{base}{path}")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(out / f"{name}.png"), full_page=name != "overview")
+    made = httpx.post(
+        f"{base}/v1/orders",
+        json={"model": "YU7", "variant": "Max", "market": "CN-east", "lock": True},
+        headers={"Idempotency-Key": secrets.token_hex(16)},
+    ).json()
+    for lang in ("en", "zh-CN"):
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, locale=lang
+        )
+        p = phone.new_page()
+        p.goto(f"{base}/o/{made['order_id']}")
+        p.fill("input[name=token]", made["token"])
+        p.click("form[action$='/open'] button")
+        p.wait_for_timeout(800)
+        p.screenshot(path=str(out / f"customer-{lang}.png"), full_page=True)
+        phone.close()
+    print(f"screenshots in {out}")
 
 
 if __name__ == "__main__":

@@ -169,3 +169,15 @@ def test_memory_stays_bounded_under_many_oversized_uploads(tmp_path: Any) -> Non
     assert sorted(set(statuses)) == [401, 413]
     assert len(statuses) == 100
     assert peak - before < 100 * 2**20, f"grew {(peak - before) / 2**20:.0f} MB"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/orders/PL%00", "/v1/orders?after=%00", "/orders?q=A%00", "/o/PL%00"]
+)
+def test_a_nul_in_a_path_or_query_is_400(recorded: tuple[TestClient, Recorder], path: str) -> None:
+    """No id, key or filter holds a NUL, and PostgreSQL refuses one in text: refused at
+    the door (it used to reach the database and answer 503 there)."""
+    client, _ = recorded
+    r = client.get(path, headers=ADMIN)
+    assert r.status_code == 400
+    assert "NUL" in r.json()["detail"]

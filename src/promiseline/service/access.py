@@ -50,9 +50,9 @@ def _pepper(pepper: bytes, sha: str) -> str:
     return hmac.new(pepper, sha.encode(), hashlib.sha256).hexdigest()
 
 
-def _link_hash(code: str) -> str:
-    """Links are stored hashed: a copy of the database opens no page."""
-    return hashlib.sha256(code.encode()).hexdigest()
+def _stored(secret: str) -> str:
+    """Page links and sessions are stored hashed: a copy of the database opens nothing."""
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def new_key(role: Role) -> tuple[str, str]:
@@ -106,17 +106,34 @@ class Access:
             raise UnauthorizedError("unknown or revoked API key")
         return found
 
+    # --- the pages' sessions ---
+
+    def open_session(self, key_id: str, now: dt.datetime, seconds: int) -> str:
+        session = secrets.token_urlsafe(24)
+        self.store.add_session(_stored(session), key_id, now + dt.timedelta(seconds=seconds))
+        return session
+
+    def session_key(self, session: str, now: dt.datetime) -> ApiKey | None:
+        """The active key of a session not ended (sign-out) or expired."""
+        if not session or len(session) > MAX_SECRET_LEN:
+            return None
+        return self.store.session_key(_stored(session), now)
+
+    def end_session(self, session: str) -> None:
+        if session and len(session) <= MAX_SECRET_LEN:
+            self.store.end_session(_stored(session))
+
     # --- one-time links to a customer's page ---
 
     def page_link(self, order_id: str, now: dt.datetime) -> str:
         code = secrets.token_urlsafe(24)
-        self.store.add_link(_link_hash(code), order_id, now + dt.timedelta(minutes=15))
+        self.store.add_link(_stored(code), order_id, now + dt.timedelta(minutes=15))
         return code
 
-    def use_page_link(self, code: str, now: dt.datetime) -> str | None:
+    def use_page_link(self, code: str, order_id: str, now: dt.datetime) -> bool:
         if not code or len(code) > MAX_SECRET_LEN:
-            return None
-        return self.store.use_link(_link_hash(code), now)
+            return False
+        return self.store.use_link(_stored(code), order_id, now)
 
     def require(self, key: str | None, role: Role) -> Role:
         found = self.role(key)

@@ -137,16 +137,24 @@ class OrderDesk:
         """The active key behind `key` (UnauthorizedError otherwise): a page session."""
         return await asyncio.to_thread(self.access.identify, key)
 
-    async def active_key(self, key_id: str) -> ApiKey | None:
-        return await asyncio.to_thread(self.store.active_key, key_id)
+    async def open_session(self, key_id: str, seconds: int) -> str:
+        """A page session for this key (its secret goes into the signed cookie)."""
+        return await asyncio.to_thread(self.access.open_session, key_id, self.clock(), seconds)
+
+    async def session_key(self, session: str) -> ApiKey | None:
+        """The key of a live session: not signed out, not expired, key not revoked."""
+        return await asyncio.to_thread(self.access.session_key, session, self.clock())
+
+    async def end_session(self, session: str) -> None:
+        await asyncio.to_thread(self.access.end_session, session)
 
     async def page_link(self, order_id: str) -> str:
         """A one-time code that opens the order's page once, for a short while."""
         return await asyncio.to_thread(self.access.page_link, order_id, self.clock())
 
-    async def use_page_link(self, code: str) -> str | None:
-        """The order a one-time code opens (and it is used up), or None."""
-        return await asyncio.to_thread(self.access.use_page_link, code, self.clock())
+    async def use_page_link(self, code: str, order_id: str) -> bool:
+        """Does this one-time code open this order (it is used up if so)?"""
+        return await asyncio.to_thread(self.access.use_page_link, code, order_id, self.clock())
 
     # --- orders ---
 

@@ -59,6 +59,11 @@ class Guard:
             await _respond(send, 431, {"detail": f"request headers over {MAX_HEADERS:,} bytes"})
             return
         method, path = scope["method"], scope["path"]
+        if "\x00" in path or b"%00" in scope.get("query_string", b""):
+            # no id, key or filter holds one, and PostgreSQL refuses it in text
+            detail = "a NUL character (%00) is not allowed in a request's path or query"
+            await _respond(send, 400, {"detail": detail})
+            return
         limit = body_limit(method, path)
         declared = _header(scope, b"content-length")
         if declared is not None:

@@ -13,6 +13,9 @@ Bootstrap = Literal["added", "present", "revoked", "replaced"]
 Revoked = Literal["revoked", "missing", "last_admin"]
 
 
+SESSION_SPAN = dt.timedelta(days=1)  # sessions this long past their end are swept
+
+
 class KeyTable(Db):
     """API keys by hash; at least one admin key stays active."""
 
@@ -73,14 +76,34 @@ class KeyTable(Db):
         )
         return self._key(row) if row else None
 
-    def active_key(self, key_id: str) -> ApiKey | None:
-        """The key with this id, if it is not revoked (a page session checks it)."""
+    # --- the pages' sessions ---
+
+    def add_session(self, session_hash: str, key_id: str, expires: dt.datetime) -> None:
+        with self.transaction() as cur:
+            cur.execute(
+                self.q("DELETE FROM page_sessions WHERE expires_at < ?"),
+                (self.ts(expires - SESSION_SPAN),),
+            )
+            cur.execute(
+                self.q(
+                    "INSERT INTO page_sessions (session_hash, key_id, expires_at) VALUES (?,?,?)"
+                ),
+                (session_hash, key_id, self.ts(expires)),
+            )
+
+    def session_key(self, session_hash: str, now: dt.datetime) -> ApiKey | None:
+        """The active key of a session that has not ended or expired."""
         row = self._one(
-            "SELECT key_id, role, created_at, revoked_at FROM api_keys "
-            "WHERE key_id = ? AND revoked_at IS NULL",
-            (key_id,),
+            "SELECT k.key_id, k.role, k.created_at, k.revoked_at FROM page_sessions s "
+            "JOIN api_keys k ON k.key_id = s.key_id "
+            "WHERE s.session_hash = ? AND s.expires_at >= ? AND k.revoked_at IS NULL",
+            (session_hash, self.ts(now)),
         )
         return self._key(row) if row else None
+
+    def end_session(self, session_hash: str) -> None:
+        with self.transaction() as cur:
+            cur.execute(self.q("DELETE FROM page_sessions WHERE session_hash = ?"), (session_hash,))
 
     def revoke_key(self, key_id: str, at: dt.datetime) -> Revoked:
         """Revoke an active key, unless it is the last active admin key."""

@@ -83,19 +83,19 @@ class Meta(OrderTables):
                 (code_hash, order_id, self.ts(expires)),
             )
 
-    def use_link(self, code_hash: str, now: dt.datetime) -> str | None:
-        """The order of an unused, unexpired link, now used; None otherwise (once only,
-        even for two browsers at once: the update is the test)."""
+    def use_link(self, code_hash: str, order_id: str, now: dt.datetime) -> bool:
+        """Use an unused, unexpired link to this order; False otherwise (once only, even
+        for two browsers at once: the update is the test; a link tried on another order
+        stays unused)."""
         with self.transaction() as cur:
             cur.execute(
                 self.q(
-                    "UPDATE page_links SET used_at = ? WHERE code_hash = ? AND used_at IS NULL "
-                    "AND expires_at >= ? RETURNING order_id"
+                    "UPDATE page_links SET used_at = ? WHERE code_hash = ? AND order_id = ? "
+                    "AND used_at IS NULL AND expires_at >= ? RETURNING order_id"
                 ),
-                (self.ts(now), code_hash, self.ts(now)),
+                (self.ts(now), code_hash, order_id, self.ts(now)),
             )
-            row = cur.fetchone()
-        return str(row[0]) if row else None
+            return cur.fetchone() is not None
 
     def taken_since(self, since: dt.datetime) -> int:
         """Orders created since then (the intake rate)."""

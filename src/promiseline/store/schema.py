@@ -82,11 +82,17 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE orders ADD COLUMN promised_likely {date}",
         "ALTER TABLE orders ADD COLUMN promised_source TEXT",
     ],
-    # version 4: the pages: one-time links to a customer's order page, used once; the
+    # version 4: the pages: planners' sessions (ended on the server at sign-out); one-time
+    # links to a customer's order page, used once; the
     # intake rate (orders taken lately) read off an index; orders of a status listed in id
     # order straight off the status index (no sort of half a million rows per page)
     [
         "CREATE INDEX orders_status_id ON orders (status, order_id)",
+        """CREATE TABLE page_sessions (
+            session_hash TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            expires_at {ts} NOT NULL
+        )""",
         """CREATE TABLE page_links (
             code_hash TEXT PRIMARY KEY,
             order_id TEXT NOT NULL,

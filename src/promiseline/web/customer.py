@@ -51,12 +51,10 @@ def _ask_token(request: Request, order_id: str, error: bool = False) -> Response
 async def order_page(
     request: Request, order_id: str, code: str | None = None, confirm: str | None = None
 ) -> Response:
-    desk = desk_of(request)
-    if code is not None:
-        opened = await desk.use_page_link(code)
-        if opened == order_id:
-            return _open(request, order_id)
-        return _ask_token(request, order_id, error=True)
+    if code is not None:  # a one-time link: used by the customer's click, not by a GET
+        lang = i18n.pick(request)  # (mail scanners and link previews fetch links)
+        w = i18n.WORDS[lang]
+        return page(request, "customer_link.html", order_id=order_id, code=code, lang=lang, w=w)
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
     return await _render(request, order_id, confirm if confirm in ACTIONS else None)
@@ -134,6 +132,18 @@ async def open_with_token(
     return _open(request, order_id)
 
 
+@router.post("/o/{order_id}/link")
+async def open_with_link(
+    request: Request,
+    order_id: str,
+    code: Annotated[str, Form()] = "",  # any junk is just a code that opens nothing
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if csrf_ok(request, csrf) and await desk_of(request).use_page_link(code, order_id):
+        return _open(request, order_id)
+    return _ask_token(request, order_id, error=True)
+
+
 @router.post("/o/{order_id}/{action}")
 async def act(
     request: Request,
@@ -166,7 +176,10 @@ async def language(
     request: Request,
     lang: Annotated[str, Form(max_length=8)],
     back: Annotated[str, Form(max_length=256)] = "/",
+    csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    if not csrf_ok(request, csrf):
+        return Response("This form has expired: reload the page.", 403)
     chosen = lang if lang in i18n.LANGS else "en"
     target = back if back.startswith("/o/") and "//" not in back else "/"
     response = RedirectResponse(target, status_code=303)

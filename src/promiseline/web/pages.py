@@ -6,15 +6,28 @@ from __future__ import annotations
 import io
 import time
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 
 from promiseline.core.lifecycle import Status
 from promiseline.core.overview import Overview
 from promiseline.core.records import OrderFilter, OrderPage
-from promiseline.errors import NotFoundError, PromiselineError, ScenarioError, UnauthorizedError
+from promiseline.errors import (
+    InvalidRequestError,
+    NotFoundError,
+    PromiselineError,
+    ScenarioError,
+    UnauthorizedError,
+)
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
 from promiseline.service.guard import MAX_SCENARIO_BODY
@@ -23,6 +36,19 @@ from promiseline.web.session import SESSION, SESSION_S, Signer, csrf_ok, set_coo
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
+ORDER_COLUMNS: dict[str, pl.DataType | type[pl.DataType]] = {
+    "order_id": pl.String,
+    "model": pl.String,
+    "variant": pl.String,
+    "market": pl.String,
+    "status": pl.String,
+    "locked_at": pl.Datetime("us"),
+    "queue_position": pl.Int64,
+    "earliest": pl.Date,
+    "likely": pl.Date,
+    "latest": pl.Date,
+    "window_source": pl.String,
+}
 FORMATS = ("csv", "xlsx")
 
 
@@ -38,12 +64,14 @@ def signer(request: Request) -> Signer:
 async def who(request: Request) -> str | None:
     """The role of the signed-in planner or admin, None when signed out (a session
     whose key was revoked since ends at once)."""
-    desk = desk_of(request)
-    fields = signer(request).check(SESSION, request.cookies.get(SESSION))
-    if not fields or len(fields) != 1:
-        return None
-    key = await desk.active_key(fields[0])
+    session = _session(request)
+    key = await desk_of(request).session_key(session) if session else None
     return key.role if key else None
+
+
+def _session(request: Request) -> str | None:
+    fields = signer(request).check(SESSION, request.cookies.get(SESSION))
+    return fields[0] if fields and len(fields) == 1 else None
 
 
 def to_login(request: Request) -> Response:
@@ -75,8 +103,9 @@ async def login(
         found = await desk.sign_in(key.strip())
     except UnauthorizedError:
         return page(request, "login.html", 401, next=_safe_next(next), error="unknown key")
+    session = await desk.open_session(found.key_id, SESSION_S)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    value = signer(request).sign(SESSION, found.key_id, seconds=SESSION_S)
+    value = signer(request).sign(SESSION, session, seconds=SESSION_S)
     set_cookie(request, response, SESSION, value, SESSION_S)
     return response
 
@@ -85,8 +114,11 @@ async def login(
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
     if not csrf_ok(request, csrf):
         return forbidden()
+    session = _session(request)
+    if session:
+        await desk_of(request).end_session(session)  # a copy of the cookie is dead too
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(SESSION, path="/")
+    set_cookie(request, response, SESSION, "", 0)
     return response
 
 
@@ -119,10 +151,25 @@ async def overview_data(request: Request) -> Response:
 
 
 def _filter(
-    status: str | None, model: str | None, variant: str | None, market: str | None
+    status: str | None,
+    model: str | None,
+    variant: str | None,
+    market: str | None,
+    bound_by: str | None,
 ) -> OrderFilter:
-    st = Status(status) if status in {s.value for s in Status} else None
-    return OrderFilter(st, model or None, variant or None, market or None)
+    """The filter asked for; InvalidRequestError for a status that does not exist (a
+    typo must not list every order) or for status and bound_by together."""
+    statuses = {s.value for s in Status}
+    if status and status not in statuses:
+        raise InvalidRequestError(f"status must be one of {sorted(statuses)}, got {status!r}")
+    if status and bound_by:
+        raise InvalidRequestError(
+            "filter by status or by what holds orders back, not both: orders held back are "
+            "the locked and scheduled orders of the current plan"
+        )
+    return OrderFilter(
+        Status(status) if status else None, model or None, variant or None, market or None
+    )
 
 
 async def _page(
@@ -155,10 +202,6 @@ async def orders_page(
             pass
         else:
             return RedirectResponse(f"/orders/{q.strip()}", status_code=303)
-    where = _filter(status, model, variant, market)
-    result = await _page(desk, where, bound_by or None, after or None, PAGE)
-    rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]
-    ov = await desk.overview()
     filters = {
         "status": status or "",
         "model": model or "",
@@ -166,28 +209,43 @@ async def orders_page(
         "market": market or "",
         "bound_by": bound_by or "",
     }
+    error = None
+    try:
+        where = _filter(status, model, variant, market, bound_by)
+        result = await _page(desk, where, bound_by or None, after or None, PAGE)
+    except InvalidRequestError as e:
+        error, result = str(e), OrderPage([], 0, None)
+    rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]
+    ov = await desk.overview()
+    query = urlencode({k: v for k, v in filters.items() if v})
     template = "orders_table.html" if request.headers.get("hx-request") else "orders.html"
     return page(
         request,
         template,
+        422 if error else 200,
         role=role,
         nav="orders",
         rows=rows,
         result=result,
         filters=filters,
+        query=query,
+        next_query=urlencode(
+            {k: v for k, v in filters.items() if v} | {"after": result.next_after or ""}
+        ),
+        error=error,
         searched=q or "",
         statuses=[s.value for s in Status],
-        choices=_choices(ov.to_json()),
+        choices=_choices(ov),
     )
 
 
-def _choices(ov: dict[str, Any]) -> dict[str, list[str]]:
+def _choices(ov: Overview) -> dict[str, list[str]]:
     """What the filters offer: what the plan holds."""
     return {
-        "model": sorted({w["model"] for w in ov["waits"]["model"]}),
-        "variant": sorted({w["variant"] for w in ov["waits"]["variant"]}),
-        "market": sorted({w["market"] for w in ov["waits"]["market"]}),
-        "bound_by": sorted({b["constraint"] for b in ov["binding"]}),
+        "model": ov.waits["model"]["model"].to_list(),
+        "variant": sorted(set(ov.waits["variant"]["variant"].to_list())),
+        "market": ov.waits["market"]["market"].to_list(),
+        "bound_by": sorted(set(ov.binding["constraint"].to_list())),
     }
 
 
@@ -284,16 +342,25 @@ async def download(
     if await who(request) is None:
         return to_login(request)
     if fmt not in FORMATS:
-        return HTMLResponse(f"<p>format must be one of {list(FORMATS)}</p>", 404)
+        return _plain(f"format must be one of {list(FORMATS)}", 404)
     desk = desk_of(request)
     if name == "orders":
-        table = await _all_orders(desk, _filter(status, model, variant, market), bound_by)
+        try:
+            where = _filter(status, model, variant, market, bound_by)
+        except InvalidRequestError as e:
+            return _plain(str(e), 422)
+        table = await _all_orders(desk, where, bound_by)
     else:
         tables = (await desk.overview()).tables()
         if name not in tables:
-            return HTMLResponse(f"<p>no table {name!r}; one of {sorted(tables)}</p>", 404)
+            return _plain(f"no table {name!r}; one of {sorted(tables)}", 404)
         table = tables[name]
     return file_response(table, name, fmt)
+
+
+def _plain(text: str, status: int) -> Response:
+    """An error as plain text: whatever the request echoes back is never HTML."""
+    return PlainTextResponse(text, status, headers={"Cache-Control": "no-store"})
 
 
 async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None) -> pl.DataFrame:
@@ -319,7 +386,7 @@ async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None)
                 }
             )
         if result.next_after is None:
-            return pl.DataFrame(rows, infer_schema_length=None)
+            return pl.DataFrame(rows, schema=ORDER_COLUMNS, infer_schema_length=None)
         after = result.next_after
 
 
@@ -334,7 +401,10 @@ def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
     return Response(
         buf.getvalue(),
         media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
