@@ -76,7 +76,7 @@ async def _render(
         window = i18n.window_words(view.window, lang)
     try:
         why = (
-            desk.explain(order_id).text()
+            i18n.why(desk.explain(order_id), lang)
             if rec.status in (Status.LOCKED, Status.SCHEDULED)
             else None
         )

@@ -8,6 +8,7 @@ import datetime as dt
 
 from fastapi import Request
 
+from promiseline.core.explain import Explanation
 from promiseline.core.window import MONTE_CARLO, Window
 
 LANGS = ("en", "zh-CN")
@@ -133,3 +134,36 @@ def window_words(w: Window, lang: str) -> str:
     if lang == "zh-CN":
         return f"预计在{e}至{la}之间交付。"
     return f"Expected between {e} and {la}."
+
+
+def why(e: Explanation, lang: str) -> str:
+    """Why the order's date is what it is: the core's sentences in English, the same
+    facts in Chinese."""
+    if lang != "zh-CN":
+        return e.text()
+    if e.build_date is None:
+        head = f"订单 {e.order_id} 暂无生产日期"
+    else:
+        head = f"订单 {e.order_id} 计划于{day(e.build_date, lang)}生产"
+        if e.delivery_date is not None:
+            head += f"，{day(e.delivery_date, lang)}交付"
+    if e.line:
+        head += f"（产线 {e.line}，工厂 {e.plant}）"
+    pos = (
+        f"它在生产队列中排第 {e.queue_position:,} 位（同车型第 {e.model_queue_position:,} 位）。"
+        if e.queue_position
+        else "它尚未进入生产队列。"
+    )
+    kind, _, name = e.bound_by.partition(":")
+    when = day(e.blocked_day, lang) if e.blocked_day else ""
+    ahead = f"{e.ahead_same_constraint:,}" if e.ahead_same_constraint is not None else ""
+    detail = {
+        "line": f"{when}产线 {name} 已排满；排在您前面的 {ahead} 台车在这条产线生产。",
+        "part": f"从{when}起 {name} 零部件不足；排在您前面的 {ahead} 台车使用该零部件。",
+        "mix": f"{when}配比上限 {name} 已满；排在您前面的 {ahead} 台车计入该上限。",
+        "shutdown": f"{when}停产检修，产线停工。",
+        "market": f"市场 {name} 开放之前不交付。",
+    }.get(kind, "在可以生产的第一天即安排生产，没有受到任何限制。")
+    if e.status != "planned":
+        detail = "暂时无法排产。"
+    return f"{head}。{pos}{detail}"

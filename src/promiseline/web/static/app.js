@@ -90,6 +90,9 @@
         source.addEventListener(kind, () => window.location.reload());
       }
       source.addEventListener("error", () => {});
+      // the customer's own action navigates: its event must not reload the page mid-way
+      document.addEventListener("submit", () => source.close());
+      window.addEventListener("pagehide", () => source.close());
     }
   });
 })();
