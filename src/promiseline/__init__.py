@@ -3,12 +3,16 @@
 from promiseline.api import (
     backtest,
     backtest_history,
+    check_target,
     compare,
+    compare_scenarios,
     explain,
     load_orders,
     load_patch,
     load_scenario,
+    overview,
     parse_options,
+    patched,
     plan,
     quote,
     simulate,
@@ -18,6 +22,7 @@ from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.history import History
 from promiseline.core.orders import OrderBook, Rejection
+from promiseline.core.overview import Overview
 from promiseline.core.plan import Plan
 from promiseline.core.promise import Booking, Quote
 from promiseline.core.scenario import Scenario
@@ -48,6 +53,7 @@ __all__ = [
     "OrderBook",
     "OrderBookError",
     "OrderError",
+    "Overview",
     "Plan",
     "PromiselineError",
     "Quote",
@@ -61,7 +67,9 @@ __all__ = [
     "UnknownOrderError",
     "backtest",
     "backtest_history",
+    "check_target",
     "compare",
+    "compare_scenarios",
     "demo_orders",
     "demo_scenario",
     "explain",
@@ -69,7 +77,9 @@ __all__ = [
     "load_orders",
     "load_patch",
     "load_scenario",
+    "overview",
     "parse_options",
+    "patched",
     "plan",
     "quote",
     "simulate",
