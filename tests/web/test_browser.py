@@ -84,6 +84,21 @@ def _load(page: Page, name: str, site: Site) -> None:
     elif name == "order":
         page.goto(f"/orders/{o.order_id}")
         assert page.inner_text("h1").startswith(f"Order {o.order_id}")
+    elif name == "scenario":
+        page.goto("/scenario")
+        assert "plants:" in page.input_value("textarea[name=text]")
+    elif name == "whatif":  # a patch that changes nothing, run and polled until done
+        page.goto("/whatif")
+        page.fill("input[name=name]", "same")
+        page.fill("textarea[name=text]", "{}")
+        page.click("form[action='/whatif'] button[type=submit]")
+        page.wait_for_selector("text=Done in", timeout=30_000)
+        assert page.locator("table").count() == 2  # waits and deliveries, side by side
+    elif name == "sizing":  # the tiny scenario has no levers: the job says so
+        page.goto("/sizing")
+        page.fill("input[name=target]", "p90_wait<=5d")
+        page.click("form[action='/sizing'] button[type=submit]")
+        page.wait_for_selector("text=no levers of kind", timeout=30_000)
     elif name == "customer-token":
         page.goto(f"/o/{o.order_id}")
         assert page.locator("input[name=token]").is_visible()
@@ -103,7 +118,7 @@ def test_pages_load_without_errors_or_other_hosts(site: Site, tab: Open) -> None
     planner = tab(planner=True)
     customer = tab(locale="en-US")
     for t, names in (
-        (planner, ("overview", "orders", "order")),
+        (planner, ("overview", "orders", "order", "scenario", "whatif", "sizing")),
         (customer, ("login", "customer-token", "customer-en")),
     ):
         for name in names:
