@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from promiseline import api
 from promiseline.core.explain import Explanation
 from promiseline.core.lifecycle import Status
@@ -260,6 +262,17 @@ class OrderDesk:
     def plan_row(self, order_id: str) -> dict[str, Any] | None:
         """The order's row of the current plan (bound_by, build and delivery dates)."""
         return self.live.row(order_id)
+
+    async def orders_table(self, where: OrderFilter) -> pl.DataFrame:
+        """Every order the filter finds, with its window, as one table (downloads)."""
+        return await asyncio.to_thread(self.store.orders_table, where)
+
+    async def ids_bound_by(self, bound_by: str) -> list[str]:
+        """Every order the current plan holds back by `bound_by`."""
+        ids, _ = await asyncio.to_thread(
+            self.live.ids_bound_by, bound_by, OrderFilter(None, None, None, None), None, 10**9
+        )
+        return ids
 
     async def orders_bound_by(
         self, bound_by: str, where: OrderFilter, after: str | None, limit: int

@@ -391,8 +391,8 @@ class OrderTables(Db):
     def last_event_id(self) -> int:
         return int(self._one("SELECT COALESCE(MAX(event_id), 0) FROM events")[0])
 
-    def list_orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
-        """A page of orders by id after the cursor, and how many match in all."""
+    @staticmethod
+    def _where(where: OrderFilter) -> tuple[str, list[Any]]:
         conds, params = [], []
         for col, value in (
             ("status", where.status.value if where.status else None),
@@ -403,7 +403,32 @@ class OrderTables(Db):
             if value is not None:
                 conds.append(f"{col} = ?")
                 params.append(value)
-        cond = " AND ".join(conds) or "1=1"
+        return " AND ".join(conds) or "1=1", params
+
+    def orders_table(self, where: OrderFilter) -> pl.DataFrame:
+        """Every order the filter finds with its promised window, as one table in id
+        order (a download: read in one query, no object per order)."""
+        cond, params = self._where(where)
+        rows = self._all(
+            "SELECT order_id, model, variant, market, status, locked_at, queue_position, "
+            "promised_earliest, COALESCE(promised_likely, promised_earliest), promised_latest, "
+            f"promised_source FROM orders WHERE {cond} ORDER BY order_id",
+            params,
+        )
+        names = (
+            *("order_id", "model", "variant", "market", "status", "locked_at"),
+            *("queue_position", "earliest", "likely", "latest", "window_source"),
+        )
+        frame = self._frame(rows, names, dates=("earliest", "likely", "latest"))
+        return frame.with_columns(
+            *(pl.col(c).cast(pl.String) for c in (*names[:5], "window_source")),
+            self._stamps(pl.col("locked_at")),
+            pl.col("queue_position").cast(pl.Int64),
+        )
+
+    def list_orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
+        """A page of orders by id after the cursor, and how many match in all."""
+        cond, params = self._where(where)
         total = int(self._one(f"SELECT COUNT(*) FROM orders WHERE {cond}", params)[0])
         page_cond = cond + (" AND order_id > ?" if after else "")
         rows = self._all(

@@ -1,0 +1,30 @@
+"""Orders downloads: read in one query, written off the event loop; an Excel file past
+its row cap is refused with the way out, CSV has no cap."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from fastapi.testclient import TestClient
+
+from promiseline.web import pages
+from tests.service.conftest import client, clock, db_url, order, store  # noqa: F401
+from tests.web.signin import signed_in
+
+
+def test_an_excel_download_past_its_cap_says_to_take_csv(
+    client: TestClient,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made = sorted(str(order(client, f"d{i}", lock=True)["order_id"]) for i in range(3))
+    signed_in(client)
+    monkeypatch.setattr(pages, "XLSX_MAX_ROWS", 2)
+    big = client.get("/download/orders.xlsx")
+    assert big.status_code == 413
+    assert "up to 2 orders and this one has 3: download it as CSV" in big.text
+    csv = pl.read_csv(client.get("/download/orders.csv").content)
+    assert csv["order_id"].to_list() == made
+    monkeypatch.setattr(pages, "XLSX_MAX_ROWS", 3)
+    ok = client.get("/download/orders.xlsx")
+    assert ok.status_code == 200
+    assert ok.content[:2] == b"PK"
