@@ -266,3 +266,22 @@ def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
     assert new_order_window(spread, "A", "CN", day(43), planned, LOCKED, 150) == spread.window(
         "A", "CN", day(43), planned, 150
     )
+
+
+def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
+    """Cancellations ahead bring orders forward in the futures, but an order with no
+    queue ahead (built the day after its lock) cannot come before its lock allows: a
+    spread that would put it there, or collapse it to one day, gives the plan's stand-in
+    (a new-user pass found 'between 4 November and 4 November' for an order built on
+    30 November)."""
+    build, delivery = LOCKED + dt.timedelta(days=1), LOCKED + dt.timedelta(days=8)
+    ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32)])})
+    stand_in = promise_window(build, delivery, LOCKED, 101)
+    assert new_order_window(ahead, "A", "CN", build, delivery, LOCKED, 101) == stand_in
+    narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0)])})
+    assert new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101) == stand_in
+    fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9)])})
+    got = new_order_window(fine, "A", "CN", build, delivery, LOCKED, 101)
+    assert got is not None
+    assert got.source == MONTE_CARLO
+    assert got.earliest == delivery - dt.timedelta(days=1)  # still no sooner than possible

@@ -28,3 +28,15 @@ def test_an_excel_download_past_its_cap_says_to_take_csv(
     ok = client.get("/download/orders.xlsx")
     assert ok.status_code == 200
     assert ok.content[:2] == b"PK"
+
+
+def test_a_refused_filter_shows_in_the_swapped_table(client: TestClient) -> None:  # noqa: F811
+    """htmx swaps in only a 2xx answer: the partial says what is wrong with a 200 (the
+    full page answers 422)."""
+    signed_in(client)
+    where = {"status": "locked", "bound_by": "line:l1"}
+    partial = client.get("/orders", params=where, headers={"HX-Request": "true"})
+    assert partial.status_code == 200
+    assert 'class="error" role="alert"' in partial.text
+    assert "not both" in partial.text
+    assert client.get("/orders", params=where).status_code == 422

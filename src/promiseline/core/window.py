@@ -332,8 +332,16 @@ def new_order_window(
 ) -> Window | None:
     """The window an order gets when it is taken: the Monte Carlo spread of the orders
     around its place in the queue when a simulation has given one, else the plan's
-    stand-in."""
+    stand-in. The spread moves a date by what the queue ahead may do (cancellations
+    ahead bring it forward); it cannot bring it before the order could come at all
+    (built the day it is locked), nor collapse to a single day: then the stand-in."""
     plan = promise_window(build, delivery, locked, queue_position)
-    if spread is None or plan is None:
+    if spread is None or plan is None or build is None or delivery is None:
         return plan
-    return spread.window(model, market, build, delivery, queue_position) or plan
+    w = spread.window(model, market, build, delivery, queue_position)
+    if w is None or w.earliest is None or w.latest is None:
+        return plan
+    soonest = locked + (delivery - build)
+    if w.earliest < soonest or w.latest <= w.earliest:
+        return plan
+    return w

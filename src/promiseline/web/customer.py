@@ -5,6 +5,7 @@ rule; the page follows the order's events live (Server-Sent Events)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -89,8 +90,8 @@ async def _render(
             moves.append(
                 w["moved"].format(
                     day=i18n.day(e.at.date(), lang),
-                    before=f"{before.get('earliest')} – {before.get('latest')}",
-                    after=f"{after.get('earliest')} – {after.get('latest')}",
+                    before=_span(before, lang),
+                    after=_span(after, lang),
                 )
             )
     refund = None
@@ -113,6 +114,15 @@ async def _render(
         refund=refund,
         status_words=w.get(f"status_{rec.status.value}", rec.status.value),
     )
+
+
+def _span(window: dict[str, str], lang: str) -> str:
+    """A told window's dates in the customer's words."""
+    days = [window.get(k) for k in ("earliest", "latest")]
+    if not all(days):
+        return "—"
+    e, la = (i18n.day(dt.date.fromisoformat(str(d)), lang) for d in days)
+    return e if e == la else f"{e} – {la}"
 
 
 @router.post("/o/{order_id}/open")

@@ -207,11 +207,11 @@ async def orders_page(
     rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]
     ov = await desk.overview()
     query = urlencode({k: v for k, v in filters.items() if v})
-    template = "orders_table.html" if request.headers.get("hx-request") else "orders.html"
+    partial = bool(request.headers.get("hx-request"))
     return page(
         request,
-        template,
-        422 if error else 200,
+        "orders_table.html" if partial else "orders.html",
+        422 if error and not partial else 200,  # htmx swaps in only a 2xx: the error shows
         role=role,
         nav="orders",
         rows=rows,
