@@ -170,9 +170,9 @@ def tables(job: Job) -> dict[str, pl.DataFrame]:
             ],
             "value": [
                 sm["target"],
-                str(sm["met"]),
-                str(sm["baseline_days"]),
-                str(sm["achieved_days"]),
+                "yes" if sm["met"] else "no: the levers below are all at their maximum",
+                f"{sm['baseline_days']:,.0f}",
+                f"{sm['achieved_days']:,.0f}",
                 f"{sm['cost']:,.0f}",
             ],
         }
