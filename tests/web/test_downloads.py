@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
+from promiseline.store import SqlStore
 from promiseline.web import pages
 from tests.service.conftest import client, clock, db_url, order, store  # noqa: F401
 from tests.web.signin import signed_in
@@ -40,3 +41,22 @@ def test_a_refused_filter_shows_in_the_swapped_table(client: TestClient) -> None
     assert 'class="error" role="alert"' in partial.text
     assert "not both" in partial.text
     assert client.get("/orders", params=where).status_code == 422
+
+
+def test_the_overview_takes_bands_stored_by_any_worker(
+    client: TestClient,  # noqa: F811
+    store: SqlStore,  # noqa: F811
+) -> None:
+    """The overview is made again when the stored Monte Carlo bands change (whichever
+    worker's simulation stored them), and not otherwise."""
+    order(client, "b1", lock=True)
+    signed_in(client)
+    first = client.get("/overview.json").json()["backlog"]
+    assert "backlog_p10" not in first[0]
+    days = [r["date"] for r in first]
+    bands = pl.DataFrame(
+        {"date": days, **{f"backlog_p{p}": [p] * len(days) for p in (10, 50, 90)}}
+    ).with_columns(pl.col("date").str.to_date())
+    store.put_spread("[]", bands.write_json())
+    again = client.get("/overview.json").json()["backlog"]
+    assert [r["backlog_p50"] for r in again[: len(days)]] == [50] * len(days)

@@ -156,7 +156,7 @@ class LivePlan:
         self._due = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
-        self._overview: tuple[tuple[int, int, float], Overview] | None = None
+        self._overview: tuple[Snapshot, str | None, Overview] | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -358,18 +358,18 @@ class LivePlan:
 
     def overview(self) -> Overview:
         """The current plan's overview with the latest Monte Carlo's backlog bands (a
-        third of a second on half a million orders: made once per plan and simulation,
-        and at most once a minute for bands another worker's simulation stored)."""
-        key = (id(self.now), self.forecaster.runs, time.time() // 60)
-        if self._overview is None or self._overview[0] != key:
-            raw = self.store.bands()
+        third of a second on half a million orders): made again only when the plan or
+        the stored bands (from whichever worker simulated) are new."""
+        snap, raw = self.now, self.store.bands()
+        cached = self._overview
+        if cached is None or cached[0] is not snap or cached[1] != raw:
             bands = None
             if raw:
                 bands = pl.read_json(io.StringIO(raw)).with_columns(
                     pl.col("date").cast(pl.String).str.to_date()
                 )
-            self._overview = (key, overview(self.now.plan, bands))
-        return self._overview[1]
+            cached = self._overview = (snap, raw, overview(snap.plan, bands))
+        return cached[2]
 
     def backlog(self) -> int:
         """Orders planned and not yet built, with those booked since."""

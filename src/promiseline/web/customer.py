@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from promiseline.core.lifecycle import Status
 from promiseline.errors import NotFoundError, PromiselineError, UnauthorizedError
 from promiseline.web import i18n
-from promiseline.web.pages import desk_of, signer
+from promiseline.web.pages import desk_of, forbidden, signer
 from promiseline.web.render import page
 from promiseline.web.session import ORDER, ORDER_S, csrf_ok, set_cookie
 
@@ -35,13 +35,17 @@ def _open(request: Request, order_id: str) -> Response:
     return response
 
 
-def _ask_token(request: Request, order_id: str, error: bool = False) -> Response:
+def _ask_token(
+    request: Request, order_id: str, error: bool = False, code: str | None = None
+) -> Response:
+    """The door of an order's page: the token form, or a one-time link's button."""
     lang = i18n.pick(request)
     return page(
         request,
         "customer_token.html",
         401 if error else 200,
         order_id=order_id,
+        code=code,
         lang=lang,
         w=i18n.WORDS[lang],
         error=error,
@@ -53,9 +57,7 @@ async def order_page(
     request: Request, order_id: str, code: str | None = None, confirm: str | None = None
 ) -> Response:
     if code is not None:  # a one-time link: used by the customer's click, not by a GET
-        lang = i18n.pick(request)  # (mail scanners and link previews fetch links)
-        w = i18n.WORDS[lang]
-        return page(request, "customer_link.html", order_id=order_id, code=code, lang=lang, w=w)
+        return _ask_token(request, order_id, code=code)  # (mail scanners fetch links)
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
     return await _render(request, order_id, confirm if confirm in ACTIONS else None)
@@ -165,7 +167,7 @@ async def act(
     """Lock, change or cancel, after the customer confirmed on the page; what the
     policy refuses is said on the page."""
     if action not in ACTIONS or not csrf_ok(request, csrf):
-        return Response("This form has expired: reload the page.", 403)
+        return forbidden()
     if not _opened(request, order_id):
         return _ask_token(request, order_id)
     desk = desk_of(request)
@@ -189,7 +191,7 @@ async def language(
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return Response("This form has expired: reload the page.", 403)
+        return forbidden()
     chosen = lang if lang in i18n.LANGS else "en"
     target = back if back.startswith("/o/") and "//" not in back else "/"
     response = RedirectResponse(target, status_code=303)
