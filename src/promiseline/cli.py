@@ -208,6 +208,14 @@ def _wait_cells(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _loaded(scenario: Path, orders: Path) -> tuple[Scenario, OrderBook]:
+    """The scenario and its order book, the rejected rows listed."""
+    s = api.load_scenario(scenario)
+    book = _book(scenario, s, orders)
+    _rejections(book)
+    return s, book
+
+
 def _written(paths: dict[str, Path]) -> None:
     out.print("Wrote " + ", ".join(str(p) for p in paths.values()))
 
@@ -682,9 +690,7 @@ def simulate(
     """Monte Carlo delivery windows: P10/P50/P90 dates, cancellations, fan charts."""
     with _steps() as say:
         say("loading")
-        s = api.load_scenario(scenario)
-        book = _book(scenario, s, orders)
-        _rejections(book)
+        s, book = _loaded(scenario, orders)
         say(f"planning {futures} futures")
         sim = api.simulate(s, book, futures=futures, seed=seed, workers=workers, dask=dask)
         say("writing outputs and charts")
@@ -770,9 +776,7 @@ def report(
 
     with _steps() as say:
         say("loading")
-        s = api.load_scenario(scenario)
-        book = _book(scenario, s, orders)
-        _rejections(book)
+        s, book = _loaded(scenario, orders)
         bands = None
         if futures:
             say(f"simulating {futures} futures")
@@ -851,9 +855,7 @@ def backtest(
             assert scenario is not None
             assert orders is not None
             say("loading")
-            s = api.load_scenario(scenario)
-            book = _book(scenario, s, orders)
-            _rejections(book)
+            s, book = _loaded(scenario, orders)
             result = api.backtest(
                 s,
                 book,
@@ -896,9 +898,7 @@ def compare(
 
     with _steps() as say:
         say("planning each scenario")
-        s = api.load_scenario(scenario)
-        book = _book(scenario, s, orders)
-        _rejections(book)
+        s, book = _loaded(scenario, orders)
         cmp = api.compare(s, patches, book)
         say("writing charts")
         paths = compare_charts(cmp, output)
@@ -947,9 +947,7 @@ def size(
     """Find the least-cost capacity additions that meet a wait target (HiGHS + planner);
     exit code 1 if the target is not met or rows of the order book were rejected."""
     with _steps() as say:
-        s = api.load_scenario(scenario)
-        book = _book(scenario, s, orders)
-        _rejections(book)
+        s, book = _loaded(scenario, orders)
         say("sizing (MIP on weekly buckets, then the planner)")
         r = api.size(s, book, target, levers=levers.split(","))
         sim = None
