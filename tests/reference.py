@@ -93,6 +93,7 @@ class Row:
     delivery: dt.date | None
     bound_by: str
     queue: int | None
+    sailing: str | None = None  # lane:departure date
 
 
 class Reference:
@@ -130,6 +131,19 @@ class Reference:
                     caps = [floor_(mx.max_share * x) for x in self.slots[li]]
                     self.mixes.append((mx.name, li, mx.match, caps))
         self.mix_used = [[0] * self.H for _ in self.mixes]
+        # export: per lane, departure -> capacity (sailings inside the horizon, one per date)
+        self.sailings: dict[str, dict[dt.date, int]] = {}
+        for mk in s.markets:
+            for lane in mk.lanes:
+                caps: dict[dt.date, int] = {}
+                for entry in lane.sailings:
+                    for day in entry.dates():
+                        if s.start <= day < s.end:
+                            size = lane.capacity if entry.capacity is None else entry.capacity
+                            caps[day] = max(caps.get(day, 0), size)
+                self.sailings[lane.name] = dict(sorted(caps.items()))
+        self.loaded: dict[tuple[str, dt.date], int] = {}
+        self.departed: dict[tuple[str, int, int], int] = {}  # market, year, month
 
     def needs(self, model: str, variant: str) -> dict[str, int]:
         prod = next(p for p in self.s.products if p.model == model)
@@ -205,10 +219,65 @@ class Reference:
     def deliver(self, market: str, d: int) -> tuple[dt.date, bool]:
         mk = next(m for m in self.s.markets if m.name == market)
         build = self.s.start + dt.timedelta(days=d)
+        assert mk.lead_days is not None
         delivery = build + dt.timedelta(days=mk.lead_days)
         if mk.opens and mk.opens > delivery:
             return mk.opens, True
         return delivery, False
+
+    def has_room(self, market: str, lane: str, day: dt.date) -> bool:
+        mk = next(m for m in self.s.markets if m.name == market)
+        if self.loaded.get((lane, day), 0) >= self.sailings[lane][day]:
+            return False
+        quota = mk.quota.cap(day.year, day.month) if mk.quota else None
+        return quota is None or self.departed.get((market, day.year, day.month), 0) < quota
+
+    def sailing(self, market: str, d: int) -> tuple[str, dt.date] | None:
+        """The sailing an order built on day d takes: per lane the first with room on or
+        after its port date; the first to arrive, ties by lane order."""
+        mk = next(m for m in self.s.markets if m.name == market)
+        best: tuple[dt.date, str, dt.date] | None = None
+        for lane in mk.lanes:
+            port = self.s.start + dt.timedelta(days=d + lane.inland_days)
+            for day in self.sailings[lane.name]:
+                if day >= port and self.has_room(market, lane.name, day):
+                    arrival = day + dt.timedelta(days=lane.transit_days)
+                    if best is None or arrival < best[0]:
+                        best = (arrival, lane.name, day)
+                    break
+        return None if best is None else (best[1], best[2])
+
+    def load(self, market: str, lane: str, day: dt.date) -> None:
+        self.loaded[(lane, day)] = self.loaded.get((lane, day), 0) + 1
+        key = (market, day.year, day.month)
+        self.departed[key] = self.departed.get(key, 0) + 1
+
+    def ship(
+        self, o: dict[str, object], d: int, sailing: tuple[str, dt.date], build_bound: str
+    ) -> tuple[dt.date, str]:
+        """Delivery date and bound of an export order on this sailing."""
+        mk = next(m for m in self.s.markets if m.name == o["market"])
+        lane = next(ln for ln in mk.lanes if ln.name == sailing[0])
+        base = sailing[1] + dt.timedelta(days=lane.transit_days + lane.last_mile_days)
+        gates = [
+            g.from_
+            for g in mk.gates
+            if g.model == o["model"] and g.variant in (None, o["variant"])
+        ]
+        gate = max(gates) if gates else None
+        delivery = max([base] + gates + ([mk.opens] if mk.opens else []))
+        port = self.s.start + dt.timedelta(days=d + lane.inland_days)
+        first = next((x for x in self.sailings[lane.name] if x >= port), None)
+        if gate is not None and delivery == gate and gate > base:
+            return delivery, f"gate:{mk.name}"
+        if mk.opens is not None and delivery == mk.opens and mk.opens > base:
+            return delivery, f"market:{mk.name}"
+        if first != sailing[1]:
+            return delivery, f"sailing:{lane.name}"
+        return delivery, build_bound
+
+    def export(self, market: str) -> bool:
+        return bool(next(m for m in self.s.markets if m.name == market).lanes)
 
 
 def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
@@ -242,7 +311,19 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
     for o in frozen:
         opts = json.loads(o["options"])
         d = (o["build_date"] - s.start).days
-        ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)
+        ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)  # kept even unshipped
+        if ref.export(o["market"]):
+            sailing = ref.sailing(o["market"], d)
+            if sailing is None:
+                out[o["order_id"]] = Row("unplanned", None, None, None, "", None)
+                continue
+            ref.load(o["market"], *sailing)
+            queue += 1
+            delivery, bound = ref.ship(o, d, sailing, "")
+            out[o["order_id"]] = Row(
+                "planned", o["line"], o["build_date"], delivery, bound, queue, _id(sailing)
+            )
+            continue
         queue += 1
         delivery, by_market = ref.deliver(o["market"], d)
         bound = f"market:{o['market']}" if by_market else ""
@@ -256,9 +337,27 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             if li < 0:
                 out[o["order_id"]] = Row("unplanned", None, None, None, bound, None)
                 continue
-            delivery, by_market = ref.deliver(o["market"], d)
             build = s.start + dt.timedelta(days=d)
             name = ref.lines[li][1].name
+            if ref.export(o["market"]):
+                sailing = ref.sailing(o["market"], d)
+                if sailing is None:
+                    out[o["order_id"]] = Row("unplanned", None, None, None, bound, None)
+                    continue
+                delivery, bound = ref.ship(o, d, sailing, bound)
+                if group is reserved:
+                    out[o["order_id"]] = Row(
+                        "unplanned", name, build, delivery, bound, None, _id(sailing)
+                    )
+                    continue
+                ref.book(o["model"], o["variant"], opts, li, d)
+                ref.load(o["market"], *sailing)
+                queue += 1
+                out[o["order_id"]] = Row(
+                    "planned", name, build, delivery, bound, queue, _id(sailing)
+                )
+                continue
+            delivery, by_market = ref.deliver(o["market"], d)
             if group is reserved:
                 bound = f"market:{o['market']}" if by_market else bound
                 out[o["order_id"]] = Row("unplanned", name, build, delivery, bound, None)
@@ -268,3 +367,7 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             bound = f"market:{o['market']}" if by_market else bound
             out[o["order_id"]] = Row("planned", name, build, delivery, bound, queue)
     return out
+
+
+def _id(sailing: tuple[str, dt.date]) -> str:
+    return f"{sailing[0]}:{sailing[1].isoformat()}"

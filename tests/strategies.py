@@ -21,7 +21,8 @@ def _date(draw: st.DrawFn, lo: int, hi: int) -> dt.date:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> Scenario:
+def scenarios(draw: st.DrawFn, export: bool | None = None) -> Scenario:
+    """A random scenario; `export` True forces a market by sea, False rules it out."""
     horizon = draw(st.integers(5, 45))
     n_parts = draw(st.integers(0, 3))
     parts = [
@@ -129,6 +130,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
                 "opens": _date(draw, 0, horizon + 30),
             }
         )
+    if export or (export is None and draw(st.booleans())):
+        markets.append(_export_market(draw, horizon, models))
     data = {
         "name": "random",
         "start": START,
@@ -147,6 +150,56 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         "markets": markets,
     }
     return Scenario.model_validate(data)
+
+
+def _export_market(draw: st.DrawFn, horizon: int, models: list[dict[str, Any]]) -> dict[str, Any]:
+    """A market by sea: lanes with recurring and one-off sailings (some on the same date,
+    some outside the horizon), small capacities, gates and sometimes a monthly quota."""
+    lanes = []
+    for i in range(draw(st.integers(1, 3))):
+        sailings: list[dict[str, Any]] = []
+        for _ in range(draw(st.integers(1, 3))):
+            if draw(st.integers(0, 3)) > 0:
+                a = draw(st.integers(-5, horizon))
+                sailings.append(
+                    {
+                        "every": draw(st.integers(1, 7)),
+                        "from": START + dt.timedelta(days=a),
+                        "to": START + dt.timedelta(days=a + draw(st.integers(0, horizon + 5))),
+                    }
+                )
+            else:
+                one: dict[str, Any] = {"date": _date(draw, -3, horizon + 3)}
+                if draw(st.booleans()):
+                    one["capacity"] = draw(st.integers(0, 4))
+                sailings.append(one)
+        lanes.append(
+            {
+                "name": f"lane{i}",
+                "port": draw(st.sampled_from(["tianjin", "shanghai"])),
+                "inland_days": draw(st.integers(0, 4)),
+                "transit_days": draw(st.integers(0, 12)),
+                "last_mile_days": draw(st.integers(0, 5)),
+                "capacity": draw(st.sampled_from([0, 1, 2, 3, 5])),
+                "sailings": sailings,
+            }
+        )
+    gates = []
+    for _ in range(draw(st.integers(0, 2))):
+        m = draw(st.sampled_from(models))
+        gate: dict[str, Any] = {"model": m["model"], "from": _date(draw, 0, horizon + 30)}
+        if draw(st.booleans()):
+            gate["variant"] = draw(st.sampled_from(m["variants"]))["name"]
+        gates.append(gate)
+    market: dict[str, Any] = {"name": "EX", "lanes": lanes, "gates": gates}
+    if draw(st.booleans()):
+        market["opens"] = _date(draw, 0, horizon + 30)
+    if draw(st.integers(0, 2)) == 0:
+        months = {}
+        if draw(st.booleans()):
+            months[f"{START.year:04d}-{START.month + 1:02d}"] = draw(st.integers(0, 3))
+        market["quota"] = {"max_per_month": draw(st.integers(0, 6)), "months": months}
+    return market
 
 
 @st.composite

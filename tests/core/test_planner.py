@@ -27,6 +27,7 @@ def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
             r["delivery_date"],
             r["bound_by"],
             r["queue_position"],
+            r["sailing_id"],
         )
         for r in p.table.iter_rows(named=True)
     }
@@ -41,10 +42,64 @@ def test_fast_plan_equals_reference(data: st.DataObject) -> None:
     book = validate_orders(raw, s)
     assert not book.rejected
     want = {
-        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue)
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing)
         for oid, r in reference_plan(s, book.table).items()
     }
     assert fast_rows(s, raw) == want
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fast_plan_equals_reference_by_sea(data: st.DataObject) -> None:
+    """The same with most orders going by sea: sailings, quotas and gates agree too."""
+    s = data.draw(scenarios(export=True))
+    raw = data.draw(order_tables(s))
+    to_sea = data.draw(st.lists(st.booleans(), min_size=raw.height, max_size=raw.height))
+    raw = raw.with_columns(
+        pl.when(pl.Series(to_sea, dtype=pl.Boolean))
+        .then(pl.lit("EX"))
+        .otherwise(pl.col("market"))
+        .alias("market")
+    )
+    book = validate_orders(raw, s)
+    want = {
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing)
+        for oid, r in reference_plan(s, book.table).items()
+    }
+    assert fast_rows(s, raw) == want
+
+
+@SETTINGS
+@given(data=st.data())
+def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObject) -> None:
+    """Loads stay within each sailing's capacity and each month's quota; no export order
+    is delivered before its gate, its market opens, or its sailing arrives."""
+    s = data.draw(scenarios(export=True))
+    raw = data.draw(order_tables(s)).with_columns(
+        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked")).otherwise("status"),
+        pl.lit("EX").alias("market"),
+    )
+    p = plan(s, validate_orders(raw, s))
+    sailings = p.sailings()
+    assert (sailings["loaded"] <= sailings["capacity"]).all()
+    planned = p.planned.join(sailings, on="sailing_id", how="left", suffix="_s")
+    assert planned["sailing_id"].null_count() == 0  # every planned export order sails
+    assert planned.height == int(sailings["loaded"].sum())
+    ex = s.markets[-1]
+    for r in planned.iter_rows(named=True):
+        lane = next(ln for ln in ex.lanes if ln.name == r["lane"])
+        assert r["port_date"] == r["build_date"] + dt.timedelta(days=lane.inland_days)
+        assert r["departure_date"] >= r["port_date"]
+        assert r["delivery_date"] >= r["arrival_date"] + dt.timedelta(days=lane.last_mile_days)
+        gate = ex.gate(r["model"], r["variant"])
+        assert gate is None or r["delivery_date"] >= gate
+        assert ex.opens is None or r["delivery_date"] >= ex.opens
+    if ex.quota is not None:
+        months = planned.group_by(pl.col("departure_date").dt.strftime("%Y-%m")).len()
+        for month, n in months.iter_rows():
+            y, m = map(int, month.split("-"))
+            cap = ex.quota.cap(y, m)
+            assert cap is None or n <= cap
 
 
 @SETTINGS

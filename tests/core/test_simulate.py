@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.orders import validate_orders
-from promiseline.core.plan import delivery_day
 from promiseline.core.planner import plan
 from promiseline.core.scenario import Scenario, Uncertainty
+from promiseline.core.sea import delivery_day
 from promiseline.core.simulate import Partial, Prepared, one_future, run_futures, simulate
 from tests.strategies import order_tables, scenarios
 

@@ -42,13 +42,15 @@ def test_bookings_outside_the_horizon_take_nothing(tiny_plan: Plan) -> None:
     """Bookings on day -1 or past the horizon leave the fresh state."""
     cap, classes = tiny_plan.capacity, tiny_plan.classes
     n = len(classes.line_ptr) - 1
-    none = State.booked(cap, classes, *(np.zeros(0, np.int32) for _ in range(3)))
+    none = State.booked(cap, classes, *(np.zeros(0, np.int32) for _ in range(5)))
     outside = State.booked(
         cap,
         classes,
         np.zeros(2, np.int32),
         np.zeros(2, np.int32),
         np.array([-1, cap.days], np.int32),
+        np.full(2, -1, np.int32),
+        np.zeros(2, np.int32),
     )
     fresh = State.fresh(cap, n)
     for st_ in (none, outside):
@@ -72,8 +74,12 @@ def test_booked_equals_the_planners_final_state(data: st.DataObject) -> None:
         p.order_cls[booking],
         p.placement.line[booking],
         p.placement.day[booking],
+        p.placement.sailing[booking],
+        p.mk[booking],
     )
     assert np.array_equal(rebuilt.free, p.state.free)
+    assert np.array_equal(rebuilt.load, p.state.load)
+    assert np.array_equal(rebuilt.departed, p.state.departed)
     assert np.array_equal(rebuilt.mixfree, p.state.mixfree)
     assert np.array_equal(rebuilt.available(), p.state.available())
 

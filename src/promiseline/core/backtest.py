@@ -46,7 +46,7 @@ from promiseline.core.calibration import (
 )
 from promiseline.core.lifecycle import Status
 from promiseline.core.orders import BOOK_COLUMNS, OrderBook, order_book
-from promiseline.core.plan import ACTIVE, delivery_day
+from promiseline.core.plan import ACTIVE
 from promiseline.core.planner import plan
 from promiseline.core.scenario import RampSlip, Scenario, Spread, Uncertainty
 from promiseline.core.simulate import MAX_FUTURES, Runner, one_future, prepare, simulate
@@ -104,9 +104,7 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
     )
     book = pl.concat([rows.filter(pl.Series(keep)), new.cast(rows.schema)])
     built = f.line >= 0
-    lead = np.concatenate([prep.lead, np.full(len(d.inflow_day), prep.inflow_lead)])
-    opens = np.concatenate([prep.opens, np.full(len(d.inflow_day), prep.inflow_opens)])
-    delivery = np.where(built, delivery_day(f.day, lead, opens), -1).astype(np.int64)
+    delivery = np.where(built, f.delivery, -1).astype(np.int64)
     delivery[delivery >= days] = -1
     cancel_on = np.concatenate([f.cancel_on, np.full(len(d.inflow_day), days)])
     take = np.concatenate([keep, np.ones(len(d.inflow_day), dtype=bool)])

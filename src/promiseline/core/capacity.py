@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.scenario import WEEKDAYS, Line, Match, Plant, RampUp, Scenario, Shutdown
+from promiseline.core.sea import Sea, sea
 
 EPS = 1e-9
 IntArray = npt.NDArray[np.int64]
@@ -62,6 +63,7 @@ class Capacity:
     on_hand: IntArray  # [part, day] stock + whole arrivals through that day
     mixes: tuple[MixInstance, ...]
     mix_cap: Int32Array  # [mix, day] orders that may match on that line and day
+    sea: Sea  # lanes and sailings of the export markets
 
     def date(self, day: int) -> dt.date:
         return self.start + dt.timedelta(days=day)
@@ -184,4 +186,5 @@ def capacity(
         on_hand=on_hand,
         mixes=tuple(mixes),
         mix_cap=mix_cap,
+        sea=sea(s),
     )

@@ -19,6 +19,11 @@ Bound codes: NONE, SHUTDOWN, then one per part, per line and per mix instance
   parts in block form;
 - `cl`, the classes (CSR): (line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty,
   prev_rel[class, day + 1], has_slots[class, day]).
+
+Export orders then take a sailing (sea.py): `sea` holds the lanes and sailings, `ship`
+the sailings' loads, departures per market and month, and skip pointers. A sailing that
+is full, or whose month has reached its market's quota, stays so while orders are
+placed, so each one is skipped once (union-find with path compression).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from numba import njit
 
 BLOCK = 32
 NONE = 0
+NO_SAILING = -2
 SHUTDOWN = 1
 FIRST_PART = 2
 _BIG = np.int64(2**62)
@@ -90,6 +96,46 @@ def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
     for b in range(b0 + 1, lazy.shape[1]):
         lazy[p, b] -= q
         bmin[p, b] -= q
+
+
+@njit(cache=True, inline="always")
+def _open_sailing(j, end, mk, sea, ship):  # type: ignore[no-untyped-def]
+    """First sailing at or after index j (before `end`) with room under the quota."""
+    cap, month, quota = sea[5], sea[6], sea[7]
+    load, departed, skip = ship
+    r = j
+    while r < end and (load[r] >= cap[r] or departed[mk, month[r]] >= quota[mk, month[r]]):
+        r = skip[r]
+    while j < r:
+        nxt = skip[j]
+        skip[j] = r
+        j = nxt
+    return r
+
+
+@njit(cache=True, nogil=True)
+def choose_sailing(mk, d, sea, ship):  # type: ignore[no-untyped-def]
+    """The sailing an order of market mk built on day d takes: on each lane the first
+    one departing on or after the port date with room; the earliest arrival wins, ties
+    by lane order. -1: none."""
+    lane_ptr, inland, transit, sail_ptr, sail_day = sea[0], sea[1], sea[2], sea[3], sea[4]
+    best = -1
+    best_arrival = _BIG
+    for ln in range(lane_ptr[mk], lane_ptr[mk + 1]):
+        a = sail_ptr[ln]
+        b = sail_ptr[ln + 1]
+        j = a + np.searchsorted(sail_day[a:b], d + inland[ln])
+        j = _open_sailing(j, b, mk, sea, ship)
+        if j < b and sail_day[j] + transit[ln] < best_arrival:
+            best = j
+            best_arrival = sail_day[j] + transit[ln]
+    return best
+
+
+@njit(cache=True, inline="always")
+def load_sailing(j, mk, sea, ship):  # type: ignore[no-untyped-def]
+    ship[0][j] += 1
+    ship[1][mk, sea[6][j]] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -170,12 +216,21 @@ def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def place_fixed(order_cls, order_line, order_day, st, cl):  # type: ignore[no-untyped-def]
-    """Book frozen orders on their own line and day (even past capacity)."""
+def place_fixed(  # type: ignore[no-untyped-def]
+    order_cls, order_line, order_day, order_mk, st, cl, sea, ship, out_sail
+):
+    """Book frozen orders on their own line and day (even past capacity), and export
+    ones on a sailing (without one they keep their slot)."""
     days = st[0].shape[1]
-    line_ptr, lines = cl[0], cl[1]
+    line_ptr, lines, lane_ptr = cl[0], cl[1], sea[0]
     for i in range(order_cls.shape[0]):
         d = order_day[i]
+        mk = order_mk[i]
+        if lane_ptr[mk] < lane_ptr[mk + 1]:
+            j = choose_sailing(mk, d, sea, ship)
+            out_sail[i] = j if j >= 0 else NO_SAILING
+            if j >= 0:
+                load_sailing(j, mk, sea, ship)
         if d < 0 or d >= days:
             continue
         k = order_cls[i]
@@ -187,15 +242,29 @@ def place_fixed(order_cls, order_line, order_day, st, cl):  # type: ignore[no-un
 
 @njit(cache=True, nogil=True)
 def place_orders(  # type: ignore[no-untyped-def]
-    order_cls, order_rel, st, cl, slots, ilo, ihi, n_parts, n_lines, max_parts, out, book
+    order_cls,
+    order_rel,
+    order_mk,
+    st,
+    cl,
+    sea,
+    ship,
+    slots,
+    ilo,
+    ihi,
+    n_parts,
+    n_lines,
+    max_parts,
+    out,
+    book,
 ):
     """Place orders one by one in planning order (the planning rule of SCENARIO.md).
 
-    `out` is (day, line, bound, blocked) per order. With `book` false each order is
-    only quoted against the same state.
+    `out` is (day, line, bound, blocked, sailing) per order. With `book` false each
+    order is only quoted against the same state.
     """
-    out_day, out_line, out_bound, out_blocked = out
-    lines = cl[1]
+    out_day, out_line, out_bound, out_blocked, out_sail = out
+    lines, lane_ptr = cl[1], sea[0]
     days = st[0].shape[1]
     dp = np.empty(max(max_parts, 1), dtype=np.int64)
     for i in range(order_cls.shape[0]):
@@ -204,6 +273,14 @@ def place_orders(  # type: ignore[no-untyped-def]
         lo = ilo[k]
         hi = ihi[k]
         d, e, bound, b = search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp)
+        mk = order_mk[i]
+        if e >= 0 and lane_ptr[mk] < lane_ptr[mk + 1]:
+            j = choose_sailing(mk, d, sea, ship)
+            out_sail[i] = j if j >= 0 else NO_SAILING
+            if j < 0:
+                e = -1  # no sailing: the order takes nothing
+            elif book:
+                load_sailing(j, mk, sea, ship)
         out_bound[i] = bound
         out_blocked[i] = b
         out_day[i] = d if e >= 0 else -1

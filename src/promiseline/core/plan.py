@@ -13,8 +13,10 @@ import polars as pl
 
 from promiseline.core.capacity import Capacity
 from promiseline.core.classes import Classes, Config
+from promiseline.core.kernel import FIRST_PART
 from promiseline.core.orders import OrderBook
 from promiseline.core.scenario import Scenario
+from promiseline.core.sea import NEVER, NO_SAILING, Sea, Shipped, gate_days, market_index, ship
 from promiseline.core.state import State
 
 I32 = npt.NDArray[np.int32]
@@ -36,7 +38,13 @@ PLAN_COLUMNS = (
     "model_queue_position",
     "bound_by",
     "reason",
+    "lane",
+    "port_date",
+    "sailing_id",
+    "departure_date",
+    "arrival_date",
 )
+SAILING_COLUMNS = ("sailing_id", "lane", "departure_date", "arrival_date", "capacity", "loaded")
 
 
 NO_LINE = "no line builds this model"
@@ -47,18 +55,13 @@ def no_slot(s: Scenario) -> str:
 
 
 def market_days(s: Scenario, markets: npt.NDArray[np.int32]) -> tuple[I32, I32]:
-    """Per order (by market index): lead days, and the day its market opens (or never)."""
-    lead = np.array([m.lead_days for m in s.markets], dtype=np.int32)
+    """Per order (by market index): lead days (0 by sea), and the day its market opens
+    (or never)."""
+    lead = np.array([m.lead_days or 0 for m in s.markets], dtype=np.int32)
     opens = np.array(
-        [(m.opens - s.start).days if m.opens else -(2**30) for m in s.markets], dtype=np.int32
+        [(m.opens - s.start).days if m.opens else NEVER for m in s.markets], dtype=np.int32
     )
     return lead[markets], opens[markets]
-
-
-def delivery_day(day: npt.NDArray[np.integer[Any]], lead: I32 | int, opens: I32 | int) -> I32:
-    """Build day + market lead time, not before the market opens (SCENARIO.md)."""
-    out: I32 = np.maximum(day + lead, opens).astype(np.int32)
-    return out
 
 
 def backlog_curve(
@@ -74,27 +77,45 @@ def backlog_curve(
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Per order in planning order: day and line (-1: none), bound code, blocked day."""
+    """Per order in planning order: day and line (-1: none), bound code, blocked day,
+    sailing (-1: not by sea, NO_SAILING: none with room)."""
 
     day: I32
     line: I32
     bound: I32
     blocked: I32
+    sailing: I32
 
     @classmethod
     def empty(cls, n: int) -> Placement:
-        return cls(*(np.full(n, -1, dtype=np.int32) for _ in range(4)))
+        return cls(*(np.full(n, -1, dtype=np.int32) for _ in range(5)))
 
 
 def bound_names(s: Scenario, cap: Capacity) -> list[str]:
-    """Names of the kernel's bound codes, then one `market:` code per market."""
+    """Names of the kernel's bound codes, then one `market:` and one `gate:` code per
+    market and one `sailing:` code per lane."""
     return (
         ["", "shutdown"]
         + [f"part:{p}" for p in cap.part_names]
         + [f"line:{ln}" for ln in cap.line_names]
         + [f"mix:{m.name}" for m in cap.mixes]
         + [f"market:{m.name}" for m in s.markets]
+        + [f"gate:{m.name}" for m in s.markets]
+        + [f"sailing:{ln}" for ln in cap.sea.lane_names]
     )
+
+
+def final_bound(
+    s: Scenario, cap: Capacity, mk: I32, bound: I32, shipped: Shipped, placed: npt.NDArray[Any]
+) -> I32:
+    """The kernel's bound, overridden for placed orders by what the market and its
+    sailing did (in the order of SCENARIO.md: gate, market, sailing)."""
+    base = FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes)
+    n = len(s.markets)
+    out = np.where(shipped.by_sailing, base + 2 * n + shipped.lane, bound)
+    out = np.where(shipped.by_market & placed, base + mk, out)
+    out = np.where(shipped.by_gate, base + n + mk, out)
+    return out.astype(np.int32)
 
 
 def _text(names: list[str], codes: npt.NDArray[np.integer[Any]]) -> pl.Series:
@@ -102,6 +123,23 @@ def _text(names: list[str], codes: npt.NDArray[np.integer[Any]]) -> pl.Series:
     idx = pl.Series(codes.astype(np.int64))
     idx = pl.select(pl.when(idx >= 0).then(idx)).to_series()
     return pl.Series(names, dtype=pl.String).gather(idx)
+
+
+def _dates(epoch: np.datetime64, day: npt.NDArray[Any], keep: npt.NDArray[np.bool_]) -> pl.Series:
+    return pl.Series(
+        np.where(keep, epoch + day.astype(np.int64), np.datetime64("NaT")), dtype=pl.Date
+    )
+
+
+def no_sailing_reason(s: Scenario) -> str:
+    return f"no sailing: none with room departs before {s.end.isoformat()}"
+
+
+def sailing_ids(s: Scenario, sea: Sea) -> list[str]:
+    """`lane:departure date` of every sailing (lane names hold no colon)."""
+    epoch = np.datetime64(s.start, "D")
+    days = epoch + sea.sail_day
+    return [f"{sea.lane_names[ln]}:{d}" for ln, d in zip(sea.sail_lane.tolist(), days, strict=True)]
 
 
 def _nulls(values: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) -> pl.Series:
@@ -124,10 +162,13 @@ class Plan:
     order_cls: I32
     rel: I32  # release day: first day the order may be built
     placement: Placement
+    shipped: Shipped  # delivery, lane, port date and sailing per row
     bound: I32  # final bound code (market included)
     planned_cum: npt.NDArray[np.int64]  # planned orders up to and including each row
-    lead: I32  # per row: its market's lead days
+    mk: I32  # per row: its market
+    lead: I32  # per row: its market's lead days (0 by sea)
     opens: I32  # per row: the day its market opens
+    gate: I32  # per row: the day its homologation gate opens
     table: pl.DataFrame
     n_frozen: int  # rows are frozen, then planned by the rule, then reserved
     n_active: int
@@ -154,17 +195,17 @@ class Plan:
     ) -> Plan:
         cap, start = capacity, scenario.start
         rows = book.table[pl.Series(ix)]
-        markets = {m.name: i for i, m in enumerate(scenario.markets)}
-        mk = rows["market"].replace_strict(markets, return_dtype=pl.Int32).to_numpy()
+        mk = market_index(scenario, rows["market"])
         lead, opens = market_days(scenario, mk)
+        gate = gate_days(scenario, rows["market"], rows["model"], rows["variant"])
         day, line = placement.day, placement.line
         has_slot = line >= 0
-        planned = (group == FROZEN) | ((group == ACTIVE) & has_slot)
-        delivery = delivery_day(day, lead, opens)
-        by_market = has_slot & (opens > day + lead)
+        no_sailing = placement.sailing == NO_SAILING
+        planned = ((group == FROZEN) & ~no_sailing) | ((group == ACTIVE) & has_slot)
+        shipped = ship(cap.sea, day, placement.sailing, lead, opens, gate)
+        delivery = shipped.delivery
         names = bound_names(scenario, cap)
-        market_base = len(names) - len(scenario.markets)
-        bound = np.where(by_market, market_base + mk, placement.bound).astype(np.int32)
+        bound = final_bound(scenario, cap, mk, placement.bound, shipped, has_slot & ~no_sailing)
 
         locked_day = (rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")).astype(
             np.int64
@@ -179,6 +220,8 @@ class Plan:
         reason[active_miss & no_line[order_cls]] = 2
         reason[(group == RESERVED) & has_slot] = 3
         reason[(group == RESERVED) & ~has_slot] = 4
+        reason[(group != RESERVED) & no_sailing] = 5
+        reason[(group == RESERVED) & no_sailing] = 6
         end = scenario.end.isoformat()
         reason_text = [
             no_slot(scenario),
@@ -186,11 +229,21 @@ class Plan:
             NO_LINE,
             "reserved: indicative quote, nothing booked",
             f"reserved: no slot before {end}",
+            no_sailing_reason(scenario),
+            "reserved: " + no_sailing_reason(scenario),
         ]
         epoch = np.datetime64(start, "D")
-        build_date = np.where(has_slot | planned, epoch + day, np.datetime64("NaT"))
-        delivery_date = np.where(has_slot | planned, epoch + delivery, np.datetime64("NaT"))
-        wait = np.where(has_slot | planned, delivery - locked_day, -1)
+        dated = (has_slot | planned) & ~no_sailing
+        shown = np.where(no_sailing, -1, line)  # a frozen order's kept slot is not shown
+        build_date = np.where(dated, epoch + day, np.datetime64("NaT"))
+        delivery_date = np.where(dated, epoch + delivery, np.datetime64("NaT"))
+        wait = np.where(dated, delivery - locked_day, -1)
+        by_sea = dated & (shipped.sailing >= 0)
+        sea = cap.sea
+        sail = np.where(by_sea, shipped.sailing, 0)
+        departure = sea.sail_day[sail] if len(sea.sail_day) else np.zeros(len(ix), np.int64)
+        transit = sea.transit[np.maximum(shipped.lane, 0)] if len(sea.transit) else 0
+        ids = sailing_ids(scenario, sea)
         queue = np.cumsum(planned)
         _, model_of_class = np.unique(np.array(classes.models, dtype=object), return_inverse=True)
         model = model_of_class[order_cls] if len(order_cls) else order_cls
@@ -207,8 +260,8 @@ class Plan:
                 "priority": rows["priority"],
                 "locked_at": rows["locked_at"],
                 "status": _text(["unplanned", "planned"], planned.astype(np.int8)),
-                "plant": _text(list(cap.plant_names), line),
-                "line": _text(list(cap.line_names), line),
+                "plant": _text(list(cap.plant_names), shown),
+                "line": _text(list(cap.line_names), shown),
                 "build_date": pl.Series(build_date, dtype=pl.Date),
                 "delivery_date": pl.Series(delivery_date, dtype=pl.Date),
                 "wait_days": _nulls(wait, has_slot | planned),
@@ -216,6 +269,11 @@ class Plan:
                 "model_queue_position": _nulls(model_queue, planned),
                 "bound_by": _text(names, bound),
                 "reason": _text(reason_text, reason),
+                "lane": _text(list(sea.lane_names), np.where(by_sea, shipped.lane, -1)),
+                "port_date": _dates(epoch, shipped.port, by_sea),
+                "sailing_id": _text(ids, np.where(by_sea, sail, -1)),
+                "departure_date": _dates(epoch, departure, by_sea),
+                "arrival_date": _dates(epoch, departure + transit, by_sea),
             }
         )
         table = table.select(PLAN_COLUMNS)
@@ -232,10 +290,13 @@ class Plan:
             order_cls,
             rel,
             placement,
+            shipped,
             bound,
             queue,
+            mk,
             lead,
             opens,
+            gate,
             table,
             n_frozen,
             n_active,
@@ -297,6 +358,49 @@ class Plan:
                 "used": (cap.on_hand - stock).ravel(),
                 "stock": stock.ravel(),
             }
+        )
+
+    def sailings(self) -> pl.DataFrame:
+        """Every sailing in the horizon: its lane, dates, capacity and cars loaded."""
+        sea, s = self.capacity.sea, self.scenario
+        epoch = np.datetime64(s.start, "D")
+        lane = sea.sail_lane
+        return pl.DataFrame(
+            {
+                "sailing_id": sailing_ids(s, sea),
+                "lane": [sea.lane_names[i] for i in lane.tolist()],
+                "departure_date": pl.Series(epoch + sea.sail_day, dtype=pl.Date),
+                "arrival_date": pl.Series(epoch + sea.sail_day + sea.transit[lane], dtype=pl.Date),
+                "capacity": sea.sail_cap,
+                "loaded": self.state.load,
+            },
+            schema_overrides={"sailing_id": pl.String, "lane": pl.String},
+        )
+
+    def yard(self) -> pl.DataFrame:
+        """Per departure port and day: cars at the port waiting for their sailing (from
+        the port date through the day before departure)."""
+        sea, days = self.capacity.sea, self.capacity.days
+        ports = sorted(set(sea.lane_ports))
+        t = self.table
+        on = (t["status"] == "planned").to_numpy() & (self.shipped.sailing >= 0)
+        lane = self.shipped.lane[on]
+        port_of = np.array([ports.index(p) for p in sea.lane_ports], dtype=np.int64)
+        arrive = np.clip(self.shipped.port[on], 0, days)
+        leave = np.clip(sea.sail_day[self.shipped.sailing[on]], 0, days)
+        stock = np.zeros((len(ports), days + 1), dtype=np.int64)
+        np.add.at(stock, (port_of[lane], arrive), 1)
+        np.add.at(stock, (port_of[lane], leave), -1)
+        cars = np.cumsum(stock, axis=1)[:, :days]
+        return pl.DataFrame(
+            {
+                "port": np.repeat(np.array(ports, dtype=object), days).tolist(),
+                "date": np.tile(
+                    np.datetime64(self.capacity.start, "D") + np.arange(days), len(ports)
+                ),
+                "cars": cars.ravel(),
+            },
+            schema_overrides={"port": pl.String},
         )
 
     def backlog(self) -> pl.DataFrame:

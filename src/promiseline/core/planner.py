@@ -22,6 +22,7 @@ from promiseline.core.lifecycle import QUEUED, Status
 from promiseline.core.orders import OrderBook, order_book
 from promiseline.core.plan import ACTIVE, FROZEN, RESERVED, Placement, Plan
 from promiseline.core.scenario import Scenario
+from promiseline.core.sea import market_index
 from promiseline.core.state import State
 
 Progress = Callable[[str], None]
@@ -29,22 +30,25 @@ I32 = npt.NDArray[np.int32]
 
 
 def run_kernel(
-    cls_: I32, rel: I32, state: State, cap: Capacity, classes: Classes, *, book: bool
+    cls_: I32, rel: I32, mk: I32, state: State, cap: Capacity, classes: Classes, *, book: bool
 ) -> Placement:
-    """Place (book=True) or only quote orders of these classes and release days."""
+    """Place (book=True) or only quote orders of these classes, release days and markets."""
     out = Placement.empty(len(cls_))
     kernel.place_orders(
         cls_,
         rel,
+        mk,
         state.arrays(),
         classes.arrays(),
+        cap.sea.arrays(),
+        state.ships(),
         cap.slots,
         state.ilo,
         state.ihi,
         len(cap.part_names),
         len(cap.line_names),
         classes.max_parts,
-        (out.day, out.line, out.bound, out.blocked),
+        (out.day, out.line, out.bound, out.blocked, out.sailing),
         book,
     )
     return out
@@ -58,27 +62,41 @@ def place(
     rel: I32,
     fixed_line: I32,
     fixed_day: I32,
+    mk: I32,
 ) -> tuple[State, Placement]:
-    """Place orders given in planning order: frozen ones on their day, then the rule,
-    then quote the reserved ones. Used by `plan` and by every Monte Carlo future."""
+    """Place orders of these markets given in planning order: frozen ones on their day,
+    then the rule, then quote the reserved ones. Used by `plan` and by every Monte Carlo
+    future."""
     state = State.fresh(cap, len(classes.line_ptr) - 1)
+    out = Placement.empty(len(cls_))
     fz = grp == FROZEN
-    kernel.place_fixed(cls_[fz], fixed_line[fz], fixed_day[fz], state.arrays(), classes.arrays())
+    fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
+    kernel.place_fixed(
+        cls_[fz],
+        fixed_line[fz],
+        fixed_day[fz],
+        mk[fz],
+        state.arrays(),
+        classes.arrays(),
+        cap.sea.arrays(),
+        state.ships(),
+        fixed_sailing,
+    )
     act = grp == ACTIVE
-    placed = run_kernel(cls_[act], rel[act], state, cap, classes, book=True)
+    placed = run_kernel(cls_[act], rel[act], mk[act], state, cap, classes, book=True)
     res = grp == RESERVED
     quoted = (
-        run_kernel(cls_[res], rel[res], state, cap, classes, book=False)
+        run_kernel(cls_[res], rel[res], mk[res], state, cap, classes, book=False)
         if res.any()
         else Placement.empty(0)
     )
-    out = Placement.empty(len(cls_))
-    for name in ("day", "line", "bound", "blocked"):
+    for name in ("day", "line", "bound", "blocked", "sailing"):
         getattr(out, name)[act] = getattr(placed, name)
         getattr(out, name)[res] = getattr(quoted, name)
     out.day[fz] = fixed_day[fz]
     out.line[fz] = fixed_line[fz]
     out.bound[fz] = kernel.NONE
+    out.sailing[fz] = fixed_sailing
     return state, out
 
 
@@ -146,8 +164,9 @@ def plan(
     rel = work["rel"].to_numpy().astype(np.int32)
     fixed_line = work["line"].to_numpy().astype(np.int32)
     fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
+    mk = market_index(scenario, t["market"].gather(work["ix"]))
     say("planning orders")
-    state, out = place(cap, classes, cls_, grp, rel, fixed_line, fixed_day)
+    state, out = place(cap, classes, cls_, grp, rel, fixed_line, fixed_day, mk)
     say("building the plan table")
     return Plan.build(
         scenario=scenario,

@@ -13,11 +13,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from promiseline.core.classes import build_classes
 from promiseline.core.orders import canonical_options
-from promiseline.core.plan import NO_LINE, Plan, no_slot
+from promiseline.core.plan import (
+    NO_LINE,
+    Plan,
+    final_bound,
+    market_days,
+    no_sailing_reason,
+    no_slot,
+)
 from promiseline.core.planner import run_kernel
+from promiseline.core.sea import NO_SAILING, gate_days, ship
 from promiseline.core.state import State
 from promiseline.errors import OrderError, QuoteError
 
@@ -181,27 +190,35 @@ def _quote(
             plan.order_cls[ahead],
             plan.placement.line[ahead],
             plan.placement.day[ahead],
+            plan.placement.sailing[ahead],
+            plan.mk[ahead],
         )
         ilo = ihi = np.zeros(1, np.int64)
         ahead_booked = 0
     state = dataclasses.replace(state, ilo=ilo.astype(np.int64), ihi=ihi.astype(np.int64))
     rel = max(0, (when.date() - s.start).days)
+    mk = np.array([s.catalog[1].index(market)], np.int32)
     out = run_kernel(
-        np.zeros(1, np.int32), np.array([rel], np.int32), state, cap, classes, book=book
+        np.zeros(1, np.int32), np.array([rel], np.int32), mk, state, cap, classes, book=book
     )
     day, line, code = int(out.day[0]), int(out.line[0]), int(out.bound[0])
     names = plan.bound_text
-    mk = next(m for m in s.markets if m.name == market)
     if line < 0:
-        reason = NO_LINE if not any(model in ms for ms in cap.line_models) else no_slot(s)
+        if out.sailing[0] == NO_SAILING:
+            reason = no_sailing_reason(s)
+        elif not any(model in ms for ms in cap.line_models):
+            reason = NO_LINE
+        else:
+            reason = no_slot(s)
         return Quote(
             model, variant, market, when, None, None, None, None, None, None, names[code], reason
         )
+    lead, opens = market_days(s, mk)
+    gate = gate_days(s, pl.Series([market]), pl.Series([model]), pl.Series([variant]))
+    shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
+    bound = names[int(final_bound(s, cap, mk, out.bound, shipped, out.line >= 0)[0])]
     build = cap.date(day)
-    delivery = build + dt.timedelta(days=mk.lead_days)
-    bound = names[code]
-    if mk.opens and mk.opens > delivery:
-        delivery, bound = mk.opens, f"market:{market}"
+    delivery = cap.date(int(shipped.delivery[0]))
     return Quote(
         model,
         variant,

@@ -142,10 +142,117 @@ class MixLimit(Frozen):
     max_share: Annotated[float, Field(ge=0, le=1)]
 
 
-class Market(Frozen):
+class Sailing(Frozen):
+    """Sailings of a lane: every `every` days from `from` through `to`, or one on `date`
+    (with its own `capacity`, else the lane's)."""
+
+    every: Annotated[int, Field(ge=1, le=MAX_DAYS)] | None = None
+    from_: Day | None = Field(default=None, alias="from")
+    to: Day | None = None
+    date: Day | None = None
+    capacity: Annotated[int, Field(ge=0, le=10**6)] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Sailing:
+        recurring = (self.every, self.from_, self.to)
+        if self.date is not None:
+            if any(x is not None for x in recurring):
+                raise ValueError("a sailing has either 'date' or 'every', 'from' and 'to'")
+        elif any(x is None for x in recurring):
+            raise ValueError("a recurring sailing needs 'every', 'from' and 'to'")
+        elif self.to < self.from_:  # type: ignore[operator]
+            raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
+        return self
+
+    def dates(self) -> list[dt.date]:
+        if self.date is not None:
+            return [self.date]
+        first, last, every = self.from_, self.to, self.every
+        if first is None or last is None or every is None:  # the validator rules it out
+            raise ValueError("a recurring sailing needs 'every', 'from' and 'to'")
+        n = (last - first).days // every + 1
+        return [first + dt.timedelta(days=i * every) for i in range(n)]
+
+
+class Lane(Frozen):
+    """A way to an export market by sea: truck to `port`, ship, truck to the customer."""
+
     name: Name
-    lead_days: Days
+    port: Name | None = None  # extension: the departure port (yard stock); default the lane
+    inland_days: Days
+    transit_days: Days
+    last_mile_days: Days
+    capacity: Annotated[int, Field(ge=0, le=10**6)]  # cars per sailing for this maker
+    sailings: tuple[Sailing, ...] = Field(min_length=1, max_length=1000)
+
+    @property
+    def departure_port(self) -> str:
+        return self.port or self.name
+
+
+class Gate(Frozen):
+    """Homologation: no delivery of this model (variant) before `from`."""
+
+    model: Name
+    variant: Name | None = None
+    from_: Day = Field(alias="from")
+
+
+def _month_key(key: str) -> str:
+    try:
+        dt.date.fromisoformat(key + "-01")
+    except ValueError:
+        raise ValueError(f"month {key!r} must be written YYYY-MM") from None
+    return key
+
+
+Month = Annotated[str, AfterValidator(_month_key)]
+
+
+class Quota(Frozen):
+    """Departures per calendar month for a market: `max_per_month`, or per month in
+    `months` (extension; what `allocate` sets), a month not named taking the default."""
+
+    max_per_month: Annotated[int, Field(ge=0, le=10**8)] | None = None
+    months: dict[Month, Annotated[int, Field(ge=0, le=10**8)]] = Field(default_factory=dict)
+
+    def cap(self, year: int, month: int) -> int | None:
+        return self.months.get(f"{year:04d}-{month:02d}", self.max_per_month)
+
+
+class Market(Frozen):
+    """Where cars are delivered: by road (`lead_days`) or by sea (`lanes`)."""
+
+    name: Name
+    lead_days: Days | None = None
     opens: Day | None = None
+    lanes: tuple[Lane, ...] = Field(default=(), max_length=50)
+    gates: tuple[Gate, ...] = Field(default=(), max_length=1000)
+    price: Annotated[float, Field(ge=0, le=1e9)] = 0.0
+    logistics_cost: Annotated[float, Field(ge=0, le=1e9)] = 0.0
+    tariff: Annotated[float, Field(ge=0, le=10)] = 0.0  # share of price
+    quota: Quota | None = None
+
+    @model_validator(mode="after")
+    def _road_or_sea(self) -> Market:
+        if (self.lead_days is None) == (not self.lanes):
+            raise ValueError("a market needs either 'lead_days' (by road) or 'lanes' (by sea)")
+        if not self.lanes and (self.gates or self.quota):
+            raise ValueError("'gates' and 'quota' belong to an export market (one with 'lanes')")
+        return self
+
+    @property
+    def export(self) -> bool:
+        return bool(self.lanes)
+
+    def gate(self, model: str, variant: str) -> dt.date | None:
+        """The latest `from` of the gates matching this model and variant."""
+        froms = [
+            g.from_
+            for g in self.gates
+            if g.model == model and (g.variant is None or g.variant == variant)
+        ]
+        return max(froms, default=None)
 
 
 class Spread(Frozen):
@@ -380,6 +487,18 @@ def reference_problems(s: Scenario) -> list[str]:
                     [u.inflow.market],
                     [m.name for m in s.markets],
                 )
+    lane_names = [ln.name for m in s.markets for ln in m.lanes]
+    for d in _dupes(lane_names):
+        out.append(f"markets[].lanes[].name: duplicate lane {d!r} (lane names are global)")
+    for i, mk in enumerate(s.markets):
+        for j, g in enumerate(mk.gates):
+            where = f"markets[{i}].gates[{j}]"
+            if g.model not in models:
+                out.append(f"{where}.model: unknown model {g.model!r}")
+            elif g.variant is not None and g.variant not in {
+                v.name for v in models[g.model].variants
+            }:
+                out.append(f"{where}.variant: unknown variant {g.variant!r}")
     for i, lv in enumerate(s.levers):
         need = "part" if lv.kind == "part" else "line"
         value = lv.part if need == "part" else lv.line

@@ -24,18 +24,14 @@ from promiseline.core.capacity import Capacity, capacity
 from promiseline.core.classes import Classes, build_classes, with_capacity
 from promiseline.core.kernel import FIRST_PART
 from promiseline.core.orders import OrderBook, order_book
-from promiseline.core.plan import (
-    ACTIVE,
-    RESERVED,
-    Plan,
-    backlog_curve,
-    delivery_day,
-)
+from promiseline.core.plan import ACTIVE, RESERVED, Plan, backlog_curve
 from promiseline.core.planner import place, plan
 from promiseline.core.scenario import Scenario, Uncertainty
+from promiseline.core.sea import NEVER, NO_SAILING, delivery_day, ship
 from promiseline.core.uncertainty import Draw, cancel_chance, cancel_day, sample, weekly_hazard
 
-BINS = 256  # build-day histogram per order: offsets -32 .. +222 days from the base plan
+BINS = 256  # build-day histogram per order (delivery day by sea): -32 .. +222 days around
+# the base plan
 OFFSET = 32
 UNBUILT = BINS - 1  # not built within the horizon
 MAX_FUTURES = 65_535  # per-order histogram counts are 16-bit
@@ -61,6 +57,11 @@ class Prepared:
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
     opens: I32
+    mk: I32  # market per order
+    gate: I32  # homologation gate per order
+    by_sea: npt.NDArray[np.bool_]  # its market is reached by sea: its histogram counts
+    # delivery days (a sailing makes delivery no function of the build day)
+    hist_base: I32  # what its histogram is centred on: base build day, or delivery by sea
     p_cancel: F64
     weekly: F64  # weekly cancellation hazard per order
     inflow_start: int
@@ -68,6 +69,8 @@ class Prepared:
     inflow_cls: I32
     inflow_lead: int
     inflow_opens: int
+    inflow_mk: int
+    inflow_gate: I32  # per inflow configuration
     n_codes: int
     inflow_configs: tuple[tuple[str, str], ...] = ()  # (model, variant) of each inflow class
     inflow_market: str = ""
@@ -156,6 +159,9 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         else ((last_lock.date() - s.start).days + 1 if isinstance(last_lock, dt.datetime) else 0)
     )
     inflow_market = market[f.market] if f is not None and f.market else s.markets[0]
+    by_sea = np.array([m.export for m in s.markets], dtype=bool)[base.mk]
+    hist_base = np.where(by_sea & planned, base.shipped.delivery, base_day).astype(np.int32)
+    inflow_gate = [inflow_market.gate(m, v) for m, v, _ in mix]
     return Prepared(
         scenario=s,
         uncertainty=uncertainty,
@@ -170,13 +176,21 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         base_day=base_day,
         lead=base.lead,
         opens=base.opens,
+        mk=base.mk,
+        gate=base.gate,
+        by_sea=by_sea,
+        hist_base=hist_base,
         p_cancel=p_cancel,
         weekly=weekly,
         inflow_start=max(0, start),
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
-        inflow_lead=inflow_market.lead_days,
-        inflow_opens=(inflow_market.opens - s.start).days if inflow_market.opens else -(2**30),
+        inflow_lead=inflow_market.lead_days or 0,
+        inflow_opens=(inflow_market.opens - s.start).days if inflow_market.opens else NEVER,
+        inflow_mk=[m.name for m in s.markets].index(inflow_market.name),
+        inflow_gate=np.array(
+            [(g - s.start).days if g else NEVER for g in inflow_gate], dtype=np.int32
+        ),
         n_codes=FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes),
         inflow_configs=tuple((m, v) for m, v, _ in mix),
         inflow_market=inflow_market.name,
@@ -190,7 +204,8 @@ class Future:
     draw: Draw
     cap: Capacity
     day: I32  # build day per book order, then per new order (-1: not built)
-    line: I32
+    line: I32  # (-1: not built)
+    delivery: I32  # where built
     bound: npt.NDArray[np.int16 | np.int32 | np.int64]
     gone: npt.NDArray[np.bool_]  # book orders cancelled in this future
     cancel_on: I64  # day each cancelled book order cancels (days for the others)
@@ -219,7 +234,13 @@ def one_future(prep: Prepared, future: int) -> Future:
     rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
     fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
     fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
-    _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd)
+    mk = np.concatenate([prep.mk, np.full(m, prep.inflow_mk, dtype=np.int32)])
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd, mk)
+    gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
+    lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
+    opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
+    delivery = ship(cap.sea, out.day, out.sailing, lead, opens, gate).delivery
+    line = np.where(out.sailing == NO_SAILING, -1, out.line).astype(np.int32)
     # the day each cancelling order cancels: the draws follow the cancelled orders
     cancel_on = np.full(n, days, dtype=np.int64)
     if d.cancel_timing is not None and d.cancelled is not None:
@@ -233,7 +254,7 @@ def one_future(prep: Prepared, future: int) -> Future:
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
         cancel_on[who[mine]] = when[mine]
-    return Future(d, cap, out.day, out.line, out.bound, gone, cancel_on)
+    return Future(d, cap, out.day, line, delivery, out.bound, gone, cancel_on)
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
@@ -250,7 +271,9 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
     bound = np.zeros((k, prep.n_codes), dtype=np.int64)
     inflow = np.zeros(k, dtype=np.int64)
     counted = prep.grp != RESERVED
-    base_delivery = delivery_day(prep.base_day, prep.lead, prep.opens)
+    base_delivery = np.where(
+        prep.by_sea, prep.hist_base, delivery_day(prep.base_day, prep.lead, prep.opens)
+    )
     for j, fut in enumerate(futures):
         f = one_future(prep, fut)
         d, gone = f.draw, f.gone
@@ -260,8 +283,10 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         built = np.where(line >= 0, 1, 0).astype(np.int8)
         built[gone] = -1
         cancelled += gone
-        _accumulate(hist, prep.base_day, day, built, OFFSET, UNBUILT)
-        delivery = delivery_day(day, prep.lead, prep.opens)
+        delivery = f.delivery[:n]
+        _accumulate(
+            hist, prep.hist_base, np.where(prep.by_sea, delivery, day), built, OFFSET, UNBUILT
+        )
         if u.cancellation is not None and d.refund_draw is not None:
             slipped = (built == 1) & (delivery > base_delivery + u.cancellation.refund_slip_days)
             refunded += slipped & (d.refund_draw < u.cancellation.refund_take_rate)
@@ -275,7 +300,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
             np.concatenate([left[counted], np.where(new_built, new_day, days)]),
             days,
         )
-        inflow_delivery = delivery_day(new_day, prep.inflow_lead, prep.inflow_opens)
+        inflow_delivery = f.delivery[n:]
         deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[new_built]])
         deliv = deliv[(deliv >= 0) & (deliv < days)]
         deliveries[j] = np.bincount(deliv, minlength=days)[:days]
@@ -355,9 +380,9 @@ class Simulation:
         -32 .. +222 days around the plan: builds outside land on its edges, and "not
         built in the horizon" counts as the day after the last bin."""
         hist = self.totals.hist[rows].astype(np.float64)
-        base = (self.prep.base_day[rows] + self.prep.lead[rows]).astype(np.int64)
+        base = (self.prep.hist_base[rows] + self.prep.lead[rows]).astype(np.int64)
         offsets = np.arange(BINS, dtype=np.int64) - OFFSET
-        opens = self.prep.opens[rows].astype(np.int64)
+        opens = np.where(self.prep.by_sea[rows], NEVER, self.prep.opens[rows]).astype(np.int64)
         k = opens - base - offsets[0]  # first bin on or after the opening day
         late = k >= BINS  # opens after every bin: all mass on the opening day
         base[late] = opens[late] - offsets[0]
@@ -386,7 +411,7 @@ class Simulation:
                 need = np.ceil(p / 100 * tot).astype(np.int64)
                 idx = (cum < need[:, None]).sum(axis=1)
                 has[p][lo:hi] = (idx < UNBUILT) & (tot > 0)
-                q[p][lo:hi] = self.prep.base_day[lo:hi] + idx - OFFSET
+                q[p][lo:hi] = self.prep.hist_base[lo:hi] + idx - OFFSET
         epoch = np.datetime64(s.start, "D")
         out: dict[str, Any] = {
             "order_id": base.table["order_id"],
@@ -396,9 +421,10 @@ class Simulation:
         }
         for p, day in q.items():
             built = has[p]
-            deliv = delivery_day(day, self.prep.lead, self.prep.opens)
-            out[f"build_p{p}"] = pl.Series(
-                np.where(built, epoch + day, np.datetime64("NaT")), dtype=pl.Date
+            sea = self.prep.by_sea
+            deliv = np.where(sea, day, delivery_day(day, self.prep.lead, self.prep.opens))
+            out[f"build_p{p}"] = pl.Series(  # by sea the histogram holds delivery days
+                np.where(built & ~sea, epoch + day, np.datetime64("NaT")), dtype=pl.Date
             )
             out[f"delivery_p{p}"] = pl.Series(
                 np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date

@@ -1,0 +1,221 @@
+"""Export by sea: lanes, sailings and quotas as flat arrays for the kernel (SCENARIO.md,
+"Export markets"), and what an order's sailing makes of its delivery date.
+
+A sailing counts when it departs inside the horizon (on or after the start, before the
+end): an order whose lanes have no sailing with room there is unplanned, `no sailing`.
+Sailings of one lane are sorted by departure, entries on one date merged (the larger
+capacity), so "the first sailing departing on or after the port date" is a search.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from promiseline.core.kernel import NO_SAILING
+from promiseline.core.scenario import Scenario
+
+__all__ = [
+    "NO_SAILING",
+    "Sea",
+    "Shipped",
+    "delivery_day",
+    "gate_days",
+    "market_index",
+    "sea",
+    "ship",
+]
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+UNCAPPED = np.int64(2**62)
+NEVER = -(2**30)  # a market that is always open, an order with no gate
+
+
+def month_index(day: dt.date, start: dt.date) -> int:
+    return (day.year - start.year) * 12 + day.month - start.month
+
+
+@dataclass(frozen=True, slots=True)
+class Sea:
+    """Every lane and sailing of the scenario's export markets, in scenario order."""
+
+    lane_names: tuple[str, ...]
+    lane_ports: tuple[str, ...]
+    lane_market: I32
+    inland: I64
+    transit: I64
+    last_mile: I64
+    market_lane_ptr: I32  # [market + 1]: lanes of market m are ptr[m] .. ptr[m + 1]
+    sail_ptr: I32  # [lane + 1]: sailings of lane l are ptr[l] .. ptr[l + 1]
+    sail_day: I64  # departure, days since the start
+    sail_cap: I64
+    sail_month: I64  # calendar month of departure, counted from the start's month
+    quota: I64  # [market, month]: departures allowed (UNCAPPED: no quota)
+
+    @property
+    def sail_lane(self) -> I64:
+        return np.repeat(np.arange(len(self.lane_names)), np.diff(self.sail_ptr)).astype(np.int64)
+
+    def arrays(self) -> tuple[Any, ...]:
+        """As the kernel takes it (`sea` in kernel.py)."""
+        return (
+            self.market_lane_ptr,
+            self.inland,
+            self.transit,
+            self.sail_ptr,
+            self.sail_day,
+            self.sail_cap,
+            self.sail_month,
+            self.quota,
+        )
+
+    def first_on_or_after(self, lane: I64, day: I64) -> I64:
+        """Per order: index of the first sailing of `lane` departing on or after `day`
+        (the lane's end when none)."""
+        out = np.zeros(len(lane), dtype=np.int64)
+        for ln in np.unique(lane):
+            mine = lane == ln
+            a, b = self.sail_ptr[ln], self.sail_ptr[ln + 1]
+            out[mine] = a + np.searchsorted(self.sail_day[a:b], day[mine], side="left")
+        return out
+
+
+def sea(s: Scenario) -> Sea:
+    """The lanes and sailings of `s` inside its horizon."""
+    days = s.horizon_days
+    months = month_index(s.end, s.start) + 1
+    names: list[str] = []
+    ports: list[str] = []
+    market_of: list[int] = []
+    legs: list[tuple[int, int, int]] = []
+    lane_ptr = [0]
+    sail_ptr = [0]
+    sail_day: list[int] = []
+    sail_cap: list[int] = []
+    quota = np.full((len(s.markets), months), UNCAPPED, dtype=np.int64)
+    for m, mk in enumerate(s.markets):
+        for ln in mk.lanes:
+            names.append(ln.name)
+            ports.append(ln.departure_port)
+            market_of.append(m)
+            legs.append((ln.inland_days, ln.transit_days, ln.last_mile_days))
+            cap: dict[int, int] = {}
+            for entry in ln.sailings:
+                size = ln.capacity if entry.capacity is None else entry.capacity
+                for day in entry.dates():
+                    d = (day - s.start).days
+                    if 0 <= d < days:
+                        cap[d] = max(cap.get(d, 0), size)
+            for d in sorted(cap):
+                sail_day.append(d)
+                sail_cap.append(cap[d])
+            sail_ptr.append(len(sail_day))
+        lane_ptr.append(len(names))
+        if mk.quota is not None:
+            for i in range(months):
+                y, mo = divmod(s.start.month - 1 + i, 12)
+                c = mk.quota.cap(s.start.year + y, mo + 1)
+                if c is not None:
+                    quota[m, i] = c
+    epoch = np.datetime64(s.start, "D")
+    dates = epoch + np.asarray(sail_day, dtype=np.int64)
+    month = (
+        dates.astype("datetime64[M]").astype(np.int64)
+        - np.datetime64(s.start, "M").astype(np.int64)
+        if sail_day
+        else np.zeros(0, dtype=np.int64)
+    )
+    leg = np.asarray(legs, dtype=np.int64).reshape(-1, 3)
+    return Sea(
+        lane_names=tuple(names),
+        lane_ports=tuple(ports),
+        lane_market=np.asarray(market_of, dtype=np.int32),
+        inland=leg[:, 0].copy(),
+        transit=leg[:, 1].copy(),
+        last_mile=leg[:, 2].copy(),
+        market_lane_ptr=np.asarray(lane_ptr, dtype=np.int32),
+        sail_ptr=np.asarray(sail_ptr, dtype=np.int32),
+        sail_day=np.asarray(sail_day, dtype=np.int64),
+        sail_cap=np.asarray(sail_cap, dtype=np.int64),
+        sail_month=month.astype(np.int64),
+        quota=quota,
+    )
+
+
+def market_index(s: Scenario, market: pl.Series) -> I32:
+    out: I32 = market.replace_strict(
+        {m.name: i for i, m in enumerate(s.markets)}, return_dtype=pl.Int32
+    ).to_numpy()
+    return out
+
+
+def gate_days(s: Scenario, market: pl.Series, model: pl.Series, variant: pl.Series) -> I32:
+    """Per order: the day its homologation gate opens (NEVER when none)."""
+    out = np.full(len(market), NEVER, dtype=np.int32)
+    if not any(m.gates for m in s.markets):
+        return out
+    keys = pl.DataFrame({"market": market, "model": model, "variant": variant})
+    by_market = {m.name: m for m in s.markets}
+    gate: dict[tuple[str, str, str], int] = {}
+    for mk, md, vr in keys.unique().iter_rows():
+        g = by_market[mk].gate(md, vr)
+        gate[(mk, md, vr)] = (g - s.start).days if g is not None else NEVER
+    idx = keys.select(pl.concat_str(["market", "model", "variant"], separator="\x1f"))
+    lookup = {"\x1f".join(k): v for k, v in gate.items()}
+    out[:] = idx.to_series().replace_strict(lookup, return_dtype=pl.Int32).to_numpy()
+    return out
+
+
+def delivery_day(day: npt.NDArray[np.integer[Any]], lead: I32 | int, opens: I32 | int) -> I32:
+    """By road: build day + market lead time, not before the market opens (SCENARIO.md)."""
+    out: I32 = np.maximum(day + lead, opens).astype(np.int32)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Shipped:
+    """Per order, what its market and sailing make of its build day."""
+
+    delivery: I32  # day index; meaningless where `built` is false
+    lane: I32  # -1: not by sea
+    port: I32  # port date (day index) on its lane
+    sailing: I32  # -1: not by sea
+    by_gate: npt.NDArray[np.bool_]
+    by_market: npt.NDArray[np.bool_]
+    by_sailing: npt.NDArray[np.bool_]  # did not get its lane's first sailing
+
+
+def ship(sea_: Sea, day: I32, sailing: I32, lead: I32, opens: I32, gate: I32) -> Shipped:
+    """Delivery days by the rules of SCENARIO.md: max(build + lead, opens) by road;
+    max(arrival + last mile, gate, opens) by sea (where `sailing` >= 0)."""
+    by_sea = sailing >= 0
+    if not by_sea.any():
+        none = np.zeros(len(day), dtype=bool)
+        no = np.full(len(day), -1, dtype=np.int32)
+        road = delivery_day(day, lead, opens)
+        return Shipped(road, no, no, no, none, opens > day + lead, none)
+    s_ix = np.where(by_sea, sailing, 0).astype(np.int64)
+    lane = np.full(len(day), -1, dtype=np.int32)
+    port = np.full(len(day), -1, dtype=np.int32)
+    by_sailing = np.zeros(len(day), dtype=bool)
+    base = (day.astype(np.int64) + lead).astype(np.int64)
+    ln = sea_.sail_lane[s_ix[by_sea]]
+    p = day[by_sea].astype(np.int64) + sea_.inland[ln]
+    dep = sea_.sail_day[s_ix[by_sea]]
+    base[by_sea] = dep + sea_.transit[ln] + sea_.last_mile[ln]
+    lane[by_sea] = ln
+    port[by_sea] = p
+    by_sailing[by_sea] = sea_.first_on_or_after(ln, p) != s_ix[by_sea]
+    g = np.where(by_sea, gate, NEVER)
+    delivery = np.maximum(np.maximum(base, g), opens).astype(np.int32)
+    by_gate = by_sea & (g > base) & (g >= opens)
+    by_market = ~by_gate & (opens > base)
+    sailed = np.where(by_sea, sailing, -1).astype(np.int32)
+    by_sailing &= ~by_gate & ~by_market
+    return Shipped(delivery, lane, port, sailed, by_gate, by_market, by_sailing)
