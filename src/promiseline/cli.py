@@ -262,11 +262,98 @@ def demo(
             paths["backtest"] = output / "backtest.json"
             paths["backtest"].write_text(json.dumps(bt, indent=2) + "\n", encoding="utf-8")
     print_summary(p)
+    if p.capacity.sea.lane_names:
+        with _steps() as say:
+            say("export: planning without it and each built-in what-if")
+            effects = export_effects(s, orders, p)
+        print_export(p, effects)
     if futures:
         print_simulation(sim)
         if span:
             out.print(calibration_line(bt))
     _written(paths)
+
+
+def export_effects(s: Scenario, orders: pl.DataFrame, base: Plan) -> pl.DataFrame:
+    """The export outlook of the plan, of the book without export, and of each built-in
+    what-if."""
+    from promiseline.core.exports import home_only, outlooks
+    from promiseline.io.scenario_file import builtin_whatifs
+
+    plans = [("plan", base), ("no export orders", api.plan(s, home_only(orders, base)))]
+    for name in builtin_whatifs():
+        plans.append((name, api.plan(api.patched(s, name, api.load_patch(name)), orders)))
+    return outlooks(plans)
+
+
+def print_export(p: Plan, effects: pl.DataFrame) -> None:
+    """Sailings per lane, waits per market, the port yards, and what export and the
+    built-in what-ifs do to waits at home and abroad."""
+    from promiseline.core.exports import export_summary
+
+    ex = export_summary(p)
+    out.print(
+        _table(
+            "Export by sea: sailings per lane (through the last one that carries cars)",
+            ("lane", "sailings", "first", "last", "loaded", "seats", "full", "used"),
+            (
+                (
+                    r["lane"],
+                    str(r["sailings"]),
+                    r["first"],
+                    r["last"],
+                    f"{r['loaded']:,}",
+                    f"{r['capacity']:,}",
+                    str(r["full"]),
+                    f"{r['utilization']:.0%}",
+                )
+                for r in ex["lanes"]
+            ),
+            left=4,
+        )
+    )
+    yards = ", ".join(
+        f"{r['port']} {r['peak_cars']:,} cars on {r['peak_date']}" for r in ex["yard_peaks"]
+    )
+    out.print(f"Most cars waiting at a port: {yards}; without a sailing: {ex['no_sailing']:,}")
+
+    def days(v: float | None) -> str:
+        return "-" if v is None else f"{v:,.0f}"
+
+    first = effects["since"][0] if effects.height else None
+    out.print(
+        _table(
+            f"Waits at home and abroad, days (home since: orders locked from {first} on)",
+            (
+                "what-if",
+                "home P50",
+                "home P90",
+                "since P50",
+                "since P90",
+                "export",
+                "exp P50",
+                "exp P90",
+                "last export",
+                "port peak",
+            ),
+            (
+                (
+                    r["scenario"],
+                    days(r["home_median_wait"]),
+                    days(r["home_p90_wait"]),
+                    days(r["home_since_median_wait"]),
+                    days(r["home_since_p90_wait"]),
+                    f"{r['export_orders']:,}",
+                    days(r["export_median_wait"]),
+                    days(r["export_p90_wait"]),
+                    str(r["last_export_delivery"] or "-"),
+                    f"{r['yard_peak']:,}",
+                )
+                for r in effects.iter_rows(named=True)
+            ),
+            left=1,
+        )
+    )
 
 
 def _write(plan: Plan, output: Path) -> dict[str, Path]:

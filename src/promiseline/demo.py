@@ -60,6 +60,22 @@ DEMANDS = (
         market_mix=MARKETS,
         option_mix={"paint": PAINT, "wheels": {"20in": 0.6, "21in": 0.4}},
     ),
+    # Europe: YU7 orders locked from the spring of 2026 for delivery once export opens in
+    # 2027 (assumed volume); they queue with the home orders locked at the same time
+    Demand(
+        model="YU7",
+        opens_at=dt.datetime(2026, 3, 2, 10, 0),
+        spike_orders=6_000,
+        spike_hours=30 * 24,
+        spike_shape=0.0,
+        tail_per_day=30.0,
+        tail_half_life_days=180.0,
+        tail_days=300,
+        variant_mix={"Pro": 0.4, "Max": 0.6},
+        market_mix={"DE": 0.7, "NO": 0.3},
+        option_mix={"paint": PAINT, "wheels": {"20in": 0.5, "21in": 0.5}},
+        id_prefix="EU",
+    ),
 )
 
 
@@ -70,5 +86,6 @@ def demo_scenario() -> Scenario:
 
 
 def demo_orders(seed: int = DEMO_SEED) -> pl.DataFrame:
-    """The demo order book: SU7 backlog and tail, YU7 launch surge and tail."""
+    """The demo order book: SU7 backlog and tail, YU7 launch surge and tail, and the YU7
+    orders from Europe (generated last, so the home orders are the same as before)."""
     return generate_orders(DEMANDS, seed)

@@ -44,6 +44,8 @@ def utilization_days(plan: Plan) -> int:
 
 def summary(plan: Plan) -> dict[str, Any]:
     """Everything a planner reads first, as plain JSON-able values."""
+    from promiseline.core.exports import export_summary  # it builds on this module
+
     t = plan.table
     planned = t.filter(pl.col("status") == "planned")
     cap = plan.capacity
@@ -112,7 +114,7 @@ def summary(plan: Plan) -> dict[str, Any]:
             "peak_date": cap.date(peak).isoformat(),
             "by_day": backlog.tolist(),
         },
-    }
+    } | ({"export": export_summary(plan)} if plan.capacity.sea.lane_names else {})
 
 
 def _share(a: float, b: float) -> float:

@@ -76,6 +76,7 @@ class Variant(Frozen):
 class Product(Frozen):
     model: Name
     variants: tuple[Variant, ...] = Field(min_length=1, max_length=200)
+    cost: Annotated[float, Field(ge=0, le=1e9)] = 0.0  # extension: per car, for allocation
 
 
 class Shift(Frozen):

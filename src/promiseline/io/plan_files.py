@@ -1,4 +1,5 @@
-"""Write a plan: plan.parquet, plan.csv and summary.json in one folder."""
+"""Write a plan: plan.parquet, plan.csv and summary.json in one folder (with export by
+sea, also sailings.parquet/.csv and yard.parquet/.csv: cars waiting at each port per day)."""
 
 from __future__ import annotations
 
@@ -24,4 +25,10 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
     ]
     summary = plan.summary() | {"rejected_rows": rejected}
     paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if plan.capacity.sea.lane_names:  # export by sea: the sailings and the port yards
+        for name, table in (("sailings", plan.sailings()), ("yard", plan.yard())):
+            paths[f"{name}_parquet"] = folder / f"{name}.parquet"
+            paths[f"{name}_csv"] = folder / f"{name}.csv"
+            table.write_parquet(paths[f"{name}_parquet"])
+            table.write_csv(paths[f"{name}_csv"])
     return paths

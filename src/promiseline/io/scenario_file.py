@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -195,11 +196,27 @@ def read_text(path: str | Path) -> str:
         raise ScenarioError(str(p), [f"cannot read file: {e.strerror}"]) from None
 
 
+def builtin_whatifs() -> dict[str, str]:
+    """The ready-made what-ifs of the demo scenario, by name: their YAML text."""
+    folder = resources.files("promiseline.data").joinpath("whatifs")
+    return {
+        f.name.removesuffix(".yaml"): f.read_text("utf-8")
+        for f in sorted(folder.iterdir(), key=lambda f: f.name)
+        if f.name.endswith(".yaml")
+    }
+
+
 def load_patch(path: str | Path) -> dict[str, Any]:
-    """A what-if patch (YAML in the scenario's shape)."""
-    data = parse_yaml(read_text(path), str(path))
+    """A what-if patch (YAML in the scenario's shape): a file, or the name of a built-in
+    what-if (`red-sea-closed`, `second-weekly-sailing`, `homologation-slip`)."""
+    builtin = builtin_whatifs()
+    if str(path) in builtin and not Path(path).exists():
+        text, source = builtin[str(path)], f"{path} (built-in what-if)"
+    else:
+        text, source = read_text(path), str(path)
+    data = parse_yaml(text, source)
     if data is None:
-        raise ScenarioError(str(path), [EMPTY])
+        raise ScenarioError(source, [EMPTY])
     if not isinstance(data, dict):
-        raise ScenarioError(str(path), [f"a patch is a mapping of scenario keys, got {data!r}"])
+        raise ScenarioError(source, [f"a patch is a mapping of scenario keys, got {data!r}"])
     return data
