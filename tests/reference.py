@@ -260,9 +260,7 @@ class Reference:
         lane = next(ln for ln in mk.lanes if ln.name == sailing[0])
         base = sailing[1] + dt.timedelta(days=lane.transit_days + lane.last_mile_days)
         gates = [
-            g.from_
-            for g in mk.gates
-            if g.model == o["model"] and g.variant in (None, o["variant"])
+            g.from_ for g in mk.gates if g.model == o["model"] and g.variant in (None, o["variant"])
         ]
         gate = max(gates) if gates else None
         delivery = max([base] + gates + ([mk.opens] if mk.opens else []))

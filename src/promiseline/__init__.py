@@ -1,6 +1,7 @@
 """promiseline: honest delivery dates for every order in a demand surge."""
 
 from promiseline.api import (
+    allocate,
     backtest,
     backtest_history,
     check_target,
@@ -18,6 +19,7 @@ from promiseline.api import (
     simulate,
     size,
 )
+from promiseline.core.allocation import Allocation
 from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.history import History
@@ -32,6 +34,7 @@ from promiseline.core.surge import Demand, generate_orders
 from promiseline.core.whatif import Comparison
 from promiseline.demo import demo_orders, demo_scenario
 from promiseline.errors import (
+    AllocationError,
     OrderBookError,
     OrderError,
     PromiselineError,
@@ -44,6 +47,8 @@ from promiseline.io.order_book import write_orders
 from promiseline.io.plan_files import write_plan
 
 __all__ = [
+    "Allocation",
+    "AllocationError",
     "Backtest",
     "Booking",
     "Comparison",
@@ -65,6 +70,7 @@ __all__ = [
     "Sizing",
     "SizingError",
     "UnknownOrderError",
+    "allocate",
     "backtest",
     "backtest_history",
     "check_target",

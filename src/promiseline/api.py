@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from promiseline.core.allocation import Allocation
 from promiseline.core.backtest import Backtest
 from promiseline.core.explain import Explanation
 from promiseline.core.explain import explain as _explain
@@ -228,6 +229,30 @@ def check_target(target: str) -> None:
 def _patched(scenario: Scenario, patches: Sequence[str | Path]) -> list[tuple[str, Scenario]]:
     """The scenario with each patch file applied, named by the file."""
     return [(Path(p).stem, patched(scenario, str(p), load_patch(p))) for p in patches]
+
+
+def allocate(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    *,
+    domestic_p90_days: int,
+    months: tuple[dt.date, dt.date] | None = None,
+    progress: Progress | None = None,
+) -> Allocation:
+    """Monthly export quotas per market that maximize margin while the domestic P90 wait
+    stays within `domestic_p90_days`: a HiGHS MIP, checked by the planner with the quotas
+    applied (`Allocation.scenario` holds them, ready to plan)."""
+    from promiseline.core.allocation import allocate as _allocate
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    return _allocate(
+        scenario,
+        order_book(orders, scenario),
+        domestic_p90_days=domestic_p90_days,
+        months=months,
+        progress=progress,
+    )
 
 
 def size(

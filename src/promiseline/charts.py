@@ -105,6 +105,50 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
     return paths
 
 
+def export_chart(plan: Plan, path: Path) -> Path:
+    """Export by sea on one page: deliveries per market and month, how full each lane's
+    sailings go, and the cars waiting at each departure port."""
+    from promiseline.core.exports import deliveries_by_month
+
+    plt = _plt()
+    fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 11))
+    months = deliveries_by_month(plan)
+    grid = months.pivot(on="market", index="month", values="cars").sort("month").fill_null(0)
+    bottom = np.zeros(grid.height)
+    for market in [m.name for m in plan.scenario.markets if m.name in grid.columns]:
+        cars = grid[market].to_numpy()
+        ax1.bar(grid["month"].to_list(), cars, bottom=bottom, label=market)
+        bottom += cars
+    step = max(1, grid.height // 18)
+    ax1.set_xticks(range(0, grid.height, step), grid["month"].to_list()[::step], rotation=45)
+    ax1.set(title="Deliveries per market and month", ylabel="cars")
+    _thousands(ax1)
+    ax1.legend(ncol=4, fontsize="small")
+
+    sail = plan.sailings().filter(pl.col("capacity") > 0)
+    last = sail.filter(pl.col("loaded") > 0)["departure_date"].max()
+    for lane in plan.capacity.sea.lane_names:
+        s = sail.filter((pl.col("lane") == lane) & (pl.col("departure_date") <= (last or 0)))
+        use = (s["loaded"] / s["capacity"]).to_numpy()
+        ax2.plot(s["departure_date"].to_numpy(), use, marker=".", label=lane)
+    ax2.set(title="Sailings: share of this maker's seats loaded", ylabel="loaded / capacity")
+    ax2.set_ylim(0, 1.05)
+    ax2.legend(fontsize="small")
+
+    yard = plan.yard()
+    busy = yard.filter(pl.col("cars") > 0)
+    if busy.height:
+        first, end = busy["date"].min(), busy["date"].max()
+        yard = yard.filter(pl.col("date").is_between(first, end))
+    for port in sorted(set(yard["port"].to_list())):
+        y = yard.filter(pl.col("port") == port)
+        ax3.plot(y["date"].to_numpy(), y["cars"].to_numpy(), label=port)
+    ax3.set(title="Cars waiting at each departure port", ylabel="cars")
+    _thousands(ax3)
+    ax3.legend(fontsize="small")
+    return _save(fig, path)
+
+
 def _busy_until(*series: np.ndarray) -> int:
     """Index just past the last day any series is non-zero, plus a month of margin."""
     last = max((int(np.flatnonzero(s)[-1]) if np.any(s) else 0) for s in series)

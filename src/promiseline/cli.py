@@ -25,7 +25,7 @@ from promiseline.core.history import History
 from promiseline.core.orders import OrderBook
 from promiseline.core.plan import Plan
 from promiseline.core.scenario import Scenario
-from promiseline.errors import PromiselineError, StorageError
+from promiseline.errors import AllocationError, PromiselineError, StorageError
 
 app = typer.Typer(
     help="promiseline: plan every order of a surge into a build slot, with honest dates.",
@@ -357,9 +357,15 @@ def print_export(p: Plan, effects: pl.DataFrame) -> None:
 
 
 def _write(plan: Plan, output: Path) -> dict[str, Path]:
+    """The plan files, and with export by sea its chart (export.png)."""
     from promiseline.io.plan_files import write_plan
 
-    return write_plan(plan, output)
+    paths = write_plan(plan, output)
+    if plan.capacity.sea.lane_names:
+        from promiseline.charts import export_chart
+
+        paths["export_chart"] = export_chart(plan, output / "export.png")
+    return paths
 
 
 @app.command("plan")
@@ -1073,6 +1079,98 @@ def size(
             )
     _accept(book, accept_rejected)
     if not r.met:
+        raise typer.Exit(1)
+
+
+def _p90_target(text: str) -> int:
+    """'<=270d', '270d' or '270' -> 270 days."""
+    t = text.strip().removeprefix("<=").strip().removesuffix("d").strip()
+    if not t.isdigit():
+        raise AllocationError(
+            f"--domestic-p90: expected e.g. '<=270d', '270d' or '270', got {text!r}"
+        )
+    return int(t)
+
+
+def _month_span(text: str | None) -> tuple[dt.date, dt.date] | None:
+    """'2027-01..2027-12' -> first days of both months."""
+    if text is None:
+        return None
+    try:
+        a, b = (dt.date.fromisoformat(p.strip() + "-01") for p in text.split(".."))
+    except ValueError:
+        raise AllocationError(f"--months: expected e.g. '2027-01..2027-12', got {text!r}") from None
+    return a, b
+
+
+@app.command()
+def allocate(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    domestic_p90: Annotated[
+        str, typer.Option("--domestic-p90", help='Domestic P90 wait target, e.g. "<=270d".')
+    ],
+    months: Annotated[
+        str | None,
+        typer.Option(
+            help="Months to allocate, e.g. 2027-01..2027-12 (default: 12 months "
+            "from the first export sailing)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Folder for quotas.csv, scenario.yaml, summary.json."),
+    ] = None,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """How many cars each export market gets per month: the most margin (HiGHS) whose plan
+    keeps the domestic P90 wait within the target, checked by the planner. Exit code 1 if
+    the target is not met or rows of the order book were rejected."""
+    import yaml
+
+    target, span = _p90_target(domestic_p90), _month_span(months)
+    with _steps() as say:
+        s, book = _loaded(scenario, orders)
+        a = api.allocate(s, book, domestic_p90_days=target, months=span, progress=say)
+    q = a.quotas.group_by("month", "market").agg(pl.col("cars").sum())
+    grid = q.pivot(on="market", index="month", values="cars").sort("month")
+    markets = [c for c in grid.columns if c != "month"]
+    out.print(
+        _table(
+            f"Monthly export quotas, cars departing (margin {a.margin:,.0f})",
+            ("month", *markets, "total"),
+            (
+                (r[0], *(f"{v:,}" for v in r[1:]), f"{sum(r[1:]):,}")
+                for r in grid.select("month", *markets).iter_rows()
+            ),
+        )
+    )
+    verdict = "[green]met[/]" if a.met else "[red]not met[/]"
+    p50 = "-" if a.domestic_p50 is None else f"{a.domestic_p50:.0f}"
+    p90 = "-" if a.domestic_p90 is None else f"{a.domestic_p90:.0f}"
+    out.print(
+        f"Domestic P90 <= {target} days: {verdict}. Planned domestic orders "
+        f"{a.domestic_orders:,}: P50 {p50} days, P90 {p90} days (by the planner; "
+        f"w_lp {'none' if a.w_lp is None else a.w_lp})."
+    )
+    out.print(_frame_table("Verification by the planner: quota and departures", a.verified))
+    if a.export_waits.height:
+        out.print(_frame_table("Export waits (days)", a.export_waits))
+    out.print(a.note, highlight=False)
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "quotas": output / "quotas.csv",
+            "scenario": output / "scenario.yaml",
+            "summary": output / "summary.json",
+        }
+        a.quotas.write_csv(paths["quotas"])
+        data = a.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+        paths["scenario"].write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        paths["summary"].write_text(json.dumps(a.summary(), indent=2) + "\n", encoding="utf-8")
+        _written(paths)
+    _accept(book, accept_rejected)
+    if not a.met:
         raise typer.Exit(1)
 
 

@@ -67,6 +67,11 @@ class QuoteError(PromiselineError):
     """A booking asked for anywhere but the back of the queue."""
 
 
+class AllocationError(PromiselineError):
+    """An allocation that cannot be made: no export market or sailing, or a domestic
+    target the capacity cannot hold even with no export (the message names the limit)."""
+
+
 class SizingError(PromiselineError):
     """A sizing target that cannot be read or measured."""
 

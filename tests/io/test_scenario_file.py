@@ -177,3 +177,15 @@ def test_line_of_a_problem_finds_the_key_it_names() -> None:
     assert lines[nearest - 1].startswith("plants:")
     assert line_of(text, "no place named") is None
     assert line_of("a: [", "a: x") is None  # not YAML: no line from a path
+
+
+def test_a_market_named_no_unquoted_gets_a_hint(tmp_path: Path) -> None:
+    """YAML 1.1 reads a bare NO (Norway) as false: the error says to quote it."""
+    text = (
+        (DATA / "tiny.yaml")
+        .read_text()
+        .replace("markets:\n", "markets:\n  - {name: NO, lead_days: 9}\n", 1)
+    )
+    problems = _problems(tmp_path, text)
+    assert "name: input should be a valid string, got False" in problems
+    assert "put it in quotes" in problems

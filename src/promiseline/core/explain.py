@@ -12,8 +12,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from promiseline.core.plan import RESERVED, Plan
+from promiseline.core.plan import FROZEN, RESERVED, Plan, sailing_ids
 from promiseline.errors import UnknownOrderError
 
 
@@ -62,6 +63,74 @@ def _ahead(plan: Plan, i: int, used: np.ndarray) -> int:
     return int((planned & used[:i]).sum())
 
 
+def _loaded_ahead(plan: Plan, i: int) -> npt.NDArray[np.bool_]:
+    """Plan rows whose sailing was loaded when row i was placed: the rows before it (every
+    booked row for a reserved one, quoted against the final state)."""
+    booked: npt.NDArray[np.bool_] = (plan.group != RESERVED) & (plan.shipped.sailing >= 0)
+    if plan.group[i] != RESERVED:
+        booked[i:] = False
+    return booked
+
+
+def _sailing(plan: Plan, i: int) -> tuple[int, str]:
+    """Why an export order did not get the first sailing of its lane from its port date:
+    that sailing was full, or its month had reached the market's quota. Returns the
+    orders ahead that used it up, and the sentence."""
+    cap, s, sea = plan.capacity, plan.scenario, plan.capacity.sea
+    lane, port, got = (
+        int(plan.shipped.lane[i]),
+        int(plan.shipped.port[i]),
+        int(plan.shipped.sailing[i]),
+    )
+    wanted = int(sea.first_on_or_after(np.array([lane], np.int64), np.array([port], np.int64))[0])
+    ids = sailing_ids(s, sea)
+    on = _loaded_ahead(plan, i)
+    sailing = plan.shipped.sailing
+    load = int((on & (sailing == wanted)).sum())
+    size = int(sea.sail_cap[wanted])
+    head = (
+        f"It reaches port on {cap.date(port)} and wanted sailing {ids[wanted]}, the first "
+        f"of lane {sea.lane_names[lane]} departing on or after that day, but "
+    )
+    tail = f"; it sails on {ids[got]}."
+    if load >= size:
+        return (
+            load,
+            head + f"it was full ({load:,} of {size:,} places taken by orders ahead)" + tail,
+        )
+    mk = int(plan.mk[i])
+    month = int(sea.sail_month[wanted])
+    gone = int((on & (plan.mk == mk) & (sea.sail_month[np.maximum(sailing, 0)] == month)).sum())
+    when = cap.date(int(sea.sail_day[wanted])).strftime("%Y-%m")
+    quota = int(sea.quota[mk, month])
+    return gone, head + (
+        f"market {s.markets[mk].name} had reached its quota for {when} "
+        f"({gone:,} of {quota:,} departures)"
+    ) + tail
+
+
+def _no_sailing(plan: Plan, i: int) -> str:
+    """An export order for which no sailing with room departs in the horizon."""
+    s, sea = plan.scenario, plan.capacity.sea
+    mk = int(plan.mk[i])
+    lanes = [
+        sea.lane_names[ln]
+        for ln in range(int(sea.market_lane_ptr[mk]), int(sea.market_lane_ptr[mk + 1]))
+    ]
+    text = (
+        f"No sailing with room on its lanes ({', '.join(lanes)}) departs before "
+        f"{s.end.isoformat()}, so it is not planned"
+    )
+    line = int(plan.placement.line[i])
+    if plan.group[i] == FROZEN and line >= 0:
+        day = plan.capacity.date(int(plan.placement.day[i]))
+        name = plan.capacity.line_names[line]
+        return text + f"; being frozen, it keeps its slot on line {name} on {day}."
+    if plan.group[i] == RESERVED:
+        return text + "; a reserved order books nothing."
+    return text + " and takes no slot, part or mix room."
+
+
 def explain(plan: Plan, order_id: str) -> Explanation:
     """Why this order got its date."""
     hits = np.flatnonzero((plan.table["order_id"] == order_id).to_numpy())
@@ -78,7 +147,9 @@ def explain(plan: Plan, order_id: str) -> Explanation:
     kind, _, name = bound.partition(":")
     lines = plan.placement.line
     ahead: int | None = None
-    if kind == "line":
+    if (row["reason"] or "").removeprefix("reserved: ").startswith("no sailing"):
+        detail = _no_sailing(plan, i)
+    elif kind == "line":
         ln = cap.line_names.index(name)
         ahead = _ahead(plan, i, lines == ln)
         detail = (
@@ -116,11 +187,19 @@ def explain(plan: Plan, order_id: str) -> Explanation:
     elif kind == "market":
         opens = next(m.opens for m in s.markets if m.name == name)
         detail = f"Market {name} opens on {opens}; nothing is delivered there before."
+    elif kind == "gate":
+        gate = next(m.gate(row["model"], row["variant"]) for m in s.markets if m.name == name)
+        detail = (
+            f"Homologation for {row['model']} in {name} opens on {gate}; "
+            "nothing is delivered there before."
+        )
+    elif kind == "sailing":
+        ahead, detail = _sailing(plan, i)
     elif row["status"] == "planned":
         detail = "It is built on the first day it could be; nothing held it back."
     else:
         detail = f"It is not planned: {row['reason']}."
-    if row["status"] != "planned" and kind:
+    if row["status"] != "planned" and kind and not detail.startswith("No sailing"):
         detail += f" Not planned: {row['reason']}."
     return Explanation(
         order_id=order_id,

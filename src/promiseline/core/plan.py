@@ -264,7 +264,7 @@ class Plan:
                 "line": _text(list(cap.line_names), shown),
                 "build_date": pl.Series(build_date, dtype=pl.Date),
                 "delivery_date": pl.Series(delivery_date, dtype=pl.Date),
-                "wait_days": _nulls(wait, has_slot | planned),
+                "wait_days": _nulls(wait, dated),
                 "queue_position": _nulls(queue, planned),
                 "model_queue_position": _nulls(model_queue, planned),
                 "bound_by": _text(names, bound),

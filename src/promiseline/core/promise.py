@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import polars as pl
 
 from promiseline.core.classes import build_classes
 from promiseline.core.orders import canonical_options
@@ -26,7 +25,7 @@ from promiseline.core.plan import (
     no_slot,
 )
 from promiseline.core.planner import run_kernel
-from promiseline.core.sea import NO_SAILING, gate_days, ship
+from promiseline.core.sea import NEVER, NO_SAILING, ship
 from promiseline.core.state import State
 from promiseline.errors import OrderError, QuoteError
 
@@ -213,12 +212,19 @@ def _quote(
         return Quote(
             model, variant, market, when, None, None, None, None, None, None, names[code], reason
         )
-    lead, opens = market_days(s, mk)
-    gate = gate_days(s, pl.Series([market]), pl.Series([model]), pl.Series([variant]))
-    shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
-    bound = names[int(final_bound(s, cap, mk, out.bound, shipped, out.line >= 0)[0])]
     build = cap.date(day)
-    delivery = cap.date(int(shipped.delivery[0]))
+    mkt = s.markets[int(mk[0])]
+    if mkt.lead_days is not None:  # by road, the common case: no arrays needed
+        delivery, bound = build + dt.timedelta(days=mkt.lead_days), names[code]
+        if mkt.opens and mkt.opens > delivery:
+            delivery, bound = mkt.opens, f"market:{market}"
+    else:
+        lead, opens = market_days(s, mk)
+        g = mkt.gate(model, variant)
+        gate = np.array([(g - s.start).days if g else NEVER], np.int32)
+        shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
+        bound = names[int(final_bound(s, cap, mk, out.bound, shipped, out.line >= 0)[0])]
+        delivery = cap.date(int(shipped.delivery[0]))
     return Quote(
         model,
         variant,

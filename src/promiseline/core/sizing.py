@@ -172,7 +172,7 @@ class Sizing:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_highs() -> Iterator[None]:
     """HiGHS prints a banner from C when it starts; keep it off the terminal."""
     try:
         fd = os.dup(1)
@@ -318,7 +318,7 @@ def _solve(
                 need = float(cum[ready]) - slack
                 if need > 0:
                     rows.append((idx, [1.0] * len(idx), need, inf))
-    with _quiet():
+    with quiet_highs():
         h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", 120.0)

@@ -1,9 +1,10 @@
 """What-ifs: a YAML patch over a scenario, and side-by-side comparisons.
 
 A patch has the scenario's own shape and says only what changes. Mappings merge key by
-key; lists of named items (plants, lines, parts, markets, mix limits, levers: by `name`;
-products: by `model`) merge item by item, a new name is added and `remove: true` drops
-one; any other value, lists of shifts or supply included, is replaced.
+key; lists of named items (plants, lines, parts, markets, lanes, mix limits, levers: by
+`name`; products: by `model`) merge item by item, a new name is added and `remove: true`
+drops one; any other value, lists of shifts, supply, sailings or gates included, is
+replaced.
 
     plants:                         # a third shift on one line from March
       - name: phase-2-majuqiao
@@ -32,7 +33,9 @@ KEYS = ("name", "model")
 
 
 def _key(item: object) -> str | None:
-    if isinstance(item, dict):
+    """The key naming a list's items, or None: such a list is replaced as a whole. Gates
+    (a `model` with a `from`) are not named items: one model may have several."""
+    if isinstance(item, dict) and "from" not in item:
         for k in KEYS:
             if k in item:
                 return k

@@ -45,7 +45,10 @@ def _problem(err: Any) -> str:
             limit = int(limit)
         return f"{where}: must be {_BOUNDS[kind]} {limit}, got {_short(got)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {msg[0].lower() + msg[1:]}, got {_short(got)}"
+    hint = ""
+    if kind == "string_type" and isinstance(got, bool):  # YAML 1.1: NO, yes, off...
+        hint = " (YAML reads a bare no/yes/on/off as true or false: put it in quotes)"
+    return f"{where}: {msg[0].lower() + msg[1:]}, got {_short(got)}{hint}"
 
 
 def _short(value: object, width: int = 60) -> str:

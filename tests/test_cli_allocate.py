@@ -1,0 +1,132 @@
+"""`promiseline allocate`: quotas printed and written; the written scenario, planned
+directly, ships what the verification says; a bad target is one clear error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from promiseline import api, cli
+from promiseline.errors import AllocationError
+
+SCENARIO = {
+    "name": "alloc-cli",
+    "start": "2030-01-01",
+    "horizon_days": 120,
+    "calendar": {"working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+    "products": [{"model": "A", "cost": 20000, "variants": [{"name": "S", "parts": {"pack": 1}}]}],
+    "plants": [
+        {
+            "name": "p",
+            "lines": [
+                {
+                    "name": "l1",
+                    "models": ["A"],
+                    "jph": 1,
+                    "shifts": [{"from": "2030-01-01", "hours": 8}],
+                }
+            ],
+        }
+    ],
+    "parts": [{"name": "pack", "stock": 100, "supply": [{"from": "2030-01-01", "per_week": 500}]}],
+    "markets": [
+        {"name": "CN", "lead_days": 3},
+        {
+            "name": "DE",
+            "price": 45000,
+            "logistics_cost": 2500,
+            "tariff": 0.1,
+            "lanes": [
+                {
+                    "name": "de",
+                    "inland_days": 1,
+                    "transit_days": 20,
+                    "last_mile_days": 2,
+                    "capacity": 15,
+                    "sailings": [{"every": 7, "from": "2030-01-06", "to": "2030-04-30"}],
+                }
+            ],
+        },
+    ],
+}
+
+
+def inputs(tmp_path: Path) -> tuple[str, str]:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(SCENARIO))
+    rows = [
+        {
+            "order_id": f"o{i:03d}",
+            "model": "A",
+            "variant": "S",
+            "market": "DE" if i % 4 == 0 else "CN",
+            "locked_at": (dt.datetime(2030, 1, 1, 8) + dt.timedelta(hours=5 * i)).isoformat(),
+        }
+        for i in range(400)
+    ]
+    orders = tmp_path / "o.csv"
+    pl.DataFrame(rows).write_csv(orders)
+    return str(scenario), str(orders)
+
+
+def test_allocate_prints_and_writes_quotas_that_plan_as_verified(tmp_path: Path) -> None:
+    scenario, orders = inputs(tmp_path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli.app,
+        [
+            "allocate",
+            scenario,
+            orders,
+            "--domestic-p90",
+            "<=60d",
+            "--months",
+            "2030-01..2030-04",
+            "-o",
+            str(out),
+        ],
+        terminal_width=200,
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "Monthly export quotas" in result.output
+    assert "Verification by the planner" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    quotas = pl.read_csv(out / "quotas.csv")
+    assert quotas["month"].to_list() == ["2030-01", "2030-02", "2030-03", "2030-04"]
+    assert summary["margin"] == pytest.approx(quotas["margin"].sum())
+    assert result.exit_code == (0 if summary["met"] else 1)
+    s = api.load_scenario(out / "scenario.yaml")  # quotas by hand: plan it directly
+    de = next(m for m in s.markets if m.name == "DE")
+    assert de.quota is not None
+    assert de.quota.months == dict(zip(quotas["month"], quotas["cars"], strict=True))
+    p = api.plan(s, api.load_orders(orders, s)).table
+    shipped = (
+        p.filter(pl.col("departure_date").is_not_null())
+        .group_by(pl.col("departure_date").dt.strftime("%Y-%m").alias("month"))
+        .len()
+    )
+    departed = dict(shipped.iter_rows())
+    for r in summary["verified"]:
+        assert departed.get(r["month"], 0) == r["departed"] <= r["quota"]
+
+
+@pytest.mark.parametrize("target", ["<=60d", "60d", "60", " <= 60 d "])
+def test_the_target_reads_three_ways(target: str) -> None:
+    assert cli._p90_target(target) == 60
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--domestic-p90", "p90<=60"), ("--months", "2030-13..")]
+)
+def test_a_bad_target_or_months_is_a_clear_error(tmp_path: Path, option: str, value: str) -> None:
+    scenario, orders = inputs(tmp_path)
+    args = ["allocate", scenario, orders, "--domestic-p90", "60", option, value]
+    result = CliRunner().invoke(cli.app, args)
+    assert isinstance(result.exception, AllocationError)
+    assert option in str(result.exception)
