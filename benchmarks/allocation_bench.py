@@ -1,6 +1,6 @@
 """Allocate 12 months of export: 10 markets (a weekly sailing each), 3 models, ~200k orders.
 
-    python benchmarks/allocation_bench.py [--orders 200000] [--target 120]
+    python benchmarks/allocation_bench.py [--orders 200000] [--target 60]
 
 Prints the machine, the time of the MIP alone (one solve at w_lp = target) and of the
 whole `allocate` (the w_lp search with its planner runs). Target: MIP under 10 s.

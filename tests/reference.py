@@ -312,8 +312,8 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
         ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)  # kept even unshipped
         if ref.export(o["market"]):
             sailing = ref.sailing(o["market"], d)
-            if sailing is None:
-                out[o["order_id"]] = Row("unplanned", None, None, None, "", None)
+            if sailing is None:  # built on its frozen day all the same, never shipped
+                out[o["order_id"]] = Row("unplanned", o["line"], o["build_date"], None, "", None)
                 continue
             ref.load(o["market"], *sailing)
             queue += 1

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from promiseline.core.exports import by_sea, lane_use, yard_peaks
 from promiseline.core.plan import Plan
 
 MARGIN_DAYS = 14  # shown after the activity ends, so the end is seen as an end
@@ -35,6 +36,8 @@ class Overview:
     waits: dict[str, pl.DataFrame]  # by model, variant, market: orders, median, p90, max
     binding: pl.DataFrame  # week, constraint, orders (by build week)
     utilization: pl.DataFrame  # line, week, built, capacity, use
+    lanes: pl.DataFrame  # export by sea (empty without): lane, sailings, loaded, ...
+    yard: pl.DataFrame  # per departure port: peak_date, peak_cars
 
     def to_json(self) -> dict[str, Any]:
         def rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -50,6 +53,8 @@ class Overview:
             "waits": {k: rows(v) for k, v in self.waits.items()},
             "binding": rows(self.binding),
             "utilization": rows(self.utilization),
+            "lanes": rows(self.lanes),
+            "yard": rows(self.yard),
         }
 
     def tables(self) -> dict[str, pl.DataFrame]:
@@ -60,6 +65,7 @@ class Overview:
             **{f"waits_by_{k}": v for k, v in self.waits.items()},
             "binding": self.binding,
             "utilization": self.utilization,
+            **({"lanes": self.lanes, "yard": self.yard} if self.lanes.height else {}),
         }
 
 
@@ -144,6 +150,8 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
         waits,
         binding,
         utilization,
+        lane_use(plan) if by_sea(plan) else pl.DataFrame(),
+        yard_peaks(plan) if by_sea(plan) else pl.DataFrame(),
     )
 
 

@@ -233,9 +233,9 @@ class Plan:
             "reserved: " + no_sailing_reason(scenario),
         ]
         epoch = np.datetime64(start, "D")
-        dated = (has_slot | planned) & ~no_sailing
-        shown = np.where(no_sailing, -1, line)  # a frozen order's kept slot is not shown
-        build_date = np.where(dated, epoch + day, np.datetime64("NaT"))
+        built = has_slot | planned  # a frozen order without a sailing keeps its slot
+        dated = built & ~no_sailing
+        build_date = np.where(built, epoch + day, np.datetime64("NaT"))
         delivery_date = np.where(dated, epoch + delivery, np.datetime64("NaT"))
         wait = np.where(dated, delivery - locked_day, -1)
         by_sea = dated & (shipped.sailing >= 0)
@@ -260,8 +260,8 @@ class Plan:
                 "priority": rows["priority"],
                 "locked_at": rows["locked_at"],
                 "status": _text(["unplanned", "planned"], planned.astype(np.int8)),
-                "plant": _text(list(cap.plant_names), shown),
-                "line": _text(list(cap.line_names), shown),
+                "plant": _text(list(cap.plant_names), line),
+                "line": _text(list(cap.line_names), line),
                 "build_date": pl.Series(build_date, dtype=pl.Date),
                 "delivery_date": pl.Series(delivery_date, dtype=pl.Date),
                 "wait_days": _nulls(wait, dated),

@@ -1,0 +1,67 @@
+"""Export by sea through the service: orders to a market by sea are taken, quoted with
+their sailing's delivery date, planned onto sailings, and the overview shows the lanes
+and the port yard, with downloads that hold the same rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+
+from promiseline.service.app import create_app
+from tests.conftest import DATA
+from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings
+from tests.web.test_pages import csv_rows, sign_in
+
+LANE = {
+    "name": "tianjin-hamburg",
+    "port": "tianjin",
+    "inland_days": 1,
+    "transit_days": 20,
+    "last_mile_days": 2,
+    "capacity": 2,
+    "sailings": [{"every": 7, "from": "2025-01-06", "to": "2025-03-31"}],
+}
+
+
+@pytest.fixture
+def sea_client(tmp_path: Path) -> Iterator[TestClient]:
+    data = yaml.safe_load((DATA / "tiny.yaml").read_text())
+    data["markets"].append({"name": "EX", "lanes": [LANE], "gates": []})
+    path = tmp_path / "sea.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    s = settings(f"sqlite:///{tmp_path / 'orders.db'}", scenario=str(path))
+    with TestClient(create_app(desk_maker(s, Clock()))) as c:
+        yield c
+
+
+def test_export_orders_sail_and_the_overview_shows_the_lanes(sea_client: TestClient) -> None:
+    """Five locked orders to EX on sailings of two cars: each gets a window, the plan
+    loads all five; the overview lists the lane and the port's peak, and the lanes
+    download holds the page's rows."""
+    c = sea_client
+    made = [order(c, f"ex{i}", market="EX", lock=True) for i in range(5)]
+    for o in made:
+        w = o["window"]
+        assert isinstance(w, dict)
+        assert w["likely"] is not None
+    r = c.post("/v1/keys", json={"role": "planner"}, headers=ADMIN)
+    key = r.json()["key"]
+    assert c.post("/v1/plan", headers={"X-API-Key": key}).status_code == 200
+    sign_in(c, key)
+    ov = c.get("/overview.json").json()
+    (lane,) = ov["lanes"]
+    assert lane["lane"] == "tianjin-hamburg"
+    assert lane["loaded"] == 5
+    assert lane["capacity"] == 2 * lane["sailings"]  # sailings up to the last loaded one
+    assert lane["sailings"] >= 3  # five cars, two a sailing
+    assert ov["yard"][0]["port"] == "tianjin"
+    page = c.get("/").text
+    assert "Export by sea" in page
+    assert "tianjin-hamburg" in page
+    rows = csv_rows(c.get("/download/lanes.csv"))
+    assert [r["lane"] for r in rows] == ["tianjin-hamburg"]
+    assert int(rows[0]["loaded"]) == 5
