@@ -180,4 +180,5 @@ def plan(
         order_cls=cls_,
         rel=rel,
         placement=out,
+        mk=mk,
     )

@@ -155,21 +155,30 @@ def market_index(s: Scenario, market: pl.Series) -> I32:
     return out
 
 
-def gate_days(s: Scenario, market: pl.Series, model: pl.Series, variant: pl.Series) -> I32:
-    """Per order: the day its homologation gate opens (NEVER when none)."""
-    out = np.full(len(market), NEVER, dtype=np.int32)
-    if not any(m.gates for m in s.markets):
+def gate_days(s: Scenario, mk: I32, model: pl.Series, variant: pl.Series) -> I32:
+    """Per order (market index, model, variant): the day its homologation gate opens
+    (NEVER when none). Only the orders of markets with gates are looked at."""
+    out = np.full(len(mk), NEVER, dtype=np.int32)
+    gated = [i for i, m in enumerate(s.markets) if m.gates]
+    rows = np.flatnonzero(np.isin(mk, gated))
+    if not len(rows):
         return out
-    keys = pl.DataFrame({"market": market, "model": model, "variant": variant})
-    by_market = {m.name: m for m in s.markets}
-    gate: dict[tuple[str, str, str], int] = {}
-    for mk, md, vr in keys.unique().iter_rows():
-        g = by_market[mk].gate(md, vr)
-        gate[(mk, md, vr)] = (g - s.start).days if g is not None else NEVER
-    idx = keys.select(pl.concat_str(["market", "model", "variant"], separator="\x1f"))
-    lookup = {"\x1f".join(k): v for k, v in gate.items()}
-    out[:] = idx.to_series().replace_strict(lookup, return_dtype=pl.Int32).to_numpy()
+    keys = pl.DataFrame(
+        {"mk": mk[rows], "model": model.gather(rows), "variant": variant.gather(rows)}
+    )
+    table = keys.unique()
+    table = table.with_columns(
+        gate=pl.Series([_gate(s, *k) for k in table.iter_rows()], dtype=pl.Int32)
+    )
+    out[rows] = keys.join(table, on=["mk", "model", "variant"], how="left", maintain_order="left")[
+        "gate"
+    ].to_numpy()
     return out
+
+
+def _gate(s: Scenario, mk: int, model: str, variant: str) -> int:
+    g = s.markets[mk].gate(model, variant)
+    return (g - s.start).days if g is not None else NEVER
 
 
 def delivery_day(day: npt.NDArray[np.integer[Any]], lead: I32 | int, opens: I32 | int) -> I32:
