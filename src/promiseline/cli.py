@@ -280,7 +280,7 @@ def export_effects(s: Scenario, orders: pl.DataFrame, base: Plan) -> pl.DataFram
     from promiseline.core.exports import home_only, outlooks
     from promiseline.io.scenario_file import builtin_whatifs
 
-    plans = [("plan", base), ("no export orders", api.plan(s, home_only(orders, base)))]
+    plans = [("plan", base), ("no export", api.plan(s, home_only(orders, base)))]
     for name in builtin_whatifs():
         plans.append((name, api.plan(api.patched(s, name, api.load_patch(name)), orders)))
     return outlooks(plans)

@@ -9,13 +9,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promiseline.core.explain import explain
 from promiseline.core.orders import OrderBook, validate_orders
 from promiseline.core.plan import Plan
 from promiseline.core.planner import plan
 from promiseline.core.promise import Booking, quote
-from promiseline.core.scenario import Quota, Scenario
+from promiseline.core.scenario import Quota, Sailing, Scenario
 from promiseline.core.sea import sea
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
@@ -685,3 +687,23 @@ def test_explain_every_export_row() -> None:
             assert e.detail.startswith("Homologation for A in EX")
     assert {"sailing", "gate"} <= kinds
     assert np.all(p.shipped.sailing[p.table["market"].to_numpy() == "CN"] == -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)),
+    st.integers(0, 4000),
+    st.integers(1, 40),
+    st.dates(dt.date(2019, 1, 1), dt.date(2031, 1, 1)),
+    st.integers(-5, 4000),
+)
+def test_sailing_dates_in_a_window_are_the_full_list_filtered(
+    first: dt.date, span: int, every: int, lo: dt.date, width: int
+) -> None:
+    """A recurring sailing's dates between two days (what `sea` asks for, so a daily
+    sailing over centuries costs only the horizon's days) are its full list, filtered."""
+    s = Sailing.model_validate(
+        {"every": every, "from": first, "to": first + dt.timedelta(days=span)}
+    )
+    hi = lo + dt.timedelta(days=width)
+    assert s.dates(lo, hi) == [d for d in s.dates() if lo <= d <= hi]

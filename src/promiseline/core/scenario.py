@@ -165,14 +165,17 @@ class Sailing(Frozen):
             raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
         return self
 
-    def dates(self) -> list[dt.date]:
+    def dates(self, lo: dt.date = FIRST_DAY, hi: dt.date = LAST_DAY) -> list[dt.date]:
+        """Its departure dates from `lo` through `hi` (only those are enumerated, so a
+        daily sailing over centuries costs no more than the days asked for)."""
         if self.date is not None:
-            return [self.date]
+            return [self.date] if lo <= self.date <= hi else []
         first, last, every = self.from_, self.to, self.every
         if first is None or last is None or every is None:  # the validator rules it out
             raise ValueError("a recurring sailing needs 'every', 'from' and 'to'")
-        n = (last - first).days // every + 1
-        return [first + dt.timedelta(days=i * every) for i in range(n)]
+        k0 = max(0, -(-(lo - first).days // every))  # first k with first + k*every >= lo
+        k1 = (min(last, hi) - first).days // every
+        return [first + dt.timedelta(days=k * every) for k in range(k0, k1 + 1)]
 
 
 class Lane(Frozen):

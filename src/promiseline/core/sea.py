@@ -108,10 +108,9 @@ def sea(s: Scenario) -> Sea:
             cap: dict[int, int] = {}
             for entry in ln.sailings:
                 size = ln.capacity if entry.capacity is None else entry.capacity
-                for day in entry.dates():
+                for day in entry.dates(s.start, s.end - dt.timedelta(days=1)):
                     d = (day - s.start).days
-                    if 0 <= d < days:
-                        cap[d] = max(cap.get(d, 0), size)
+                    cap[d] = max(cap.get(d, 0), size)
             for d in sorted(cap):
                 sail_day.append(d)
                 sail_cap.append(cap[d])
