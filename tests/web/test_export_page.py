@@ -65,3 +65,34 @@ def test_export_orders_sail_and_the_overview_shows_the_lanes(sea_client: TestCli
     rows = csv_rows(c.get("/download/lanes.csv"))
     assert [r["lane"] for r in rows] == ["tianjin-hamburg"]
     assert int(rows[0]["loaded"]) == 5
+
+
+def test_why_in_chinese_names_gates_and_sailings() -> None:
+    """The customer page's Chinese 'why' has a sentence for a homologation gate and for a
+    full sailing, not the 'nothing held it back' one."""
+    import datetime as dt
+
+    from promiseline.core.explain import Explanation
+    from promiseline.web.i18n import why
+
+    def e(bound: str) -> Explanation:
+        return Explanation(
+            order_id="o1",
+            status="planned",
+            queue_position=1,
+            model_queue_position=1,
+            plant="p1",
+            line="l1",
+            earliest_day=dt.date(2027, 1, 1),
+            build_date=dt.date(2027, 1, 1),
+            delivery_date=dt.date(2027, 3, 1),
+            wait_days=60,
+            bound_by=bound,
+            blocked_day=None,
+            ahead_same_constraint=None,
+            detail="",
+        )
+
+    assert "认证" in why(e("gate:DE"), "zh-CN")
+    assert "船期" in why(e("sailing:tianjin-hamburg"), "zh-CN")
+    assert "没有受到任何限制" in why(e(""), "zh-CN")

@@ -88,7 +88,6 @@ class Sea:
 
 def sea(s: Scenario) -> Sea:
     """The lanes and sailings of `s` inside its horizon."""
-    days = s.horizon_days
     months = month_index(s.end, s.start) + 1
     names: list[str] = []
     ports: list[str] = []

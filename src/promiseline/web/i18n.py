@@ -165,6 +165,8 @@ def why(e: Explanation, lang: str) -> str:
         "mix": f"{when}配比上限 {name} 已满；排在您前面的 {ahead} 台车计入该上限。",
         "shutdown": f"{when}停产检修，产线停工。",
         "market": f"市场 {name} 开放之前不交付。",
+        "gate": f"车型在市场 {name} 的认证（准入）获批之前不交付。",
+        "sailing": f"航线 {name} 上它最早能赶上的船期已满，改搭之后的船期。",
     }.get(kind, "在可以生产的第一天即安排生产，没有受到任何限制。")
     if e.status != "planned":
         detail = "暂时无法排产。"
