@@ -141,10 +141,10 @@ def test_market_needs_lead_days_or_lanes_not_both() -> None:
     """A market with both lead_days and lanes, or neither, is one error naming the market."""
     both = data()
     both["markets"][1]["lead_days"] = 4
-    assert "either 'lead_days'" in _at("markets[1]", problems(both))
+    assert "has both 'lead_days' (by road) and 'lanes'" in _at("markets[1]", problems(both))
     neither = data()
     del neither["markets"][1]["lanes"]
-    assert "either 'lead_days'" in _at("markets[1]", problems(neither))
+    assert "needs 'lead_days' (by road) or 'lanes'" in _at("markets[1]", problems(neither))
 
 
 def test_gates_and_quota_belong_to_export_markets() -> None:

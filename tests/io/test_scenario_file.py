@@ -187,5 +187,5 @@ def test_a_market_named_no_unquoted_gets_a_hint(tmp_path: Path) -> None:
         .replace("markets:\n", "markets:\n  - {name: NO, lead_days: 9}\n", 1)
     )
     problems = _problems(tmp_path, text)
-    assert "name: input should be a valid string, got False" in problems
-    assert "put it in quotes" in problems
+    assert "markets[0].name: a yes/no value is not allowed here" in problems
+    assert "put text in quotes" in problems

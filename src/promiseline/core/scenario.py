@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from promiseline.errors import OrderError, ScenarioError
 
@@ -42,11 +49,22 @@ def _date_ordered(entries: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 class Frozen(BaseModel):
-    """Immutable, strict about unknown keys (a typo is an error, not a silent default)."""
+    """Immutable, strict about unknown keys (a typo is an error, not a silent default) and
+    about yes/no: no scenario value is one, so a YAML `off` is never taken for 0."""
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, allow_inf_nan=False
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_yes_no(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(
+                "a yes/no value is not allowed here (YAML reads a bare no, yes, on or off as "
+                "false or true: write a number, or put text in quotes)"
+            )
+        return value
 
 
 class Shutdown(Frozen):
@@ -165,14 +183,20 @@ class Sailing(Frozen):
             raise ValueError(f"'to' ({self.to}) is before 'from' ({self.from_})")
         return self
 
+    @property
+    def recurring(self) -> tuple[dt.date, dt.date, int]:
+        """(from, to, every) of a recurring sailing."""
+        first, last, every = self.from_, self.to, self.every
+        if first is None or last is None or every is None:  # the validator rules it out
+            raise ValueError("a recurring sailing needs 'every', 'from' and 'to'")
+        return first, last, every
+
     def dates(self, lo: dt.date = FIRST_DAY, hi: dt.date = LAST_DAY) -> list[dt.date]:
         """Its departure dates from `lo` through `hi` (only those are enumerated, so a
         daily sailing over centuries costs no more than the days asked for)."""
         if self.date is not None:
             return [self.date] if lo <= self.date <= hi else []
-        first, last, every = self.from_, self.to, self.every
-        if first is None or last is None or every is None:  # the validator rules it out
-            raise ValueError("a recurring sailing needs 'every', 'from' and 'to'")
+        first, last, every = self.recurring
         k0 = max(0, -(-(lo - first).days // every))  # first k with first + k*every >= lo
         k1 = (min(last, hi) - first).days // every
         return [first + dt.timedelta(days=k * every) for k in range(k0, k1 + 1)]
@@ -220,6 +244,16 @@ class Quota(Frozen):
     max_per_month: Annotated[int, Field(ge=0, le=10**8)] | None = None
     months: dict[Month, Annotated[int, Field(ge=0, le=10**8)]] = Field(default_factory=dict)
 
+    @field_validator("months", mode="before")
+    @classmethod
+    def _months_not_days(cls, value: Any) -> Any:
+        days = [k for k in value if isinstance(k, dt.date)] if isinstance(value, dict) else []
+        if days:  # YAML reads a key 2027-03-01 as a date
+            raise ValueError(
+                f"months are written YYYY-MM (a month, not a day), got {days[0].isoformat()}"
+            )
+        return value
+
     def cap(self, year: int, month: int) -> int | None:
         return self.months.get(f"{year:04d}-{month:02d}", self.max_per_month)
 
@@ -239,8 +273,15 @@ class Market(Frozen):
 
     @model_validator(mode="after")
     def _road_or_sea(self) -> Market:
-        if (self.lead_days is None) == (not self.lanes):
-            raise ValueError("a market needs either 'lead_days' (by road) or 'lanes' (by sea)")
+        if self.lead_days is not None and self.lanes:
+            raise ValueError(
+                f"market {self.name!r} has both 'lead_days' (by road) and 'lanes' (by sea): "
+                "keep one (in a what-if, 'lead_days: null' turns a road market to sea)"
+            )
+        if self.lead_days is None and not self.lanes:
+            raise ValueError(
+                f"market {self.name!r} needs 'lead_days' (by road) or 'lanes' (by sea)"
+            )
         if not self.lanes and (self.gates or self.quota):
             raise ValueError("'gates' and 'quota' belong to an export market (one with 'lanes')")
         return self

@@ -3,8 +3,8 @@
 A patch has the scenario's own shape and says only what changes. Mappings merge key by
 key; lists of named items (plants, lines, parts, markets, lanes, mix limits, levers: by
 `name`; products: by `model`) merge item by item, a new name is added and `remove: true`
-drops one; any other value, lists of shifts, supply, sailings or gates included, is
-replaced.
+drops one; an empty list, and any other value (lists of shifts, supply, sailings or gates
+included), replaces what was there.
 
     plants:                         # a third shift on one line from March
       - name: phase-2-majuqiao
@@ -50,13 +50,17 @@ def merge(base: Any, patch: Any, path: str = "") -> Any:
             out[k] = merge(base[k], v, f"{path}.{k}" if path else str(k)) if k in base else v
         return out
     if isinstance(base, list) and isinstance(patch, list):
-        key = _key(base[0]) if base else _key(patch[0]) if patch else None
+        if not patch:  # an empty list replaces the list: `lanes: []` clears them
+            return patch
+        key = _key(base[0]) if base else _key(patch[0])
         if key is None or not all(_key(x) == key for x in base + patch):
             return patch
         out_list = list(base)
         index = {item[key]: i for i, item in enumerate(out_list)}
         for item in patch:
             name = item[key]
+            if not isinstance(name, str):
+                raise ScenarioError("patch", [f"{path}: {key} must be text, got {name!r}"])
             if item.get("remove") is True:
                 if name not in index:
                     raise ScenarioError("patch", [f"{path}: nothing named {name!r} to remove"])
@@ -82,7 +86,11 @@ def patched(
     if not isinstance(patch, dict):
         raise ScenarioError(source, [f"a patch is a mapping of scenario keys, got {patch!r}"])
     base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    return build(merge(base, patch), f"{scenario.name} + {source}")
+    try:
+        merged = merge(base, patch)
+    except ScenarioError as e:  # name the patch it came from
+        raise ScenarioError(source, e.problems) from None
+    return build(merged, f"{scenario.name} + {source}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ def key_path(loc: tuple[str | int, ...]) -> str:
     """('plants', 0, 'lines', 2, 'jph') -> 'plants[0].lines[2].jph'."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else f"{part}")
     return out or "(top level)"
 
 
@@ -44,11 +44,12 @@ def _problem(err: Any) -> str:
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
         return f"{where}: must be {_BOUNDS[kind]} {limit}, got {_short(got)}"
+    if kind == "string_pattern_mismatch":  # the one pattern: names
+        return f"{where}: a name holds no spaces or colons, got {_short(got)}"
     msg = str(err["msg"]).removeprefix("Value error, ")
-    hint = ""
-    if kind == "string_type" and isinstance(got, bool):  # YAML 1.1: NO, yes, off...
-        hint = " (YAML reads a bare no/yes/on/off as true or false: put it in quotes)"
-    return f"{where}: {msg[0].lower() + msg[1:]}, got {_short(got)}{hint}"
+    if isinstance(got, dict):  # a whole section: its keys are shown by the path
+        return f"{where}: {msg[0].lower() + msg[1:]}"
+    return f"{where}: {msg[0].lower() + msg[1:]}, got {_short(got)}"
 
 
 def _short(value: object, width: int = 60) -> str:
