@@ -474,12 +474,6 @@ def test_many_daily_sailing_entries_are_cheap() -> None:
     assert elapsed < 0.5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an export order blocked by its market's monthly quota (sailings empty) gets "
-    "reason 'no sailing: none with room departs before ...' and explain says 'No sailing "
-    "with room ... departs': neither mentions the quota that blocked it",
-)
 def test_quota_blocked_order_says_quota(tmp_path: Path) -> None:
     s = scenario_from_dict(scenario_dict(quota={"max_per_month": 0}))
     p = api.plan(s, orders_csv(tmp_path))
@@ -527,12 +521,6 @@ def test_market_with_both_says_not_both(
     assert "datetime.date" not in line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allocate on a book without any export order exits 0 with every quota 0 and the "
-    "generic note 'the export is limited by sailings, quotas, export orders, gates...' "
-    "instead of saying the book has no export orders",
-)
 def test_allocate_without_export_orders_says_so(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -549,12 +537,6 @@ def test_allocate_without_export_orders_says_so(
     assert "no export orders" in out.replace("\n", " ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="allocate -o naming an existing file computes the whole allocation, then fails "
-    "with 'error: FileExistsError: [Errno 17] File exists: ...' (no word of -o/--output or "
-    "that a folder is expected)",
-)
 def test_allocate_output_is_a_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -586,12 +568,6 @@ def _chart_warnings(p: Any, path: Path) -> list[str]:
     return [str(w.message) for w in seen]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export.png with 50 lanes (the most a market may have): one legend entry per lane "
-    "overflows the page and matplotlib's 'Tight layout not applied' UserWarning reaches "
-    "stderr of `promiseline plan`",
-)
 def test_export_chart_with_50_lanes_is_quiet(tmp_path: Path) -> None:
     lanes = [lane(name=f"lane{i}", transit_days=35 + i % 7) for i in range(50)]
     s = scenario_from_dict(scenario_dict(lanes=lanes))
@@ -599,11 +575,6 @@ def test_export_chart_with_50_lanes_is_quiet(tmp_path: Path) -> None:
     assert _chart_warnings(p, tmp_path / "export.png") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plan of an empty order book on an export scenario prints 'deliveries from None "
-    "to None' and export_chart emits 'No artists with labels found to put in legend' to stderr",
-)
 def test_empty_book_on_export_scenario(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -626,3 +597,43 @@ def test_empty_book_on_export_scenario(
     assert code == 0
     assert "None" not in out
     assert problems == []
+
+
+def test_compare_prints_the_export_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compare` with a market by sea prints each scenario's export line: a patch adding
+    ten days at sea moves the export waits, not the ones at home."""
+    patch = write(
+        tmp_path,
+        {
+            "markets": [
+                {
+                    "name": "DE",
+                    "lanes": [{"name": BASE["markets"][1]["lanes"][0]["name"], "transit_days": 45}],
+                }
+            ]
+        },
+        "slow.yaml",
+    )
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        write(tmp_path, base_yaml()),
+        orders_csv(tmp_path),
+        patch,
+        "-o",
+        str(tmp_path / "cmp"),
+    )
+    assert code == 0
+    assert "exp P50" in out
+    cells = {
+        c[1]: c[2:]
+        for c in (
+            [x.strip() for x in ln.split("│")] for ln in out.splitlines() if ln.count("│") > 9
+        )
+    }
+    base, slow = cells["base"], cells["slow"]
+    assert slow[:2] == base[:2]  # home P50 and P90
+    assert float(base[5]) < float(slow[5]) <= float(base[5]) + 10  # exp P50: later, by <= 10

@@ -4,6 +4,7 @@ the others plotly, its script inlined: nothing loads from the network)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,7 +124,7 @@ def export_chart(plan: Plan, path: Path) -> Path:
     ax1.set_xticks(range(0, grid.height, step), grid["month"].to_list()[::step], rotation=45)
     ax1.set(title="Deliveries per market and month", ylabel="cars")
     _thousands(ax1)
-    ax1.legend(ncol=4, fontsize="small")
+    _legend(ax1, ncol=4)
 
     sail = plan.sailings().filter(pl.col("capacity") > 0)
     last = sail.filter(pl.col("loaded") > 0)["departure_date"].max()
@@ -133,20 +134,33 @@ def export_chart(plan: Plan, path: Path) -> Path:
         ax2.plot(s["departure_date"].to_numpy(), use, marker=".", label=lane)
     ax2.set(title="Sailings: share of this maker's seats loaded", ylabel="loaded / capacity")
     ax2.set_ylim(0, 1.05)
-    ax2.legend(fontsize="small")
+    _legend(ax2)
 
     yard = plan.yard()
     busy = yard.filter(pl.col("cars") > 0)
-    if busy.height:
+    if busy.height:  # through the day the yard empties
         first, end = busy["date"].min(), busy["date"].max()
-        yard = yard.filter(pl.col("date").is_between(first, end))
+        assert isinstance(end, dt.date)
+        yard = yard.filter(pl.col("date").is_between(first, end + dt.timedelta(days=1)))
     for port in sorted(set(yard["port"].to_list())):
         y = yard.filter(pl.col("port") == port)
         ax3.plot(y["date"].to_numpy(), y["cars"].to_numpy(), label=port)
     ax3.set(title="Cars waiting at each departure port", ylabel="cars")
     _thousands(ax3)
-    ax3.legend(fontsize="small")
+    _legend(ax3)
     return _save(fig, path)
+
+
+LEGEND_MAX = 12  # more entries than this would cover the chart
+
+
+def _legend(ax: Any, ncol: int = 1) -> None:
+    """A legend when there is something to name and not too much of it."""
+    n = len(ax.get_legend_handles_labels()[1])
+    if 0 < n <= LEGEND_MAX:
+        ax.legend(ncol=ncol, fontsize="small")
+    elif n:
+        ax.text(0.01, 0.97, f"{n} series", transform=ax.transAxes, va="top", fontsize="small")
 
 
 def _busy_until(*series: np.ndarray) -> int:

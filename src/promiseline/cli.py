@@ -164,7 +164,12 @@ def print_summary(plan: Plan) -> None:
     out.print(
         f"[bold]{sm['scenario']}[/]: {o['planned']:,} orders planned, {o['unplanned']:,} "
         f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), {o['rejected']:,} rows "
-        f"rejected; deliveries from {sm['first_delivery']} to {sm['last_delivery']}"
+        "rejected; "
+        + (
+            f"deliveries from {sm['first_delivery']} to {sm['last_delivery']}"
+            if sm["first_delivery"]
+            else "no deliveries planned"
+        )
     )
     waits = Table(title="Waits from lock to delivery (days)", title_justify="left")
     for col in ("model", "variant", "orders", "median", "P90", "max"):
@@ -316,6 +321,12 @@ def print_export(p: Plan, effects: pl.DataFrame) -> None:
         f"{r['port']} {r['peak_cars']:,} cars on {r['peak_date']}" for r in ex["yard_peaks"]
     )
     out.print(f"Most cars waiting at a port: {yards}; without a sailing: {ex['no_sailing']:,}")
+    print_effects(effects)
+
+
+def print_effects(effects: pl.DataFrame) -> None:
+    """Per scenario (or what-if): waits at home, of the home orders locked since the first
+    export order, and abroad; the last export delivery; the port yard's peak."""
 
     def days(v: float | None) -> str:
         return "-" if v is None else f"{v:,.0f}"
@@ -356,6 +367,12 @@ def print_export(p: Plan, effects: pl.DataFrame) -> None:
     )
 
 
+def _folder(output: Path | None, option: str = "-o/--output") -> None:
+    """Refuse an output that is a file before any work is done."""
+    if output is not None and output.exists() and not output.is_dir():
+        raise PromiselineError(f"{output} is a file; {option} names a folder for the outputs")
+
+
 def _write(plan: Plan, output: Path) -> dict[str, Path]:
     """The plan files, and with export by sea its chart (export.png)."""
     from promiseline.io.plan_files import write_plan
@@ -379,6 +396,7 @@ def plan_cmd(
 ) -> None:
     """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
     Rejected rows are listed and skipped; exit code 1 if there are any."""
+    _folder(output)
     with _steps() as say:
         p = _load(scenario, orders, say, rest=f"all in {output / 'summary.json'}")
         say("writing outputs")
@@ -1019,6 +1037,10 @@ def compare(
                 f"Monte Carlo ({futures} futures): median of each order's P90 wait, days", odds
             )
         )
+    if any(p.capacity.sea.lane_names for p in cmp.plans):
+        from promiseline.core.exports import outlooks
+
+        print_effects(outlooks(list(zip(cmp.names, cmp.plans, strict=True))))
     _written(paths)
     _accept(book, accept_rejected)
 
@@ -1128,6 +1150,7 @@ def allocate(
     the target is not met or rows of the order book were rejected."""
     import yaml
 
+    _folder(output)
     target, span = _p90_target(domestic_p90), _month_span(months)
     with _steps() as say:
         s, book = _loaded(scenario, orders)

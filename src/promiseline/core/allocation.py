@@ -745,7 +745,10 @@ def allocate(
             mip_seconds,
             "the domestic P90 holds even with the most export: the export is limited by "
             "sailings, quotas, export orders, gates (or production and parts), not by the "
-            "domestic target",
+            "domestic target"
+            if inp.export_locked.any()
+            else "the order book has no export orders (locked or scheduled) for the export "
+            "markets: there is nothing to allocate",
         )
     w_free = inp.w_free()
     best: Trial | None = None

@@ -117,8 +117,10 @@ def _no_sailing(plan: Plan, i: int) -> str:
         sea.lane_names[ln]
         for ln in range(int(sea.market_lane_ptr[mk]), int(sea.market_lane_ptr[mk + 1]))
     ]
+    quota = s.markets[mk].quota is not None
+    room = f"with room under market {s.markets[mk].name}'s monthly quota" if quota else "with room"
     text = (
-        f"No sailing with room on its lanes ({', '.join(lanes)}) departs before "
+        f"No sailing {room} on its lanes ({', '.join(lanes)}) departs before "
         f"{s.end.isoformat()}, so it is not planned"
     )
     line = int(plan.placement.line[i])

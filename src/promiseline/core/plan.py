@@ -131,8 +131,10 @@ def _dates(epoch: np.datetime64, day: npt.NDArray[Any], keep: npt.NDArray[np.boo
     return pl.select(pl.when(pl.Series(keep)).then(days)).to_series()
 
 
-def no_sailing_reason(s: Scenario) -> str:
-    return f"no sailing: none with room departs before {s.end.isoformat()}"
+def no_sailing_reason(s: Scenario, quota: bool = False) -> str:
+    """Why an export order is unplanned; `quota`: its market caps departures a month."""
+    room = "with room under its market's monthly quota" if quota else "with room"
+    return f"no sailing: none {room} departs before {s.end.isoformat()}"
 
 
 def sailing_ids(s: Scenario, sea: Sea) -> list[str]:
@@ -220,8 +222,11 @@ class Plan:
         reason[active_miss & no_line[order_cls]] = 2
         reason[(group == RESERVED) & has_slot] = 3
         reason[(group == RESERVED) & ~has_slot] = 4
+        capped = np.array([m.quota is not None for m in scenario.markets], dtype=bool)[mk]
         reason[(group != RESERVED) & no_sailing] = 5
         reason[(group == RESERVED) & no_sailing] = 6
+        reason[(group != RESERVED) & no_sailing & capped] = 7
+        reason[(group == RESERVED) & no_sailing & capped] = 8
         end = scenario.end.isoformat()
         reason_text = [
             no_slot(scenario),
@@ -231,6 +236,8 @@ class Plan:
             f"reserved: no slot before {end}",
             no_sailing_reason(scenario),
             "reserved: " + no_sailing_reason(scenario),
+            no_sailing_reason(scenario, quota=True),
+            "reserved: " + no_sailing_reason(scenario, quota=True),
         ]
         epoch = np.datetime64(start, "D")
         built = has_slot | planned  # a frozen order without a sailing keeps its slot

@@ -204,7 +204,7 @@ def _quote(
     names = plan.bound_text
     if line < 0:
         if out.sailing[0] == NO_SAILING:
-            reason = no_sailing_reason(s)
+            reason = no_sailing_reason(s, s.markets[int(mk[0])].quota is not None)
         elif not any(model in ms for ms in cap.line_models):
             reason = NO_LINE
         else:
