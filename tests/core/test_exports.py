@@ -241,3 +241,27 @@ def test_monte_carlo_without_noise_keeps_no_sailing_unbuilt() -> None:
     assert lost["p_unbuilt"] == 1.0
     kept = sim.filter(pl.col("order_id") == "o0").row(0, named=True)
     assert kept["delivery_p50"] == day(16)
+
+
+def test_monte_carlo_constraints_count_gates_sailings_and_markets() -> None:
+    """When nothing varies, each future holds back exactly the plan's orders for each
+    constraint, `gate:`, `sailing:` and `market:` included."""
+    s = export_scenario(gates=[{"model": "A", "variant": "M", "from": day(45)}]).replace(
+        uncertainty=DEGENERATE.model_dump(by_alias=True)
+    )
+    rows = [*book().iter_rows(named=True), {"variant": "M", "locked_at": f"{day(2)}T08:00:00"}]
+    for i, r in enumerate(rows):
+        r["order_id"] = f"o{i}"
+    b = orders(s, *rows)
+    want = (
+        plan(s, b)
+        .planned.filter(pl.col("bound_by") != "")
+        .group_by("bound_by")
+        .len()
+        .sort("bound_by")
+    )
+    got = simulate(s, b, futures=2, seed=1).constraints().filter(pl.col("orders_mean") > 0)
+    assert dict(zip(got["constraint"], got["orders_mean"], strict=True)) == dict(
+        zip(want["bound_by"], want["len"].cast(pl.Float64), strict=True)
+    )
+    assert any(k.startswith(("gate:", "sailing:")) for k in want["bound_by"])

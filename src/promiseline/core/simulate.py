@@ -22,9 +22,15 @@ from numba import njit
 from promiseline.core.calibration import Forecast
 from promiseline.core.capacity import Capacity, capacity
 from promiseline.core.classes import Classes, build_classes, with_capacity
-from promiseline.core.kernel import FIRST_PART
 from promiseline.core.orders import OrderBook, order_book
-from promiseline.core.plan import ACTIVE, RESERVED, Plan, backlog_curve
+from promiseline.core.plan import (
+    ACTIVE,
+    RESERVED,
+    Plan,
+    backlog_curve,
+    bound_names,
+    final_bound,
+)
 from promiseline.core.planner import place, plan
 from promiseline.core.scenario import Scenario, Uncertainty
 from promiseline.core.sea import NEVER, NO_SAILING, delivery_day, ship
@@ -191,7 +197,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         inflow_gate=np.array(
             [(g - s.start).days if g else NEVER for g in inflow_gate], dtype=np.int32
         ),
-        n_codes=FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes),
+        n_codes=len(bound_names(s, cap)),
         inflow_configs=tuple((m, v) for m, v, _ in mix),
         inflow_market=inflow_market.name,
     )
@@ -239,8 +245,9 @@ def one_future(prep: Prepared, future: int) -> Future:
     gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
     lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
     opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
-    delivery = ship(cap.sea, out.day, out.sailing, lead, opens, gate).delivery
+    shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
     line = np.where(out.sailing == NO_SAILING, -1, out.line).astype(np.int32)
+    bound = final_bound(s, cap, mk, out.bound, shipped, line >= 0)  # markets, gates, sailings
     # the day each cancelling order cancels: the draws follow the cancelled orders
     cancel_on = np.full(n, days, dtype=np.int64)
     if d.cancel_timing is not None and d.cancelled is not None:
@@ -254,7 +261,7 @@ def one_future(prep: Prepared, future: int) -> Future:
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
         cancel_on[who[mine]] = when[mine]
-    return Future(d, cap, out.day, line, delivery, out.bound, gone, cancel_on)
+    return Future(d, cap, out.day, line, shipped.delivery, bound, gone, cancel_on)
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
