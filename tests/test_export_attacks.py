@@ -637,3 +637,32 @@ def test_compare_prints_the_export_columns(
     base, slow = cells["base"], cells["slow"]
     assert slow[:2] == base[:2]  # home P50 and P90
     assert float(base[5]) < float(slow[5]) <= float(base[5]) + 10  # exp P50: later, by <= 10
+
+
+def test_validate_warns_of_lanes_that_can_carry_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Valid but useless export settings are warned of by `validate` (exit 0): a lane with
+    no sailing in the horizon, one whose sailings have no seats, a market with no seat at
+    all, a quota month outside the horizon; the demo scenario has none of these."""
+    data = copy.deepcopy(BASE)
+    ln = data["markets"][1]["lanes"][0]
+    ln["sailings"] = [{"date": "2035-01-01"}]
+    second = dict(
+        ln,
+        name="empty-seats",
+        capacity=0,
+        sailings=[{"every": 7, "from": "2027-01-04", "to": "2027-06-30"}],
+    )
+    data["markets"][1]["lanes"].append(second)
+    data["markets"][1]["quota"] = {"months": {"2031-01": 5}}
+    code, out, _ = run(capsys, monkeypatch, "validate", write(tmp_path, data))
+    assert code == 0
+    text = " ".join(out.split())
+    assert "no sailing departs inside the horizon" in text
+    assert "every sailing inside the horizon has capacity 0" in text
+    assert "no seat on any sailing" in text
+    assert "2031-01 is outside the horizon" in text
+    code, out, _ = run(capsys, monkeypatch, "validate", "demo")
+    assert code == 0
+    assert "warning" not in out

@@ -487,6 +487,10 @@ def validate(
         f"{lines} line(s), {len(s.parts)} part(s), {len(s.mix_limits)} mix limit(s), "
         f"{len(s.markets)} market(s), {s.horizon_days} days from {s.start}"
     )
+    from promiseline.core.sea import lane_warnings
+
+    for w in lane_warnings(s):
+        out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     if orders is None:
         return
     book = _book(scenario, s, orders)

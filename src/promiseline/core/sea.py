@@ -161,6 +161,33 @@ def _lane_days(s: Scenario, ln: Lane) -> I64:
     return cap
 
 
+def lane_warnings(s: Scenario) -> list[str]:
+    """Export settings that are valid but leave every order of a lane or market without a
+    sailing, or do nothing: said by `validate` before a plan surprises anyone."""
+    out: list[str] = []
+    for i, mk in enumerate(s.markets):
+        seats = 0
+        for j, ln in enumerate(mk.lanes):
+            cap = _lane_days(s, ln)
+            where = f"markets[{i}].lanes[{j}] ({ln.name})"
+            if not (cap >= 0).any():
+                out.append(f"{where}: no sailing departs inside the horizon ({s.start} to {s.end})")
+            elif not (cap > 0).any():
+                out.append(f"{where}: every sailing inside the horizon has capacity 0")
+            seats += int(cap.clip(min=0).sum())
+        if mk.lanes and not seats:
+            out.append(f"markets[{i}] ({mk.name}): no seat on any sailing: its orders go unplanned")
+        if mk.quota is not None:
+            first, last = f"{s.start:%Y-%m}", f"{s.end - dt.timedelta(days=1):%Y-%m}"
+            for month in sorted(mk.quota.months):
+                if not first <= month <= last:
+                    out.append(
+                        f"markets[{i}].quota.months: {month} is outside the horizon "
+                        f"({first} to {last}): it caps nothing"
+                    )
+    return out
+
+
 def market_index(s: Scenario, market: pl.Series) -> I32:
     out: I32 = market.replace_strict(
         {m.name: i for i, m in enumerate(s.markets)}, return_dtype=pl.Int32
