@@ -8,7 +8,7 @@
 3. promiseline on SQLite (1 process), again with 2,000 event streams held open, and on
    PostgreSQL (1 and 2 worker processes), each surge verified afterwards: every
    acknowledged order in the store exactly once.
-4. The quote endpoint, paced near 2,000 requests/s, on a plan of the demo's 524,247
+4. The quote endpoint, paced near 2,000 requests/s, on a plan of the demo's 533,166
    orders (imported into the store first).
 
 Targets (issue 3): >= 5,000 durably committed orders/s with p99 < 100 ms; quote p99 < 10 ms
@@ -314,7 +314,7 @@ def main() -> None:
         )
         del demo_scenario
         with server(promiseline(qdb)) as url:
-            print(quote_bench(url, 2000, 15) + " (plan of 524,247 orders)", flush=True)
+            print(quote_bench(url, 2000, 15) + " (plan of 533,166 orders)", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
