@@ -9,7 +9,6 @@ reason given and starts passing (so turns red) once the hole is fixed.
 from __future__ import annotations
 
 import copy
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -18,10 +17,11 @@ from typing import Any
 import pytest
 import yaml
 
-from promiseline import api, cli
+from promiseline import api
 from promiseline.core.sea import sea
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
+from tests.test_cli import run
 
 # A small export scenario written by hand from the README's example: one line of 2 cars
 # a working day, a road market and one market by sea, weekly sailings of 3 seats, a
@@ -121,21 +121,6 @@ def write(tmp_path: Path, data: dict[str, Any] | str, name: str = "s.yaml") -> s
 
 def base_yaml() -> str:
     return yaml.safe_dump(BASE, sort_keys=False, default_flow_style=None)
-
-
-def run(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str
-) -> tuple[int, str, str]:
-    """The CLI as a user runs it: exit code, stdout, stderr."""
-    monkeypatch.setattr(sys, "argv", ["promiseline", *args])
-    monkeypatch.setattr(cli.out, "width", 200)
-    code = 0
-    try:
-        cli.main()
-    except SystemExit as e:
-        code = int(e.code or 0)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def one_error_line(err: str) -> str:
