@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.plan_bench import cpu_model, peak_mb
 
-from promiseline.core.allocation import allocate, inputs, solve
-from promiseline.core.orders import validate_orders
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.studies.allocation import allocate, inputs, solve
 
 START = dt.date(2027, 1, 1)
 MODELS = {"SEDAN": 22_000.0, "SUV": 27_000.0, "WAGON": 24_000.0}

@@ -26,14 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from promiseline import api  # noqa: E402
-from promiseline.core.orders import validate_orders  # noqa: E402
-from promiseline.core.window import (  # noqa: E402
-    Promises,
-    Window,
-    WindowChange,
-    changes,
-    plan_windows,
-)
+from promiseline.core.futures.promises import Promises, changes, plan_windows  # noqa: E402
+from promiseline.core.model.orders import validate_orders  # noqa: E402
+from promiseline.core.model.window import Window, WindowChange  # noqa: E402
 from promiseline.demo import demo_orders, demo_scenario  # noqa: E402
 from promiseline.service.live import plan_snapshot  # noqa: E402
 from promiseline.store import SqlStore, open_store  # noqa: E402

@@ -26,9 +26,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from promiseline import Demand, generate_orders, plan
-from promiseline.core.orders import validate_orders
-from promiseline.core.scenario import Scenario
+from promiseline import Demand, generate_orders, plan, summary
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
 
 START = dt.date(2026, 1, 1)
 MARKETS = {"north": 0.3, "east": 0.3, "south": 0.25, "west": 0.15}
@@ -260,7 +260,7 @@ def main() -> None:
         t = time.perf_counter()
         ps = plan(s_sea, book_sea)
         sea_best = min(sea_best, time.perf_counter() - t)
-    sm = p.summary()
+    sm = summary(p)
     print(
         f"fast planner: {len(book):,} orders in {best:.3f} s (best of {args.repeat}) = "
         f"{len(book) / best:,.0f} orders/s; planned {sm['orders']['planned']:,}, "

@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from promiseline.core.orders import validate_orders  # noqa: E402
-from promiseline.core.window import changes, plan_windows  # noqa: E402
+from promiseline.core.futures.promises import changes, plan_windows  # noqa: E402
+from promiseline.core.model.orders import validate_orders  # noqa: E402
 from promiseline.demo import demo_orders, demo_scenario  # noqa: E402
 from promiseline.service.live import plan_snapshot  # noqa: E402
 from promiseline.store import SqlStore, open_store  # noqa: E402

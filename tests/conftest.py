@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.scenario import Scenario
 from promiseline.io.scenario_file import load_scenario
 
 DATA = Path(__file__).parent / "data"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from promiseline.core.scenario import WEEKDAYS, Line, Match, Plant, Scenario
+from promiseline.core.model.scenario import WEEKDAYS, Line, Match, Plant, Scenario
 
 EPS = 1e-9
 

@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 from hypothesis import strategies as st
 
-from promiseline.core.orders import BOOK_COLUMNS
-from promiseline.core.scenario import WEEKDAYS, Scenario
+from promiseline.core.model.orders import BOOK_COLUMNS
+from promiseline.core.model.scenario import WEEKDAYS, Scenario
 
 START = dt.date(2025, 1, 1)
 OPTION_SETS = ["", '{"roof":"pan"}', '{"paint":"green"}', '{"roof":"pan","paint":"green"}']

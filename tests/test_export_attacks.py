@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from promiseline import api
-from promiseline.core.sea import sea
+from promiseline.core.planning.sea import sea
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
 from tests.test_cli import run

@@ -18,20 +18,21 @@ from promiseline.api import (
     quote,
     simulate,
     size,
+    summary,
 )
-from promiseline.core.allocation import Allocation
-from promiseline.core.backtest import Backtest
-from promiseline.core.explain import Explanation
-from promiseline.core.history import History
-from promiseline.core.orders import OrderBook, Rejection
-from promiseline.core.overview import Overview
-from promiseline.core.plan import Plan
-from promiseline.core.promise import Booking, Quote
-from promiseline.core.scenario import Scenario
-from promiseline.core.simulate import Simulation
-from promiseline.core.sizing import Sizing
-from promiseline.core.surge import Demand, generate_orders
-from promiseline.core.whatif import Comparison
+from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.history import History
+from promiseline.core.futures.simulate import Simulation
+from promiseline.core.model.orders import OrderBook, Rejection
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.surge import Demand, generate_orders
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.quote import Booking, Quote
+from promiseline.core.readout.explain import Explanation
+from promiseline.core.readout.overview import Overview
+from promiseline.core.studies.allocation import Allocation
+from promiseline.core.studies.sizing import Sizing
+from promiseline.core.studies.whatif import Comparison
 from promiseline.demo import demo_orders, demo_scenario
 from promiseline.errors import (
     AllocationError,
@@ -90,6 +91,7 @@ __all__ = [
     "quote",
     "simulate",
     "size",
+    "summary",
     "write_orders",
     "write_plan",
 ]

@@ -3,7 +3,7 @@
 >>> import promiseline as pl8
 >>> scenario = pl8.demo_scenario()
 >>> plan = pl8.plan(scenario, pl8.demo_orders())
->>> plan.summary()["waits_by_model"][1]["model"]
+>>> pl8.summary(plan)["waits_by_model"][1]["model"]
 'YU7'
 """
 
@@ -17,24 +17,27 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.core.allocation import Allocation
-from promiseline.core.backtest import Backtest
-from promiseline.core.explain import Explanation
-from promiseline.core.explain import explain as _explain
-from promiseline.core.history import History
-from promiseline.core.orders import OrderBook, order_book
-from promiseline.core.orders import parse_options as parse_options  # the one NAME=VALUE parser
-from promiseline.core.overview import Overview
-from promiseline.core.overview import overview as _overview
-from promiseline.core.plan import Plan
-from promiseline.core.planner import Progress
-from promiseline.core.planner import plan as _plan
-from promiseline.core.promise import Quote
-from promiseline.core.promise import quote as _quote
-from promiseline.core.scenario import Scenario
-from promiseline.core.simulate import Runner, Simulation
-from promiseline.core.sizing import Sizing
-from promiseline.core.whatif import Comparison
+from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.history import History
+from promiseline.core.futures.simulate import Runner, Simulation
+from promiseline.core.model.orders import OrderBook, order_book
+from promiseline.core.model.orders import (
+    parse_options as parse_options,  # the one NAME=VALUE parser
+)
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.planner import Progress
+from promiseline.core.planning.planner import plan as _plan
+from promiseline.core.planning.quote import Quote
+from promiseline.core.planning.quote import quote as _quote
+from promiseline.core.readout.explain import Explanation
+from promiseline.core.readout.explain import explain as _explain
+from promiseline.core.readout.overview import Overview
+from promiseline.core.readout.overview import overview as _overview
+from promiseline.core.readout.summary import summary as _summary
+from promiseline.core.studies.allocation import Allocation
+from promiseline.core.studies.sizing import Sizing
+from promiseline.core.studies.whatif import Comparison
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_patch as _load_patch
 from promiseline.io.scenario_file import load_scenario as _load_scenario
@@ -89,6 +92,12 @@ def quote(
     )
 
 
+def summary(plan: Plan) -> dict[str, Any]:
+    """The plan in figures, as JSON: waits per model and variant, what held orders back,
+    line utilization, stock, backlog, and the export part when a market is by sea."""
+    return _summary(plan)
+
+
 def explain(plan: Plan, order_id: str) -> Explanation:
     """Why an order got its date: what bound it and how many orders ahead use the same."""
     return _explain(plan, order_id)
@@ -106,7 +115,7 @@ def simulate(
     """Monte Carlo over the scenario's `uncertainty`: in this process, on a LocalCluster of
     `workers` processes, or on the Dask scheduler at `dask` (tcp://host:8786). A plan of
     the scenario may be passed for the orders; it is not planned again."""
-    from promiseline.core.simulate import simulate as _simulate
+    from promiseline.core.futures.simulate import simulate as _simulate
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
@@ -146,7 +155,7 @@ def backtest(
     """Does a promise come true as often as it says? `draws` realities of the scenario's
     own uncertainty (or of each `realities` patch: a world the planner does not know),
     replayed every `every_days` over `span_days`, every promise scored."""
-    from promiseline.core.backtest import backtest as _backtest
+    from promiseline.core.futures.backtest import backtest as _backtest
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
@@ -176,7 +185,7 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
 def backtest_history(db: str) -> History:
     """The backtest's scores from a deployment's own history: what each delivered order
     was told (first promise, every eta_changed) against the day it was delivered."""
-    from promiseline.core.history import score_history
+    from promiseline.core.futures.history import score_history
     from promiseline.store import open_existing
 
     store = open_existing(db)
@@ -205,7 +214,7 @@ def compare(
 def patched(scenario: Scenario, name: str, patch: dict[str, Any]) -> Scenario:
     """The scenario with a what-if patch (a mapping in the scenario's shape) applied,
     validated as a whole (ScenarioError names every problem)."""
-    from promiseline.core.whatif import patched as _patch
+    from promiseline.core.studies.whatif import patched as _patch
 
     return _patch(scenario, patch, scenario_from_dict, name)
 
@@ -214,14 +223,14 @@ def compare_scenarios(
     scenarios: Sequence[tuple[str, Scenario]], orders: OrderBook | pl.DataFrame
 ) -> Comparison:
     """Plan one order book on each named scenario."""
-    from promiseline.core.whatif import compare as _compare
+    from promiseline.core.studies.whatif import compare as _compare
 
     return _compare(list(scenarios), orders)
 
 
 def check_target(target: str) -> None:
     """A sizing target that reads ('p90_wait<=180d from 2026-01-01'), or SizingError."""
-    from promiseline.core.sizing import Target
+    from promiseline.core.studies.sizing import Target
 
     Target.parse(target)
 
@@ -242,7 +251,7 @@ def allocate(
     """Monthly export quotas per market that maximize margin while the domestic P90 wait
     stays within `domestic_p90_days`: a HiGHS MIP, checked by the planner with the quotas
     applied (`Allocation.scenario` holds them, ready to plan)."""
-    from promiseline.core.allocation import allocate as _allocate
+    from promiseline.core.studies.allocation import allocate as _allocate
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
@@ -264,7 +273,7 @@ def size(
 ) -> Sizing:
     """Least-cost capacity additions (the scenario's `levers`) that meet a wait target such
     as "p90_wait<=180d from 2026-01-01", found with HiGHS and checked by the planner."""
-    from promiseline.core.sizing import size as _size
+    from promiseline.core.studies.sizing import size as _size
 
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)

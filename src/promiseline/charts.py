@@ -13,11 +13,11 @@ import numpy as np
 import polars as pl
 
 if TYPE_CHECKING:
-    from promiseline.core.backtest import Backtest
-    from promiseline.core.history import History
-    from promiseline.core.plan import Plan
-    from promiseline.core.simulate import Simulation
-    from promiseline.core.whatif import Comparison
+    from promiseline.core.futures.backtest import Backtest
+    from promiseline.core.futures.history import History
+    from promiseline.core.futures.simulate import Simulation
+    from promiseline.core.planning.plan import Plan
+    from promiseline.core.studies.whatif import Comparison
 
 
 def _plt() -> Any:
@@ -33,7 +33,7 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
     """The overview's charts as PNGs (backlog with the simulation's P10-P90 band, waits,
     line utilization by week, orders held back by build week) and the overview as one
     self-contained page (report.html). Time axes end where the activity ends."""
-    from promiseline.core.overview import overview
+    from promiseline.core.readout.overview import overview
     from promiseline.web.report import write_report
 
     plt = _plt()
@@ -109,7 +109,7 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
 def export_chart(plan: Plan, path: Path) -> Path:
     """Export by sea on one page: deliveries per market and month, how full each lane's
     sailings go, and the cars waiting at each departure port."""
-    from promiseline.core.exports import deliveries_by_month
+    from promiseline.core.readout.export_outlook import deliveries_by_month
 
     plt = _plt()
     fig, (ax1, ax2, ax3) = plt.subplots(3, 1, figsize=(10, 11))

@@ -20,11 +20,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from promiseline import api
-from promiseline.core.backtest import Backtest
-from promiseline.core.history import History
-from promiseline.core.orders import OrderBook
-from promiseline.core.plan import Plan
-from promiseline.core.scenario import Scenario
+from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.history import History
+from promiseline.core.model.orders import OrderBook
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.plan import Plan
 from promiseline.errors import AllocationError, PromiselineError, StorageError
 
 app = typer.Typer(
@@ -159,7 +159,7 @@ def _frame_table(title: str, df: pl.DataFrame) -> Table:
 
 def print_summary(plan: Plan) -> None:
     """Waits, delivery dates, binding constraints and line utilization."""
-    sm = plan.summary()
+    sm = api.summary(plan)
     o = sm["orders"]
     out.print(
         f"[bold]{sm['scenario']}[/]: {o['planned']:,} orders planned, {o['unplanned']:,} "
@@ -282,7 +282,7 @@ def demo(
 def export_effects(s: Scenario, orders: pl.DataFrame, base: Plan) -> pl.DataFrame:
     """The export outlook of the plan, of the book without export, and of each built-in
     what-if."""
-    from promiseline.core.exports import home_only, outlooks
+    from promiseline.core.readout.export_outlook import home_only, outlooks
     from promiseline.io.scenario_file import builtin_whatifs
 
     plans = [("plan", base), ("no export", api.plan(s, home_only(orders, base)))]
@@ -294,7 +294,7 @@ def export_effects(s: Scenario, orders: pl.DataFrame, base: Plan) -> pl.DataFram
 def print_export(p: Plan, effects: pl.DataFrame) -> None:
     """Sailings per lane, waits per market, the port yards, and what export and the
     built-in what-ifs do to waits at home and abroad."""
-    from promiseline.core.exports import export_summary
+    from promiseline.core.readout.export_outlook import export_summary
 
     ex = export_summary(p)
     out.print(
@@ -487,7 +487,7 @@ def validate(
         f"{lines} line(s), {len(s.parts)} part(s), {len(s.mix_limits)} mix limit(s), "
         f"{len(s.markets)} market(s), {s.horizon_days} days from {s.start}"
     )
-    from promiseline.core.sea import lane_warnings
+    from promiseline.core.planning.sea import lane_warnings
 
     for w in lane_warnings(s):
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
@@ -627,7 +627,7 @@ def key(
     pepper as the service: set PROMISELINE_PEPPER as the service has it."""
     import os
 
-    from promiseline.core.records import ROLES
+    from promiseline.core.model.records import ROLES
     from promiseline.service.access import key_hash, new_key, pepper_for
     from promiseline.store import open_store
 
@@ -646,7 +646,7 @@ def key(
 def _not_stored_yet(book: OrderBook, known: set[str]) -> OrderBook:
     """The book without the orders the database already holds (those become rejected rows:
     an import never half-writes, and never fails whole for them)."""
-    from promiseline.core.orders import Rejection
+    from promiseline.core.model.orders import Rejection
 
     if not known:
         return book
@@ -674,16 +674,14 @@ def import_orders(
 ) -> None:
     """Load an order book into the database: every good row, in one transaction. Rejected
     rows are listed and not imported; exit code 1 if there are any."""
-    from promiseline.io.scenario_file import scenario_from_yaml
+    from promiseline.io.scenario_file import from_stored
     from promiseline.store import open_store
 
     store = open_store(db)
     try:
         stored = store.scenario() if scenario is None else None
-        if stored is not None:  # a running service's own scenario
-            s = scenario_from_yaml(stored.text, f"scenario stored in {store.name}")
-        else:
-            s = api.load_scenario(scenario)
+        # a running service's own scenario, else the one named (or the demo)
+        s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
         book = _book(scenario, s, orders)
         book = _not_stored_yet(book, store.known_orders(book.table["order_id"].to_list()))
         _rejections(book)
@@ -1009,7 +1007,7 @@ def compare(
     """Plan (and with --futures simulate) the order book on the scenario and on each
     what-if; print them side by side."""
     from promiseline.charts import compare_charts
-    from promiseline.core.whatif import default_dates
+    from promiseline.core.studies.whatif import default_dates
 
     with _steps() as say:
         say("planning each scenario")
@@ -1042,7 +1040,7 @@ def compare(
             )
         )
     if any(p.capacity.sea.lane_names for p in cmp.plans):
-        from promiseline.core.exports import outlooks
+        from promiseline.core.readout.export_outlook import outlooks
 
         print_effects(outlooks(list(zip(cmp.names, cmp.plans, strict=True))))
     _written(paths)

@@ -12,8 +12,8 @@ from importlib import resources
 
 import polars as pl
 
-from promiseline.core.scenario import Scenario
-from promiseline.core.surge import Demand, generate_orders
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.surge import Demand, generate_orders
 from promiseline.io.scenario_file import scenario_from_yaml
 
 DEMO_SEED = 2025

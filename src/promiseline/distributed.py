@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from promiseline.core.simulate import Partial, Prepared, Runner, run_futures
+from promiseline.core.futures.simulate import Partial, Prepared, Runner, run_futures
 
 
 def dask_runner(client: Any) -> Runner:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from promiseline.core.orders import validate_orders
-from promiseline.core.plan import Plan
-from promiseline.core.planner import plan
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.planner import plan
 
 
 @pytest.fixture

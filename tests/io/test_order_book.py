@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.scenario import Scenario
 from promiseline.errors import OrderBookError
 from promiseline.io.order_book import read_orders, write_orders
 

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from promiseline.api import patched
-from promiseline.core.plan import Plan
-from promiseline.core.planner import plan
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.planner import plan
 from promiseline.demo import demo_orders, demo_scenario
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import builtin_whatifs, load_patch

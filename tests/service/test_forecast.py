@@ -13,7 +13,7 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.core.window import QueueSpread
+from promiseline.core.futures.promises import QueueSpread
 from promiseline.service.app import create_app
 from promiseline.store import open_store
 from tests.conftest import DATA

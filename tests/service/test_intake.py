@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from promiseline.core.lifecycle import EventKind, Status
+from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.errors import (
     ConflictError,
     InvalidRequestError,

@@ -12,9 +12,9 @@ from typing import Any
 import polars as pl
 from fastapi.testclient import TestClient
 
-from promiseline.core.lifecycle import EventKind
-from promiseline.core.orders import validate_orders
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.lifecycle import EventKind
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
 from promiseline.service.app import create_app
 from promiseline.service.desk import OrderDesk
 from promiseline.store import open_store

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.core.lifecycle import EventKind
-from promiseline.core.records import Event
+from promiseline.core.model.lifecycle import EventKind
+from promiseline.core.model.records import Event
 from promiseline.service.app import create_app
 from promiseline.service.notify import EventFeed
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for

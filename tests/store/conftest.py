@@ -12,9 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from promiseline.core.lifecycle import EventKind, Status
-from promiseline.core.records import NewOrder, Transition
-from promiseline.core.window import MONTE_CARLO, PLAN, Promises, Window, WindowChange
+from promiseline.core.futures.promises import Promises
+from promiseline.core.model.lifecycle import EventKind, Status
+from promiseline.core.model.records import NewOrder, Transition
+from promiseline.core.model.window import MONTE_CARLO, PLAN, Window, WindowChange
 from promiseline.store import SqlStore, open_store
 from promiseline.store.postgres import temporary_database
 
@@ -92,7 +93,7 @@ def new(
 
 
 def write_history(store: SqlStore) -> None:
-    """Four orders told and delivered (tests/core/test_history.py scores the same story
+    """Four orders told and delivered (tests/core/futures/test_history.py scores the same story
     by hand): A told a plan window at creation, moved once by an eta_changed; B told at
     lock (its reserved quote is no promise); C told quietly (as after an import); D
     delivered, never told a window."""

@@ -8,12 +8,13 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from promiseline.core.history import score_history
-from promiseline.core.lifecycle import EventKind, Status
-from promiseline.core.orders import validate_orders
-from promiseline.core.records import OrderFilter, Transition
-from promiseline.core.scenario import Scenario
-from promiseline.core.window import MONTE_CARLO, PLAN, Promises, Window, WindowChange
+from promiseline.core.futures.history import score_history
+from promiseline.core.futures.promises import Promises
+from promiseline.core.model.lifecycle import EventKind, Status
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.records import OrderFilter, Transition
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.window import MONTE_CARLO, PLAN, Window, WindowChange
 from promiseline.errors import StorageError
 from promiseline.store import SqlStore, open_store
 from promiseline.store.schema import MIGRATIONS

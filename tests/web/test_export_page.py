@@ -72,7 +72,7 @@ def test_why_in_chinese_names_gates_and_sailings() -> None:
     full sailing, not the 'nothing held it back' one."""
     import datetime as dt
 
-    from promiseline.core.explain import Explanation
+    from promiseline.core.readout.explain import Explanation
     from promiseline.web.i18n import why
 
     def e(bound: str) -> Explanation:

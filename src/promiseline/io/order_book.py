@@ -10,8 +10,8 @@ import numpy.typing as npt
 import polars as pl
 from numba import njit
 
-from promiseline.core.orders import OPTIONAL, REQUIRED, ROW_ERROR, OrderBook, validate_orders
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.orders import OPTIONAL, REQUIRED, ROW_ERROR, OrderBook, validate_orders
+from promiseline.core.model.scenario import Scenario
 from promiseline.errors import OrderBookError
 
 _QUOTE, _COMMA, _LF, _CR = 34, 44, 10, 13

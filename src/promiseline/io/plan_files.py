@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from promiseline.core.plan import Plan
+from promiseline.core.planning.plan import Plan
+from promiseline.core.readout.summary import summary
 
 
 def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
@@ -23,8 +24,8 @@ def write_plan(plan: Plan, out: str | Path) -> dict[str, Path]:
     rejected = [
         {"row": r.row, "order_id": r.order_id, "reason": r.reason} for r in plan.book.rejected
     ]
-    summary = plan.summary() | {"rejected_rows": rejected}
-    paths["summary"].write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    figures = summary(plan) | {"rejected_rows": rejected}
+    paths["summary"].write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     if plan.capacity.sea.lane_names:  # export by sea: the sailings and the port yards
         for name, table in (("sailings", plan.sailings()), ("yard", plan.yard())):
             paths[f"{name}_parquet"] = folder / f"{name}.parquet"

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from promiseline.core.scenario import Scenario
+from promiseline.core.model.records import StoredScenario
+from promiseline.core.model.scenario import Scenario
 from promiseline.errors import ScenarioError
 
 EMPTY = "empty: no YAML content, expected a mapping of scenario keys (docs/SCENARIO.md)"
@@ -175,6 +176,12 @@ def line_of(text: str, problem: str) -> int | None:
         else:
             break
     return line
+
+
+def from_stored(stored: StoredScenario, store: str) -> Scenario:
+    """The scenario a database holds (`store`: its name), checked like any other; its
+    problems name the database."""
+    return scenario_from_yaml(stored.text, f"scenario stored in {store}")
 
 
 def scenario_from_yaml(text: str, source: str = "scenario") -> Scenario:

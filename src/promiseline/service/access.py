@@ -15,7 +15,7 @@ import hmac
 import logging
 import secrets
 
-from promiseline.core.records import ROLES, ApiKey, Role
+from promiseline.core.model.records import ROLES, ApiKey, Role
 from promiseline.errors import (
     ConflictError,
     ForbiddenError,

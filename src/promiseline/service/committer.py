@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from promiseline.core.records import Created, Transitioned
+from promiseline.core.model.records import Created, Transitioned
 from promiseline.errors import StorageError
 from promiseline.store.sql import Item
 

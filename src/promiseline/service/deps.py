@@ -10,7 +10,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from promiseline.core.records import Role
+from promiseline.core.model.records import Role
 from promiseline.service.desk import OrderDesk
 
 M = TypeVar("M", bound=BaseModel)

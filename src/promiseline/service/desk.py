@@ -19,13 +19,13 @@ from typing import Any
 import polars as pl
 
 from promiseline import api
-from promiseline.core.explain import Explanation
-from promiseline.core.lifecycle import Status
-from promiseline.core.overview import Overview
-from promiseline.core.records import ApiKey, OrderFilter, OrderPage, Probe, Role
-from promiseline.core.sizing import Sizing
-from promiseline.core.whatif import Comparison
-from promiseline.core.window import promise_window
+from promiseline.core.futures.promises import promise_window
+from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
+from promiseline.core.readout.explain import Explanation
+from promiseline.core.readout.overview import Overview
+from promiseline.core.studies.sizing import Sizing
+from promiseline.core.studies.whatif import Comparison
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.service.access import Access, pepper_for
 from promiseline.service.committer import GroupCommitter
@@ -314,7 +314,7 @@ class OrderDesk:
         return self.jobs.get(job_id)
 
     def capacity(self) -> dict[str, Any]:
-        sm = self.live.now.plan.summary()
+        sm = api.summary(self.live.now.plan)
         out = {k: sm[k] for k in ("lines", "utilization_through", "parts", "backlog")}
         return out | {"as_of": self.live.as_of()}
 

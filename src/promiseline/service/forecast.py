@@ -1,7 +1,7 @@
 """Live Monte Carlo windows: after a re-plan settles, the process holding the planner
 lease simulates the stored book in a separate process (at low CPU priority, so order
 intake keeps its core), then stores each order's window, with an eta_changed event only
-where the window really moved (core/window.changes), and the spread that gives new
+where the window really moved (core/futures/promises.changes), and the spread that gives new
 orders a Monte Carlo window at intake."""
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.core.records import Versions
-from promiseline.core.simulate import simulate
-from promiseline.core.window import Promises, QueueSpread, simulated_windows
-from promiseline.io.scenario_file import scenario_from_yaml
+from promiseline.core.futures.promises import Promises, QueueSpread, simulated_windows
+from promiseline.core.futures.simulate import simulate
+from promiseline.core.model.records import Versions
+from promiseline.io.scenario_file import from_stored
 from promiseline.service.background import cancel
 from promiseline.store import open_store
 
@@ -55,7 +55,7 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
         stored = store.scenario()
         if stored is None:
             raise RuntimeError(f"{store.name}: no scenario stored yet")
-        scenario = scenario_from_yaml(stored.text, f"scenario stored in {store.name}")
+        scenario = from_stored(stored, store.name)
         snap = plan_snapshot(store, scenario, stored.version)
     finally:
         store.close()

@@ -1,6 +1,6 @@
 """Intake: orders in (create, lock, change, cancel, progress) and what a customer sees of
 one. Every write goes through the group committer and is answered only once stored; the
-lifecycle rules are the core's (core/lifecycle.py), the windows the live plan's."""
+lifecycle rules are the core's (core/model/lifecycle.py), the windows the live plan's."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 
-from promiseline.core.lifecycle import (
+from promiseline.core.futures.promises import promise_window
+from promiseline.core.model.lifecycle import (
     CANCELLABLE,
     QUEUED,
     EventKind,
@@ -22,8 +23,8 @@ from promiseline.core.lifecycle import (
     Status,
     progress_from,
 )
-from promiseline.core.orders import canonical_options
-from promiseline.core.records import (
+from promiseline.core.model.orders import canonical_options
+from promiseline.core.model.records import (
     Created,
     Event,
     NewOrder,
@@ -31,7 +32,7 @@ from promiseline.core.records import (
     Transition,
     Transitioned,
 )
-from promiseline.core.window import MONTE_CARLO, Window, promise_window
+from promiseline.core.model.window import MONTE_CARLO, Window
 from promiseline.errors import (
     ConflictError,
     InvalidRequestError,

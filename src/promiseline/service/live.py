@@ -27,22 +27,22 @@ from typing import Any
 import polars as pl
 
 from promiseline import api
-from promiseline.core.orders import validate_orders
-from promiseline.core.overview import Overview, overview
-from promiseline.core.plan import Plan
-from promiseline.core.promise import Booking, Quote
-from promiseline.core.records import OrderFilter, Versions
-from promiseline.core.scenario import Scenario
-from promiseline.core.window import (
+from promiseline.core.futures.promises import (
     Promises,
     QueueSpread,
-    Window,
     changes,
     new_order_window,
     plan_windows,
 )
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.records import OrderFilter, Versions
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.window import Window
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.quote import Booking, Quote
+from promiseline.core.readout.overview import Overview, overview
 from promiseline.errors import InvalidRequestError, PromiselineError, QuoteError, ScenarioError
-from promiseline.io.scenario_file import read_text, scenario_from_yaml
+from promiseline.io.scenario_file import from_stored, read_text, scenario_from_yaml
 from promiseline.service.background import cancel
 from promiseline.service.forecast import Forecaster
 from promiseline.service.settings import Settings
@@ -83,8 +83,7 @@ def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]
                 store.name,
                 stored.version,
             )
-        source = f"scenario stored in {store.name}"
-        return scenario_from_yaml(stored.text, source), stored.version
+        return from_stored(stored, store.name), stored.version
     if settings.scenario:
         text, source = read_text(settings.scenario), settings.scenario
     else:
@@ -100,7 +99,7 @@ def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]
 def store_windows(
     store: SqlStore, new: Promises, at: dt.datetime, webhooks: tuple[str, ...]
 ) -> int:
-    """Store windows against those told (core/window.changes): first ones quietly, moved
+    """Store windows against those told (core/futures/promises.changes): first ones quietly, moved
     ones with an eta_changed event each; in slices of WRITE_SLICE orders, a short
     transaction each with a pause between, so order intake (whose commits wait for the
     database's one write lock) never waits long. Returns how many moved."""
@@ -223,7 +222,7 @@ class LivePlan:
         stored = self.store.scenario()
         if stored is not None and stored.version != version:
             version = stored.version
-            scenario = scenario_from_yaml(stored.text, f"scenario stored in {self.store.name}")
+            scenario = from_stored(stored, self.store.name)
         self._load_spread()
         return plan_snapshot(self.store, scenario, version)
 
@@ -237,7 +236,7 @@ class LivePlan:
             self.spread = QueueSpread.from_json(json.loads(text))
 
     def new_window(self, model: str, market: str, q: Quote, locked: dt.date) -> Window | None:
-        """The window of an order just taken (core/window.new_order_window)."""
+        """The window of an order just taken (core/futures/promises.new_order_window)."""
         return new_order_window(
             self.spread, model, market, q.build_date, q.delivery_date, locked, q.queue_position
         )
@@ -319,7 +318,7 @@ class LivePlan:
         return self.now.plan.table.row(i, named=True) if i is not None else None
 
     def summary(self) -> dict[str, Any]:
-        sm = self.now.plan.summary()
+        sm = api.summary(self.now.plan)
         sm.pop("backlog", None)
         sm["plan_age_s"] = round(time.time() - self.now.built_at, 3)
         sm["plan_seconds"] = round(self.now.seconds, 3)  # reading and planning it took

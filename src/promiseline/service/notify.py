@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from promiseline.core.records import Delivery, Event
+from promiseline.core.model.records import Delivery, Event
 from promiseline.errors import TooManyRequestsError
 from promiseline.service.background import cancel
 from promiseline.service.settings import Settings

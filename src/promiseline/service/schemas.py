@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from promiseline.core.lifecycle import PROGRESS, EventKind, Status
-from promiseline.core.records import Role
+from promiseline.core.model.lifecycle import PROGRESS, EventKind, Status
+from promiseline.core.model.records import Role
 
 LocalTime = Annotated[
     str,

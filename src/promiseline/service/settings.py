@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-from promiseline.core.lifecycle import Policy
+from promiseline.core.model.lifecycle import Policy
 from promiseline.errors import PromiselineError
 
 DEFAULT_DB = "sqlite:///promiseline.db"

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
-from promiseline.core.records import ApiKey, Role
+from promiseline.core.model.records import ApiKey, Role
 from promiseline.store.db import Db
 
 Bootstrap = Literal["added", "present", "revoked", "replaced"]

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from promiseline.core.records import Probe, StoredScenario
+from promiseline.core.model.records import Probe, StoredScenario
 from promiseline.store.orders import OrderTables
 
 SCENARIO = "scenario_yaml"

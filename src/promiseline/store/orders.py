@@ -20,10 +20,11 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.core.history import EVENT_COLUMNS, HISTORY_KINDS, WINDOW_COLUMNS
-from promiseline.core.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
-from promiseline.core.orders import BOOK_COLUMNS, OrderBook
-from promiseline.core.records import (
+from promiseline.core.futures.history import EVENT_COLUMNS, HISTORY_KINDS, WINDOW_COLUMNS
+from promiseline.core.futures.promises import Promises
+from promiseline.core.model.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
+from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook
+from promiseline.core.model.records import (
     Created,
     Event,
     NewOrder,
@@ -35,7 +36,7 @@ from promiseline.core.records import (
     Transitioned,
     Versions,
 )
-from promiseline.core.window import PLAN, Promises, Window, WindowChange
+from promiseline.core.model.window import PLAN, Window, WindowChange
 from promiseline.store.db import Db
 
 _ORDER_COLS = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from promiseline.core.records import Delivery, OutboxStats
+from promiseline.core.model.records import Delivery, OutboxStats
 from promiseline.store.db import Db
 
 

@@ -15,8 +15,8 @@ import orjson
 import polars as pl
 import psycopg
 
-from promiseline.core.orders import BOOK_COLUMNS
-from promiseline.core.records import Created, NewOrder
+from promiseline.core.model.orders import BOOK_COLUMNS
+from promiseline.core.model.records import Created, NewOrder
 from promiseline.store.sql import SqlStore
 
 BATCH_INSERT = """

@@ -1,6 +1,6 @@
 """The order store: one SQL implementation of one typed interface, two back-ends.
 
-Methods take and return domain records (core/records.py, `Window`, `Promises`,
+Methods take and return domain records (core/model/records.py, `Window`, `Promises`,
 `OrderBook`); no column names or SQL leave the store. Every write is one transaction, so
 a request either applies whole or not at all; any database failure is a StorageError.
 Back-end differences (placeholders, types, bulk insert, row locks) live in sqlite.py

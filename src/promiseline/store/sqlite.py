@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.core.records import Created, NewOrder
+from promiseline.core.model.records import Created, NewOrder
 from promiseline.store.orders import INSERT_EVENT, INSERT_ORDER
 from promiseline.store.sql import SqlStore
 

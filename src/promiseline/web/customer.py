@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from promiseline.core.lifecycle import Status
+from promiseline.core.model.lifecycle import Status
 from promiseline.errors import NotFoundError, PromiselineError, UnauthorizedError
 from promiseline.web import i18n
 from promiseline.web.pages import desk_of, forbidden, signer

@@ -8,8 +8,8 @@ import datetime as dt
 
 from fastapi import Request
 
-from promiseline.core.explain import Explanation
-from promiseline.core.window import MONTE_CARLO, Window
+from promiseline.core.model.window import MONTE_CARLO, Window
+from promiseline.core.readout.explain import Explanation
 
 LANGS = ("en", "zh-CN")
 

@@ -19,9 +19,9 @@ from fastapi.responses import (
     Response,
 )
 
-from promiseline.core.lifecycle import Status
-from promiseline.core.overview import Overview
-from promiseline.core.records import OrderFilter, OrderPage
+from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.records import OrderFilter, OrderPage
+from promiseline.core.readout.overview import Overview
 from promiseline.errors import (
     InvalidRequestError,
     NotFoundError,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from promiseline.core.overview import Overview
+from promiseline.core.readout.overview import Overview
 from promiseline.web.pages import heatmap
 from promiseline.web.render import DEFAULTS, HERE, templates
 

@@ -10,7 +10,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from promiseline.core.orders import parse_options
+from promiseline.core.model.orders import parse_options
 from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import (
     Desk,

@@ -9,8 +9,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from promiseline.core.lifecycle import QUEUED, Status
-from promiseline.core.records import OrderFilter
+from promiseline.core.model.lifecycle import QUEUED, Status
+from promiseline.core.model.records import OrderFilter
 from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import Desk, Planner, body, documented, planner
 from promiseline.service.routes.orders import ERRORS

@@ -1,0 +1,1 @@
+"""Monte Carlo futures and how well promises hold: sampling, windows, scores."""

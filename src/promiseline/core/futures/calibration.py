@@ -1,0 +1,250 @@
+"""Does a promise come true as often as it says? Scores of delivery-date forecasts
+against the dates that came.
+
+A forecast is a distribution over whole delivery days per order: a base day and weights
+over day offsets from it (what a Monte Carlo run holds), with the window read off it
+(P10, P50, P90). Scores, each proper or plainly defined:
+
+- coverage: share of deliveries inside [earliest, latest] (the 80 % window);
+- on time: share delivered on or before the likely date;
+- mean absolute error of the likely date, in days; P95 of lateness after it;
+- CRPS (days): the continuous ranked probability score of the whole distribution, exact
+  on whole days (checked against scoringrules);
+- randomized PIT: F(y - 1) + U (F(y) - F(y - 1)), uniform on [0, 1] exactly when the
+  forecast is calibrated, whole days notwithstanding; its 10-bin histogram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from promiseline.core.model.window import NOMINAL
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+WINDOW = (0.1, 0.5, 0.9)  # earliest, likely, latest
+WEEK_BUCKETS = (0, 4, 8, 13, 26, 39, 52)  # weeks ahead: 0-3, 4-7, 8-12, 13-25, ...
+PIT_BINS = ("before P10", "P10 to P50", "after P50 to P90", "after P90")
+PIT_CALIBRATED = (0.1, 0.4, 0.4, 0.1)  # the share of each when the window is calibrated
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """Per order (rows): P(delivery on day base + offsets[j]) = weights[i, j] / row sum."""
+
+    base: I64  # (n,) a day number per order (e.g. days since the epoch)
+    offsets: I64  # (k,) day offsets, increasing
+    weights: F64  # (n, k), each row with a positive sum
+
+    def __post_init__(self) -> None:
+        if self.weights.shape != (len(self.base), len(self.offsets)):
+            raise ValueError(
+                f"weights must be (orders, offsets) = {(len(self.base), len(self.offsets))}, "
+                f"got {self.weights.shape}"
+            )
+        if np.any(np.diff(self.offsets) <= 0):
+            raise ValueError("offsets must increase")
+        if np.any(self.weights < 0) or np.any(self.weights.sum(axis=1) <= 0):
+            raise ValueError("weights must be >= 0 with a positive sum per order")
+
+    def cdf_before(self, day: I64) -> tuple[F64, F64]:
+        """(P(X < day), P(X <= day)) per order."""
+        w = self.weights / self.weights.sum(axis=1, keepdims=True)
+        cum = np.cumsum(w, axis=1)
+        rel = day - self.base
+        hi = np.searchsorted(self.offsets, rel, side="right")  # bins <= day
+        lo = np.searchsorted(self.offsets, rel, side="left")  # bins < day
+        rows = np.arange(len(day))
+        at_or_before = np.where(hi > 0, cum[rows, np.maximum(hi - 1, 0)], 0.0)
+        before = np.where(lo > 0, cum[rows, np.maximum(lo - 1, 0)], 0.0)
+        return before, np.minimum(at_or_before, 1.0)
+
+    def rows(self, index: npt.NDArray[np.integer[Any]]) -> Forecast:
+        """The forecasts of some orders."""
+        return Forecast(self.base[index], self.offsets, self.weights[index])
+
+    def quantiles(self, qs: tuple[float, ...] = WINDOW) -> I64:
+        """(n, len(qs)) days: the smallest day whose P(X <= day) reaches q."""
+        w = self.weights / self.weights.sum(axis=1, keepdims=True)
+        cum = np.cumsum(w, axis=1)
+        out = np.empty((len(self.base), len(qs)), dtype=np.int64)
+        for j, q in enumerate(qs):
+            first = np.argmax(cum >= q - 1e-12, axis=1)
+            out[:, j] = self.base + self.offsets[first]
+        return out
+
+
+def coverage(realized: I64, earliest: I64, latest: I64) -> float:
+    """Share of deliveries inside [earliest, latest]."""
+    return float(np.mean((realized >= earliest) & (realized <= latest)))
+
+
+def on_time(realized: I64, likely: I64) -> float:
+    """Share delivered on or before the likely date."""
+    return float(np.mean(realized <= likely))
+
+
+def mean_abs_error(realized: I64, likely: I64) -> float:
+    return float(np.mean(np.abs(realized - likely)))
+
+
+def p95_lateness(realized: I64, likely: I64) -> float:
+    """P95 of days late after the likely date (0 when early or on time)."""
+    return float(np.percentile(np.maximum(realized - likely, 0), 95))
+
+
+def crps(forecast: Forecast, realized: I64) -> F64:
+    """CRPS per order, in days (lower is better; 0: all mass on the day that came).
+
+    Deliveries fall on whole days, so F is a step function and the integral of
+    (F(x) - 1{y <= x})^2 is a sum over days: per stretch of days between two forecast
+    days, F is constant and the indicator is 1 on the days from y on. Exact, and
+    checked against scoringrules' estimator (`crps_reference`) in the tests.
+    """
+    w = forecast.weights / forecast.weights.sum(axis=1, keepdims=True)
+    cum = np.cumsum(w, axis=1)[:, :-1]  # F on each stretch [offsets[j], offsets[j+1])
+    a, b = forecast.offsets[:-1], forecast.offsets[1:]
+    y = (realized - forecast.base)[:, None]
+    from_y = np.clip(b[None, :] - np.maximum(a[None, :], y), 0, (b - a)[None, :])
+    inside = from_y * (1 - cum) ** 2 + ((b - a)[None, :] - from_y) * cum**2
+    first, last = forecast.offsets[0], forecast.offsets[-1]
+    head = np.maximum(first - y[:, 0], 0)  # days from y before the first forecast day
+    tail = np.maximum(y[:, 0] - last, 0)  # days after the last one before y
+    out: F64 = inside.sum(axis=1) + head + tail
+    return out
+
+
+def crps_reference(forecast: Forecast, realized: I64) -> F64:
+    """The same with scoringrules (weighted ensemble, quantile decomposition): slower."""
+    import scoringrules as sr
+
+    days = (forecast.base[:, None] + forecast.offsets[None, :]).astype(np.float64)
+    w = forecast.weights / forecast.weights.sum(axis=1, keepdims=True)
+    out: F64 = np.asarray(
+        sr.crps_ensemble(realized.astype(np.float64), days, ens_w=w, estimator="qd")
+    )
+    return out
+
+
+def randomized_pit(forecast: Forecast, realized: I64, rng: np.random.Generator) -> F64:
+    """F(y - 1) + U (F(y) - F(y - 1)) per order: uniform when calibrated."""
+    before, upto = forecast.cdf_before(realized)
+    pit: F64 = before + rng.random(len(realized)) * (upto - before)
+    return pit
+
+
+def pit_histogram(pit: F64, bins: int = 10) -> list[float]:
+    """Share of PIT values in each of `bins` equal bins of [0, 1] (flat when calibrated)."""
+    counts, _ = np.histogram(pit, bins=bins, range=(0.0, 1.0))
+    return [float(c) / max(len(pit), 1) for c in counts]
+
+
+def weighted_interval_score(realized: I64, window: I64) -> F64:
+    """WIS of (P10, P50, P90) per order, in days (Bracher et al. 2021): the median's
+    absolute error and the 80 % interval score, with the canonical weights 1/2 and
+    alpha/2, over K + 1/2 = 1.5. It approximates the CRPS from a few quantiles.
+
+    Written out, and checked against scoringrules' numba kernel in the tests: its numpy
+    backend (0.10) adds the median itself where the median's error belongs."""
+    y = realized.astype(np.float64)
+    lo, mid, hi = (window[:, i].astype(np.float64) for i in range(3))
+    alpha = 1 - NOMINAL
+    interval = (hi - lo) + (2 / alpha) * (np.maximum(lo - y, 0) + np.maximum(y - hi, 0))
+    out: F64 = (0.5 * np.abs(y - mid) + alpha / 2 * interval) / 1.5
+    return out
+
+
+def pit_bins(realized: I64, window: I64) -> list[float]:
+    """Share of deliveries in each of PIT_BINS of the window told."""
+    if len(realized) == 0:
+        return [0.0] * len(PIT_BINS)
+    e, m, la = window[:, 0], window[:, 1], window[:, 2]
+    b = np.where(realized < e, 0, np.where(realized <= m, 1, np.where(realized <= la, 2, 3)))
+    return [float(x) for x in np.bincount(b, minlength=4) / len(realized)]
+
+
+def rounded(score: Callable[..., Any], *arrays: npt.NDArray[Any], digits: int = 4) -> float | None:
+    """A score of these arrays, rounded; None when there is nothing to score."""
+    return round(float(score(*arrays)), digits) if len(arrays[0]) else None
+
+
+def weeks_bucket(weeks: I64) -> I64:
+    """The WEEK_BUCKETS index of each number of whole weeks ahead."""
+    out: I64 = np.clip(np.searchsorted(WEEK_BUCKETS, weeks, side="right") - 1, 0, None)
+    return out
+
+
+def weeks_label(i: int) -> str:
+    """The name of WEEK_BUCKETS[i]: '0-3', ..., '52+'."""
+    lo = WEEK_BUCKETS[i]
+    return f"{lo}+" if i + 1 == len(WEEK_BUCKETS) else f"{lo}-{WEEK_BUCKETS[i + 1] - 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """Scores of one set of promises against what came."""
+
+    orders: int
+    coverage: float  # inside [P10, P90]
+    early: float  # before P10
+    late: float  # after P90
+    on_time: float  # on or before P50
+    mean_abs_error_days: float
+    p95_lateness_days: float
+    crps_days: float
+    pit_histogram: list[float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "orders": self.orders,
+            "coverage_p10_p90": round(self.coverage, 4),
+            "on_time": round(self.on_time, 4),
+            "mean_abs_error_days": round(self.mean_abs_error_days, 2),
+            "p95_lateness_days": round(self.p95_lateness_days, 1),
+            "crps_days": round(self.crps_days, 3),
+            "pit_histogram": [round(x, 4) for x in self.pit_histogram],
+        }
+
+    def verdict(self, nominal: float = NOMINAL) -> str:
+        """One line a planner reads: are the windows honest?"""
+        return verdict(self.coverage, self.early, self.late, nominal)
+
+
+def verdict(covered: float, early: float, late: float, nominal: float = NOMINAL) -> str:
+    """What is wrong with windows of these odds, or that nothing is, in one line: the
+    share inside them, and on which side the misses fall when they lean to one."""
+    share = f"{covered:.0%} of deliveries inside {nominal:.0%} windows"
+    side = (
+        f" ({late:.0%} after the window, {early:.0%} before it)" if max(early, late) > 0.15 else ""
+    )
+    if covered < nominal - 0.05:
+        return f"windows too narrow: {share}{side}"
+    if covered > nominal + 0.10:
+        return f"windows too wide: {share}"
+    return f"windows honest: {share}{side}"
+
+
+def score(forecast: Forecast, realized: I64, seed: int = 0) -> Scores:
+    """Every score of these forecasts (one per order) against the realized days."""
+    if len(realized) == 0:
+        nan = float("nan")
+        return Scores(0, nan, nan, nan, nan, nan, nan, nan, [])
+    q = forecast.quantiles(WINDOW)
+    earliest, likely, latest = q[:, 0], q[:, 1], q[:, 2]
+    pit = randomized_pit(forecast, realized, np.random.default_rng(seed))
+    return Scores(
+        orders=len(realized),
+        coverage=coverage(realized, earliest, latest),
+        early=float(np.mean(realized < earliest)),
+        late=float(np.mean(realized > latest)),
+        on_time=on_time(realized, likely),
+        mean_abs_error_days=mean_abs_error(realized, likely),
+        p95_lateness_days=p95_lateness(realized, likely),
+        crps_days=float(np.mean(crps(forecast, realized))),
+        pit_histogram=pit_histogram(pit),
+    )

@@ -1,0 +1,160 @@
+"""Sampling one future: line uptime, ramp-up slips, supply shortfalls, cancellations and
+new-order inflow, from the scenario's `uncertainty` section.
+
+Every future has its own generator, seeded by (seed, future number), and draws in a
+fixed order, so a future is the same whichever process computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+import numpy.typing as npt
+
+from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """What differs in one future (None: as in the deterministic plan)."""
+
+    uptime: F64 | None  # [line, day]
+    ramp_slip: I64 | None  # [line] days
+    supply_scale: F64 | None  # [part, day]
+    cancelled: npt.NDArray[np.bool_] | None  # per book order, planning order
+    inflow_day: I64  # release day of each new order
+    inflow_config: I64  # index into the inflow configurations
+    refund_draw: F64 | None  # per book order: uniform draw for a refund cancellation
+    cancel_timing: F64 | None  # per cancelled order (in order): uniform draw for when
+
+
+def rng_for(seed: int, future: int) -> np.random.Generator:
+    return np.random.default_rng([seed, future])
+
+
+def _beta(rng: np.random.Generator, u: Uptime, size: int) -> F64:
+    if u.sd == 0:
+        return np.full(size, u.mean)
+    k = u.mean * (1 - u.mean) / (u.sd * u.sd) - 1
+    if k <= 0:  # sd too wide for a Beta of this mean: the widest Beta there is
+        k = 1e-3
+    return rng.beta(u.mean * k, (1 - u.mean) * k, size)
+
+
+def weekly_hazard(u: Uncertainty, wait_days: F64) -> F64:
+    """Weekly chance of cancelling, rising with the quoted wait (0 without a model)."""
+    c = u.cancellation
+    if c is None:
+        return np.zeros(len(wait_days))
+    return np.minimum(c.max_weekly, c.base_weekly + c.per_month_wait * wait_days / 30.0)
+
+
+def cancel_chance(u: Uncertainty, wait_days: F64, exposed_days: F64) -> F64:
+    """Chance an order cancels before it is built: its weekly hazard over the weeks it
+    waits."""
+    weeks = np.ceil(np.maximum(exposed_days, 0) / 7.0)
+    return 1.0 - np.power(1.0 - weekly_hazard(u, wait_days), weeks)
+
+
+def cancel_day(
+    timing: F64, weekly: F64, p_cancel: F64, rel: npt.NDArray[np.int32], last: npt.NDArray[np.int32]
+) -> I64:
+    """When a cancelling order cancels: the day its hazard says, given that it cancels
+    while it waits (inverse of the truncated geometric law, in continuous weeks)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weeks = np.log1p(-timing * p_cancel) / np.log1p(-np.minimum(weekly, 1 - 1e-12))
+    day = rel + np.floor(7.0 * np.nan_to_num(weeks, nan=0.0, posinf=0.0)).astype(np.int64)
+    return np.clip(day, rel, np.maximum(rel, last)).astype(np.int64)
+
+
+def _line_slips(u: Uncertainty, names: list[str], z: F64) -> I64:
+    """Each line's slip from its own spread (else the common one): normal, clipped at 0,
+    or, when it is known to be late by `at_least` days, drawn given that (by inverting
+    the normal's distribution function on the part of it that is still possible)."""
+    out = np.zeros(len(names), dtype=np.int64)
+    for i, name in enumerate(names):
+        spec = u.line_ramp_slip.get(name, u.ramp_slip)
+        if spec is None:
+            continue
+        floor = getattr(spec, "at_least", 0)
+        if spec.sd == 0 or floor == 0:
+            x = spec.mean + spec.sd * z[i]
+        else:  # the slip rounds to at least `floor`: x >= floor - 0.5
+            law = NormalDist(spec.mean, spec.sd)
+            lo = law.cdf(floor - 0.5)
+            u01 = min(lo + NormalDist().cdf(z[i]) * (1 - lo), 1 - 1e-12)
+            x = law.inv_cdf(u01) if lo < 1 - 1e-12 else floor
+        out[i] = max(floor, int(np.rint(max(x, 0.0))))
+    return out
+
+
+def sample(
+    u: Uncertainty,
+    s: Scenario,
+    future: int,
+    seed: int,
+    p_cancel: F64,
+    inflow_start: int,
+    inflow_weights: F64,
+) -> Draw:
+    """One future's draws (in a fixed order)."""
+    rng = rng_for(seed, future)
+    days = s.horizon_days
+    lines = s.lines
+
+    uptime = None
+    if u.uptime is not None or u.line_uptime:
+        uptime = np.ones((len(lines), days))
+        for i, (_, ln) in enumerate(lines):
+            spec = u.line_uptime.get(ln.name, u.uptime)
+            if spec is not None:
+                uptime[i] = _beta(rng, spec, days)
+
+    slip = None
+    if u.line_ramp_slip:
+        slip = _line_slips(u, [ln.name for _, ln in lines], rng.standard_normal(len(lines)))
+    elif u.ramp_slip is not None:
+        raw = (
+            rng.normal(u.ramp_slip.mean, u.ramp_slip.sd, len(lines))
+            if u.ramp_slip.sd
+            else np.full(len(lines), u.ramp_slip.mean)
+        )
+        slip = np.maximum(0, np.rint(raw)).astype(np.int64)
+
+    scale = None
+    if u.shortfalls:
+        scale = np.ones((len(s.parts), days))
+        months = max(1, -(-days // 30))
+        for sf in u.shortfalls:
+            targets = [i for i, p in enumerate(s.parts) if sf.part in (None, p.name)]
+            for i in targets:
+                hit = rng.random(months) < sf.per_month
+                starts = np.arange(months) * 30 + rng.integers(0, 30, months)
+                for start in starts[hit]:
+                    scale[i, start : start + sf.days] *= 1.0 - sf.depth
+
+    cancelled = rng.random(len(p_cancel)) < p_cancel if u.cancellation is not None else None
+
+    inflow_day = np.zeros(0, dtype=np.int64)
+    inflow_config = np.zeros(0, dtype=np.int64)
+    f = u.inflow
+    if f is not None and f.per_day > 0 and len(inflow_weights):
+        d = np.arange(inflow_start, min(days, inflow_start + f.days))
+        rate = f.per_day * 0.5 ** ((d - inflow_start) / f.half_life_days)
+        if f.noise > 0:
+            shape = 1.0 / (f.noise * f.noise)
+            rate = rate * rng.gamma(shape, 1.0 / shape, len(d))
+        counts = rng.poisson(rate)
+        inflow_day = np.repeat(d, counts).astype(np.int64)
+        inflow_config = rng.choice(
+            len(inflow_weights), size=len(inflow_day), p=inflow_weights / inflow_weights.sum()
+        ).astype(np.int64)
+
+    refund = rng.random(len(p_cancel)) if u.cancellation is not None else None
+    timing = rng.random(int(cancelled.sum())) if cancelled is not None else None
+    return Draw(uptime, slip, scale, cancelled, inflow_day, inflow_config, refund, timing)

@@ -1,0 +1,495 @@
+"""Monte Carlo: plan N sampled futures with the planner's own fast path.
+
+Each future redraws capacity (uptime, ramp-up slips, supply shortfalls), cancellations
+and new orders, then places every order exactly as `plan` does. Results are kept as
+sums that do not depend on the order futures are added in (per-order histograms of
+build days, counts per day and constraint), so a run split over processes or a Dask
+cluster gives the same answer, bit for bit, as one process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from numba import njit
+
+from promiseline.core.futures.calibration import Forecast
+from promiseline.core.futures.sampling import Draw, cancel_chance, cancel_day, sample, weekly_hazard
+from promiseline.core.model.orders import OrderBook, order_book
+from promiseline.core.model.scenario import Scenario, Uncertainty
+from promiseline.core.planning.capacity import Capacity, capacity
+from promiseline.core.planning.classes import Classes, build_classes, with_capacity
+from promiseline.core.planning.plan import (
+    ACTIVE,
+    RESERVED,
+    Plan,
+    backlog_curve,
+    bound_names,
+    final_bound,
+)
+from promiseline.core.planning.planner import place, plan
+from promiseline.core.planning.sea import NEVER, NO_SAILING, delivery_day, ship
+
+BINS = 256  # build-day histogram per order (delivery day by sea): -32 .. +222 days around
+# the base plan
+OFFSET = 32
+UNBUILT = BINS - 1  # not built within the horizon
+MAX_FUTURES = 65_535  # per-order histogram counts are 16-bit
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a future needs; picklable, sent once to each worker."""
+
+    scenario: Scenario
+    uncertainty: Uncertainty
+    seed: int
+    cap: Capacity
+    classes: Classes  # book classes, then the inflow configurations' classes
+    cls_: I32
+    grp: npt.NDArray[np.int8]
+    rel: I32
+    fixed_line: I32
+    fixed_day: I32
+    base_day: I32  # build day in the deterministic plan (days if none)
+    lead: I32
+    opens: I32
+    mk: I32  # market per order
+    gate: I32  # homologation gate per order
+    by_sea: npt.NDArray[np.bool_]  # its market is reached by sea: its histogram counts
+    # delivery days (a sailing makes delivery no function of the build day)
+    hist_base: I32  # what its histogram is centred on: base build day, or delivery by sea
+    p_cancel: F64
+    weekly: F64  # weekly cancellation hazard per order
+    inflow_start: int
+    inflow_weights: F64
+    inflow_cls: I32
+    inflow_lead: int
+    inflow_opens: int
+    inflow_mk: int
+    inflow_gate: I32  # per inflow configuration
+    n_codes: int
+    inflow_configs: tuple[tuple[str, str], ...] = ()  # (model, variant) of each inflow class
+    inflow_market: str = ""
+
+
+@dataclass(slots=True)
+class Partial:
+    """Sums over some futures; `merge` adds them up in any order."""
+
+    futures: I64
+    hist: npt.NDArray[np.uint16]  # [order, BINS]; futures are capped at 65,535
+    cancelled: npt.NDArray[np.uint32]  # [order]
+    refunded: npt.NDArray[np.uint32]  # [order]
+    backlog: I32  # [future, day]
+    deliveries: I32  # [future, day]
+    bound: I64  # [future, code]: orders held back by each constraint
+    inflow: I64  # [future]: new orders drawn
+
+    @staticmethod
+    def merge(parts: Sequence[Partial]) -> Partial:
+        order = np.argsort(np.concatenate([p.futures for p in parts]), kind="stable")
+        first = parts[0]
+        hist, cancelled, refunded = first.hist.copy(), first.cancelled.copy(), first.refunded.copy()
+        for p in parts[1:]:
+            hist += p.hist
+            cancelled += p.cancelled
+            refunded += p.refunded
+
+        def stack(name: str) -> Any:
+            return np.concatenate([getattr(p, name) for p in parts])[order]
+
+        return Partial(
+            stack("futures"),
+            hist,
+            cancelled,
+            refunded,
+            stack("backlog"),
+            stack("deliveries"),
+            stack("bound"),
+            stack("inflow"),
+        )
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(hist, base_day, day, built, offset, unbuilt):  # type: ignore[no-untyped-def]
+    for i in range(day.shape[0]):
+        if built[i] == 1:
+            b = day[i] - base_day[i] + offset
+            b = min(max(b, 0), unbuilt - 1)
+            hist[i, b] += 1
+        elif built[i] == 0:
+            hist[i, unbuilt] += 1
+
+
+def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
+    """Arrays for the futures, from the deterministic plan."""
+    s, cap = base.scenario, base.capacity
+    days = cap.days
+    active = base.group == ACTIVE
+    # inflow configurations: the mix, or every variant alike, in the first market
+    f = uncertainty.inflow
+    mix = (
+        [(m.model, m.variant, m.share) for m in f.mix]
+        if f is not None and f.mix
+        else [(p.model, v.name, 1.0) for p in s.products for v in p.variants]
+    )
+    configs = list(base.configs)  # configuration -> class in the base plan
+    inflow_configs = [(m, v, "{}") for m, v, _ in mix]
+    classes, config_class = build_classes(s, cap, configs + inflow_configs)
+    by_base = np.zeros(len(base.classes.line_ptr) - 1, dtype=np.int32)
+    for c, new in zip(configs, config_class[: len(configs)], strict=True):
+        by_base[base.configs[c]] = new  # configurations of one base class share a class
+    cls_ = by_base[base.order_cls].astype(np.int32)
+    market = {m.name: m for m in s.markets}
+    rows = base.table
+    planned = base.placement.line >= 0
+    base_day = np.where(planned, base.placement.day, days).astype(np.int32)
+    wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
+    exposed = (np.minimum(base_day, days) - base.rel).astype(np.float64)
+    p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
+    weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
+    last_lock = rows["locked_at"].max()
+    start = (
+        (f.start - s.start).days
+        if f is not None and f.start
+        else ((last_lock.date() - s.start).days + 1 if isinstance(last_lock, dt.datetime) else 0)
+    )
+    inflow_market = market[f.market] if f is not None and f.market else s.markets[0]
+    by_sea = np.array([m.export for m in s.markets], dtype=bool)[base.mk]
+    hist_base = np.where(by_sea & planned, base.shipped.delivery, base_day).astype(np.int32)
+    inflow_gate = [inflow_market.gate(m, v) for m, v, _ in mix]
+    return Prepared(
+        scenario=s,
+        uncertainty=uncertainty,
+        seed=seed,
+        cap=cap,
+        classes=classes,
+        cls_=cls_,
+        grp=base.group,
+        rel=base.rel,
+        fixed_line=base.placement.line.copy(),
+        fixed_day=base.placement.day.copy(),
+        base_day=base_day,
+        lead=base.lead,
+        opens=base.opens,
+        mk=base.mk,
+        gate=base.gate,
+        by_sea=by_sea,
+        hist_base=hist_base,
+        p_cancel=p_cancel,
+        weekly=weekly,
+        inflow_start=max(0, start),
+        inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
+        inflow_cls=config_class[len(configs) :].astype(np.int32),
+        inflow_lead=inflow_market.lead_days or 0,
+        inflow_opens=(inflow_market.opens - s.start).days if inflow_market.opens else NEVER,
+        inflow_mk=[m.name for m in s.markets].index(inflow_market.name),
+        inflow_gate=np.array(
+            [(g - s.start).days if g else NEVER for g in inflow_gate], dtype=np.int32
+        ),
+        n_codes=len(bound_names(s, cap)),
+        inflow_configs=tuple((m, v) for m, v, _ in mix),
+        inflow_market=inflow_market.name,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Future:
+    """One future, order by order: what a backtest's reality is made of."""
+
+    draw: Draw
+    cap: Capacity
+    day: I32  # build day per book order, then per new order (-1: not built)
+    line: I32  # (-1: not built)
+    delivery: I32  # where built
+    bound: npt.NDArray[np.int16 | np.int32 | np.int64]
+    gone: npt.NDArray[np.bool_]  # book orders cancelled in this future
+    cancel_on: I64  # day each cancelled book order cancels (days for the others)
+
+
+def one_future(prep: Prepared, future: int) -> Future:
+    """Draw future number `future` and place every order in it."""
+    s, u = prep.scenario, prep.uncertainty
+    days = prep.cap.days
+    n = len(prep.cls_)
+    d = sample(u, s, int(future), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
+    varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
+    cap = (
+        capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
+        if varied
+        else prep.cap
+    )
+    classes = with_capacity(prep.classes, cap) if varied else prep.classes
+    rel = prep.rel.copy()
+    active = prep.grp == ACTIVE
+    gone = np.zeros(n, dtype=bool) if d.cancelled is None else d.cancelled & active
+    rel[gone] = days
+    m = len(d.inflow_day)
+    cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
+    grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
+    rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
+    fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
+    fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
+    mk = np.concatenate([prep.mk, np.full(m, prep.inflow_mk, dtype=np.int32)])
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd, mk)
+    gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
+    lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
+    opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
+    shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
+    line = np.where(out.sailing == NO_SAILING, -1, out.line).astype(np.int32)
+    bound = final_bound(s, cap, mk, out.bound, shipped, line >= 0)  # markets, gates, sailings
+    # the day each cancelling order cancels: the draws follow the cancelled orders
+    cancel_on = np.full(n, days, dtype=np.int64)
+    if d.cancel_timing is not None and d.cancelled is not None:
+        who = np.flatnonzero(d.cancelled)
+        when = cancel_day(
+            d.cancel_timing,
+            prep.weekly[who],
+            prep.p_cancel[who],
+            prep.rel[who],
+            np.minimum(prep.base_day[who], days),
+        )
+        mine = gone[who]  # frozen or reserved orders do not cancel
+        cancel_on[who[mine]] = when[mine]
+    return Future(d, cap, out.day, line, shipped.delivery, bound, gone, cancel_on)
+
+
+def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
+    """Plan these futures; the building block that Dask workers run."""
+    u = prep.uncertainty
+    days = prep.cap.days
+    n = len(prep.cls_)
+    hist = np.zeros((n, BINS), dtype=np.uint16)
+    cancelled = np.zeros(n, dtype=np.uint32)
+    refunded = np.zeros(n, dtype=np.uint32)
+    k = len(futures)
+    backlog = np.zeros((k, days), dtype=np.int32)
+    deliveries = np.zeros((k, days), dtype=np.int32)
+    bound = np.zeros((k, prep.n_codes), dtype=np.int64)
+    inflow = np.zeros(k, dtype=np.int64)
+    counted = prep.grp != RESERVED
+    base_delivery = np.where(
+        prep.by_sea, prep.hist_base, delivery_day(prep.base_day, prep.lead, prep.opens)
+    )
+    for j, fut in enumerate(futures):
+        f = one_future(prep, fut)
+        d, gone = f.draw, f.gone
+        inflow[j] = len(d.inflow_day)
+        day, line = f.day[:n], f.line[:n]
+        new_day, new_built = f.day[n:], f.line[n:] >= 0
+        built = np.where(line >= 0, 1, 0).astype(np.int8)
+        built[gone] = -1
+        cancelled += gone
+        delivery = f.delivery[:n]
+        _accumulate(
+            hist, prep.hist_base, np.where(prep.by_sea, delivery, day), built, OFFSET, UNBUILT
+        )
+        if u.cancellation is not None and d.refund_draw is not None:
+            slipped = (built == 1) & (delivery > base_delivery + u.cancellation.refund_slip_days)
+            refunded += slipped & (d.refund_draw < u.cancellation.refund_take_rate)
+        keep = counted & ~gone
+        # the day each order leaves the backlog: its build day (horizon end if none), or
+        # for a cancelled one the day it cancels
+        left = np.where(built == 1, day, days)
+        left[gone] = f.cancel_on[gone]
+        backlog[j] = backlog_curve(
+            np.concatenate([prep.rel[counted], d.inflow_day]),
+            np.concatenate([left[counted], np.where(new_built, new_day, days)]),
+            days,
+        )
+        inflow_delivery = f.delivery[n:]
+        deliv = np.concatenate([delivery[keep & (built == 1)], inflow_delivery[new_built]])
+        deliv = deliv[(deliv >= 0) & (deliv < days)]
+        deliveries[j] = np.bincount(deliv, minlength=days)[:days]
+        bound[j] = np.bincount(f.bound[:n][keep & (built == 1)], minlength=prep.n_codes)[
+            : prep.n_codes
+        ]
+    return Partial(
+        np.asarray(futures, dtype=np.int64),
+        hist,
+        cancelled,
+        refunded,
+        backlog,
+        deliveries,
+        bound,
+        inflow,
+    )
+
+
+Runner = Callable[[Prepared, list[list[int]]], list[Partial]]
+
+
+def _local(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
+    """In this process: all futures into one set of sums (memory stays one histogram)."""
+    return [run_futures(prep, [f for c in chunks for f in c])]
+
+
+def simulate(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | Plan,
+    *,
+    futures: int = 100,
+    seed: int = 0,
+    runner: Runner | None = None,
+    chunks: int = 4,
+) -> Simulation:
+    """Plan `futures` sampled futures; the same seed gives the same answer, however run.
+
+    `chunks`: how many pieces the futures are cut into for a runner (e.g. 2 per Dask
+    worker); each piece returns one histogram per order, so fewer is lighter. An existing
+    plan of this scenario may stand for the orders (it is the futures' base)."""
+    if not 1 <= futures <= MAX_FUTURES:
+        raise ValueError(f"futures must be 1 to {MAX_FUTURES:,}, got {futures}")
+    base = (
+        orders
+        if isinstance(orders, Plan) and orders.scenario == scenario
+        else plan(
+            scenario, order_book(orders.book if isinstance(orders, Plan) else orders, scenario)
+        )
+    )
+    u = scenario.uncertainty or Uncertainty()
+    prep = prepare(base, u, seed)
+    ids = list(range(futures))
+    size = -(-futures // max(1, chunks))
+    pieces = [ids[i : i + size] for i in range(0, futures, size)]
+    parts = (runner or _local)(prep, pieces)
+    return Simulation(base, prep, Partial.merge(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """Delivery windows with odds, per order; fan-chart bands per day; binding odds."""
+
+    base: Plan
+    prep: Prepared
+    totals: Partial
+
+    @property
+    def futures(self) -> int:
+        return len(self.totals.futures)
+
+    def forecast(self, rows: I64) -> Forecast:
+        """The delivery-day distribution of these orders (rows of the plan table; each
+        must be uncancelled in some future), in days since the scenario start.
+
+        Delivery is max(build + lead, opens), so each build-day bin maps to one delivery
+        day; bins before the market opens fold into its opening day. The histogram spans
+        -32 .. +222 days around the plan: builds outside land on its edges, and "not
+        built in the horizon" counts as the day after the last bin."""
+        hist = self.totals.hist[rows].astype(np.float64)
+        base = (self.prep.hist_base[rows] + self.prep.lead[rows]).astype(np.int64)
+        offsets = np.arange(BINS, dtype=np.int64) - OFFSET
+        opens = np.where(self.prep.by_sea[rows], NEVER, self.prep.opens[rows]).astype(np.int64)
+        k = opens - base - offsets[0]  # first bin on or after the opening day
+        late = k >= BINS  # opens after every bin: all mass on the opening day
+        base[late] = opens[late] - offsets[0]
+        k = np.clip(k, 0, BINS - 1)
+        k[late] = 0
+        folded = np.cumsum(hist, axis=1)[np.arange(len(rows)), k]
+        hist[np.arange(BINS)[None, :] < k[:, None]] = 0.0
+        hist[np.arange(len(rows)), k] = folded
+        hist[late] = 0.0
+        hist[late, 0] = 1.0
+        return Forecast(base, offsets, hist)
+
+    def orders(self) -> pl.DataFrame:
+        """Per order: P10/P50/P90 build and delivery dates, chance of cancelling."""
+        t, base = self.totals, self.base
+        s = base.scenario
+        n = len(base.ix)
+        q = {p: np.zeros(n, dtype=np.int64) for p in (10, 50, 90)}
+        has = {p: np.zeros(n, dtype=bool) for p in (10, 50, 90)}
+        total = t.hist.sum(axis=1).astype(np.int64)
+        for lo in range(0, n, 50_000):
+            hi = min(n, lo + 50_000)
+            cum = np.cumsum(t.hist[lo:hi, :UNBUILT], axis=1, dtype=np.int64)
+            tot = total[lo:hi]
+            for p in q:
+                need = np.ceil(p / 100 * tot).astype(np.int64)
+                idx = (cum < need[:, None]).sum(axis=1)
+                has[p][lo:hi] = (idx < UNBUILT) & (tot > 0)
+                q[p][lo:hi] = self.prep.hist_base[lo:hi] + idx - OFFSET
+        epoch = np.datetime64(s.start, "D")
+        out: dict[str, Any] = {
+            "order_id": base.table["order_id"],
+            "model": base.table["model"],
+            "variant": base.table["variant"],
+            "market": base.table["market"],
+        }
+        for p, day in q.items():
+            built = has[p]
+            sea = self.prep.by_sea
+            deliv = np.where(sea, day, delivery_day(day, self.prep.lead, self.prep.opens))
+            out[f"build_p{p}"] = pl.Series(  # by sea the histogram holds delivery days
+                np.where(built & ~sea, epoch + day, np.datetime64("NaT")), dtype=pl.Date
+            )
+            out[f"delivery_p{p}"] = pl.Series(
+                np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date
+            )
+        out["p_unbuilt"] = t.hist[:, UNBUILT] / np.maximum(total, 1)
+        out["p_cancel"] = (t.cancelled + t.refunded) / self.futures
+        return pl.DataFrame(out)
+
+    def bands(self) -> pl.DataFrame:
+        """Per day: backlog and deliveries at P10, P50, P90 over the futures."""
+        t = self.totals
+        days = t.backlog.shape[1]
+        out: dict[str, Any] = {
+            "date": np.datetime64(self.base.scenario.start, "D") + np.arange(days)
+        }
+        for name, arr in (("backlog", t.backlog), ("deliveries", t.deliveries)):
+            for p in (10, 50, 90):
+                out[f"{name}_p{p}"] = np.percentile(arr, p, axis=0, method="lower")
+        return pl.DataFrame(out)
+
+    def constraints(self) -> pl.DataFrame:
+        """Per constraint: share of futures where it holds back an order, and how many."""
+        names = self.base.bound_text
+        b = self.totals.bound
+        rows = [
+            {
+                "constraint": names[c],
+                "binds_share": float((b[:, c] > 0).mean()),
+                "orders_mean": float(b[:, c].mean()),
+            }
+            for c in range(1, b.shape[1])
+        ]
+        return pl.DataFrame(rows).sort("orders_mean", descending=True)
+
+    def summary(self) -> dict[str, Any]:
+        o = self.orders().join(self.base.table.select("order_id", "locked_at"), on="order_id")
+        wait = o.with_columns(
+            ((pl.col("delivery_p50") - pl.col("locked_at").dt.date()).dt.total_days()).alias(
+                "wait_p50"
+            ),
+            ((pl.col("delivery_p90") - pl.col("locked_at").dt.date()).dt.total_days()).alias(
+                "wait_p90"
+            ),
+        )
+        by_model = (
+            wait.group_by("model", "variant")
+            .agg(
+                pl.len().alias("orders"),
+                pl.col("wait_p50").median().alias("median_of_p50_wait"),
+                pl.col("wait_p90").median().alias("median_of_p90_wait"),
+                pl.col("p_cancel").mean().alias("cancel_share"),
+            )
+            .sort("model", "variant")
+        )
+        return {
+            "futures": self.futures,
+            "seed": self.prep.seed,
+            "new_orders_mean": float(self.totals.inflow.mean()),
+            "by_variant": by_model.to_dicts(),
+            "constraints": self.constraints().head(10).to_dicts(),
+        }

@@ -1,0 +1,1 @@
+"""What is planned: the scenario, orders and their lifecycle, what the store keeps."""

@@ -1,0 +1,61 @@
+"""The delivery window a customer is told: a value the store keeps and every adapter shows.
+
+How a window is made (from a plan, or from Monte Carlo futures) is `futures/promises.py`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+PLAN = "plan"  # the planned date and a slack: a stand-in until the first simulation
+MONTE_CARLO = "monte-carlo"  # P10, P50, P90 of the simulated delivery dates
+NOMINAL = 0.8  # the odds of a Monte Carlo window: P10 to P90
+CONFIDENCE = NOMINAL
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The delivery window promised to the customer, and where the order stands."""
+
+    build_date: dt.date | None
+    earliest: dt.date | None  # P10 of the delivery date (plan: the planned date)
+    latest: dt.date | None  # P90 (plan: the planned date plus the slack)
+    queue_position: int | None
+    likely: dt.date | None = None  # P50 (plan: the planned date)
+    source: str = PLAN
+
+    def __post_init__(self) -> None:
+        if self.likely is None and self.source == PLAN:  # a plan window's likely date
+            object.__setattr__(self, "likely", self.earliest)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "build_date": _iso(self.build_date),
+            "earliest": _iso(self.earliest),
+            "likely": _iso(self.likely),
+            "latest": _iso(self.latest),
+            "confidence": CONFIDENCE if self.source == MONTE_CARLO else None,
+            "source": self.source,
+            "queue_position": self.queue_position,
+        }
+
+
+NO_WINDOW = Window(None, None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChange:
+    """A promised window that moved: what the customer was told, and what holds now."""
+
+    order_id: str
+    before: Window
+    after: Window
+
+    def to_json(self) -> dict[str, Any]:
+        return {"from": self.before.to_json(), "to": self.after.to_json()}
+
+
+def _iso(d: dt.date | None) -> str | None:
+    return d.isoformat() if d else None

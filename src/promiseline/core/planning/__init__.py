@@ -1,0 +1,1 @@
+"""The planning rule: capacity, the kernel, the planner, the plan and quotes."""

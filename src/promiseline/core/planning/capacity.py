@@ -1,0 +1,190 @@
+"""Capacity in whole units per day: line slots, part arrivals and mix-limit caps.
+
+Follows the arithmetic of SCENARIO.md to the slot: float64, products taken left to
+right, running totals summed day by day, every floor taken as floor(value + 1e-9).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from promiseline.core.model.scenario import WEEKDAYS, Line, Match, Plant, RampUp, Scenario, Shutdown
+from promiseline.core.planning.sea import Sea, sea
+
+EPS = 1e-9
+IntArray = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+def whole(running: FloatArray) -> IntArray:
+    """Whole units of a running total, by the contract's floor rule."""
+    return np.floor(running + EPS).astype(np.int64)
+
+
+def matches(match: Match, model: str, variant: str, options: Mapping[str, str]) -> bool:
+    """Whether an order with this configuration is counted by a mix limit."""
+    if match.model is not None and match.model != model:
+        return False
+    if match.variant is not None and match.variant != variant:
+        return False
+    return all(options.get(k) == v for k, v in match.options.items())
+
+
+@dataclass(frozen=True, slots=True)
+class MixInstance:
+    """One mix limit on one line (a limit without `line` has one per line)."""
+
+    name: str
+    line: int
+    match: Match
+    max_share: float
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """Per line, part and mix limit, one value per horizon day (index 0 = scenario start)."""
+
+    start: dt.date
+    days: int
+    line_names: tuple[str, ...]
+    plant_names: tuple[str, ...]  # plant of each line
+    line_models: tuple[frozenset[str], ...]
+    vehicles: FloatArray  # [line, day] jph x hours x ramp on working days
+    slots: Int32Array  # [line, day] whole slots
+    shutdown: BoolArray  # [line, day] a working day lost to a shutdown
+    part_names: tuple[str, ...]
+    on_hand: IntArray  # [part, day] stock + whole arrivals through that day
+    mixes: tuple[MixInstance, ...]
+    mix_cap: Int32Array  # [mix, day] orders that may match on that line and day
+    sea: Sea  # lanes and sailings of the export markets
+
+    def date(self, day: int) -> dt.date:
+        return self.start + dt.timedelta(days=day)
+
+    def day(self, date: dt.date) -> int:
+        return (date - self.start).days
+
+
+def _dates(start: dt.date, days: int) -> npt.NDArray[np.datetime64]:
+    return np.datetime64(start, "D") + np.arange(days)
+
+
+def _schedule(
+    dates: npt.NDArray[np.datetime64], froms: list[dt.date], values: list[float]
+) -> FloatArray:
+    """The value of the last entry whose `from` <= day; 0 before the first."""
+    if not froms:
+        return np.zeros(len(dates))
+    idx = np.searchsorted(np.array(froms, dtype="datetime64[D]"), dates, side="right") - 1
+    vals = np.asarray(values, dtype=np.float64)[np.maximum(idx, 0)]
+    return np.where(idx >= 0, vals, 0.0)
+
+
+def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> FloatArray:
+    """Rate fraction per day: `initial` before `from`, rising to 1, then 1."""
+    if r is None:
+        return np.ones(len(dates))
+    since = (dates - np.datetime64(r.from_, "D")).astype(np.int64)
+    if r.weeks == 0:
+        return np.where(since < 0, r.initial, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny `weeks` is a step
+        x = since / (7.0 * r.weeks)
+        f = x if r.shape == "linear" else 3.0 * x * x - 2.0 * x * x * x
+        rising = r.initial + (1.0 - r.initial) * f  # 0 x inf where initial is 1: not used
+    return np.where(since < 0, r.initial, np.where(x >= 1.0, 1.0, rising))
+
+
+def _in_shutdown(dates: npt.NDArray[np.datetime64], stops: tuple[Shutdown, ...]) -> BoolArray:
+    out = np.zeros(len(dates), dtype=bool)
+    for s in stops:
+        out |= (dates >= np.datetime64(s.from_, "D")) & (dates <= np.datetime64(s.to, "D"))
+    return out
+
+
+def line_start(plant: Plant, line: Line) -> dt.date | None:
+    return line.start or plant.start
+
+
+def _line(
+    s: Scenario, plant: Plant, line: Line, dates: npt.NDArray[np.datetime64], slip: int = 0
+) -> tuple[FloatArray, BoolArray]:
+    weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 = mon
+    workdays = line.working_days or s.calendar.working_days
+    works = np.isin(weekday, [WEEKDAYS.index(d) for d in workdays])
+    begin = line_start(plant, line)
+    if begin is not None:
+        works &= dates >= np.datetime64(begin, "D")
+    hours = _schedule(dates, [x.from_ for x in line.shifts], [x.hours for x in line.shifts])
+    works &= hours > 0
+    stopped = _in_shutdown(dates, s.calendar.shutdowns + line.shutdowns)
+    r = line.ramp_up
+    if r is not None and slip:
+        r = r.model_copy(update={"from_": r.from_ + dt.timedelta(days=slip)})
+    vehicles = np.where(works & ~stopped, line.jph * hours * ramp(dates, r), 0.0)
+    return vehicles, works & stopped
+
+
+def capacity(
+    s: Scenario,
+    *,
+    uptime: FloatArray | None = None,
+    ramp_slip: npt.NDArray[np.int64] | None = None,
+    supply_scale: FloatArray | None = None,
+) -> Capacity:
+    """Slots, part supply and mix caps for every day of the horizon.
+
+    A Monte Carlo future passes its draws: `uptime` [line, day] multiplies each day's
+    vehicles, `ramp_slip` [line] delays ramp-ups by whole days, `supply_scale` [part, day]
+    multiplies part arrivals. Without them this is the deterministic capacity, to the bit.
+    """
+    dates = _dates(s.start, s.horizon_days)
+    lines = s.lines
+    vehicles = np.zeros((len(lines), len(dates)))
+    shutdown = np.zeros((len(lines), len(dates)), dtype=bool)
+    for i, (plant, line) in enumerate(lines):
+        slip = int(ramp_slip[i]) if ramp_slip is not None else 0
+        vehicles[i], shutdown[i] = _line(s, plant, line, dates, slip)
+    if uptime is not None:
+        vehicles = vehicles * uptime
+    running = whole(np.cumsum(vehicles, axis=1))
+    slots = np.diff(running, axis=1, prepend=0).astype(np.int32)
+
+    on_hand = np.zeros((len(s.parts), len(dates)), dtype=np.int64)
+    for i, part in enumerate(s.parts):
+        rate = _schedule(dates, [x.from_ for x in part.supply], [x.per_week for x in part.supply])
+        daily = rate / 7.0 if supply_scale is None else rate / 7.0 * supply_scale[i]
+        on_hand[i] = part.stock + whole(np.cumsum(daily))
+
+    line_names = [ln.name for _, ln in lines]
+    mixes: list[MixInstance] = []
+    for mx in s.mix_limits:
+        for i, (_, line) in enumerate(lines):
+            on_line = line.name == mx.line if mx.line else mx.match.model in (None, *line.models)
+            if on_line:
+                mixes.append(MixInstance(mx.name, i, mx.match, mx.max_share))
+    share = np.array([m.max_share for m in mixes]).reshape(-1, 1)
+    mix_rows = slots[[m.line for m in mixes]] if mixes else np.zeros((0, len(dates)))
+    mix_cap = whole(share * mix_rows).astype(np.int32).reshape(len(mixes), len(dates))
+
+    return Capacity(
+        start=s.start,
+        days=s.horizon_days,
+        line_names=tuple(line_names),
+        plant_names=tuple(p.name for p, _ in lines),
+        line_models=tuple(frozenset(ln.models) for _, ln in lines),
+        vehicles=vehicles,
+        slots=slots,
+        shutdown=shutdown,
+        part_names=tuple(p.name for p in s.parts),
+        on_hand=on_hand,
+        mixes=tuple(mixes),
+        mix_cap=mix_cap,
+        sea=sea(s),
+    )

@@ -1,0 +1,184 @@
+"""The planner: order book + scenario -> Plan, by the planning rule of SCENARIO.md.
+
+Python here only sorts, groups and converts; each order is placed by the compiled loop
+in kernel.py. Planning order: frozen scheduled orders (kept on their line and day),
+then locked and unfrozen scheduled orders by (priority, locked_at, order_id); reserved
+orders are quoted last against the final state and book nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from promiseline.core.model.lifecycle import QUEUED, Status
+from promiseline.core.model.orders import OrderBook, order_book
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning import kernel
+from promiseline.core.planning.capacity import Capacity, capacity
+from promiseline.core.planning.classes import Classes, Config, build_classes
+from promiseline.core.planning.plan import ACTIVE, FROZEN, RESERVED, Placement, Plan
+from promiseline.core.planning.sea import market_index
+from promiseline.core.planning.state import State
+
+Progress = Callable[[str], None]
+I32 = npt.NDArray[np.int32]
+
+
+def run_kernel(
+    cls_: I32, rel: I32, mk: I32, state: State, cap: Capacity, classes: Classes, *, book: bool
+) -> Placement:
+    """Place (book=True) or only quote orders of these classes, release days and markets."""
+    out = Placement.empty(len(cls_))
+    kernel.place_orders(
+        cls_,
+        rel,
+        mk,
+        state.arrays(),
+        classes.arrays(),
+        cap.sea.arrays(),
+        state.ships(),
+        cap.slots,
+        state.ilo,
+        state.ihi,
+        len(cap.part_names),
+        len(cap.line_names),
+        classes.max_parts,
+        (out.day, out.line, out.bound, out.blocked, out.sailing),
+        book,
+    )
+    return out
+
+
+def place(
+    cap: Capacity,
+    classes: Classes,
+    cls_: I32,
+    grp: npt.NDArray[np.int8],
+    rel: I32,
+    fixed_line: I32,
+    fixed_day: I32,
+    mk: I32,
+) -> tuple[State, Placement]:
+    """Place orders of these markets given in planning order: frozen ones on their day,
+    then the rule, then quote the reserved ones. Used by `plan` and by every Monte Carlo
+    future."""
+    state = State.fresh(cap, len(classes.line_ptr) - 1)
+    out = Placement.empty(len(cls_))
+    fz = grp == FROZEN
+    fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
+    kernel.place_fixed(
+        cls_[fz],
+        fixed_line[fz],
+        fixed_day[fz],
+        mk[fz],
+        state.arrays(),
+        classes.arrays(),
+        cap.sea.arrays(),
+        state.ships(),
+        fixed_sailing,
+    )
+    act = grp == ACTIVE
+    placed = run_kernel(cls_[act], rel[act], mk[act], state, cap, classes, book=True)
+    res = grp == RESERVED
+    quoted = (
+        run_kernel(cls_[res], rel[res], mk[res], state, cap, classes, book=False)
+        if res.any()
+        else Placement.empty(0)
+    )
+    for name in ("day", "line", "bound", "blocked", "sailing"):
+        getattr(out, name)[act] = getattr(placed, name)
+        getattr(out, name)[res] = getattr(quoted, name)
+    out.day[fz] = fixed_day[fz]
+    out.line[fz] = fixed_line[fz]
+    out.bound[fz] = kernel.NONE
+    out.sailing[fz] = fixed_sailing
+    return state, out
+
+
+def _epoch_day(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def _day_index(col: str, start: dt.date) -> pl.Expr:
+    return (pl.col(col).cast(pl.Date) - pl.lit(start)).dt.total_days().cast(pl.Int32)
+
+
+def plan(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame,
+    *,
+    progress: Progress | None = None,
+) -> Plan:
+    """Plan every order of the book on the scenario's capacity."""
+    say = progress or (lambda _: None)
+    cap = capacity(scenario)
+    book = order_book(orders, scenario)
+    say("sorting orders")
+    frozen_end = scenario.start + dt.timedelta(days=scenario.frozen_days)
+    line_index = {n: i for i, n in enumerate(cap.line_names)}
+    group = (
+        pl.when(
+            (pl.col("status") == Status.SCHEDULED.value)
+            & pl.col("build_date").is_not_null()
+            & (pl.col("build_date") < frozen_end)
+        )
+        .then(FROZEN)
+        .when(pl.col("status").is_in([s.value for s in QUEUED]))
+        .then(ACTIVE)
+        .when(pl.col("status") == Status.RESERVED.value)
+        .then(RESERVED)
+        .otherwise(-1)  # built, shipped, delivered, cancelled: take no capacity
+        .cast(pl.Int8)
+    )
+    t = book.table
+    sorted_ix = t.select(pl.arg_sort_by(group, "priority", "locked_at", "order_id")).to_series()
+    grp_all = t.select(group).to_series().gather(sorted_ix).to_numpy()
+    order = sorted_ix.to_numpy()[grp_all >= 0]
+    work = t[pl.Series("ix", order)].select(
+        pl.Series("ix", order),
+        group.alias("group"),
+        ((pl.col("locked_at").dt.epoch("us") // 86_400_000_000) - _epoch_day(scenario.start))
+        .clip(lower_bound=0)
+        .cast(pl.Int32)
+        .alias("rel"),
+        pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
+        _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
+        pl.concat_str(["model", "variant", "options"], separator="\x1f")
+        .cast(pl.Categorical)
+        .to_physical()
+        .alias("config"),
+    )
+    _, first, config_of = np.unique(
+        work["config"].to_numpy(), return_index=True, return_inverse=True
+    )
+    firsts = t[pl.Series(order[first])]
+    configs: list[Config] = list(firsts.select("model", "variant", "options").iter_rows())
+    classes, config_class = build_classes(scenario, cap, configs)
+    cls_ = config_class[config_of].astype(np.int32)
+    grp = work["group"].to_numpy()
+    rel = work["rel"].to_numpy().astype(np.int32)
+    fixed_line = work["line"].to_numpy().astype(np.int32)
+    fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
+    mk = market_index(scenario, t["market"].gather(work["ix"]))
+    say("planning orders")
+    state, out = place(cap, classes, cls_, grp, rel, fixed_line, fixed_day, mk)
+    say("building the plan table")
+    return Plan.build(
+        scenario=scenario,
+        capacity=cap,
+        book=book,
+        classes=classes,
+        configs={c: int(k) for c, k in zip(configs, config_class, strict=True)},
+        state=state,
+        ix=work["ix"].to_numpy(),
+        group=grp,
+        order_cls=cls_,
+        rel=rel,
+        placement=out,
+        mk=mk,
+    )

@@ -1,0 +1,1 @@
+"""What a plan says: its summary, the export outlook, explanations, the overview."""

@@ -1,0 +1,1 @@
+"""Questions asked of many plans: what-ifs, capacity sizing, export allocation."""

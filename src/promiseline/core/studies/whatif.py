@@ -1,0 +1,223 @@
+"""What-ifs: a YAML patch over a scenario, and side-by-side comparisons.
+
+A patch has the scenario's own shape and says only what changes. Mappings merge key by
+key; lists of named items (plants, lines, parts, markets, lanes, mix limits, levers: by
+`name`; products: by `model`) merge item by item, a new name is added and `remove: true`
+drops one; an empty list, and any other value (lists of shifts, supply, sailings or gates
+included), replaces what was there.
+
+    plants:                         # a third shift on one line from March
+      - name: phase-2-majuqiao
+        lines:
+          - name: p2-final
+            shifts: [{from: 2025-06-26, hours: 16}, {from: 2026-03-01, hours: 22}]
+    parts:
+      - {name: lidar, supply: [{from: 2025-06-26, per_week: 6000}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.plan import Plan
+from promiseline.core.readout.summary import utilization_days
+from promiseline.errors import ScenarioError
+
+KEYS = ("name", "model")
+
+
+def _key(item: object) -> str | None:
+    """The key naming a list's items, or None: such a list is replaced as a whole. Gates
+    (a `model` with a `from`) are not named items: one model may have several."""
+    if isinstance(item, dict) and "from" not in item:
+        for k in KEYS:
+            if k in item:
+                return k
+    return None
+
+
+def merge(base: Any, patch: Any, path: str = "") -> Any:
+    """`base` with `patch` laid over it (see the module text for the rules)."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = merge(base[k], v, f"{path}.{k}" if path else str(k)) if k in base else v
+        return out
+    if isinstance(base, list) and isinstance(patch, list):
+        if not patch:  # an empty list replaces the list: `lanes: []` clears them
+            return patch
+        key = _key(base[0]) if base else _key(patch[0])
+        if key is None or not all(_key(x) == key for x in base + patch):
+            return patch
+        out_list = list(base)
+        index = {item[key]: i for i, item in enumerate(out_list)}
+        for item in patch:
+            name = item[key]
+            if not isinstance(name, str):
+                raise ScenarioError("patch", [f"{path}: {key} must be text, got {name!r}"])
+            if item.get("remove") is True:
+                if name not in index:
+                    raise ScenarioError("patch", [f"{path}: nothing named {name!r} to remove"])
+                out_list[index[name]] = None
+                continue
+            if name in index and out_list[index[name]] is not None:
+                out_list[index[name]] = merge(out_list[index[name]], item, f"{path}[{name}]")
+            else:
+                index[name] = len(out_list)
+                out_list.append(item)
+        return [x for x in out_list if x is not None]
+    return patch
+
+
+Build = Callable[[object, str], Scenario]
+"""Validates plain data as a scenario, naming the source in errors (io's scenario_from_dict)."""
+
+
+def patched(
+    scenario: Scenario, patch: dict[str, Any], build: Build, source: str = "patch"
+) -> Scenario:
+    """The scenario with a patch applied, validated as a whole by `build`."""
+    if not isinstance(patch, dict):
+        raise ScenarioError(source, [f"a patch is a mapping of scenario keys, got {patch!r}"])
+    base = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    try:
+        merged = merge(base, patch)
+    except ScenarioError as e:  # name the patch it came from
+        raise ScenarioError(source, e.problems) from None
+    return build(merged, f"{scenario.name} + {source}")
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """Plans of several scenarios over one order book, and their key figures."""
+
+    names: tuple[str, ...]
+    plans: tuple[Plan, ...]
+
+    def waits(self) -> pl.DataFrame:
+        """Median and P90 wait per model and variant, a column pair per scenario."""
+        frames = []
+        for name, p in zip(self.names, self.plans, strict=True):
+            w = p.planned.group_by("model", "variant").agg(
+                pl.col("wait_days").median().alias(f"{name} median"),
+                pl.col("wait_days").quantile(0.9, "linear").alias(f"{name} P90"),
+            )
+            frames.append(w)
+        out = frames[0]
+        for f in frames[1:]:
+            out = out.join(f, on=["model", "variant"], how="full", coalesce=True)
+        return out.sort("model", "variant")
+
+    def deliveries_by_month(self) -> pl.DataFrame:
+        """Cars delivered per calendar month, a column per scenario: every month from the
+        first delivery in any scenario to the last in any, months without one as 0."""
+        frames = []
+        for name, p in zip(self.names, self.plans, strict=True):
+            frames.append(
+                p.planned.group_by(pl.col("delivery_date").dt.truncate("1mo").alias("month"))
+                .len()
+                .rename({"len": name})
+                .with_columns(pl.col(name).cast(pl.Int64))
+            )
+        found = pl.concat([f["month"] for f in frames])
+        first, last = found.min(), found.max()
+        months = (
+            pl.date_range(first, last, "1mo", eager=True)
+            if isinstance(first, dt.date) and isinstance(last, dt.date)
+            else pl.Series([], dtype=pl.Date)
+        )
+        out = pl.DataFrame({"month": months})
+        for f in frames:
+            out = out.join(f, on="month", how="left")
+        return out.fill_null(0)
+
+    def backlog_at(self, dates: list[dt.date]) -> pl.DataFrame:
+        rows = []
+        for d in dates:
+            row: dict[str, Any] = {"date": d}
+            for name, p in zip(self.names, self.plans, strict=True):
+                b = p.backlog()
+                hit = b.filter(pl.col("date") == d)
+                row[name] = int(hit["backlog"][0]) if hit.height else None
+            rows.append(row)
+        return pl.DataFrame(rows)
+
+    def simulated_waits(self, futures: int, seed: int = 0) -> pl.DataFrame:
+        """Per model and variant, the median of each order's P90 wait over a Monte Carlo
+        run of each scenario (each scenario's own plan is the futures' base)."""
+        from promiseline.core.futures.simulate import simulate
+
+        out: pl.DataFrame | None = None
+        for name, p in zip(self.names, self.plans, strict=True):
+            sim = simulate(p.scenario, p, futures=futures, seed=seed)
+            rows = pl.DataFrame(sim.summary()["by_variant"]).select(
+                "model", "variant", pl.col("median_of_p90_wait").alias(name)
+            )
+            out = (
+                rows
+                if out is None
+                else out.join(rows, on=["model", "variant"], how="full", coalesce=True)
+            )
+        assert out is not None
+        return out.sort("model", "variant")
+
+    def utilization_period(self) -> tuple[dt.date, dt.date]:
+        """The days the utilization table covers, in every scenario alike: from the
+        earliest start through the latest last build day of any scenario."""
+        return (
+            min(p.capacity.start for p in self.plans),
+            max(p.capacity.date(utilization_days(p) - 1) for p in self.plans),
+        )
+
+    def utilization(self) -> pl.DataFrame:
+        """Built / capacity per line over `utilization_period()`, a column per scenario
+        (one period for all, so the columns compare like with like)."""
+        first, last = self.utilization_period()
+        out: pl.DataFrame | None = None
+        for name, p in zip(self.names, self.plans, strict=True):
+            share = (
+                p.line_days()
+                .filter(pl.col("date").is_between(first, last))
+                .group_by("line", maintain_order=True)
+                .agg(pl.col("built").sum(), pl.col("capacity").sum())
+                .select(
+                    "line",
+                    pl.when(pl.col("capacity") > 0)
+                    .then((pl.col("built") / pl.col("capacity")).round(4))
+                    .otherwise(0.0)
+                    .alias(name),
+                )
+            )
+            out = (
+                share
+                if out is None
+                else out.join(share, on="line", how="full", coalesce=True, maintain_order="left")
+            )
+        assert out is not None
+        return out
+
+
+def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
+    """Plan one order book on each scenario."""
+    from promiseline.core.model.orders import order_book
+    from promiseline.core.planning.planner import plan
+
+    plans = []
+    for _, s in scenarios:
+        book = order_book(orders if not hasattr(orders, "table") else orders.table, s)
+        plans.append(plan(s, book))
+    return Comparison(tuple(n for n, _ in scenarios), tuple(plans))
+
+
+def default_dates(s: Scenario) -> list[dt.date]:
+    """Backlog checkpoints: 3, 6 and 12 months in."""
+    return [s.start + dt.timedelta(days=d) for d in (91, 182, 365) if d < s.horizon_days]
+
+
+__all__ = ["Comparison", "compare", "default_dates", "merge", "patched"]

@@ -1,0 +1,284 @@
+"""Promise windows (window.py): 3 days or 5 % of the wait, the same rule per order and per
+plan, and exactly the moved or never-promised windows found."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.futures.promises import (
+    Promises,
+    QueueSpread,
+    changes,
+    new_order_window,
+    plan_windows,
+    promise_window,
+    slack_days,
+    window_moved,
+)
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.window import MONTE_CARLO, NO_WINDOW, Window, WindowChange
+from promiseline.core.planning.plan import Plan
+from promiseline.core.planning.planner import plan
+from tests.strategies import order_tables, scenarios
+
+LOCKED = dt.date(2025, 1, 1)
+D = dt.timedelta
+
+
+def day(n: int) -> dt.date:
+    return LOCKED + D(days=n)
+
+
+@pytest.mark.parametrize(
+    ("wait", "slack"),
+    [(-5, 3), (0, 3), (1, 3), (60, 3), (61, 4), (80, 4), (81, 5), (200, 10), (365, 19)],
+)
+def test_slack_is_three_days_or_five_percent_rounded_up(wait: int, slack: int) -> None:
+    """The window's width: at least 3 days, else 5 % of the wait rounded up."""
+    assert slack_days(wait) == slack
+
+
+def test_promise_window_by_hand() -> None:
+    """From the delivery date to delivery + slack of the wait since locking; build date and
+    queue position kept; no window without both dates."""
+    assert promise_window(day(50), day(57), LOCKED, 12) == Window(day(50), day(57), day(60), 12)
+    assert promise_window(day(90), day(97), LOCKED, 3) == Window(day(90), day(97), day(102), 3)
+    assert promise_window(None, day(9), LOCKED, None) is None
+    assert promise_window(day(2), None, LOCKED, None) is None
+
+
+def test_window_to_json() -> None:
+    """Dates as ISO text, no date as null."""
+    assert Window(day(1), day(8), day(11), 4).to_json() == {
+        "build_date": "2025-01-02",
+        "earliest": "2025-01-09",
+        "likely": "2025-01-09",
+        "latest": "2025-01-12",
+        "confidence": None,
+        "source": "plan",
+        "queue_position": 4,
+    }
+    mc = Window(day(1), day(7), day(12), 4, day(9), "monte-carlo")
+    assert mc.to_json() | {"build_date": None} == {
+        "build_date": None,
+        "earliest": "2025-01-08",
+        "likely": "2025-01-10",
+        "latest": "2025-01-13",
+        "confidence": 0.8,
+        "source": "monte-carlo",
+        "queue_position": 4,
+    }
+    assert NO_WINDOW.to_json() == dict.fromkeys(
+        ("build_date", "earliest", "likely", "latest", "confidence", "queue_position")
+    ) | {"source": "plan"}
+    change = WindowChange("o1", NO_WINDOW, Window(day(1), day(8), day(11), 4))
+    assert change.to_json() == {"from": NO_WINDOW.to_json(), "to": change.after.to_json()}
+
+
+def expected_windows(p: Plan) -> list[tuple[str, Window]]:
+    out = []
+    for r in p.planned.iter_rows(named=True):
+        w = promise_window(
+            r["build_date"], r["delivery_date"], r["locked_at"].date(), r["queue_position"]
+        )
+        if w is not None:
+            out.append((r["order_id"], w))
+    return out
+
+
+def test_plan_windows_by_hand(tiny_plan: Plan) -> None:
+    """The tiny plan: one window per planned order, none for reserved or unplanned ones."""
+    promised = plan_windows(tiny_plan)
+    assert len(promised) == tiny_plan.planned.height
+    assert promised.items() == expected_windows(tiny_plan)
+    assert "o20" not in dict(promised.items())  # reserved: quoted, not promised
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_plan_windows_equal_promise_window_row_by_row(data: st.DataObject) -> None:
+    """The vectorized windows of a plan are promise_window of each planned row, in order."""
+    s = data.draw(scenarios())
+    p = plan(s, validate_orders(data.draw(order_tables(s)), s))
+    assert plan_windows(p).items() == expected_windows(p)
+
+
+def promises(rows: dict[str, Window]) -> Promises:
+    ids = list(rows)
+    ws = [rows[i] for i in ids]
+    return Promises.of(
+        ids,
+        [w.build_date for w in ws],
+        [w.earliest for w in ws],
+        [w.latest for w in ws],
+        [w.queue_position for w in ws],
+        [w.likely for w in ws],
+        [w.source for w in ws],
+    )
+
+
+def test_changes_by_hand() -> None:
+    """Moved earliest or latest dates are changes; a new build date or queue position alone
+    is not; an order never told a window is a first promise; orders on one side only are
+    neither."""
+    same = Window(day(10), day(17), day(20), 1)
+    old = {
+        "same": same,
+        "requeued": same,
+        "earlier": same,
+        "wider": same,
+        "never": NO_WINDOW,
+        "gone": same,  # not in the new plan
+    }
+    new = {
+        "same": same,
+        "requeued": Window(day(11), day(17), day(20), 9),
+        "earlier": Window(day(9), day(16), day(19), 1),
+        "wider": Window(day(10), day(17), day(21), 1),
+        "never": same,
+        "fresh": same,  # not promised before: not in the store's promises
+    }
+    first, moved = changes(promises(new), promises(old))
+    assert first.items() == [("never", same)]
+    assert moved == [
+        WindowChange("earlier", same, new["earlier"]),
+        WindowChange("wider", same, new["wider"]),
+    ]
+
+
+windows = st.one_of(
+    st.just(NO_WINDOW),
+    st.builds(
+        lambda b, e, w, q: Window(day(b), day(b + e), day(b + e + w), q),
+        st.integers(0, 3),
+        st.integers(0, 2),
+        st.integers(3, 4),
+        st.integers(1, 3),
+    ),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    old=st.dictionaries(st.sampled_from("abcdefgh"), windows),
+    new=st.dictionaries(st.sampled_from("abcdefgh"), windows.filter(lambda w: w != NO_WINDOW)),
+)
+def test_changes_finds_exactly_the_moved_and_the_never_promised(
+    old: dict[str, Window], new: dict[str, Window]
+) -> None:
+    """First promises: in both, never told a window; moved: in both, told one whose earliest
+    or latest date differs now."""
+    first, moved = changes(promises(new), promises(old))
+    both = sorted(set(old) & set(new))
+    assert sorted(first.items()) == [(i, new[i]) for i in both if old[i] == NO_WINDOW]
+    want = [
+        WindowChange(i, old[i], new[i])
+        for i in both
+        if old[i] != NO_WINDOW
+        and (old[i].earliest, old[i].latest) != (new[i].earliest, new[i].latest)
+    ]
+    assert sorted(moved, key=lambda c: c.order_id) == want
+
+
+def mc(earliest: int, likely: int, latest: int, q: int = 1) -> Window:
+    return Window(day(0), day(earliest), day(latest), q, day(likely), MONTE_CARLO)
+
+
+@pytest.mark.parametrize(
+    ("told", "new", "moved"),
+    [
+        ((10, 14, 20), (10, 14, 20), False),
+        ((10, 14, 20), (13, 20, 23), False),  # likely 6 days later: noise
+        ((10, 14, 20), (14, 21, 24), True),  # a week later
+        ((10, 14, 20), (3, 7, 13), True),  # a week earlier
+        ((10, 14, 20), (10, 14, 22), False),  # 12 days wide instead of 10: under a quarter
+        ((10, 14, 20), (10, 14, 23), True),  # 13 instead of 10: a quarter or more
+        ((10, 14, 20), (11, 14, 18), True),  # 7 instead of 10
+        ((10, 10, 11), (10, 10, 12), False),  # 2 days instead of 1: under the 2-day floor
+        ((10, 10, 11), (10, 10, 13), True),
+    ],
+)
+def test_window_moved_by_hand(
+    told: tuple[int, int, int], new: tuple[int, int, int], moved: bool
+) -> None:
+    """A week on the likely date, or a quarter of the width (2 days at least)."""
+    got = window_moved(np.array([told]), np.array([new]))
+    assert got.tolist() == [moved]
+
+
+def test_changes_with_monte_carlo_windows_by_hand() -> None:
+    """Monte Carlo windows move only past the hysteresis; the first one replacing a plan
+    stand-in is stored quietly unless its likely date moved a week; a plan stand-in never
+    replaces a Monte Carlo window."""
+    plan_told = Window(day(0), day(12), day(20), 1)  # likely = earliest = day 12
+    old = {
+        "noise": mc(10, 14, 20),
+        "drift": mc(10, 14, 20),
+        "switch-quiet": plan_told,
+        "switch-moved": plan_told,
+        "back-to-plan": mc(10, 14, 20),
+    }
+    new = {
+        "noise": mc(11, 15, 21),
+        "drift": mc(18, 22, 28),
+        "switch-quiet": mc(11, 15, 19),
+        "switch-moved": mc(16, 19, 25),
+        "back-to-plan": Window(day(0), day(30), day(33), 1),
+    }
+    quiet, moved = changes(promises(new), promises(old))
+    assert quiet.items() == [("switch-quiet", new["switch-quiet"])]
+    assert moved == [
+        WindowChange("drift", old["drift"], new["drift"]),
+        WindowChange("switch-moved", plan_told, new["switch-moved"]),
+    ]
+
+
+def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
+    """Per model and market, the stretch of the queue holding the position gives offsets
+    from the planned date; past the last stretch, the last one; nothing alike, None."""
+    spread = QueueSpread({("A", "CN"): ([100, 200], [(-2, 1, 6), (-4, 2, 12)])})
+    planned = day(50)
+    assert spread.window("A", "CN", day(43), planned, 150) == Window(
+        day(43), day(46), day(62), 150, day(52), MONTE_CARLO
+    )
+    assert spread.window("A", "CN", day(43), planned, 100) == Window(
+        day(43), day(48), day(56), 100, day(51), MONTE_CARLO
+    )
+    assert spread.window("A", "CN", day(43), planned, 900) is not None  # the last stretch
+    assert spread.window("A", "DE", day(43), planned, 150) is None
+    again = QueueSpread.from_json(spread.to_json())
+    assert again == spread
+    # an order taken: the spread's window, else the plan's stand-in
+    assert new_order_window(spread, "A", "DE", day(43), planned, LOCKED, 7) == promise_window(
+        day(43), planned, LOCKED, 7
+    )
+    assert new_order_window(None, "A", "CN", day(43), planned, LOCKED, 7) == promise_window(
+        day(43), planned, LOCKED, 7
+    )
+    assert new_order_window(spread, "A", "CN", day(43), planned, LOCKED, 150) == spread.window(
+        "A", "CN", day(43), planned, 150
+    )
+
+
+def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
+    """Cancellations ahead bring orders forward in the futures, but an order with no
+    queue ahead (built the day after its lock) cannot come before its lock allows: a
+    spread that would put it there, or collapse it to one day, gives the plan's stand-in
+    (a new-user pass found 'between 4 November and 4 November' for an order built on
+    30 November)."""
+    build, delivery = LOCKED + dt.timedelta(days=1), LOCKED + dt.timedelta(days=8)
+    ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32)])})
+    stand_in = promise_window(build, delivery, LOCKED, 101)
+    assert new_order_window(ahead, "A", "CN", build, delivery, LOCKED, 101) == stand_in
+    narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0)])})
+    assert new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101) == stand_in
+    fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9)])})
+    got = new_order_window(fine, "A", "CN", build, delivery, LOCKED, 101)
+    assert got is not None
+    assert got.source == MONTE_CARLO
+    assert got.earliest == delivery - dt.timedelta(days=1)  # still no sooner than possible

@@ -1,0 +1,176 @@
+"""Monte Carlo: exact when nothing varies, faithful to its parameters, the same however run."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.futures.simulate import Partial, Prepared, one_future, run_futures, simulate
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario, Uncertainty
+from promiseline.core.planning.planner import plan
+from tests.strategies import order_tables, scenarios
+
+DEGENERATE = Uncertainty.model_validate(
+    {
+        "uptime": {"mean": 1.0, "sd": 0.0},
+        "ramp_slip": {"mean": 0, "sd": 0},
+        "shortfalls": [{"per_month": 0.0, "depth": 0.5, "days": 5}],
+        "inflow": {"per_day": 0.0},
+        "cancellation": {"base_weekly": 0.0, "per_month_wait": 0.0, "refund_take_rate": 0.0},
+    }
+)
+NOISY = {
+    "uptime": {"mean": 0.9, "sd": 0.1},
+    "ramp_slip": {"mean": 3, "sd": 2},
+    "shortfalls": [{"per_month": 0.5, "depth": 0.5, "days": 5}],
+    "inflow": {"per_day": 2.0, "half_life_days": 20, "noise": 0.3},
+    "cancellation": {"base_weekly": 0.02, "per_month_wait": 0.02},
+}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_no_noise_reproduces_the_plan(data: st.DataObject) -> None:
+    """With every source of uncertainty switched off, every future is the plan itself."""
+    s = data.draw(scenarios()).replace(uncertainty=DEGENERATE.model_dump(by_alias=True))
+    book = validate_orders(data.draw(order_tables(s)), s)
+    base = plan(s, book).table
+    sim = simulate(s, book, futures=3, seed=1).orders()
+    by_sea = base["sailing_id"].is_not_null() | base["reason"].str.starts_with(
+        "no sailing"
+    ).fill_null(False)
+    build = base.select(pl.when(~by_sea).then(pl.col("build_date"))).to_series()
+    for p in (10, 50, 90):  # by sea a future's histogram counts delivery days, not builds
+        assert sim[f"build_p{p}"].equals(build.alias(f"build_p{p}"))
+        assert sim[f"delivery_p{p}"].equals(base["delivery_date"].alias(f"delivery_p{p}"))
+    assert (sim["p_cancel"] == 0).all()
+
+
+def test_same_seed_same_answer(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """The same seed gives the same result to the bit; another seed another."""
+    s = tiny.replace(uncertainty=NOISY)
+
+    def piecewise(prep: Prepared, pieces: list[list[int]]) -> list[Partial]:
+        return [run_futures(prep, p) for p in pieces]  # like a cluster: one sum per piece
+
+    a = simulate(s, tiny_orders, futures=20, seed=3, chunks=3, runner=piecewise)
+    b = simulate(s, tiny_orders, futures=20, seed=3, chunks=1)
+    c = simulate(s, tiny_orders, futures=20, seed=4)
+    for name in ("hist", "cancelled", "refunded", "backlog", "deliveries", "bound", "inflow"):
+        assert np.array_equal(getattr(a.totals, name), getattr(b.totals, name)), name
+    assert not np.array_equal(a.totals.hist, c.totals.hist)
+
+
+def test_cancellations_match_the_hazard(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """The share of cancelled orders matches the hazard model within binomial error."""
+    s = tiny.replace(
+        uncertainty={
+            "cancellation": {"base_weekly": 0.05, "per_month_wait": 0.05, "refund_take_rate": 0.0}
+        }
+    )
+    sim = simulate(s, tiny_orders, futures=400, seed=5)
+    p = sim.prep.p_cancel
+    assert p.max() > 0.05
+    expected = p.sum() * sim.futures
+    observed = int(sim.totals.cancelled.sum())
+    sd = np.sqrt((p * (1 - p)).sum() * sim.futures)
+    assert abs(observed - expected) < 4 * sd
+
+
+def test_inflow_adds_the_expected_orders(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """New orders per future average the integral of the decaying rate."""
+    s = tiny.replace(uncertainty={"inflow": {"per_day": 3.0, "half_life_days": 10, "days": 30}})
+    sim = simulate(s, tiny_orders, futures=300, seed=9)
+    start = sim.prep.inflow_start
+    d = np.arange(start, min(s.horizon_days, start + 30)) - start
+    expected = (3.0 * 0.5 ** (d / 10)).sum()
+    assert abs(sim.totals.inflow.mean() - expected) < 4 * np.sqrt(expected / 300)
+
+
+def test_noise_spreads_the_dates(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """With lost uptime, later orders get later P90 dates than the plan, never earlier P10
+    than possible, and the backlog fan widens."""
+    s = tiny.replace(uncertainty={"uptime": {"mean": 0.7, "sd": 0.2}})
+    sim = simulate(s, tiny_orders, futures=60, seed=2)
+    o = sim.orders().join(sim.base.table.select("order_id", "build_date"), on="order_id")
+    planned = o.filter(pl.col("build_date").is_not_null())
+    assert (planned["build_p90"] >= planned["build_date"]).mean() > 0.9
+    bands = sim.bands()
+    assert (bands["backlog_p90"] >= bands["backlog_p10"]).all()
+    assert (bands["backlog_p90"] > bands["backlog_p10"]).any()
+
+
+@pytest.mark.slow
+def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """On a LocalCluster of two processes the answer is the single-process one."""
+    from promiseline.distributed import dask_runner, local_client
+
+    s = tiny.replace(uncertainty=NOISY)
+    one = simulate(s, tiny_orders, futures=24, seed=8)
+    with local_client(workers=2) as client:
+        many = simulate(s, tiny_orders, futures=24, seed=8, chunks=5, runner=dask_runner(client))
+    for name in (
+        "futures",
+        "hist",
+        "cancelled",
+        "refunded",
+        "backlog",
+        "deliveries",
+        "bound",
+        "inflow",
+    ):
+        assert np.array_equal(getattr(one.totals, name), getattr(many.totals, name)), name
+
+
+def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """With cancellations only, the backlog starts as in the plan and falls below it."""
+    s = tiny.replace(
+        uncertainty={"cancellation": {"base_weekly": 0.2, "per_month_wait": 0.0, "max_weekly": 0.5}}
+    )
+    sim = simulate(s, tiny_orders, futures=200, seed=4)
+    bands = sim.bands()
+    base = sim.base.backlog()["backlog"].to_numpy()
+    p50 = bands["backlog_p50"].to_numpy()
+    assert (p50 <= base).all()
+    assert p50[0] == base[0]  # nobody has cancelled on the first day yet
+    assert (p50 < base).any()
+
+
+def test_delivery_forecasts_are_the_futures_counted(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """`Simulation.forecast` against the futures themselves, one by one: each order's
+    share of futures delivered on or before each day (cancelled futures left out, a
+    market's opening day folding earlier builds in) is its forecast distribution, and its
+    P10, P50 and P90 are the delivery dates `orders()` reports."""
+    s = tiny.replace(uncertainty=NOISY)
+    sim = simulate(s, tiny_orders, futures=40, seed=4)
+    prep = sim.prep
+    n = len(prep.cls_)
+    deliveries = []
+    for j in range(40):
+        f = one_future(prep, j)
+        d = f.delivery[:n].astype(np.int64)
+        d[f.line[:n] < 0] = 10**6  # not built in the horizon
+        d[f.gone] = -(10**6)  # cancelled: not counted
+        deliveries.append(d)
+    got = np.stack(deliveries, axis=1)  # [order, future]
+    rows = np.flatnonzero((sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0))
+    fc = sim.forecast(rows)
+    counted = got[rows] > -(10**6)
+    for day_ in range(0, s.horizon_days + 60, 3):
+        upto = ((got[rows] <= day_) & counted).sum(axis=1) / counted.sum(axis=1)
+        _, cdf = fc.cdf_before(np.full(len(rows), day_, dtype=np.int64))
+        assert np.allclose(cdf, upto), day_
+    o = sim.orders()
+    epoch = np.datetime64(s.start, "D")
+    for j, p in enumerate((10, 50, 90)):
+        dates = o[f"delivery_p{p}"].to_numpy()[rows]
+        known = ~np.isnat(dates)
+        q = fc.quantiles()[:, j]
+        assert (epoch + q[known] == dates[known]).all()
+    assert (sim.base.table["market"].to_numpy()[rows] == "DE").any()  # folding is exercised

@@ -1,0 +1,143 @@
+"""The fast planner against the reference, order by order, on random scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.planner import plan
+from tests.reference import reference_plan
+from tests.strategies import order_tables, scenarios
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
+    p = plan(s, validate_orders(raw, s))
+    return {
+        r["order_id"]: (
+            r["status"],
+            r["line"],
+            r["build_date"],
+            r["delivery_date"],
+            r["bound_by"],
+            r["queue_position"],
+            r["sailing_id"],
+        )
+        for r in p.table.iter_rows(named=True)
+    }
+
+
+def assert_fast_equals_reference(s: Scenario, raw: pl.DataFrame) -> None:
+    """Every order gets the same status, line, dates, bound, queue position and sailing."""
+    book = validate_orders(raw, s)
+    assert not book.rejected
+    want = {
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing)
+        for oid, r in reference_plan(s, book.table).items()
+    }
+    assert fast_rows(s, raw) == want
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fast_plan_equals_reference(data: st.DataObject) -> None:
+    """Every order gets the same line, dates, bound and queue position as the reference."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s))
+    assert_fast_equals_reference(s, raw)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fast_plan_equals_reference_by_sea(data: st.DataObject) -> None:
+    """The same with most orders going by sea: sailings, quotas and gates agree too."""
+    s = data.draw(scenarios(export=True))
+    raw = data.draw(order_tables(s))
+    to_sea = data.draw(st.lists(st.booleans(), min_size=raw.height, max_size=raw.height))
+    raw = raw.with_columns(
+        pl.when(pl.Series(to_sea, dtype=pl.Boolean))
+        .then(pl.lit("EX"))
+        .otherwise(pl.col("market"))
+        .alias("market")
+    )
+    assert_fast_equals_reference(s, raw)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObject) -> None:
+    """Loads stay within each sailing's capacity and each month's quota; no export order
+    is delivered before its gate, its market opens, or its sailing arrives."""
+    s = data.draw(scenarios(export=True))
+    raw = data.draw(order_tables(s)).with_columns(
+        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked")).otherwise("status"),
+        pl.lit("EX").alias("market"),
+    )
+    p = plan(s, validate_orders(raw, s))
+    sailings = p.sailings()
+    assert (sailings["loaded"] <= sailings["capacity"]).all()
+    planned = p.planned.join(sailings, on="sailing_id", how="left", suffix="_s")
+    assert planned["sailing_id"].null_count() == 0  # every planned export order sails
+    assert planned.height == int(sailings["loaded"].sum())
+    ex = s.markets[-1]
+    for r in planned.iter_rows(named=True):
+        lane = next(ln for ln in ex.lanes if ln.name == r["lane"])
+        assert r["port_date"] == r["build_date"] + dt.timedelta(days=lane.inland_days)
+        assert r["departure_date"] >= r["port_date"]
+        assert r["delivery_date"] >= r["arrival_date"] + dt.timedelta(days=lane.last_mile_days)
+        gate = ex.gate(r["model"], r["variant"])
+        assert gate is None or r["delivery_date"] >= gate
+        assert ex.opens is None or r["delivery_date"] >= ex.opens
+    if ex.quota is not None:
+        months = planned.group_by(pl.col("departure_date").dt.strftime("%Y-%m")).len()
+        for month, n in months.iter_rows():
+            y, m = map(int, month.split("-"))
+            cap = ex.quota.cap(y, m)
+            assert cap is None or n <= cap
+
+
+@SETTINGS
+@given(data=st.data())
+def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
+    """Unfrozen bookings never exceed a line's slots, a mix cap or the parts supplied, and
+    nothing is built before it is ordered."""
+    s = data.draw(scenarios())
+    raw = data.draw(order_tables(s)).with_columns(
+        pl.when(pl.col("status") == "scheduled")
+        .then(pl.lit("locked"))
+        .otherwise(pl.col("status"))
+        .alias("status")
+    )
+    p = plan(s, validate_orders(raw, s))
+    assert (p.state.free >= 0).all()
+    assert (p.state.mixfree >= 0).all()
+    assert (p.state.available() >= 0).all()
+    planned = p.table.filter(pl.col("status") == "planned")
+    assert planned["build_date"].min() is None or planned["build_date"].min() >= s.start
+    earliest = planned.select(
+        pl.max_horizontal(pl.col("locked_at").dt.date(), pl.lit(s.start))
+    ).to_series()
+    assert (planned["build_date"] >= earliest).all()  # never before it is ordered
+
+
+def test_every_order_is_planned_or_reported(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """Each order of a planning status gets exactly one plan row."""
+    p = plan(tiny, validate_orders(tiny_orders, tiny))
+    assert p.table["order_id"].n_unique() == p.table.height
+    want = tiny_orders.filter(pl.col("status").is_in(["locked", "scheduled", "reserved"]))
+    assert set(p.table["order_id"]) == set(want["order_id"])
+
+
+def test_waits_follow_dates(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """wait_days is delivery minus the lock date; delivery is build plus lead time."""
+    p = plan(tiny, validate_orders(tiny_orders, tiny)).planned
+    lead = {m.name: m.lead_days for m in tiny.markets}
+    for r in p.iter_rows(named=True):
+        assert r["wait_days"] == (r["delivery_date"] - r["locked_at"].date()).days
+        assert r["delivery_date"] >= r["build_date"] + dt.timedelta(days=lead[r["market"]])
