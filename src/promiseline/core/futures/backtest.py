@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.calibration import (
     WEEK_BUCKETS,
     WINDOW,
@@ -53,8 +54,6 @@ from promiseline.core.planning.plan import ACTIVE
 from promiseline.core.planning.planner import plan
 from promiseline.errors import InvalidRequestError
 
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
 REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
 Progress = Callable[[str], None]
 KNOWN_COLUMNS = BOOK_COLUMNS[:8]  # what a replay is told of an order: no line or build date

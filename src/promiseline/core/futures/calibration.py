@@ -23,10 +23,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from promiseline.core.arrays import F64, I64
 from promiseline.core.model.window import NOMINAL
 
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 WINDOW = (0.1, 0.5, 0.9)  # earliest, likely, latest
 WEEK_BUCKETS = (0, 4, 8, 13, 26, 39, 52)  # weeks ahead: 0-3, 4-7, 8-12, 13-25, ...
 PIT_BINS = ("before P10", "P10 to P50", "after P50 to P90", "after P90")

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import I64
 from promiseline.core.futures.calibration import (
     PIT_BINS,
     PIT_CALIBRATED,
@@ -49,7 +49,6 @@ from promiseline.core.futures.calibration import (
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.window import MONTE_CARLO, NOMINAL, PLAN
 
-I64 = npt.NDArray[np.int64]
 EVENT_COLUMNS = ("order_id", "kind", "at", "data")
 WINDOW_COLUMNS = ("order_id", "earliest", "likely", "latest", "source")
 _DATES = ("earliest", "likely", "latest")

@@ -13,10 +13,8 @@ from statistics import NormalDist
 import numpy as np
 import numpy.typing as npt
 
+from promiseline.core.arrays import F64, I64
 from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
-
-F64 = npt.NDArray[np.float64]
-I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)

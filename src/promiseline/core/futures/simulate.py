@@ -19,6 +19,7 @@ import numpy.typing as npt
 import polars as pl
 from numba import njit
 
+from promiseline.core.arrays import F64, I32, I64
 from promiseline.core.futures.calibration import Forecast
 from promiseline.core.futures.sampling import Draw, cancel_chance, cancel_day, sample, weekly_hazard
 from promiseline.core.model.orders import OrderBook, order_book
@@ -41,9 +42,6 @@ BINS = 256  # build-day histogram per order (delivery day by sea): -32 .. +222 d
 OFFSET = 32
 UNBUILT = BINS - 1  # not built within the horizon
 MAX_FUTURES = 65_535  # per-order histogram counts are 16-bit
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,17 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from promiseline.core.arrays import F64, I32, I64, Mask
 from promiseline.core.model.scenario import WEEKDAYS, Line, Match, Plant, RampUp, Scenario, Shutdown
 from promiseline.core.planning.sea import Sea, sea
 
 EPS = 1e-9
-IntArray = npt.NDArray[np.int64]
-Int32Array = npt.NDArray[np.int32]
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 
-def whole(running: FloatArray) -> IntArray:
+def whole(running: F64) -> I64:
     """Whole units of a running total, by the contract's floor rule."""
     return np.floor(running + EPS).astype(np.int64)
 
@@ -56,13 +53,13 @@ class Capacity:
     line_names: tuple[str, ...]
     plant_names: tuple[str, ...]  # plant of each line
     line_models: tuple[frozenset[str], ...]
-    vehicles: FloatArray  # [line, day] jph x hours x ramp on working days
-    slots: Int32Array  # [line, day] whole slots
-    shutdown: BoolArray  # [line, day] a working day lost to a shutdown
+    vehicles: F64  # [line, day] jph x hours x ramp on working days
+    slots: I32  # [line, day] whole slots
+    shutdown: Mask  # [line, day] a working day lost to a shutdown
     part_names: tuple[str, ...]
-    on_hand: IntArray  # [part, day] stock + whole arrivals through that day
+    on_hand: I64  # [part, day] stock + whole arrivals through that day
     mixes: tuple[MixInstance, ...]
-    mix_cap: Int32Array  # [mix, day] orders that may match on that line and day
+    mix_cap: I32  # [mix, day] orders that may match on that line and day
     sea: Sea  # lanes and sailings of the export markets
 
     def date(self, day: int) -> dt.date:
@@ -76,9 +73,7 @@ def _dates(start: dt.date, days: int) -> npt.NDArray[np.datetime64]:
     return np.datetime64(start, "D") + np.arange(days)
 
 
-def _schedule(
-    dates: npt.NDArray[np.datetime64], froms: list[dt.date], values: list[float]
-) -> FloatArray:
+def _schedule(dates: npt.NDArray[np.datetime64], froms: list[dt.date], values: list[float]) -> F64:
     """The value of the last entry whose `from` <= day; 0 before the first."""
     if not froms:
         return np.zeros(len(dates))
@@ -87,7 +82,7 @@ def _schedule(
     return np.where(idx >= 0, vals, 0.0)
 
 
-def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> FloatArray:
+def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> F64:
     """Rate fraction per day: `initial` before `from`, rising to 1, then 1."""
     if r is None:
         return np.ones(len(dates))
@@ -101,7 +96,7 @@ def ramp(dates: npt.NDArray[np.datetime64], r: RampUp | None) -> FloatArray:
     return np.where(since < 0, r.initial, np.where(x >= 1.0, 1.0, rising))
 
 
-def _in_shutdown(dates: npt.NDArray[np.datetime64], stops: tuple[Shutdown, ...]) -> BoolArray:
+def _in_shutdown(dates: npt.NDArray[np.datetime64], stops: tuple[Shutdown, ...]) -> Mask:
     out = np.zeros(len(dates), dtype=bool)
     for s in stops:
         out |= (dates >= np.datetime64(s.from_, "D")) & (dates <= np.datetime64(s.to, "D"))
@@ -114,7 +109,7 @@ def line_start(plant: Plant, line: Line) -> dt.date | None:
 
 def _line(
     s: Scenario, plant: Plant, line: Line, dates: npt.NDArray[np.datetime64], slip: int = 0
-) -> tuple[FloatArray, BoolArray]:
+) -> tuple[F64, Mask]:
     weekday = (dates.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 = mon
     workdays = line.working_days or s.calendar.working_days
     works = np.isin(weekday, [WEEKDAYS.index(d) for d in workdays])
@@ -134,9 +129,9 @@ def _line(
 def capacity(
     s: Scenario,
     *,
-    uptime: FloatArray | None = None,
+    uptime: F64 | None = None,
     ramp_slip: npt.NDArray[np.int64] | None = None,
-    supply_scale: FloatArray | None = None,
+    supply_scale: F64 | None = None,
 ) -> Capacity:
     """Slots, part supply and mix caps for every day of the horizon.
 

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from promiseline.core.arrays import I32, I64
 from promiseline.core.model.orders import options_dict
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.capacity import Capacity, matches
 
 Config = tuple[str, str, str]  # model, variant, canonical options JSON
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True)

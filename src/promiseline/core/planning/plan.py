@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import I32
 from promiseline.core.model.orders import OrderBook
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.capacity import Capacity
@@ -19,7 +20,6 @@ from promiseline.core.planning.kernel import FIRST_PART
 from promiseline.core.planning.sea import NEVER, NO_SAILING, Sea, Shipped, gate_days, ship
 from promiseline.core.planning.state import State
 
-I32 = npt.NDArray[np.int32]
 FROZEN, ACTIVE, RESERVED = 0, 1, 2
 PLAN_COLUMNS = (
     "order_id",

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import I32
 from promiseline.core.model.lifecycle import QUEUED, Status
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
@@ -26,7 +27,6 @@ from promiseline.core.planning.sea import market_index
 from promiseline.core.planning.state import State
 
 Progress = Callable[[str], None]
-I32 = npt.NDArray[np.int32]
 
 
 def run_kernel(

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import I32, I64
 from promiseline.core.model.scenario import Lane, Scenario
 from promiseline.core.planning.kernel import NO_SAILING
 
@@ -31,8 +32,6 @@ __all__ = [
     "ship",
 ]
 
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 UNCAPPED = np.int64(2**62)
 NEVER = -(2**30)  # a market that is always open, an order with no gate
 

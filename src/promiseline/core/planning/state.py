@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from promiseline.core.arrays import I32, I64
 from promiseline.core.planning.capacity import Capacity
 from promiseline.core.planning.classes import Classes
 from promiseline.core.planning.kernel import BLOCK, part_blocks
-
-I32 = npt.NDArray[np.int32]
-I64 = npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)

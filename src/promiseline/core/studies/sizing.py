@@ -13,12 +13,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +30,7 @@ from promiseline.core.planning.capacity import capacity
 from promiseline.core.planning.plan import RESERVED, Plan
 from promiseline.core.planning.planner import plan
 from promiseline.core.readout.summary import summary
+from promiseline.core.studies.highs import OPTIMAL, Model
 from promiseline.errors import SizingError
 
 _TARGET = re.compile(
@@ -172,23 +170,6 @@ class Sizing:
         }
 
 
-@contextlib.contextmanager
-def quiet_highs() -> Iterator[None]:
-    """HiGHS prints a banner from C when it starts; keep it off the terminal."""
-    try:
-        fd = os.dup(1)
-    except OSError:  # no real stdout (e.g. captured): nothing to hide
-        yield
-        return
-    with open(os.devnull, "w") as null:
-        os.dup2(null.fileno(), 1)
-        try:
-            yield
-        finally:
-            os.dup2(fd, 1)
-            os.close(fd)
-
-
 def _weekly(a: np.ndarray, weeks: int) -> np.ndarray:
     days = a.shape[-1]
     pad = np.zeros((*a.shape[:-1], weeks * 7 - days), dtype=a.dtype)
@@ -200,8 +181,6 @@ def _solve(
     s: Scenario, book: OrderBook, target: Target, window_weeks: int, levers: list[Lever]
 ) -> dict[str, int] | None:
     """The MIP: least-cost whole lever units (None if infeasible)."""
-    import highspy
-
     cap = capacity(s)
     days = cap.days
     weeks = math.ceil(days / 7)
@@ -258,9 +237,8 @@ def _solve(
             if builds(li, model):
                 for w in range(weeks):
                     y_index[(c, li, w)] = nv + len(y_index)
-    n = nv + len(y_index)
     rows: list[tuple[list[int], list[float], float, float]] = []
-    inf = highspy.kHighsInf
+    inf = math.inf
     for li in lines:  # line capacity per week
         for w in range(weeks):
             idx = [y_index[(c, li, w)] for c in range(len(classes)) if (c, li, w) in y_index]
@@ -319,40 +297,17 @@ def _solve(
                 need = float(cum[ready]) - slack
                 if need > 0:
                     rows.append((idx, [1.0] * len(idx), need, inf))
-    with quiet_highs():
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", 120.0)
-    lower = np.zeros(n)
-    upper = np.full(n, inf)
-    upper[:nv] = [lv.max_units for lv in levers]
-    h.addVars(n, lower, upper)
-    cost = np.zeros(n)
-    cost[:nv] = [lv.cost for lv in levers]
-    cost[nv:] = 1e-6  # a whisker: prefer building no more than needed
-    h.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-    if nv:
-        h.changeColsIntegrality(
-            nv, np.arange(nv, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * nv)
-        )
-    starts, index, value = [0], [], []
-    for idx, coef, _, _ in rows:
-        index += idx
-        value += coef
-        starts.append(len(index))
-    h.addRows(
-        len(rows),
-        np.array([r[2] for r in rows]),
-        np.array([r[3] for r in rows]),
-        len(index),
-        np.array(starts[:-1], dtype=np.int32),
-        np.array(index, dtype=np.int32),
-        np.array(value, dtype=np.float64),
-    )
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    m = Model()
+    for lv in levers:
+        m.var(0.0, lv.max_units, lv.cost, integer=True)
+    for _ in y_index:
+        m.var(0.0, inf, 1e-6)  # a whisker: prefer building no more than needed
+    for idx, coef, lo, hi in rows:
+        m.row(idx, coef, lo, hi)
+    got = m.solve()
+    if got.status != OPTIMAL:
         return None
-    sol = h.getSolution().col_value
+    sol = got.x
     return {lv.name: round(sol[j]) for j, lv in enumerate(levers)}
 
 
