@@ -8,14 +8,14 @@ import secrets
 from typing import Any
 
 from promiseline.core.model.records import Probe, StoredScenario
-from promiseline.store.orders import OrderTables
+from promiseline.store.promises import PromiseTables
 
 SCENARIO = "scenario_yaml"
 SPREAD = "forecast_spread"
 BANDS = "forecast_bands"
 
 
-class Meta(OrderTables):
+class Meta(PromiseTables):
     """Settings, the stored scenario, leases."""
 
     def _setting(self, name: str) -> str | None:

@@ -1,5 +1,5 @@
-"""Orders, their events and idempotency keys: intake writes, reads, promised windows,
-bulk import and export.
+"""Orders and their idempotency keys: intake writes, reads, bulk import and export
+(promised windows and the events they read: store/promises.py).
 
 Every write that changes the build queue (an order locked, scheduled, built or cancelled
 out of it, an import) bumps the book's change counter in the same transaction, so a plan
@@ -15,18 +15,15 @@ import os
 import socket
 import uuid
 from abc import abstractmethod
-from collections.abc import Container, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
-from promiseline.core.futures.history import EVENT_COLUMNS, HISTORY_KINDS, WINDOW_COLUMNS
-from promiseline.core.futures.promises import Promises
 from promiseline.core.model.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook
 from promiseline.core.model.records import (
     Created,
-    Event,
     NewOrder,
     OrderFilter,
     OrderPage,
@@ -36,7 +33,7 @@ from promiseline.core.model.records import (
     Transitioned,
     Versions,
 )
-from promiseline.core.model.window import PLAN, Window, WindowChange
+from promiseline.core.model.window import PLAN, Window
 from promiseline.store.db import Db
 
 _ORDER_COLS = (
@@ -44,7 +41,6 @@ _ORDER_COLS = (
     "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
     "promised_likely, promised_source"
 )
-_EVENT_COLS = "event_id, order_id, kind, at, actor, data"
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
     "created_at, locked_at, promised_build, promised_earliest, promised_latest, "
@@ -53,7 +49,7 @@ INSERT_ORDER = (
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
-_QUEUED = ", ".join(f"'{s.value}'" for s in sorted(QUEUED))
+QUEUED_SQL = ", ".join(f"'{s.value}'" for s in sorted(QUEUED))
 Item = NewOrder | Transition | Probe
 _TYPED = ("locked_at", "priority", "build_date")
 
@@ -204,106 +200,12 @@ class OrderTables(Db):
         )
         return Transitioned(t.order_id, "done", None)
 
-    # --- promised windows ---
-
-    def promises(self) -> Promises:
-        """The windows promised to locked and scheduled orders."""
-        rows = self._all(
-            "SELECT order_id, promised_build, promised_earliest, promised_latest, "
-            "queue_position, COALESCE(promised_likely, promised_earliest), "
-            f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE status IN ({_QUEUED})"
-        )
-        names = (
-            "order_id",
-            "build_date",
-            "earliest",
-            "latest",
-            "queue_position",
-            "likely",
-            "source",
-        )
-        return Promises.columns(self._frame(rows, names, dates=(*names[1:4], "likely")))
-
     def _frame(
         self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
         """Rows as a table in one go (no Python work per row): dates come as dates."""
         kinds = {n: (pl.Date if n in dates else None) for n in names}
         return pl.DataFrame(rows, schema=list(kinds.items()), orient="row")
-
-    def record_promises(
-        self,
-        first: Promises,
-        moved: Sequence[WindowChange],
-        at: dt.datetime,
-        webhooks: Sequence[str] = (),
-    ) -> None:
-        """Store new windows in one transaction: first promises quietly (e.g. after an
-        import), moved ones with an eta_changed event each and, for every webhook target,
-        a delivery in the outbox.
-
-        Only orders still in the queue take them: a plan read before an order was built,
-        delivered or cancelled must not move its window, nor message its customer, after.
-        The window updates come first: they lock the rows they change until the commit,
-        so the events and deliveries that follow, written only for orders still queued,
-        see the same orders."""
-        if not len(first) and not moved:
-            return
-        updates = [(oid, w) for oid, w in first.items()] + [(c.order_id, c.after) for c in moved]
-        queued = f"SELECT 1 FROM orders WHERE order_id = ? AND status IN ({_QUEUED})"
-        with self.transaction() as cur:
-            cur.executemany(
-                self.q(
-                    "UPDATE orders SET promised_build = ?, promised_earliest = ?, "
-                    "promised_latest = ?, queue_position = ?, updated_at = ?, "
-                    "promised_likely = ?, promised_source = ? "
-                    f"WHERE order_id = ? AND status IN ({_QUEUED})"
-                ),
-                [
-                    (
-                        self.date(w.build_date),
-                        self.date(w.earliest),
-                        self.date(w.latest),
-                        w.queue_position,
-                        self.ts(at),
-                        self.date(w.likely),
-                        w.source,
-                        oid,
-                    )
-                    for oid, w in updates
-                ],
-            )
-            kind = EventKind.ETA_CHANGED.value
-            cur.executemany(
-                self.q(
-                    "INSERT INTO events (order_id, kind, at, actor, data) "
-                    f"SELECT ?, ?, ?, ?, ? WHERE EXISTS ({queued})"
-                ),
-                [
-                    (c.order_id, kind, self.ts(at), "planner", json.dumps(c.to_json()), c.order_id)
-                    for c in moved
-                ],
-            )
-            deliveries = [
-                (
-                    target,
-                    json.dumps(
-                        {"type": kind, "order_id": c.order_id, "at": at.isoformat()} | c.to_json()
-                    ),
-                    self.ts(at),
-                    self.ts(at),
-                    c.order_id,
-                )
-                for c in moved
-                for target in webhooks
-            ]
-            cur.executemany(
-                self.q(
-                    "INSERT INTO outbox (target, body, created_at, next_at) "
-                    f"SELECT ?, ?, ?, ? WHERE EXISTS ({queued})"
-                ),
-                deliveries,
-            )
 
     # --- reads ---
 
@@ -330,67 +232,9 @@ class OrderTables(Db):
             ),
         )
 
-    def _event(self, r: Sequence[Any]) -> Event:
-        return Event(int(r[0]), r[1], EventKind(r[2]), self.when(r[3]), r[4], json.loads(r[5]))
-
     def get(self, order_id: str) -> OrderRecord | None:
         row = self._one(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id = ?", (order_id,))
         return self._record(row) if row else None
-
-    def events(self, order_id: str, after: int = 0) -> list[Event]:
-        """One order's events after `after`, oldest first."""
-        rows = self._all(
-            f"SELECT {_EVENT_COLS} FROM events WHERE order_id = ? AND event_id > ? "
-            "ORDER BY event_id",
-            (order_id, after),
-        )
-        return [self._event(r) for r in rows]
-
-    def events_after(
-        self, event_id: int, orders: Container[str], limit: int = 5000
-    ) -> tuple[int, list[Event]]:
-        """The events after `event_id` of these orders, oldest first, and the last event id
-        looked at (the live event feed: in a surge most new events are of other orders,
-        so only ids are read for those)."""
-        heads = self._all(
-            "SELECT event_id, order_id FROM events WHERE event_id > ? ORDER BY event_id LIMIT ?",
-            (event_id, limit),
-        )
-        wanted = [i for i, oid in heads if oid in orders]
-        last = int(heads[-1][0]) if heads else event_id
-        if not wanted:
-            return last, []
-        marks = ",".join("?" for _ in wanted)
-        rows = self._all(
-            f"SELECT {_EVENT_COLS} FROM events WHERE event_id IN ({marks}) ORDER BY event_id",
-            wanted,
-        )
-        return last, [self._event(r) for r in rows]
-
-    def promise_history(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Delivered orders' promise events (history.EVENT_COLUMNS, oldest first) and the
-        windows they hold (history.WINDOW_COLUMNS): what `score_history` reads."""
-        delivered = f"SELECT order_id FROM orders WHERE status = '{Status.DELIVERED.value}'"
-        kinds = ",".join(f"'{k}'" for k in HISTORY_KINDS)
-        with self.transaction(read_only=True) as cur:
-            cur.execute(
-                f"SELECT order_id, kind, at, data FROM events WHERE kind IN ({kinds}) "
-                f"AND order_id IN ({delivered}) ORDER BY event_id"
-            )
-            events = self._frame(cur.fetchall(), EVENT_COLUMNS)
-            cur.execute(
-                "SELECT order_id, promised_earliest, promised_likely, promised_latest, "
-                f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE order_id IN ({delivered})"
-            )
-            windows = self._frame(cur.fetchall(), WINDOW_COLUMNS, dates=WINDOW_COLUMNS[1:4])
-        text = dict.fromkeys(("order_id", "kind", "data"), pl.String)
-        return (
-            events.cast(text).with_columns(self._stamps(pl.col("at"))),  # type: ignore[arg-type]
-            windows.cast({"order_id": pl.String, "source": pl.String}),
-        )
-
-    def last_event_id(self) -> int:
-        return int(self._one("SELECT COALESCE(MAX(event_id), 0) FROM events")[0])
 
     @staticmethod
     def _where(where: OrderFilter) -> tuple[str, list[Any]]:
