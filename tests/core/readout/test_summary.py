@@ -15,7 +15,6 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
 from promiseline.core.readout.summary import summary
-from promiseline.core.readout.waits import wait_stats
 from tests.strategies import order_tables, scenarios
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -39,28 +38,6 @@ def test_summary_counts(tiny_plan: Plan) -> None:
     assert a["median_wait_days"] == planned["wait_days"].median()
     assert a["max_wait_days"] == planned["wait_days"].max()
     assert sm["last_delivery"] == planned["delivery_date"].max().isoformat()  # type: ignore[union-attr]
-
-
-def test_wait_stats_by_hand() -> None:
-    """Median, linear P90 and max per group, groups sorted, nothing for no orders."""
-    t = pl.DataFrame({"model": ["B", "A", "A", "A", "A"], "wait_days": [7, 10, 20, 30, 40]})
-    assert wait_stats(t, ["model"]) == [
-        {
-            "model": "A",
-            "orders": 4,
-            "median_wait_days": 25.0,
-            "p90_wait_days": pytest.approx(37.0),
-            "max_wait_days": 40,
-        },
-        {
-            "model": "B",
-            "orders": 1,
-            "median_wait_days": 7.0,
-            "p90_wait_days": 7.0,
-            "max_wait_days": 7,
-        },
-    ]
-    assert wait_stats(t.clear(), ["model"]) == []
 
 
 @SETTINGS
