@@ -30,7 +30,7 @@ from promiseline.core.futures.promises import Promises, changes, plan_windows  #
 from promiseline.core.model.orders import validate_orders  # noqa: E402
 from promiseline.core.model.window import Window, WindowChange  # noqa: E402
 from promiseline.demo import demo_orders, demo_scenario  # noqa: E402
-from promiseline.service.live import plan_snapshot  # noqa: E402
+from promiseline.service.snapshot import plan_snapshot  # noqa: E402
 from promiseline.store import SqlStore, open_store  # noqa: E402
 from promiseline.store.postgres import temporary_database  # noqa: E402
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from promiseline.core.futures.promises import changes, plan_windows  # noqa: E402
 from promiseline.core.model.orders import validate_orders  # noqa: E402
 from promiseline.demo import demo_orders, demo_scenario  # noqa: E402
-from promiseline.service.live import plan_snapshot  # noqa: E402
+from promiseline.service.snapshot import plan_snapshot  # noqa: E402
 from promiseline.store import SqlStore, open_store  # noqa: E402
 from promiseline.store.postgres import temporary_database  # noqa: E402
 

@@ -15,10 +15,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import polars as pl
 
@@ -27,6 +28,8 @@ from promiseline.core.futures.simulate import simulate
 from promiseline.core.model.records import Versions
 from promiseline.io.scenario_file import from_stored
 from promiseline.service.background import cancel
+from promiseline.service.settings import Settings
+from promiseline.service.snapshot import Snapshot, plan_snapshot, store_windows
 from promiseline.store import open_store
 
 log = logging.getLogger("promiseline.service")
@@ -47,8 +50,6 @@ class Forecast:
 
 def run_forecast(db: str, futures: int, seed: int) -> Forecast:
     """In the forecast process: read one snapshot of the store, plan it and simulate it."""
-    from promiseline.service.live import plan_snapshot
-
     t0 = time.perf_counter()
     store = open_store(db, migrate=False)
     try:
@@ -84,8 +85,6 @@ def store_forecast(
     """In the forecast process too: store the windows against those told, and the
     spread. Half a million windows are a few seconds of Python; here they take none of
     the service's interpreter, which answers orders meanwhile. Returns how many moved."""
-    from promiseline.service.live import store_windows
-
     store = open_store(db, migrate=False)
     try:
         moved = store_windows(store, Promises(pl.read_ipc(windows)), at, webhooks)
@@ -112,10 +111,28 @@ def _forecast_process(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+class Live(Protocol):
+    """What the forecaster reads and sets on the live plan (service/live.LivePlan): its
+    plan's versions, the settings, the one-writer lock on windows, the clock, and the
+    count of moved windows and the spread it adds to."""
+
+    @property
+    def now(self) -> Snapshot: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def recording(self) -> threading.Lock: ...
+    @property
+    def clock(self) -> Callable[[], dt.datetime]: ...
+
+    eta_changes: int
+    spread: QueueSpread | None
+
+
 class Forecaster:
     """Runs one Monte Carlo at a time, again when the book moved meanwhile."""
 
-    def __init__(self, live: Any, futures: int, seed: int = 0) -> None:
+    def __init__(self, live: Live, futures: int, seed: int = 0) -> None:
         self.live = live
         self.futures = futures
         self.seed = seed
