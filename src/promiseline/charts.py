@@ -1,6 +1,7 @@
-"""Charts of a plan, a Monte Carlo run, a comparison or a backtest: PNG (matplotlib) and
-one self-contained HTML page each (the plan's is the dashboard's overview, web/report.py;
-the others plotly, its script inlined: nothing loads from the network)."""
+"""Charts of a plan, a Monte Carlo run, a comparison or a backtest: PNG (matplotlib) and,
+but for the plan's, one self-contained HTML page each (plotly, its script inlined: nothing
+loads from the network). The plan's page is the dashboard's overview, written by
+web/report.py, which sits above this module and calls plan_charts."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ import polars as pl
 if TYPE_CHECKING:
     from promiseline.core.futures.backtest import Backtest
     from promiseline.core.futures.history import History
-    from promiseline.core.futures.simulate import Simulation
     from promiseline.core.planning.plan import Plan
+    from promiseline.core.readout.overview import Overview
     from promiseline.core.studies.whatif import Comparison
 
 
@@ -29,16 +30,12 @@ def _plt() -> Any:
     return plt
 
 
-def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[str, Path]:
-    """The overview's charts as PNGs (backlog with the simulation's P10-P90 band, waits,
-    line utilization by week, orders held back by build week) and the overview as one
-    self-contained page (report.html). Time axes end where the activity ends."""
-    from promiseline.core.readout.overview import overview
-    from promiseline.web.report import write_report
-
+def plan_charts(plan: Plan, ov: Overview, out: Path) -> dict[str, Path]:
+    """The plan's overview `ov` as PNGs (backlog with a simulation's P10-P90 band when `ov`
+    has one, waits, line utilization by week, orders held back by build week). Time axes
+    end where the activity ends."""
     plt = _plt()
     out.mkdir(parents=True, exist_ok=True)
-    ov = overview(plan, sim.bands() if sim is not None else None)
     paths: dict[str, Path] = {}
 
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -101,8 +98,6 @@ def plan_charts(plan: Plan, out: Path, sim: Simulation | None = None) -> dict[st
     if bind.height:
         ax.legend()
     paths["binding"] = _save(fig, out / "binding.png")
-
-    paths["html"] = write_report(ov, out / "report.html")
     return paths
 
 

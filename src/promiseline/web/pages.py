@@ -32,6 +32,7 @@ from promiseline.errors import (
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
 from promiseline.service.guard import MAX_SCENARIO_BODY
+from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
 from promiseline.web.session import SESSION, SESSION_S, Signer, csrf_ok, set_cookie
 
@@ -383,33 +384,6 @@ def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
             "Cache-Control": "no-store",
         },
     )
-
-
-def heatmap(ov: Overview) -> dict[str, Any]:
-    """The utilization table as cells a planner reads: a percentage in each, shaded from
-    white (idle) to blue (full), weeks as columns."""
-    u = ov.utilization
-    weeks = sorted(set(u["week"].to_list()))
-    by = {(r["line"], r["week"]): r for r in u.iter_rows(named=True)}
-    rows = []
-    for line in sorted(set(u["line"].to_list())):
-        cells = []
-        for w in weeks:
-            r = by.get((line, w))
-            if r is None or r["use"] is None:
-                cells.append({"text": "", "color": "#f0f1f4", "title": f"{line} {w}: no capacity"})
-            else:
-                use = r["use"]
-                shade = int(255 - 150 * min(use, 1.0))
-                cells.append(
-                    {
-                        "text": f"{use:.0%}",
-                        "color": f"rgb({shade},{shade + (255 - shade) // 3},255)",
-                        "title": f"{line}, week of {w}: {r['built']:,} built of {r['capacity']:,}",
-                    }
-                )
-        rows.append((line, cells))
-    return {"weeks": [w.strftime("%y-%m-%d") for w in weeks], "rows": rows}
 
 
 def _safe_next(target: str) -> str:

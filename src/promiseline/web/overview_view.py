@@ -1,0 +1,35 @@
+"""The overview as the dashboard and report.html show it, beyond the core's tables: the
+line utilization heatmap's cells. No FastAPI here: `promiseline report` renders it too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promiseline.core.readout.overview import Overview
+
+
+def heatmap(ov: Overview) -> dict[str, Any]:
+    """The utilization table as cells a planner reads: a percentage in each, shaded from
+    white (idle) to blue (full), weeks as columns."""
+    u = ov.utilization
+    weeks = sorted(set(u["week"].to_list()))
+    by = {(r["line"], r["week"]): r for r in u.iter_rows(named=True)}
+    rows = []
+    for line in sorted(set(u["line"].to_list())):
+        cells = []
+        for w in weeks:
+            r = by.get((line, w))
+            if r is None or r["use"] is None:
+                cells.append({"text": "", "color": "#f0f1f4", "title": f"{line} {w}: no capacity"})
+            else:
+                use = r["use"]
+                shade = int(255 - 150 * min(use, 1.0))
+                cells.append(
+                    {
+                        "text": f"{use:.0%}",
+                        "color": f"rgb({shade},{shade + (255 - shade) // 3},255)",
+                        "title": f"{line}, week of {w}: {r['built']:,} built of {r['capacity']:,}",
+                    }
+                )
+        rows.append((line, cells))
+    return {"weeks": [w.strftime("%y-%m-%d") for w in weeks], "rows": rows}

@@ -1,0 +1,44 @@
+"""report.html (`promiseline report`, and beside the plan's charts) is written without
+the web service: its writer loads neither FastAPI nor service/, and the charts load no
+page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from promiseline import api
+from promiseline.web.report import report_html, write_plan_charts
+from tests.conftest import DATA
+
+LOADED = "import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+
+
+@pytest.mark.parametrize(
+    ("module", "unwanted"),
+    [
+        ("promiseline.web.report", ("fastapi", "starlette", "promiseline.service")),
+        ("promiseline.charts", ("fastapi", "promiseline.web", "promiseline.service")),
+    ],
+)
+def test_importing_loads_nothing_from_above(module: str, unwanted: tuple[str, ...]) -> None:
+    code = LOADED.format(module=module)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded: list[str] = json.loads(out.stdout)
+    assert module in loaded
+    assert [m for m in loaded if m.startswith(unwanted)] == []
+
+
+def test_the_plan_charts_and_the_report_come_from_one_overview(tmp_path: Path) -> None:
+    """The PNGs and report.html, in the order the CLI lists them; the page is the one
+    `promiseline report` writes for the same plan."""
+    s = api.load_scenario(DATA / "tiny.yaml")
+    plan = api.plan(s, api.load_orders(DATA / "tiny_orders.csv", s))
+    paths = write_plan_charts(plan, tmp_path)
+    assert list(paths) == ["backlog", "waits", "utilization", "binding", "html"]
+    assert paths["html"].read_text(encoding="utf-8") == report_html(api.overview(plan))
+    assert all(p.stat().st_size > 1000 for p in paths.values())
