@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.service.desk import OrderDesk
 from promiseline.service.settings import Settings
 from promiseline.store import open_store

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from promiseline.errors import NotFoundError, UnauthorizedError
+from promiseline.server import create_app
 from promiseline.service.access import Access, key_hash
-from promiseline.service.app import create_app
 from promiseline.store import SqlStore, open_store
 from tests.service.conftest import ADMIN, ADMIN_KEY, Clock, desk_maker, order, settings
 from tests.store.conftest import at_once

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from promiseline.core.futures.promises import QueueSpread
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.store import open_store
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.service.guard import MAX_BODY, MAX_SCENARIO_BODY
 from tests.service.conftest import ADMIN, Clock, desk_maker, settings
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from promiseline.core.model.lifecycle import EventKind
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.service.desk import OrderDesk
 from promiseline.store import open_store
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for

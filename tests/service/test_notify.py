@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from promiseline.core.model.lifecycle import EventKind
 from promiseline.core.model.records import Event
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.service.notify import EventFeed
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for
 

@@ -11,7 +11,7 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from tests.service.conftest import ADMIN_KEY, Clock, desk_maker
 from tests.service.conftest import settings as service_settings
 

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from promiseline.service.desk import OrderDesk
 from promiseline.store.sqlite import SqliteStore
 from tests.service.conftest import ADMIN, Clock, settings

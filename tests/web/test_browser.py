@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Page, Response
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from tests.service.conftest import ADMIN, Clock, desk_maker, settings
 from tests.web.conftest import Site, Tab, artifacts, cookie, open_order, sign_in
 

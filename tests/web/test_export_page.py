@@ -11,7 +11,7 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings
 from tests.web.test_pages import csv_rows, sign_in

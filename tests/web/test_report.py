@@ -1,6 +1,6 @@
 """report.html (`promiseline report`, and beside the plan's charts) is written without
-the web service: its writer loads neither FastAPI nor service/, and the charts load no
-page."""
+the web service: its writer loads neither FastAPI nor service/, the charts load no page,
+and the service loads no page either (the server, above both, puts them together)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ LOADED = "import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
     [
         ("promiseline.web.report", ("fastapi", "starlette", "promiseline.service")),
         ("promiseline.charts", ("fastapi", "promiseline.web", "promiseline.service")),
+        ("promiseline.service.app", ("promiseline.web", "promiseline.server")),
     ],
 )
 def test_importing_loads_nothing_from_above(module: str, unwanted: tuple[str, ...]) -> None:

@@ -1,5 +1,6 @@
-"""The HTTP service, assembled: routers by audience, error answers, the outer guard, and
-the desk made at start-up (one per worker process, built off the event loop)."""
+"""The JSON service, assembled: routers by audience, error answers, the desk made at
+start-up (one per worker process, built off the event loop), and the outer guard. The
+pages are not its own: promiseline/server.py adds them before the guard goes on."""
 
 from __future__ import annotations
 
@@ -20,12 +21,10 @@ from promiseline.service.guard import Guard
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import on_error, on_invalid
 from promiseline.service.routes import admin, ops, orders, planner
-from promiseline.web import customer, pages, studies
-from promiseline.web.render import static
 
 
-def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
-    """The service app; `make_desk` runs at start-up, in a thread."""
+def service_app(make_desk: Callable[[], OrderDesk]) -> FastAPI:
+    """The JSON API; `make_desk` runs at start-up, in a thread."""
     metrics = Metrics()
 
     @asynccontextmanager
@@ -50,11 +49,12 @@ def create_app(make_desk: Callable[[], OrderDesk]) -> Guard:
     app.add_exception_handler(RequestValidationError, on_invalid)
     for r in (orders.router, planner.router, admin.router, ops.router):
         app.include_router(r)
-    app.include_router(pages.router)
-    app.include_router(customer.router)
-    app.include_router(studies.router)
-    app.mount("/static", static, name="static")
-    return Guard(app, metrics, lambda: app.state.desk)
+    return app
+
+
+def guarded(app: FastAPI) -> Guard:
+    """The app behind the outer guard: body limits, timing, the surge short path."""
+    return Guard(app, app.state.metrics, lambda: app.state.desk)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from promiseline.service.app import create_app
+from promiseline.server import create_app
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings
 
 
