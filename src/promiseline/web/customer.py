@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from promiseline.core.model.lifecycle import Status
 from promiseline.errors import NotFoundError, PromiselineError, UnauthorizedError
 from promiseline.web import i18n
-from promiseline.web.pages import desk_of, forbidden, signer
+from promiseline.web.deps import check_csrf, desk_of, forbidden, signer
 from promiseline.web.render import page
 from promiseline.web.session import ORDER, ORDER_S, csrf_ok, set_cookie
 
@@ -190,8 +190,7 @@ async def language(
     back: Annotated[str, Form(max_length=256)] = "/",
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return forbidden()
+    check_csrf(request, csrf)
     chosen = lang if lang in i18n.LANGS else "en"
     target = back if back.startswith("/o/") and "//" not in back else "/"
     response = RedirectResponse(target, status_code=303)

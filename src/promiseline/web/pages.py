@@ -11,13 +11,7 @@ from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.records import OrderFilter, OrderPage
@@ -32,46 +26,15 @@ from promiseline.errors import (
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
 from promiseline.service.guard import MAX_SCENARIO_BODY
+from promiseline.web.deps import check_csrf, desk_of, session_of, signed_in, signer
 from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
-from promiseline.web.session import SESSION, SESSION_S, Signer, csrf_ok, set_cookie
+from promiseline.web.session import SESSION, SESSION_S, set_cookie
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
 XLSX_MAX_ROWS = 100_000  # an xlsx is written in Python: 500k rows take ~1 min and 2 GB
 FORMATS = ("csv", "xlsx")
-
-
-def desk_of(request: Request) -> OrderDesk:
-    desk: OrderDesk = request.app.state.desk
-    return desk
-
-
-def signer(request: Request) -> Signer:
-    return Signer(desk_of(request).page_secret)
-
-
-async def who(request: Request) -> str | None:
-    """The role of the signed-in planner or admin, None when signed out (a session
-    whose key was revoked since ends at once)."""
-    session = _session(request)
-    key = await desk_of(request).session_key(session) if session else None
-    return key.role if key else None
-
-
-def _session(request: Request) -> str | None:
-    fields = signer(request).check(SESSION, request.cookies.get(SESSION))
-    return fields[0] if fields and len(fields) == 1 else None
-
-
-def to_login(request: Request) -> Response:
-    if request.headers.get("hx-request"):  # a partial: have htmx load the sign-in page
-        return Response(status_code=401, headers={"HX-Redirect": "/login"})
-    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-
-
-def forbidden() -> Response:
-    return HTMLResponse("<p>This form has expired: reload the page and try again.</p>", 403)
 
 
 @router.get("/login")
@@ -86,8 +49,7 @@ async def login(
     csrf: Annotated[str, Form(max_length=64)] = "",
     next: Annotated[str, Form(max_length=256)] = "/",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return forbidden()
+    check_csrf(request, csrf)
     desk = desk_of(request)
     try:
         found = await desk.sign_in(key.strip())
@@ -102,9 +64,8 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
-    if not csrf_ok(request, csrf):
-        return forbidden()
-    session = _session(request)
+    check_csrf(request, csrf)
+    session = session_of(request)
     if session:
         await desk_of(request).end_session(session)  # a copy of the cookie is dead too
     response = RedirectResponse("/login", status_code=303)
@@ -114,9 +75,7 @@ async def logout(request: Request, csrf: Annotated[str, Form(max_length=64)] = "
 
 @router.get("/")
 async def overview_page(request: Request) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     ov = await desk_of(request).overview()
     return page(request, "overview.html", role=role, ov=ov, heat=heatmap(ov), nav="overview")
 
@@ -124,8 +83,7 @@ async def overview_page(request: Request) -> Response:
 @router.get("/overview.json")
 async def overview_data(request: Request) -> Response:
     """The charts' data and the live figures (polled by the page)."""
-    if await who(request) is None:
-        return to_login(request)
+    await signed_in(request)
     desk = desk_of(request)
     ov = await desk.overview()
     sm = desk.plan_summary()
@@ -181,9 +139,7 @@ async def orders_page(
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
     after: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     desk = desk_of(request)
     if q:  # search by id: straight to the order
         try:
@@ -241,9 +197,7 @@ def _choices(ov: Overview) -> dict[str, list[str]]:
 
 @router.get("/orders/{order_id}")
 async def order_page(request: Request, order_id: str) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     desk = desk_of(request)
     try:
         view = await desk.view(order_id)
@@ -268,9 +222,7 @@ async def order_page(request: Request, order_id: str) -> Response:
 
 @router.get("/scenario")
 async def scenario_page(request: Request) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     text = await desk_of(request).scenario_text()
     return page(request, "scenario.html", role=role, nav="scenario", text=text, notes=None)
 
@@ -283,11 +235,8 @@ async def replace_scenario(
 ) -> Response:
     """The same all-or-nothing path as PUT /v1/scenario: parsed, validated and planned,
     or refused with every problem shown beside the line it names."""
-    role = await who(request)
-    if role is None:
-        return to_login(request)
-    if not csrf_ok(request, csrf):
-        return forbidden()
+    role = await signed_in(request)
+    check_csrf(request, csrf)
     try:
         await desk_of(request).replace_scenario(text)
     except ScenarioError as e:
@@ -329,8 +278,7 @@ async def download(
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
     """Any table of the overview, or the orders a filter finds (all of them)."""
-    if await who(request) is None:
-        return to_login(request)
+    await signed_in(request)
     if fmt not in FORMATS:
         return _plain(f"format must be one of {list(FORMATS)}", 404)
     desk = desk_of(request)

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from promiseline.errors import PromiselineError, ScenarioError
 from promiseline.io.scenario_file import parse_yaml
 from promiseline.service.jobs import Job
-from promiseline.web.pages import FORMATS, desk_of, file_response, forbidden, to_login, who
+from promiseline.web.deps import check_csrf, desk_of, signed_in
+from promiseline.web.pages import FORMATS, file_response
 from promiseline.web.render import page
-from promiseline.web.session import csrf_ok
 
 router = APIRouter(include_in_schema=False)
 MAX_PATCH = 256 * 1024
@@ -24,9 +24,7 @@ LEVERS = ("shift", "line", "part")
 
 @router.get("/whatif")
 async def whatif_page(request: Request) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     return page(request, "whatif.html", role=role, nav="whatif", text="", name="", problems=[])
 
 
@@ -38,11 +36,8 @@ async def start_whatif(
     text: Annotated[str, Form(max_length=MAX_PATCH)] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
-    if not csrf_ok(request, csrf):
-        return forbidden()
+    role = await signed_in(request)
+    check_csrf(request, csrf)
     if file is not None and file.filename:
         raw = await file.read(MAX_PATCH + 1)
         if len(raw) > MAX_PATCH:
@@ -77,9 +72,7 @@ def _whatif_again(
 
 @router.get("/sizing")
 async def sizing_page(request: Request) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     return page(
         request,
         "sizing.html",
@@ -99,11 +92,8 @@ async def start_sizing(
     csrf: Annotated[str, Form(max_length=64)] = "",
     lever: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
-    if not csrf_ok(request, csrf):
-        return forbidden()
+    role = await signed_in(request)
+    check_csrf(request, csrf)
     chosen = tuple(k for k in LEVERS if k in (lever or []))
     try:
         if not chosen:
@@ -130,9 +120,7 @@ def _job(request: Request, job_id: str) -> Job | None:
 
 @router.get("/jobs/{job_id}")
 async def job_page(request: Request, job_id: str) -> Response:
-    role = await who(request)
-    if role is None:
-        return to_login(request)
+    role = await signed_in(request)
     job = _job(request, job_id)
     if job is None:
         return HTMLResponse("<p>No such job in this worker (they are kept for a while).</p>", 404)
@@ -142,8 +130,7 @@ async def job_page(request: Request, job_id: str) -> Response:
 
 @router.get("/jobs/{job_id}/{name}.{fmt}")
 async def job_download(request: Request, job_id: str, name: str, fmt: str) -> Response:
-    if await who(request) is None:
-        return to_login(request)
+    await signed_in(request)
     job = _job(request, job_id)
     found = tables(job) if job is not None else {}
     if fmt not in FORMATS or name not in found:
