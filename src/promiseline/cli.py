@@ -608,7 +608,7 @@ def serve(
         )
     err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
     uvicorn.run(
-        "promiseline.service.main:app_from_env",
+        "promiseline.server:app_from_env",
         factory=True,
         host=host,
         port=port,
@@ -771,7 +771,7 @@ def print_simulation(sim: Any) -> None:
 
 
 def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
-    from promiseline.charts import plan_charts
+    from promiseline.web.report import write_plan_charts
 
     output.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -782,7 +782,7 @@ def write_simulation(sim: Any, output: Path) -> dict[str, Path]:
     sim.orders().write_parquet(paths["windows"])
     sim.bands().write_parquet(paths["bands"])
     paths["simulation"].write_text(json.dumps(sim.summary(), indent=2, default=str) + "\n")
-    for name, p in plan_charts(sim.base, output, sim).items():
+    for name, p in write_plan_charts(sim.base, output, sim).items():
         paths[name] = p
     return paths
 
