@@ -45,7 +45,7 @@ from promiseline.errors import (
     UnknownOrderError,
 )
 from promiseline.io.order_book import write_orders
-from promiseline.io.plan_files import write_plan
+from promiseline.io.outputs import write_plan
 
 __all__ = [
     "Allocation",

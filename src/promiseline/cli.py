@@ -375,7 +375,7 @@ def _folder(output: Path | None, option: str = "-o/--output") -> None:
 
 def _write(plan: Plan, output: Path) -> dict[str, Path]:
     """The plan files, and with export by sea its chart (export.png)."""
-    from promiseline.io.plan_files import write_plan
+    from promiseline.io.outputs import write_plan
 
     paths = write_plan(plan, output)
     if plan.capacity.sea.lane_names:
