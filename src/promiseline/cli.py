@@ -1012,7 +1012,7 @@ def compare(
     with _steps() as say:
         say("planning each scenario")
         s, book = _loaded(scenario, orders)
-        cmp = api.compare(s, patches, book)
+        cmp = api.compare(s, book, patches)
         say("writing charts")
         paths = compare_charts(cmp, output)
         odds = None
