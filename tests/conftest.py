@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny named scenario that is easy to reason about."""
+"""Shared fixtures: a tiny named scenario that is easy to reason about; the store back-ends
+each test runs on."""
 
 from __future__ import annotations
 
@@ -9,8 +10,19 @@ import pytest
 
 from promiseline.core.model.scenario import Scenario
 from promiseline.io.scenario_file import load_scenario
+from tests.store.conftest import pg_session_database  # noqa: F401 - db_url asks for it by name
 
 DATA = Path(__file__).parent / "data"
+
+
+# The store back-ends: SQLite for every test that opens a database; PostgreSQL too for
+# those marked `both_stores`, whose path differs between store/sqlite.py and
+# store/postgres.py (the store contract, locking, first starts, several writers).
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_stores") is not None
+        backends = ["sqlite", "postgresql"] if both else ["sqlite"]
+        metafunc.parametrize("db_url", backends, indirect=True)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from promiseline.loadtest import SurgeResult, run_surge, verify
 from promiseline.store import open_store
 from tests.service.server import free_port, start, stop
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.both_stores]
 BODIES = [
     '{"model":"A","variant":"S","market":"CN"}',
     '{"model":"A","variant":"M","market":"DE","options":{"roof":"pan"}}',
