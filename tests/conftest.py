@@ -1,18 +1,36 @@
-"""Shared fixtures: a tiny named scenario that is easy to reason about; the store back-ends
+"""Shared fixtures: a tiny named scenario that is easy to reason about; the hypothesis
+profiles (`quick` for `make test`, `full` for `make test-full`) and the store back-ends
 each test runs on."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import settings
 
 from promiseline.core.model.scenario import Scenario
 from promiseline.io.scenario_file import load_scenario
 from tests.store.conftest import pg_session_database  # noqa: F401 - db_url asks for it by name
 
 DATA = Path(__file__).parent / "data"
+
+# `full` keeps hypothesis' default of 100 examples and every test's own count; `quick` runs
+# a fifth of each (see `examples`). HYPOTHESIS_PROFILE (or --hypothesis-profile) chooses.
+settings.register_profile("full", max_examples=100)
+settings.register_profile("quick", max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
+
+FLOOR = 10  # the fewest examples a property runs under quick
+
+
+def examples(n: int) -> int:
+    """A property's example count: n under the full profile, its share under quick (a
+    fifth), but never fewer than FLOOR, which still catches the planner mutations we tried."""
+    share = n * settings.default.max_examples // 100
+    return min(n, max(FLOOR, share))
 
 
 # The store back-ends: SQLite for every test that opens a database; PostgreSQL too for

@@ -24,6 +24,7 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.window import MONTE_CARLO, NO_WINDOW, Window, WindowChange
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
 LOCKED = dt.date(2025, 1, 1)
@@ -99,7 +100,7 @@ def test_plan_windows_by_hand(tiny_plan: Plan) -> None:
     assert "o20" not in dict(promised.items())  # reserved: quoted, not promised
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_plan_windows_equal_promise_window_row_by_row(data: st.DataObject) -> None:
     """The vectorized windows of a plan are promise_window of each planned row, in order."""
@@ -163,7 +164,7 @@ windows = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     old=st.dictionaries(st.sampled_from("abcdefgh"), windows),
     new=st.dictionaries(st.sampled_from("abcdefgh"), windows.filter(lambda w: w != NO_WINDOW)),

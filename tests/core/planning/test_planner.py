@@ -11,10 +11,13 @@ from hypothesis import strategies as st
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.planner import plan
+from tests.conftest import examples
 from tests.reference import reference_plan
 from tests.strategies import order_tables, scenarios
 
-SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
