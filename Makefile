@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Each sets up what it needs on a fresh machine:
+# Two commands: `make demo` and `make test` (`make test-full` for every test at full
+# hypothesis counts). Each sets up what it needs on a fresh machine:
 # the virtualenv and packages, wrk (the surge tool's load generator) and chromium (the page
 # tests' browser, driven by Playwright), both Debian packages, and a
 # running PostgreSQL (the machine provides the server; it is started if it is down).
@@ -7,7 +8,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench system services clean
+# pytest on every core (xdist); a module's tests that share one browser stay together
+# (loadgroup). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=--durations=15.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: demo test test-full lint typecheck bench system services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +47,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The quick loop: every guard (reference-planner properties, browser, crash and attack
+# tests) with a fifth of the hypothesis examples; tests marked slow are left to test-full.
 test: system services lint typecheck
-	$(BIN)/python -m pytest -q
+	HYPOTHESIS_PROFILE=quick $(PYTEST) -m "not slow"
+
+# Everything: the slow tests too, and every property at its full count.
+test-full: system services lint typecheck
+	HYPOTHESIS_PROFILE=full $(PYTEST)
 
 bench: $(STAMP) system services
 	$(BIN)/python benchmarks/plan_bench.py
