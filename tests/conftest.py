@@ -43,6 +43,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_url", backends, indirect=True)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup` pytest-xdist tags each xdist_group test's id with its group
+    (after which its scheduler keeps the group on one worker); should it ever stop doing so
+    (pytest-xdist#1386), say so rather than split the browser tests silently."""
+    if config.getoption("dist", "no") != "loadgroup" or "PYTEST_XDIST_WORKER" not in os.environ:
+        return
+    lost = [i.nodeid for i in items if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        raise pytest.UsageError(f"pytest-xdist did not group {lost[0]} (pytest-xdist#1386)")
+
+
 @pytest.fixture
 def tiny() -> Scenario:
     """One line of 3 cars a day (ramping), two parts, one mix limit, a shutdown, two markets."""
