@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # (loadgroup). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=--durations=15.
 PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
-.PHONY: demo test test-full lint typecheck bench system services clean
+.PHONY: demo test test-full tests-quick tests-full lint typecheck bench system services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,11 +49,19 @@ typecheck: $(STAMP)
 
 # The quick loop: every guard (reference-planner properties, browser, crash and attack
 # tests) with a fifth of the hypothesis examples; tests marked slow are left to test-full.
-test: system services lint typecheck
-	HYPOTHESIS_PROFILE=quick $(PYTEST) -m "not slow"
+# The type check runs beside the tests: on a fresh clone mypy takes a core for most of a
+# minute, and the tests leave cores idle while servers start.
+test: system services lint
+	@$(MAKE) --no-print-directory -j2 typecheck tests-quick
 
 # Everything: the slow tests too, and every property at its full count.
-test-full: system services lint typecheck
+test-full: system services lint
+	@$(MAKE) --no-print-directory -j2 typecheck tests-full
+
+tests-quick: $(STAMP)
+	HYPOTHESIS_PROFILE=quick $(PYTEST) -m "not slow"
+
+tests-full: $(STAMP)
 	HYPOTHESIS_PROFILE=full $(PYTEST)
 
 bench: $(STAMP) system services
