@@ -24,6 +24,9 @@ settings.register_profile("quick", max_examples=20)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick"))
 
 FLOOR = 10  # the fewest examples a property runs under quick
+# The tests that check against scoringrules, on one worker: importing it builds its numba
+# kernels (half a minute each the first time in a fresh .venv, seconds after that).
+SCORINGRULES = pytest.mark.xdist_group("scoringrules")
 
 
 def examples(n: int) -> int:

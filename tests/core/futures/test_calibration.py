@@ -20,7 +20,7 @@ from promiseline.core.futures.calibration import (
     randomized_pit,
     score,
 )
-from tests.conftest import examples
+from tests.conftest import SCORINGRULES, examples
 
 A = np.array
 
@@ -57,6 +57,7 @@ def test_crps_by_hand() -> None:
     assert crps(point, A([10]))[0] == pytest.approx(3.0)  # a point forecast: |x - y|
 
 
+@SCORINGRULES
 @settings(max_examples=examples(100), deadline=None)
 @given(
     weights=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=12).filter(lambda w: sum(w) > 0),
