@@ -8,8 +8,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# pytest on every core (xdist); a module's tests that share one browser stay together
-# (loadgroup). PYTEST_ARGS adds options, e.g. PYTEST_ARGS=--durations=15.
+# pytest on every core (xdist); tests marked xdist_group share a worker (loadgroup): the
+# browser module's, which share one server and one chromium. PYTEST_ARGS adds options,
+# e.g. PYTEST_ARGS=--durations=15.
 PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
 
 .PHONY: demo test test-full tests-quick tests-full lint typecheck bench system services clean

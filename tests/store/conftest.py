@@ -53,7 +53,7 @@ def pg_session_database() -> Iterator[str]:
 def emptied(url: str) -> str:
     """The database as a fresh one migrated: no connection left from an earlier test, no
     row but the schema version, counters (event ids, ...) from 1 again. DELETE, not
-    TRUNCATE: on a few rows it takes a tenth of the time."""
+    TRUNCATE: on a few rows it takes a fraction of the time (10-25 ms against 100)."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
