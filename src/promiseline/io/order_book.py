@@ -206,12 +206,13 @@ def read_orders(path: str | Path, scenario: Scenario) -> OrderBook:
 
 
 def write_orders(book: OrderBook | pl.DataFrame, path: str | Path) -> Path:
-    """Write orders in the contract's columns; the format follows the file suffix."""
+    """Write orders in the contract's columns (sailing_id only when some order has one);
+    the format follows the file suffix."""
     table = book.table if isinstance(book, OrderBook) else book
     cols = [
         c
         for c in (*REQUIRED[:4], "options", "market", "locked_at", *OPTIONAL[1:])
-        if c in table.columns
+        if c in table.columns and (c != "sailing_id" or table[c].null_count() < table.height)
     ]
     cols = list(dict.fromkeys(cols))
     out = table.select(cols)

@@ -318,4 +318,4 @@ class LivePlan:
     def backlog(self) -> int:
         """Orders planned and not yet built, with those booked since."""
         p = self.now.plan
-        return p.n_frozen + p.n_active + self.booking.booked
+        return p.n_fixed + p.n_active + self.booking.booked

@@ -14,6 +14,7 @@ from promiseline.core.planning.planner import plan
 from tests.reference import reference_plan
 from tests.strategies import order_tables, scenarios
 
+FIXED = ["scheduled", "built", "shipped", "delivered"]  # may overfill: made locked below
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -28,6 +29,7 @@ def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
             r["bound_by"],
             r["queue_position"],
             r["sailing_id"],
+            r["overdue"],
         )
         for r in p.table.iter_rows(named=True)
     }
@@ -38,7 +40,7 @@ def assert_fast_equals_reference(s: Scenario, raw: pl.DataFrame) -> None:
     book = validate_orders(raw, s)
     assert not book.rejected
     want = {
-        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing)
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing, r.overdue)
         for oid, r in reference_plan(s, book.table).items()
     }
     assert fast_rows(s, raw) == want
@@ -76,8 +78,12 @@ def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObje
     is delivered before its gate, its market opens, or its sailing arrives."""
     s = data.draw(scenarios(export=True))
     raw = data.draw(order_tables(s)).with_columns(
-        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked")).otherwise("status"),
+        pl.when(pl.col("status").is_in(FIXED))
+        .then(pl.lit("locked"))
+        .otherwise(pl.col("status"))
+        .alias("status"),
         pl.lit("EX").alias("market"),
+        pl.lit(None, dtype=pl.String).alias("sailing_id"),
     )
     p = plan(s, validate_orders(raw, s))
     sailings = p.sailings()
@@ -106,13 +112,14 @@ def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObje
 @given(data=st.data())
 def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     """Unfrozen bookings never exceed a line's slots, a mix cap or the parts supplied, and
-    nothing is built before it is ordered."""
+    nothing is built before its lock plus the lead-in, nor before the plan's day."""
     s = data.draw(scenarios())
     raw = data.draw(order_tables(s)).with_columns(
-        pl.when(pl.col("status") == "scheduled")
+        pl.when(pl.col("status").is_in(FIXED))  # history and frozen may overfill
         .then(pl.lit("locked"))
         .otherwise(pl.col("status"))
-        .alias("status")
+        .alias("status"),
+        pl.lit(None, dtype=pl.String).alias("sailing_id"),
     )
     p = plan(s, validate_orders(raw, s))
     assert (p.state.free >= 0).all()
@@ -120,10 +127,11 @@ def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     assert (p.state.available() >= 0).all()
     planned = p.table.filter(pl.col("status") == "planned")
     assert planned["build_date"].min() is None or planned["build_date"].min() >= s.start
+    lead_in = pl.duration(days=s.lead_in_days)
     earliest = planned.select(
-        pl.max_horizontal(pl.col("locked_at").dt.date(), pl.lit(s.start))
+        pl.max_horizontal(pl.col("locked_at").dt.date() + lead_in, pl.lit(s.now))
     ).to_series()
-    assert (planned["build_date"] >= earliest).all()  # never before it is ordered
+    assert (planned["build_date"] >= earliest).all()  # never before its lead-in, nor now
 
 
 def test_every_order_is_planned_or_reported(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from promiseline.core.model.lifecycle import IN_PLANNING
+from promiseline.core.planning.plan import RESERVED, Plan
 from promiseline.core.readout.export_outlook import export_summary
 from promiseline.core.readout.waits import wait_stats
-
-if TYPE_CHECKING:
-    from promiseline.core.planning.plan import Plan
 
 
 def utilization_days(plan: Plan) -> int:
@@ -79,8 +77,9 @@ def summary(plan: Plan) -> dict[str, Any]:
             "loaded": len(plan.book),
             "rejected": len(plan.book.rejected),
             "planned": planned.height,
-            "unplanned": int((t["status"] == "unplanned").sum()) - int((plan.group == 2).sum()),
-            "reserved_quoted": int((plan.group == 2).sum()),
+            "unplanned": int((t["status"] == "unplanned").sum())
+            - int((plan.group == RESERVED).sum()),
+            "reserved_quoted": int((plan.group == RESERVED).sum()),
             "skipped": dict(zip(skipped["status"], skipped["len"], strict=True)),
         },
         "first_delivery": _iso(planned["delivery_date"].min()),
