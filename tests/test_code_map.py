@@ -3,6 +3,7 @@ newcomer reads cannot drift from the tree it describes."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -23,10 +24,9 @@ def code_map(text: str) -> set[str]:
     named: set[str] = set()
     for line in lines[1:]:
         indent = len(line) - len(line.lstrip(" "))
-        assert indent % 2 == 0, f"odd indent: {line!r}"
         assert indent >= 2, f"outside src/promiseline/: {line!r}"
         level = indent // 2 - 1
-        if level > len(folders):
+        if indent % 2 or level > len(folders):
             continue  # a description's second line, deeper than any name
         del folders[level:]
         head = re.split(r" {2,}", line.strip(), maxsplit=1)[0]
@@ -40,16 +40,24 @@ def code_map(text: str) -> set[str]:
     return named
 
 
+def holds_code(path: Path) -> bool:
+    """More than a docstring: an __init__.py that exports or runs something."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return any(not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant)) for b in body)
+
+
 def tree() -> set[str]:
-    """Every module and package of src/promiseline (packages as 'name/', their
-    __init__.py taken as the package)."""
+    """Every module and package of src/promiseline: packages as 'name/', and their
+    __init__.py too when it holds code."""
     out: set[str] = set()
     for p in PACKAGE.rglob("*.py"):
         rel = p.relative_to(PACKAGE)
-        if p.name == "__init__.py":
-            if rel.parent != Path("."):
-                out.add(f"{rel.parent.as_posix()}/")
-        else:
+        if p.name != "__init__.py":
+            out.add(rel.as_posix())
+            continue
+        if rel.parent != Path("."):
+            out.add(f"{rel.parent.as_posix()}/")
+        if holds_code(p):
             out.add(rel.as_posix())
     return out
 

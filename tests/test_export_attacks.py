@@ -21,7 +21,7 @@ from promiseline import api
 from promiseline.core.planning.sea import sea
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
-from tests.test_cli import run
+from tests.cli.conftest import run
 
 # A small export scenario written by hand from the README's example: one line of 2 cars
 # a working day, a road market and one market by sea, weekly sailings of 3 seats, a

@@ -29,7 +29,7 @@ def test_api_verbs_return_their_objects(tiny, tiny_orders) -> None:  # type: ign
         tiny.replace(uncertainty={"uptime": {"mean": 0.9}}), p.book, futures=2
     )
     assert isinstance(sim, promiseline.Simulation)
-    assert isinstance(promiseline.compare(tiny, [], p.book), promiseline.Comparison)
+    assert isinstance(promiseline.compare(tiny, p.book, []), promiseline.Comparison)
 
 
 def test_public_names_are_exactly_all() -> None:

@@ -4,10 +4,13 @@ from promiseline.api import (
     allocate,
     backtest,
     backtest_history,
+    check_role,
     check_target,
     compare,
     compare_scenarios,
     explain,
+    export_outlook,
+    lane_warnings,
     load_orders,
     load_patch,
     load_scenario,
@@ -45,7 +48,7 @@ from promiseline.errors import (
     UnknownOrderError,
 )
 from promiseline.io.order_book import write_orders
-from promiseline.io.plan_files import write_plan
+from promiseline.io.outputs import write_plan
 
 __all__ = [
     "Allocation",
@@ -74,13 +77,16 @@ __all__ = [
     "allocate",
     "backtest",
     "backtest_history",
+    "check_role",
     "check_target",
     "compare",
     "compare_scenarios",
     "demo_orders",
     "demo_scenario",
     "explain",
+    "export_outlook",
     "generate_orders",
+    "lane_warnings",
     "load_orders",
     "load_patch",
     "load_scenario",

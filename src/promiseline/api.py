@@ -24,6 +24,7 @@ from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.orders import (
     parse_options as parse_options,  # the one NAME=VALUE parser
 )
+from promiseline.core.model.records import ROLES, Role
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import Progress
@@ -38,6 +39,7 @@ from promiseline.core.readout.summary import summary as _summary
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
+from promiseline.errors import PromiselineError
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_patch as _load_patch
 from promiseline.io.scenario_file import load_scenario as _load_scenario
@@ -202,13 +204,61 @@ def load_patch(path: str | Path) -> dict[str, Any]:
 
 def compare(
     scenario: Scenario,
-    patches: Sequence[str | Path],
     orders: OrderBook | pl.DataFrame | str | Path,
+    patches: Sequence[str | Path],
 ) -> Comparison:
-    """Plan the order book on the scenario and on each patched version of it."""
+    """Plan the order book on the scenario and on each what-if patch of it (a file, or a
+    built-in what-if's name), named by the file."""
+    if not isinstance(orders, (OrderBook, pl.DataFrame, str, Path)):
+        raise TypeError(
+            f"compare(scenario, orders, patches): orders must be an order book, a table or a "
+            f"file, got {type(orders).__name__} (the patches now come after the orders)"
+        )
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
     return compare_scenarios([("base", scenario), *_patched(scenario, patches)], orders)
+
+
+def export_outlook(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    base: Plan | None = None,
+    *,
+    whatifs: Sequence[str | Path] | None = None,
+) -> pl.DataFrame:
+    """What export does to the waits at home and abroad, one row each: the plan of the
+    orders (`base`, when made already), the orders planned without those of the markets
+    by sea ("no export"), and planned on each what-if (patch files or built-in names;
+    by default the built-in ones, made for the demo's lanes). Columns: waits at home (all,
+    and of the orders locked since the first export order), export orders and their
+    waits, the last export delivery, the port yard's peak, orders without a sailing."""
+    from promiseline.core.studies.whatif import export_outlook as _export_outlook
+    from promiseline.io.scenario_file import builtin_whatifs
+
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
+    if base is None:
+        base = plan(scenario, orders)
+    patches = list(builtin_whatifs()) if whatifs is None else whatifs
+    return _export_outlook(base, orders, _patched(scenario, patches))
+
+
+def lane_warnings(scenario: Scenario) -> list[str]:
+    """Export settings that are valid but carry nothing: a lane with no sailing, or no
+    seat, inside the horizon; a market by sea with no seat at all; quota months outside
+    the horizon. Said before a plan surprises anyone (`promiseline validate`)."""
+    from promiseline.core.planning.sea import lane_warnings as _lane_warnings
+
+    return _lane_warnings(scenario)
+
+
+def check_role(role: str) -> Role:
+    """An API key's role as given ('planner' or 'admin'), or PromiselineError naming the
+    roles."""
+    for known in ROLES:
+        if role == known:
+            return known
+    raise PromiselineError(f"role must be one of {list(ROLES)}, got {role!r}")
 
 
 def patched(scenario: Scenario, name: str, patch: dict[str, Any]) -> Scenario:

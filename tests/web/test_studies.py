@@ -48,7 +48,7 @@ def test_what_if_runs_in_the_background_and_matches_compare(
     got = pl.read_csv(client.get(f"{url}/waits.csv").content)
     scenario = api.load_scenario(DATA / "tiny.yaml")
     _, book = store.snapshot()
-    want = api.compare(scenario, [DATA / "more-hours.yaml"], book).waits()
+    want = api.compare(scenario, book, [DATA / "more-hours.yaml"]).waits()
     assert got.rows() == want.rows()  # the core's answer, through the page
     assert got.columns[2:] == ["in use median", "in use P90", "more-hours median", "more-hours P90"]
     assert client.get(f"{url}/waits.xlsx").content[:2] == b"PK"

@@ -30,7 +30,7 @@ from promiseline.core.readout.export_outlook import (
     home_only,
     outlooks,
 )
-from promiseline.io.plan_files import write_plan
+from promiseline.io.outputs import write_plan
 from tests.core.futures.test_simulate import DEGENERATE
 from tests.core.planning.test_sea import day, lane, orders, raw, scenario
 

@@ -510,6 +510,14 @@ def test_the_planner_never_ships_more_than_the_quotas(
     sm = a.summary()
     assert sm["met"] == a.met
     assert len(sm["quotas"]) == a.quotas.height
+    grid = a.quotas_by_month()  # what `promiseline allocate` prints: months x markets, total
+    markets = list(dict.fromkeys(a.quotas["market"].to_list()))
+    assert grid.columns == ["month", *markets, "total"]
+    assert grid["month"].to_list() == sorted(set(a.quotas["month"].to_list()))
+    for r in grid.iter_rows(named=True):
+        month = got.filter(pl.col("month") == r["month"])
+        assert {m: r[m] for m in markets} == dict(month.select("market", "cars").iter_rows())
+        assert r["total"] == month["cars"].sum()
 
 
 @pytest.mark.parametrize(("gate", "january"), [("2030-02-11", True), ("2030-02-12", False)])

@@ -106,6 +106,12 @@ def test_sizing_costs_what_brute_force_finds(case: tuple[Scenario, OrderBook], t
     assert r.achieved <= tgt.days
     assert tgt.measure(plan(apply_levers(s, r.units), book)) == r.achieved
     assert r.cost == best, (r.units, r.note)
+    added = r.additions()  # what `promiseline size` lists: the levers used, in the scenario's order
+    assert [a["lever"] for a in added] == [lv.name for lv in s.levers if r.units.get(lv.name)]
+    assert {a["lever"]: a["units"] for a in added} == {k: n for k, n in r.units.items() if n}
+    assert sum(a["cost"] for a in added) == r.cost
+    kinds = {lv.name: lv.kind for lv in s.levers}
+    assert all(a["kind"] == kinds[a["lever"]] and a["start"] == r.starts[a["lever"]] for a in added)
 
 
 def test_unreachable_target_names_what_ran_out(case: tuple[Scenario, OrderBook]) -> None:

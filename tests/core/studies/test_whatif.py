@@ -9,10 +9,20 @@ import pytest
 
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.planner import plan
+from promiseline.core.readout.export_outlook import home_only, outlooks
 from promiseline.core.readout.summary import summary
-from promiseline.core.studies.whatif import compare, merge, patched
+from promiseline.core.studies.whatif import (
+    compare,
+    default_dates,
+    export_outlook,
+    merge,
+    patched,
+)
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
+from tests.core.planning.test_sea import orders
+from tests.core.readout.test_export_outlook import book, export_scenario
 
 
 def test_merge_rules() -> None:
@@ -107,3 +117,44 @@ def test_utilization_compares_one_period(tiny: Scenario, tiny_orders: pl.DataFra
     for name, p in zip(cmp.names, cmp.plans, strict=True):
         days = p.line_days().filter(pl.col("date").is_between(first, last))
         assert table[name][0] == round(days["built"].sum() / days["capacity"].sum(), 4)
+
+
+def test_backlog_by_default_3_6_and_12_months_in(tiny: Scenario) -> None:
+    """Without dates the backlog is read 3, 6 and 12 months into the first scenario, those
+    inside its horizon only."""
+    long = tiny.replace(horizon_days=200)
+    cmp = compare([("base", long), ("again", long)], validate_orders(pl.DataFrame(), long))
+    days = [d - long.start for d in cmp.backlog_at()["date"]]
+    assert days == [dt.timedelta(91), dt.timedelta(182)]
+    assert cmp.backlog_at().equals(cmp.backlog_at(default_dates(long)))
+    assert not cmp.by_sea
+
+
+def test_export_outlook_beside_no_export_and_each_what_if() -> None:
+    """The outlook of the plan, of its book planned without the export orders, and of the
+    book planned on each what-if, in that order; each row as the plans made one by one
+    give it, from a book or from its table alike."""
+    s = export_scenario()
+    table = book()
+    base = plan(s, orders(s, *table.iter_rows(named=True)))
+    wider = patched(
+        s,
+        {"markets": [{"name": "EX", "lanes": [{"name": "lane-a", "capacity": 4}]}]},
+        scenario_from_dict,
+    )
+    got = export_outlook(base, table, [("wider", wider)])
+    by_hand = compare([("wider", wider)], table)
+    want = outlooks(
+        [
+            ("plan", base),
+            ("no export", plan(s, validate_orders(home_only(table, base), s))),
+            ("wider", by_hand.plans[0]),
+        ]
+    )
+    assert got["scenario"].to_list() == ["plan", "no export", "wider"]
+    assert got.equals(want)
+    assert got["export_orders"].to_list() == [4, 0, 4]
+    # more seats on the faster lane: the export orders wait less
+    assert got["export_median_wait"][2] < got["export_median_wait"][0]
+    assert export_outlook(base, base.book, [("wider", wider)]).equals(got)
+    assert compare([("plan", base.scenario)], table).by_sea

@@ -74,6 +74,19 @@ class OrderBook:
     def summary(self) -> str:
         return f"{self.source}: {len(self):,} orders loaded, {len(self.rejected):,} rejected"
 
+    def without(self, order_ids: Iterable[str], *, reason: str) -> OrderBook:
+        """The book without these orders, each a rejected row for `reason` (rejected rows
+        in row order): an import leaves out the orders a database holds already, and
+        says so, rather than fail whole or write one twice."""
+        drop = self.table["order_id"].is_in(list(order_ids))
+        if not drop.any():
+            return self
+        rows = self.table.filter(drop).select("row", "order_id").iter_rows()
+        rejected = (*self.rejected, *(Rejection(r, oid, reason) for r, oid in rows))
+        return OrderBook(
+            self.table.filter(~drop), tuple(sorted(rejected, key=lambda r: r.row)), self.source
+        )
+
 
 def parse_datetime(col: pl.Expr) -> pl.Expr:
     """ISO 8601 text to a datetime; a UTC offset is dropped (times are plant-local)."""

@@ -359,6 +359,11 @@ class Plan:
     def planned(self) -> pl.DataFrame:
         return self.table.filter(pl.col("status") == "planned")
 
+    @property
+    def by_sea(self) -> bool:
+        """Whether some market is reached by sea: the plan then has sailings and port yards."""
+        return bool(self.capacity.sea.lane_names)
+
     def order(self, order_id: str) -> dict[str, Any]:
         """One plan row as a dict (raises UnknownOrderError)."""
         from promiseline.errors import UnknownOrderError

@@ -153,6 +153,21 @@ class Sizing:
     note: str
     plan: Plan
 
+    def additions(self) -> list[dict[str, Any]]:
+        """The capacity to add, lever by lever in the scenario's order: its name, kind,
+        first day, units and their cost."""
+        return [
+            {
+                "lever": lv.name,
+                "kind": lv.kind,
+                "start": self.starts[lv.name],
+                "units": self.units[lv.name],
+                "cost": lv.cost * self.units[lv.name],
+            }
+            for lv in self.plan.scenario.levers
+            if self.units.get(lv.name)
+        ]
+
     def summary(self) -> dict[str, Any]:
         return {
             "target": str(self.target),

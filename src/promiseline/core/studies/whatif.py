@@ -18,14 +18,16 @@ included), replaces what was there.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.plan import Plan
+from promiseline.core.readout.export_outlook import home_only, outlooks
 from promiseline.core.readout.summary import utilization_days
 from promiseline.errors import ScenarioError
 
@@ -137,7 +139,22 @@ class Comparison:
             out = out.join(f, on="month", how="left")
         return out.fill_null(0)
 
-    def backlog_at(self, dates: list[dt.date]) -> pl.DataFrame:
+    @property
+    def by_sea(self) -> bool:
+        """Whether some scenario reaches a market by sea."""
+        return any(p.by_sea for p in self.plans)
+
+    def export_outlook(self) -> pl.DataFrame:
+        """Each scenario's export figures, one row each: waits at home (all, and since the
+        first export order of the first scenario), waits abroad, the last export delivery,
+        the port yard's peak (readout.export_outlook.outlook)."""
+        return outlooks(list(zip(self.names, self.plans, strict=True)))
+
+    def backlog_at(self, dates: Sequence[dt.date] | None = None) -> pl.DataFrame:
+        """Orders waiting to be built on each date, a column per scenario (None: not in the
+        horizon); by default 3, 6 and 12 months into the first scenario."""
+        if dates is None:
+            dates = default_dates(self.plans[0].scenario)
         rows = []
         for d in dates:
             row: dict[str, Any] = {"date": d}
@@ -205,7 +222,6 @@ class Comparison:
 
 def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
     """Plan one order book on each scenario."""
-    from promiseline.core.model.orders import order_book
     from promiseline.core.planning.planner import plan
 
     plans = []
@@ -215,9 +231,22 @@ def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
     return Comparison(tuple(n for n, _ in scenarios), tuple(plans))
 
 
+def export_outlook(
+    base: Plan, orders: pl.DataFrame | OrderBook, whatifs: Sequence[tuple[str, Scenario]]
+) -> pl.DataFrame:
+    """What export does to the waits at home and abroad, one row each (see
+    `Comparison.export_outlook`): the plan `base` of `orders`, the same orders planned
+    without those of the markets by sea ("no export"), and planned on each named what-if."""
+    table = orders.table if isinstance(orders, OrderBook) else orders
+    home = compare([("no export", base.scenario)], home_only(table, base))
+    each = compare(list(whatifs), table)
+    names, plans = ("plan", *home.names, *each.names), (base, *home.plans, *each.plans)
+    return Comparison(names, plans).export_outlook()
+
+
 def default_dates(s: Scenario) -> list[dt.date]:
     """Backlog checkpoints: 3, 6 and 12 months in."""
     return [s.start + dt.timedelta(days=d) for d in (91, 182, 365) if d < s.horizon_days]
 
 
-__all__ = ["Comparison", "compare", "default_dates", "merge", "patched"]
+__all__ = ["Comparison", "compare", "default_dates", "export_outlook", "merge", "patched"]

@@ -56,6 +56,17 @@ class Allocation:
     scenario: Scenario  # the scenario with the quotas set
     plan: Plan
 
+    def quotas_by_month(self) -> pl.DataFrame:
+        """Cars departing per month (rows) and market (columns, in the quotas' order), and
+        their total."""
+        cars = self.quotas.group_by("month", "market", maintain_order=True).agg(
+            pl.col("cars").sum()
+        )
+        grid = cars.pivot(on="market", index="month", values="cars").sort("month")
+        markets = [c for c in grid.columns if c != "month"]
+        total = pl.sum_horizontal(markets) if markets else pl.lit(0, pl.Int64)
+        return grid.with_columns(total.alias("total"))
+
     def summary(self) -> dict[str, Any]:
         """JSON-able: the target, the quotas and the verification."""
         return {

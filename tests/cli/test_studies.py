@@ -1,5 +1,5 @@
-"""`promiseline allocate`: quotas printed and written; the written scenario, planned
-directly, ships what the verification says; a bad target is one clear error."""
+"""compare, size and allocate. allocate: quotas printed and written; the written scenario,
+planned directly, ships what the verification says; a bad target is one clear error."""
 
 from __future__ import annotations
 
@@ -13,7 +13,44 @@ import yaml
 from typer.testing import CliRunner
 
 from promiseline import api, cli
+from promiseline.cli.studies import parse_p90_target
 from promiseline.errors import AllocationError
+from tests.cli.conftest import ORDERS, PATCH, run, sizing_scenario
+
+
+def test_compare_prints_each_scenario(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """compare prints waits, deliveries, utilization and the Monte Carlo odds of each
+    scenario side by side, and draws its chart."""
+    scenario = sizing_scenario(tmp_path)
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "compare",
+        str(scenario),
+        ORDERS,
+        PATCH,
+        "--futures",
+        "5",
+        "-o",
+        str(tmp_path / "cmp"),
+    )
+    assert code == 0
+    assert "more-hours P90" in out
+    assert "Deliveries per month, 2025-01 through 2025-03 (every month)" in out
+    assert "Line utilization from 2025-01-01 through 2025-02-14" in out
+    assert "Monte Carlo (5 futures)" in out
+    assert (tmp_path / "cmp" / "compare.png").exists()
+
+
+def test_size_answers(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """size meets a target the lever can reach."""
+    scenario = sizing_scenario(tmp_path)
+    code, out, _ = run(
+        capsys, monkeypatch, "size", str(scenario), ORDERS, "--target", "max_wait<=200d"
+    )
+    assert code == 0
+    assert "met" in out
+
 
 SCENARIO = {
     "name": "alloc-cli",
@@ -118,7 +155,7 @@ def test_allocate_prints_and_writes_quotas_that_plan_as_verified(tmp_path: Path)
 
 @pytest.mark.parametrize("target", ["<=60d", "60d", "60", " <= 60 d "])
 def test_the_target_reads_three_ways(target: str) -> None:
-    assert cli._p90_target(target) == 60
+    assert parse_p90_target(target) == 60
 
 
 @pytest.mark.parametrize(

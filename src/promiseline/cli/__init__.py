@@ -1,0 +1,55 @@
+"""Command line: parse the arguments, call the public API (`promiseline.api`), print with
+rich; no planning here. One module per group of commands (planning, service, futures,
+studies), what they print alike in readouts.py, what they share in shared.py."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from promiseline.cli import futures, planning, service, studies
+from promiseline.cli.readouts import calibration_line
+from promiseline.cli.shared import debug_first, err, fail, is_usage_error, state
+from promiseline.errors import PromiselineError
+
+__all__ = ["app", "calibration_line", "main"]
+
+app = typer.Typer(
+    help="promiseline: plan every order of a surge into a build slot, with honest dates.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for group in (planning, service, futures, studies):  # in this order in --help
+    app.registered_commands.extend(group.commands.registered_commands)
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    state["debug"] = debug
+
+
+def main() -> None:
+    """Entry point: one clear line and exit code 2 on a user error."""
+    args = debug_first(sys.argv[1:])
+    state["debug"] = args[:1] == ["--debug"]
+    try:
+        code = app(args=args, prog_name="promiseline", standalone_mode=False)
+        if isinstance(code, int) and code:  # the code of a typer.Exit
+            sys.exit(code)
+    except PromiselineError as e:
+        fail(str(e), getattr(e, "problems", [])[1:])
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # usage errors and the unexpected
+        if is_usage_error(e):
+            e.show()  # type: ignore[attr-defined]
+            sys.exit(2)
+        fail(f"{type(e).__name__}: {e}" + ("" if state["debug"] else " (--debug shows where)"))

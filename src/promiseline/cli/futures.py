@@ -1,0 +1,181 @@
+"""Commands about what may come: simulate (Monte Carlo windows), backtest (do promises
+come true), report (the overview, with a Monte Carlo band if asked)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import click
+import typer
+
+from promiseline import api
+from promiseline.cli.readouts import print_backtest, print_simulation
+from promiseline.cli.shared import (
+    AcceptRejected,
+    OrdersArg,
+    ScenarioArg,
+    exit_if_rejected,
+    parse_days,
+    print_paths,
+    read_inputs,
+    steps,
+)
+from promiseline.io.outputs import write_backtest, write_simulation
+
+if TYPE_CHECKING:
+    from promiseline.core.futures.backtest import Backtest
+    from promiseline.core.futures.history import History
+    from promiseline.core.futures.simulate import Simulation
+
+commands = typer.Typer()
+
+
+def write_simulation_and_charts(sim: Simulation, output: Path) -> dict[str, Path]:
+    """The Monte Carlo files, then the plan's charts and report.html with the run's bands."""
+    from promiseline.web.report import write_plan_charts
+
+    return write_simulation(sim, output) | write_plan_charts(sim.base, output, sim)
+
+
+@commands.command()
+def simulate(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    futures: Annotated[int, typer.Option(help="Futures to sample.")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed, the same answer.")] = 0,
+    workers: Annotated[int, typer.Option(help="Dask LocalCluster processes (1: none).")] = 1,
+    dask: Annotated[str | None, typer.Option(help="Dask scheduler, tcp://host:8786.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-simulation"
+    ),
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Monte Carlo delivery windows: P10/P50/P90 dates, cancellations, fan charts."""
+    with steps() as say:
+        say("loading")
+        s, book = read_inputs(scenario, orders)
+        say(f"planning {futures} futures")
+        sim = api.simulate(s, book, futures=futures, seed=seed, workers=workers, dask=dask)
+        say("writing outputs and charts")
+        paths = write_simulation_and_charts(sim, output)
+    print_simulation(sim)
+    print_paths(paths)
+    exit_if_rejected(book, accept_rejected)
+
+
+@commands.command()
+def report(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="The HTML file to write.")] = Path(
+        "report.html"
+    ),
+    futures: Annotated[
+        int, typer.Option(help="Monte Carlo futures for the backlog's P10-P90 band (0: none).")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """The dashboard's overview as one self-contained HTML file, for sending by mail."""
+    from promiseline.web.report import write_report
+
+    with steps() as say:
+        say("loading")
+        s, book = read_inputs(scenario, orders)
+        bands = None
+        if futures:
+            say(f"simulating {futures} futures")
+            sim = api.simulate(s, book, futures=futures, seed=seed)
+            plan, bands = sim.base, sim.bands()
+        else:
+            say("planning")
+            plan = api.plan(s, book)
+        say("writing the report")
+        path = write_report(api.overview(plan, bands), output)
+    print_paths({"report": path})
+    exit_if_rejected(book, accept_rejected)
+
+
+@commands.command()
+def backtest(
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[SCENARIO",
+            help="Scenario YAML file, or 'demo' (not with --db).",
+            show_default=False,
+        ),
+    ] = None,
+    orders: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="ORDERS]",
+            help="Order book, .csv or .parquet, or 'demo' (not with --db).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Score a deployment's own history instead: database URL of the service "
+            "(sqlite:///FILE or postgresql://...).",
+            show_default=False,
+        ),
+    ] = None,
+    reality: Annotated[
+        list[Path] | None,
+        typer.Option(help="A patch for the world the planner does not know (repeatable)."),
+    ] = None,
+    realities: Annotated[int, typer.Option(help="Realities drawn (seeds seed, seed+1, ...).")] = 1,
+    futures: Annotated[int, typer.Option(help="Monte Carlo futures per replay.")] = 50,
+    every: Annotated[str, typer.Option(help="Replay every (7d, 2w).")] = "7d",
+    span: Annotated[str, typer.Option(help="Replay over (365d, 26w).")] = "365d",
+    seed: Annotated[int, typer.Option(help="Seed of the first reality.")] = 0,
+    workers: Annotated[int, typer.Option(help="Dask LocalCluster processes (1: none).")] = 1,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-backtest"
+    ),
+) -> None:
+    """Does a promise come true as often as it says? Replay time through a drawn reality,
+    promise as the service would, and score every promise against what came; or, with
+    --db, score what a deployment really told its delivered orders."""
+    from promiseline.charts import backtest_charts
+
+    if db is not None and (scenario is not None or orders is not None or reality):
+        raise click.UsageError(
+            "--db scores the database's own history: give no SCENARIO, ORDERS or --reality"
+        )
+    if db is None and (scenario is None or orders is None):
+        missing = "SCENARIO" if scenario is None else "ORDERS"
+        raise click.UsageError(
+            f"Missing argument '{missing}': give SCENARIO and ORDERS to replay, or --db URL"
+        )
+    result: Backtest | History
+    with steps() as say:
+        if db is not None:
+            say("reading the promises told and the deliveries")
+            result = api.backtest_history(db)
+        else:
+            assert scenario is not None
+            assert orders is not None
+            say("loading")
+            s, book = read_inputs(scenario, orders)
+            result = api.backtest(
+                s,
+                book,
+                realities=reality or (),
+                draws=realities,
+                futures=futures,
+                every_days=parse_days(every),
+                span_days=parse_days(span),
+                seed=seed,
+                workers=workers,
+                progress=say,
+            )
+        say("writing outputs and charts")
+        scores = result.to_json()
+        paths = write_backtest(scores, output) | backtest_charts(result, output)
+    print_backtest(scores)
+    print_paths(paths)

@@ -1,0 +1,223 @@
+"""Commands that plan an order book and read the plan: demo, plan, quote, explain,
+validate, generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from promiseline import api
+from promiseline.cli.futures import write_simulation_and_charts
+from promiseline.cli.readouts import (
+    calibration_line,
+    print_export,
+    print_simulation,
+    print_summary,
+)
+from promiseline.cli.shared import (
+    AcceptRejected,
+    OrdersArg,
+    ScenarioArg,
+    exit_if_rejected,
+    out,
+    parse_days,
+    parse_when,
+    print_paths,
+    print_rejected,
+    read_and_plan,
+    read_book,
+    refuse_file_output,
+    steps,
+)
+from promiseline.io.outputs import write_backtest, write_plan
+
+if TYPE_CHECKING:
+    from promiseline.core.planning.plan import Plan
+
+commands = typer.Typer()
+
+
+@commands.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic order book.")] = 2025,
+    futures: Annotated[int, typer.Option(help="Monte Carlo futures.")] = 20,
+    calibration: Annotated[
+        str, typer.Option(help="Span of the short backtest whose line is printed (0: none).")
+    ] = "28d",
+) -> None:
+    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog, then a short
+    Monte Carlo run and its charts, and a short backtest of the promises."""
+    from promiseline.demo import demo_orders
+
+    with steps() as say:
+        say("generating the launch surge")
+        s = api.load_scenario(None)
+        orders = demo_orders(seed)
+        p = api.plan(s, orders, progress=say)
+        say("writing outputs")
+        paths = _write_plan_and_chart(p, output)
+        if futures:
+            say(f"Monte Carlo: {futures} futures")
+            sim = api.simulate(s, p, futures=futures, seed=seed)
+            say("writing charts")
+            paths |= write_simulation_and_charts(sim, output)
+        span = 0 if calibration.strip() in ("0", "0d") else parse_days(calibration)
+        if futures and span:
+            say("backtest")
+            scores = api.backtest(
+                s,
+                orders,
+                futures=futures,
+                every_days=max(1, span // 2),
+                span_days=span,
+                seed=seed,
+                progress=say,
+            ).to_json()
+            paths |= write_backtest(scores, output)
+    sm = api.summary(p)
+    print_summary(sm)
+    if "export" in sm:  # a market by sea
+        with steps() as say:
+            say("export: planning without it and each built-in what-if")
+            outlook = api.export_outlook(s, orders, p)
+        print_export(sm["export"], outlook)
+    if futures:
+        print_simulation(sim)
+        if span:
+            out.print(calibration_line(scores))
+    print_paths(paths)
+
+
+def _write_plan_and_chart(plan: Plan, output: Path) -> dict[str, Path]:
+    """The plan files, and by sea its export chart (export.png)."""
+    paths = write_plan(plan, output)
+    if plan.by_sea:
+        from promiseline.charts import export_chart
+
+        paths["export_chart"] = export_chart(plan, output / "export.png")
+    return paths
+
+
+@commands.command("plan")
+def plan_cmd(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-plan"
+    ),
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
+    Rejected rows are listed and skipped; exit code 1 if there are any."""
+    refuse_file_output(output)
+    with steps() as say:
+        p = read_and_plan(scenario, orders, say, rest=f"all in {output / 'summary.json'}")
+        say("writing outputs")
+        paths = _write_plan_and_chart(p, output)
+    print_summary(api.summary(p))
+    print_paths(paths)
+    exit_if_rejected(p.book, accept_rejected)
+
+
+@commands.command()
+def quote(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    model: Annotated[str, typer.Option(help="Model, e.g. YU7.")],
+    variant: Annotated[str, typer.Option(help="Variant, e.g. Max.")],
+    market: Annotated[str, typer.Option(help="Market, e.g. CN-east.")],
+    option: Annotated[
+        list[str] | None, typer.Option(help="An option as NAME=VALUE; repeat for more.")
+    ] = None,
+    when: Annotated[str | None, typer.Option(help="Lock time (default: now).")] = None,
+    priority: Annotated[int, typer.Option(help="Priority class (smaller first).")] = 0,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Quote a new order: the build and delivery date it would get if locked now."""
+    with steps() as say:
+        p = read_and_plan(scenario, orders, say)
+        say("quoting")
+        q = api.quote(
+            p,
+            model,
+            variant,
+            market,
+            api.parse_options(option or [], "--option"),
+            parse_when(when),
+            priority=priority,
+        )
+    if q.build_date is None:
+        out.print(f"No date for {model} {variant} to {market}: {q.reason}")
+    else:
+        out.print(
+            f"{model} {variant} to {market}, locked {q.locked_at:%Y-%m-%d %H:%M}: built "
+            f"{q.build_date} on {q.line} ({q.plant}), delivered [bold]{q.delivery_date}[/] "
+            f"(wait {q.wait_days} days, queue position {q.queue_position:,})"
+            + (f"; held back by {q.bound_by}" if q.bound_by else "")
+        )
+    exit_if_rejected(p.book, accept_rejected)
+
+
+@commands.command()
+def explain(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    order_id: str,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Explain an order's date: its queue position and what bound it."""
+    with steps() as say:
+        p = read_and_plan(scenario, orders, say)
+        say("explaining")
+        e = api.explain(p, order_id)
+    out.print(e.text(), highlight=False)
+    exit_if_rejected(p.book, accept_rejected)
+
+
+@commands.command()
+def validate(
+    scenario: ScenarioArg,
+    orders: Annotated[
+        Path | None, typer.Argument(help="Order book to check too (or 'demo').")
+    ] = None,
+) -> None:
+    """Check a scenario (and an order book) without planning; exit 1 if rows are rejected."""
+    s = api.load_scenario(scenario)
+    lines = sum(len(p.lines) for p in s.plants)
+    out.print(
+        f"{scenario}: valid: {len(s.products)} model(s), {len(s.plants)} plant(s), "
+        f"{lines} line(s), {len(s.parts)} part(s), {len(s.mix_limits)} mix limit(s), "
+        f"{len(s.markets)} market(s), {s.horizon_days} days from {s.start}"
+    )
+    for w in api.lane_warnings(s):
+        out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
+    if orders is None:
+        return
+    book = read_book(scenario, s, orders)
+    print_rejected(book, limit=1000, rest="the first 1,000 are shown")
+    out.print(book.summary())
+    if book.rejected:
+        raise typer.Exit(1)
+
+
+@commands.command()
+def generate(
+    output: Annotated[Path, typer.Argument(help="Order book to write, .csv or .parquet.")],
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 2025,
+) -> None:
+    """Write the demo's synthetic order book (SU7 backlog, YU7 launch surge) to a file."""
+    from promiseline.demo import demo_orders
+    from promiseline.io.order_book import write_orders
+
+    with steps() as say:
+        say("generating orders")
+        book = demo_orders(seed)
+        say("writing")
+        path = write_orders(book, output)
+    out.print(f"Wrote {book.height:,} orders to {path}")

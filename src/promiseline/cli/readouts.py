@@ -1,0 +1,223 @@
+"""What more than one command prints: a plan's summary, its export part and outlook, a
+Monte Carlo run, a backtest's scores. Every figure comes from the API's answers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from promiseline.cli.shared import out, table
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from promiseline.core.futures.simulate import Simulation
+
+
+def print_summary(sm: dict[str, Any]) -> None:
+    """Waits, delivery dates, binding constraints and line utilization (`api.summary`)."""
+    o = sm["orders"]
+    out.print(
+        f"[bold]{sm['scenario']}[/]: {o['planned']:,} orders planned, {o['unplanned']:,} "
+        f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), {o['rejected']:,} rows "
+        "rejected; "
+        + (
+            f"deliveries from {sm['first_delivery']} to {sm['last_delivery']}"
+            if sm["first_delivery"]
+            else "no deliveries planned"
+        )
+    )
+    waits = Table(title="Waits from lock to delivery (days)", title_justify="left")
+    for col in ("model", "variant", "orders", "median", "P90", "max"):
+        waits.add_column(col, justify="right" if col not in ("model", "variant") else "left")
+    for r in sm["waits_by_model"]:
+        waits.add_row(r["model"], "[dim]all[/]", *_wait_cells(r), style="bold")
+        for v in sm["waits_by_variant"]:
+            if v["model"] == r["model"]:
+                waits.add_row("", v["variant"], *_wait_cells(v))
+    out.print(waits)
+    held = [(name, f"{n:,}") for name, n in sm["bound_by"].items()] or [
+        ("[dim]nothing: every order built on its first possible day[/]", "0")
+    ]
+    out.print(table("What held orders back", ("binding constraint", "orders delayed"), held))
+    out.print(
+        table(
+            f"Line utilization from {sm['utilization_from']} through {sm['utilization_through']}"
+            " (start to last build day)",
+            ("plant", "line", "built", "capacity", "utilization"),
+            (
+                (
+                    r["plant"],
+                    r["line"],
+                    f"{r['built']:,}",
+                    f"{r['capacity']:,}",
+                    f"{r['utilization']:.1%}",
+                )
+                for r in sm["lines"]
+            ),
+            left=2,
+        )
+    )
+
+
+def _wait_cells(r: dict[str, Any]) -> list[str]:
+    return [
+        f"{r['orders']:,}",
+        f"{r['median_wait_days']:.0f}",
+        f"{r['p90_wait_days']:.0f}",
+        f"{r['max_wait_days']:,}",
+    ]
+
+
+def print_export(ex: dict[str, Any], outlook: pl.DataFrame) -> None:
+    """Sailings per lane, the port yards (the summary's export part), and what export and
+    the built-in what-ifs do to waits at home and abroad (`api.export_outlook`)."""
+    out.print(
+        table(
+            "Export by sea: sailings per lane (through the last one that carries cars)",
+            ("lane", "sailings", "first", "last", "loaded", "seats", "full", "used"),
+            (
+                (
+                    r["lane"],
+                    str(r["sailings"]),
+                    r["first"],
+                    r["last"],
+                    f"{r['loaded']:,}",
+                    f"{r['capacity']:,}",
+                    str(r["full"]),
+                    f"{r['utilization']:.0%}",
+                )
+                for r in ex["lanes"]
+            ),
+            left=4,
+        )
+    )
+    yards = ", ".join(
+        f"{r['port']} {r['peak_cars']:,} cars on {r['peak_date']}" for r in ex["yard_peaks"]
+    )
+    out.print(f"Most cars waiting at a port: {yards}; without a sailing: {ex['no_sailing']:,}")
+    print_outlook(outlook)
+
+
+def print_outlook(outlook: pl.DataFrame) -> None:
+    """Per scenario (or what-if): waits at home, of the home orders locked since the first
+    export order, and abroad; the last export delivery; the port yard's peak."""
+
+    def days(v: float | None) -> str:
+        return "-" if v is None else f"{v:,.0f}"
+
+    first = outlook["since"][0] if outlook.height else None
+    out.print(
+        table(
+            f"Waits at home and abroad, days (home since: orders locked from {first} on)",
+            (
+                "what-if",
+                "home P50",
+                "home P90",
+                "since P50",
+                "since P90",
+                "export",
+                "exp P50",
+                "exp P90",
+                "last export",
+                "port peak",
+            ),
+            (
+                (
+                    r["scenario"],
+                    days(r["home_median_wait"]),
+                    days(r["home_p90_wait"]),
+                    days(r["home_since_median_wait"]),
+                    days(r["home_since_p90_wait"]),
+                    f"{r['export_orders']:,}",
+                    days(r["export_median_wait"]),
+                    days(r["export_p90_wait"]),
+                    str(r["last_export_delivery"] or "-"),
+                    f"{r['yard_peak']:,}",
+                )
+                for r in outlook.iter_rows(named=True)
+            ),
+            left=1,
+        )
+    )
+
+
+def print_simulation(sim: Simulation) -> None:
+    """Waits per variant over the futures, and how often each constraint binds."""
+    sm = sim.summary()
+    out.print(
+        table(
+            f"Monte Carlo: {sm['futures']} futures (seed {sm['seed']}), "
+            f"{sm['new_orders_mean']:,.0f} new orders a future on average",
+            ("model", "variant", "orders", "median P50 wait", "median P90 wait", "cancel"),
+            (
+                (
+                    r["model"],
+                    r["variant"],
+                    f"{r['orders']:,}",
+                    f"{r['median_of_p50_wait']:.0f} d",
+                    f"{r['median_of_p90_wait']:.0f} d",
+                    f"{r['cancel_share']:.1%}",
+                )
+                for r in sm["by_variant"]
+            ),
+            left=2,
+        )
+    )
+    out.print(
+        table(
+            "How often each constraint holds orders back",
+            ("constraint", "futures where it binds", "orders held, mean"),
+            (
+                (r["constraint"], f"{r['binds_share']:.0%}", f"{r['orders_mean']:,.0f}")
+                for r in sm["constraints"][:8]
+            ),
+        )
+    )
+
+
+def calibration_line(j: dict[str, Any]) -> str:
+    """The one line of a backtest a planner reads first."""
+    if j["orders_scored"] == 0:
+        return f"calibration: {j['verdict']}"
+    head = (
+        f"calibration: {j['verdict']}; on time vs likely date {j['on_time_first_promise']:.0%} "
+        f"(first promise), {j['on_time_latest_promise']:.0%} (latest); "
+        f"{j['churn_per_order']} eta messages per order; {j['orders_scored']:,} orders"
+    )
+    if j.get("source") == "database":
+        mc = j["monte_carlo_first_promises"]["orders"]
+        return f"{head} delivered ({mc:,} first told a Monte Carlo window), from {j['database']}"
+    return f"{head}, {len(j['seeds'])} reality(ies), {j['replays']} replays" + (
+        " (all orders of one reality share its luck: judge over several)"
+        if len(j["seeds"]) == 1
+        else ""
+    )
+
+
+def print_backtest(j: dict[str, Any]) -> None:
+    """The calibration line and the scores by weeks ahead of delivery."""
+    out.print(calibration_line(j))
+    score = "WIS" if j.get("source") == "database" else "CRPS"
+    out.print(
+        table(
+            "Promises by weeks ahead of delivery",
+            ("weeks ahead", "promises", "inside P10-P90", "on time", "MAE", score),
+            (
+                (
+                    r["weeks"],
+                    f"{r['promises']:,}",
+                    f"{r['coverage_p10_p90']:.0%}",
+                    f"{r['on_time']:.0%}",
+                    f"{r['mean_abs_error_days']:.1f} d",
+                    "-"
+                    if r[f"{score.lower()}_days"] is None
+                    else f"{r[f'{score.lower()}_days']:.2f} d",
+                )
+                for r in j["by_weeks_ahead"]
+                if r["promises"]
+            ),
+            left=1,
+        )
+    )

@@ -1,0 +1,239 @@
+"""Commands of the order service and its database: serve, key, import, dump (once named
+`export`, which now means shipping abroad), surge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from promiseline import api
+from promiseline.cli.shared import (
+    AcceptRejected,
+    DbOpt,
+    OrdersArg,
+    err,
+    exit_if_rejected,
+    out,
+    print_rejected,
+    read_book,
+    steps,
+)
+from promiseline.errors import PromiselineError, StorageError
+
+commands = typer.Typer()
+
+
+@commands.command()
+def serve(
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario YAML for an empty database; a database that holds a scenario "
+            "keeps using it (replace it with PUT /v1/scenario)."
+        ),
+    ] = None,
+    db: DbOpt = "sqlite:///promiseline.db",
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes (use PostgreSQL for >1).", min=1, max=64)
+    ] = 1,
+    admin_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PROMISELINE_ADMIN_KEY",
+            help="Register this admin key (32+ characters; better given in the environment).",
+        ),
+    ] = None,
+    webhook: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="POST eta_changed events here (repeat for more); signed with "
+            "PROMISELINE_WEBHOOK_SECRET."
+        ),
+    ] = None,
+    debounce: Annotated[float, typer.Option(help="Seconds between a change and re-plan.")] = 1.0,
+    futures: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_FUTURES",
+            min=0,
+            max=5000,
+            help="Monte Carlo futures behind every window (0: the plan's stand-in only).",
+        ),
+    ] = 200,
+    public_backlog: Annotated[
+        bool, typer.Option(help="Show queue positions and plan sizes to anonymous callers.")
+    ] = False,
+    public_metrics: Annotated[bool, typer.Option(help="Serve /metrics without a key.")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log one line per request (order tokens redacted).")
+    ] = False,
+) -> None:
+    """Run the order service (FastAPI + uvicorn). Settings and secrets from the
+    environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
+    import uvicorn
+
+    from promiseline.service.live import stored_scenario
+    from promiseline.service.logs import log_config
+    from promiseline.service.settings import Settings
+    from promiseline.store import open_store
+
+    settings = Settings(
+        db=db,
+        scenario=str(scenario) if scenario else None,
+        admin_key=admin_key,
+        pepper=os.environ.get("PROMISELINE_PEPPER") or None,
+        webhooks=tuple(webhook or ()),
+        webhook_secret=os.environ.get("PROMISELINE_WEBHOOK_SECRET") or None,
+        debounce_s=debounce,
+        public_backlog=public_backlog,
+        public_metrics=public_metrics,
+        futures=futures,
+    )
+    if scenario is not None:
+        api.load_scenario(scenario)  # a bad file fails before the database is touched
+    store = open_store(db)  # reachable, and migrated once before the workers start
+    try:
+        stored_scenario(store, settings)  # an empty database gets its scenario once
+    finally:
+        store.close()
+    os.environ.update(settings.to_env())
+    if workers > 1 and db.startswith("sqlite:"):
+        err.print(
+            "[yellow]warning:[/] several workers on SQLite take turns at its one write lock; "
+            "PostgreSQL serves several workers better",
+            highlight=False,
+        )
+    err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
+    uvicorn.run(
+        "promiseline.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(access_log),
+        access_log=access_log,
+    )
+
+
+@commands.command()
+def key(
+    role: Annotated[str, typer.Argument(help="planner or admin")],
+    db: DbOpt = "sqlite:///promiseline.db",
+) -> None:
+    """Create an API key directly in the database (to bootstrap an admin). Uses the same
+    pepper as the service: set PROMISELINE_PEPPER as the service has it."""
+    from promiseline.service.access import key_hash, new_key, pepper_for
+    from promiseline.store import open_store
+
+    known = api.check_role(role)
+    store = open_store(db)
+    try:
+        pepper = pepper_for(store, os.environ.get("PROMISELINE_PEPPER") or None)
+        key_id, secret = new_key(known)
+        store.add_key(key_id, key_hash(pepper, secret), known, dt.datetime.now())
+    finally:
+        store.close()
+    out.print(f"{key_id} ({role}): {secret}", highlight=False)
+
+
+@commands.command("import")
+def import_orders(
+    orders: OrdersArg,
+    db: DbOpt = "sqlite:///promiseline.db",
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help="Scenario to check against (default: the one the database holds, else the demo)."
+        ),
+    ] = None,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Load an order book into the database: every good row, in one transaction. Rejected
+    rows are listed and not imported; exit code 1 if there are any."""
+    from promiseline.io.scenario_file import from_stored
+    from promiseline.store import open_store
+
+    store = open_store(db)
+    try:
+        stored = store.scenario() if scenario is None else None
+        # a running service's own scenario, else the one named (or the demo)
+        s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
+        book = read_book(scenario, s, orders)
+        known = store.known_orders(book.table["order_id"].to_list())
+        book = book.without(known, reason="order id already in the database")
+        print_rejected(book)
+        n = store.import_orders(book, dt.datetime.now())
+    except StorageError as e:  # the whole import rolled back
+        raise PromiselineError(f"import failed, nothing was written: {e}") from None
+    finally:
+        store.close()
+    out.print(f"imported {n:,} orders into {db}")
+    exit_if_rejected(book, accept_rejected)
+
+
+OrdersFileArg = Annotated[Path, typer.Argument(help="Order book to write, .csv or .parquet.")]
+
+
+def _write_stored_orders(db: str, output: Path) -> int:
+    """Every order the database holds (any status), written as an order book; how many."""
+    from promiseline.io.order_book import write_orders
+    from promiseline.store import open_existing
+
+    store = open_existing(db)
+    try:
+        book = store.export_orders()
+    finally:
+        store.close()
+    write_orders(book, output)
+    return len(book)
+
+
+@commands.command()
+def dump(output: OrdersFileArg, db: DbOpt = "sqlite:///promiseline.db") -> None:
+    """Write every order in the database as an order book (any status)."""
+    n = _write_stored_orders(db, output)
+    out.print(f"dumped {n:,} orders to {output}")
+
+
+@commands.command("export", hidden=True)
+def export_deprecated(output: OrdersFileArg, db: DbOpt = "sqlite:///promiseline.db") -> None:
+    """Old name of `dump`: export now means shipping abroad."""
+    err.print(
+        "note: 'promiseline export' is now 'promiseline dump' (export means shipping abroad); "
+        "the old name will go",
+        highlight=False,
+        soft_wrap=True,
+    )
+    n = _write_stored_orders(db, output)
+    out.print(f"exported {n:,} orders to {output}")
+
+
+@commands.command()
+def surge(
+    url: Annotated[str, typer.Option(help="Service base URL.")] = "http://127.0.0.1:8000",
+    orders: Annotated[int, typer.Option(help="Orders to send.")] = 10_000,
+    concurrency: Annotated[int, typer.Option(help="Open connections.")] = 64,
+    threads: Annotated[int, typer.Option(help="wrk threads.")] = 2,
+    verify_db: Annotated[
+        str | None, typer.Option(help="Database URL of the service, to verify the orders.")
+    ] = None,
+) -> None:
+    """Replay a launch surge (wrk), print throughput and latency, verify the store."""
+    from promiseline.loadtest import run_surge, verify
+
+    with steps() as say:
+        say(f"sending {orders:,} orders over {concurrency} connections")
+        res = run_surge(url, orders, concurrency, threads=threads)
+    for line in res.lines():
+        out.print(line, highlight=False)
+    if verify_db:
+        v = verify(verify_db, res.acks)
+        out.print(v.line(), highlight=False)
+        if not v.ok:
+            raise typer.Exit(1)

@@ -1,0 +1,212 @@
+"""Commands that plan the book more than once to answer a question: compare (what-ifs side
+by side), size (the capacity a wait target needs), allocate (export quotas)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+
+from promiseline import api
+from promiseline.cli.readouts import print_outlook
+from promiseline.cli.shared import (
+    AcceptRejected,
+    OrdersArg,
+    ScenarioArg,
+    exit_if_rejected,
+    frame_table,
+    out,
+    print_paths,
+    read_inputs,
+    refuse_file_output,
+    steps,
+    table,
+)
+from promiseline.errors import AllocationError
+from promiseline.io.outputs import write_allocation
+
+commands = typer.Typer()
+
+
+@commands.command()
+def compare(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    patches: Annotated[list[Path], typer.Argument(metavar="PATCH", help="What-if patches (YAML).")],
+    at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
+    futures: Annotated[int, typer.Option(help="Also simulate each (Monte Carlo futures).")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the charts.")] = Path(
+        "promiseline-compare"
+    ),
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Plan (and with --futures simulate) the order book on the scenario and on each
+    what-if; print them side by side."""
+    from promiseline.charts import compare_charts
+
+    with steps() as say:
+        say("planning each scenario")
+        s, book = read_inputs(scenario, orders)
+        cmp = api.compare(s, book, patches)
+        say("writing charts")
+        paths = compare_charts(cmp, output)
+        odds = None
+        if futures:
+            say(f"simulating each scenario ({futures} futures)")
+            odds = cmp.simulated_waits(futures, seed)
+    dates = [dt.date.fromisoformat(d) for d in at] if at else None
+    months = cmp.deliveries_by_month().with_columns(pl.col("month").dt.strftime("%Y-%m"))
+    span = f", {months['month'][0]} through {months['month'][-1]}" if months.height else ""
+    first, last = cmp.utilization_period()
+    for title, df in (
+        ("Wait in days, median and P90", cmp.waits()),
+        (f"Deliveries per month{span} (every month)", months),
+        ("Orders waiting to be built", cmp.backlog_at(dates)),
+        (
+            f"Line utilization from {first} through {last} (to the last build of any)",
+            cmp.utilization(),
+        ),
+    ):
+        out.print(frame_table(title, df))
+    if odds is not None:
+        out.print(
+            frame_table(
+                f"Monte Carlo ({futures} futures): median of each order's P90 wait, days", odds
+            )
+        )
+    if cmp.by_sea:
+        print_outlook(cmp.export_outlook())
+    print_paths(paths)
+    exit_if_rejected(book, accept_rejected)
+
+
+@commands.command()
+def size(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    target: Annotated[str, typer.Option(help='e.g. "p90_wait<=180d from 2026-01-01"')] = (
+        "p90_wait<=180d"
+    ),
+    levers: Annotated[str, typer.Option(help="Lever kinds: shifts,lines,parts.")] = (
+        "shifts,lines,parts"
+    ),
+    futures: Annotated[int, typer.Option(help="Also check with a Monte Carlo run.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo check.")] = 0,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """Find the least-cost capacity additions that meet a wait target (HiGHS + planner);
+    exit code 1 if the target is not met or rows of the order book were rejected."""
+    with steps() as say:
+        s, book = read_inputs(scenario, orders)
+        say("sizing (MIP on weekly buckets, then the planner)")
+        r = api.size(s, book, target, levers=levers.split(","))
+        sim = None
+        if futures and r.met:
+            say(f"checking with {futures} Monte Carlo futures")
+            sim = api.simulate(r.plan.scenario, r.plan, futures=futures, seed=seed)
+    verdict = "[green]met[/]" if r.met else "[red]not met[/]"
+    out.print(
+        f"Target {r.target}: {verdict}. Without additions {r.baseline:.0f} days; "
+        f"with them {r.achieved:.0f} days (by the planner)."
+    )
+    out.print(
+        table(
+            f"Capacity to add (cost {r.cost:,.0f})",
+            ("lever", "kind", "from", "units", "cost"),
+            (
+                (a["lever"], a["kind"], str(a["start"]), str(a["units"]), f"{a['cost']:,.0f}")
+                for a in r.additions()
+            ),
+            left=3,
+        )
+    )
+    out.print(r.note, highlight=False)
+    if sim is not None:
+        for p in (50, 90):
+            out.print(
+                f"Monte Carlo ({sim.futures} futures), using each order's P{p} delivery: "
+                f"{r.target.measure_simulation(sim, p):.0f} days"
+            )
+    exit_if_rejected(book, accept_rejected)
+    if not r.met:
+        raise typer.Exit(1)
+
+
+def parse_p90_target(text: str) -> int:
+    """'<=270d', '270d' or '270' -> 270 days."""
+    t = text.strip().removeprefix("<=").strip().removesuffix("d").strip()
+    if not t.isdigit():
+        raise AllocationError(
+            f"--domestic-p90: expected e.g. '<=270d', '270d' or '270', got {text!r}"
+        )
+    return int(t)
+
+
+def parse_month_span(text: str | None) -> tuple[dt.date, dt.date] | None:
+    """'2027-01..2027-12' -> first days of both months."""
+    if text is None:
+        return None
+    try:
+        a, b = (dt.date.fromisoformat(p.strip() + "-01") for p in text.split(".."))
+    except ValueError:
+        raise AllocationError(f"--months: expected e.g. '2027-01..2027-12', got {text!r}") from None
+    return a, b
+
+
+@commands.command()
+def allocate(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    domestic_p90: Annotated[
+        str, typer.Option("--domestic-p90", help='Domestic P90 wait target, e.g. "<=270d".')
+    ],
+    months: Annotated[
+        str | None,
+        typer.Option(
+            help="Months to allocate, e.g. 2027-01..2027-12 (default: 12 months "
+            "from the first export sailing)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Folder for quotas.csv, scenario.yaml, summary.json."),
+    ] = None,
+    accept_rejected: AcceptRejected = False,
+) -> None:
+    """How many cars each export market gets per month: the most margin (HiGHS) whose plan
+    keeps the domestic P90 wait within the target, checked by the planner. Exit code 1 if
+    the target is not met or rows of the order book were rejected."""
+    refuse_file_output(output)
+    target, span = parse_p90_target(domestic_p90), parse_month_span(months)
+    with steps() as say:
+        s, book = read_inputs(scenario, orders)
+        a = api.allocate(s, book, domestic_p90_days=target, months=span, progress=say)
+    grid = a.quotas_by_month()
+    out.print(
+        table(
+            f"Monthly export quotas, cars departing (margin {a.margin:,.0f})",
+            grid.columns,
+            ((r[0], *(f"{v:,}" for v in r[1:])) for r in grid.iter_rows()),
+        )
+    )
+    verdict = "[green]met[/]" if a.met else "[red]not met[/]"
+    p50 = "-" if a.domestic_p50 is None else f"{a.domestic_p50:.0f}"
+    p90 = "-" if a.domestic_p90 is None else f"{a.domestic_p90:.0f}"
+    out.print(
+        f"Domestic P90 <= {target} days: {verdict}. Planned domestic orders "
+        f"{a.domestic_orders:,}: P50 {p50} days, P90 {p90} days (by the planner; "
+        f"w_lp {'none' if a.w_lp is None else a.w_lp})."
+    )
+    out.print(frame_table("Verification by the planner: quota and departures", a.verified))
+    if a.export_waits.height:
+        out.print(frame_table("Export waits (days)", a.export_waits))
+    out.print(a.note, highlight=False)
+    if output is not None:
+        print_paths(write_allocation(a, output))
+    exit_if_rejected(book, accept_rejected)
+    if not a.met:
+        raise typer.Exit(1)

@@ -1,0 +1,107 @@
+"""Every output file the planner writes, written one way: a plan (plan.parquet, plan.csv,
+summary.json; by sea also sailings and yard, Parquet and CSV), a Monte Carlo run
+(windows.parquet, bands.parquet, simulation.json), a backtest's backtest.json and an
+allocation (quotas.csv, scenario.yaml, summary.json). Charts and pages are drawn by
+`promiseline.charts` and `promiseline.web`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+import yaml
+
+from promiseline.core.readout.summary import summary
+
+if TYPE_CHECKING:
+    from promiseline.core.futures.simulate import Simulation
+    from promiseline.core.planning.plan import Plan
+    from promiseline.core.studies.allocation import Allocation
+
+Paths = dict[str, Path]
+"""What was written, by name, in the order it was written."""
+
+
+def folder(out: str | Path) -> Path:
+    """The output folder, made (with its parents) when missing."""
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """JSON as every output has it: indented by two, a final newline, UTF-8; a value JSON
+    has no type for (a date) as its text."""
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def write_csv(table: pl.DataFrame, path: Path) -> Path:
+    """CSV as every output has it: date-times in ISO 8601 with a T."""
+    table.write_csv(path, datetime_format="%Y-%m-%dT%H:%M:%S%.f")
+    return path
+
+
+def _tables(out: Path, name: str, table: pl.DataFrame) -> Paths:
+    """One table as NAME.parquet and NAME.csv."""
+    paths = {f"{name}_parquet": out / f"{name}.parquet", f"{name}_csv": out / f"{name}.csv"}
+    table.write_parquet(paths[f"{name}_parquet"])
+    write_csv(table, paths[f"{name}_csv"])
+    return paths
+
+
+def write_plan(plan: Plan, out: str | Path) -> Paths:
+    """Write the per-order table (Parquet and CSV) and the JSON summary (with the rejected
+    rows); by sea also the sailings and the port yards. Returns the paths."""
+    where = folder(out)
+    paths = {
+        "parquet": where / "plan.parquet",
+        "csv": where / "plan.csv",
+        "summary": where / "summary.json",
+    }
+    plan.table.write_parquet(paths["parquet"])
+    write_csv(plan.table, paths["csv"])
+    rejected = [
+        {"row": r.row, "order_id": r.order_id, "reason": r.reason} for r in plan.book.rejected
+    ]
+    write_json(paths["summary"], summary(plan) | {"rejected_rows": rejected})
+    if plan.by_sea:  # export by sea: the sailings and the cars waiting at each port per day
+        paths |= _tables(where, "sailings", plan.sailings())
+        paths |= _tables(where, "yard", plan.yard())
+    return paths
+
+
+def write_simulation(sim: Simulation, out: str | Path) -> Paths:
+    """Each order's delivery window, the backlog's bands and the run's summary."""
+    where = folder(out)
+    paths = {
+        "windows": where / "windows.parquet",
+        "bands": where / "bands.parquet",
+        "simulation": where / "simulation.json",
+    }
+    sim.orders().write_parquet(paths["windows"])
+    sim.bands().write_parquet(paths["bands"])
+    write_json(paths["simulation"], sim.summary())
+    return paths
+
+
+def write_backtest(scores: dict[str, Any], out: str | Path) -> Paths:
+    """A backtest's scores (`Backtest.to_json()` or `History.to_json()`) as backtest.json."""
+    return {"backtest": write_json(folder(out) / "backtest.json", scores)}
+
+
+def write_allocation(allocation: Allocation, out: str | Path) -> Paths:
+    """The quotas (CSV), the scenario with them set (YAML, ready to plan) and the summary."""
+    where = folder(out)
+    paths = {
+        "quotas": where / "quotas.csv",
+        "scenario": where / "scenario.yaml",
+        "summary": where / "summary.json",
+    }
+    write_csv(allocation.quotas, paths["quotas"])
+    data = allocation.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    paths["scenario"].write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    write_json(paths["summary"], allocation.summary())
+    return paths

@@ -1,0 +1,126 @@
+"""serve's start-up errors, key, import and dump against a database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.cli.conftest import ORDERS, TINY, run
+
+
+def test_import_dump_and_key(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Orders import into a database whole and dump back; a key is made there."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 0
+    assert "imported 40 orders" in out
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 1  # the same ids again: all rejected rows, nothing written twice
+    assert "imported 0 orders" in out
+    code, out, _ = run(capsys, monkeypatch, "dump", str(tmp_path / "all.csv"), "--db", db)
+    assert code == 0
+    assert out == f"dumped 40 orders to {tmp_path / 'all.csv'}\n"
+    assert pl.read_csv(tmp_path / "all.csv").height == 40
+    code, out, _ = run(capsys, monkeypatch, "key", "planner", "--db", db)
+    assert code == 0
+    assert "pl_planner_" in out
+
+
+def test_export_is_the_old_name_of_dump(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`export` (now a word for shipping abroad) still dumps the database, with a one-line
+    note on stderr, and is no longer listed in --help."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    code, out, err = run(capsys, monkeypatch, "export", str(tmp_path / "old.csv"), "--db", db)
+    assert code == 0
+    assert out == f"exported 40 orders to {tmp_path / 'old.csv'}\n"
+    assert err.count("\n") == 1
+    assert "'promiseline export' is now 'promiseline dump'" in err
+    run(capsys, monkeypatch, "dump", str(tmp_path / "new.csv"), "--db", db)
+    assert (tmp_path / "old.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
+    _, listed, _ = run(capsys, monkeypatch, "--help")
+    assert "│ dump " in listed  # a command in the list
+    assert "│ export " not in listed
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("--db", "postgresql://app:secret@127.0.0.1:1/orders"),
+            "database postgresql://app:***@127.0.0.1:1/orders",
+        ),
+        (("--db", "sqlite:////no/such/folder/x.db"), "database sqlite:////no/such/folder/x.db"),
+        (("--db", "mysql://x"), "unknown database URL"),
+        (("--admin-key", "short"), "at least 32 characters, got 5"),
+        (("--webhook", "http://127.0.0.1:9/h"), "PROMISELINE_WEBHOOK_SECRET"),
+    ],
+)
+def test_serve_start_up_errors_are_one_line(  # type: ignore[no-untyped-def]
+    capsys, monkeypatch, args: tuple[str, ...], message: str
+) -> None:
+    """A service that cannot start says why in one line naming the database (no password),
+    exit code 2, before any worker starts."""
+    monkeypatch.delenv("PROMISELINE_ADMIN_KEY", raising=False)
+    monkeypatch.delenv("PROMISELINE_WEBHOOK_SECRET", raising=False)
+    code, _, err = run(capsys, monkeypatch, "serve", *args)
+    assert code == 2
+    assert message in err
+    assert ":secret@" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_key_and_import_into_a_database(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`key` makes a key the service accepts (same pepper); `import` checks rows against the
+    database's own scenario and moves the book's version."""
+    from promiseline.service.access import Access
+    from promiseline.store import open_store
+
+    db = f"sqlite:///{tmp_path / 'k.db'}"
+    monkeypatch.setenv("PROMISELINE_PEPPER", "cli-pepper")
+    code, out, _ = run(capsys, monkeypatch, "key", "planner", "--db", db)
+    assert code == 0
+    secret = out.strip().split(": ")[1]
+    store = open_store(db)
+    assert Access(store, b"cli-pepper").role(secret) == "planner"
+    store.put_scenario(Path(TINY).read_text())
+    store.close()
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--accept-rejected")
+    assert code == 0, out
+    store = open_store(db)
+    assert store.versions().book == 1
+    store.close()
+
+
+def test_import_rejects_orders_already_stored(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Importing a book again imports nothing twice: the stored ids are rejected rows
+    (exit 1), the new ones go in."""
+    db = f"sqlite:///{tmp_path / 'i.db'}"
+    head = Path(ORDERS).read_text().splitlines()
+    part = tmp_path / "part.csv"
+    part.write_text("\n".join(head[:6]) + "\n")
+    assert run(capsys, monkeypatch, "import", str(part), "--db", db, "--scenario", TINY)[0] == 0
+    code, out, err = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    assert code == 1
+    assert "row 2 order 'o00': order id already in the database" in err
+    assert f"imported {len(head) - 6:,} orders" in out
+
+
+def test_in_memory_sqlite_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An in-memory SQLite URL would give every connection its own empty database."""
+    code, _, err = run(capsys, monkeypatch, "serve", "--db", "sqlite:///:memory:")
+    assert code == 2
+    assert "in-memory database" in err
+
+
+def test_serve_futures_out_of_range_is_refused(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """--futures (or PROMISELINE_FUTURES) is checked before anything starts."""
+    code, _, err = run(capsys, monkeypatch, "serve", "--futures", "9999")
+    assert code == 2
+    assert "--futures" in err
+    monkeypatch.setenv("PROMISELINE_FUTURES", "-1")
+    code, _, err = run(capsys, monkeypatch, "serve")
+    assert code == 2
+    assert "--futures" in err

@@ -1,0 +1,164 @@
+"""What every command shares: rejected rows exit 1, a user error is one line with exit
+code 2 (a traceback only with --debug), files that cannot be read are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promiseline import api
+from tests.cli.conftest import ORDERS, PATCH, TINY, quote_args, run, sizing_scenario, with_bad_row
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("quote", "{s}", "{o}", "--model", "A", "--variant", "S", "--market", "CN"),
+        ("explain", "{s}", "{o}", "o07"),
+        ("simulate", "{s}", "{o}", "--futures", "2", "-o", "{tmp}/sim"),
+        ("compare", "{s}", "{o}", PATCH, "-o", "{tmp}/cmp"),
+        ("size", "{s}", "{o}", "--target", "max_wait<=200d"),
+        ("import", "{o}", "--db", "sqlite:///{tmp}/o.db", "--scenario", "{s}"),
+    ],
+    ids=lambda c: c[0],
+)
+def test_every_planning_command_exits_1_on_rejected_rows(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch,
+    command: tuple[str, ...],
+) -> None:
+    """quote, explain, simulate, compare, size and import list rejected rows and exit 1;
+    with --accept-rejected they exit 0."""
+    fill = {"s": sizing_scenario(tmp_path), "o": with_bad_row(tmp_path), "tmp": str(tmp_path)}
+    args = [a.format(**fill) for a in command]
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert "row 4 order 'bad1': unknown model 'Z'" in err
+    assert code == 1
+    if command[0] == "import":  # the good rows are in: import them into a new database
+        args[args.index("--db") + 1] = f"sqlite:///{tmp_path}/again.db"
+    code, _out, err = run(capsys, monkeypatch, *args, "--accept-rejected")
+    assert "row 4 order 'bad1'" in err
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("plan", "missing.yaml", ORDERS), "missing.yaml: cannot read file"),
+        (("plan", TINY, "demo"), "ORDERS 'demo' is the demo's order book"),
+        (("plan", TINY, PATCH), "more-hours.yaml: expected an order book"),
+        (quote_args("A", "S", "--option", "paint:black"), "expected NAME=VALUE"),
+        (quote_args("A", "S", "--option", "a=1", "--option", "a=2"), "'a' given twice"),
+        (("plan", TINY, "missing.csv"), "missing.csv: no such order-book file"),
+        (("explain", TINY, ORDERS, "nope"), "order 'nope' is not in the plan"),
+        (quote_args("B"), "unknown model 'B'"),
+        (quote_args("A", "S", "--when", "soon"), "--when: expected an ISO 8601"),
+    ],
+)
+def test_errors_are_one_line_exit_2(capsys, monkeypatch, args, message) -> None:  # type: ignore[no-untyped-def]
+    """A user error prints one line with what is wrong, no traceback, and exits 2."""
+    code, _, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def _png() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+FILE_ERRORS = {  # name: (content, or None for a folder; the command, FILE for it; message)
+    "folder.csv": (None, ("plan", TINY, "FILE"), "is a directory"),
+    "folder.yaml": (None, ("plan", "FILE", ORDERS), "cannot read file: Is a directory"),
+    "random.csv": (bytes(range(128, 256)) * 8, ("plan", TINY, "FILE"), "not UTF-8 text"),
+    "utf16.csv": (Path(ORDERS).read_text().encode("utf-16"), ("plan", TINY, "FILE"), "UTF-16"),
+    "nul.csv": (b"order_id,model\x00\n", ("plan", TINY, "FILE"), "binary data"),
+    "picture.parquet": (_png(), ("plan", TINY, "FILE"), "not a Parquet file"),
+    "empty.csv": (b"", ("plan", TINY, "FILE"), "empty file"),
+    "blank.csv": (b"\n\n", ("plan", TINY, "FILE"), "empty file"),
+    "empty.parquet": (b"", ("plan", TINY, "FILE"), "empty file"),
+    "scenario.yaml": (_png(), ("plan", "FILE", ORDERS), "not UTF-8 text"),
+    "empty.yaml": (b"", ("validate", "FILE"), "empty: no YAML content"),
+    "patch.yaml": (_png(), ("compare", TINY, ORDERS, "FILE"), "not UTF-8 text"),
+    "nothing.yaml": (b"", ("compare", TINY, ORDERS, "FILE"), "empty: no YAML content"),
+    "gone.csv": (b"", ("import", "FILE", "--scenario", TINY), "no such order-book file"),
+}
+
+
+@pytest.mark.parametrize("name", FILE_ERRORS)
+def test_file_errors_name_the_file_in_one_line(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch,
+    name: str,
+) -> None:
+    """A missing, folder, binary, undecodable or empty file is one line on stderr naming
+    it, exit code 2, no traceback."""
+    content, command, message = FILE_ERRORS[name]
+    path = tmp_path / name
+    if content is None:
+        path.mkdir()
+    elif name != "gone.csv":
+        path.write_bytes(content)
+    args = [str(path) if a == "FILE" else a for a in command]
+    if args[0] == "import":
+        args += ["--db", f"sqlite:///{tmp_path}/o.db"]
+    if args[0] in ("plan", "compare"):
+        args += ["-o", str(tmp_path / "out")]
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert err.startswith(f"error: {path}: ")
+    assert message in err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command", ["plan", "quote", "explain", "simulate", "compare", "size", "backtest"]
+)
+def test_a_custom_scenario_needs_its_orders(capsys, monkeypatch, command: str) -> None:  # type: ignore[no-untyped-def]
+    """Without ORDERS a custom scenario is a usage error (exit 2), never silently planned
+    with the demo's order book."""
+    code, _out, err = run(capsys, monkeypatch, command, TINY)
+    assert code == 2
+    assert "Missing argument 'ORDERS'" in err
+
+
+def test_demo_orders_go_with_the_demo_scenario(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """'demo' for ORDERS is the demo's generated book, with the demo scenario."""
+    code, out, _ = run(capsys, monkeypatch, "validate", "demo", "demo")
+    assert code == 0
+    assert "533,166 orders loaded, 0 rejected" in out  # 524,247 at home, 8,919 from Europe
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback_of_a_user_error(capsys, monkeypatch, where: str) -> None:  # type: ignore[no-untyped-def]
+    """--debug, before or after the command name, shows the traceback, then the one line."""
+    args = ("plan", "missing.yaml", ORDERS)
+    args = ("--debug", *args) if where == "before" else (*args, "--debug")
+    code, _out, err = run(capsys, monkeypatch, *args)
+    assert code == 2
+    assert "Traceback" in err
+    assert "ScenarioError" in err
+    assert (
+        err.rstrip().splitlines()[-1]
+        == "error: missing.yaml: cannot read file: No such file or directory"
+    )
+
+
+def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An unexpected exception is one line without --debug, its traceback with it."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(api, "plan", broken)
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, ORDERS, "-o", "unused")
+    assert (code, err) == (2, "error: RuntimeError: boom (--debug shows where)\n")
+    code, _out, err = run(capsys, monkeypatch, "plan", TINY, ORDERS, "--debug", "-o", "unused")
+    assert code == 2
+    assert "Traceback" in err
+    assert 'raise RuntimeError("boom")' in err
+    assert err.rstrip().splitlines()[-1] == "error: RuntimeError: boom"
