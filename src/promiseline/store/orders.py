@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.model.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
-from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook
+from promiseline.core.model.orders import BOOK_COLUMNS, HISTORY, OrderBook
 from promiseline.core.model.records import (
     Created,
     NewOrder,
@@ -48,6 +48,7 @@ INSERT_ORDER = (
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
+_HISTORY = ", ".join(f"'{s}'" for s in HISTORY)
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
 QUEUED_SQL = ", ".join(f"'{s.value}'" for s in sorted(QUEUED))
 Item = NewOrder | Transition | Probe
@@ -373,6 +374,7 @@ class OrderTables(Db):
                     r["line"],
                     self.date(r["build_date"]),
                     self.ts(at),
+                    r["sailing_id"],
                 )
             )
             data = json.dumps({"status": r["status"], "source": actor})
@@ -381,8 +383,8 @@ class OrderTables(Db):
             cur.executemany(
                 self.q(
                     "INSERT INTO orders (order_id, model, variant, options, market, priority, "
-                    "status, created_at, locked_at, line, build_date, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    "status, created_at, locked_at, line, build_date, updated_at, sailing_id) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 ),
                 rows,
             )
@@ -394,9 +396,14 @@ class OrderTables(Db):
     # the order-book columns; a reserved order's locked_at is when it was placed
     BOOK_SELECT = (
         "SELECT order_id, model, variant, options, market, "
-        "COALESCE(locked_at, created_at), priority, status, line, build_date FROM orders"
+        "COALESCE(locked_at, created_at), priority, status, line, build_date, sailing_id "
+        "FROM orders"
     )
-    BOOK_SQL = BOOK_SELECT + f" WHERE status IN ({_IN_PLANNING})"
+    # what a plan reads: the orders in planning, and history (built where and when)
+    BOOK_SQL = BOOK_SELECT + (
+        f" WHERE status IN ({_IN_PLANNING}) OR (status IN ({_HISTORY}) "
+        "AND line IS NOT NULL AND build_date IS NOT NULL)"
+    )
 
     def export_orders(self) -> OrderBook:
         """Every order in the order-book columns (any status)."""

@@ -403,8 +403,9 @@ class Lever(Frozen):
 
     kind shift: `amount` more hours a working day on `line`; kind line: a new line like
     `line` (same models, shifts and days) at `amount` jph; kind part: `amount` more of
-    `part` a week. Each unit costs `cost`; it can start `lead_days` after the scenario
-    start at the earliest.
+    `part` a week. Each unit costs `cost`; it can start `lead_days` after the plan's day
+    (`as_of`, else `start`) at the earliest: by default the sizing section's lead for
+    its kind.
     """
 
     name: Name
@@ -413,8 +414,22 @@ class Lever(Frozen):
     part: Name | None = None
     amount: Annotated[float, Field(gt=0, le=1e8)]
     cost: Annotated[float, Field(ge=0, le=1e15)]
-    lead_days: Days = 0
+    lead_days: Days | None = None
     max_units: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class LeverLeads(Frozen):
+    """Days from the plan's day to a lever's first day, by kind, unless a lever names its
+    own: a shift needs people hired and trained, a line building and ramping, parts a
+    supplier's added output."""
+
+    shift: Days = 28
+    line: Days = 182
+    part: Days = 56
+
+
+class SizingDefaults(Frozen):
+    lead_days: LeverLeads = LeverLeads()
 
 
 class Scenario(Frozen):
@@ -432,6 +447,7 @@ class Scenario(Frozen):
     markets: tuple[Market, ...] = Field(min_length=1, max_length=500)
     uncertainty: Uncertainty | None = None  # extension: Monte Carlo
     levers: tuple[Lever, ...] = ()  # extension: capacity sizing
+    sizing: SizingDefaults = SizingDefaults()  # extension: what a lever needs to start
     as_of: Moment | None = None  # the moment of the plan (default: start)
     lead_in_days: Days = 0  # the fewest days from lock to build
     timezone: TimeZone | None = None  # extension: the plant's, for the service's midnight
