@@ -37,6 +37,9 @@ from promiseline.cli.shared import (
 from promiseline.io.outputs import write_backtest, write_plan, write_roll
 
 if TYPE_CHECKING:
+    import polars as pl
+
+    from promiseline.core.model.orders import OrderBook
     from promiseline.core.planning.plan import Plan
 
 commands = typer.Typer()
@@ -52,16 +55,32 @@ def demo(
     calibration: Annotated[
         str, typer.Option(help="Span of the short backtest whose line is printed (0: none).")
     ] = "28d",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Roll the story forward to this day (a date or 'today') along the plan: "
+            "what it builds before then is built and delivered, the rest is the queue.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog, then a short
-    Monte Carlo run and its charts, and a short backtest of the promises."""
+    """Plan the embedded demo as of the morning after the YU7 launch: the surge on top of
+    the SU7 backlog, then a short Monte Carlo run and its charts, and a short backtest of
+    the promises. With --as-of, the same story on a later day."""
     from promiseline.demo import demo_orders
 
     with steps() as say:
         say("generating the launch surge")
         s = api.load_scenario(None)
-        orders = demo_orders(seed)
+        orders: OrderBook | pl.DataFrame = demo_orders(seed)
         p = api.plan(s, orders, progress=say)
+        if as_of is not None:
+            day = parse_day(as_of, "--as-of")
+            say(f"rolling the story to {day}")
+            rolled = api.roll_plan(p, day)
+            s, orders = rolled.scenario, rolled.book
+            p = api.plan(s, orders, progress=say)
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
         if futures:
