@@ -18,6 +18,7 @@ from promiseline.cli.shared import (
     err,
     exit_if_rejected,
     out,
+    parse_as_of,
     print_rejected,
     read_book,
     steps,
@@ -73,6 +74,15 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log one line per request (order tokens redacted).")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Plan as of this fixed plant-local moment (a demo, a test) instead of the "
+            "clock in the scenario's time zone.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the order service (FastAPI + uvicorn). Settings and secrets from the
     environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
@@ -94,6 +104,7 @@ def serve(
         public_backlog=public_backlog,
         public_metrics=public_metrics,
         futures=futures,
+        as_of=_moment(parse_as_of(as_of)),
     )
     if scenario is not None:
         api.load_scenario(scenario)  # a bad file fails before the database is touched
@@ -237,3 +248,10 @@ def surge(
         out.print(v.line(), highlight=False)
         if not v.ok:
             raise typer.Exit(1)
+
+
+def _moment(moment: dt.datetime | dt.date | None) -> dt.datetime | None:
+    """A date as its midnight: the service's as_of is a moment."""
+    if moment is None or isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.combine(moment, dt.time())
