@@ -111,6 +111,10 @@ class LivePlan:
         time zone. Every plan and quote is made as of it."""
         return self.settings.as_of or plant_time(self.clock(), scenario.timezone)
 
+    def moment(self) -> dt.datetime:
+        """Now, at the plant (see `_moment`)."""
+        return self._moment(self.scenario)
+
     def day_turned(self) -> bool:
         """Has the plant's day moved on since the plan was made (past midnight)?"""
         return self._moment(self.scenario).date() > self.scenario.now

@@ -39,7 +39,7 @@ from promiseline.store.db import Db
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
     "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
-    "promised_likely, promised_source"
+    "promised_likely, promised_source, sailing_id"
 )
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
@@ -168,6 +168,7 @@ class OrderTables(Db):
             "options": t.options,
             "line": t.line,
             "build_date": self.date(t.build_date),
+            "sailing_id": t.sailing_id,
         }
         if t.window is not None:
             changes |= {
@@ -231,6 +232,7 @@ class OrderTables(Db):
                 self.from_date(r[15]),
                 r[16] or PLAN,
             ),
+            sailing_id=r[17],
         )
 
     def get(self, order_id: str) -> OrderRecord | None:

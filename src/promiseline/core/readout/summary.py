@@ -9,7 +9,6 @@ import numpy as np
 import polars as pl
 
 from promiseline.core.model.lifecycle import IN_PLANNING
-from promiseline.core.model.orders import HISTORY
 from promiseline.core.planning.plan import HISTORY as HISTORY_GROUP
 from promiseline.core.planning.plan import RESERVED, Plan
 from promiseline.core.readout.export_outlook import export_summary
@@ -17,12 +16,12 @@ from promiseline.core.readout.waits import wait_stats
 
 
 def utilization_days(plan: Plan) -> int:
-    """Days from the start through the last build day, history included (at least one):
-    the period of line utilization. Capacity after the last build would only dilute it,
-    and built and capacity must cover the same days for built / capacity to be the
-    utilization."""
-    took = plan.table.filter(pl.col("status").is_in(["planned", *HISTORY]))
-    last_build = took["build_date"].max()
+    """Days from the start through the last day a slot is held (history, frozen orders
+    kept without a sailing, planned orders; at least one): the period of line
+    utilization. Capacity after it would only dilute it, and built and capacity must
+    cover the same days for built / capacity to be the utilization."""
+    held = pl.Series(plan.group != RESERVED) & plan.table["line"].is_not_null()
+    last_build = plan.table.filter(held)["build_date"].max()
     cap = plan.capacity
     if not isinstance(last_build, dt.date):
         return 1
