@@ -1,4 +1,5 @@
-# Two commands: `make demo` and `make test`. Each sets up what it needs on a fresh machine:
+# Two commands: `make demo` and `make test` (`make test-full` for every test at full
+# hypothesis counts). Each sets up what it needs on a fresh machine:
 # the virtualenv and packages, wrk (the surge tool's load generator) and chromium (the page
 # tests' browser, driven by Playwright), both Debian packages, and a
 # running PostgreSQL (the machine provides the server; it is started if it is down).
@@ -7,7 +8,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench system services clean
+# pytest on every core (xdist); tests marked xdist_group share a worker (loadgroup): the
+# browser module's, which share one server and one chromium. PYTEST_ARGS adds options,
+# e.g. PYTEST_ARGS=--durations=15.
+PYTEST := $(BIN)/python -m pytest -q -n auto --dist loadgroup $(PYTEST_ARGS)
+
+.PHONY: demo test test-full tests-quick tests-full lint typecheck bench system services clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +48,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: system services lint typecheck
-	$(BIN)/python -m pytest -q
+# The quick loop: every guard (reference-planner properties, browser, crash and attack
+# tests) with a fifth of the hypothesis examples; tests marked slow are left to test-full.
+# The type check runs beside the tests: on a fresh clone mypy takes a core for most of a
+# minute, and the tests leave cores idle while servers start.
+test: system services lint
+	@$(MAKE) --no-print-directory -j2 typecheck tests-quick
+
+# Everything: the slow tests too, and every property at its full count.
+test-full: system services lint
+	@$(MAKE) --no-print-directory -j2 typecheck tests-full
+
+tests-quick: $(STAMP)
+	HYPOTHESIS_PROFILE=quick $(PYTEST) -m "not slow"
+
+tests-full: $(STAMP)
+	HYPOTHESIS_PROFILE=full $(PYTEST)
 
 bench: $(STAMP) system services
 	$(BIN)/python benchmarks/plan_bench.py

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from tests.cli.conftest import ORDERS, TINY, quote_args, run, with_bad_row
 
@@ -66,6 +67,9 @@ def test_validate(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[
     assert "row 2 order 'x': unparsable locked_at 'never'" in err
 
 
+# A minute on 240,000 orders: the plan, summary and backtest commands on the tiny book and
+# the demo what-ifs on a slice of the demo book (tests/io/test_whatifs.py) guard the same.
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The demo plans the embedded surge and its printed waits come from the plan."""
     code, out, _ = run(capsys, monkeypatch, "demo", "-o", str(tmp_path))

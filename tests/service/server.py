@@ -4,6 +4,7 @@ several workers or a kill -9."""
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -22,9 +23,21 @@ ENV = {"PROMISELINE_ADMIN_KEY": ADMIN_KEY, "PROMISELINE_PEPPER": "test-pepper"}
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range, where no client connection of a test
+    running beside (to PostgreSQL, a service, wrk's) can be given it while a service starts
+    or restarts on it; drawn at random, so workers and other runs seldom ask for one twice."""
+    try:
+        first = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError):
+        first = 32768  # Linux's default
+    while True:
+        port = random.randrange(max(1024, first - 12_000), first)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # taken: draw again
+            return port
 
 
 def start(db_url: str, port: int, log: Path, *args: str) -> subprocess.Popen[bytes]:

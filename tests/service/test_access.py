@@ -81,6 +81,7 @@ def _start(db_url: str, **changes: Any) -> TestClient:
     return TestClient(create_app(desk_maker(settings(db_url, **changes), Clock())))
 
 
+@pytest.mark.both_stores
 def test_bootstrap_key_never_stops_a_start(db_url: str, caplog: Any) -> None:
     """Revoked: the service starts and the key stays revoked. Rotated in the environment:
     the new value works, the old one does not."""
@@ -98,6 +99,8 @@ def test_bootstrap_key_never_stops_a_start(db_url: str, caplog: Any) -> None:
         assert c.get("/v1/keys", headers=ADMIN).status_code == 401
 
 
+@pytest.mark.both_stores
+@pytest.mark.fresh_database
 def test_fresh_database_started_by_several_workers_at_once(db_url: str) -> None:
     """Four desks starting together on a fresh database: all start, one bootstrap key."""
     assert at_once(lambda _: desk_maker(settings(db_url), Clock())().store.close()) == []

@@ -34,6 +34,7 @@ def noisy(tmp_path: Path) -> str:
     return str(path)
 
 
+@pytest.mark.both_stores
 def test_windows_come_from_the_monte_carlo(db_url: str, noisy: str, clock: Clock) -> None:
     s = settings(db_url, scenario=noisy, futures=40)
     with TestClient(create_app(desk_maker(s, clock))) as client:

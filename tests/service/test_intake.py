@@ -95,6 +95,7 @@ def test_rules_are_the_cores(db_url: str) -> None:
     with_desk(db_url, clock, work)
 
 
+@pytest.mark.both_stores
 def test_a_replayed_lock_books_nothing_new(db_url: str) -> None:
     """Replaying a locked create returns the same order and books no second slot."""
 
@@ -111,6 +112,7 @@ def test_a_replayed_lock_books_nothing_new(db_url: str) -> None:
     assert booked == 0  # the re-plan replaced the booking
 
 
+@pytest.mark.both_stores
 def test_bookings_for_unstored_orders_are_undone(db_url: str) -> None:
     """Locks that end in a conflict (a key reused with another body) booked slots that
     no order holds: a re-plan comes within the debounce and quotes are as before."""

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
 from promiseline.core.model.lifecycle import EventKind
@@ -81,6 +82,7 @@ def _two_desks(db_url: str) -> tuple[Any, Any]:
     )
 
 
+@pytest.mark.both_stores
 def test_every_desk_follows_the_stored_versions(
     db_url: str, tiny: Scenario, tiny_orders: pl.DataFrame
 ) -> None:

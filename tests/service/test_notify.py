@@ -213,6 +213,7 @@ def verify(headers: dict[str, str], body: bytes) -> bool:
     return h["webhook-signature"] == f"v1,{want}"
 
 
+@pytest.mark.both_stores
 def test_webhooks_are_signed_and_retried(db_url: str, hook: str) -> None:
     """Moved windows reach the webhook, signed; failed deliveries are retried."""
     Receiver.fail = 2
@@ -229,6 +230,7 @@ def test_webhooks_are_signed_and_retried(db_url: str, hook: str) -> None:
     assert "promiseline_webhook_failures_total 2.0" in metrics
 
 
+@pytest.mark.both_stores
 def test_dead_letters_after_the_last_try(db_url: str, hook: str) -> None:
     """A target that keeps failing gets `webhook_attempts` tries, then a dead letter."""
     Receiver.fail = 10**6
@@ -244,6 +246,7 @@ def test_dead_letters_after_the_last_try(db_url: str, hook: str) -> None:
     assert Receiver.got == []
 
 
+@pytest.mark.both_stores
 def test_outbox_survives_a_restart(db_url: str, hook: str) -> None:
     """Deliveries written while the target was down are sent by the next start."""
     down = "http://127.0.0.1:9/nobody"  # discard port: connection refused

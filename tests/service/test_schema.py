@@ -12,6 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from promiseline.server import create_app
+from tests.conftest import examples
 from tests.service.conftest import ADMIN_KEY, Clock, desk_maker
 from tests.service.conftest import settings as service_settings
 
@@ -26,7 +27,7 @@ EXCLUDED = [
     schemathesis.checks.positive_data_acceptance,
 ]
 SETTINGS = settings(
-    max_examples=25,
+    max_examples=examples(25),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
@@ -54,7 +55,7 @@ class OrderSequences(Orders):  # type: ignore[misc,valid-type]
 
 class TestOrderSequences(OrderSequences.TestCase):  # type: ignore[name-defined,misc]
     settings = settings(
-        max_examples=20,
+        max_examples=examples(20),
         stateful_step_count=6,
         deadline=None,
         suppress_health_check=list(HealthCheck),

@@ -1,4 +1,5 @@
-"""Both back-ends run the same store tests; PostgreSQL gets a database of its own."""
+"""Both back-ends run the same store tests; PostgreSQL gets one database per test process,
+emptied for each test, and a new one for tests of a first start."""
 
 from __future__ import annotations
 
@@ -39,12 +40,50 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session")
+def pg_session_database() -> Iterator[str]:
+    """One migrated PostgreSQL database for this test process (each xdist worker has its
+    own), emptied before every test that uses it: a database created and migrated per
+    test cost about a second each."""
+    for url in pg_database():
+        open_store(url).close()
+        yield url
+
+
+def emptied(url: str) -> str:
+    """The database as a fresh one migrated: no connection left from an earlier test, no
+    row but the schema version, counters (event ids, ...) from 1 again. DELETE, not
+    TRUNCATE: on a few rows it takes a fraction of the time (10-25 ms against 100)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'schema_version'"
+        ).fetchall()
+        sequences = conn.execute(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+        ).fetchall()
+        with conn.transaction():
+            for (table,) in tables:
+                conn.execute(f'DELETE FROM "{table}"')
+            for (sequence,) in sequences:
+                conn.execute(f'ALTER SEQUENCE "{sequence}" RESTART')
+    return url
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database for the back-end tests/conftest.py chose (SQLite, or both for tests marked
+    `both_stores`): empty for `fresh_database` tests, migrated and empty for the rest."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'orders.db'}"
-    else:
+    elif request.node.get_closest_marker("fresh_database"):
         yield from pg_database()
+    else:
+        yield emptied(request.getfixturevalue("pg_session_database"))
 
 
 @pytest.fixture

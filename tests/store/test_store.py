@@ -20,11 +20,14 @@ from promiseline.store import SqlStore, open_store
 from promiseline.store.schema import MIGRATIONS
 from tests.store.conftest import NOW, RESERVED, at_once, new, write_history
 
+pytestmark = pytest.mark.both_stores
+
 
 def cancel(order_id: str) -> Transition:
     return Transition(order_id, EventKind.CANCELLED, RESERVED, "c", NOW, status=Status.CANCELLED)
 
 
+@pytest.mark.fresh_database
 def test_migrate_is_idempotent(store: SqlStore, db_url: str) -> None:
     """Migrating twice leaves the version; a second service start changes nothing."""
     assert store.version() == len(MIGRATIONS)
@@ -33,6 +36,7 @@ def test_migrate_is_idempotent(store: SqlStore, db_url: str) -> None:
     again.close()
 
 
+@pytest.mark.fresh_database
 def test_concurrent_first_starts_migrate_once(db_url: str) -> None:
     """Several processes opening a fresh database at once all end on the same schema."""
     assert at_once(lambda _: open_store(db_url).close()) == []

@@ -21,6 +21,8 @@ from promiseline.server import create_app
 from tests.service.conftest import ADMIN, Clock, desk_maker, settings
 from tests.web.conftest import Site, Tab, artifacts, cookie, open_order, sign_in
 
+# One server and one browser for the module: its tests run on one xdist worker, in order.
+pytestmark = pytest.mark.xdist_group("browser")
 Open = Callable[..., Tab]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}

@@ -24,16 +24,15 @@ from tests.service import conftest as service
 from tests.service.conftest import ADMIN, Clock, order
 from tests.store import conftest as store_fixtures
 
-# the service tests' fixtures (a client on the tiny scenario, SQLite and PostgreSQL)
+# the service tests' fixtures (a client on the tiny scenario): checks of the pages' own logic
+# run on SQLite only; what reads or writes the store (revoked keys, one-time links, listings,
+# NUL bytes) is marked to run on both back-ends
 db_url = store_fixtures.db_url
 clock = service.clock
 client = service.client
 planner_key = service.planner_key
 
 Response = Any  # what the TestClient answers (httpx's, or httpx2's when installed)
-# checks of the pages' own logic run on SQLite only; what reads or writes the store
-# (revoked keys, one-time links, listings, NUL bytes) runs on both back-ends
-SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 YAML = {"Content-Type": "application/yaml"}
 HX = {"HX-Request": "true"}
 PAYLOAD = '"><img src=x onerror=alert(1)>'  # no "/": it fits in one path segment
@@ -272,7 +271,6 @@ def book(c: TestClient, key: str, locked: int = 8, reserved: int = 2) -> list[tu
 # --- sign-in and sessions ---
 
 
-@SQLITE
 def test_a_wrong_key_signs_nobody_in(client: TestClient) -> None:
     """A wrong, empty, huge or API-shaped key: the form again (401), no session cookie,
     the key not echoed; the planner pages stay shut."""
@@ -292,6 +290,7 @@ def test_a_wrong_key_signs_nobody_in(client: TestClient) -> None:
     assert (r.status_code, r.headers["location"]) == (303, "/login?next=/")
 
 
+@pytest.mark.both_stores
 def test_a_revoked_key_ends_its_session_at_once(client: TestClient, planner_key: str) -> None:
     """Sign in, then an admin revokes the key: the very next request of that session is
     sent to sign in (pages, partials, data, downloads), and the key signs in no more."""
@@ -312,7 +311,6 @@ def test_a_revoked_key_ends_its_session_at_once(client: TestClient, planner_key:
     assert SESSION not in set_cookies(r)
 
 
-@SQLITE
 def test_forged_tampered_and_expired_sessions_are_refused(
     client: TestClient, planner_key: str
 ) -> None:
@@ -358,7 +356,6 @@ def test_forged_tampered_and_expired_sessions_are_refused(
         assert to_login(r), (what, r.status_code)
 
 
-@SQLITE
 def test_signing_out_ends_the_session(client: TestClient, planner_key: str) -> None:
     """Sign-out needs the form's token, then clears the cookie (Max-Age=0, Path=/)."""
     sign_in(client, planner_key)
@@ -373,7 +370,6 @@ def test_signing_out_ends_the_session(client: TestClient, planner_key: str) -> N
     assert to_login(client.get("/", follow_redirects=False))
 
 
-@SQLITE
 def test_a_session_copied_before_sign_out_is_dead_after(
     client: TestClient, planner_key: str
 ) -> None:
@@ -391,7 +387,6 @@ def on_this_host(target: str) -> bool:
     return urlsplit(urljoin("http://testserver/login", seen)).netloc == "testserver"
 
 
-@SQLITE
 def test_sign_in_never_redirects_off_site(client: TestClient, planner_key: str) -> None:
     """`next` leads to a path on this server only: scheme-relative, absolute, backslash,
     tab-split and javascript targets land on "/" (or stay on this host, as a browser
@@ -444,7 +439,6 @@ def test_sign_in_never_redirects_off_site(client: TestClient, planner_key: str) 
 # --- CSRF ---
 
 
-@SQLITE
 def test_sign_in_needs_the_csrf_token(client: TestClient, planner_key: str) -> None:
     """No token, a wrong one, one without its cookie, or the attacker's own: 403 and no
     session (a login CSRF cannot plant the attacker's session either)."""
@@ -470,7 +464,6 @@ def test_sign_in_needs_the_csrf_token(client: TestClient, planner_key: str) -> N
     assert to_login(client.get("/", follow_redirects=False))
 
 
-@SQLITE
 def test_planner_forms_need_the_csrf_token(client: TestClient, planner_key: str) -> None:
     """Replacing the scenario, starting a what-if or a sizing, signing out: with no token
     or a wrong one, 403 and nothing done (the scenario stays, no job starts)."""
@@ -498,6 +491,7 @@ def test_planner_forms_need_the_csrf_token(client: TestClient, planner_key: str)
     assert client.get("/v1/scenario", headers=ADMIN).text == changed
 
 
+@pytest.mark.both_stores
 def test_customer_forms_need_the_csrf_token(client: TestClient) -> None:
     """Open, lock, change and cancel with no token or a wrong one: nothing happens (no
     cookie, the order as it was); with this browser's token each works."""
@@ -547,7 +541,6 @@ def test_customer_forms_need_the_csrf_token(client: TestClient) -> None:
     assert r.status_code == 403
 
 
-@SQLITE
 def test_the_language_switch_needs_the_csrf_token(client: TestClient) -> None:
     r = client.post(
         "/lang",
@@ -559,7 +552,6 @@ def test_the_language_switch_needs_the_csrf_token(client: TestClient) -> None:
     assert r.status_code == 403
 
 
-@SQLITE
 def test_the_language_switch_goes_back_to_a_customer_page_only(client: TestClient) -> None:
     """`back` leads to an /o/ path on this server; anything else to "/"."""
     for back, where in (
@@ -585,7 +577,6 @@ def test_the_language_switch_goes_back_to_a_customer_page_only(client: TestClien
 # --- customer isolation ---
 
 
-@SQLITE
 def test_one_orders_cookie_opens_no_other(client: TestClient) -> None:
     """Order A's cookie (or token) opens A only: not B, not an id A is a prefix of, not its
     events or its forms; the cookie's path names A and the browser keeps it to A."""
@@ -630,6 +621,7 @@ def test_one_orders_cookie_opens_no_other(client: TestClient) -> None:
     assert ORDER in (client.get(f"/o/{a}/nothing").request.headers.get("cookie") or "")
 
 
+@pytest.mark.both_stores
 def test_a_one_time_link_opens_its_order_once_for_15_minutes(
     client: TestClient, clock: Clock
 ) -> None:
@@ -667,7 +659,6 @@ def test_a_one_time_link_opens_its_order_once_for_15_minutes(
 # --- cookie flags ---
 
 
-@SQLITE
 def test_every_cookie_is_httponly_strict_and_scoped(client: TestClient, planner_key: str) -> None:
     """CSRF, session, order (by token and by link) and language cookies: HttpOnly,
     SameSite=Strict, host-only, the narrowest path, a Max-Age; Secure over HTTPS."""
@@ -706,7 +697,6 @@ def test_every_cookie_is_httponly_strict_and_scoped(client: TestClient, planner_
 # --- HTML in what pages echo ---
 
 
-@SQLITE
 def test_html_in_ids_filters_and_values_is_escaped(client: TestClient, planner_key: str) -> None:
     """An order id, a search, every filter, an option value, a variant, a scenario, a
     what-if's name and patch, a sizing target, a job id and a planted CSRF cookie with
@@ -760,7 +750,6 @@ def test_html_in_ids_filters_and_values_is_escaped(client: TestClient, planner_k
     assert "&#39;&#34;&gt;&lt;img" in pages[-1].text  # the planted token, escaped
 
 
-@SQLITE
 def test_an_unknown_download_name_is_escaped(client: TestClient, planner_key: str) -> None:
     path = f"/download/{PAYLOAD}.csv"
     r = client.get(path, follow_redirects=False)  # a link from a mail: no session yet
@@ -783,7 +772,6 @@ def test_an_unknown_download_name_is_escaped(client: TestClient, planner_key: st
 # --- bad input ---
 
 
-@SQLITE
 def test_bad_input_gets_a_clear_answer(client: TestClient, planner_key: str) -> None:
     """Unknown filter values, junk cursors, over-long and huge query strings, unknown
     tables, formats and orders, path tricks: a 4xx or an empty result, never a 5xx."""
@@ -838,7 +826,6 @@ def test_bad_input_gets_a_clear_answer(client: TestClient, planner_key: str) -> 
     assert client.get("/overview.json").json()["kpis"]
 
 
-@SQLITE
 def test_an_unknown_status_filter_finds_nothing(client: TestClient, planner_key: str) -> None:
     book(client, planner_key, locked=3, reserved=0)
     sign_in(client, planner_key)
@@ -850,6 +837,7 @@ def test_an_unknown_status_filter_finds_nothing(client: TestClient, planner_key:
     assert matches(r) == 0
 
 
+@pytest.mark.both_stores
 def test_a_nul_in_a_filter_is_no_server_error(client: TestClient, planner_key: str) -> None:
     """A NUL byte in an order id, a search, a filter or a cursor: 4xx or nothing found."""
     sign_in(client, planner_key)
@@ -867,7 +855,6 @@ def test_a_nul_in_a_filter_is_no_server_error(client: TestClient, planner_key: s
 # --- downloads ---
 
 
-@SQLITE
 def test_overview_downloads_equal_the_overview(client: TestClient, planner_key: str) -> None:
     """Each overview table as CSV holds the rows the page's data holds; its xlsx the same
     cells (a real zip of sheets)."""
@@ -888,6 +875,7 @@ def test_overview_downloads_equal_the_overview(client: TestClient, planner_key: 
         assert_xlsx_is_csv(xlsx_rows(r), got)
 
 
+@pytest.mark.both_stores
 def test_order_downloads_equal_the_api_and_the_page(client: TestClient, planner_key: str) -> None:
     """Orders as CSV and xlsx, for no filter and for each filter: the orders the API lists
     for it (ids, statuses, windows) and as many as the page says match."""
@@ -917,7 +905,6 @@ def test_order_downloads_equal_the_api_and_the_page(client: TestClient, planner_
         ]
 
 
-@SQLITE
 def test_download_links_keep_a_filter_with_plus_or_ampersand(
     client: TestClient, planner_key: str
 ) -> None:
@@ -935,7 +922,6 @@ def test_download_links_keep_a_filter_with_plus_or_ampersand(
     assert sorted(r["order_id"] for r in rows) == sorted(made)
 
 
-@SQLITE
 def test_held_back_by_with_a_status_is_refused(client: TestClient, planner_key: str) -> None:
     """Orders held back are the plan's locked and scheduled ones: asked together with a
     status, the page and the download say so instead of ignoring the status."""
@@ -956,7 +942,6 @@ def test_held_back_by_with_a_status_is_refused(client: TestClient, planner_key: 
 # --- pages need a session ---
 
 
-@SQLITE
 def test_every_planner_page_needs_a_session(client: TestClient, planner_key: str) -> None:
     """Without a session (or with junk), every planner page, partial, data feed and
     download goes to sign-in: 303 with next= for a page, 401 with HX-Redirect for htmx;

@@ -17,6 +17,7 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.planner import plan
 from promiseline.errors import InvalidRequestError
+from tests.conftest import examples
 
 START = dt.date(2026, 1, 5)
 
@@ -82,7 +83,7 @@ def orders(n: int, seed: int, days: int = 40) -> pl.DataFrame:
     )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 700), seed=st.integers(0, 10**6), day=st.integers(0, 60))
 def test_in_a_certain_world_a_replay_plans_what_happened(n: int, seed: int, day: int) -> None:
     """Nothing uncertain: the reality is the plan, and the plan made on any later day

@@ -20,6 +20,7 @@ from promiseline.core.futures.calibration import (
     randomized_pit,
     score,
 )
+from tests.conftest import SCORINGRULES, examples
 
 A = np.array
 
@@ -56,7 +57,8 @@ def test_crps_by_hand() -> None:
     assert crps(point, A([10]))[0] == pytest.approx(3.0)  # a point forecast: |x - y|
 
 
-@settings(max_examples=100, deadline=None)
+@SCORINGRULES
+@settings(max_examples=examples(100), deadline=None)
 @given(
     weights=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=12).filter(lambda w: sum(w) > 0),
     gaps=st.lists(st.integers(1, 4), min_size=12, max_size=12),

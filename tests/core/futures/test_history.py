@@ -13,6 +13,7 @@ import pytest
 from promiseline.core.futures.calibration import pit_bins, weighted_interval_score
 from promiseline.core.futures.history import EVENT_COLUMNS, WINDOW_COLUMNS, score_history
 from promiseline.core.model.window import MONTE_CARLO, PLAN
+from tests.conftest import SCORINGRULES
 
 
 def d(month: int, day: int) -> dt.date:
@@ -149,6 +150,7 @@ def test_pit_bins_put_ties_inside() -> None:
     assert pit_bins(y[:0], w[:0]) == [0.0] * 4
 
 
+@SCORINGRULES
 def test_weighted_interval_score_matches_scoringrules() -> None:
     """Against scoringrules' numba kernel (its numpy backend adds the median itself)."""
     import scoringrules as sr

@@ -12,6 +12,7 @@ from promiseline.core.futures.simulate import Partial, Prepared, one_future, run
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario, Uncertainty
 from promiseline.core.planning.planner import plan
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
 DEGENERATE = Uncertainty.model_validate(
@@ -32,7 +33,7 @@ NOISY = {
 }
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_no_noise_reproduces_the_plan(data: st.DataObject) -> None:
     """With every source of uncertainty switched off, every future is the plan itself."""

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.orders import canonical_options
 from promiseline.core.model.records import Event, OrderRecord
+from tests.conftest import examples
 
 names = st.text(min_size=1, max_size=12)
 moments = st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2199, 12, 31))
@@ -70,7 +71,7 @@ def record_from_json(j: dict[str, Any]) -> OrderRecord:
     )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(record=records)
 def test_order_record_round_trips_through_json(record: OrderRecord) -> None:
     """An order record's JSON (options as an object, status as text, ISO times) reads back
@@ -80,7 +81,7 @@ def test_order_record_round_trips_through_json(record: OrderRecord) -> None:
     assert record_from_json(j) == record
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(event=events)
 def test_event_round_trips_through_json(event: Event) -> None:
     """An event's JSON (kind as text, ISO time, its payload) reads back as the same event of

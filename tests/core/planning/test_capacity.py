@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from promiseline.core.model.scenario import RampUp, Scenario
 from promiseline.core.planning.capacity import capacity, ramp
+from tests.conftest import examples
 
 START = dt.date(2025, 1, 6)  # a Monday
 
@@ -112,7 +113,7 @@ def test_mix_cap_is_a_floor_of_the_share() -> None:
     assert capacity(s).mix_cap[0, :2].tolist() == [1, 2]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     jph=st.floats(0.1, 80, allow_nan=False),
     hours=st.floats(0, 24, allow_nan=False),

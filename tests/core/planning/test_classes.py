@@ -10,9 +10,12 @@ from promiseline.core.model.orders import canonical_options, options_dict
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.capacity import capacity, matches
 from promiseline.core.planning.classes import Config, build_classes, with_capacity
+from tests.conftest import examples
 from tests.strategies import OPTION_SETS, options_of, scenarios
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def canonical(text: str) -> str:

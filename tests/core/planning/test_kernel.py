@@ -14,6 +14,7 @@ from promiseline.core.planning.capacity import capacity
 from promiseline.core.planning.classes import build_classes
 from promiseline.core.planning.kernel import BLOCK, part_blocks, part_threshold, take_part
 from promiseline.core.planning.state import State
+from tests.conftest import examples
 
 I64 = npt.NDArray[np.int64]
 
@@ -39,7 +40,7 @@ def available(val: I64, lazy: I64) -> I64:
     return val + np.repeat(lazy, BLOCK, axis=1)[:, : val.shape[1]]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(on_hand=on_hands())
 def test_part_blocks_hold_block_minima(on_hand: I64) -> None:
     """Values are a copy of the parts, the lazy adds are zero, bmin holds each block's
@@ -58,7 +59,7 @@ def test_part_blocks_hold_block_minima(on_hand: I64) -> None:
         assert np.array_equal(bmin[:, nb], on_hand.min(axis=1))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(on_hand=on_hands(), q=st.integers(1, 45))
 def test_threshold_is_the_first_day_with_enough_from_then_on(on_hand: I64, q: int) -> None:
     """part_threshold returns the first day from which every day has at least q (the
@@ -70,7 +71,7 @@ def test_threshold_is_the_first_day_with_enough_from_then_on(on_hand: I64, q: in
         assert part_threshold(val, lazy, bmin, p, q, days) == want
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(data=st.data(), on_hand=on_hands(min_days=1))
 def test_takes_lower_every_day_from_then_on(data: st.DataObject, on_hand: I64) -> None:
     """After any takes (q from day d on), the block form holds the parts minus the

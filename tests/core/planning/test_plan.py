@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.planning.plan import PLAN_COLUMNS, Plan
 from promiseline.core.planning.planner import plan
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
 
@@ -20,7 +21,7 @@ def test_columns_are_the_contract(tiny_plan: Plan) -> None:
     assert tiny_plan.to_pandas().shape == tiny_plan.table.shape
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_aggregates_match_the_orders(data: st.DataObject) -> None:
     """Built per line and day, parts used and the backlog follow from the order rows."""

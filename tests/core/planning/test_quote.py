@@ -15,10 +15,11 @@ from promiseline.core.planning.planner import plan
 from promiseline.core.planning.quote import Booking, quote
 from promiseline.core.readout.summary import summary
 from promiseline.errors import OrderError, QuoteError
+from tests.conftest import examples
 from tests.strategies import OPTION_SETS, START, options_of, order_tables, scenarios
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_quote_equals_replan(data: st.DataObject) -> None:
     """At the back of the queue or in the middle, the quote is what a re-plan gives."""
@@ -99,7 +100,7 @@ def test_quote_rejects_unknown_names(
         quote(p, *args, when=dt.datetime(2025, 1, 5))  # type: ignore[arg-type]
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_booking_at_the_back_equals_replan(data: st.DataObject) -> None:
     """Orders booked one by one at the back get what a full re-plan with them gives."""

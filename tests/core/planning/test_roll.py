@@ -14,9 +14,12 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.planning.planner import plan
 from promiseline.core.planning.roll import roll
 from promiseline.errors import PromiselineError
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 PROMISE = ["line", "build_date", "lane", "sailing_id", "delivery_date"]
 
 

@@ -21,6 +21,7 @@ from promiseline.core.planning.sea import sea
 from promiseline.core.readout.explain import explain
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
+from tests.conftest import examples
 
 START = dt.date(2025, 1, 6)  # a Monday; every day is a working day below
 COLUMNS = ("order_id", "model", "variant", "options", "market", "locked_at", "priority")
@@ -689,7 +690,7 @@ def test_explain_every_export_row() -> None:
     assert np.all(p.shipped.sailing[p.table["market"].to_numpy() == "CN"] == -1)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.dates(dt.date(2020, 1, 1), dt.date(2030, 1, 1)),
     st.integers(0, 4000),

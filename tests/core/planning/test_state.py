@@ -16,6 +16,7 @@ from promiseline.core.planning.capacity import capacity
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
 from promiseline.core.planning.state import State
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
 FIELDS = [f.name for f in dataclasses.fields(State)]
@@ -60,7 +61,7 @@ def test_bookings_outside_the_horizon_take_nothing(tiny_plan: Plan) -> None:
         assert len(st_.ilo) == len(st_.ihi) == n
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_booked_equals_the_planners_final_state(data: st.DataObject) -> None:
     """Rebuilding the state from the plan's bookings (frozen and planned rows) gives the

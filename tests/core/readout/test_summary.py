@@ -15,9 +15,12 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
 from promiseline.core.readout.summary import summary
+from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 PLANNING = ("locked", "scheduled", "reserved")
 
 

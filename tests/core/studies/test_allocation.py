@@ -21,6 +21,7 @@ from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.capacity import capacity
 from promiseline.core.studies.allocation import allocate, inputs, solve
 from promiseline.errors import AllocationError
+from tests.conftest import examples
 
 START = dt.date(2030, 1, 1)
 EPS = 1e-6
@@ -343,7 +344,7 @@ def whole_horizon(s: Scenario) -> tuple[dt.date, dt.date]:
     return s.start, s.end - dt.timedelta(days=1)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_mip_optimum_equals_brute_force_and_keeps_every_constraint(
     case: tuple[Scenario, OrderBook, int | None],
@@ -480,7 +481,7 @@ def test_no_export_market_or_months_outside_the_horizon() -> None:
         )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases(), st.integers(10, 120))
 def test_the_planner_never_ships_more_than_the_quotas(
     case: tuple[Scenario, OrderBook, int | None], target: int
