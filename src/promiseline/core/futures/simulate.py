@@ -56,7 +56,8 @@ class Prepared:
     classes: Classes  # book classes, then the inflow configurations' classes
     cls_: I32
     grp: npt.NDArray[np.int8]
-    rel: I32
+    rel: I32  # the first day each order may be built
+    locked: I32  # the day it locked: from then on it is in the backlog
     fixed: Fixed  # where history and frozen orders stand
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
@@ -153,7 +154,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     planned = base.placement.line >= 0
     base_day = np.where(planned, base.placement.day, days).astype(np.int32)
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
-    exposed = (np.minimum(base_day, days) - base.rel).astype(np.float64)
+    exposed = (np.minimum(base_day, days) - base.lock_days()).astype(np.float64)  # since lock
     p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
     weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
@@ -175,6 +176,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         cls_=cls_,
         grp=base.group,
         rel=base.rel,
+        locked=base.lock_days(),
         fixed=base.fixed,
         base_day=base_day,
         lead=base.lead,
@@ -254,7 +256,7 @@ def one_future(prep: Prepared, future: int) -> Future:
             d.cancel_timing,
             prep.weekly[who],
             prep.p_cancel[who],
-            prep.rel[who],
+            prep.locked[who],
             np.minimum(prep.base_day[who], days),
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
@@ -301,7 +303,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         left = np.where(built == 1, day, days)
         left[gone] = f.cancel_on[gone]
         backlog[j] = backlog_curve(
-            np.concatenate([prep.rel[counted], d.inflow_day]),
+            np.concatenate([prep.locked[counted], d.inflow_day]),
             np.concatenate([left[counted], np.where(new_built, new_day, days)]),
             days,
         )

@@ -445,14 +445,21 @@ class Plan:
             schema_overrides={"port": pl.String},
         )
 
+    def lock_days(self) -> I32:
+        """Per row: the day its order locked (0 before the start): from then on it waits,
+        whatever its lead-in or the plan's own day."""
+        start = np.datetime64(self.scenario.start, "D")
+        days = self.table["locked_at"].dt.date().to_numpy() - start
+        return np.maximum(days.astype(np.int64), 0).astype(np.int32)
+
     def backlog(self) -> pl.DataFrame:
-        """Per day: orders released by that day and not yet built (unplanned included)."""
+        """Per day: orders locked by that day and not yet built (unplanned included)."""
         days = self.capacity.days
         keep = self.group != RESERVED
         built = np.where(self.placement.line[keep] >= 0, self.placement.day[keep], days)
         return pl.DataFrame(
             {
                 "date": np.datetime64(self.capacity.start, "D") + np.arange(days),
-                "backlog": backlog_curve(self.rel[keep], built, days),
+                "backlog": backlog_curve(self.lock_days()[keep], built, days),
             }
         )
