@@ -28,9 +28,15 @@ def _kind(path: Path) -> str:
     raise OrderBookError(f"{path}: unknown order-book format {suffix!r}, expected .csv or .parquet")
 
 
-def read_raw(path: str | Path) -> pl.DataFrame:
+def read_raw(
+    path: str | Path,
+    required: tuple[str, ...] = REQUIRED,
+    optional: tuple[str, ...] = OPTIONAL,
+) -> pl.DataFrame:
     """The file's rows as they are, with `row`: the CSV line number or 1-based Parquet row
-    (and, for CSV, `row_error`: a line whose field count is not the header's)."""
+    (and, for CSV, `row_error`: a line whose field count is not the header's); the
+    columns `required` must be there (an order book's, or another table's such as
+    progress)."""
     p = Path(path)
     if p.is_dir():
         raise OrderBookError(f"{p}: is a directory, expected an order-book file")
@@ -44,11 +50,11 @@ def read_raw(path: str | Path) -> pl.DataFrame:
     except OSError as e:
         raise OrderBookError(f"{p}: cannot read file: {e.strerror}") from None
     found = [c for c in df.columns if c not in ("row", ROW_ERROR)]
-    missing = [c for c in REQUIRED if c not in found]
+    missing = [c for c in required if c not in found]
     if missing:
         raise OrderBookError(
             f"{p}: missing column(s) {missing}; found {found}, "
-            f"expected {list(REQUIRED)} and optionally {list(OPTIONAL)}"
+            f"expected {list(required)} and optionally {list(optional)}"
         )
     return df
 

@@ -34,6 +34,7 @@ from promiseline.core.model.records import (
     Versions,
 )
 from promiseline.core.model.window import PLAN, Window
+from promiseline.errors import ConflictError
 from promiseline.store.db import Db
 
 _ORDER_COLS = (
@@ -72,8 +73,9 @@ class OrderTables(Db):
 
     # --- writes: one transaction per batch ---
 
-    def write(self, batch: Sequence[Item]) -> list[Created | Transitioned]:
-        """Apply a batch of creates and transitions in one transaction."""
+    def write(self, batch: Sequence[Item], *, whole: bool = False) -> list[Created | Transitioned]:
+        """Apply a batch of creates and transitions in one transaction; `whole`: all or
+        none (ConflictError, nothing written, if any is refused: it changed meanwhile)."""
         out: list[Created | Transitioned] = []
         with self.transaction() as cur:
             i = 0
@@ -93,8 +95,24 @@ class OrderTables(Db):
                         assert isinstance(item, Transition)
                         out.append(self._transition(cur, item))
                     i += 1
+            refused = [r for r in out if r.outcome not in ("created", "done")]
+            if whole and refused:
+                raise ConflictError(
+                    f"{len(refused):,} order(s) changed meanwhile, e.g. {refused[0].order_id} "
+                    f"({refused[0].outcome}); nothing was written"
+                )
             if any(_moves_queue(item, r) for item, r in zip(batch, out, strict=True)):
                 self._bump(cur, "book")
+        return out
+
+    def records(self, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+        """These orders as they stand, by id (those the database holds)."""
+        out: dict[str, OrderRecord] = {}
+        for i in range(0, len(order_ids), 900):
+            part = order_ids[i : i + 900]
+            marks = ",".join("?" for _ in part)
+            rows = self._all(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id IN ({marks})", part)
+            out |= {r[0]: self._record(r) for r in rows}
         return out
 
     def _probe(self, cur: Any, at: dt.datetime) -> None:

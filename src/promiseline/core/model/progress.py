@@ -10,6 +10,7 @@ has departed), and the same report twice changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from promiseline.core.model.lifecycle import PROGRESS, EventKind, Status, progress_from
@@ -162,3 +163,38 @@ def _check_sailing(s: Scenario, today: dt.date, order: Standing, r: Report) -> N
         )
     if r.status in (Status.SHIPPED, Status.DELIVERED) and departs > today:
         raise InvalidRequestError(f"sailing_id: departs {departs}, which is after today ({today})")
+
+
+def check_reports(
+    s: Scenario,
+    now: dt.datetime,
+    orders: Mapping[str, Standing],
+    reports: Sequence[tuple[int, Report]],
+) -> tuple[list[tuple[Report, Status]], int, list[str]]:
+    """A batch of numbered reports (a progress file): the changes to make (each with the
+    status it was checked against), how many change nothing, and a line per row that is
+    wrong. Each order once: a file says where an order stands, not its history."""
+    changes: list[tuple[Report, Status]] = []
+    errors: list[str] = []
+    unchanged = 0
+    seen: dict[str, int] = {}
+    for row, r in reports:
+        where = f"row {row} order {r.order_id!r}"
+        if r.order_id in seen:
+            errors.append(f"{where}: the order is on row {seen[r.order_id]} too")
+            continue
+        seen[r.order_id] = row
+        order = orders.get(r.order_id)
+        if order is None:
+            errors.append(f"{where}: no such order")
+            continue
+        try:
+            whole = check(s, now, order, r)
+        except (InvalidRequestError, TransitionError) as e:
+            errors.append(f"{where}: {e}")
+            continue
+        if whole is None:
+            unchanged += 1
+        else:
+            changes.append((whole, order.status))
+    return changes, unchanged, errors
