@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -94,6 +95,7 @@ class Row:
     bound_by: str
     queue: int | None
     sailing: str | None = None  # lane:departure date
+    overdue: bool = False
 
 
 class Reference:
@@ -282,21 +284,36 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
     """Plan validated orders (the OrderBook table) by the rule, slowly."""
     ref = Reference(s)
     rows = orders.to_dicts()
-    frozen_end = s.start + dt.timedelta(days=s.frozen_days)
+    now = s.as_of.date() if isinstance(s.as_of, dt.datetime) else (s.as_of or s.start)
+    frozen_end = now + dt.timedelta(days=s.frozen_days)
 
     def key(o: dict[str, object]) -> tuple[object, ...]:
         return (o["priority"], o["locked_at"], o["order_id"])
 
-    frozen = sorted(
-        (
-            o
-            for o in rows
-            if o["status"] == "scheduled"
+    def is_history(o: dict[str, Any]) -> bool:
+        return (
+            o["status"] in ("built", "shipped", "delivered")
+            and o["line"] is not None
+            and o["build_date"] is not None
+            and s.start <= o["build_date"] < s.end
+        )
+
+    def is_frozen(o: dict[str, Any]) -> bool:
+        return (
+            o["status"] == "scheduled"
             and o["build_date"] is not None
             and o["build_date"] < frozen_end
-        ),
-        key=key,
-    )
+            and (s.as_of is None or o["build_date"] >= now)  # before now: overdue
+        )
+
+    def seat(o: dict[str, Any]) -> tuple[str, dt.date] | None:
+        """The sailing the order names, if it departs in the horizon."""
+        lane, _, day = (o.get("sailing_id") or "").partition(":")
+        when = dt.date.fromisoformat(day) if day else None
+        return (lane, when) if when in ref.sailings.get(lane, {}) else None
+
+    history = sorted((o for o in rows if is_history(o)), key=key)
+    frozen = sorted((o for o in rows if is_frozen(o)), key=key)
     fz_ids = {o["order_id"] for o in frozen}
     active = sorted(
         (o for o in rows if o["status"] in ("locked", "scheduled") and o["order_id"] not in fz_ids),
@@ -306,12 +323,33 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
     out: dict[str, Row] = {}
     queue = 0
     line_index = {ln.name: i for i, (_, ln) in enumerate(ref.lines)}
+    for o in history:  # it happened: its slot, parts and named seat, even past capacity
+        opts = json.loads(o["options"])
+        d = (o["build_date"] - s.start).days
+        ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)
+        delivery, sailing = None, None
+        if ref.export(o["market"]):
+            sailing = seat(o) if o.get("sailing_id") else None
+            if sailing is not None:
+                ref.load(o["market"], *sailing)
+                delivery, _ = ref.ship(o, d, sailing, "")
+        else:
+            delivery, _ = ref.deliver(o["market"], d)
+        out[o["order_id"]] = Row(
+            o["status"],
+            o["line"],
+            o["build_date"],
+            delivery,
+            "",
+            None,
+            _id(sailing) if sailing else None,
+        )
     for o in frozen:
         opts = json.loads(o["options"])
         d = (o["build_date"] - s.start).days
         ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)  # kept even unshipped
         if ref.export(o["market"]):
-            sailing = ref.sailing(o["market"], d)
+            sailing = seat(o) if o.get("sailing_id") else ref.sailing(o["market"], d)
             if sailing is None:  # built on its frozen day all the same, never shipped
                 out[o["order_id"]] = Row("unplanned", o["line"], o["build_date"], None, "", None)
                 continue
@@ -329,18 +367,27 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
     for group in (active, reserved):
         for o in group:
             opts = json.loads(o["options"])
-            r = max(0, (o["locked_at"].date() - s.start).days)
+            earliest = o["locked_at"].date() + dt.timedelta(days=s.lead_in_days)
+            r = max((now - s.start).days, (earliest - s.start).days)
+            overdue = (
+                s.as_of is not None
+                and o["status"] == "scheduled"
+                and o["build_date"] is not None
+                and o["build_date"] < now
+            )
             d, li = (ref.H, -1) if r >= ref.H else ref.find(o["model"], o["variant"], opts, r)
             bound = "" if r >= ref.H else ref.bound(o["model"], o["variant"], opts, r, d)
             if li < 0:
-                out[o["order_id"]] = Row("unplanned", None, None, None, bound, None)
+                out[o["order_id"]] = Row("unplanned", None, None, None, bound, None, None, overdue)
                 continue
             build = s.start + dt.timedelta(days=d)
             name = ref.lines[li][1].name
             if ref.export(o["market"]):
                 sailing = ref.sailing(o["market"], d)
                 if sailing is None:
-                    out[o["order_id"]] = Row("unplanned", None, None, None, bound, None)
+                    out[o["order_id"]] = Row(
+                        "unplanned", None, None, None, bound, None, None, overdue
+                    )
                     continue
                 delivery, bound = ref.ship(o, d, sailing, bound)
                 if group is reserved:
@@ -352,7 +399,7 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
                 ref.load(o["market"], *sailing)
                 queue += 1
                 out[o["order_id"]] = Row(
-                    "planned", name, build, delivery, bound, queue, _id(sailing)
+                    "planned", name, build, delivery, bound, queue, _id(sailing), overdue
                 )
                 continue
             delivery, by_market = ref.deliver(o["market"], d)
@@ -363,7 +410,7 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             ref.book(o["model"], o["variant"], opts, li, d)
             queue += 1
             bound = f"market:{o['market']}" if by_market else bound
-            out[o["order_id"]] = Row("planned", name, build, delivery, bound, queue)
+            out[o["order_id"]] = Row("planned", name, build, delivery, bound, queue, None, overdue)
     return out
 
 

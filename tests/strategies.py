@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from promiseline.core.model.orders import BOOK_COLUMNS
-from promiseline.core.model.scenario import WEEKDAYS, Scenario
+from promiseline.core.model.scenario import WEEKDAYS, Market, Scenario
 
 START = dt.date(2025, 1, 1)
 OPTION_SETS = ["", '{"roof":"pan"}', '{"paint":"green"}', '{"roof":"pan","paint":"green"}']
@@ -21,8 +21,9 @@ def _date(draw: st.DrawFn, lo: int, hi: int) -> dt.date:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, export: bool | None = None) -> Scenario:
-    """A random scenario; `export` True forces a market by sea, False rules it out."""
+def scenarios(draw: st.DrawFn, export: bool | None = None, moment: bool | None = None) -> Scenario:
+    """A random scenario; `export` True forces a market by sea, False rules it out;
+    `moment` True plans it as of a day in its horizon with a lead-in (None: maybe)."""
     horizon = draw(st.integers(5, 45))
     n_parts = draw(st.integers(0, 3))
     parts = [
@@ -149,6 +150,11 @@ def scenarios(draw: st.DrawFn, export: bool | None = None) -> Scenario:
         "mix_limits": mix_limits,
         "markets": markets,
     }
+    if moment or (moment is None and draw(st.booleans())):
+        day = START + dt.timedelta(days=draw(st.integers(0, horizon)))
+        at = dt.datetime.combine(day, dt.time(draw(st.integers(0, 23))))
+        data["as_of"] = draw(st.sampled_from([day, at]))
+        data["lead_in_days"] = draw(st.sampled_from([0, 0, 1, 3, 7]))
     return Scenario.model_validate(data)
 
 
@@ -207,26 +213,33 @@ def order_tables(draw: st.DrawFn, s: Scenario, max_orders: int = 40) -> pl.DataF
     n = draw(st.integers(0, max_orders))
     rows = []
     lines = [(ln.name, ln.models) for _, ln in s.lines]
+    now = (s.now - s.start).days
     for i in range(n):
         prod = draw(st.sampled_from(s.products))
         status = draw(
             st.sampled_from(
-                ["locked"] * 6 + ["scheduled", "scheduled", "reserved", "cancelled", "built"]
+                ["locked"] * 6
+                + ["scheduled", "scheduled", "reserved", "cancelled"]
+                + ["built", "built", "shipped", "delivered"]
             )
         )
-        line = build = None
-        if status == "scheduled" and draw(st.booleans()):
+        market = draw(st.sampled_from(s.markets))
+        line = build = sailing = None
+        if status in ("scheduled", "built", "shipped", "delivered") and draw(st.booleans()):
             cands = [n_ for n_, ms in lines if prod.model in ms]
             if cands:
                 line = draw(st.sampled_from(cands))
-                build = s.start + dt.timedelta(days=draw(st.integers(-1, s.frozen_days + 2)))
+                hi = now + s.frozen_days + 2 if status == "scheduled" else now + 1
+                build = s.start + dt.timedelta(days=draw(st.integers(-1, hi)))
+                if market.lanes and draw(st.booleans()):
+                    sailing = draw(st.sampled_from(_sailings(s, market)))
         rows.append(
             {
                 "order_id": f"o{draw(st.integers(0, 10**6)):07d}-{i}",
                 "model": prod.model,
                 "variant": draw(st.sampled_from(prod.variants)).name,
                 "options": draw(st.sampled_from(OPTION_SETS)),
-                "market": draw(st.sampled_from(s.markets)).name,
+                "market": market.name,
                 "locked_at": (
                     dt.datetime.combine(START, dt.time())
                     + dt.timedelta(hours=draw(st.integers(-48, 24 * (s.horizon_days + 2))))
@@ -235,10 +248,23 @@ def order_tables(draw: st.DrawFn, s: Scenario, max_orders: int = 40) -> pl.DataF
                 "status": status,
                 "line": line,
                 "build_date": build.isoformat() if build else None,
+                "sailing_id": sailing,
             }
         )
     schema = dict.fromkeys(BOOK_COLUMNS, pl.String)
     return pl.DataFrame(rows, schema=schema)
+
+
+def _sailings(s: Scenario, market: Market) -> list[str]:
+    """Ids of the market's sailings, and one of a day with none (it holds no seat)."""
+    ids = [
+        f"{lane.name}:{day.isoformat()}"
+        for lane in market.lanes
+        for entry in lane.sailings
+        for day in entry.dates()
+        if s.start <= day < s.end
+    ]
+    return [*ids, f"{market.lanes[0].name}:{(s.start - dt.timedelta(days=1)).isoformat()}"]
 
 
 def options_of(text: str) -> dict[str, str]:

@@ -19,6 +19,8 @@ from promiseline.api import (
     patched,
     plan,
     quote,
+    roll,
+    roll_plan,
     simulate,
     size,
     summary,
@@ -31,6 +33,7 @@ from promiseline.core.model.scenario import Scenario
 from promiseline.core.model.surge import Demand, generate_orders
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.quote import Booking, Quote
+from promiseline.core.planning.roll import Rolled
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
 from promiseline.core.studies.allocation import Allocation
@@ -68,6 +71,7 @@ __all__ = [
     "Quote",
     "QuoteError",
     "Rejection",
+    "Rolled",
     "Scenario",
     "ScenarioError",
     "Simulation",
@@ -95,6 +99,8 @@ __all__ = [
     "patched",
     "plan",
     "quote",
+    "roll",
+    "roll_plan",
     "simulate",
     "size",
     "summary",

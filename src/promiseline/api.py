@@ -31,6 +31,8 @@ from promiseline.core.planning.planner import Progress
 from promiseline.core.planning.planner import plan as _plan
 from promiseline.core.planning.quote import Quote
 from promiseline.core.planning.quote import quote as _quote
+from promiseline.core.planning.roll import Rolled
+from promiseline.core.planning.roll import roll as _roll
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.explain import explain as _explain
 from promiseline.core.readout.overview import Overview
@@ -46,13 +48,18 @@ from promiseline.io.scenario_file import load_scenario as _load_scenario
 from promiseline.io.scenario_file import scenario_from_dict
 
 
-def load_scenario(path: str | Path | None = None) -> Scenario:
-    """A scenario YAML file, or the embedded demo scenario when `path` is None or "demo"."""
+def load_scenario(
+    path: str | Path | None = None, *, as_of: dt.datetime | dt.date | None = None
+) -> Scenario:
+    """A scenario YAML file, or the embedded demo scenario when `path` is None or "demo";
+    planned as of `as_of` when given (else as the file says: its `as_of`, or `start`)."""
     if path is None or str(path) == "demo":
         from promiseline.demo import demo_scenario
 
-        return demo_scenario()
-    return _load_scenario(path)
+        s = demo_scenario()
+    else:
+        s = _load_scenario(path)
+    return s if as_of is None else s.replace(as_of=as_of)
 
 
 def load_orders(orders: str | Path | pl.DataFrame, scenario: Scenario) -> OrderBook:
@@ -86,12 +93,36 @@ def quote(
     priority: int = 0,
     order_id: str | None = None,
 ) -> Quote:
-    """The build and delivery date a new order would get if locked at `when` (default
-    now). Books nothing; `Booking(plan).book(...)` books orders between re-plans."""
-    moment = when or dt.datetime.now().replace(microsecond=0)
+    """The build and delivery date a new order would get if locked at `when` (default:
+    the moment the plan is made as of, else now). Books nothing; `Booking(plan).book(...)`
+    books orders between re-plans."""
+    moment = when or _moment(plan.scenario) or dt.datetime.now().replace(microsecond=0)
     return _quote(
         plan, model, variant, market, options, moment, priority=priority, order_id=order_id
     )
+
+
+def _moment(scenario: Scenario) -> dt.datetime | None:
+    """The moment a scenario is planned as of (`as_of`; a date is its midnight), or None."""
+    a = scenario.as_of
+    return a if isinstance(a, dt.datetime) or a is None else dt.datetime.combine(a, dt.time())
+
+
+def roll(
+    scenario: Scenario,
+    orders: OrderBook | pl.DataFrame | str | Path,
+    to: dt.date,
+    *,
+    progress: Progress | None = None,
+) -> Rolled:
+    """The scenario and order book as they stand on `to` if the plan held: built,
+    shipped and delivered orders, the new frozen zone, `as_of: to` (SCENARIO.md)."""
+    return roll_plan(plan(scenario, orders, progress=progress), to)
+
+
+def roll_plan(plan: Plan, to: dt.date) -> Rolled:
+    """`roll` of a plan already made."""
+    return _roll(plan, to)
 
 
 def summary(plan: Plan) -> dict[str, Any]:

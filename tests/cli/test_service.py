@@ -124,3 +124,44 @@ def test_serve_futures_out_of_range_is_refused(capsys, monkeypatch) -> None:  # 
     code, _, err = run(capsys, monkeypatch, "serve")
     assert code == 2
     assert "--futures" in err
+
+
+def test_import_progress_is_all_or_nothing_and_idempotent(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A progress file with one wrong row writes nothing and names the row; without it,
+    every order moves on in one go, and the same file again changes nothing."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    good = "o00,built,l1,2025-01-02,,2025-01-02T18:00\no01,delivered,l1,2025-01-03,,\n"
+    head = "order_id,status,line,build_date,sailing_id,at\n"
+    bad = tmp_path / "bad.csv"
+    bad.write_text(head + good + "o02,built,l9,2025-01-03,,\no03,shipped,,,,\n")
+    day = ("--as-of", "2025-01-06", "--scenario", TINY)
+    code, _, err = run(capsys, monkeypatch, "import", "--progress", str(bad), "--db", db, *day)
+    assert code == 2
+    assert "2 row(s) wrong, nothing was written" in err
+    assert "row 4 order 'o02': line: 'l9' does not build model 'A'" in err
+    assert "row 5 order 'o03': shipped: say where and when it was built" in err
+    assert _statuses(tmp_path, capsys, monkeypatch, db)["o00"] == "locked"  # nothing written
+    ok = tmp_path / "ok.csv"
+    ok.write_text(head + good)
+    args = ("import", "--progress", str(ok), "--db", db, *day)
+    code, out, _ = run(capsys, monkeypatch, *args)
+    assert (code, out.strip()) == (0, f"progress: 2 order(s) moved on, 0 already so, in {db}")
+    code, out, _ = run(capsys, monkeypatch, *args)
+    assert (code, out.strip()) == (0, f"progress: 0 order(s) moved on, 2 already so, in {db}")
+    got = _statuses(tmp_path, capsys, monkeypatch, db)
+    assert (got["o00"], got["o01"]) == ("built", "delivered")
+    future = tmp_path / "future.csv"
+    future.write_text(head + "o02,built,l1,2025-01-09,,\n")
+    code, _, err = run(capsys, monkeypatch, "import", "--progress", str(future), "--db", db, *day)
+    assert code == 2
+    assert "build_date: 2025-01-09 is in the future" in err
+
+
+def _statuses(tmp_path: Path, capsys, monkeypatch, db: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    out = tmp_path / "dump.csv"
+    run(capsys, monkeypatch, "dump", str(out), "--db", db)
+    t = pl.read_csv(out)
+    return dict(zip(t["order_id"], t["status"], strict=True))

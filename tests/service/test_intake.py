@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pytest
 
 from promiseline.core.model.lifecycle import EventKind, Status
+from promiseline.core.model.progress import Report
 from promiseline.errors import (
     ConflictError,
     InvalidRequestError,
@@ -82,11 +83,15 @@ def test_rules_are_the_cores(db_url: str) -> None:
         clock.now += dt.timedelta(days=8)
         with pytest.raises(TransitionError, match="more than 7 days"):
             await d.change(oid, "M", None)
+        with pytest.raises(InvalidRequestError, match=r"needs line and build_date"):
+            await d.progress(Report(oid, Status.SCHEDULED, "nope"), "planner")
         with pytest.raises(InvalidRequestError, match=r"line .* and build_date"):
-            await d.progress(oid, Status.SCHEDULED, "nope", None, "planner")
-        with pytest.raises(InvalidRequestError, match="only for status 'scheduled'"):
-            await d.progress(oid, Status.BUILT, "l1", None, "planner")
-        await d.progress(oid, Status.DELIVERED, None, None, "planner")
+            await d.progress(Report(oid, Status.BUILT, "l1"), "planner")
+        with pytest.raises(InvalidRequestError, match="does not build model 'A'"):
+            await d.progress(Report(oid, Status.BUILT, "l9", dt.date(2025, 1, 13)), "planner")
+        with pytest.raises(InvalidRequestError, match="is in the future"):
+            await d.progress(Report(oid, Status.BUILT, "l1", dt.date(2025, 1, 30)), "planner")
+        await d.progress(Report(oid, Status.DELIVERED), "planner")
         with pytest.raises(TransitionError, match="delivered; it can no longer be cancelled"):
             await d.cancel(oid)
         with pytest.raises(NotFoundError):

@@ -15,7 +15,7 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.records import OrderFilter, Transition
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.model.window import MONTE_CARLO, PLAN, Window, WindowChange
-from promiseline.errors import StorageError
+from promiseline.errors import ConflictError, StorageError
 from promiseline.store import SqlStore, open_store
 from promiseline.store.schema import MIGRATIONS
 from tests.store.conftest import NOW, RESERVED, at_once, new, write_history
@@ -399,3 +399,65 @@ def test_windows_never_reach_orders_out_of_the_queue(store: SqlStore) -> None:
     assert r2 is not None
     assert r2.window == w
     assert store.outbox_stats().pending == 1
+
+
+def test_a_whole_batch_applies_all_or_nothing(store: SqlStore) -> None:
+    """`whole`: one refused change (the order moved on meanwhile) and none is written."""
+    store.write([new(1, status=Status.LOCKED), new(2, status=Status.LOCKED)])
+    built = [
+        Transition(
+            f"o000{i}",
+            EventKind.BUILT,
+            frozenset({Status.LOCKED}),
+            "plant",
+            NOW,
+            status=Status.BUILT,
+            line="l1",
+            build_date=NOW.date(),
+            sailing_id=None,
+        )
+        for i in (1, 2)
+    ]
+    store.write([cancel("o0002")])  # not reserved: refused, o0002 stays locked
+    store.write(built[1:])  # o0002 is built meanwhile
+    with pytest.raises(ConflictError, match="nothing was written"):
+        store.write(built, whole=True)
+    rec = store.get("o0001")
+    assert rec is not None
+    assert rec.status == Status.LOCKED  # the first change was rolled back with the second
+    store.write(built[:1], whole=True)
+    rec = store.get("o0001")
+    assert rec is not None
+    assert (rec.status, rec.line, rec.build_date) == (Status.BUILT, "l1", NOW.date())
+
+
+def test_history_is_in_the_snapshot_and_keeps_its_sailing(store: SqlStore) -> None:
+    """A built order with its line and day (and sailing) is read for planning: it holds
+    its slot; one the plant said nothing more of is not."""
+    store.write([new(1, status=Status.LOCKED), new(2, status=Status.LOCKED)])
+    store.write(
+        [
+            Transition(
+                "o0001",
+                EventKind.BUILT,
+                frozenset({Status.LOCKED}),
+                "plant",
+                NOW,
+                status=Status.BUILT,
+                line="l1",
+                build_date=NOW.date(),
+                sailing_id="lane0:2025-02-01",
+            ),
+            Transition(
+                "o0002",
+                EventKind.DELIVERED,
+                frozenset({Status.LOCKED}),
+                "plant",
+                NOW,
+                status=Status.DELIVERED,
+            ),
+        ]
+    )
+    _, book = store.snapshot()
+    got = book.table.select("order_id", "status", "line", "sailing_id").rows()
+    assert got == [("o0001", "built", "l1", "lane0:2025-02-01")]

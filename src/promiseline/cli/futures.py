@@ -13,6 +13,7 @@ from promiseline import api
 from promiseline.cli.readouts import print_backtest, print_simulation
 from promiseline.cli.shared import (
     AcceptRejected,
+    AsOfOpt,
     OrdersArg,
     ScenarioArg,
     exit_if_rejected,
@@ -50,11 +51,12 @@ def simulate(
         "promiseline-simulation"
     ),
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Monte Carlo delivery windows: P10/P50/P90 dates, cancellations, fan charts."""
     with steps() as say:
         say("loading")
-        s, book = read_inputs(scenario, orders)
+        s, book = read_inputs(scenario, orders, as_of)
         say(f"planning {futures} futures")
         sim = api.simulate(s, book, futures=futures, seed=seed, workers=workers, dask=dask)
         say("writing outputs and charts")
@@ -76,13 +78,14 @@ def report(
     ] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """The dashboard's overview as one self-contained HTML file, for sending by mail."""
     from promiseline.web.report import write_report
 
     with steps() as say:
         say("loading")
-        s, book = read_inputs(scenario, orders)
+        s, book = read_inputs(scenario, orders, as_of)
         bands = None
         if futures:
             say(f"simulating {futures} futures")
@@ -137,6 +140,7 @@ def backtest(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
         "promiseline-backtest"
     ),
+    as_of: AsOfOpt = None,
 ) -> None:
     """Does a promise come true as often as it says? Replay time through a drawn reality,
     promise as the service would, and score every promise against what came; or, with
@@ -161,7 +165,7 @@ def backtest(
             assert scenario is not None
             assert orders is not None
             say("loading")
-            s, book = read_inputs(scenario, orders)
+            s, book = read_inputs(scenario, orders, as_of)
             result = api.backtest(
                 s,
                 book,

@@ -19,10 +19,12 @@ from promiseline.cli.readouts import (
 )
 from promiseline.cli.shared import (
     AcceptRejected,
+    AsOfOpt,
     OrdersArg,
     ScenarioArg,
     exit_if_rejected,
     out,
+    parse_day,
     parse_days,
     parse_when,
     print_paths,
@@ -32,9 +34,12 @@ from promiseline.cli.shared import (
     refuse_file_output,
     steps,
 )
-from promiseline.io.outputs import write_backtest, write_plan
+from promiseline.io.outputs import write_backtest, write_plan, write_roll
 
 if TYPE_CHECKING:
+    import polars as pl
+
+    from promiseline.core.model.orders import OrderBook
     from promiseline.core.planning.plan import Plan
 
 commands = typer.Typer()
@@ -50,16 +55,32 @@ def demo(
     calibration: Annotated[
         str, typer.Option(help="Span of the short backtest whose line is printed (0: none).")
     ] = "28d",
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Roll the story forward to this day (a date or 'today') along the plan: "
+            "what it builds before then is built and delivered, the rest is the queue.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Plan the embedded demo: the YU7 launch surge on top of the SU7 backlog, then a short
-    Monte Carlo run and its charts, and a short backtest of the promises."""
+    """Plan the embedded demo as of the morning after the YU7 launch: the surge on top of
+    the SU7 backlog, then a short Monte Carlo run and its charts, and a short backtest of
+    the promises. With --as-of, the same story on a later day."""
     from promiseline.demo import demo_orders
 
     with steps() as say:
         say("generating the launch surge")
         s = api.load_scenario(None)
-        orders = demo_orders(seed)
+        orders: OrderBook | pl.DataFrame = demo_orders(seed)
         p = api.plan(s, orders, progress=say)
+        if as_of is not None:
+            day = parse_day(as_of, "--as-of")
+            say(f"rolling the story to {day}")
+            rolled = api.roll_plan(p, day)
+            s, orders = rolled.scenario, rolled.book
+            p = api.plan(s, orders, progress=say)
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
         if futures:
@@ -112,15 +133,51 @@ def plan_cmd(
         "promiseline-plan"
     ),
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
     Rejected rows are listed and skipped; exit code 1 if there are any."""
     refuse_file_output(output)
     with steps() as say:
-        p = read_and_plan(scenario, orders, say, rest=f"all in {output / 'summary.json'}")
+        p = read_and_plan(
+            scenario, orders, say, rest=f"all in {output / 'summary.json'}", as_of=as_of
+        )
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
     print_summary(api.summary(p))
+    print_paths(paths)
+    exit_if_rejected(p.book, accept_rejected)
+
+
+@commands.command()
+def roll(
+    scenario: ScenarioArg,
+    orders: OrdersArg,
+    to: Annotated[
+        str, typer.Option("--to", help="The day to roll to: a date such as 2026-12-03, or 'today'.")
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
+        "promiseline-rolled"
+    ),
+    accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Roll the book forward: writes OUT/scenario.yaml (as_of: the day) and OUT/orders.csv
+    as they stand on that day if the plan held (built, shipped and delivered orders,
+    the new frozen zone). Planning them changes no promise."""
+    refuse_file_output(output)
+    day = parse_day(to, "--to")
+    with steps() as say:
+        p = read_and_plan(scenario, orders, say, as_of=as_of)
+        say(f"rolling to {day}")
+        rolled = api.roll_plan(p, day)
+        paths = write_roll(rolled, output)
+    counts = rolled.counts()
+    out.print(
+        f"Rolled to {day}: "
+        + ", ".join(f"{n:,} {status}" for status, n in counts.items())
+        + f" ({len(rolled.book):,} orders)"
+    )
     print_paths(paths)
     exit_if_rejected(p.book, accept_rejected)
 
@@ -138,10 +195,11 @@ def quote(
     when: Annotated[str | None, typer.Option(help="Lock time (default: now).")] = None,
     priority: Annotated[int, typer.Option(help="Priority class (smaller first).")] = 0,
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Quote a new order: the build and delivery date it would get if locked now."""
     with steps() as say:
-        p = read_and_plan(scenario, orders, say)
+        p = read_and_plan(scenario, orders, say, as_of=as_of)
         say("quoting")
         q = api.quote(
             p,
@@ -170,10 +228,11 @@ def explain(
     orders: OrdersArg,
     order_id: str,
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Explain an order's date: its queue position and what bound it."""
     with steps() as say:
-        p = read_and_plan(scenario, orders, say)
+        p = read_and_plan(scenario, orders, say, as_of=as_of)
         say("explaining")
         e = api.explain(p, order_id)
     out.print(e.text(), highlight=False)

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 def print_summary(sm: dict[str, Any]) -> None:
     """Waits, delivery dates, binding constraints and line utilization (`api.summary`)."""
     o = sm["orders"]
+    when = f" as of {sm['as_of']}" if sm["as_of"] != sm["start"] else ""
+    done = "".join(f"{n:,} {status}, " for status, n in o["history"].items())
     out.print(
-        f"[bold]{sm['scenario']}[/]: {o['planned']:,} orders planned, {o['unplanned']:,} "
+        f"[bold]{sm['scenario']}[/]{when}: {done}{o['planned']:,} orders planned, "
+        f"{o['unplanned']:,} "
         f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), {o['rejected']:,} rows "
         "rejected; "
         + (

@@ -13,11 +13,13 @@ import typer
 from promiseline import api
 from promiseline.cli.shared import (
     AcceptRejected,
+    AsOfOpt,
     DbOpt,
-    OrdersArg,
     err,
     exit_if_rejected,
+    fail,
     out,
+    parse_as_of,
     print_rejected,
     read_book,
     steps,
@@ -73,6 +75,15 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log one line per request (order tokens redacted).")
     ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Plan as of this fixed plant-local moment (a demo, a test) instead of the "
+            "clock in the scenario's time zone.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the order service (FastAPI + uvicorn). Settings and secrets from the
     environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
@@ -94,6 +105,7 @@ def serve(
         public_backlog=public_backlog,
         public_metrics=public_metrics,
         futures=futures,
+        as_of=_moment(parse_as_of(as_of)),
     )
     if scenario is not None:
         api.load_scenario(scenario)  # a bad file fails before the database is touched
@@ -144,7 +156,14 @@ def key(
 
 @commands.command("import")
 def import_orders(
-    orders: OrdersArg,
+    orders: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="[ORDERS]",
+            help="Order book, .csv or .parquet, or 'demo' (none with --progress).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOpt = "sqlite:///promiseline.db",
     scenario: Annotated[
         Path | None,
@@ -152,13 +171,31 @@ def import_orders(
             help="Scenario to check against (default: the one the database holds, else the demo)."
         ),
     ] = None,
+    progress: Annotated[
+        Path | None,
+        typer.Option(
+            help="Progress from the plant instead of orders: a .csv or .parquet of order_id, "
+            "status, line, build_date, sailing_id, at. All rows or none.",
+            show_default=False,
+        ),
+    ] = None,
+    as_of: AsOfOpt = None,
     accept_rejected: AcceptRejected = False,
 ) -> None:
     """Load an order book into the database: every good row, in one transaction. Rejected
-    rows are listed and not imported; exit code 1 if there are any."""
+    rows are listed and not imported; exit code 1 if there are any. With --progress, the
+    plant's progress instead: every row checked, all applied or none (exit 2)."""
     from promiseline.io.scenario_file import from_stored
     from promiseline.store import open_store
 
+    if (orders is None) == (progress is None):
+        raise PromiselineError(
+            "import: give an order book (ORDERS) or --progress FILE, one of them"
+        )
+    if progress is not None:
+        _import_progress(progress, db, scenario, as_of)
+        return
+    assert orders is not None
     store = open_store(db)
     try:
         stored = store.scenario() if scenario is None else None
@@ -237,3 +274,47 @@ def surge(
         out.print(v.line(), highlight=False)
         if not v.ok:
             raise typer.Exit(1)
+
+
+def _moment(moment: dt.datetime | dt.date | None) -> dt.datetime | None:
+    """A date as its midnight: the service's as_of is a moment."""
+    if moment is None or isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.combine(moment, dt.time())
+
+
+def _import_progress(path: Path, db: str, scenario: Path | None, as_of: str | None) -> None:
+    """The plant's progress, checked row by row against the stored orders and scenario as
+    of now at the plant; any wrong row and nothing is written."""
+    from promiseline.core.model.progress import check_reports, standing, transition
+    from promiseline.io.progress_file import read_progress
+    from promiseline.io.scenario_file import from_stored
+    from promiseline.service.snapshot import plant_time
+    from promiseline.store import open_existing
+
+    reports, errors = read_progress(path)
+    store = open_existing(db)
+    try:
+        stored = store.scenario() if scenario is None else None
+        s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
+        moment = parse_as_of(as_of)
+        now = (
+            moment
+            if isinstance(moment, dt.datetime)
+            else dt.datetime.combine(moment, dt.time(23, 59))
+            if moment is not None
+            else plant_time(dt.datetime.now(), s.timezone)
+        )
+        records = store.records([r.order_id for _, r in reports])
+        changes, unchanged, wrong = check_reports(
+            s, now, {k: standing(v) for k, v in records.items()}, reports
+        )
+        errors += wrong
+        if errors:
+            fail(f"{path}: {len(errors):,} row(s) wrong, nothing was written", errors)
+        store.write([transition(r, was, "import") for r, was in changes], whole=True)
+    except StorageError as e:
+        raise PromiselineError(f"progress import failed, nothing was written: {e}") from None
+    finally:
+        store.close()
+    out.print(f"progress: {len(changes):,} order(s) moved on, {unchanged:,} already so, in {db}")

@@ -46,6 +46,15 @@ OrdersArg = Annotated[
         show_default=False,
     ),
 ]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Plan as of this moment: a date, a date-time or 'today' (default: the "
+        "scenario's as_of, else its start). Nothing open is built before it.",
+        show_default=False,
+    ),
+]
 AcceptRejected = Annotated[
     bool,
     typer.Option(
@@ -113,18 +122,50 @@ def read_book(scenario: Path | None, s: Scenario, orders: Path) -> OrderBook:
     return api.load_orders(orders, s)
 
 
-def read_inputs(scenario: Path, orders: Path) -> tuple[Scenario, OrderBook]:
-    """The scenario and its order book, the rejected rows listed."""
-    s = api.load_scenario(scenario)
+def parse_as_of(text: str | None) -> dt.datetime | dt.date | None:
+    """--as-of as a date or date-time ('today': the machine's date)."""
+    if text is None:
+        return None
+    if text.strip().lower() == "today":
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PromiselineError(
+            f"--as-of: expected a date such as 2025-06-27, a date-time such as "
+            f"2025-06-27T09:00, or 'today', got {text!r}"
+        ) from None
+
+
+def parse_day(text: str, option: str) -> dt.date:
+    """A day option: a date, or 'today' (a date-time's date)."""
+    try:
+        moment = parse_as_of(text)
+    except PromiselineError:
+        raise PromiselineError(
+            f"{option}: expected a date such as 2026-12-03 or 'today', got {text!r}"
+        ) from None
+    return moment.date() if isinstance(moment, dt.datetime) else moment  # type: ignore[return-value]
+
+
+def read_inputs(
+    scenario: Path, orders: Path, as_of: str | None = None
+) -> tuple[Scenario, OrderBook]:
+    """The scenario (as of `as_of` when given) and its order book, the rejected rows
+    listed."""
+    s = api.load_scenario(scenario, as_of=parse_as_of(as_of))
     book = read_book(scenario, s, orders)
     print_rejected(book)
     return s, book
 
 
-def read_and_plan(scenario: Path, orders: Path, say: Say, rest: str = LISTS_ALL) -> Plan:
-    """The plan of the order book on the scenario, the rejected rows listed."""
+def read_and_plan(
+    scenario: Path, orders: Path, say: Say, rest: str = LISTS_ALL, as_of: str | None = None
+) -> Plan:
+    """The plan of the order book on the scenario (as of `as_of` when given), the
+    rejected rows listed."""
     say("loading scenario")
-    s = api.load_scenario(scenario)
+    s = api.load_scenario(scenario, as_of=parse_as_of(as_of))
     say("reading orders")
     book = read_book(scenario, s, orders)
     print_rejected(book, rest=rest)

@@ -14,6 +14,7 @@ from promiseline import api
 from promiseline.cli.readouts import print_outlook
 from promiseline.cli.shared import (
     AcceptRejected,
+    AsOfOpt,
     OrdersArg,
     ScenarioArg,
     exit_if_rejected,
@@ -43,6 +44,7 @@ def compare(
         "promiseline-compare"
     ),
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Plan (and with --futures simulate) the order book on the scenario and on each
     what-if; print them side by side."""
@@ -50,7 +52,7 @@ def compare(
 
     with steps() as say:
         say("planning each scenario")
-        s, book = read_inputs(scenario, orders)
+        s, book = read_inputs(scenario, orders, as_of)
         cmp = api.compare(s, book, patches)
         say("writing charts")
         paths = compare_charts(cmp, output)
@@ -97,11 +99,12 @@ def size(
     futures: Annotated[int, typer.Option(help="Also check with a Monte Carlo run.")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo check.")] = 0,
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Find the least-cost capacity additions that meet a wait target (HiGHS + planner);
     exit code 1 if the target is not met or rows of the order book were rejected."""
     with steps() as say:
-        s, book = read_inputs(scenario, orders)
+        s, book = read_inputs(scenario, orders, as_of)
         say("sizing (MIP on weekly buckets, then the planner)")
         r = api.size(s, book, target, levers=levers.split(","))
         sim = None
@@ -176,6 +179,7 @@ def allocate(
         typer.Option("-o", "--output", help="Folder for quotas.csv, scenario.yaml, summary.json."),
     ] = None,
     accept_rejected: AcceptRejected = False,
+    as_of: AsOfOpt = None,
 ) -> None:
     """How many cars each export market gets per month: the most margin (HiGHS) whose plan
     keeps the domestic P90 wait within the target, checked by the planner. Exit code 1 if
@@ -183,7 +187,7 @@ def allocate(
     refuse_file_output(output)
     target, span = parse_p90_target(domestic_p90), parse_month_span(months)
     with steps() as say:
-        s, book = read_inputs(scenario, orders)
+        s, book = read_inputs(scenario, orders, as_of)
         a = api.allocate(s, book, domestic_p90_days=target, months=span, progress=say)
     grid = a.quotas_by_month()
     out.print(

@@ -28,9 +28,15 @@ def _kind(path: Path) -> str:
     raise OrderBookError(f"{path}: unknown order-book format {suffix!r}, expected .csv or .parquet")
 
 
-def read_raw(path: str | Path) -> pl.DataFrame:
+def read_raw(
+    path: str | Path,
+    required: tuple[str, ...] = REQUIRED,
+    optional: tuple[str, ...] = OPTIONAL,
+) -> pl.DataFrame:
     """The file's rows as they are, with `row`: the CSV line number or 1-based Parquet row
-    (and, for CSV, `row_error`: a line whose field count is not the header's)."""
+    (and, for CSV, `row_error`: a line whose field count is not the header's); the
+    columns `required` must be there (an order book's, or another table's such as
+    progress)."""
     p = Path(path)
     if p.is_dir():
         raise OrderBookError(f"{p}: is a directory, expected an order-book file")
@@ -44,11 +50,11 @@ def read_raw(path: str | Path) -> pl.DataFrame:
     except OSError as e:
         raise OrderBookError(f"{p}: cannot read file: {e.strerror}") from None
     found = [c for c in df.columns if c not in ("row", ROW_ERROR)]
-    missing = [c for c in REQUIRED if c not in found]
+    missing = [c for c in required if c not in found]
     if missing:
         raise OrderBookError(
             f"{p}: missing column(s) {missing}; found {found}, "
-            f"expected {list(REQUIRED)} and optionally {list(OPTIONAL)}"
+            f"expected {list(required)} and optionally {list(optional)}"
         )
     return df
 
@@ -206,12 +212,13 @@ def read_orders(path: str | Path, scenario: Scenario) -> OrderBook:
 
 
 def write_orders(book: OrderBook | pl.DataFrame, path: str | Path) -> Path:
-    """Write orders in the contract's columns; the format follows the file suffix."""
+    """Write orders in the contract's columns (sailing_id only when some order has one);
+    the format follows the file suffix."""
     table = book.table if isinstance(book, OrderBook) else book
     cols = [
         c
         for c in (*REQUIRED[:4], "options", "market", "locked_at", *OPTIONAL[1:])
-        if c in table.columns
+        if c in table.columns and (c != "sailing_id" or table[c].null_count() < table.height)
     ]
     cols = list(dict.fromkeys(cols))
     out = table.select(cols)

@@ -1,7 +1,8 @@
 """Every output file the planner writes, written one way: a plan (plan.parquet, plan.csv,
 summary.json; by sea also sailings and yard, Parquet and CSV), a Monte Carlo run
 (windows.parquet, bands.parquet, simulation.json), a backtest's backtest.json and an
-allocation (quotas.csv, scenario.yaml, summary.json). Charts and pages are drawn by
+allocation (quotas.csv, scenario.yaml, summary.json), a rolled book (scenario.yaml,
+orders.csv). Charts and pages are drawn by
 `promiseline.charts` and `promiseline.web`."""
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import polars as pl
 import yaml
 
 from promiseline.core.readout.summary import summary
+from promiseline.io.order_book import write_orders
 
 if TYPE_CHECKING:
     from promiseline.core.futures.simulate import Simulation
+    from promiseline.core.model.scenario import Scenario
     from promiseline.core.planning.plan import Plan
+    from promiseline.core.planning.roll import Rolled
     from promiseline.core.studies.allocation import Allocation
 
 Paths = dict[str, Path]
@@ -101,7 +105,22 @@ def write_allocation(allocation: Allocation, out: str | Path) -> Paths:
         "summary": where / "summary.json",
     }
     write_csv(allocation.quotas, paths["quotas"])
-    data = allocation.scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
-    paths["scenario"].write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    write_scenario(allocation.scenario, paths["scenario"])
     write_json(paths["summary"], allocation.summary())
+    return paths
+
+
+def write_scenario(scenario: Scenario, path: Path) -> Path:
+    """A scenario as YAML, ready to plan (keys in the model's order, none left empty)."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_roll(rolled: Rolled, out: str | Path) -> Paths:
+    """A rolled book: scenario.yaml (as of the day it rolled to) and orders.csv."""
+    where = folder(out)
+    paths = {"scenario": where / "scenario.yaml", "orders": where / "orders.csv"}
+    write_scenario(rolled.scenario, paths["scenario"])
+    write_orders(rolled.book, paths["orders"])
     return paths

@@ -21,6 +21,7 @@ import polars as pl
 from promiseline import api
 from promiseline.core.futures.promises import promise_window
 from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.progress import Report
 from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
@@ -192,10 +193,8 @@ class OrderDesk:
     async def cancel(self, order_id: str) -> tuple[OrderView, bool]:
         return await self.intake.cancel(order_id)
 
-    async def progress(
-        self, order_id: str, status: Status, line: str | None, build: dt.date | None, actor: str
-    ) -> OrderView:
-        return await self.intake.progress(order_id, status, line, build, actor)
+    async def progress(self, report: Report, actor: str) -> OrderView:
+        return await self.intake.progress(report, actor)
 
     def variants(self, model: str) -> list[str]:
         """The variants a customer may change an order of `model` to."""

@@ -48,8 +48,9 @@ class Forecast:
     futures: int
 
 
-def run_forecast(db: str, futures: int, seed: int) -> Forecast:
-    """In the forecast process: read one snapshot of the store, plan it and simulate it."""
+def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -> Forecast:
+    """In the forecast process: read one snapshot of the store, plan it as of the live
+    plan's moment and simulate it."""
     t0 = time.perf_counter()
     store = open_store(db, migrate=False)
     try:
@@ -57,10 +58,10 @@ def run_forecast(db: str, futures: int, seed: int) -> Forecast:
         if stored is None:
             raise RuntimeError(f"{store.name}: no scenario stored yet")
         scenario = from_stored(stored, store.name)
-        snap = plan_snapshot(store, scenario, stored.version)
+        snap = plan_snapshot(store, scenario, stored.version, moment)
     finally:
         store.close()
-    sim = simulate(scenario, snap.plan, futures=futures, seed=seed)
+    sim = simulate(snap.scenario, snap.plan, futures=futures, seed=seed)
     windows = simulated_windows(sim)
     spread = QueueSpread.of(windows, snap.plan)
     bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
@@ -109,6 +110,12 @@ def _forecast_process(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _as_datetime(moment: dt.datetime | dt.date | None) -> dt.datetime | None:
+    if moment is None or isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.combine(moment, dt.time())
 
 
 class Live(Protocol):
@@ -187,8 +194,9 @@ class Forecaster:
             )
         loop = asyncio.get_running_loop()
         db = self.live.settings.db
+        moment = _as_datetime(self.live.now.scenario.as_of)
         f: Forecast = await loop.run_in_executor(
-            self._pool, run_forecast, db, self.futures, self.seed
+            self._pool, run_forecast, db, self.futures, self.seed, moment
         )
         await asyncio.to_thread(self._store, f)
         self.runs += 1

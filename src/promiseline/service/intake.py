@@ -21,9 +21,9 @@ from promiseline.core.model.lifecycle import (
     EventKind,
     Policy,
     Status,
-    progress_from,
 )
 from promiseline.core.model.orders import canonical_options
+from promiseline.core.model.progress import Report, check, standing, transition
 from promiseline.core.model.records import (
     Created,
     Event,
@@ -245,42 +245,14 @@ class Intake:
                 return bool(e.data.get("refund"))
         return False
 
-    async def progress(
-        self,
-        order_id: str,
-        status: Status,
-        line: str | None,
-        build_date: dt.date | None,
-        actor: str,
-    ) -> OrderView:
-        """The plant's side of the lifecycle: scheduled, built, shipped, delivered."""
-        allowed = progress_from(status)
-        rec = await self.record(order_id)
-        if rec.status not in allowed:
-            raise TransitionError(f"order {order_id} is {rec.status}; it cannot become {status}")
-        if status == Status.SCHEDULED:
-            names = [ln.name for _, ln in self.live.scenario.lines]
-            if line not in names or build_date is None:
-                raise InvalidRequestError(
-                    f"a scheduled order needs line (one of {names}) and build_date"
-                )
-        elif line is not None or build_date is not None:
-            raise InvalidRequestError("line and build_date are only for status 'scheduled'")
-        await self._apply(
-            Transition(
-                order_id,
-                EventKind(status.value),
-                allowed,
-                actor,
-                self.clock(),
-                status=status,
-                line=line,
-                build_date=build_date,
-                data={"status": status.value}
-                | ({"line": line, "build_date": str(build_date)} if line else {}),
-            )
-        )
-        return await self.view(order_id)
+    async def progress(self, report: Report, actor: str) -> OrderView:
+        """The plant's side of the lifecycle (core/model/progress.py): scheduled, built,
+        shipped, delivered; the same report twice changes nothing."""
+        rec = await self.record(report.order_id)
+        whole = check(self.live.scenario, self.live.moment(), standing(rec), report)
+        if whole is not None:
+            await self._apply(transition(whole, rec.status, actor))
+        return await self.view(report.order_id)
 
     async def _apply(self, t: Transition, *, booked: bool = False) -> None:
         """Store a transition; if a slot was booked for it and it is not stored, the

@@ -37,7 +37,7 @@ from promiseline.io.scenario_file import from_stored, read_text, scenario_from_y
 from promiseline.service.background import cancel
 from promiseline.service.forecast import Forecaster
 from promiseline.service.settings import Settings
-from promiseline.service.snapshot import Snapshot, plan_snapshot, store_windows
+from promiseline.service.snapshot import Snapshot, plan_snapshot, plant_time, store_windows
 from promiseline.store import SqlStore
 
 log = logging.getLogger("promiseline.service")
@@ -67,7 +67,7 @@ def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]
         text = resources.files("promiseline.data").joinpath("beijing-ev.yaml").read_text("utf-8")
         source = "beijing-ev.yaml (embedded)"
     scenario = scenario_from_yaml(text, source)
-    plan_snapshot(store, scenario, 0)  # plans with what is stored before it is kept
+    plan_snapshot(store, scenario, 0, settings.as_of)  # plans with what is stored first
     return scenario, store.put_scenario(text)
 
 
@@ -86,7 +86,7 @@ class LivePlan:
         self.settings = settings
         self.clock = clock
         self.holder = holder
-        self.now = plan_snapshot(store, *scenario)
+        self.now = plan_snapshot(store, *scenario, self._moment(scenario[0]))
         self.booking = Booking(self.now.plan)
         self.replans = 0
         self.replan_failures = 0
@@ -105,6 +105,19 @@ class LivePlan:
     @property
     def scenario(self) -> Scenario:
         return self.now.scenario
+
+    def _moment(self, scenario: Scenario) -> dt.datetime:
+        """Now, at the plant: the fixed `as_of` setting, else the clock in the scenario's
+        time zone. Every plan and quote is made as of it."""
+        return self.settings.as_of or plant_time(self.clock(), scenario.timezone)
+
+    def moment(self) -> dt.datetime:
+        """Now, at the plant (see `_moment`)."""
+        return self._moment(self.scenario)
+
+    def day_turned(self) -> bool:
+        """Has the plant's day moved on since the plan was made (past midnight)?"""
+        return self._moment(self.scenario).date() > self.scenario.now
 
     def as_of(self) -> dict[str, int]:
         return self.now.as_of(self.booking.booked)
@@ -134,7 +147,7 @@ class LivePlan:
                 if self.leader and self.forecaster.last_versions != self.now.versions:
                     self.forecaster.due()  # no-op while a run is under way
                 versions = await asyncio.to_thread(self.store.versions)
-                if versions == self.now.versions and not self._due.is_set():
+                if versions == self.now.versions and not (self._due.is_set() or self.day_turned()):
                     continue
                 await asyncio.sleep(self.settings.debounce_s)  # gather the changes behind
                 await self.replan()
@@ -169,7 +182,7 @@ class LivePlan:
             version = stored.version
             scenario = from_stored(stored, self.store.name)
         self._load_spread()
-        return plan_snapshot(self.store, scenario, version)
+        return plan_snapshot(self.store, scenario, version, self._moment(scenario))
 
     # --- Monte Carlo windows ---
 
@@ -210,7 +223,9 @@ class LivePlan:
     def _try_scenario(self, text: str) -> Snapshot:
         scenario = scenario_from_yaml(text, "scenario")
         try:
-            snap = plan_snapshot(self.store, scenario, self.now.versions.scenario)
+            snap = plan_snapshot(
+                self.store, scenario, self.now.versions.scenario, self._moment(scenario)
+            )
         except (ScenarioError, InvalidRequestError):
             raise
         except PromiselineError as e:
@@ -318,4 +333,4 @@ class LivePlan:
     def backlog(self) -> int:
         """Orders planned and not yet built, with those booked since."""
         p = self.now.plan
-        return p.n_frozen + p.n_active + self.booking.booked
+        return p.n_fixed + p.n_active + self.booking.booked

@@ -56,14 +56,18 @@ def _progress(status: Status) -> Status:
 
 
 class ProgressUpdate(Strict):
-    """Planner-side progress of an order: scheduled (with line and build_date), built,
-    shipped, delivered."""
+    """Progress of an order from the plant: scheduled (line and build_date), built (line
+    and build_date, unless it was scheduled), shipped (by sea: sailing_id,
+    <lane>:<YYYY-MM-DD>), delivered; `at`: when it happened (default: now). The same
+    report twice changes nothing."""
 
     status: Annotated[Status, AfterValidator(_progress)]
     line: Text | None = None
     build_date: (
         Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(2199, 12, 31))] | None
     ) = None
+    sailing_id: Annotated[str, Field(min_length=3, max_length=120)] | None = None
+    at: dt.datetime | None = None
 
 
 class WindowPublic(BaseModel):

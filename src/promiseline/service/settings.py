@@ -11,10 +11,13 @@ PROMISELINE_WEBHOOK_SECRET  signing secret of the deliveries (Standard Webhooks)
 PROMISELINE_DEBOUNCE        seconds between a change and the re-plan (default 1)
 PROMISELINE_PUBLIC_BACKLOG  1: anonymous quotes and /healthz show backlog sizes
 PROMISELINE_PUBLIC_METRICS  1: /metrics needs no key
+PROMISELINE_AS_OF           plan as of this fixed plant-local moment (demos, tests; default:
+                            the clock, in the scenario's time zone)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field, fields
 
@@ -46,6 +49,7 @@ class Settings:
     sse_total: int = 10_000
     max_batch: int = 2000
     futures: int = 200  # Monte Carlo futures behind every window (0: plan stand-ins only)
+    as_of: dt.datetime | None = None  # a fixed moment to plan as of (None: the clock)
     policy: Policy = field(default_factory=Policy)
 
     def __post_init__(self) -> None:
@@ -91,6 +95,7 @@ class Settings:
             public_backlog=env.get("PROMISELINE_PUBLIC_BACKLOG") == "1",
             public_metrics=env.get("PROMISELINE_PUBLIC_METRICS") == "1",
             futures=_count("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200")),
+            as_of=_moment("PROMISELINE_AS_OF", env.get("PROMISELINE_AS_OF") or None),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -108,6 +113,7 @@ class Settings:
             ("PROMISELINE_ADMIN_KEY", self.admin_key),
             ("PROMISELINE_PEPPER", self.pepper),
             ("PROMISELINE_WEBHOOK_SECRET", self.webhook_secret),
+            ("PROMISELINE_AS_OF", self.as_of.isoformat() if self.as_of else None),
         ):
             if value:
                 out[name] = value
@@ -116,6 +122,21 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
         return Settings(**values)
+
+
+def _moment(name: str, text: str | None) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise PromiselineError(
+            f"{name}: expected a plant-local date or date-time such as 2025-06-27T09:00, "
+            f"got {text!r}"
+        ) from None
+    if moment.tzinfo is not None:
+        raise PromiselineError(f"{name}: a plant-local moment has no UTC offset, got {text!r}")
+    return moment
 
 
 def _number(name: str, text: str) -> float:

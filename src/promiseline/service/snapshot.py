@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from promiseline import api
 from promiseline.core.futures.promises import Promises, changes
@@ -38,9 +39,22 @@ class Snapshot:
         return {"book": self.versions.book, "scenario": self.versions.scenario, "booked": booked}
 
 
-def plan_snapshot(store: SqlStore, scenario: Scenario, scenario_version: int) -> Snapshot:
-    """Read the book and its version in one transaction, and plan it on this scenario."""
+def plant_time(clock_reading: dt.datetime, timezone: str | None) -> dt.datetime:
+    """A naive reading of the machine's clock as plant-local time (the scenario's time
+    zone; none: the machine's own)."""
+    if timezone is None:
+        return clock_reading
+    return clock_reading.astimezone().astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+
+
+def plan_snapshot(
+    store: SqlStore, scenario: Scenario, scenario_version: int, moment: dt.datetime | None = None
+) -> Snapshot:
+    """Read the book and its version in one transaction, and plan it on this scenario as
+    of `moment` (None: as the scenario says)."""
     t0 = time.perf_counter()
+    if moment is not None:
+        scenario = scenario.replace(as_of=max(moment, _midnight(scenario.start)))
     versions, stored = store.snapshot()
     versions = Versions(versions.book, scenario_version)
     book = validate_orders(stored.table, scenario, source=stored.source)
@@ -49,6 +63,10 @@ def plan_snapshot(store: SqlStore, scenario: Scenario, scenario_version: int) ->
     p = api.plan(scenario, book)
     index = {oid: i for i, oid in enumerate(p.table["order_id"].to_list())}
     return Snapshot(scenario, p, index, versions, time.time(), time.perf_counter() - t0)
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time())
 
 
 def store_windows(

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.model.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
-from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook
+from promiseline.core.model.orders import BOOK_COLUMNS, HISTORY, OrderBook
 from promiseline.core.model.records import (
     Created,
     NewOrder,
@@ -34,12 +34,13 @@ from promiseline.core.model.records import (
     Versions,
 )
 from promiseline.core.model.window import PLAN, Window
+from promiseline.errors import ConflictError
 from promiseline.store.db import Db
 
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
     "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
-    "promised_likely, promised_source"
+    "promised_likely, promised_source, sailing_id"
 )
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
@@ -48,6 +49,7 @@ INSERT_ORDER = (
     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
+_HISTORY = ", ".join(f"'{s}'" for s in HISTORY)
 _IN_PLANNING = ", ".join(f"'{s.value}'" for s in sorted(IN_PLANNING))
 QUEUED_SQL = ", ".join(f"'{s.value}'" for s in sorted(QUEUED))
 Item = NewOrder | Transition | Probe
@@ -71,8 +73,9 @@ class OrderTables(Db):
 
     # --- writes: one transaction per batch ---
 
-    def write(self, batch: Sequence[Item]) -> list[Created | Transitioned]:
-        """Apply a batch of creates and transitions in one transaction."""
+    def write(self, batch: Sequence[Item], *, whole: bool = False) -> list[Created | Transitioned]:
+        """Apply a batch of creates and transitions in one transaction; `whole`: all or
+        none (ConflictError, nothing written, if any is refused: it changed meanwhile)."""
         out: list[Created | Transitioned] = []
         with self.transaction() as cur:
             i = 0
@@ -92,8 +95,24 @@ class OrderTables(Db):
                         assert isinstance(item, Transition)
                         out.append(self._transition(cur, item))
                     i += 1
+            refused = [r for r in out if r.outcome not in ("created", "done")]
+            if whole and refused:
+                raise ConflictError(
+                    f"{len(refused):,} order(s) changed meanwhile, e.g. {refused[0].order_id} "
+                    f"({refused[0].outcome}); nothing was written"
+                )
             if any(_moves_queue(item, r) for item, r in zip(batch, out, strict=True)):
                 self._bump(cur, "book")
+        return out
+
+    def records(self, order_ids: Sequence[str]) -> dict[str, OrderRecord]:
+        """These orders as they stand, by id (those the database holds)."""
+        out: dict[str, OrderRecord] = {}
+        for i in range(0, len(order_ids), 900):
+            part = order_ids[i : i + 900]
+            marks = ",".join("?" for _ in part)
+            rows = self._all(f"SELECT {_ORDER_COLS} FROM orders WHERE order_id IN ({marks})", part)
+            out |= {r[0]: self._record(r) for r in rows}
         return out
 
     def _probe(self, cur: Any, at: dt.datetime) -> None:
@@ -167,6 +186,7 @@ class OrderTables(Db):
             "options": t.options,
             "line": t.line,
             "build_date": self.date(t.build_date),
+            "sailing_id": t.sailing_id,
         }
         if t.window is not None:
             changes |= {
@@ -230,6 +250,7 @@ class OrderTables(Db):
                 self.from_date(r[15]),
                 r[16] or PLAN,
             ),
+            sailing_id=r[17],
         )
 
     def get(self, order_id: str) -> OrderRecord | None:
@@ -373,6 +394,7 @@ class OrderTables(Db):
                     r["line"],
                     self.date(r["build_date"]),
                     self.ts(at),
+                    r["sailing_id"],
                 )
             )
             data = json.dumps({"status": r["status"], "source": actor})
@@ -381,8 +403,8 @@ class OrderTables(Db):
             cur.executemany(
                 self.q(
                     "INSERT INTO orders (order_id, model, variant, options, market, priority, "
-                    "status, created_at, locked_at, line, build_date, updated_at) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                    "status, created_at, locked_at, line, build_date, updated_at, sailing_id) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
                 ),
                 rows,
             )
@@ -394,9 +416,14 @@ class OrderTables(Db):
     # the order-book columns; a reserved order's locked_at is when it was placed
     BOOK_SELECT = (
         "SELECT order_id, model, variant, options, market, "
-        "COALESCE(locked_at, created_at), priority, status, line, build_date FROM orders"
+        "COALESCE(locked_at, created_at), priority, status, line, build_date, sailing_id "
+        "FROM orders"
     )
-    BOOK_SQL = BOOK_SELECT + f" WHERE status IN ({_IN_PLANNING})"
+    # what a plan reads: the orders in planning, and history (built where and when)
+    BOOK_SQL = BOOK_SELECT + (
+        f" WHERE status IN ({_IN_PLANNING}) OR (status IN ({_HISTORY}) "
+        "AND line IS NOT NULL AND build_date IS NOT NULL)"
+    )
 
     def export_orders(self) -> OrderBook:
         """Every order in the order-book columns (any status)."""

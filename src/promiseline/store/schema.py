@@ -101,6 +101,8 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX orders_created ON orders (created_at)",
     ],
+    # version 5: planning as of now: the sailing a built (or frozen) export order is on
+    ["ALTER TABLE orders ADD COLUMN sailing_id TEXT"],
 ]
 
 TYPES = {

@@ -15,6 +15,7 @@ from tests.conftest import examples
 from tests.reference import reference_plan
 from tests.strategies import order_tables, scenarios
 
+FIXED = ["scheduled", "built", "shipped", "delivered"]  # may overfill: made locked below
 SETTINGS = settings(
     max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -31,6 +32,7 @@ def fast_rows(s: Scenario, raw: pl.DataFrame) -> dict[str, tuple[object, ...]]:
             r["bound_by"],
             r["queue_position"],
             r["sailing_id"],
+            r["overdue"],
         )
         for r in p.table.iter_rows(named=True)
     }
@@ -41,7 +43,7 @@ def assert_fast_equals_reference(s: Scenario, raw: pl.DataFrame) -> None:
     book = validate_orders(raw, s)
     assert not book.rejected
     want = {
-        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing)
+        oid: (r.status, r.line, r.build, r.delivery, r.bound_by, r.queue, r.sailing, r.overdue)
         for oid, r in reference_plan(s, book.table).items()
     }
     assert fast_rows(s, raw) == want
@@ -79,8 +81,12 @@ def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObje
     is delivered before its gate, its market opens, or its sailing arrives."""
     s = data.draw(scenarios(export=True))
     raw = data.draw(order_tables(s)).with_columns(
-        pl.when(pl.col("status") == "scheduled").then(pl.lit("locked")).otherwise("status"),
+        pl.when(pl.col("status").is_in(FIXED))
+        .then(pl.lit("locked"))
+        .otherwise(pl.col("status"))
+        .alias("status"),
         pl.lit("EX").alias("market"),
+        pl.lit(None, dtype=pl.String).alias("sailing_id"),
     )
     p = plan(s, validate_orders(raw, s))
     sailings = p.sailings()
@@ -109,13 +115,14 @@ def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObje
 @given(data=st.data())
 def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     """Unfrozen bookings never exceed a line's slots, a mix cap or the parts supplied, and
-    nothing is built before it is ordered."""
+    nothing is built before its lock plus the lead-in, nor before the plan's day."""
     s = data.draw(scenarios())
     raw = data.draw(order_tables(s)).with_columns(
-        pl.when(pl.col("status") == "scheduled")
+        pl.when(pl.col("status").is_in(FIXED))  # history and frozen may overfill
         .then(pl.lit("locked"))
         .otherwise(pl.col("status"))
-        .alias("status")
+        .alias("status"),
+        pl.lit(None, dtype=pl.String).alias("sailing_id"),
     )
     p = plan(s, validate_orders(raw, s))
     assert (p.state.free >= 0).all()
@@ -123,10 +130,11 @@ def test_no_line_or_part_over_capacity(data: st.DataObject) -> None:
     assert (p.state.available() >= 0).all()
     planned = p.table.filter(pl.col("status") == "planned")
     assert planned["build_date"].min() is None or planned["build_date"].min() >= s.start
+    lead_in = pl.duration(days=s.lead_in_days)
     earliest = planned.select(
-        pl.max_horizontal(pl.col("locked_at").dt.date(), pl.lit(s.start))
+        pl.max_horizontal(pl.col("locked_at").dt.date() + lead_in, pl.lit(s.now))
     ).to_series()
-    assert (planned["build_date"] >= earliest).all()  # never before it is ordered
+    assert (planned["build_date"] >= earliest).all()  # never before its lead-in, nor now
 
 
 def test_every_order_is_planned_or_reported(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:

@@ -68,7 +68,7 @@ def test_booked_equals_the_planners_final_state(data: st.DataObject) -> None:
     planner's own final state: free slots, mix room and available parts."""
     s = data.draw(scenarios())
     p = plan(s, validate_orders(data.draw(order_tables(s)), s))
-    booking = np.arange(p.n_frozen + p.n_active)  # reserved rows come last and book nothing
+    booking = np.arange(p.n_fixed + p.n_active)  # reserved rows come last and book nothing
     rebuilt = State.booked(
         p.capacity,
         p.classes,

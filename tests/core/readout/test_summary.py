@@ -46,7 +46,8 @@ def test_summary_counts(tiny_plan: Plan) -> None:
 @SETTINGS
 @given(data=st.data())
 def test_order_counts_add_up(data: st.DataObject) -> None:
-    """Loaded = planned + unplanned + reserved + skipped, each counted from the table and book."""
+    """Loaded = planned + unplanned + reserved + history + skipped, each counted from the
+    table and book (history: built, shipped or delivered where the plan places it)."""
     p = random_plan(data)
     orders = summary(p)["orders"]
     t, book = p.table, p.book.table
@@ -54,7 +55,17 @@ def test_order_counts_add_up(data: st.DataObject) -> None:
     assert orders["planned"] == (t["status"] == "planned").sum()
     assert orders["reserved_quoted"] == reserved.height == (book["status"] == "reserved").sum()
     assert orders["unplanned"] == (t["status"] == "unplanned").sum() - reserved.height
-    assert orders["skipped"] == dict(Counter(s for s in book["status"] if s not in PLANNING))
+    placed = set(t.filter(pl.col("status").is_in(["built", "shipped", "delivered"]))["order_id"])
+    assert orders["history"] == dict(
+        Counter(t.filter(pl.col("order_id").is_in(list(placed)))["status"])
+    )
+    assert orders["skipped"] == dict(
+        Counter(
+            s
+            for s, oid in zip(book["status"], book["order_id"], strict=True)
+            if s not in PLANNING and oid not in placed
+        )
+    )
     assert orders["loaded"] == len(p.book) == t.height + sum(orders["skipped"].values())
     assert orders["rejected"] == len(p.book.rejected)
 
@@ -124,11 +135,17 @@ def test_line_part_and_backlog_figures_follow_the_days(data: st.DataObject) -> N
 
 def utilization_adds_up(p: Plan) -> None:
     """Per line, built and capacity are sums of line_days over the stated dates (start
-    through the last build day) and utilization is built / capacity."""
+    through the last day an order holds a slot: history, frozen, planned) and utilization
+    is built / capacity."""
     sm = summary(p)
     first = dt.date.fromisoformat(sm["utilization_from"])
     last = dt.date.fromisoformat(sm["utilization_through"])
-    builds = p.planned.filter(pl.col("build_date").is_between(p.scenario.start, p.scenario.end))
+    held = p.table.filter(
+        (pl.col("status") == "planned")
+        | pl.col("status").is_in(["built", "shipped", "delivered"])
+        | (pl.col("reason").str.starts_with("no sailing").fill_null(False))
+    )
+    builds = held.filter(pl.col("build_date").is_between(p.scenario.start, p.scenario.end))
     assert first == p.scenario.start
     assert last == max(builds["build_date"].max() or first, first)
     days = p.line_days().filter(pl.col("date").is_between(first, last))

@@ -12,12 +12,20 @@ import pytest
 from promiseline.core.model.orders import OrderBook, validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.planner import plan
-from promiseline.core.studies.sizing import SizingError, Target, apply_levers, size
+from promiseline.core.studies.sizing import (
+    SizingError,
+    Target,
+    apply_levers,
+    lever_start,
+    size,
+)
 
 START = dt.date(2025, 1, 6)
 LEVERS: list[dict[str, Any]] = [
-    {"name": "shift", "kind": "shift", "line": "l1", "amount": 4, "cost": 10, "max_units": 2},
-    {"name": "packs", "kind": "part", "part": "pack", "amount": 12, "cost": 4, "max_units": 3},
+    {"name": "shift", "kind": "shift", "line": "l1", "amount": 4, "cost": 10, "max_units": 2}
+    | {"lead_days": 0},
+    {"name": "packs", "kind": "part", "part": "pack", "amount": 12, "cost": 4, "max_units": 3}
+    | {"lead_days": 0},
     {
         "name": "line2",
         "kind": "line",
@@ -131,3 +139,18 @@ def test_bad_targets_and_missing_levers(case: tuple[Scenario, OrderBook]) -> Non
     with pytest.raises(SizingError, match="no levers of kind"):
         size(s.replace(levers=[]), book, "p90_wait<=30d")
     assert Target.parse("p90_wait<=180d from 2026-01-01") == Target(0.9, 180, dt.date(2026, 1, 1))
+
+
+def test_no_lever_starts_before_the_plans_day_plus_its_lead(
+    case: tuple[Scenario, OrderBook],
+) -> None:
+    """A lever starts its lead after the plan's day (as_of), by default its kind's lead."""
+    s, _ = case
+    now = START + dt.timedelta(days=30)
+    free = [{k: v for k, v in lv.items() if k != "lead_days"} for lv in LEVERS]
+    later = s.replace(as_of=now, levers=free, sizing={"lead_days": {"shift": 21}})
+    want = {"shift": 21, "packs": 56, "line2": 182}  # shift as set, the others by default
+    assert {lv.name: lever_start(later, lv) for lv in later.levers} == {
+        name: now + dt.timedelta(days=d) for name, d in want.items()
+    }
+    assert lever_start(s, s.levers[2]) == START + dt.timedelta(days=14)  # its own lead

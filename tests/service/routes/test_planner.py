@@ -54,8 +54,9 @@ def test_planner_sees_any_order_and_explains(client: TestClient, planner_key: st
     assert "text" in e
 
 
-def test_progress_lifecycle(client: TestClient, planner_key: str) -> None:
-    """Planner records scheduled, built, shipped, delivered; each is an event."""
+def test_progress_lifecycle(client: TestClient, planner_key: str, clock: Clock) -> None:
+    """Planner records scheduled, built, shipped, delivered; each is an event, each
+    report again changes nothing, nothing is built in the future."""
     h = {"X-API-Key": planner_key}
     oid = order(client, "k", lock=True)["order_id"]
     r = client.post(
@@ -64,9 +65,15 @@ def test_progress_lifecycle(client: TestClient, planner_key: str) -> None:
         json={"status": "scheduled", "line": "l1", "build_date": "2025-01-13"},
     )
     assert r.status_code == 200, r.text
+    early = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": "built"})
+    assert early.status_code == 422  # the clock reads 2025-01-10: not built yet
+    assert "build_date: 2025-01-13 is in the future" in early.text
+    clock.now = dt.datetime(2025, 1, 14, 9)
     for status in ("built", "shipped", "delivered"):
         r = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": status})
         assert r.status_code == 200, r.text
+        again = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": status})
+        assert again.status_code == 200, again.text  # the same report twice: no change
     back = client.post(f"/v1/orders/{oid}/progress", headers=h, json={"status": "built"})
     assert back.status_code == 409
     kinds = [e["kind"] for e in client.get(f"/v1/orders/{oid}", headers=h).json()["events"]]

@@ -29,6 +29,7 @@ from promiseline.core.planning.classes import Classes, build_classes, with_capac
 from promiseline.core.planning.plan import (
     ACTIVE,
     RESERVED,
+    Fixed,
     Plan,
     backlog_curve,
     bound_names,
@@ -55,9 +56,9 @@ class Prepared:
     classes: Classes  # book classes, then the inflow configurations' classes
     cls_: I32
     grp: npt.NDArray[np.int8]
-    rel: I32
-    fixed_line: I32
-    fixed_day: I32
+    rel: I32  # the first day each order may be built
+    locked: I32  # the day it locked: from then on it is in the backlog
+    fixed: Fixed  # where history and frozen orders stand
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
     opens: I32
@@ -153,7 +154,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     planned = base.placement.line >= 0
     base_day = np.where(planned, base.placement.day, days).astype(np.int32)
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
-    exposed = (np.minimum(base_day, days) - base.rel).astype(np.float64)
+    exposed = (np.minimum(base_day, days) - base.lock_days()).astype(np.float64)  # since lock
     p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
     weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
@@ -175,8 +176,8 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         cls_=cls_,
         grp=base.group,
         rel=base.rel,
-        fixed_line=base.placement.line.copy(),
-        fixed_day=base.placement.day.copy(),
+        locked=base.lock_days(),
+        fixed=base.fixed,
         base_day=base_day,
         lead=base.lead,
         opens=base.opens,
@@ -186,7 +187,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         hist_base=hist_base,
         p_cancel=p_cancel,
         weekly=weekly,
-        inflow_start=max(0, start),
+        inflow_start=max((s.now - s.start).days, start),  # new orders come from now on
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
         inflow_lead=inflow_market.lead_days or 0,
@@ -235,11 +236,12 @@ def one_future(prep: Prepared, future: int) -> Future:
     m = len(d.inflow_day)
     cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
     grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
-    rel_all = np.concatenate([rel, d.inflow_day]).astype(np.int32)
-    fl = np.concatenate([prep.fixed_line, np.full(m, -1, dtype=np.int32)])
-    fd = np.concatenate([prep.fixed_day, np.full(m, -1, dtype=np.int32)])
+    rel_all = np.concatenate([rel, d.inflow_day + prep.scenario.lead_in_days]).astype(np.int32)
+    none = np.full(m, -1, dtype=np.int32)
+    f = prep.fixed
+    fixed = Fixed(*(np.concatenate([a, none]) for a in (f.line, f.day, f.sailing)))
     mk = np.concatenate([prep.mk, np.full(m, prep.inflow_mk, dtype=np.int32)])
-    _, out = place(cap, classes, cls_all, grp_all, rel_all, fl, fd, mk)
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fixed, mk)
     gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
     lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
     opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
@@ -254,7 +256,7 @@ def one_future(prep: Prepared, future: int) -> Future:
             d.cancel_timing,
             prep.weekly[who],
             prep.p_cancel[who],
-            prep.rel[who],
+            prep.locked[who],
             np.minimum(prep.base_day[who], days),
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
@@ -301,7 +303,7 @@ def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
         left = np.where(built == 1, day, days)
         left[gone] = f.cancel_on[gone]
         backlog[j] = backlog_curve(
-            np.concatenate([prep.rel[counted], d.inflow_day]),
+            np.concatenate([prep.locked[counted], d.inflow_day]),
             np.concatenate([left[counted], np.where(new_built, new_day, days)]),
             days,
         )

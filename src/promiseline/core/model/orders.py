@@ -29,8 +29,10 @@ BOOK_COLUMNS = (  # the order-book columns of SCENARIO.md, in their order
     "status",
     "line",
     "build_date",
+    "sailing_id",
 )
-OPTIONAL = ("options", "priority", "status", "line", "build_date")
+OPTIONAL = ("options", "priority", "status", "line", "build_date", "sailing_id")
+HISTORY = ("built", "shipped", "delivered")  # statuses of orders the plant has built
 ROW_ERROR = "row_error"
 """Optional column of a raw table: the reader's verdict on a row as a whole (a CSV line
 with more or fewer fields than the header). Its fields cannot be trusted, so such a row
@@ -173,7 +175,7 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
     canonical = {o: _options(o) for o in distinct_options}
     df = raw.select(
         pl.col("row").cast(pl.Int64),
-        *(text[c].alias(c) for c in (*REQUIRED, "line")),
+        *(text[c].alias(c) for c in (*REQUIRED, "line", "sailing_id")),
         text["options"].alias("options_raw"),
         text["options"]
         .replace_strict(canonical, default=None, return_dtype=pl.String)
@@ -199,6 +201,11 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
     )
     line_ok = pl.concat_str(pl.col("line"), pl.lit("\x00"), pl.col("model")).is_in(
         [f"{ln}\x00{m}" for ln, ms in lines.items() for m in ms]
+    )
+    sailing = pl.col("sailing_id").str.split_exact(":", 1)
+    lane, sail_day = sailing.struct.field("field_0"), sailing.struct.field("field_1")
+    lane_ok = pl.concat_str(lane, pl.lit("\x00"), pl.col("market")).is_in(
+        [f"{ln.name}\x00{m.name}" for m in scenario.markets for ln in m.lanes]
     )
     checks: list[tuple[pl.Expr, pl.Expr]] = [
         (pl.col("order_id").is_null() | (pl.col("order_id") == ""), pl.lit("missing order_id")),
@@ -264,6 +271,23 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
             & (pl.col("line").is_null() != pl.col("build_date_raw").is_null()),
             pl.lit("a scheduled order needs both line and build_date, or neither"),
         ),
+        (
+            pl.col("sailing_id").is_not_null()
+            & ~(lane_ok & sail_day.str.to_date("%Y-%m-%d", strict=False).is_not_null()),
+            pl.format(
+                "sailing_id '{}' is not <lane>:<YYYY-MM-DD> with a lane of market '{}'",
+                pl.col("sailing_id"),
+                pl.col("market"),
+            ),
+        ),
+        (
+            pl.col("sailing_id").is_not_null() & ~pl.col("status").is_in(["scheduled", *HISTORY]),
+            pl.format(
+                "a {} order has no sailing yet: sailing_id is for scheduled, built, "
+                "shipped or delivered orders",
+                pl.col("status"),
+            ),
+        ),
     ]
     reason = pl.concat_str(
         [pl.when(bad.fill_null(True)).then(msg) for bad, msg in checks],
@@ -286,6 +310,7 @@ def validate_orders(raw: pl.DataFrame, scenario: Scenario, source: str = "orders
         "status",
         "line",
         "build_date",
+        "sailing_id",
     )
     return OrderBook(good, rejected, source)
 

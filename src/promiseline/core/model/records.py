@@ -74,6 +74,7 @@ class Transition:
     build_date: dt.date | None = None
     window: Window | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the event's payload
+    sailing_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class OrderRecord:
     line: str | None = None
     build_date: dt.date | None = None
     window: Window = NO_WINDOW  # the window last promised
+    sailing_id: str | None = None  # by sea, once scheduled or built: <lane>:<departure>
 
     def options_dict(self) -> dict[str, str]:
         parsed: dict[str, str] = orjson.loads(self.options)

@@ -40,6 +40,29 @@ Day = Annotated[dt.date, AfterValidator(_sane_date)]
 Days = Annotated[int, Field(ge=0, le=MAX_DAYS)]
 
 
+def _sane_moment(m: dt.datetime | dt.date) -> dt.datetime | dt.date:
+    _sane_date(m.date() if isinstance(m, dt.datetime) else m)
+    if isinstance(m, dt.datetime) and m.tzinfo is not None:
+        raise ValueError("must be a plant-local date or date-time, without a UTC offset")
+    return m
+
+
+Moment = Annotated[dt.datetime | dt.date, AfterValidator(_sane_moment)]
+
+
+def _time_zone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}, expected e.g. Asia/Shanghai") from None
+    return name
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+
+
 def _date_ordered(entries: tuple[Any, ...]) -> tuple[Any, ...]:
     """Schedules ("from this date on") must be listed in date order."""
     froms = [e.from_ for e in entries]
@@ -380,8 +403,9 @@ class Lever(Frozen):
 
     kind shift: `amount` more hours a working day on `line`; kind line: a new line like
     `line` (same models, shifts and days) at `amount` jph; kind part: `amount` more of
-    `part` a week. Each unit costs `cost`; it can start `lead_days` after the scenario
-    start at the earliest.
+    `part` a week. Each unit costs `cost`; it can start `lead_days` after the plan's day
+    (`as_of`, else `start`) at the earliest: by default the sizing section's lead for
+    its kind.
     """
 
     name: Name
@@ -390,8 +414,22 @@ class Lever(Frozen):
     part: Name | None = None
     amount: Annotated[float, Field(gt=0, le=1e8)]
     cost: Annotated[float, Field(ge=0, le=1e15)]
-    lead_days: Days = 0
+    lead_days: Days | None = None
     max_units: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class LeverLeads(Frozen):
+    """Days from the plan's day to a lever's first day, by kind, unless a lever names its
+    own: a shift needs people hired and trained, a line building and ramping, parts a
+    supplier's added output."""
+
+    shift: Days = 28
+    line: Days = 182
+    part: Days = 56
+
+
+class SizingDefaults(Frozen):
+    lead_days: LeverLeads = LeverLeads()
 
 
 class Scenario(Frozen):
@@ -409,6 +447,10 @@ class Scenario(Frozen):
     markets: tuple[Market, ...] = Field(min_length=1, max_length=500)
     uncertainty: Uncertainty | None = None  # extension: Monte Carlo
     levers: tuple[Lever, ...] = ()  # extension: capacity sizing
+    sizing: SizingDefaults = SizingDefaults()  # extension: what a lever needs to start
+    as_of: Moment | None = None  # the moment of the plan (default: start)
+    lead_in_days: Days = 0  # the fewest days from lock to build
+    timezone: TimeZone | None = None  # extension: the plant's, for the service's midnight
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -418,6 +460,13 @@ class Scenario(Frozen):
         return self
 
     # --- lookups used by the core (cheap, computed on demand) ---
+
+    @property
+    def now(self) -> dt.date:
+        """D, the day the plan is made as of: `as_of`'s date, or `start`."""
+        if self.as_of is None:
+            return self.start
+        return self.as_of.date() if isinstance(self.as_of, dt.datetime) else self.as_of
 
     @property
     def end(self) -> dt.date:
@@ -552,6 +601,8 @@ def reference_problems(s: Scenario) -> list[str]:
             out.append(f"levers[{i}].{need}: a {lv.kind} lever needs '{need}'")
         else:
             out += _unknown(f"levers[{i}].{need}", need, [value], known)
+    if s.now < s.start:
+        out.append(f"as_of: {s.now} is before start ({s.start}): a plan is made on or after it")
     if s.frozen_days > s.horizon_days:
         out.append(f"frozen_days: must be <= horizon_days ({s.horizon_days}), got {s.frozen_days}")
     return out

@@ -35,6 +35,7 @@ from numba import njit
 BLOCK = 32
 NONE = 0
 NO_SAILING = -2
+CHOOSE = -1  # a fixed order's sailing: the one the export rule chooses
 SHUTDOWN = 1
 FIRST_PART = 2
 _BIG = np.int64(2**62)
@@ -217,17 +218,21 @@ def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def place_fixed(  # type: ignore[no-untyped-def]
-    order_cls, order_line, order_day, order_mk, st, cl, sea, ship, out_sail
+    order_cls, order_line, order_day, order_mk, order_sail, st, cl, sea, ship, out_sail
 ):
-    """Book frozen orders on their own line and day (even past capacity), and export
-    ones on a sailing (without one they keep their slot)."""
+    """Book history and frozen orders on their own line and day (even past capacity). By
+    sea, `order_sail` says which seat: a sailing index (that seat, even past capacity and
+    quota), CHOOSE (the export rule's sailing; without one the order keeps its slot) or
+    NO_SAILING (none)."""
     days = st[0].shape[1]
     line_ptr, lines, lane_ptr = cl[0], cl[1], sea[0]
     for i in range(order_cls.shape[0]):
         d = order_day[i]
         mk = order_mk[i]
         if lane_ptr[mk] < lane_ptr[mk + 1]:
-            j = choose_sailing(mk, d, sea, ship)
+            j = order_sail[i]
+            if j == CHOOSE:
+                j = choose_sailing(mk, d, sea, ship)
             out_sail[i] = j if j >= 0 else NO_SAILING
             if j >= 0:
                 load_sailing(j, mk, sea, ship)

@@ -14,13 +14,14 @@ import polars as pl
 from promiseline.core.arrays import I32
 from promiseline.core.model.orders import OrderBook
 from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning import kernel
 from promiseline.core.planning.capacity import Capacity
 from promiseline.core.planning.classes import Classes, Config
 from promiseline.core.planning.kernel import FIRST_PART
 from promiseline.core.planning.sea import NEVER, NO_SAILING, Sea, Shipped, gate_days, ship
 from promiseline.core.planning.state import State
 
-FROZEN, ACTIVE, RESERVED = 0, 1, 2
+HISTORY, FROZEN, ACTIVE, RESERVED = 0, 1, 2, 3  # the groups, in planning order
 PLAN_COLUMNS = (
     "order_id",
     "model",
@@ -43,6 +44,7 @@ PLAN_COLUMNS = (
     "sailing_id",
     "departure_date",
     "arrival_date",
+    "overdue",
 )
 SAILING_COLUMNS = ("sailing_id", "lane", "departure_date", "arrival_date", "capacity", "loaded")
 
@@ -73,6 +75,16 @@ def backlog_curve(
     arrive = np.cumsum(np.bincount(release, minlength=days + 1))[:days]
     gone = np.cumsum(np.bincount(leave, minlength=days + 1))[:days]
     return (arrive - gone).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """Per order in planning order, where history and frozen orders stand: line and day
+    index (-1: none), and the seat by sea (a sailing, kernel.CHOOSE or NO_SAILING)."""
+
+    line: I32
+    day: I32
+    sailing: I32
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +156,13 @@ def sailing_ids(s: Scenario, sea: Sea) -> list[str]:
     return [f"{sea.lane_names[ln]}:{d}" for ln, d in zip(sea.sail_lane.tolist(), days, strict=True)]
 
 
+def overdue(s: Scenario, rows: pl.DataFrame, group: npt.NDArray[np.int8]) -> pl.Series:
+    """Scheduled orders planned by the rule whose build day passed before the plan's day
+    without a `built` (only when the scenario says when the plan is made)."""
+    late = (rows["status"] == "scheduled") & (rows["build_date"] < s.now).fill_null(False)
+    return (late & pl.Series(group == ACTIVE) & (s.as_of is not None)).alias("overdue")
+
+
 def _nulls(values: npt.NDArray[np.int64], keep: npt.NDArray[np.bool_]) -> pl.Series:
     v = pl.Series(values.astype(np.int64))
     return pl.select(pl.when(pl.Series(keep)).then(v)).to_series()
@@ -163,6 +182,7 @@ class Plan:
     group: npt.NDArray[np.int8]
     order_cls: I32
     rel: I32  # release day: first day the order may be built
+    fixed: Fixed
     placement: Placement
     shipped: Shipped  # delivery, lane, port date and sailing per row
     bound: I32  # final bound code (market included)
@@ -172,7 +192,7 @@ class Plan:
     opens: I32  # per row: the day its market opens
     gate: I32  # per row: the day its homologation gate opens
     table: pl.DataFrame
-    n_frozen: int  # rows are frozen, then planned by the rule, then reserved
+    n_fixed: int  # rows are history and frozen, then planned by the rule, then reserved
     n_active: int
     active_priority: npt.NDArray[np.int64]  # sort keys of the rows planned by the rule
     active_locked_us: npt.NDArray[np.int64]
@@ -193,6 +213,7 @@ class Plan:
         group: npt.NDArray[np.int8],
         order_cls: I32,
         rel: I32,
+        fixed: Fixed,
         placement: Placement,
         mk: I32,
     ) -> Plan:
@@ -207,7 +228,9 @@ class Plan:
         shipped = ship(cap.sea, day, placement.sailing, lead, opens, gate)
         delivery = shipped.delivery
         names = bound_names(scenario, cap)
+        history = group == HISTORY
         bound = final_bound(scenario, cap, mk, placement.bound, shipped, has_slot & ~no_sailing)
+        bound = np.where(history, kernel.NONE, bound).astype(np.int32)  # it happened
 
         locked_day = (rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")).astype(
             np.int64
@@ -223,9 +246,10 @@ class Plan:
         reason[(group == RESERVED) & has_slot] = 3
         reason[(group == RESERVED) & ~has_slot] = 4
         capped = np.array([m.quota is not None for m in scenario.markets], dtype=bool)[mk]
-        reason[(group != RESERVED) & no_sailing] = 5
+        queued = (group == FROZEN) | (group == ACTIVE)
+        reason[queued & no_sailing] = 5
         reason[(group == RESERVED) & no_sailing] = 6
-        reason[(group != RESERVED) & no_sailing & capped] = 7
+        reason[queued & no_sailing & capped] = 7
         reason[(group == RESERVED) & no_sailing & capped] = 8
         end = scenario.end.isoformat()
         reason_text = [
@@ -266,7 +290,11 @@ class Plan:
                 "market": rows["market"],
                 "priority": rows["priority"],
                 "locked_at": rows["locked_at"],
-                "status": _text(["unplanned", "planned"], planned.astype(np.int8)),
+                "status": pl.select(
+                    pl.when(pl.Series(history))
+                    .then(rows["status"])
+                    .otherwise(_text(["unplanned", "planned"], planned.astype(np.int8)))
+                ).to_series(),
                 "plant": _text(list(cap.plant_names), line),
                 "line": _text(list(cap.line_names), line),
                 "build_date": pl.Series(build_date, dtype=pl.Date),
@@ -281,10 +309,11 @@ class Plan:
                 "sailing_id": _text(ids, np.where(by_sea, sail, -1)),
                 "departure_date": _dates(epoch, departure, by_sea),
                 "arrival_date": _dates(epoch, departure + transit, by_sea),
+                "overdue": overdue(scenario, rows, group),
             }
         )
         table = table.select(PLAN_COLUMNS)
-        n_frozen, n_active = int((group == FROZEN).sum()), int((group == ACTIVE).sum())
+        n_fixed, n_active = int((group <= FROZEN).sum()), int((group == ACTIVE).sum())
         return cls(
             scenario,
             cap,
@@ -296,6 +325,7 @@ class Plan:
             group,
             order_cls,
             rel,
+            fixed,
             placement,
             shipped,
             bound,
@@ -305,16 +335,16 @@ class Plan:
             opens,
             gate,
             table,
-            n_frozen,
+            n_fixed,
             n_active,
-            table["priority"].slice(n_frozen, n_active).to_numpy(),
-            table["locked_at"].slice(n_frozen, n_active).dt.epoch("us").to_numpy(),
+            table["priority"].slice(n_fixed, n_active).to_numpy(),
+            table["locked_at"].slice(n_fixed, n_active).dt.epoch("us").to_numpy(),
             names,
         )
 
     def planned_before(self, active_pos: int) -> int:
         """Planned orders ahead of the `active_pos`-th order planned by the rule."""
-        idx = self.n_frozen + active_pos
+        idx = self.n_fixed + active_pos
         return int(self.planned_cum[idx - 1]) if idx > 0 else 0
 
     # --- views ---
@@ -415,14 +445,21 @@ class Plan:
             schema_overrides={"port": pl.String},
         )
 
+    def lock_days(self) -> I32:
+        """Per row: the day its order locked (0 before the start): from then on it waits,
+        whatever its lead-in or the plan's own day."""
+        start = np.datetime64(self.scenario.start, "D")
+        days = self.table["locked_at"].dt.date().to_numpy() - start
+        return np.maximum(days.astype(np.int64), 0).astype(np.int32)
+
     def backlog(self) -> pl.DataFrame:
-        """Per day: orders released by that day and not yet built (unplanned included)."""
+        """Per day: orders locked by that day and not yet built (unplanned included)."""
         days = self.capacity.days
         keep = self.group != RESERVED
         built = np.where(self.placement.line[keep] >= 0, self.placement.day[keep], days)
         return pl.DataFrame(
             {
                 "date": np.datetime64(self.capacity.start, "D") + np.arange(days),
-                "backlog": backlog_curve(self.rel[keep], built, days),
+                "backlog": backlog_curve(self.lock_days()[keep], built, days),
             }
         )

@@ -1,9 +1,10 @@
 """The planner: order book + scenario -> Plan, by the planning rule of SCENARIO.md.
 
 Python here only sorts, groups and converts; each order is placed by the compiled loop
-in kernel.py. Planning order: frozen scheduled orders (kept on their line and day),
-then locked and unfrozen scheduled orders by (priority, locked_at, order_id); reserved
-orders are quoted last against the final state and book nothing.
+in kernel.py. Planning order: history (built, shipped, delivered: where it was built),
+frozen scheduled orders (kept on their line and day), then locked and unfrozen scheduled
+orders by (priority, locked_at, order_id) from the plan's day and the lead-in on;
+reserved orders are quoted last against the final state and book nothing.
 """
 
 from __future__ import annotations
@@ -17,12 +18,22 @@ import polars as pl
 
 from promiseline.core.arrays import I32
 from promiseline.core.model.lifecycle import QUEUED, Status
+from promiseline.core.model.orders import HISTORY as HISTORY_STATUSES
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning import kernel
 from promiseline.core.planning.capacity import Capacity, capacity
 from promiseline.core.planning.classes import Classes, Config, build_classes
-from promiseline.core.planning.plan import ACTIVE, FROZEN, RESERVED, Placement, Plan
+from promiseline.core.planning.plan import (
+    ACTIVE,
+    FROZEN,
+    HISTORY,
+    RESERVED,
+    Fixed,
+    Placement,
+    Plan,
+    sailing_ids,
+)
 from promiseline.core.planning.sea import market_index
 from promiseline.core.planning.state import State
 
@@ -60,22 +71,22 @@ def place(
     cls_: I32,
     grp: npt.NDArray[np.int8],
     rel: I32,
-    fixed_line: I32,
-    fixed_day: I32,
+    fixed: Fixed,
     mk: I32,
 ) -> tuple[State, Placement]:
-    """Place orders of these markets given in planning order: frozen ones on their day,
-    then the rule, then quote the reserved ones. Used by `plan` and by every Monte Carlo
-    future."""
+    """Place orders of these markets given in planning order: history and frozen ones on
+    their day, then the rule, then quote the reserved ones. Used by `plan` and by every
+    Monte Carlo future."""
     state = State.fresh(cap, len(classes.line_ptr) - 1)
     out = Placement.empty(len(cls_))
-    fz = grp == FROZEN
+    fz = (grp == HISTORY) | (grp == FROZEN)
     fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
     kernel.place_fixed(
         cls_[fz],
-        fixed_line[fz],
-        fixed_day[fz],
+        fixed.line[fz],
+        fixed.day[fz],
         mk[fz],
+        fixed.sailing[fz],
         state.arrays(),
         classes.arrays(),
         cap.sea.arrays(),
@@ -93,8 +104,8 @@ def place(
     for name in ("day", "line", "bound", "blocked", "sailing"):
         getattr(out, name)[act] = getattr(placed, name)
         getattr(out, name)[res] = getattr(quoted, name)
-    out.day[fz] = fixed_day[fz]
-    out.line[fz] = fixed_line[fz]
+    out.day[fz] = fixed.day[fz]
+    out.line[fz] = fixed.line[fz]
     out.bound[fz] = kernel.NONE
     out.sailing[fz] = fixed_sailing
     return state, out
@@ -119,35 +130,57 @@ def plan(
     cap = capacity(scenario)
     book = order_book(orders, scenario)
     say("sorting orders")
-    frozen_end = scenario.start + dt.timedelta(days=scenario.frozen_days)
+    now = scenario.now
+    frozen_end = now + dt.timedelta(days=scenario.frozen_days)
     line_index = {n: i for i, n in enumerate(cap.line_names)}
+    scheduled = (pl.col("status") == Status.SCHEDULED.value) & pl.col("build_date").is_not_null()
+    frozen = scheduled & (pl.col("build_date") < frozen_end)
+    if scenario.as_of is not None:  # before it, a scheduled order not built is overdue
+        frozen = frozen & (pl.col("build_date") >= now)
+    history = (
+        pl.col("status").is_in(HISTORY_STATUSES)
+        & pl.col("line").is_not_null()
+        & pl.col("build_date").is_between(scenario.start, scenario.end, closed="left")
+    )
     group = (
-        pl.when(
-            (pl.col("status") == Status.SCHEDULED.value)
-            & pl.col("build_date").is_not_null()
-            & (pl.col("build_date") < frozen_end)
-        )
+        pl.when(history)
+        .then(HISTORY)
+        .when(frozen)
         .then(FROZEN)
         .when(pl.col("status").is_in([s.value for s in QUEUED]))
         .then(ACTIVE)
         .when(pl.col("status") == Status.RESERVED.value)
         .then(RESERVED)
-        .otherwise(-1)  # built, shipped, delivered, cancelled: take no capacity
+        .otherwise(-1)  # cancelled, or built without a known slot: take no capacity
         .cast(pl.Int8)
     )
     t = book.table
     sorted_ix = t.select(pl.arg_sort_by(group, "priority", "locked_at", "order_id")).to_series()
     grp_all = t.select(group).to_series().gather(sorted_ix).to_numpy()
     order = sorted_ix.to_numpy()[grp_all >= 0]
+    start = _epoch_day(scenario.start)
+    locked_day = pl.col("locked_at").dt.epoch("us") // 86_400_000_000 - start
+    first_day = _epoch_day(now) - start  # no open order is built before the plan's day
+    seats = {sid: j for j, sid in enumerate(sailing_ids(scenario, cap.sea))}
     work = t[pl.Series("ix", order)].select(
         pl.Series("ix", order),
         group.alias("group"),
-        ((pl.col("locked_at").dt.epoch("us") // 86_400_000_000) - _epoch_day(scenario.start))
-        .clip(lower_bound=0)
+        pl.when(group <= FROZEN)  # history and frozen: from the lock (the backlog's curve)
+        .then(locked_day.clip(lower_bound=0))
+        .otherwise((locked_day + scenario.lead_in_days).clip(lower_bound=first_day))
         .cast(pl.Int32)
         .alias("rel"),
         pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
         _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
+        pl.when(pl.col("sailing_id").is_null())
+        .then(pl.when(history).then(kernel.NO_SAILING).otherwise(kernel.CHOOSE))
+        .otherwise(
+            pl.col("sailing_id").replace_strict(
+                seats, default=kernel.NO_SAILING, return_dtype=pl.Int32
+            )
+        )
+        .cast(pl.Int32)
+        .alias("fixed_sailing"),
         pl.concat_str(["model", "variant", "options"], separator="\x1f")
         .cast(pl.Categorical)
         .to_physical()
@@ -162,11 +195,14 @@ def plan(
     cls_ = config_class[config_of].astype(np.int32)
     grp = work["group"].to_numpy()
     rel = work["rel"].to_numpy().astype(np.int32)
-    fixed_line = work["line"].to_numpy().astype(np.int32)
-    fixed_day = work["fixed_day"].to_numpy().astype(np.int32)
+    fixed = Fixed(
+        work["line"].to_numpy().astype(np.int32),
+        work["fixed_day"].to_numpy().astype(np.int32),
+        work["fixed_sailing"].to_numpy().astype(np.int32),
+    )
     mk = market_index(scenario, t["market"].gather(work["ix"]))
     say("planning orders")
-    state, out = place(cap, classes, cls_, grp, rel, fixed_line, fixed_day, mk)
+    state, out = place(cap, classes, cls_, grp, rel, fixed, mk)
     say("building the plan table")
     return Plan.build(
         scenario=scenario,
@@ -179,6 +215,7 @@ def plan(
         group=grp,
         order_cls=cls_,
         rel=rel,
+        fixed=fixed,
         placement=out,
         mk=mk,
     )

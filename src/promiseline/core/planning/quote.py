@@ -63,7 +63,7 @@ def queue_slot(plan: Plan, priority: int, when: dt.datetime, order_id: str | Non
     last = int(lo + np.searchsorted(t[lo:hi], when_us, "right"))
     if order_id is None:  # an order locked "now" goes after every tie
         return last
-    ids = plan.table["order_id"].slice(plan.n_frozen + first, last - first)
+    ids = plan.table["order_id"].slice(plan.n_fixed + first, last - first)
     return first + sum(1 for x in ids if x < order_id)
 
 
@@ -182,7 +182,7 @@ def _quote(
         ihi = live.ihi[[k_plan]] if k_plan is not None else np.zeros(1, np.int64)
         ahead_booked = booked
     else:  # jumping the queue: the state after the bookings ahead of it (none live)
-        ahead = np.arange(plan.n_frozen + pos)  # frozen rows come first
+        ahead = np.arange(plan.n_fixed + pos)  # history and frozen rows come first
         state = State.booked(
             cap,
             plan.classes,
@@ -195,7 +195,8 @@ def _quote(
         ilo = ihi = np.zeros(1, np.int64)
         ahead_booked = 0
     state = dataclasses.replace(state, ilo=ilo.astype(np.int64), ihi=ihi.astype(np.int64))
-    rel = max(0, (when.date() - s.start).days)
+    locked = when.date() + dt.timedelta(days=s.lead_in_days)  # the planner's earliest day
+    rel = max(s.now - s.start, locked - s.start).days
     mk = np.array([s.catalog[1].index(market)], np.int32)
     out = run_kernel(
         np.zeros(1, np.int32), np.array([rel], np.int32), mk, state, cap, classes, book=book

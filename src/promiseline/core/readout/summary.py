@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from promiseline.core.model.lifecycle import IN_PLANNING
+from promiseline.core.planning.plan import HISTORY as HISTORY_GROUP
+from promiseline.core.planning.plan import RESERVED, Plan
 from promiseline.core.readout.export_outlook import export_summary
 from promiseline.core.readout.waits import wait_stats
 
-if TYPE_CHECKING:
-    from promiseline.core.planning.plan import Plan
-
 
 def utilization_days(plan: Plan) -> int:
-    """Days from the start through the last build day (at least one): the period of line
-    utilization. Capacity after the last build would only dilute it, and built and
-    capacity must cover the same days for built / capacity to be the utilization."""
-    last_build = plan.planned["build_date"].max()
+    """Days from the start through the last day a slot is held (history, frozen orders
+    kept without a sailing, planned orders; at least one): the period of line
+    utilization. Capacity after it would only dilute it, and built and capacity must
+    cover the same days for built / capacity to be the utilization."""
+    held = pl.Series(plan.group != RESERVED) & plan.table["line"].is_not_null()
+    last_build = plan.table.filter(held)["build_date"].max()
     cap = plan.capacity
     if not isinstance(last_build, dt.date):
         return 1
@@ -33,8 +34,13 @@ def summary(plan: Plan) -> dict[str, Any]:
     t = plan.table
     planned = t.filter(pl.col("status") == "planned")
     cap = plan.capacity
+    placed = pl.Series(plan.group == HISTORY_GROUP)
+    history = t.filter(placed).group_by("status").len().sort("status")
     skipped = (
-        plan.book.table.filter(~pl.col("status").is_in([s.value for s in IN_PLANNING]))
+        plan.book.table.filter(
+            ~pl.col("status").is_in([s.value for s in IN_PLANNING])
+            & ~pl.col("order_id").is_in(t.filter(placed)["order_id"].implode())
+        )
         .group_by("status")
         .len()
     )
@@ -75,12 +81,15 @@ def summary(plan: Plan) -> dict[str, Any]:
         "scenario": plan.scenario.name,
         "start": cap.start.isoformat(),
         "end": plan.scenario.end.isoformat(),
+        "as_of": plan.scenario.now.isoformat(),
         "orders": {
             "loaded": len(plan.book),
             "rejected": len(plan.book.rejected),
             "planned": planned.height,
-            "unplanned": int((t["status"] == "unplanned").sum()) - int((plan.group == 2).sum()),
-            "reserved_quoted": int((plan.group == 2).sum()),
+            "unplanned": int((t["status"] == "unplanned").sum())
+            - int((plan.group == RESERVED).sum()),
+            "reserved_quoted": int((plan.group == RESERVED).sum()),
+            "history": dict(zip(history["status"], history["len"], strict=True)),
             "skipped": dict(zip(skipped["status"], skipped["len"], strict=True)),
         },
         "first_delivery": _iso(planned["delivery_date"].min()),

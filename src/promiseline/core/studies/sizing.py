@@ -85,7 +85,11 @@ class Target:
 
 
 def lever_start(s: Scenario, lever: Lever) -> dt.date:
-    return s.start + dt.timedelta(days=lever.lead_days)
+    """A lever's first day: the plan's day plus its lead (nothing starts in the past)."""
+    lead = lever.lead_days
+    if lead is None:
+        lead = getattr(s.sizing.lead_days, lever.kind)
+    return s.now + dt.timedelta(days=lead)
 
 
 def apply_levers(s: Scenario, units: dict[str, int]) -> Scenario:
@@ -391,8 +395,10 @@ def size(
         if (lv.kind == "part" and binding == f"part:{lv.part}")
         or (lv.kind != "part" and binding.startswith("line:"))
     ]
+    first = min(starts.values())
     note = (
-        f"not reachable: with every lever at its maximum the wait is {tgt.measure(p):.0f} "
+        f"not reachable: with every lever at its maximum, the earliest from {first} "
+        f"(as of {scenario.now} plus its lead time), the wait is {tgt.measure(p):.0f} "
         f"days; what still binds most is {binding}"
         + (
             f" (lever {', '.join(ran_out)} is at its maximum)"

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from promiseline.core.model.lifecycle import QUEUED, Status
+from promiseline.core.model.progress import Report
 from promiseline.core.model.records import OrderFilter
 from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import Desk, Planner, body, documented, planner
@@ -54,7 +55,15 @@ async def progress(
     d: Desk, role: Planner, order_id: str, update: ProgressUpdate = body(ProgressUpdate, planner)
 ) -> Response:
     """Record that an order is scheduled, built, shipped or delivered."""
-    view = await d.progress(order_id, update.status, update.line, update.build_date, role)
+    report = Report(
+        order_id,
+        update.status,
+        update.line,
+        update.build_date,
+        update.sailing_id,
+        update.at.replace(tzinfo=None) if update.at else None,
+    )
+    view = await d.progress(report, role)
     return Response(orjson.dumps(view.to_json()), media_type="application/json")
 
 

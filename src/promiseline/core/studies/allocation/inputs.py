@@ -82,21 +82,29 @@ class Inputs:
 
 
 def _window(s: Scenario, cap: Capacity, months: tuple[dt.date, dt.date] | None) -> tuple[int, int]:
-    """First and last bucket of the window, inside the horizon."""
+    """First and last bucket of the window, inside the horizon and from the plan's day on
+    (nothing is allocated to a month already gone)."""
     last_in_horizon = month_index(s.end - dt.timedelta(days=1), s.start)
+    now = month_index(s.now, s.start)
     if months is None:
-        if not len(cap.sea.sail_day):
+        ahead = cap.sea.sail_day[cap.sea.sail_day >= (s.now - s.start).days]
+        if not len(ahead):
             raise AllocationError(
-                f"no export sailing departs in the horizon ({s.start} to {s.end}): "
+                f"no export sailing departs from {s.now} (the plan's day) to {s.end}: "
                 "nothing to allocate"
             )
-        first = int(cap.sea.sail_day.min())
+        first = int(ahead.min())
         a = month_index(s.start + dt.timedelta(days=first), s.start)
         b = a + 11
     else:
         a, b = month_index(months[0], s.start), month_index(months[1], s.start)
         if b < a:
             raise AllocationError(f"months: {months[1]:%Y-%m} is before {months[0]:%Y-%m}")
+        if a < now:
+            raise AllocationError(
+                f"months: {months[0]:%Y-%m} is before the plan's day ({s.now}); allocate from "
+                f"{s.now:%Y-%m} on"
+            )
     lo, hi = max(a, 0), min(b, last_in_horizon)
     if hi < lo:
         raise AllocationError(
@@ -107,7 +115,8 @@ def _window(s: Scenario, cap: Capacity, months: tuple[dt.date, dt.date] | None) 
 
 
 def _bucket_days(s: Scenario, n: int) -> tuple[I64, I64]:
-    first = np.array([max(0, (_month_first(s.start, b) - s.start).days) for b in range(n)])
+    today = (s.now - s.start).days  # days before the plan's day are gone
+    first = np.array([max(today, (_month_first(s.start, b) - s.start).days) for b in range(n)])
     last = np.array(
         [
             min(s.horizon_days - 1, (_month_first(s.start, b + 1) - s.start).days - 1)
