@@ -24,8 +24,9 @@ from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.orders import (
     parse_options as parse_options,  # the one NAME=VALUE parser
 )
+from promiseline.core.model.progress import ProgressImport, check_reports, standing, transition
 from promiseline.core.model.records import ROLES, Role
-from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import Progress
 from promiseline.core.planning.planner import plan as _plan
@@ -41,7 +42,7 @@ from promiseline.core.readout.summary import summary as _summary
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
-from promiseline.errors import PromiselineError
+from promiseline.errors import ProgressError, PromiselineError
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_patch as _load_patch
 from promiseline.io.scenario_file import load_scenario as _load_scenario
@@ -123,6 +124,44 @@ def roll(
 def roll_plan(plan: Plan, to: dt.date) -> Rolled:
     """`roll` of a plan already made."""
     return _roll(plan, to)
+
+
+def import_progress(
+    path: str | Path,
+    db: str,
+    *,
+    scenario: Scenario | None = None,
+    now: dt.datetime | None = None,
+) -> ProgressImport:
+    """The plant's progress (a .csv or .parquet of order_id, status, line, build_date,
+    sailing_id, at) into a database: every row checked against its order and the scenario
+    (the database's own unless given) as of `now` at the plant (default: the clock in the
+    scenario's time zone); all applied in one transaction, or none (ProgressError naming
+    every wrong row). The same file twice changes nothing."""
+    from promiseline.io.progress_file import read_progress
+    from promiseline.io.scenario_file import from_stored
+    from promiseline.store import open_existing
+
+    reports, errors = read_progress(path)
+    store = open_existing(db)
+    try:
+        if scenario is None:
+            stored = store.scenario()
+            scenario = from_stored(stored, store.name) if stored else load_scenario(None)
+        moment = now or plant_time(dt.datetime.now(), scenario.timezone)
+        records = store.records([r.order_id for _, r in reports])
+        changes, unchanged, wrong = check_reports(
+            scenario, moment, {k: standing(v) for k, v in records.items()}, reports
+        )
+        errors += wrong
+        if errors:
+            raise ProgressError(
+                f"{path}: {len(errors):,} row(s) wrong, nothing was written", errors
+            )
+        store.write([transition(r, was, "import") for r, was in changes], whole=True)
+    finally:
+        store.close()
+    return ProgressImport(moved=len(changes), unchanged=unchanged)
 
 
 def summary(plan: Plan) -> dict[str, Any]:

@@ -9,6 +9,7 @@ was expected, in one line.
     ├── QuoteError              a booking that is not at the back of the queue
     ├── SizingError             a sizing target that cannot be read
     ├── TransitionError         an order's status forbids the change asked for
+    ├── ProgressError           a progress file with wrong rows (nothing was written)
     ├── StorageError            the database failed a read or a write (nothing was stored)
     └── RequestError            a service request that cannot be served as asked
         ├── InvalidRequestError well formed, but not acceptable
@@ -78,6 +79,15 @@ class SizingError(PromiselineError):
 
 class TransitionError(PromiselineError):
     """The order's status (or the time since it locked) forbids this change."""
+
+
+class ProgressError(PromiselineError):
+    """A progress file whose rows are not all true: each wrong row is named, and none of
+    the file was written."""
+
+    def __init__(self, message: str, rows: list[str]) -> None:
+        self.rows = rows
+        super().__init__(message)
 
 
 class StorageError(PromiselineError):

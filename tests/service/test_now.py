@@ -14,7 +14,7 @@ import polars as pl
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.service.desk import OrderDesk
-from promiseline.service.snapshot import plant_time
+from promiseline.core.model.scenario import plant_time
 from promiseline.store import open_store
 from tests.service.conftest import Clock, settings
 

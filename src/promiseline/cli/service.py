@@ -24,7 +24,7 @@ from promiseline.cli.shared import (
     read_book,
     steps,
 )
-from promiseline.errors import PromiselineError, StorageError
+from promiseline.errors import ProgressError, PromiselineError, StorageError
 
 commands = typer.Typer()
 
@@ -284,37 +284,20 @@ def _moment(moment: dt.datetime | dt.date | None) -> dt.datetime | None:
 
 
 def _import_progress(path: Path, db: str, scenario: Path | None, as_of: str | None) -> None:
-    """The plant's progress, checked row by row against the stored orders and scenario as
-    of now at the plant; any wrong row and nothing is written."""
-    from promiseline.core.model.progress import check_reports, standing, transition
-    from promiseline.io.progress_file import read_progress
-    from promiseline.io.scenario_file import from_stored
-    from promiseline.service.snapshot import plant_time
-    from promiseline.store import open_existing
-
-    reports, errors = read_progress(path)
-    store = open_existing(db)
+    """The plant's progress through `api.import_progress`: every wrong row named, and
+    then nothing written (exit code 2)."""
+    moment = parse_as_of(as_of)
+    if moment is not None and not isinstance(moment, dt.datetime):
+        moment = dt.datetime.combine(moment, dt.time(23, 59))  # a day: its end
     try:
-        stored = store.scenario() if scenario is None else None
-        s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
-        moment = parse_as_of(as_of)
-        now = (
-            moment
-            if isinstance(moment, dt.datetime)
-            else dt.datetime.combine(moment, dt.time(23, 59))
-            if moment is not None
-            else plant_time(dt.datetime.now(), s.timezone)
+        done = api.import_progress(
+            path,
+            db,
+            scenario=api.load_scenario(scenario) if scenario else None,
+            now=moment,
         )
-        records = store.records([r.order_id for _, r in reports])
-        changes, unchanged, wrong = check_reports(
-            s, now, {k: standing(v) for k, v in records.items()}, reports
-        )
-        errors += wrong
-        if errors:
-            fail(f"{path}: {len(errors):,} row(s) wrong, nothing was written", errors)
-        store.write([transition(r, was, "import") for r, was in changes], whole=True)
+    except ProgressError as e:
+        fail(str(e), e.rows)
     except StorageError as e:
         raise PromiselineError(f"progress import failed, nothing was written: {e}") from None
-    finally:
-        store.close()
-    out.print(f"progress: {len(changes):,} order(s) moved on, {unchanged:,} already so, in {db}")
+    out.print(f"progress: {done.moved:,} order(s) moved on, {done.unchanged:,} already so, in {db}")

@@ -28,7 +28,7 @@ import polars as pl
 from promiseline import api
 from promiseline.core.futures.promises import Promises, QueueSpread, new_order_window, plan_windows
 from promiseline.core.model.records import OrderFilter, Versions
-from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.core.model.window import Window
 from promiseline.core.planning.quote import Booking, Quote
 from promiseline.core.readout.overview import Overview, overview
@@ -37,7 +37,7 @@ from promiseline.io.scenario_file import from_stored, read_text, scenario_from_y
 from promiseline.service.background import cancel
 from promiseline.service.forecast import Forecaster
 from promiseline.service.settings import Settings
-from promiseline.service.snapshot import Snapshot, plan_snapshot, plant_time, store_windows
+from promiseline.service.snapshot import Snapshot, plan_snapshot, store_windows
 from promiseline.store import SqlStore
 
 log = logging.getLogger("promiseline.service")

@@ -9,7 +9,6 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from promiseline import api
 from promiseline.core.futures.promises import Promises, changes
@@ -37,14 +36,6 @@ class Snapshot:
 
     def as_of(self, booked: int) -> dict[str, int]:
         return {"book": self.versions.book, "scenario": self.versions.scenario, "booked": booked}
-
-
-def plant_time(clock_reading: dt.datetime, timezone: str | None) -> dt.datetime:
-    """A naive reading of the machine's clock as plant-local time (the scenario's time
-    zone; none: the machine's own)."""
-    if timezone is None:
-        return clock_reading
-    return clock_reading.astimezone().astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
 def plan_snapshot(

@@ -34,6 +34,14 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
+class ProgressImport:
+    """What a progress file did: orders that moved on, and rows that changed nothing."""
+
+    moved: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
 class Standing:
     """What is known of the order now."""
 

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from functools import cached_property
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
@@ -508,6 +509,14 @@ class Scenario(Frozen):
         data = self.model_dump(by_alias=True)
         data.update(changes)
         return Scenario.model_validate(data)
+
+
+def plant_time(clock_reading: dt.datetime, timezone: str | None) -> dt.datetime:
+    """A naive reading of the machine's clock as plant-local time (the scenario's time
+    zone; none: the machine's own)."""
+    if timezone is None:
+        return clock_reading
+    return clock_reading.astimezone().astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
 
 
 def _dupes(names: list[str]) -> list[str]:
