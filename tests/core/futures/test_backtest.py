@@ -86,9 +86,9 @@ def orders(n: int, seed: int, days: int = 40) -> pl.DataFrame:
 @settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(1, 700), seed=st.integers(0, 10**6), day=st.integers(0, 60))
 def test_in_a_certain_world_a_replay_plans_what_happened(n: int, seed: int, day: int) -> None:
-    """Nothing uncertain: the reality is the plan, and the plan made on any later day
-    from what was known then (stock on hand, orders not yet built) places every waiting
-    order exactly where the reality built it."""
+    """Nothing uncertain: the reality is the plan, and the plan made as of any later day
+    from what was known then (history as the plant reported it, the orders waiting)
+    places every order exactly where the reality built it."""
     s = whole_day_scenario()
     book = orders(n, seed)
     reality = realize(s, book, seed=1)
@@ -98,7 +98,7 @@ def test_in_a_certain_world_a_replay_plans_what_happened(n: int, seed: int, day:
     for oid, d in real.items():
         assert got[oid] == ((d - START).days if d is not None else -1)
     scenario, known = known_on(s, reality, day)
-    assert scenario.start == START + dt.timedelta(days=day)
+    assert (scenario.start, scenario.now) == (START, START + dt.timedelta(days=day))
     if known.height == 0:
         return
     replay = plan(scenario, validate_orders(known, scenario)).table
@@ -107,24 +107,28 @@ def test_in_a_certain_world_a_replay_plans_what_happened(n: int, seed: int, day:
 
 
 def test_known_on_sees_only_the_past() -> None:
-    s = whole_day_scenario({"cancellation": {"base_weekly": 0.05}})
+    """On day 20 the service knows: history as the plant reported it (built before the
+    day, delivered once its delivery passed), the next frozen days scheduled where the
+    plant will build them, and the rest locked so far and not cancelled; the scenario as
+    of that day, its supply as planned (the plant reports builds, not stock)."""
+    s = whole_day_scenario({"cancellation": {"base_weekly": 0.05}}).replace(frozen_days=3)
     book = orders(600, 3)
     reality = realize(s, book, seed=4)
     scenario, known = known_on(s, reality, 20)
-    locked = reality.locked
-    ids = set(known["order_id"])
-    for i, oid in enumerate(reality.book["order_id"]):
-        waiting = locked[i] < 20 and not (0 <= reality.build[i] < 20) and reality.cancel_on[i] >= 20
-        assert (oid in ids) == waiting, oid
-    assert (known["status"] == "locked").all()
-    # stock on hand: the supply through day 19 less what the builds before day 20 used
-    built_long = sum(
-        1
-        for i, v in enumerate(reality.book["variant"])
-        if v == "long" and 0 <= reality.build[i] < 20
-    )
-    assert scenario.parts[0].stock == 30 + 20 * 10 - built_long
-    assert scenario.horizon_days == 100
+    r = reality
+    got = dict(zip(known["order_id"], known["status"], strict=True))
+    for i, oid in enumerate(r.book["order_id"]):
+        built = 0 <= r.build[i] < 20
+        waiting = r.locked[i] < 20 and r.cancel_on[i] >= 20
+        assert (oid in got) == (built or waiting), oid
+        if built:
+            assert got[oid] == ("delivered" if 0 <= r.delivery[i] < 20 else "built"), oid
+        elif oid in got:
+            assert got[oid] == ("scheduled" if r.build[i] < 23 and r.build[i] >= 0 else "locked")
+    assert {"built", "delivered", "scheduled", "locked"} <= set(got.values())
+    assert scenario.now == START + dt.timedelta(days=20)
+    assert (scenario.parts, scenario.horizon_days) == (s.parts, s.horizon_days)
+    assert not validate_orders(known, scenario).rejected
 
 
 def test_a_ramp_up_shows_its_start_only_once_it_started() -> None:

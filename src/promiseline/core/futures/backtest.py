@@ -9,11 +9,13 @@ order's promises are recorded and scored, as they are made, against the delivery
 reality holds for it: the backtest never lets a promise see the future, it only scores
 it with the future.
 
-What a replay date knows (`known_on`): the scenario restarts on that day with the stock
-really on hand, ramp-ups that have started at their real start, and the book of orders
-locked before it that were neither built nor cancelled. Slot rounding restarts with the
-new start (at most one slot a line a day), and a supply shortfall under way is not
-carried over: the planner on that day would not know its end either.
+What a replay date knows (`known_on`) is what the service knows on that day: the
+scenario as of that day (SCENARIO.md, "Planning as of a moment"), with ramp-ups that
+have started at their real start, and the book as the plant reported it: orders the
+reality built before the day are history (built, shipped, delivered, with their line,
+day and sailing), those it builds in the next `frozen_days` are scheduled there, and
+the rest locked so far and not cancelled wait. The same roll a service sees through its
+progress, so the backtest scores what the service does.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.model.scenario import RampSlip, Scenario, Spread, Uncertainty
 from promiseline.core.model.window import NOMINAL
-from promiseline.core.planning.plan import ACTIVE
+from promiseline.core.planning.plan import ACTIVE, FROZEN, sailing_ids
 from promiseline.core.planning.planner import plan
 from promiseline.errors import InvalidRequestError
 
@@ -65,9 +67,12 @@ class Reality:
     in days since the world's start."""
 
     world: Scenario
-    book: pl.DataFrame  # BOOK_COLUMNS; row i is order i below
+    book: pl.DataFrame  # KNOWN_COLUMNS; row i is order i below
     locked: I64  # the day it locked
     build: I64  # -1: not built in the horizon
+    line: list[str | None]  # where it was built
+    sailing: list[str | None]  # by sea, the sailing it left on (<lane>:<date>)
+    departure: I64  # -1: not by sea, or not departed in the horizon
     delivery: I64  # -1: not delivered in the horizon
     cancel_on: I64  # day it cancels; horizon days: never
     on_hand: I64  # [part, day] stock + arrivals through that day, as they came
@@ -118,11 +123,16 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
         (pl.col("locked_at").dt.date() - pl.lit(world.start)).dt.total_days()
     ).to_series()
     delivery, cancel_on = delivery[take], cancel_on.astype(np.int64)[take]
+    names = list(f.cap.line_names)
+    ids = sailing_ids(world, f.cap.sea)
     return Reality(
         world,
         book,
         locked.to_numpy().astype(np.int64),
         np.where(built, f.day, -1).astype(np.int64)[take],
+        [names[i] if i >= 0 else None for i in f.line[take]],
+        [ids[j] if j >= 0 else None for j in f.sailing[take]],
+        np.where(built, f.departure, -1).astype(np.int64)[take],
         delivery,
         cancel_on,
         f.cap.on_hand,
@@ -133,30 +143,10 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
 
 
 def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, pl.DataFrame]:
-    """The scenario and order book the planner holds on `day` (days since the start)."""
-    start = planner.start + dt.timedelta(days=day)
-    built_before = (reality.build >= 0) & (reality.build < day)
-    used = (
-        reality.book.filter(pl.Series(built_before)).group_by("model", "variant").len().iter_rows()
-    )
-    consumed: dict[str, int] = {}
-    for model, variant, count in used:
-        for part, q in reality.parts_of[(model, variant)].items():
-            consumed[part] = consumed.get(part, 0) + q * count
-    row = {p.name: i for i, p in enumerate(reality.world.parts)}
-    parts = [  # on hand: stock and arrivals through the day before, less what was used
-        p.model_copy(
-            update={
-                "stock": max(
-                    0, int(reality.on_hand[row[p.name], day - 1]) - consumed.get(p.name, 0)
-                )
-            }
-        )
-        if day > 0
-        else p
-        for p in planner.parts
-    ]
-    started = {ln: d for ln, d in reality.ramp_start.items() if d <= start}
+    """The scenario and order book the service holds on `day` (days since the start): as
+    of that day, with the progress the reality's plant reported."""
+    now = planner.start + dt.timedelta(days=day)
+    started = {ln: d for ln, d in reality.ramp_start.items() if d <= now}
     plants = [
         plant.model_copy(
             update={
@@ -182,23 +172,32 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
         spec = u.line_ramp_slip.get(ln.name, u.ramp_slip) or Spread()
         if ln.name in started:  # its slip is known: the ramp-up starts when it did
             slips[ln.name] = RampSlip()
-        elif ln.ramp_up.from_ <= start:  # late, by how much not yet known
-            late = (start - ln.ramp_up.from_).days + 1
+        elif ln.ramp_up.from_ <= now:  # late, by how much not yet known
+            late = (now - ln.ramp_up.from_).days + 1
             slips[ln.name] = RampSlip(mean=spec.mean, sd=spec.sd, at_least=late)
     u = u.model_copy(update={"line_ramp_slip": slips})
-    scenario = planner.model_copy(
-        update={
-            "start": start,
-            "horizon_days": planner.horizon_days - day,
-            "parts": tuple(parts),
-            "plants": tuple(plants),
-            "uncertainty": u,
-        }
+    scenario = planner.model_copy(update={"plants": tuple(plants), "uncertainty": u, "as_of": now})
+    r = reality
+    built = (r.build >= 0) & (r.build < day)
+    frozen = (r.build >= day) & (r.build < day + planner.frozen_days)
+    known = (r.locked < day) & (r.cancel_on >= day) | built
+    status = np.where(
+        built,
+        np.where(
+            (r.delivery >= 0) & (r.delivery < day),
+            Status.DELIVERED.value,
+            np.where((r.departure >= 0) & (r.departure < day), Status.SHIPPED.value, "built"),
+        ),
+        np.where(frozen, Status.SCHEDULED.value, Status.LOCKED.value),
     )
-    known = (reality.locked < day) & ~built_before & (reality.cancel_on >= day)
-    book = reality.book.filter(pl.Series(known)).with_columns(
-        pl.lit(Status.LOCKED.value).alias("status")
-    )
+    placed = built | frozen
+    epoch = np.datetime64(planner.start, "D")
+    book = r.book.with_columns(
+        pl.Series("status", status),
+        pl.Series("line", [x if p else None for x, p in zip(r.line, placed, strict=True)]),
+        pl.Series("build_date", np.where(placed, epoch + r.build, np.datetime64("NaT"))),
+        pl.Series("sailing_id", [x if p else None for x, p in zip(r.sailing, placed, strict=True)]),
+    ).filter(pl.Series(known))
     return scenario, book
 
 
@@ -255,8 +254,9 @@ def _replay_day(
     """Plan and simulate what is known on `day`; record and score every promise."""
     sim = simulate(scenario, book, futures=futures, seed=seed, runner=runner, chunks=chunks)
     t = sim.base.table
+    queued = (sim.base.group == FROZEN) | (sim.base.group == ACTIVE)  # history is told nothing
     rows = np.flatnonzero(
-        (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
+        queued & (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
     ).astype(np.int64)
     g_all = t.select("order_id").join(index, on="order_id", how="left")["g"].to_numpy()
     plan_day = (
@@ -269,7 +269,7 @@ def _replay_day(
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]
         fc = sim.forecast(r)
-        q = fc.quantiles(WINDOW) + day  # days since the world's start
+        q = fc.quantiles(WINDOW)  # days since the world's start (the replay's own)
         g = g_all[r]
         y = reality.delivery[g]
         scored = reality.delivered[g]
@@ -282,7 +282,7 @@ def _replay_day(
         ledger.last[g] = q
         # scores, as the promise is made (it never saw y: it is only scored with it)
         s = np.flatnonzero(scored)
-        c = crps(fc.rows(s), y[s] - day)
+        c = crps(fc.rows(s), y[s])
         weeks = (y[s] - day) // 7
         b = weeks_bucket(weeks)
         acc = np.stack(
@@ -304,7 +304,7 @@ def _replay_day(
         both = new[s]  # scored rows promised for the first time
         sb = s[both]
         ledger.first_crps[g[sb]] = c[both]
-        ledger.first_pit[g[sb]] = randomized_pit(fc.rows(sb), y[sb] - day, rng)
+        ledger.first_pit[g[sb]] = randomized_pit(fc.rows(sb), y[sb], rng)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,7 +469,7 @@ def backtest(
                 scenario, book = known_on(planner, reality, day)
                 say(
                     f"reality {rs}: replay {k + 1}/{len(days)} "
-                    f"({scenario.start}, {book.height:,} orders waiting)"
+                    f"(as of {scenario.now}, {book.height:,} orders known)"
                 )
                 if book.height:
                     mc_seed = int(np.random.SeedSequence([seed, r, k]).generate_state(1)[0])

@@ -214,6 +214,8 @@ class Future:
     bound: npt.NDArray[np.int16 | np.int32 | np.int64]
     gone: npt.NDArray[np.bool_]  # book orders cancelled in this future
     cancel_on: I64  # day each cancelled book order cancels (days for the others)
+    sailing: I32  # by sea: the sailing taken (-1: none, or by road)
+    departure: I32  # its departure day (-1: none)
 
 
 def one_future(prep: Prepared, future: int) -> Future:
@@ -261,7 +263,12 @@ def one_future(prep: Prepared, future: int) -> Future:
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
         cancel_on[who[mine]] = when[mine]
-    return Future(d, cap, out.day, line, shipped.delivery, bound, gone, cancel_on)
+    sailing = np.where(shipped.sailing >= 0, shipped.sailing, -1).astype(np.int32)
+    sail_day = cap.sea.sail_day if len(cap.sea.sail_day) else np.zeros(1, np.int64)
+    departure = np.where(sailing >= 0, sail_day[np.maximum(sailing, 0)], -1).astype(np.int32)
+    return Future(
+        d, cap, out.day, line, shipped.delivery, bound, gone, cancel_on, sailing, departure
+    )
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
