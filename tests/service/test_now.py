@@ -12,9 +12,8 @@ from contextlib import contextmanager
 import polars as pl
 
 from promiseline.core.model.orders import validate_orders
-from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.service.desk import OrderDesk
-from promiseline.core.model.scenario import plant_time
 from promiseline.store import open_store
 from tests.service.conftest import Clock, settings
 
