@@ -126,6 +126,12 @@ def roll_plan(plan: Plan, to: dt.date) -> Rolled:
     return _roll(plan, to)
 
 
+def plant_now(scenario: Scenario) -> dt.datetime:
+    """Now at the plant: the machine's clock in the scenario's time zone (none: the
+    machine's own)."""
+    return plant_time(dt.datetime.now(), scenario.timezone)
+
+
 def import_progress(
     path: str | Path,
     db: str,
@@ -148,7 +154,7 @@ def import_progress(
         if scenario is None:
             stored = store.scenario()
             scenario = from_stored(stored, store.name) if stored else load_scenario(None)
-        moment = now or plant_time(dt.datetime.now(), scenario.timezone)
+        moment = now or plant_now(scenario)
         records = store.records([r.order_id for _, r in reports])
         changes, unchanged, wrong = check_reports(
             scenario, moment, {k: standing(v) for k, v in records.items()}, reports

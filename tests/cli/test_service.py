@@ -165,3 +165,17 @@ def _statuses(tmp_path: Path, capsys, monkeypatch, db: str) -> dict[str, str]:  
     run(capsys, monkeypatch, "dump", str(out), "--db", db)
     t = pl.read_csv(out)
     return dict(zip(t["order_id"], t["status"], strict=True))
+
+
+@pytest.mark.slow
+def test_the_demo_book_is_imported_as_it_stands_on_the_day(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """`import demo` rolls the demo's story to the day (here --as-of) along its plan:
+    what it built by then is history, the rest waits."""
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    code, out, _ = run(capsys, monkeypatch, "import", "demo", "--db", db, "--as-of", "2025-09-01")
+    assert code == 0
+    assert "the demo's book rolled to 2025-09-01 along its plan:" in out
+    got = _statuses(tmp_path, capsys, monkeypatch, db)
+    assert {"delivered", "built", "scheduled", "locked"} <= set(got.values())

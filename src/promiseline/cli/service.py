@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -25,6 +25,9 @@ from promiseline.cli.shared import (
     steps,
 )
 from promiseline.errors import ProgressError, PromiselineError, StorageError
+
+if TYPE_CHECKING:
+    from promiseline.core.model.scenario import Scenario
 
 commands = typer.Typer()
 
@@ -202,6 +205,12 @@ def import_orders(
         # a running service's own scenario, else the one named (or the demo)
         s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
         book = read_book(scenario, s, orders)
+        if str(orders) == "demo":  # the demo's story, as it stands today (or --as-of)
+            day = _plant_day(s, as_of)
+            rolled = api.roll_plan(api.plan(s, book), max(day, s.now))
+            book = rolled.book
+            counts = ", ".join(f"{n:,} {k}" for k, n in rolled.counts().items())
+            out.print(f"the demo's book rolled to {rolled.to} along its plan: {counts}")
         known = store.known_orders(book.table["order_id"].to_list())
         book = book.without(known, reason="order id already in the database")
         print_rejected(book)
@@ -301,3 +310,11 @@ def _import_progress(path: Path, db: str, scenario: Path | None, as_of: str | No
     except StorageError as e:
         raise PromiselineError(f"progress import failed, nothing was written: {e}") from None
     out.print(f"progress: {done.moved:,} order(s) moved on, {done.unchanged:,} already so, in {db}")
+
+
+def _plant_day(s: Scenario, as_of: str | None) -> dt.date:
+    """--as-of's day, else today at the plant (the scenario's time zone)."""
+    moment = parse_as_of(as_of)
+    if moment is None:
+        return api.plant_now(s).date()
+    return moment.date() if isinstance(moment, dt.datetime) else moment
