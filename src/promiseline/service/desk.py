@@ -193,6 +193,10 @@ class OrderDesk:
     async def cancel(self, order_id: str) -> tuple[OrderView, bool]:
         return await self.intake.cancel(order_id)
 
+    def lines_for(self, model: str) -> list[str]:
+        """The lines that build a model, in scenario order (what a schedule may name)."""
+        return [ln.name for _, ln in self.live.scenario.lines if model in ln.models]
+
     async def progress(self, report: Report, actor: str) -> OrderView:
         return await self.intake.progress(report, actor)
 
@@ -274,10 +278,18 @@ class OrderDesk:
         return ids
 
     async def orders_bound_by(
-        self, bound_by: str, where: OrderFilter, after: str | None, limit: int
+        self,
+        bound_by: str | None,
+        where: OrderFilter,
+        after: str | None,
+        limit: int,
+        overdue: bool = False,
     ) -> OrderPage:
-        """A page of the orders the current plan holds back by `bound_by`, in id order."""
-        ids, total = await asyncio.to_thread(self.live.ids_bound_by, bound_by, where, after, limit)
+        """A page of the orders the current plan holds back by `bound_by` (or, with
+        `overdue`, whose scheduled day passed unbuilt), in id order."""
+        ids, total = await asyncio.to_thread(
+            self.live.ids_bound_by, bound_by, where, after, limit, overdue
+        )
         found = await asyncio.to_thread(lambda: [self.store.get(i) for i in ids])
         orders = [r for r in found if r is not None]
         return OrderPage(orders, total, ids[-1] if len(ids) == limit else None)

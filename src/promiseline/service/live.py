@@ -299,11 +299,21 @@ class LivePlan:
         return sm
 
     def ids_bound_by(
-        self, bound_by: str, where: OrderFilter, after: str | None, limit: int
+        self,
+        bound_by: str | None,
+        where: OrderFilter,
+        after: str | None,
+        limit: int,
+        overdue: bool = False,
     ) -> tuple[list[str], int]:
-        """A page of the ids of orders the current plan holds back by `bound_by` (and the
-        other filters), in id order, and how many match in all."""
-        cond = pl.col("bound_by") == bound_by
+        """A page of the ids of orders the current plan holds back by `bound_by` (or, with
+        `overdue`, whose scheduled day passed unbuilt; and the other filters), in id
+        order, and how many match in all."""
+        cond = pl.lit(value=True)
+        if bound_by:
+            cond &= pl.col("bound_by") == bound_by
+        if overdue:
+            cond &= pl.col("overdue")
         for col, value in (
             ("model", where.model),
             ("variant", where.variant),

@@ -4,6 +4,7 @@ every table as CSV or Excel. It calls only the order desk (as the HTTP API does)
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import time
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.progress import Report
 from promiseline.core.model.records import OrderFilter, OrderPage
 from promiseline.core.readout.overview import Overview
 from promiseline.errors import (
@@ -21,6 +23,7 @@ from promiseline.errors import (
     NotFoundError,
     PromiselineError,
     ScenarioError,
+    TransitionError,
     UnauthorizedError,
 )
 from promiseline.io.scenario_file import line_of
@@ -112,8 +115,8 @@ def _filter(
         raise InvalidRequestError(f"status must be one of {sorted(statuses)}, got {status!r}")
     if status and bound_by:
         raise InvalidRequestError(
-            "filter by status or by what holds orders back, not both: orders held back are "
-            "the locked and scheduled orders of the current plan"
+            "filter by status or by what the plan says (held back, overdue), not both: "
+            "those are the locked and scheduled orders of the current plan"
         )
     return OrderFilter(
         Status(status) if status else None, model or None, variant or None, market or None
@@ -121,10 +124,15 @@ def _filter(
 
 
 async def _page(
-    desk: OrderDesk, where: OrderFilter, bound_by: str | None, after: str | None, limit: int
+    desk: OrderDesk,
+    where: OrderFilter,
+    bound_by: str | None,
+    after: str | None,
+    limit: int,
+    overdue: bool = False,
 ) -> OrderPage:
-    if bound_by:
-        return await desk.orders_bound_by(bound_by, where, after, limit)
+    if bound_by or overdue:  # what the current plan says of them
+        return await desk.orders_bound_by(bound_by, where, after, limit, overdue)
     return await desk.orders(where, after, limit)
 
 
@@ -137,6 +145,7 @@ async def orders_page(
     variant: Annotated[str | None, Query(max_length=64)] = None,
     market: Annotated[str | None, Query(max_length=64)] = None,
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
+    overdue: Annotated[str | None, Query(max_length=1, pattern="^1?$")] = None,
     after: Annotated[str | None, Query(max_length=128)] = None,
 ) -> Response:
     role = await signed_in(request)
@@ -154,11 +163,12 @@ async def orders_page(
         "variant": variant or "",
         "market": market or "",
         "bound_by": bound_by or "",
+        "overdue": overdue or "",
     }
     error = None
     try:
-        where = _filter(status, model, variant, market, bound_by)
-        result = await _page(desk, where, bound_by or None, after or None, PAGE)
+        where = _filter(status, model, variant, market, bound_by or overdue)
+        result = await _page(desk, where, bound_by or None, after or None, PAGE, overdue == "1")
     except InvalidRequestError as e:
         error, result = str(e), OrderPage([], 0, None)
     rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]
@@ -217,7 +227,42 @@ async def order_page(request: Request, order_id: str) -> Response:
         row=desk.plan_row(order_id),
         explanation=explanation,
         moves=moves,
+        lines=desk.lines_for(view.record.model),
+        refused=None,
     )
+
+
+@router.post("/orders/{order_id}/schedule")
+async def reschedule(
+    request: Request,
+    order_id: str,
+    line: Annotated[str, Form(max_length=100)],
+    build_date: Annotated[dt.date, Form()],
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """A planner (re-)schedules an order, an overdue one say, by the plant's progress
+    rule: a line that builds its model, a day from today inside the horizon."""
+    role = await signed_in(request)
+    check_csrf(request, csrf)
+    desk = desk_of(request)
+    try:
+        await desk.progress(Report(order_id, Status.SCHEDULED, line, build_date), role)
+    except (InvalidRequestError, TransitionError) as e:
+        view = await desk.view(order_id)
+        return page(
+            request,
+            "order.html",
+            422,
+            role=role,
+            nav="orders",
+            view=view,
+            row=desk.plan_row(order_id),
+            explanation=None,
+            moves=[],
+            lines=desk.lines_for(view.record.model),
+            refused=str(e),
+        )
+    return RedirectResponse(f"/orders/{order_id}?scheduled=1", status_code=303)
 
 
 @router.get("/scenario")

@@ -135,6 +135,8 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     }
     sm = summary(plan)
     kpis = {
+        "as_of": sm["as_of"],
+        "overdue": int(t["overdue"].sum()),
         "orders": sm["orders"],
         "first_delivery": sm["first_delivery"],
         "last_delivery": sm["last_delivery"],
