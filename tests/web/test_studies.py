@@ -45,6 +45,8 @@ def test_what_if_runs_in_the_background_and_matches_compare(
     url = r.headers["location"]
     html = finished(client, url)
     assert "Done in" in html
+    # the service's day is 2025-01-10: two more hours from the 13th come sooner than a shift
+    assert "line l1 changes from 2025-01-13, sooner than a shift can be ready" in html
     got = pl.read_csv(client.get(f"{url}/waits.csv").content)
     scenario = api.load_scenario(DATA / "tiny.yaml")
     _, book = store.snapshot()

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 
 from promiseline import api
 from promiseline.cli.readouts import print_outlook
@@ -82,6 +83,8 @@ def compare(
         )
     if cmp.by_sea:
         print_outlook(cmp.export_outlook())
+    for w in cmp.warnings:
+        out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     print_paths(paths)
     exit_if_rejected(book, accept_rejected)
 

@@ -15,6 +15,7 @@ from promiseline.core.readout.summary import summary
 from promiseline.core.studies.whatif import (
     compare,
     default_dates,
+    early_changes,
     export_outlook,
     merge,
     patched,
@@ -158,3 +159,34 @@ def test_export_outlook_beside_no_export_and_each_what_if() -> None:
     assert got["export_median_wait"][2] < got["export_median_wait"][0]
     assert export_outlook(base, base.book, [("wider", wider)]).equals(got)
     assert compare([("plan", base.scenario)], table).by_sea
+
+
+def test_a_what_if_that_changes_the_past_or_comes_too_soon_says_so(tiny: Scenario) -> None:
+    """Capacity changed before the plan's day counts only from that day; a shift added
+    sooner than its lead time, or a part, is named with the day it could be ready; a
+    change after both says nothing."""
+    now = tiny.model_copy(update={"as_of": dt.datetime(2025, 1, 10, 9)})
+
+    def said(patch: dict[str, object]) -> list[str]:
+        return early_changes(now, patched(now, patch, scenario_from_dict), "p")
+
+    def hours(start: str) -> dict[str, object]:
+        shifts = [{"from": "2025-01-01", "hours": 3}, {"from": start, "hours": 5}]
+        return {"plants": [{"name": "p1", "lines": [{"name": "l1", "shifts": shifts}]}]}
+
+    gone = said(hours("2025-01-06"))
+    assert gone == [
+        "p: line l1 changes from 2025-01-06, before the plan's day 2025-01-10: days gone "
+        "are not planned again, only the change from 2025-01-10 counts"
+    ]
+    soon = said(hours("2025-01-20"))  # a shift is ready 28 days from 2025-01-10
+    assert soon == [
+        "p: line l1 changes from 2025-01-27, sooner than a shift can be ready (28 days "
+        "from 2025-01-10: 2025-02-07; sizing.lead_days.shift)"
+    ]  # the 20th-24th are a shutdown: the first day built differently is the 27th
+    assert said(hours("2025-02-10")) == []
+    supply = [{"from": "2025-01-01", "per_week": 3}, {"from": "2025-01-15", "per_week": 9}]
+    parts = said({"parts": [{"name": "lidar", "supply": supply}]})
+    assert len(parts) == 1
+    assert parts[0].startswith("p: part lidar changes from 2025-01-15, sooner than a part")
+    assert early_changes(now, now) == []

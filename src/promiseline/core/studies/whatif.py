@@ -26,6 +26,7 @@ import polars as pl
 
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.capacity import Capacity, capacity
 from promiseline.core.planning.plan import Plan
 from promiseline.core.readout.export_outlook import home_only, outlooks
 from promiseline.core.readout.summary import utilization_days
@@ -95,12 +96,65 @@ def patched(
     return build(merged, f"{scenario.name} + {source}")
 
 
+def _first_change(base: Capacity, other: Capacity) -> dict[tuple[str, str], dt.date]:
+    """The first date each line's output or each part's supply differs between two
+    capacities, keyed by (lever kind, name): "line" for a line the base does not have,
+    "shift" for a line whose output changed, "part" for a part's supply."""
+    out: dict[tuple[str, str], dt.date] = {}
+
+    def first(kind: str, name: str, a: Any, b: Any, a_start: dt.date, b_start: dt.date) -> None:
+        shift = (b_start - a_start).days  # align by date: a patch may move the start
+        lo = max(0, shift)
+        hi = min(len(a), len(b) + shift)
+        differ = a[lo:hi] != b[lo - shift : hi - shift]
+        if differ.any():
+            out[kind, name] = base.date(int(lo + differ.argmax()))
+
+    for j, name in enumerate(other.line_names):
+        if name in base.line_names:
+            i = base.line_names.index(name)
+            first("shift", name, base.vehicles[i], other.vehicles[j], base.start, other.start)
+        elif (other.vehicles[j] > 0).any():
+            out["line", name] = other.date(int((other.vehicles[j] > 0).argmax()))
+    for j, name in enumerate(other.part_names):
+        if name in base.part_names:
+            i = base.part_names.index(name)
+            first("part", name, base.on_hand[i], other.on_hand[j], base.start, other.start)
+    return out
+
+
+def early_changes(base: Scenario, whatif: Scenario, name: str = "what-if") -> list[str]:
+    """What a what-if changes before it could happen: capacity changed on days before the
+    plan's day (gone: only the change from that day counts) or sooner than its kind of
+    lever can be ready (the sizing section's `lead_days`: a shift, a line, a part)."""
+    found = _first_change(capacity(base), capacity(whatif))
+    said = []
+    for (kind, what), date in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
+        noun = "part" if kind == "part" else "line"
+        lead = getattr(base.sizing.lead_days, kind)
+        ready = base.now + dt.timedelta(days=lead)
+        if date < base.now:
+            said.append(
+                f"{name}: {noun} {what} changes from {date}, before the plan's day "
+                f"{base.now}: days gone are not planned again, only the change from "
+                f"{base.now} counts"
+            )
+        elif date < ready:
+            said.append(
+                f"{name}: {noun} {what} changes from {date}, sooner than a {kind} can be "
+                f"ready ({lead} days from {base.now}: {ready}; sizing.lead_days.{kind})"
+            )
+    return said
+
+
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    """Plans of several scenarios over one order book, and their key figures."""
+    """Plans of several scenarios over one order book, and their key figures; `warnings`
+    name what a what-if changes before it could happen (see `early_changes`)."""
 
     names: tuple[str, ...]
     plans: tuple[Plan, ...]
+    warnings: tuple[str, ...] = ()
 
     def waits(self) -> pl.DataFrame:
         """Median and P90 wait per model and variant, a column pair per scenario."""
@@ -228,7 +282,9 @@ def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
     for _, s in scenarios:
         book = order_book(orders if not hasattr(orders, "table") else orders.table, s)
         plans.append(plan(s, book))
-    return Comparison(tuple(n for n, _ in scenarios), tuple(plans))
+    base = scenarios[0][1]
+    warnings = [w for name, s in scenarios[1:] for w in early_changes(base, s, name)]
+    return Comparison(tuple(n for n, _ in scenarios), tuple(plans), tuple(warnings))
 
 
 def export_outlook(
@@ -249,4 +305,12 @@ def default_dates(s: Scenario) -> list[dt.date]:
     return [s.start + dt.timedelta(days=d) for d in (91, 182, 365) if d < s.horizon_days]
 
 
-__all__ = ["Comparison", "compare", "default_dates", "export_outlook", "merge", "patched"]
+__all__ = [
+    "Comparison",
+    "compare",
+    "default_dates",
+    "early_changes",
+    "export_outlook",
+    "merge",
+    "patched",
+]
