@@ -140,7 +140,7 @@ class Db(ABC):
         with self._using() as conn:
             cur = conn.cursor()
             cur.execute(self.q(sql), params)
-            return list(cur.fetchall())
+            return fetch_all(cur)
 
     # --- schema ---
 
@@ -191,3 +191,13 @@ class _Held:
         if conn is not None:
             with suppress(Exception):
                 conn.close()
+
+
+FETCH_SLICE = 2_000  # rows a driver call returns at once
+def fetch_all(cur: Any) -> list[Any]:
+    """Every row of a query, a slice at a time: a driver's fetchall holds the interpreter
+    lock throughout; between slices other threads (the event loop) run."""
+    rows: list[Any] = []
+    while part := cur.fetchmany(FETCH_SLICE):
+        rows += part
+    return rows

@@ -15,7 +15,7 @@ import os
 import socket
 import uuid
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import polars as pl
@@ -36,6 +36,23 @@ from promiseline.core.model.records import (
 from promiseline.core.model.window import PLAN, Window
 from promiseline.errors import ConflictError
 from promiseline.store.db import Db
+
+ROWS_SLICE = 5_000  # rows turned into a table at once: about 15 ms holding the interpreter
+
+
+def in_slices(rows: list[Any], table: Callable[[list[Any]], pl.DataFrame]) -> pl.DataFrame:
+    """Rows made into one table a slice at a time, emptying `rows` as it goes. Making a
+    table of Python rows, and freeing them, each hold the interpreter lock throughout:
+    half a million rows at once froze the service's event loop (order intake) for over
+    a second during a re-plan; between slices other threads run."""
+    if len(rows) <= ROWS_SLICE:
+        return table(rows)
+    parts = []
+    while rows:  # from the end: each slice is cut off and freed in O(slice)
+        parts.append(table(rows[-ROWS_SLICE:]))
+        del rows[-ROWS_SLICE:]
+    return pl.concat(parts[::-1], how="vertical_relaxed")
+
 
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
@@ -223,9 +240,11 @@ class OrderTables(Db):
     def _frame(
         self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
-        """Rows as a table in one go (no Python work per row): dates come as dates."""
+        """Rows as a table (no Python work per row): dates come as dates."""
         kinds = {n: (pl.Date if n in dates else None) for n in names}
-        return pl.DataFrame(rows, schema=list(kinds.items()), orient="row")
+        return in_slices(
+            rows, lambda part: pl.DataFrame(part, schema=list(kinds.items()), orient="row")
+        )
 
     # --- reads ---
 

@@ -12,7 +12,8 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.model.records import Created, NewOrder
-from promiseline.store.orders import INSERT_EVENT, INSERT_ORDER
+from promiseline.store.db import fetch_all
+from promiseline.store.orders import INSERT_EVENT, INSERT_ORDER, in_slices
 from promiseline.store.sql import SqlStore
 
 _TS = "%Y-%m-%dT%H:%M:%S.%f"  # fixed width: text order is time order
@@ -111,13 +112,17 @@ class SqliteStore(SqlStore):
 
     def _book_rows(self, cur: Any) -> pl.DataFrame:
         cur.execute(self.BOOK_SQL)
-        return self._typed(cur.fetchall())
+        return self._typed(fetch_all(cur))
 
     def _frame(
         self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
         """SQLite keeps dates as ISO text: read as text, parsed in one go."""
-        df = pl.DataFrame(rows, schema=list(names), orient="row", infer_schema_length=None)
+
+        def table(part: list[Any]) -> pl.DataFrame:
+            return pl.DataFrame(part, schema=list(names), orient="row", infer_schema_length=None)
+
+        df = in_slices(rows, table)
         return df.with_columns(pl.col(d).cast(pl.String).str.to_date("%Y-%m-%d") for d in dates)
 
     def _stamps(self, col: pl.Expr) -> pl.Expr:
