@@ -62,6 +62,7 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     assert j["verdict"] in out.replace("\n", " ")
     for name in ("pit.png", "weeks_ahead.png", "churn.png", "backtest.html"):
         assert (tmp_path / name).stat().st_size > 1000
+    assert "from the plan as of 2025-01-01" in (tmp_path / "backtest.html").read_text()
     code, _, err = run(capsys, monkeypatch, "backtest", TINY, ORDERS, "--every", "soon")
     assert code == 2
     assert "expected days such as 7d" in err
@@ -84,6 +85,8 @@ def test_backtest_from_a_database_history(tmp_path: Path, capsys, monkeypatch) -
     assert "WIS" in out
     for name in ("pit.png", "weeks_ahead.png", "churn.png", "backtest.html"):
         assert (out_dir / name).stat().st_size > 1000
+    said = (out_dir / "backtest.html").read_text()
+    assert "as of 2026-03-10 (its last delivery)" in said  # the history's newest fact
     missing = f"sqlite:///{tmp_path / 'typo.db'}"
     code, _, err = run(capsys, monkeypatch, "backtest", "--db", missing)
     assert code == 2

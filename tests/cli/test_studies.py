@@ -40,6 +40,9 @@ def test_compare_prints_each_scenario(tmp_path: Path, capsys, monkeypatch) -> No
     assert "Line utilization from 2025-01-01 through 2025-02-14" in out
     assert "Monte Carlo (5 futures)" in out
     assert (tmp_path / "cmp" / "compare.png").exists()
+    page = (tmp_path / "cmp" / "compare.html").read_text()
+    assert "Orders waiting to be built, as of 2025-01-01" in page
+    assert '"type":"line","x0":"2025-01-01","x1":"2025-01-01"' in page  # the as-of line
 
 
 def test_size_answers(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

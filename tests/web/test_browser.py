@@ -157,7 +157,8 @@ def test_chinese_page_explains_in_chinese(site: Site, tab: Open) -> None:
 
 def test_overview_charts_draw(site: Site, tab: Open) -> None:
     """After sign-in the three chart containers each hold a uPlot canvas with the data's
-    lines or bars on it (saturated pixels), not an empty frame; the heatmap has cells."""
+    lines or bars on it (saturated pixels), not an empty frame, and the as-of line the
+    page's heading names (each chart says the day it drew it at); the heatmap has cells."""
     t = tab(planner=True, viewport=DESKTOP)
     t.page.goto("/")
     charts = _charts_drawn(t.page)
@@ -167,6 +168,10 @@ def test_overview_charts_draw(site: Site, tab: Open) -> None:
         assert c["ink"] > 1000, c
         assert c["series"] > 100, c
     assert t.page.locator(".uplot").count() == 3
+    as_of = re.search(r"plan as of (\d{4}-\d{2}-\d{2})", t.page.inner_text("h1"))
+    assert as_of, t.page.inner_text("h1")
+    drawn: list[str] = t.page.eval_on_selector_all(".chart", "cs => cs.map(c => c.dataset.asOf)")
+    assert drawn == [as_of[1]] * 3
     cells = t.page.locator("table.heat td.cell")
     assert cells.count() > 0
     assert any(re.fullmatch(r"\d+%", s.strip()) for s in cells.all_inner_texts())

@@ -4,7 +4,9 @@ and the service loads no page either (the server, above both, puts them together
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,19 @@ def test_the_plan_charts_and_the_report_come_from_one_overview(tmp_path: Path) -
     assert list(paths) == ["backlog", "waits", "utilization", "binding", "html"]
     assert paths["html"].read_text(encoding="utf-8") == report_html(api.overview(plan))
     assert all(p.stat().st_size > 1000 for p in paths.values())
+
+
+def test_the_report_says_and_marks_the_plans_day() -> None:
+    """Every heading says the plan's day; the data the charts are drawn from holds it (the
+    inlined app.js draws the line there); the utilization table marks its week."""
+    s = api.load_scenario(DATA / "tiny.yaml").replace(as_of=dt.datetime(2025, 1, 8, 9))
+    page = report_html(api.overview(api.plan(s, api.load_orders(DATA / "tiny_orders.csv", s))))
+    heads = re.findall(r"<h2>(.*?)</h2>", page, re.S)
+    assert len(heads) >= 7
+    assert all("as of 2025-01-08" in h for h in heads), heads
+    data = re.search(r'<script type="application/json" id="overview-data">(.*?)</script>', page)
+    assert data is not None
+    assert json.loads(data[1])["kpis"]["as_of"] == "2025-01-08"
+    assert "function asOfLine" in page
+    marked = re.findall(r'<th class="num asof-week"[^>]*>([^<]*)</th>', page)
+    assert marked == ["25-01-06"]

@@ -3,6 +3,7 @@ come true), report (the overview, with a Monte Carlo band if asked)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -157,6 +158,7 @@ def backtest(
             f"Missing argument '{missing}': give SCENARIO and ORDERS to replay, or --db URL"
         )
     result: Backtest | History
+    made_as_of: dt.date | None = None  # a history's charts: as of its last delivery
     with steps() as say:
         if db is not None:
             say("reading the promises told and the deliveries")
@@ -166,6 +168,7 @@ def backtest(
             assert orders is not None
             say("loading")
             s, book = read_inputs(scenario, orders, as_of)
+            made_as_of = s.now
             result = api.backtest(
                 s,
                 book,
@@ -180,6 +183,6 @@ def backtest(
             )
         say("writing outputs and charts")
         scores = result.to_json()
-        paths = write_backtest(scores, output) | backtest_charts(result, output)
+        paths = write_backtest(scores, output) | backtest_charts(result, output, made_as_of)
     print_backtest(scores)
     print_paths(paths)

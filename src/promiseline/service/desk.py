@@ -254,6 +254,10 @@ class OrderDesk:
     def plan_summary(self) -> dict[str, Any]:
         return self.live.summary()
 
+    def plan_day(self) -> dt.date:
+        """The day the live plan is made as of (its scenario's `now`): what pages say."""
+        return self.live.scenario.now
+
     async def overview(self) -> Overview:
         return await asyncio.to_thread(self.live.overview)
 

@@ -3,6 +3,7 @@ line utilization heatmap's cells. No FastAPI here: `promiseline report` renders 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from promiseline.core.readout.overview import Overview
@@ -10,7 +11,7 @@ from promiseline.core.readout.overview import Overview
 
 def heatmap(ov: Overview) -> dict[str, Any]:
     """The utilization table as cells a planner reads: a percentage in each, shaded from
-    white (idle) to blue (full), weeks as columns."""
+    white (idle) to blue (full), weeks as columns, the plan's day's week marked."""
     u = ov.utilization
     weeks = sorted(set(u["week"].to_list()))
     by = {(r["line"], r["week"]): r for r in u.iter_rows(named=True)}
@@ -32,4 +33,15 @@ def heatmap(ov: Overview) -> dict[str, Any]:
                     }
                 )
         rows.append((line, cells))
-    return {"weeks": [w.strftime("%y-%m-%d") for w in weeks], "rows": rows}
+    return {
+        "weeks": [w.strftime("%y-%m-%d") for w in weeks],
+        "rows": rows,
+        "as_of": as_of_week(weeks, dt.date.fromisoformat(ov.kpis["as_of"])),
+    }
+
+
+def as_of_week(weeks: list[dt.date], day: dt.date) -> int | None:
+    """The column of the week the plan's day falls in (weeks start on Monday), where the
+    table marks it; None when it shows no such week."""
+    monday = day - dt.timedelta(days=day.weekday())
+    return weeks.index(monday) if monday in weeks else None

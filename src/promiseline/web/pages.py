@@ -192,6 +192,7 @@ async def orders_page(
         searched=q or "",
         statuses=[s.value for s in Status],
         choices=_choices(ov),
+        as_of=desk.plan_day(),
     )
 
 
@@ -229,6 +230,7 @@ async def order_page(request: Request, order_id: str) -> Response:
         moves=moves,
         lines=desk.lines_for(view.record.model),
         refused=None,
+        as_of=desk.plan_day(),
     )
 
 
@@ -261,6 +263,7 @@ async def reschedule(
             moves=[],
             lines=desk.lines_for(view.record.model),
             refused=str(e),
+            as_of=desk.plan_day(),
         )
     return RedirectResponse(f"/orders/{order_id}?scheduled=1", status_code=303)
 

@@ -4,6 +4,7 @@ desk's (the same core functions as `promiseline compare` and `size`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import polars as pl
@@ -125,7 +126,15 @@ async def job_page(request: Request, job_id: str) -> Response:
     if job is None:
         return HTMLResponse("<p>No such job in this worker (they are kept for a while).</p>", 404)
     template = "job_status.html" if request.headers.get("hx-request") else "job.html"
-    return page(request, template, role=role, nav=job.kind, job=job, tables=tables(job))
+    return page(
+        request,
+        template,
+        role=role,
+        nav=job.kind,
+        job=job,
+        tables=tables(job),
+        as_of=as_of(job),
+    )
 
 
 @router.get("/jobs/{job_id}/{name}.{fmt}")
@@ -136,6 +145,16 @@ async def job_download(request: Request, job_id: str, name: str, fmt: str) -> Re
     if fmt not in FORMATS or name not in found:
         return HTMLResponse("<p>No such table.</p>", 404)
     return file_response(found[name], name, fmt)
+
+
+def as_of(job: Job) -> dt.date | None:
+    """The day the answer's plans are made as of, which its tables say (none while running
+    or failed): the live plan's, which both the what-if and the sizing start from."""
+    if job.result is None:
+        return None
+    plan = job.result.plans[0] if job.kind == "what-if" else job.result.plan
+    day: dt.date = plan.scenario.now
+    return day
 
 
 def tables(job: Job) -> dict[str, pl.DataFrame]:

@@ -7,8 +7,39 @@
   const day = (s) => Date.parse(s + "T00:00:00Z") / 1000;
   const palette = ["#1f6feb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2", "#65a30d", "#db2777"];
   const charts = {};
+  const asOf = { date: null }; // the plan's day (kpis.as_of), updated by every poll
 
   function width(el) { return Math.max(280, el.clientWidth || el.parentElement.clientWidth || 600); }
+
+  // The x scale reaches the plan's day, so its line is always in sight.
+  function withAsOf(u, lo, hi) {
+    const x = asOf.date ? day(asOf.date) : null;
+    if (x != null) { lo = lo == null ? x : Math.min(lo, x); hi = hi == null ? x : Math.max(hi, x); }
+    return lo === hi ? [lo - 86400, hi + 86400] : [lo, hi];
+  }
+
+  // A dashed line at the plan's day, named at its top: left of it is history, right of it
+  // the promise. The chart's element says the day it marked (data-as-of), for the tests.
+  function asOfLine(u) {
+    if (!asOf.date) return;
+    const r = uPlot.pxRatio || 1;
+    const x = Math.round(u.valToPos(day(asOf.date), "x", true));
+    const { left, top, width: w, height: h } = u.bbox;
+    if (x < left - 1 || x > left + w + 1) return;
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = ctx.fillStyle = "#5b6575";
+    ctx.lineWidth = r;
+    ctx.setLineDash([5 * r, 4 * r]);
+    ctx.beginPath(); ctx.moveTo(x, top); ctx.lineTo(x, top + h); ctx.stroke();
+    const late = x > left + 0.6 * w;
+    ctx.font = 11 * r + "px system-ui, sans-serif";
+    ctx.textAlign = late ? "right" : "left";
+    ctx.textBaseline = "top";
+    ctx.fillText("as of " + asOf.date, x + (late ? -4 : 4) * r, top + 3 * r);
+    ctx.restore();
+    u.root.parentElement.dataset.asOf = asOf.date;
+  }
 
   function draw(id, opts, data) {
     const el = document.getElementById(id);
@@ -17,10 +48,13 @@
     opts.width = width(el);
     opts.height = 260;
     opts.axes = opts.axes || [{}, { values: (u, vals) => vals.map(fmt), size: 70 }];
+    opts.scales.x.range = withAsOf;
+    opts.plugins = [{ hooks: { draw: [asOfLine] } }];
     charts[id] = new uPlot(opts, data, el);
   }
 
   function render(ov) {
+    asOf.date = ov.kpis.as_of;
     const b = ov.backlog;
     const x = b.map((r) => day(r.date));
     const banded = b.length && b[0].backlog_p10 !== undefined;
