@@ -13,7 +13,7 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.core.futures.promises import QueueSpread
+from promiseline.core.futures.promises import QueueSpread, new_order_window
 from promiseline.server import create_app
 from promiseline.store import open_store
 from tests.conftest import DATA
@@ -54,21 +54,29 @@ def test_windows_come_from_the_monte_carlo(db_url: str, noisy: str, clock: Clock
         for oid in first:
             w = client.get(f"/v1/orders/{oid}", headers=ADMIN).json()["window"]
             assert w["source"] == "monte-carlo", w
-            assert w["confidence"] == 0.8
+            assert 0.8 <= w["probability"] <= 1.0  # at least the aim, on whole days
+            assert w["confidence"] == w["probability"]
             assert w["earliest"] <= w["likely"] <= w["latest"]
-        # an order taken now gets a Monte Carlo window at once: the stored spread of the
-        # orders around its place in the queue, applied to its planned date (lead 7 days)
+        # an order taken now gets its window at once: the stored spread of the orders
+        # around its place in the queue applied to its planned date (lead 7 days), saying
+        # it is borrowed, or the plan's stand-in where theirs collapse to one day
         new = order(client, "mc-new", lock=True)["window"]
-        assert new["source"] == "monte-carlo"
         store = open_store(db_url)
         spread = QueueSpread.from_json(json.loads(store.spread() or "null"))
         store.close()
         build = dt.date.fromisoformat(new["build_date"])
-        expected = spread.window(
-            "A", "CN", build, build + dt.timedelta(days=7), new["queue_position"]
+        expected = new_order_window(
+            spread,
+            "A",
+            "CN",
+            build,
+            build + dt.timedelta(days=7),
+            clock().date(),
+            new["queue_position"],
         )
         assert expected is not None
         assert new == expected.to_json()
+        assert (new["source"] == "monte-carlo-nearby") == (new["probability"] is not None)
     # a restart with futures=0 promises the plan's stand-in again, whatever was stored
     with TestClient(create_app(desk_maker(s.replace(futures=0), clock))) as client:
         assert order(client, "mc-after", lock=True)["window"]["source"] == "plan"
@@ -79,6 +87,7 @@ def test_no_futures_keeps_plan_windows(client: TestClient) -> None:
     w = order(client, "plain-1", lock=True)["window"]
     assert w["source"] == "plan"
     assert w["confidence"] is None
+    assert w["probability"] is None
     assert w["likely"] == w["earliest"]
 
 

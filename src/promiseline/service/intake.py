@@ -32,7 +32,7 @@ from promiseline.core.model.records import (
     Transition,
     Transitioned,
 )
-from promiseline.core.model.window import MONTE_CARLO, Window
+from promiseline.core.model.window import PLAN, Window
 from promiseline.errors import (
     ConflictError,
     InvalidRequestError,
@@ -292,7 +292,7 @@ class Intake:
                     replace(
                         told, build_date=row["build_date"], queue_position=row["queue_position"]
                     )
-                    if told.source == MONTE_CARLO
+                    if told.source != PLAN
                     else promise_window(
                         row["build_date"], row["delivery_date"], locked, row["queue_position"]
                     )

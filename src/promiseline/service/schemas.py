@@ -71,16 +71,20 @@ class ProgressUpdate(Strict):
 
 
 class WindowPublic(BaseModel):
-    """The delivery window told: P10, P50 and P90 of the simulated delivery date (source
-    monte-carlo, confidence 0.8), or until the first simulation the planned date and a
-    slack (source plan, no stated odds)."""
+    """The delivery window told: from the order's simulated delivery dates (source
+    monte-carlo), the shortest run of days holding 80 % of its futures, the median as the
+    likely date and `probability` the share of futures inside it (whole days: 0.8 or
+    more); from the orders around its place in the queue until a simulation covers it
+    (monte-carlo-nearby, their odds); or until the first simulation the planned date and
+    a slack (plan: no stated odds). `confidence` is `probability`'s old name."""
 
     build_date: dt.date | None
     earliest: dt.date | None
     likely: dt.date | None
     latest: dt.date | None
+    probability: float | None
     confidence: float | None
-    source: Literal["plan", "monte-carlo"]
+    source: Literal["plan", "monte-carlo", "monte-carlo-nearby"]
     queue_position: int | None
 
 

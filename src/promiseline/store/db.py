@@ -194,6 +194,8 @@ class _Held:
 
 
 FETCH_SLICE = 2_000  # rows a driver call returns at once
+
+
 def fetch_all(cur: Any) -> list[Any]:
     """Every row of a query, a slice at a time: a driver's fetchall holds the interpreter
     lock throughout; between slices other threads (the event loop) run."""

@@ -57,13 +57,13 @@ def in_slices(rows: list[Any], table: Callable[[list[Any]], pl.DataFrame]) -> pl
 _ORDER_COLS = (
     "order_id, model, variant, options, market, priority, status, created_at, locked_at, "
     "line, build_date, promised_build, promised_earliest, promised_latest, queue_position, "
-    "promised_likely, promised_source, sailing_id"
+    "promised_likely, promised_source, sailing_id, promised_probability"
 )
 INSERT_ORDER = (
     "INSERT INTO orders (order_id, model, variant, options, market, priority, status, "
     "created_at, locked_at, promised_build, promised_earliest, promised_latest, "
-    "queue_position, updated_at, promised_likely, promised_source) "
-    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "queue_position, updated_at, promised_likely, promised_source, promised_probability) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 INSERT_EVENT = "INSERT INTO events (order_id, kind, at, actor, data) VALUES (?,?,?,?,?)"
 _HISTORY = ", ".join(f"'{s}'" for s in HISTORY)
@@ -176,6 +176,7 @@ class OrderTables(Db):
             self.ts(o.created_at),
             self.date(w.likely),
             w.source if o.window else None,
+            w.probability,
         )
 
     @staticmethod
@@ -213,6 +214,7 @@ class OrderTables(Db):
                 "queue_position": t.window.queue_position,
                 "promised_likely": self.date(t.window.likely),
                 "promised_source": t.window.source,
+                "promised_probability": t.window.probability,
             }
         cols = [c for c, v in changes.items() if v is not None]
         sets = "".join(f"{c} = ?, " for c in cols)
@@ -268,6 +270,7 @@ class OrderTables(Db):
                 r[14],
                 self.from_date(r[15]),
                 r[16] or PLAN,
+                r[18],
             ),
             sailing_id=r[17],
         )
@@ -297,18 +300,20 @@ class OrderTables(Db):
         rows = self._all(
             "SELECT order_id, model, variant, market, status, locked_at, queue_position, "
             "promised_earliest, COALESCE(promised_likely, promised_earliest), promised_latest, "
-            f"promised_source FROM orders WHERE {cond} ORDER BY order_id",
+            f"promised_source, promised_probability FROM orders WHERE {cond} ORDER BY order_id",
             params,
         )
         names = (
             *("order_id", "model", "variant", "market", "status", "locked_at"),
             *("queue_position", "earliest", "likely", "latest", "window_source"),
+            "window_probability",
         )
         frame = self._frame(rows, names, dates=("earliest", "likely", "latest"))
         return frame.with_columns(
             *(pl.col(c).cast(pl.String) for c in (*names[:5], "window_source")),
             self._stamps(pl.col("locked_at")),
             pl.col("queue_position").cast(pl.Int64),
+            pl.col("window_probability").cast(pl.Float64),
         )
 
     def list_orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:

@@ -26,7 +26,7 @@ WITH b AS (
         market text, priority int, status text, created_at timestamp, locked_at timestamp,
         promised_build date, promised_earliest date, promised_latest date,
         queue_position int, actor text, event_data text, promised_likely date,
-        promised_source text)
+        promised_source text, promised_probability double precision)
 ), new AS (
     INSERT INTO idempotency (key, body_hash, order_id, created_at)
     SELECT key, body_hash, order_id, created_at FROM b
@@ -34,10 +34,11 @@ WITH b AS (
 ), o AS (
     INSERT INTO orders (order_id, model, variant, options, market, priority, status,
         created_at, locked_at, promised_build, promised_earliest, promised_latest,
-        queue_position, updated_at, promised_likely, promised_source)
+        queue_position, updated_at, promised_likely, promised_source, promised_probability)
     SELECT b.order_id, b.model, b.variant, b.options, b.market, b.priority, b.status,
         b.created_at, b.locked_at, b.promised_build, b.promised_earliest, b.promised_latest,
-        b.queue_position, b.created_at, b.promised_likely, b.promised_source
+        b.queue_position, b.created_at, b.promised_likely, b.promised_source,
+        b.promised_probability
     FROM b JOIN new ON new.order_id = b.order_id
 ), e AS (
     INSERT INTO events (order_id, kind, at, actor, data)
@@ -102,6 +103,7 @@ class PostgresStore(SqlStore):
                 "queue_position": w.queue_position if w else None,
                 "promised_likely": w.likely if w else None,
                 "promised_source": w.source if w else None,
+                "promised_probability": w.probability if w else None,
                 "actor": o.actor,
                 "event_data": self._created_data(o),
             }

@@ -29,7 +29,8 @@ class PromiseTables(OrderTables):
         rows = self._all(
             "SELECT order_id, promised_build, promised_earliest, promised_latest, "
             "queue_position, COALESCE(promised_likely, promised_earliest), "
-            f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE status IN ({QUEUED_SQL})"
+            f"COALESCE(promised_source, '{PLAN}'), promised_probability "
+            f"FROM orders WHERE status IN ({QUEUED_SQL})"
         )
         names = (
             "order_id",
@@ -39,6 +40,7 @@ class PromiseTables(OrderTables):
             "queue_position",
             "likely",
             "source",
+            "probability",
         )
         return Promises.columns(self._frame(rows, names, dates=(*names[1:4], "likely")))
 
@@ -67,7 +69,7 @@ class PromiseTables(OrderTables):
                 self.q(
                     "UPDATE orders SET promised_build = ?, promised_earliest = ?, "
                     "promised_latest = ?, queue_position = ?, updated_at = ?, "
-                    "promised_likely = ?, promised_source = ? "
+                    "promised_likely = ?, promised_source = ?, promised_probability = ? "
                     f"WHERE order_id = ? AND status IN ({QUEUED_SQL})"
                 ),
                 [
@@ -79,6 +81,7 @@ class PromiseTables(OrderTables):
                         self.ts(at),
                         self.date(w.likely),
                         w.source,
+                        w.probability,
                         oid,
                     )
                     for oid, w in updates

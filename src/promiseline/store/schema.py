@@ -103,11 +103,27 @@ MIGRATIONS: list[list[str]] = [
     ],
     # version 5: planning as of now: the sailing a built (or frozen) export order is on
     ["ALTER TABLE orders ADD COLUMN sailing_id TEXT"],
+    # version 6: the probability a window states (a Monte Carlo window told before held
+    # P10 to P90 of its futures: 80 % or more, so 0.8 is what it may claim)
+    [
+        "ALTER TABLE orders ADD COLUMN promised_probability {real}",
+        "UPDATE orders SET promised_probability = 0.8 WHERE promised_source = 'monte-carlo'",
+    ],
 ]
 
 TYPES = {
-    "sqlite": {"ts": "TEXT", "date": "TEXT", "serial": "INTEGER PRIMARY KEY AUTOINCREMENT"},
-    "postgresql": {"ts": "TIMESTAMP", "date": "DATE", "serial": "BIGSERIAL PRIMARY KEY"},
+    "sqlite": {
+        "ts": "TEXT",
+        "date": "TEXT",
+        "real": "REAL",
+        "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    },
+    "postgresql": {
+        "ts": "TIMESTAMP",
+        "date": "DATE",
+        "real": "DOUBLE PRECISION",
+        "serial": "BIGSERIAL PRIMARY KEY",
+    },
 }
 
 

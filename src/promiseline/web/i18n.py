@@ -8,7 +8,7 @@ import datetime as dt
 
 from fastapi import Request
 
-from promiseline.core.model.window import MONTE_CARLO, Window
+from promiseline.core.model.window import Window
 from promiseline.core.readout.explain import Explanation
 
 LANGS = ("en", "zh-CN")
@@ -120,22 +120,44 @@ def day(d: dt.date, lang: str) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
+ODDS_ZH = {5: "五成", 6: "六成", 7: "七成", 8: "八成", 9: "九成"}
+
+
 def window_words(w: Window, lang: str) -> str:
-    """'most likely the week of 14 September 2026; 8 in 10 chances between 1 September
-    and 5 October 2026' (a Monte Carlo window), or the plan's stand-in, which states no
-    odds: 'between ... and ...'."""
+    """'most likely the week of 14 September 2026; 8 in 10 chances between 1 September and
+    5 October 2026' for a window with stated odds (the tenths are the window's own
+    probability, rounded down: never more than it holds), or the plan's stand-in, which
+    states none: 'between ... and ...'. The likely date is named by its week only when
+    the window spans weeks, by a week that starts inside the window; else by its day."""
     assert w.earliest is not None
     assert w.latest is not None
     likely = w.likely or w.earliest
-    week = likely - dt.timedelta(days=likely.weekday())
     e, la = day(w.earliest, lang), day(w.latest, lang)
-    if w.source == MONTE_CARLO:
+    if w.odds is None:
         if lang == "zh-CN":
-            return f"最可能在{day(week, lang)}那一周交付；有八成把握在{e}至{la}之间。"
-        return f"Most likely the week of {day(week, lang)}; 8 in 10 chances between {e} and {la}."
+            return f"预计在{e}至{la}之间交付。"
+        return f"Expected between {e} and {la}."
+    tenths = min(9, max(1, int((w.probability or w.odds) * 10 + 1e-9)))
+    week = max(likely - dt.timedelta(days=likely.weekday()), w.earliest)
+    one_day = w.earliest == w.latest
     if lang == "zh-CN":
-        return f"预计在{e}至{la}之间交付。"
-    return f"Expected between {e} and {la}."
+        odds = ODDS_ZH.get(tenths, f"{tenths}成")
+        when = (
+            f"{day(likely, lang)}"
+            if (w.latest - w.earliest).days < 7
+            else f"{day(week, lang)}那一周"
+        )
+        if one_day:
+            return f"最可能在{day(likely, lang)}交付；有{odds}把握在这一天。"
+        return f"最可能在{when}交付；有{odds}把握在{e}至{la}之间。"
+    when = (
+        f"on {day(likely, lang)}"
+        if (w.latest - w.earliest).days < 7
+        else f"the week of {day(week, lang)}"
+    )
+    if one_day:
+        return f"Most likely on {day(likely, lang)}; {tenths} in 10 chances on that day."
+    return f"Most likely {when}; {tenths} in 10 chances between {e} and {la}."
 
 
 def why(e: Explanation, lang: str) -> str:

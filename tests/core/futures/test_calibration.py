@@ -19,6 +19,7 @@ from promiseline.core.futures.calibration import (
     pit_histogram,
     randomized_pit,
     score,
+    shortest_runs,
 )
 from tests.conftest import SCORINGRULES, examples
 
@@ -123,3 +124,56 @@ def test_forecast_shapes_are_checked() -> None:
         Forecast(A([0]), A([1, 0]), np.ones((1, 2)))
     with pytest.raises(ValueError, match="positive sum"):
         Forecast(A([0]), A([0, 1]), np.zeros((1, 2)))
+
+
+def test_the_window_states_its_odds_by_hand() -> None:
+    """Five equal days: the shortest run holding 80 % is four days, the earlier of the two,
+    holding 80 %; with 90 % on day 0 the window is that one day and says 90 %, where the
+    P10-P90 window (day 0 to day 0) would claim 80 %."""
+    e, likely, la, p = uniform_five().window()
+    assert (e[0], likely[0], la[0]) == (100, 102, 103)
+    assert p[0] == pytest.approx(0.8)
+    skew = Forecast(A([0]), A([0, 10]), A([[9.0, 1.0]]))
+    e, likely, la, p = skew.window()
+    assert (e[0], la[0], p[0]) == (0, 0, pytest.approx(0.9))
+    e, _, la, p = skew.window(0.95)
+    assert (e[0], la[0], p[0]) == (0, 10, pytest.approx(1.0))
+
+
+def _brute(w: np.ndarray, days: np.ndarray, target: float) -> tuple[int, float, int]:
+    """Every run of columns: the shortest in days reaching the target, then the most mass,
+    then the earliest; (width, mass, first column). If none reaches it: every day."""
+    held = [
+        (int(days[b] - days[a]), -float(w[a : b + 1].sum()), a)
+        for a in range(len(w))
+        for b in range(a, len(w))
+        if w[a] > 0 and w[b] > 0 and w[a : b + 1].sum() >= target - 1e-12
+    ]
+    if not held:
+        on = np.flatnonzero(w > 0)
+        return int(days[on[-1]] - days[on[0]]), float(w.sum()), int(on[0])
+    width, neg, a = min(held, key=lambda h: (h[0], round(h[1], 9), h[2]))
+    return width, -neg, a
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(
+    weights=st.lists(st.integers(0, 6), min_size=1, max_size=14).filter(lambda w: sum(w) > 0),
+    gaps=st.lists(st.integers(1, 5), min_size=14, max_size=14),
+    outside=st.integers(0, 6),
+    target=st.sampled_from([0.5, 0.8, 0.9, 0.95]),
+)
+def test_shortest_window_equals_brute_force(
+    weights: list[int], gaps: list[int], outside: int, target: float
+) -> None:
+    """Against every run of days: the same width, mass and first day; some mass may lie on
+    no day at all (not built in the horizon), the window then holds less."""
+    total = sum(weights) + outside
+    w = np.array(weights, dtype=np.float64) / total
+    days = np.cumsum(gaps[: len(w)]).astype(np.int64)
+    lo, hi, mass = shortest_runs(w[None, :], days, target)
+    width, want_mass, first = _brute(w, days, target)
+    assert int(days[hi[0]] - days[lo[0]]) == width
+    assert mass[0] == pytest.approx(want_mass, abs=1e-9)
+    assert lo[0] == first
+    assert w[lo[0]] > 0 and w[hi[0]] > 0  # a window starts and ends on a day with mass

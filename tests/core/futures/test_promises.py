@@ -21,7 +21,7 @@ from promiseline.core.futures.promises import (
     window_moved,
 )
 from promiseline.core.model.orders import validate_orders
-from promiseline.core.model.window import MONTE_CARLO, NO_WINDOW, Window, WindowChange
+from promiseline.core.model.window import MONTE_CARLO, NEARBY, NO_WINDOW, Window, WindowChange
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
 from tests.conftest import examples
@@ -60,23 +60,25 @@ def test_window_to_json() -> None:
         "earliest": "2025-01-09",
         "likely": "2025-01-09",
         "latest": "2025-01-12",
+        "probability": None,
         "confidence": None,
         "source": "plan",
         "queue_position": 4,
     }
-    mc = Window(day(1), day(7), day(12), 4, day(9), "monte-carlo")
+    mc = Window(day(1), day(7), day(12), 4, day(9), "monte-carlo", 0.8312)
     assert mc.to_json() | {"build_date": None} == {
         "build_date": None,
         "earliest": "2025-01-08",
         "likely": "2025-01-10",
         "latest": "2025-01-13",
-        "confidence": 0.8,
+        "probability": 0.83,
+        "confidence": 0.83,
         "source": "monte-carlo",
         "queue_position": 4,
     }
     assert NO_WINDOW.to_json() == dict.fromkeys(
-        ("build_date", "earliest", "likely", "latest", "confidence", "queue_position")
-    ) | {"source": "plan"}
+        ("build_date", "earliest", "likely", "latest", "probability", "confidence")
+    ) | {"source": "plan", "queue_position": None}
     change = WindowChange("o1", NO_WINDOW, Window(day(1), day(8), day(11), 4))
     assert change.to_json() == {"from": NO_WINDOW.to_json(), "to": change.after.to_json()}
 
@@ -212,14 +214,16 @@ def test_window_moved_by_hand(
 
 def test_changes_with_monte_carlo_windows_by_hand() -> None:
     """Monte Carlo windows move only past the hysteresis; the first one replacing a plan
-    stand-in is stored quietly unless its likely date moved a week; a plan stand-in never
-    replaces a Monte Carlo window."""
+    stand-in is stored quietly unless it moved past it too (a week on the likely date, or
+    a latest date that widens it by a quarter: nothing told changes silently); a plan
+    stand-in never replaces a Monte Carlo window."""
     plan_told = Window(day(0), day(12), day(20), 1)  # likely = earliest = day 12
     old = {
         "noise": mc(10, 14, 20),
         "drift": mc(10, 14, 20),
         "switch-quiet": plan_told,
         "switch-moved": plan_told,
+        "switch-later": plan_told,
         "back-to-plan": mc(10, 14, 20),
     }
     new = {
@@ -227,6 +231,7 @@ def test_changes_with_monte_carlo_windows_by_hand() -> None:
         "drift": mc(18, 22, 28),
         "switch-quiet": mc(11, 15, 19),
         "switch-moved": mc(16, 19, 25),
+        "switch-later": mc(11, 14, 30),  # likely 2 days on, but the latest 10 days later
         "back-to-plan": Window(day(0), day(30), day(33), 1),
     }
     quiet, moved = changes(promises(new), promises(old))
@@ -234,24 +239,27 @@ def test_changes_with_monte_carlo_windows_by_hand() -> None:
     assert moved == [
         WindowChange("drift", old["drift"], new["drift"]),
         WindowChange("switch-moved", plan_told, new["switch-moved"]),
+        WindowChange("switch-later", plan_told, new["switch-later"]),
     ]
 
 
 def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
     """Per model and market, the stretch of the queue holding the position gives offsets
     from the planned date; past the last stretch, the last one; nothing alike, None."""
-    spread = QueueSpread({("A", "CN"): ([100, 200], [(-2, 1, 6), (-4, 2, 12)])})
+    spread = QueueSpread({("A", "CN"): ([100, 200], [(-2, 1, 6, 0.84), (-4, 2, 12, 0.81)])})
     planned = day(50)
     assert spread.window("A", "CN", day(43), planned, 150) == Window(
-        day(43), day(46), day(62), 150, day(52), MONTE_CARLO
+        day(43), day(46), day(62), 150, day(52), NEARBY, 0.81
     )
     assert spread.window("A", "CN", day(43), planned, 100) == Window(
-        day(43), day(48), day(56), 100, day(51), MONTE_CARLO
+        day(43), day(48), day(56), 100, day(51), NEARBY, 0.84
     )
     assert spread.window("A", "CN", day(43), planned, 900) is not None  # the last stretch
     assert spread.window("A", "DE", day(43), planned, 150) is None
     again = QueueSpread.from_json(spread.to_json())
     assert again == spread
+    stored_before = [["A", "CN", [100], [[-2, 1, 6]]]]  # before windows stated odds
+    assert QueueSpread.from_json(stored_before).table["A", "CN"][1] == [(-2, 1, 6, 0.8)]
     # an order taken: the spread's window, else the plan's stand-in
     assert new_order_window(spread, "A", "DE", day(43), planned, LOCKED, 7) == promise_window(
         day(43), planned, LOCKED, 7
@@ -271,13 +279,13 @@ def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
     (a new-user pass found 'between 4 November and 4 November' for an order built on
     30 November)."""
     build, delivery = LOCKED + dt.timedelta(days=1), LOCKED + dt.timedelta(days=8)
-    ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32)])})
+    ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32, 0.8)])})
     stand_in = promise_window(build, delivery, LOCKED, 101)
     assert new_order_window(ahead, "A", "CN", build, delivery, LOCKED, 101) == stand_in
-    narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0)])})
+    narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0, 0.9)])})
     assert new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101) == stand_in
-    fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9)])})
+    fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9, 0.8)])})
     got = new_order_window(fine, "A", "CN", build, delivery, LOCKED, 101)
     assert got is not None
-    assert got.source == MONTE_CARLO
+    assert got.source == NEARBY  # borrowed, and says so
     assert got.earliest == delivery - dt.timedelta(days=1)  # still no sooner than possible

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.futures.simulate import Simulation
-from promiseline.core.model.window import MONTE_CARLO, PLAN, Window, WindowChange
+from promiseline.core.model.window import MONTE_CARLO, NEARBY, NOMINAL, PLAN, Window, WindowChange
 from promiseline.core.planning.plan import Plan
 
 MIN_SLACK_DAYS = 3
@@ -51,6 +51,7 @@ _SCHEMA = {
     "queue_position": pl.Int64,
     "likely": pl.Date,
     "source": pl.String,
+    "probability": pl.Float64,
 }
 
 
@@ -70,6 +71,7 @@ class Promises:
         queue_position: Sequence[int | None],
         likely: Sequence[dt.date | None] | None = None,
         source: Sequence[str] | None = None,
+        probability: Sequence[float | None] | None = None,
     ) -> Promises:
         cols = (
             order_id,
@@ -79,6 +81,7 @@ class Promises:
             queue_position,
             earliest if likely is None else likely,
             [PLAN] * len(order_id) if source is None else source,
+            [None] * len(order_id) if probability is None else probability,
         )
         return cls(
             pl.DataFrame(
@@ -95,10 +98,7 @@ class Promises:
         return self.frame.height
 
     def items(self) -> list[tuple[str, Window]]:
-        return [
-            (r[0], Window(r[1], r[2], r[3], r[4], r[5], r[6]))
-            for r in self.frame.iter_rows(named=False)
-        ]
+        return [(r[0], Window(*r[1:])) for r in self.frame.iter_rows(named=False)]
 
 
 def plan_windows(plan: Plan) -> Promises:
@@ -120,6 +120,7 @@ def plan_windows(plan: Plan) -> Promises:
             "queue_position",
             pl.col("delivery_date").alias("likely"),
             pl.lit(PLAN).alias("source"),
+            pl.lit(None).alias("probability"),
         ).cast(_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -129,10 +130,11 @@ def changes(new: Promises, old: Promises) -> tuple[Promises, list[WindowChange]]
     and are told with an eta_changed event).
 
     Quiet: orders never told a window (e.g. imported), and the first Monte Carlo window
-    replacing a plan stand-in whose likely date it keeps within a week (a change of
+    replacing a plan stand-in within the hysteresis of `window_moved` (a change of
     method, not of the plan). Moved: a plan window that changed at all (the plan is
     exact: no noise to damp); any window involving the Monte Carlo that moved past the
-    hysteresis of `window_moved`. A plan stand-in never replaces a Monte Carlo window."""
+    hysteresis, its latest date included: nothing a customer was told changes silently.
+    A plan stand-in never replaces a Monte Carlo window."""
     both = new.frame.join(old.frame, on="order_id", how="inner", suffix="_old")
     told = both["earliest_old"].is_not_null().to_numpy()
     src, src_old = both["source"].to_numpy(), both["source_old"].fill_null(PLAN).to_numpy()
@@ -145,15 +147,16 @@ def changes(new: Promises, old: Promises) -> tuple[Promises, list[WindowChange]]
     a = days(["earliest_old", "likely_old", "latest_old"])
     b = days(["earliest", "likely", "latest"])
     plan_plan = (src == PLAN) & (src_old == PLAN)
-    switch = (src == MONTE_CARLO) & (src_old == PLAN)
-    mc = (src == MONTE_CARLO) & (src_old == MONTE_CARLO)
+    switch = (src != PLAN) & (src_old == PLAN)
+    mc = (src != PLAN) & (src_old != PLAN)
     exact_move = (a[:, 0] != b[:, 0]) | (a[:, 2] != b[:, 2])
-    likely_move = np.abs(b[:, 1] - a[:, 1]) >= LIKELY_MOVE_DAYS
-    moved = told & ((plan_plan & exact_move) | (switch & likely_move) | (mc & window_moved(a, b)))
-    quiet = ~told | (told & switch & ~likely_move)
+    drift = window_moved(a, b)
+    moved = told & ((plan_plan & exact_move) | ((switch | mc) & drift))
+    quiet = ~told | (told & switch & ~drift)
     old_cols = [f"{c}_old" if c != "order_id" else c for c in _SCHEMA]
+    k = len(_SCHEMA)
     out = [
-        WindowChange(r[0], Window(*r[1:7]), Window(*r[7:13]))
+        WindowChange(r[0], Window(*r[1:k]), Window(*r[k:]))
         for r in both.filter(pl.Series(moved))
         .select(old_cols[0], *old_cols[1:], *list(_SCHEMA)[1:])
         .iter_rows()
@@ -174,20 +177,27 @@ def window_moved(told: npt.NDArray[np.int64], new: npt.NDArray[np.int64]) -> npt
 
 
 def simulated_windows(sim: Simulation) -> Promises:
-    """Monte Carlo windows of every planned order: P10, P50, P90 of its delivery date."""
-    o = sim.orders().select("delivery_p10", "delivery_p50", "delivery_p90")
+    """Monte Carlo windows of every planned order (`Simulation.orders`): the shortest run
+    of delivery days holding 80 % of its futures, the probability it holds, and the median
+    as the likely date."""
+    o = sim.orders().select(
+        "delivery_p50", "window_earliest", "window_latest", "window_probability"
+    )
     t = pl.concat([sim.base.table, o], how="horizontal").filter(
-        (pl.col("status") == "planned") & pl.col("delivery_p90").is_not_null()
+        (pl.col("status") == "planned")
+        & pl.col("delivery_p50").is_not_null()
+        & pl.col("window_latest").is_not_null()
     )
     return Promises(
         t.select(
             "order_id",
             "build_date",
-            pl.col("delivery_p10").alias("earliest"),
-            pl.col("delivery_p90").alias("latest"),
+            pl.col("window_earliest").alias("earliest"),
+            pl.col("window_latest").alias("latest"),
             "queue_position",
             pl.col("delivery_p50").alias("likely"),
             pl.lit(MONTE_CARLO).alias("source"),
+            pl.col("window_probability").alias("probability"),
         ).cast(_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -201,8 +211,9 @@ class QueueSpread:
     stretch of the queue: a new order gets the window of the orders around its place
     at once, before the next simulation covers it."""
 
-    # (model, market) -> (last queue position of each stretch, [stretch, (P10, P50, P90)])
-    table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int]]]]
+    # (model, market) -> (last queue position of each stretch, [stretch, (earliest, likely,
+    # latest) in days from the planned date, and the probability the windows held])
+    table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]]
 
     @classmethod
     def of(cls, windows: Promises, plan: Plan) -> QueueSpread:
@@ -228,14 +239,15 @@ class QueueSpread:
                     pl.col(c).median().round().cast(pl.Int64)
                     for c in ("earliest", "likely", "latest")
                 ),
+                pl.col("probability").fill_null(NOMINAL).median(),
             )
             .sort("model", "market", "stretch")
         )
-        table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int]]]] = {}
+        table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]] = {}
         for r in g.iter_rows(named=True):
             ups, offs = table.setdefault((r["model"], r["market"]), ([], []))
             ups.append(r["upto"])
-            offs.append((r["earliest"], r["likely"], r["latest"]))
+            offs.append((r["earliest"], r["likely"], r["latest"], r["probability"]))
         return cls(table)
 
     def window(
@@ -247,13 +259,13 @@ class QueueSpread:
         queue_position: int | None,
     ) -> Window | None:
         """The window of a new order planned for `delivery`, or None when nothing alike
-        was simulated."""
+        was simulated: its neighbours' (source NEARBY), with the odds theirs held."""
         entry = self.table.get((model, market))
         if entry is None or delivery is None or queue_position is None:
             return None
         ups, offs = entry
         i = min(int(np.searchsorted(ups, queue_position)), len(ups) - 1)
-        lo, mid, hi = offs[i]
+        lo, mid, hi, odds = offs[i]
         day = dt.timedelta
         return Window(
             build,
@@ -261,7 +273,8 @@ class QueueSpread:
             delivery + day(hi),
             queue_position,
             delivery + day(mid),
-            MONTE_CARLO,
+            NEARBY,
+            odds,
         )
 
     def to_json(self) -> list[Any]:
@@ -269,7 +282,16 @@ class QueueSpread:
 
     @classmethod
     def from_json(cls, data: list[Any]) -> QueueSpread:
-        return cls({(m, k): (list(ups), [tuple(o) for o in offs]) for m, k, ups, offs in data})
+        """From `to_json`; a spread stored before windows stated odds held 80 % or more."""
+        return cls(
+            {
+                (m, k): (
+                    list(ups),
+                    [(o[0], o[1], o[2], o[3] if len(o) > 3 else NOMINAL) for o in offs],
+                )
+                for m, k, ups, offs in data
+            }
+        )
 
 
 def new_order_window(

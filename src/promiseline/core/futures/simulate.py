@@ -20,10 +20,11 @@ import polars as pl
 from numba import njit
 
 from promiseline.core.arrays import F64, I32, I64
-from promiseline.core.futures.calibration import Forecast
+from promiseline.core.futures.calibration import Forecast, shortest_runs
 from promiseline.core.futures.sampling import Draw, cancel_chance, cancel_day, sample, weekly_hazard
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario, Uncertainty
+from promiseline.core.model.window import NOMINAL
 from promiseline.core.planning.capacity import Capacity, capacity
 from promiseline.core.planning.classes import Classes, build_classes, with_capacity
 from promiseline.core.planning.plan import (
@@ -443,9 +444,36 @@ class Simulation:
             out[f"delivery_p{p}"] = pl.Series(
                 np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date
             )
+        out |= self._windows(total, epoch)
         out["p_unbuilt"] = t.hist[:, UNBUILT] / np.maximum(total, 1)
         out["p_cancel"] = (t.cancelled + t.refunded) / self.futures
         return pl.DataFrame(out)
+
+    def _windows(self, total: I64, epoch: np.datetime64) -> dict[str, pl.Series]:
+        """The window to tell per order (`Forecast.window`: the shortest run of delivery
+        days holding NOMINAL of the futures it is not cancelled in, and the share it holds;
+        futures that do not build it in the horizon count against the window)."""
+        n = len(total)
+        lo, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        mass = np.full(n, np.nan)
+        ok = np.flatnonzero(total > 0)
+        for start in range(0, len(ok), 50_000):
+            rows = ok[start : start + 50_000]
+            f = self.forecast(rows)
+            w = f.weights / f.weights.sum(axis=1, keepdims=True)
+            w[:, UNBUILT] = 0.0  # the bin of "not built in the horizon" is no day
+            a, b, m = shortest_runs(w, f.offsets, NOMINAL)
+            lo[rows], hi[rows], mass[rows] = f.base + f.offsets[a], f.base + f.offsets[b], m
+        some = total > 0
+        return {
+            "window_earliest": pl.Series(
+                np.where(some, epoch + lo, np.datetime64("NaT")), dtype=pl.Date
+            ),
+            "window_latest": pl.Series(
+                np.where(some, epoch + hi, np.datetime64("NaT")), dtype=pl.Date
+            ),
+            "window_probability": pl.Series(mass),
+        }
 
     def bands(self) -> pl.DataFrame:
         """Per day: backlog and deliveries at P10, P50, P90 over the futures."""

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 PLAN = "plan"  # the planned date and a slack: a stand-in until the first simulation
-MONTE_CARLO = "monte-carlo"  # P10, P50, P90 of the simulated delivery dates
-NOMINAL = 0.8  # the odds of a Monte Carlo window: P10 to P90
-CONFIDENCE = NOMINAL
+MONTE_CARLO = "monte-carlo"  # the order's own simulated delivery dates
+NEARBY = "monte-carlo-nearby"  # borrowed from the orders around its place in the queue
+NOMINAL = 0.8  # the odds a Monte Carlo window aims at: it holds at least this much
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,15 +20,23 @@ class Window:
     """The delivery window promised to the customer, and where the order stands."""
 
     build_date: dt.date | None
-    earliest: dt.date | None  # P10 of the delivery date (plan: the planned date)
-    latest: dt.date | None  # P90 (plan: the planned date plus the slack)
+    earliest: dt.date | None  # first day (plan: the planned date)
+    latest: dt.date | None  # last day (plan: the planned date plus the slack)
     queue_position: int | None
     likely: dt.date | None = None  # P50 (plan: the planned date)
     source: str = PLAN
+    probability: float | None = None  # of delivery inside it, on whole days (plan: none)
 
     def __post_init__(self) -> None:
         if self.likely is None and self.source == PLAN:  # a plan window's likely date
             object.__setattr__(self, "likely", self.earliest)
+
+    @property
+    def odds(self) -> float | None:
+        """The probability it states, rounded to a percent; none for the plan's stand-in."""
+        if self.source == PLAN or self.probability is None:
+            return None
+        return round(self.probability, 2)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,7 +44,8 @@ class Window:
             "earliest": _iso(self.earliest),
             "likely": _iso(self.likely),
             "latest": _iso(self.latest),
-            "confidence": CONFIDENCE if self.source == MONTE_CARLO else None,
+            "probability": self.odds,
+            "confidence": self.odds,  # its name before 0.9 (always 0.8 then)
             "source": self.source,
             "queue_position": self.queue_position,
         }
