@@ -176,4 +176,5 @@ def test_shortest_window_equals_brute_force(
     assert int(days[hi[0]] - days[lo[0]]) == width
     assert mass[0] == pytest.approx(want_mass, abs=1e-9)
     assert lo[0] == first
-    assert w[lo[0]] > 0 and w[hi[0]] > 0  # a window starts and ends on a day with mass
+    assert w[lo[0]] > 0
+    assert w[hi[0]] > 0

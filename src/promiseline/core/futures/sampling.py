@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.arrays import F64, I64
+from promiseline.core.futures.lasting import lasting_uptime, spells
 from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
 
 
@@ -111,7 +112,9 @@ def sample(
         for i, (_, ln) in enumerate(lines):
             spec = u.line_uptime.get(ln.name, u.uptime)
             if spec is not None:
-                uptime[i] = _beta(rng, spec, days)
+                uptime[i] = (
+                    lasting_uptime(rng, spec, days) if spec.lasting else _beta(rng, spec, days)
+                )
 
     slip = None
     if u.line_ramp_slip:
@@ -135,6 +138,19 @@ def sample(
                 starts = np.arange(months) * 30 + rng.integers(0, 30, months)
                 for start in starts[hit]:
                     scale[i, start : start + sf.days] *= 1.0 - sf.depth
+
+    if u.slowdowns:
+        uptime = np.ones((len(lines), days)) if uptime is None else uptime
+        for sd in u.slowdowns:
+            for i, (_, ln) in enumerate(lines):
+                if sd.line in (None, ln.name):
+                    uptime[i] *= spells(rng, sd.per_year, sd.depth, sd.days, days)
+    if u.outages:
+        scale = np.ones((len(s.parts), days)) if scale is None else scale
+        for og in u.outages:
+            for i, p in enumerate(s.parts):
+                if og.part in (None, p.name):
+                    scale[i] *= spells(rng, og.per_year, og.depth, og.days, days)
 
     cancelled = rng.random(len(p_cancel)) < p_cancel if u.cancellation is not None else None
 

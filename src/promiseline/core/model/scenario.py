@@ -340,10 +340,51 @@ class RampSlip(Spread):
 
 
 class Uptime(Frozen):
-    """Share of a line's planned output it achieves on a day: Beta with this mean and sd."""
+    """Share of a line's planned output it achieves on a day: Beta with this mean and sd.
+
+    Days are independent unless one of these makes good and bad days last (each day's
+    share still Beta(mean, sd): a Gaussian copula, so `mean` and `sd` keep their meaning):
+    `level_share`, the share of the day-to-day spread that is the future's own level for
+    the line (a line that runs 3 % under plan for the whole year); `memory_days`, how long
+    a good or bad spell lasts (an autocorrelation of exp(-1/memory_days) a day).
+    """
 
     mean: Annotated[float, Field(gt=0, le=1)] = 1.0
     sd: Annotated[float, Field(ge=0, lt=0.5)] = 0.0
+    level_share: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    memory_days: Annotated[float, Field(ge=0, le=MAX_DAYS)] = 0.0
+
+    @property
+    def lasting(self) -> bool:
+        return self.sd > 0 and (self.level_share > 0 or self.memory_days > 0)
+
+
+class Share(Frozen):
+    """A normal draw of a share, clipped to [0, 0.95]."""
+
+    mean: Annotated[float, Field(ge=0, le=1)] = 0.0
+    sd: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+class Slowdown(Frozen):
+    """Spells in which a line builds less for weeks to months (a supplier's quality hold,
+    a retooling gone long): they start `per_year` times a year on average (Poisson, at
+    any day), cut output by `depth` and last `days`."""
+
+    line: Name | None = None  # None: every line, each on its own
+    per_year: Annotated[float, Field(ge=0, le=365)]
+    depth: Share
+    days: Spread
+
+
+class Outage(Frozen):
+    """Spells in which a supplier delivers less of a part for weeks to months: they start
+    `per_year` times a year on average, cut arrivals by `depth` and last `days`."""
+
+    part: Name | None = None  # None: every part, each on its own
+    per_year: Annotated[float, Field(ge=0, le=365)]
+    depth: Share
+    days: Spread
 
 
 class Shortfall(Frozen):
@@ -395,6 +436,8 @@ class Uncertainty(Frozen):
     ramp_slip: Spread | None = None  # days a ramp-up starts late
     line_ramp_slip: dict[str, RampSlip] = Field(default_factory=dict)  # per line, overrides
     shortfalls: tuple[Shortfall, ...] = ()
+    slowdowns: tuple[Slowdown, ...] = ()
+    outages: tuple[Outage, ...] = ()
     inflow: Inflow | None = None
     cancellation: Cancellation | None = None
 
@@ -575,6 +618,12 @@ def reference_problems(s: Scenario) -> list[str]:
         for i, sf in enumerate(u.shortfalls):
             if sf.part is not None:
                 out += _unknown(f"uncertainty.shortfalls[{i}].part", "part", [sf.part], part_names)
+        for i, sd in enumerate(u.slowdowns):
+            if sd.line is not None:
+                out += _unknown(f"uncertainty.slowdowns[{i}].line", "line", [sd.line], line_names)
+        for i, og in enumerate(u.outages):
+            if og.part is not None:
+                out += _unknown(f"uncertainty.outages[{i}].part", "part", [og.part], part_names)
         if u.inflow is not None:
             for i, share in enumerate(u.inflow.mix):
                 if share.model not in models:

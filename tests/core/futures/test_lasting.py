@@ -1,0 +1,106 @@
+"""Uncertainty that lasts: each day keeps its Beta(mean, sd) law, while the days of a
+future move together (a level, spells of memory); slowdowns and outages cut output or
+arrivals for their length; and a scenario without them draws exactly as before."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from promiseline.core.futures.lasting import beta_shape, lasting_uptime, latent, spells
+from promiseline.core.futures.sampling import sample
+from promiseline.core.model.scenario import (
+    Scenario,
+    Share,
+    Slowdown,
+    Spread,
+    Uncertainty,
+    Uptime,
+)
+from promiseline.errors import ScenarioError
+from promiseline.io.scenario_file import scenario_from_dict
+
+SPEC = Uptime(mean=0.9, sd=0.05, level_share=0.3, memory_days=20)
+
+
+def futures(spec: Uptime, n: int = 3000, days: int = 200) -> np.ndarray:
+    return np.stack([lasting_uptime(np.random.default_rng([7, i]), spec, days) for i in range(n)])
+
+
+def test_each_day_is_still_beta_of_the_mean_and_sd() -> None:
+    """One day across independent futures is a plain sample of the day's law."""
+    day = futures(SPEC)[:, 150]
+    a, b = beta_shape(0.9, 0.05)
+    assert stats.kstest(day, stats.beta(a, b).cdf).pvalue > 1e-3
+    assert day.mean() == pytest.approx(0.9, abs=0.004)
+    assert day.std() == pytest.approx(0.05, abs=0.004)
+
+
+def test_days_move_together_as_stated() -> None:
+    """The latent's correlation at lag k is level_share + (1 - level_share) phi^k."""
+    z = np.stack([latent(np.random.default_rng([3, i]), SPEC, 120) for i in range(4000)])
+    phi = math.exp(-1 / 20)
+    for k in (1, 10, 60):
+        got = np.corrcoef(z[:, 50], z[:, 50 + k])[0, 1]
+        assert got == pytest.approx(0.3 + 0.7 * phi**k, abs=0.04)
+    assert z.std() == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_months_output_varies_far_more_than_with_independent_days() -> None:
+    """What the issue asks for: a month's mean uptime spread wide, where independent days
+    average out (sd of a 30-day mean: 0.05 / sqrt(30) = 0.009)."""
+    lasting = futures(SPEC, n=1000)[:, 100:130].mean(axis=1).std()
+    plain = futures(Uptime(mean=0.9, sd=0.05), n=1000)[:, 100:130].mean(axis=1).std()
+    assert plain == pytest.approx(0.05 / math.sqrt(30), rel=0.15)
+    assert lasting > 3 * plain
+
+
+def test_spells_cut_for_their_length() -> None:
+    rng = np.random.default_rng(1)
+    assert (spells(rng, 0.0, Share(mean=0.5), Spread(mean=30), 365) == 1.0).all()
+    many = np.stack(
+        [
+            spells(np.random.default_rng(i), 2.0, Share(mean=0.5), Spread(mean=30), 3650)
+            for i in range(50)
+        ]
+    )
+    assert set(np.unique(many).round(6)) <= {1.0, 0.5, 0.25, 0.125, 0.0625}  # overlaps cut twice
+    share_cut = (many < 1).mean()  # 2 spells a year of 30 days: about 1 - exp(-60/365)
+    assert share_cut == pytest.approx(1 - math.exp(-60 / 365), abs=0.02)
+
+
+def test_a_scenario_without_them_draws_as_before(tiny: Scenario) -> None:
+    """Plain uptime keeps the old Beta draws bit for bit; the new keys change the draw."""
+    plain = Uncertainty(uptime=Uptime(mean=0.9, sd=0.05))
+    a = sample(plain, tiny, 3, 0, np.zeros(0), 0, np.zeros(0))
+    rng = np.random.default_rng([0, 3])
+    assert a.uptime is not None
+    assert np.array_equal(a.uptime[0], rng.beta(*beta_shape(0.9, 0.05), tiny.horizon_days))
+    lasting = plain.model_copy(update={"uptime": SPEC})
+    b = sample(lasting, tiny, 3, 0, np.zeros(0), 0, np.zeros(0))
+    assert b.uptime is not None
+    assert not np.array_equal(a.uptime, b.uptime)
+    slow = Uncertainty(
+        uptime=plain.uptime,
+        slowdowns=(Slowdown(line="l1", per_year=50, depth=Share(mean=0.5), days=Spread(mean=20)),),
+    )
+    c = sample(slow, tiny, 3, 0, np.zeros(0), 0, np.zeros(0))
+    assert c.uptime is not None
+    assert (c.uptime <= a.uptime + 1e-12).all()
+    assert (c.uptime < a.uptime).any()
+
+
+def test_unknown_names_in_spells_are_named(tiny: Scenario) -> None:
+    data = tiny.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["uncertainty"] = {
+        "slowdowns": [{"line": "l9", "per_year": 1, "depth": {"mean": 0.2}, "days": {"mean": 30}}],
+        "outages": [{"part": "chip", "per_year": 1, "depth": {"mean": 0.2}, "days": {"mean": 30}}],
+    }
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_dict(data, "s.yaml")
+    text = "\n".join(e.value.problems)
+    assert "uncertainty.slowdowns[0].line: unknown line 'l9'" in text
+    assert "uncertainty.outages[0].part: unknown part 'chip'" in text
