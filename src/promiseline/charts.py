@@ -438,9 +438,21 @@ def _backtest_figures(j: dict[str, Any], churn: list[int], day: dt.date) -> dict
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     fig.suptitle(f"Promises by weeks ahead of delivery, {said}")
     x = np.arange(len(rows))
-    ax1.bar(x, [r["coverage_p10_p90"] for r in rows])
-    ax1.axhline(0.8, color="black", linestyle="--", label="nominal 80 %")
-    ax1.set(title="Deliveries inside the P10-P90 window, by weeks ahead", ylabel="share")
+    ax1.bar(x, [r.get("coverage", r["coverage_p10_p90"]) for r in rows], label="inside")
+    stated = [r.get("stated") for r in rows]
+    if any(v is not None for v in stated):  # the odds the windows stated, per bucket
+        ax1.scatter(
+            x,
+            [np.nan if v is None else v for v in stated],
+            color="black",
+            marker="_",
+            s=900,
+            label="stated odds",
+            zorder=3,
+        )
+    else:
+        ax1.axhline(0.8, color="black", linestyle="--", label="nominal 80 %")
+    ax1.set(title="Deliveries inside the window told, by weeks ahead", ylabel="share")
     ax1.legend()
     ax2.bar(x, [r["mean_abs_error_days"] for r in rows], label="likely date")
     ax2.set(title="Mean absolute error of the likely date", ylabel="days", xlabel="weeks ahead")
@@ -484,7 +496,12 @@ def backtest_charts(
         ).update_layout(title=f"{pit_title}, {said}"),
         go.Figure(
             [
-                go.Bar(x=weeks, y=[r["coverage_p10_p90"] for r in rows], name="inside P10-P90"),
+                go.Bar(
+                    x=weeks,
+                    y=[r.get("coverage", r["coverage_p10_p90"]) for r in rows],
+                    name="inside the window",
+                ),
+                go.Bar(x=weeks, y=[r.get("stated") for r in rows], name="stated odds"),
                 go.Bar(x=weeks, y=[r["on_time"] for r in rows], name="on or before likely"),
             ]
         ).update_layout(title=f"By weeks ahead of delivery, {said}", barmode="group"),

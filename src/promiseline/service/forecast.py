@@ -63,7 +63,7 @@ def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -
         store.close()
     sim = simulate(snap.scenario, snap.plan, futures=futures, seed=seed)
     windows = simulated_windows(sim)
-    spread = QueueSpread.of(windows, snap.plan)
+    spread = QueueSpread.of(sim)
     bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
     return Forecast(
         snap.versions,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,6 +22,7 @@ from promiseline.core.futures.promises import (
     window_moved,
 )
 from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.scenario import Scenario
 from promiseline.core.model.window import MONTE_CARLO, NEARBY, NO_WINDOW, Window, WindowChange
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
@@ -246,20 +248,23 @@ def test_changes_with_monte_carlo_windows_by_hand() -> None:
 def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
     """Per model and market, the stretch of the queue holding the position gives offsets
     from the planned date; past the last stretch, the last one; nothing alike, None."""
-    spread = QueueSpread({("A", "CN"): ([100, 200], [(-2, 1, 6, 0.84), (-4, 2, 12, 0.81)])})
-    planned = day(50)
-    assert spread.window("A", "CN", day(43), planned, 150) == Window(
+    spread = QueueSpread({("A", "CN"): ([20, 40], [(-2, 1, 6, 0.84), (-4, 2, 12, 0.81)])})
+    planned = day(50)  # 30 days ahead of day 20: the second stretch
+    assert spread.window("A", "CN", day(43), planned, 150, day(20)) == Window(
         day(43), day(46), day(62), 150, day(52), NEARBY, 0.81
     )
-    assert spread.window("A", "CN", day(43), planned, 100) == Window(
+    assert spread.window("A", "CN", day(43), planned, 100, day(30)) == Window(
         day(43), day(48), day(56), 100, day(51), NEARBY, 0.84
     )
-    assert spread.window("A", "CN", day(43), planned, 900) is not None  # the last stretch
-    assert spread.window("A", "DE", day(43), planned, 150) is None
+    # 80 days ahead, past every simulated order: the last stretch's offsets, doubled
+    assert spread.window("A", "CN", day(43), planned, 900, day(-30)) == Window(
+        day(43), day(42), day(74), 900, day(54), NEARBY, 0.81
+    )
+    assert spread.window("A", "DE", day(43), planned, 150, day(20)) is None
     again = QueueSpread.from_json(spread.to_json())
     assert again == spread
-    stored_before = [["A", "CN", [100], [[-2, 1, 6]]]]  # before windows stated odds
-    assert QueueSpread.from_json(stored_before).table["A", "CN"][1] == [(-2, 1, 6, 0.8)]
+    stored_before = [["A", "CN", [100], [[-2, 1, 6]]]]  # by queue position: not read
+    assert QueueSpread.from_json(stored_before).table == {}
     # an order taken: the spread's window, else the plan's stand-in
     assert new_order_window(spread, "A", "DE", day(43), planned, LOCKED, 7) == promise_window(
         day(43), planned, LOCKED, 7
@@ -268,24 +273,75 @@ def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
         day(43), planned, LOCKED, 7
     )
     assert new_order_window(spread, "A", "CN", day(43), planned, LOCKED, 150) == spread.window(
-        "A", "CN", day(43), planned, 150
+        "A", "CN", day(43), planned, 150, LOCKED
     )
 
 
 def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
     """Cancellations ahead bring orders forward in the futures, but an order with no
     queue ahead (built the day after its lock) cannot come before its lock allows: a
-    spread that would put it there, or collapse it to one day, gives the plan's stand-in
-    (a new-user pass found 'between 4 November and 4 November' for an order built on
-    30 November)."""
+    spread that would put it there gives the plan's stand-in (a new-user pass found
+    'between 4 November and 4 November' for an order built on 30 November). A window of
+    one day where it could come is the neighbours' own, with their odds."""
     build, delivery = LOCKED + dt.timedelta(days=1), LOCKED + dt.timedelta(days=8)
     ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32, 0.8)])})
     stand_in = promise_window(build, delivery, LOCKED, 101)
     assert new_order_window(ahead, "A", "CN", build, delivery, LOCKED, 101) == stand_in
     narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0, 0.9)])})
-    assert new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101) == stand_in
+    one_day = new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101)
+    assert one_day == Window(build, delivery, delivery, 101, delivery, NEARBY, 0.9)
     fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9, 0.8)])})
     got = new_order_window(fine, "A", "CN", build, delivery, LOCKED, 101)
     assert got is not None
     assert got.source == NEARBY  # borrowed, and says so
     assert got.earliest == delivery - dt.timedelta(days=1)  # still no sooner than possible
+
+
+def test_queue_spread_pools_the_stretch_as_a_reference_would(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """Each stretch's window: the shortest run holding 80 % of its orders' simulated
+    delivery days less their planned ones, pooled (each order weighs the same), computed
+    here order by order in plain Python."""
+    from promiseline.core.futures.calibration import shortest_runs
+    from promiseline.core.futures.simulate import simulate
+    from promiseline.core.model.window import NOMINAL
+
+    noisy = tiny.replace(uncertainty={"uptime": {"mean": 0.8, "sd": 0.2}})
+    sim = simulate(noisy, validate_orders(tiny_orders, noisy), futures=40, seed=5)
+    spread = QueueSpread.of(sim)
+    t = sim.base.table
+    total = sim.totals.hist.sum(axis=1)
+    rows = [
+        i
+        for i in range(t.height)
+        if t["status"][i] == "planned" and t["delivery_date"][i] is not None and total[i] > 0
+    ]
+    now = sim.base.scenario.now
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for i in rows:
+        by_key.setdefault((t["model"][i], t["market"][i]), []).append(i)
+    assert set(spread.table) == set(by_key)
+    for key, members in by_key.items():
+        ahead = {i: (t["delivery_date"][i] - now).days for i in members}
+        ranked = sorted(members, key=lambda i: (ahead[i], i))
+        stretch = {i: (k + 1) * 50 // (len(members) + 1) for k, i in enumerate(ranked)}
+        ups, offs = spread.table[key]
+        for n, s in enumerate(sorted(set(stretch.values()))):
+            group = [i for i in members if stretch[i] == s]
+            pooled: dict[int, float] = {}
+            for i in group:
+                fc = sim.forecast(np.array([i]))
+                w = fc.weights[0] / fc.weights[0].sum()
+                plan_day = (t["delivery_date"][i] - noisy.start).days
+                for off, m in zip(fc.offsets[:-1], w[:-1], strict=True):  # last: not built
+                    if m:
+                        d = int(fc.base[0] + off - plan_day)
+                        pooled[d] = pooled.get(d, 0.0) + m / len(group)
+            days = np.array(sorted(pooled))
+            mass = np.array([pooled[d] for d in days])
+            lo, hi, held = shortest_runs(mass[None, :], days, NOMINAL)
+            assert ups[n] == max(ahead[i] for i in group)
+            e, _, la, p = offs[n]
+            assert (e, la) == (days[lo[0]], days[hi[0]])
+            assert p == pytest.approx(held[0])

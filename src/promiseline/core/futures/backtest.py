@@ -21,6 +21,7 @@ progress, so the backtest scores what the service does.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -33,9 +34,9 @@ import polars as pl
 from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.calibration import (
     WEEK_BUCKETS,
-    WINDOW,
     coverage,
     crps,
+    interval_score,
     mean_abs_error,
     on_time,
     p95_lateness,
@@ -46,15 +47,27 @@ from promiseline.core.futures.calibration import (
     weeks_bucket,
     weeks_label,
 )
-from promiseline.core.futures.promises import window_moved
-from promiseline.core.futures.simulate import MAX_FUTURES, Runner, one_future, prepare, simulate
+from promiseline.core.futures.promises import (
+    QueueSpread,
+    new_order_window,
+    window_moved,
+)
+from promiseline.core.futures.simulate import (
+    MAX_FUTURES,
+    Runner,
+    Simulation,
+    one_future,
+    prepare,
+    simulate,
+)
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.model.scenario import RampSlip, Scenario, Spread, Uncertainty
 from promiseline.core.model.window import NOMINAL
 from promiseline.core.planning.plan import ACTIVE, FROZEN, sailing_ids
 from promiseline.core.planning.planner import plan
-from promiseline.errors import InvalidRequestError
+from promiseline.core.planning.quote import Booking
+from promiseline.errors import InvalidRequestError, QuoteError
 
 REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
 Progress = Callable[[str], None]
@@ -212,31 +225,96 @@ def check_world(planner: Scenario, world: Scenario) -> None:
             raise InvalidRequestError(f"reality: its {what} must be the scenario's ({a}), got {b}")
 
 
+ACC = (
+    "promises",  # windows told: at lock, at the first replay after, each eta_changed
+    "inside",  # delivered inside the window
+    "on_time",  # on or before the likely date
+    "abs_error",  # days from the likely date
+    "stated",  # the probability the window stated (windows that state odds)
+    "stated_n",
+    "width",  # days from its first to its last day
+    "interval",  # the interval score at the nominal odds
+    "crps",  # of the forecast behind it (replay windows only)
+    "crps_n",
+)
+A = {name: i for i, name in enumerate(ACC)}
+ERR_SPAN = 400  # errors of the plan's date kept per day in [-400, 400] (the naive baseline)
+TOLD_WEEKS = 4  # by_told_weeks: promises by the 4-week period they were told in
+
+
 @dataclass(slots=True)
 class _Ledger:
     """Promises of one reality's orders as the replays make them (global order index)."""
 
     n: int
+    periods: int  # 4-week periods of the replay span
     first_day: I64 = field(init=False)
-    first: I64 = field(init=False)  # (n, 3) P10, P50, P90 delivery days
+    first: I64 = field(init=False)  # (n, 3) earliest, likely, latest delivery days
+    first_prob: F64 = field(init=False)  # the probability it stated
+    first_at_lock: npt.NDArray[np.bool_] = field(init=False)  # told when it locked
     first_plan: I64 = field(init=False)  # the deterministic plan's date then
     first_crps: F64 = field(init=False)
-    first_pit: F64 = field(init=False)
+    first_pit: F64 = field(init=False)  # NaN: no forecast of its own yet
     last: I64 = field(init=False)
     told: I64 = field(init=False)  # the window last told: moves only past the hysteresis
     churn: I64 = field(init=False)
-    weeks: F64 = field(init=False)  # [bucket, (promises, inside, on time, abs error, crps)]
+    weeks: F64 = field(init=False)  # [weeks-ahead bucket, ACC]
+    by_told: F64 = field(init=False)  # [4-week period told in, ACC]
+    errors: I64 = field(init=False)  # [bucket, day]: delivery minus the plan's date
 
     def __post_init__(self) -> None:
         self.first_day = np.full(self.n, -1, dtype=np.int64)
         self.first = np.zeros((self.n, 3), dtype=np.int64)
+        self.first_prob = np.zeros(self.n)
+        self.first_at_lock = np.zeros(self.n, dtype=bool)
         self.first_plan = np.zeros(self.n, dtype=np.int64)
-        self.first_crps = np.zeros(self.n)
-        self.first_pit = np.zeros(self.n)
+        self.first_crps = np.full(self.n, np.nan)
+        self.first_pit = np.full(self.n, np.nan)
         self.last = np.zeros((self.n, 3), dtype=np.int64)
         self.told = np.zeros((self.n, 3), dtype=np.int64)
         self.churn = np.zeros(self.n, dtype=np.int64)
-        self.weeks = np.zeros((len(WEEK_BUCKETS), 5))
+        self.weeks = np.zeros((len(WEEK_BUCKETS), len(ACC)))
+        self.by_told = np.zeros((self.periods, len(ACC)))
+        self.errors = np.zeros((len(WEEK_BUCKETS), 2 * ERR_SPAN + 1), dtype=np.int64)
+
+    def told_now(
+        self,
+        g: I64,
+        q: I64,
+        prob: F64,
+        plan: I64,
+        day: int | I64,
+        reality: Reality,
+        crps_of: F64 | None = None,
+    ) -> None:
+        """Windows told to orders `g` on `day` (a replay's, or each order's lock day),
+        scored against what came for those the reality delivers."""
+        y = reality.delivery[g]
+        ok = reality.delivered[g]
+        g, q, prob, plan, y = g[ok], q[ok], prob[ok], plan[ok], y[ok]
+        told_day = np.broadcast_to(np.asarray(day, dtype=np.int64), ok.shape)[ok]
+        if not len(g):
+            return
+        e, likely, la = q[:, 0], q[:, 1], q[:, 2]
+        alpha = 1 - NOMINAL
+        acc = np.zeros((len(g), len(ACC)))
+        acc[:, A["promises"]] = 1
+        acc[:, A["inside"]] = (y >= e) & (y <= la)
+        acc[:, A["on_time"]] = y <= likely
+        acc[:, A["abs_error"]] = np.abs(y - likely)
+        acc[:, A["stated"]] = np.nan_to_num(prob, nan=0.0)
+        acc[:, A["stated_n"]] = np.isfinite(prob)
+        acc[:, A["width"]] = la - e
+        acc[:, A["interval"]] = interval_score(y, e, la, alpha)
+        if crps_of is not None:
+            acc[:, A["crps"]] = crps_of[ok]
+            acc[:, A["crps_n"]] = 1
+        b = weeks_bucket((y - told_day) // 7)
+        np.add.at(self.weeks, b, acc)
+        period = np.clip(told_day // (7 * TOLD_WEEKS), 0, self.periods - 1)
+        np.add.at(self.by_told, period, acc)
+        err = np.clip(y - plan, -ERR_SPAN, ERR_SPAN) + ERR_SPAN
+        np.add.at(self.errors, (b, err), 1)
 
 
 def _replay_day(
@@ -250,8 +328,9 @@ def _replay_day(
     seed: int,
     runner: Runner | None,
     chunks: int,
-) -> None:
-    """Plan and simulate what is known on `day`; record and score every promise."""
+) -> Simulation:
+    """Plan and simulate what is known on `day`; record and score every promise told (a
+    window's first, and one that moved past the hysteresis: an eta_changed)."""
     sim = simulate(scenario, book, futures=futures, seed=seed, runner=runner, chunks=chunks)
     t = sim.base.table
     queued = (sim.base.group == FROZEN) | (sim.base.group == ACTIVE)  # history is told nothing
@@ -269,42 +348,87 @@ def _replay_day(
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]
         fc = sim.forecast(r)
-        q = fc.quantiles(WINDOW)  # days since the world's start (the replay's own)
+        e, likely, la, prob = fc.window()  # the window the service tells (its own odds)
+        q = np.stack([e, likely, la], axis=1)  # days since the world's start
         g = g_all[r]
         y = reality.delivery[g]
-        scored = reality.delivered[g]
         new = ledger.first_day[g] < 0
-        # churn: a window that moved past the hysteresis is an eta_changed message
-        told = ledger.told[g]
-        moved = ~new & window_moved(told, q)
+        moved = ~new & window_moved(ledger.told[g], q)
         ledger.churn[g[moved]] += 1
         ledger.told[g[new | moved]] = q[new | moved]
         ledger.last[g] = q
-        # scores, as the promise is made (it never saw y: it is only scored with it)
-        s = np.flatnonzero(scored)
-        c = crps(fc.rows(s), y[s])
-        weeks = (y[s] - day) // 7
-        b = weeks_bucket(weeks)
-        acc = np.stack(
-            [
-                np.ones(len(s)),
-                ((y[s] >= q[s, 0]) & (y[s] <= q[s, 2])).astype(np.float64),
-                (y[s] <= q[s, 1]).astype(np.float64),
-                np.abs(y[s] - q[s, 1]).astype(np.float64),
-                c,
-            ],
-            axis=1,
-        )
-        np.add.at(ledger.weeks, b, acc)
+        told = new | moved
+        c = np.full(len(r), np.nan)
+        s = np.flatnonzero(told & reality.delivered[g])
+        c[s] = crps(fc.rows(s), y[s])
+        ledger.told_now(g[told], q[told], prob[told], plan_day[r][told], day, reality, c[told])
         first = np.flatnonzero(new)
         fg = g[first]
         ledger.first_day[fg] = day
         ledger.first[fg] = q[first]
+        ledger.first_prob[fg] = prob[first]
         ledger.first_plan[fg] = plan_day[r[first]]
-        both = new[s]  # scored rows promised for the first time
-        sb = s[both]
-        ledger.first_crps[g[sb]] = c[both]
+        ledger.first_crps[fg] = c[first]
+        sb = np.flatnonzero(new & reality.delivered[g])
         ledger.first_pit[g[sb]] = randomized_pit(fc.rows(sb), y[sb], rng)
+        # an order told at its lock has its own forecast first now: its PIT is scored here
+        first_own = np.flatnonzero(~new & np.isnan(ledger.first_pit[g]) & reality.delivered[g])
+        ledger.first_pit[g[first_own]] = randomized_pit(fc.rows(first_own), y[first_own], rng)
+    return sim
+
+
+def _told_at_lock(
+    ledger: _Ledger, reality: Reality, planner: Scenario, spread: QueueSpread, day: int
+) -> None:
+    """The window each order locking on `day` is told at its lock, as the service tells
+    it: the plan of what is known that morning (the service re-plans on every change),
+    the order booked at the back of its queue in lock order, its window the spread of the
+    last simulation's windows around its place (`new_order_window`), else the plan's
+    stand-in."""
+    r = reality
+    new = np.flatnonzero((r.locked == day) & (ledger.first_day < 0))
+    if not len(new):
+        return
+    scenario, known = known_on(planner, reality, day)
+    booking = Booking(plan(scenario, order_book(known, scenario)))
+    book = r.book[pl.Series(new)].with_columns(pl.Series("g", new)).sort("locked_at")
+    epoch = r.world.start
+    gs, qs, probs, plans = [], [], [], []
+    for o in book.iter_rows(named=True):
+        when = o["locked_at"]
+        opts = json.loads(o["options"] or "{}")
+        try:
+            quote = booking.book(o["model"], o["variant"], o["market"], opts, when)
+        except QuoteError:
+            quote = booking.quote(o["model"], o["variant"], o["market"], opts, when)
+        w = new_order_window(
+            spread,
+            o["model"],
+            o["market"],
+            quote.build_date,
+            quote.delivery_date,
+            when.date(),
+            quote.queue_position,
+        )
+        if w is None or w.earliest is None or w.latest is None or quote.delivery_date is None:
+            continue
+        likely = w.likely or w.earliest
+        gs.append(o["g"])
+        qs.append([(d - epoch).days for d in (w.earliest, likely, w.latest)])
+        probs.append(w.probability if w.odds is not None else np.nan)
+        plans.append((quote.delivery_date - epoch).days)
+    if not gs:
+        return
+    g, q = np.array(gs), np.array(qs, dtype=np.int64)
+    prob, plan_day = np.array(probs), np.array(plans, dtype=np.int64)
+    ledger.told_now(g, q, prob, plan_day, day, reality)
+    ledger.first_day[g] = day
+    ledger.first[g] = q
+    ledger.first_prob[g] = prob
+    ledger.first_at_lock[g] = True
+    ledger.first_plan[g] = plan_day
+    ledger.told[g] = q
+    ledger.last[g] = q
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,12 +436,53 @@ class _Scored:
     """Every order scored, all realities pooled: promised once at least, delivered."""
 
     realized: I64
-    first: I64  # (n, 3) the first window promised
+    first: I64  # (n, 3) the first window told
+    first_prob: F64  # the probability it stated (NaN: the plan's stand-in, no odds)
+    at_lock: npt.NDArray[np.bool_]  # told at its lock (else at the first replay after)
     last: I64  # (n, 3) the last before delivery
     plan: I64  # the deterministic plan's date at the first promise
     crps: F64
     pit: F64
     churn: I64
+
+
+def _row(label: str, w: F64, base: tuple[float, float] | None) -> dict[str, Any]:
+    """One bucket's scores from its sums (ACC), beside the naive baseline's."""
+    n = w[A["promises"]]
+
+    def mean(name: str, digits: int, of: float = n) -> float | None:
+        return round(float(w[A[name]] / of), digits) if of else None
+
+    return {
+        "weeks": label,
+        "promises": int(n),
+        "coverage": mean("inside", 4),
+        "stated": mean("stated", 4, w[A["stated_n"]]),
+        "mean_width_days": mean("width", 2),
+        "interval_score": mean("interval", 2),
+        "baseline_width_days": round(base[0], 2) if base else None,
+        "baseline_interval_score": round(base[1], 2) if base else None,
+        "coverage_p10_p90": mean("inside", 4),  # the name before stated odds (same value)
+        "on_time": mean("on_time", 4),
+        "mean_abs_error_days": mean("abs_error", 2),
+        "crps_days": mean("crps", 3, w[A["crps_n"]]),
+    }
+
+
+def naive_baseline(errors: I64, alpha: float = 1 - NOMINAL) -> tuple[float, float] | None:
+    """The plan's date widened by the central (1 - alpha) range of its own errors on the
+    same outcomes (delivery minus plan date, a histogram over days -ERR_SPAN..ERR_SPAN):
+    (width, mean interval score). Fitted on what it is scored on, so it flatters itself:
+    windows worth telling beat it."""
+    n = errors.sum()
+    if n == 0:
+        return None
+    days = np.arange(-ERR_SPAN, ERR_SPAN + 1)
+    cum = np.cumsum(errors) / n
+    lo = days[np.searchsorted(cum, alpha / 2 - 1e-12)]
+    hi = days[np.searchsorted(cum, 1 - alpha / 2 - 1e-12)]
+    score = (hi - lo) + (2 / alpha) * (np.maximum(lo - days, 0) + np.maximum(days - hi, 0))
+    return float(hi - lo), float((errors * score).sum() / n)
 
 
 @dataclass(frozen=True)
@@ -341,6 +506,8 @@ class Backtest:
         return _Scored(
             y[m],
             led.first[m],
+            led.first_prob[m],
+            led.first_at_lock[m],
             led.last[m],
             led.first_plan[m],
             led.first_crps[m],
@@ -369,15 +536,27 @@ class Backtest:
                     "seed": seed,
                     "orders_scored": len(p.realized),
                     "coverage_p10_p90": rounded(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
+                    "stated_p10_p90": _stated(p.first_prob),
                     "on_time_first_promise": rounded(on_time, p.realized, p.first[:, 1]),
                 }
             )
         return out
 
+    def by_weeks_ahead(self) -> list[dict[str, Any]]:
+        """Every promise told (at lock, then each eta_changed) by weeks ahead of delivery."""
+        weeks = np.sum([led.weeks for led in self.ledgers], axis=0)
+        errors = np.sum([led.errors for led in self.ledgers], axis=0)
+        return [_row(weeks_label(i), w, naive_baseline(errors[i])) for i, w in enumerate(weeks)]
+
+    def by_told_weeks(self) -> list[dict[str, Any]]:
+        """The same by the 4-week period of the replay span they were told in."""
+        told = np.sum([led.by_told for led in self.ledgers], axis=0)
+        step = TOLD_WEEKS
+        return [_row(f"{i * step}-{i * step + step - 1}", w, None) for i, w in enumerate(told)]
+
     def to_json(self) -> dict[str, Any]:
         p = self.pooled
         y, f, last = p.realized, p.first, p.last
-        weeks = np.sum([led.weeks for led in self.ledgers], axis=0)
         return {
             "scenario": self.scenario,
             "realities": list(self.realities),
@@ -387,43 +566,60 @@ class Backtest:
             "futures": self.futures,
             "replays": self.replays,
             "orders_scored": len(y),
+            "first_promises_at_lock": int(p.at_lock.sum()),
             "nominal_coverage": NOMINAL,
             "coverage_p10_p90": rounded(coverage, y, f[:, 0], f[:, 2]),
+            "stated_p10_p90": _stated(p.first_prob),
             "coverage_latest": rounded(coverage, y, last[:, 0], last[:, 2]),
             "on_time_first_promise": rounded(on_time, y, f[:, 1]),
             "on_time_latest_promise": rounded(on_time, y, last[:, 1]),
             "on_time_plan_date": rounded(on_time, y, p.plan),
             "mean_abs_error_days_first": rounded(mean_abs_error, y, f[:, 1], digits=2),
             "mean_abs_error_days_latest": rounded(mean_abs_error, y, last[:, 1], digits=2),
-            "crps_days": rounded(np.mean, p.crps, digits=2),
-            "pit_histogram": [round(x, 4) for x in pit_histogram(p.pit)],
+            "crps_days": _nanmean(p.crps, 2),
+            "pit_histogram": [round(x, 4) for x in pit_histogram(p.pit[np.isfinite(p.pit)])],
             "churn_per_order": rounded(np.mean, p.churn, digits=3),
             "p95_lateness_days": rounded(p95_lateness, y, f[:, 1], digits=1),
-            "by_weeks_ahead": [
-                {
-                    "weeks": weeks_label(i),
-                    "promises": int(w[0]),
-                    "coverage_p10_p90": round(w[1] / w[0], 4) if w[0] else None,
-                    "on_time": round(w[2] / w[0], 4) if w[0] else None,
-                    "mean_abs_error_days": round(w[3] / w[0], 2) if w[0] else None,
-                    "crps_days": round(w[4] / w[0], 3) if w[0] else None,
-                }
-                for i, w in enumerate(weeks)
-            ],
+            "by_weeks_ahead": self.by_weeks_ahead(),
+            "by_told_weeks": self.by_told_weeks(),
             "per_reality": self.per_reality(),
             "verdict": self.verdict(),
         }
 
     def verdict(self) -> str:
-        """What is wrong, or that nothing is, in one line."""
-        y, f = self.pooled.realized, self.pooled.first
+        """What is wrong, or that nothing is, in one line: the first windows against the
+        odds they stated, and the weeks-ahead bucket furthest from its own."""
+        p = self.pooled
+        y, f = p.realized, p.first
         if len(y) == 0:
             return "nothing to judge: no order was both promised and delivered"
-        return verdict(
+        stated = _stated(p.first_prob) or NOMINAL
+        line = verdict(
             coverage(y, f[:, 0], f[:, 2]),
             float(np.mean(y < f[:, 0])),
             float(np.mean(y > f[:, 2])),
+            stated,
         )
+        rows = [r for r in self.by_weeks_ahead() if r["promises"] and r["stated"] is not None]
+        big = [r for r in rows if r["promises"] >= 1000] or rows
+        if not big:
+            return line
+        worst = max(big, key=lambda r: abs(r["coverage"] - r["stated"]))
+        return (
+            f"{line}; furthest off: {worst['weeks']} weeks ahead, {worst['coverage']:.0%} "
+            f"inside windows stating {worst['stated']:.0%} ({worst['promises']:,} promises)"
+        )
+
+
+def _stated(prob: F64) -> float | None:
+    """Mean probability the windows stated (those that state odds)."""
+    ok = np.isfinite(prob)
+    return round(float(prob[ok].mean()), 4) if ok.any() else None
+
+
+def _nanmean(x: F64, digits: int) -> float | None:
+    ok = np.isfinite(x)
+    return round(float(x[ok].mean()), digits) if ok.any() else None
 
 
 def backtest(
@@ -464,7 +660,7 @@ def backtest(
             index = pl.DataFrame(
                 {"order_id": reality.book["order_id"], "g": np.arange(reality.book.height)}
             )
-            ledger = _Ledger(reality.book.height)
+            ledger = _Ledger(reality.book.height, -(-span_days // (7 * TOLD_WEEKS)))
             for k, day in enumerate(days):
                 scenario, book = known_on(planner, reality, day)
                 say(
@@ -473,7 +669,7 @@ def backtest(
                 )
                 if book.height:
                     mc_seed = int(np.random.SeedSequence([seed, r, k]).generate_state(1)[0])
-                    _replay_day(
+                    sim = _replay_day(
                         ledger,
                         reality,
                         index,
@@ -485,6 +681,10 @@ def backtest(
                         runner,
                         chunks,
                     )
+                    end = days[k + 1] if k + 1 < len(days) else span_days
+                    spread = QueueSpread.of(sim)
+                    for d in range(day, end):
+                        _told_at_lock(ledger, reality, planner, spread, d)
             ledgers.append(ledger)
             delivered.append(reality.delivered)
             realized.append(reality.delivery)

@@ -218,6 +218,16 @@ def weighted_interval_score(realized: I64, window: I64) -> F64:
     return out
 
 
+def interval_score(realized: I64, lo: I64, hi: I64, alpha: float) -> F64:
+    """The interval score of [lo, hi] as a central (1 - alpha) interval, in days (Gneiting
+    and Raftery 2007): its width, plus 2 / alpha times the days a delivery fell outside.
+    Lower is better; a window made wide to be honest pays for its width."""
+    y = realized.astype(np.float64)
+    a, b = lo.astype(np.float64), hi.astype(np.float64)
+    out: F64 = (b - a) + (2 / alpha) * (np.maximum(a - y, 0) + np.maximum(y - b, 0))
+    return out
+
+
 def pit_bins(realized: I64, window: I64) -> list[float]:
     """Share of deliveries in each of PIT_BINS of the window told."""
     if len(realized) == 0:

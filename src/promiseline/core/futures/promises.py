@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.futures.calibration import shortest_runs
 from promiseline.core.futures.simulate import Simulation
 from promiseline.core.model.window import MONTE_CARLO, NEARBY, NOMINAL, PLAN, Window, WindowChange
 from promiseline.core.planning.plan import Plan
@@ -203,51 +204,92 @@ def simulated_windows(sim: Simulation) -> Promises:
 
 
 SPREAD_STRETCHES = 50  # the queue is cut into this many stretches per model and market
+SPREAD_DAYS = 400  # offsets from the planned date pooled per stretch: -400 .. +400 days
+BINS_PAD = 512  # room for a forecast's bins past the last offset
 
 
 @dataclass(frozen=True, slots=True)
 class QueueSpread:
-    """How far the simulated windows lie from the planned date, per model, market and
-    stretch of the queue: a new order gets the window of the orders around its place
-    at once, before the next simulation covers it."""
+    """How far the simulated delivery days lie from the planned date, per model, market
+    and stretch of the queue: a new order gets the window of the orders around its place
+    at once, before the next simulation covers it. A stretch is found by how far ahead
+    the planned delivery lies (a queue position would drift as the queue ahead is built
+    between two simulations, and take a new order for one at the front)."""
 
-    # (model, market) -> (last queue position of each stretch, [stretch, (earliest, likely,
-    # latest) in days from the planned date, and the probability the windows held])
+    # (model, market) -> (the last days ahead of each stretch, [stretch, (earliest, likely,
+    # latest) in days from the planned date, and the probability that run holds])
     table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]]
 
     @classmethod
-    def of(cls, windows: Promises, plan: Plan) -> QueueSpread:
-        t = windows.frame.join(
-            plan.table.select("order_id", "model", "market", "delivery_date"), on="order_id"
+    def of(cls, sim: Simulation) -> QueueSpread:
+        """Per model, market and stretch of the queue: the orders' simulated delivery days
+        less their planned ones, pooled over the stretch (a mixture: a new order's offset
+        is like one of theirs, not like their median), and the shortest run of offsets
+        holding NOMINAL of it, its median and what it holds. A window of the median
+        offsets was as narrow as one order's and held far less than it said."""
+        plan = sim.base
+        t = plan.table
+        total = sim.totals.hist.sum(axis=1)
+        rows = np.flatnonzero(
+            (t["status"] == "planned").to_numpy()
+            & t["delivery_date"].is_not_null().to_numpy()
+            & (total > 0)
         )
-        off = t.with_columns(
-            *(
-                (pl.col(c) - pl.col("delivery_date")).dt.total_days().alias(c)
-                for c in ("earliest", "likely", "latest")
-            ),
+        if not len(rows):
+            return cls({})
+        now = plan.scenario.now
+        keys = t[pl.Series(rows)].select(
+            "model",
+            "market",
+            (pl.col("delivery_date") - pl.lit(plan.scenario.start)).dt.total_days().alias("day"),
+            (pl.col("delivery_date") - pl.lit(now)).dt.total_days().alias("ahead"),
+        )
+        keys = keys.with_columns(
             (
-                pl.col("queue_position").rank("ordinal").over("model", "market")
+                pl.col("ahead").rank("ordinal").over("model", "market")
                 * SPREAD_STRETCHES
                 // (pl.len().over("model", "market") + 1)
-            ).alias("stretch"),
+            ).alias("stretch")
         )
-        g = (
-            off.group_by("model", "market", "stretch")
-            .agg(
-                pl.col("queue_position").max().alias("upto"),
-                *(
-                    pl.col(c).median().round().cast(pl.Int64)
-                    for c in ("earliest", "likely", "latest")
-                ),
-                pl.col("probability").fill_null(NOMINAL).median(),
-            )
-            .sort("model", "market", "stretch")
-        )
+        group = keys.select(pl.struct("model", "market", "stretch").rank("dense") - 1)
+        gid = group.to_series().to_numpy().astype(np.int64)
+        n_groups = int(gid.max()) + 1
+        span = SPREAD_DAYS
+        mix = np.zeros((n_groups, 2 * span + BINS_PAD))
+        plan_day = keys["day"].to_numpy().astype(np.int64)
+        for lo in range(0, len(rows), 50_000):
+            part = slice(lo, lo + 50_000)
+            fc = sim.forecast(rows[part])
+            w = fc.weights / fc.weights.sum(axis=1, keepdims=True)
+            w[:, -1] = 0.0  # not built in the horizon: no day (it counts against the window)
+            shift = np.clip(fc.base - plan_day[part] + fc.offsets[0] + span, 0, 2 * span)
+            g = gid[part]
+            order = np.lexsort((shift, g))
+            pair = np.stack([g[order], shift[order]], axis=1)
+            cut = np.flatnonzero(np.any(np.diff(pair, axis=0) != 0, axis=1)) + 1
+            sums = np.add.reduceat(w[order], np.concatenate([[0], cut]), axis=0)
+            for (gg, sh), row in zip(pair[np.concatenate([[0], cut])], sums, strict=True):
+                mix[gg, sh : sh + w.shape[1]] += row
+        counts = np.bincount(gid, minlength=n_groups).astype(np.float64)
+        mix /= counts[:, None]
+        offs = np.arange(mix.shape[1], dtype=np.int64) - span
+        lo_i, hi_i, mass = shortest_runs(mix, offs, NOMINAL)
+        cum = np.cumsum(mix, axis=1)
+        mid_i = np.argmax(cum >= 0.5 * cum[:, -1:] - 1e-12, axis=1)
+        upto = np.zeros(n_groups, dtype=np.int64)
+        upto[:] = np.iinfo(np.int64).min
+        np.maximum.at(upto, gid, keys["ahead"].to_numpy().astype(np.int64))
+        first = np.unique(gid, return_index=True)[1]
+        names = keys[pl.Series(first)].select("model", "market", "stretch").rows()
         table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]] = {}
-        for r in g.iter_rows(named=True):
-            ups, offs = table.setdefault((r["model"], r["market"]), ([], []))
-            ups.append(r["upto"])
-            offs.append((r["earliest"], r["likely"], r["latest"], r["probability"]))
+        by_key = sorted(range(n_groups), key=lambda i: (names[i][0], names[i][1], names[i][2]))
+        for i in by_key:
+            m, k, _ = names[i]
+            ups, spread = table.setdefault((m, k), ([], []))
+            ups.append(int(upto[i]))
+            spread.append(
+                (int(offs[lo_i[i]]), int(offs[mid_i[i]]), int(offs[hi_i[i]]), float(mass[i]))
+            )
         return cls(table)
 
     def window(
@@ -257,15 +299,21 @@ class QueueSpread:
         build: dt.date | None,
         delivery: dt.date | None,
         queue_position: int | None,
+        today: dt.date,
     ) -> Window | None:
-        """The window of a new order planned for `delivery`, or None when nothing alike
-        was simulated: its neighbours' (source NEARBY), with the odds theirs held."""
+        """The window of a new order planned today for `delivery`, or None when nothing
+        alike was simulated: its neighbours' (source NEARBY), with the odds theirs hold."""
         entry = self.table.get((model, market))
-        if entry is None or delivery is None or queue_position is None:
+        if entry is None or delivery is None:
             return None
         ups, offs = entry
-        i = min(int(np.searchsorted(ups, queue_position)), len(ups) - 1)
+        ahead = (delivery - today).days
+        i = min(int(np.searchsorted(ups, ahead)), len(ups) - 1)
         lo, mid, hi, odds = offs[i]
+        if ahead > ups[-1] > 0:  # past every simulated order (the queue grew since): what
+            # may go differently grows with the days ahead, so do the offsets
+            k = ahead / ups[-1]
+            lo, mid, hi = math.floor(lo * k), round(mid * k), math.ceil(hi * k)
         day = dt.timedelta
         return Window(
             build,
@@ -277,19 +325,22 @@ class QueueSpread:
             odds,
         )
 
-    def to_json(self) -> list[Any]:
-        return [[m, k, ups, offs] for (m, k), (ups, offs) in self.table.items()]
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "by": "days_ahead",
+            "table": [[m, k, ups, offs] for (m, k), (ups, offs) in self.table.items()],
+        }
 
     @classmethod
-    def from_json(cls, data: list[Any]) -> QueueSpread:
-        """From `to_json`; a spread stored before windows stated odds held 80 % or more."""
+    def from_json(cls, data: Any) -> QueueSpread:
+        """From `to_json`; a spread stored before 0.9 (by queue position, a list) is not
+        read: the plan's stand-in serves until the next simulation stores one."""
+        if not isinstance(data, dict) or data.get("by") != "days_ahead":
+            return cls({})
         return cls(
             {
-                (m, k): (
-                    list(ups),
-                    [(o[0], o[1], o[2], o[3] if len(o) > 3 else NOMINAL) for o in offs],
-                )
-                for m, k, ups, offs in data
+                (m, k): (list(ups), [(o[0], o[1], o[2], o[3]) for o in offs])
+                for m, k, ups, offs in data["table"]
             }
         )
 
@@ -307,14 +358,15 @@ def new_order_window(
     around its place in the queue when a simulation has given one, else the plan's
     stand-in. The spread moves a date by what the queue ahead may do (cancellations
     ahead bring it forward); it cannot bring it before the order could come at all
-    (built the day it is locked), nor collapse to a single day: then the stand-in."""
+    (built the day it is locked): then the stand-in. A window of one day is what the
+    orders around it were told, with the odds theirs held."""
     plan = promise_window(build, delivery, locked, queue_position)
     if spread is None or plan is None or build is None or delivery is None:
         return plan
-    w = spread.window(model, market, build, delivery, queue_position)
+    w = spread.window(model, market, build, delivery, queue_position, locked)
     if w is None or w.earliest is None or w.latest is None:
         return plan
     soonest = locked + (delivery - build)
-    if w.earliest < soonest or w.latest <= w.earliest:
+    if w.earliest < soonest or w.latest < w.earliest:
         return plan
     return w

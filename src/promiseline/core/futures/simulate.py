@@ -59,6 +59,7 @@ class Prepared:
     grp: npt.NDArray[np.int8]
     rel: I32  # the first day each order may be built
     locked: I32  # the day it locked: from then on it is in the backlog
+    cancel_from: I32  # the first day it may cancel: its lock, or now if that came first
     fixed: Fixed  # where history and frozen orders stand
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
@@ -155,7 +156,11 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     planned = base.placement.line >= 0
     base_day = np.where(planned, base.placement.day, days).astype(np.int32)
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
-    exposed = (np.minimum(base_day, days) - base.lock_days()).astype(np.float64)  # since lock
+    # an order may cancel from its lock, or from now if it locked before: it is known to be
+    # still there now (counting the weeks since its lock over-cancelled the queue ahead of
+    # long waits, so futures came too early: a backtest's deliveries fell after them)
+    since = np.maximum(base.lock_days(), (s.now - s.start).days).astype(np.int32)
+    exposed = (np.minimum(base_day, days) - since).astype(np.float64)
     p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
     weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
@@ -178,6 +183,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         grp=base.group,
         rel=base.rel,
         locked=base.lock_days(),
+        cancel_from=since,
         fixed=base.fixed,
         base_day=base_day,
         lead=base.lead,
@@ -259,7 +265,7 @@ def one_future(prep: Prepared, future: int) -> Future:
             d.cancel_timing,
             prep.weekly[who],
             prep.p_cancel[who],
-            prep.locked[who],
+            prep.cancel_from[who],
             np.minimum(prep.base_day[who], days),
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
