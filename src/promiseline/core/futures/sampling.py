@@ -35,8 +35,10 @@ def rng_for(seed: int, future: int) -> np.random.Generator:
     return np.random.default_rng([seed, future])
 
 
-def _beta(rng: np.random.Generator, u: Uptime, size: int) -> F64:
-    if u.sd == 0:
+def draw_uptime(rng: np.random.Generator, u: Uptime, size: int) -> F64:
+    """`size` daily uptimes of one line: a Beta of the mean and sd (a constant without
+    spread, and at a mean of 1, which leaves no room to spread)."""
+    if u.sd == 0 or u.mean == 1:
         return np.full(size, u.mean)
     k = u.mean * (1 - u.mean) / (u.sd * u.sd) - 1
     if k <= 0:  # sd too wide for a Beta of this mean: the widest Beta there is
@@ -111,7 +113,7 @@ def sample(
         for i, (_, ln) in enumerate(lines):
             spec = u.line_uptime.get(ln.name, u.uptime)
             if spec is not None:
-                uptime[i] = _beta(rng, spec, days)
+                uptime[i] = draw_uptime(rng, spec, days)
 
     slip = None
     if u.line_ramp_slip:
