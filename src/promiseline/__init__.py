@@ -19,6 +19,7 @@ from promiseline.api import (
     parse_options,
     patched,
     plan,
+    plant_day,
     plant_now,
     quote,
     roll,
@@ -29,6 +30,7 @@ from promiseline.api import (
 )
 from promiseline.core.futures.backtest import Backtest
 from promiseline.core.futures.history import History
+from promiseline.core.futures.plant import PlantDay
 from promiseline.core.futures.simulate import Simulation
 from promiseline.core.model.orders import OrderBook, Rejection
 from promiseline.core.model.scenario import Scenario
@@ -70,6 +72,7 @@ __all__ = [
     "OrderError",
     "Overview",
     "Plan",
+    "PlantDay",
     "ProgressError",
     "PromiselineError",
     "Quote",
@@ -103,6 +106,7 @@ __all__ = [
     "parse_options",
     "patched",
     "plan",
+    "plant_day",
     "plant_now",
     "quote",
     "roll",

@@ -19,6 +19,8 @@ import polars as pl
 
 from promiseline.core.futures.backtest import Backtest
 from promiseline.core.futures.history import History
+from promiseline.core.futures.plant import PlantDay
+from promiseline.core.futures.plant import plant_day as _plant_day
 from promiseline.core.futures.simulate import Runner, Simulation
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.orders import (
@@ -130,6 +132,14 @@ def plant_now(scenario: Scenario) -> dt.datetime:
     """Now at the plant: the machine's clock in the scenario's time zone (none: the
     machine's own)."""
     return plant_time(dt.datetime.now(), scenario.timezone)
+
+
+def plant_day(plan: Plan, day: dt.date, *, seed: int = 0) -> PlantDay:
+    """The progress a plant working as `plan` says reports on `day` (on or after the
+    plan's own day), with each line's uptime drawn from the scenario's uncertainty
+    (seeded by `seed` and the day): built, shipped by sea, delivered. Pure; what
+    `serve --simulate-plant` applies through the progress rule."""
+    return _plant_day(plan, day, seed)
 
 
 def import_progress(

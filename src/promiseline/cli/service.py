@@ -87,6 +87,15 @@ def serve(
             show_default=False,
         ),
     ] = None,
+    simulate_plant: Annotated[
+        bool,
+        typer.Option(
+            "--simulate-plant",
+            envvar="PROMISELINE_SIMULATE_PLANT",
+            help="Each day, report progress as the plan says (built with the scenario's "
+            "uptime, shipped, delivered), as a plant would: a demo left running stays true.",
+        ),
+    ] = False,
 ) -> None:
     """Run the order service (FastAPI + uvicorn). Settings and secrets from the
     environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
@@ -109,6 +118,7 @@ def serve(
         public_metrics=public_metrics,
         futures=futures,
         as_of=_moment(parse_as_of(as_of)),
+        simulate_plant=simulate_plant,
     )
     if scenario is not None:
         api.load_scenario(scenario)  # a bad file fails before the database is touched

@@ -34,6 +34,7 @@ from promiseline.service.intake import Intake, OrderView
 from promiseline.service.jobs import Job, Jobs, Say
 from promiseline.service.live import LivePlan, stored_scenario
 from promiseline.service.notify import EventFeed, Webhooks
+from promiseline.service.plant import PlantSimulator
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
@@ -101,14 +102,22 @@ class OrderDesk:
         self.feed = EventFeed(store, settings, settings.poll_s)
         self.webhooks = Webhooks(store, settings, clock)
         self.jobs = Jobs()
+        # a plant reporting the plan's progress each day, by the route a plant takes
+        self.plant = (
+            PlantSimulator(self.live, self.progress, store) if settings.simulate_plant else None
+        )
 
     async def start(self) -> None:
         self.committer.start()
         self.live.start()
         self.feed.start()
         self.webhooks.start()
+        if self.plant is not None:
+            self.plant.start()
 
     async def stop(self) -> None:
+        if self.plant is not None:
+            await self.plant.stop()
         await self.jobs.stop()
         await self.webhooks.stop()
         await self.feed.stop()
@@ -252,7 +261,10 @@ class OrderDesk:
         return self.live.summary()
 
     def plan_summary(self) -> dict[str, Any]:
-        return self.live.summary()
+        sm = self.live.summary()
+        if self.plant is not None:
+            sm["plant_simulator"] = self.plant.status()
+        return sm
 
     def plan_day(self) -> dt.date:
         """The day the live plan is made as of (its scenario's `now`): what pages say."""

@@ -13,6 +13,8 @@ PROMISELINE_PUBLIC_BACKLOG  1: anonymous quotes and /healthz show backlog sizes
 PROMISELINE_PUBLIC_METRICS  1: /metrics needs no key
 PROMISELINE_AS_OF           plan as of this fixed plant-local moment (demos, tests; default:
                             the clock, in the scenario's time zone)
+PROMISELINE_SIMULATE_PLANT  1: a simulated plant reports progress each day as the plan says
+                            (service/plant.py; needs the clock, not a fixed as_of)
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Settings:
     max_batch: int = 2000
     futures: int = 200  # Monte Carlo futures behind every window (0: plan stand-ins only)
     as_of: dt.datetime | None = None  # a fixed moment to plan as of (None: the clock)
+    simulate_plant: bool = False  # report the plan's progress each day (service/plant.py)
     policy: Policy = field(default_factory=Policy)
 
     def __post_init__(self) -> None:
@@ -75,6 +78,11 @@ class Settings:
             raise PromiselineError(
                 f"PROMISELINE_FUTURES / --futures: 0 to 5000, got {self.futures}"
             )
+        if self.simulate_plant and self.as_of is not None:
+            raise PromiselineError(
+                "--simulate-plant needs the clock: with --as-of (PROMISELINE_AS_OF) the "
+                "plant's day never turns, so there is no day to simulate"
+            )
         for name in ("debounce_s", "poll_s", "webhook_timeout_s"):
             if not 0 < getattr(self, name) <= 3600:
                 raise PromiselineError(
@@ -96,6 +104,7 @@ class Settings:
             public_metrics=env.get("PROMISELINE_PUBLIC_METRICS") == "1",
             futures=_count("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200")),
             as_of=_moment("PROMISELINE_AS_OF", env.get("PROMISELINE_AS_OF") or None),
+            simulate_plant=env.get("PROMISELINE_SIMULATE_PLANT") == "1",
         )
 
     def to_env(self) -> dict[str, str]:
@@ -107,6 +116,7 @@ class Settings:
             "PROMISELINE_PUBLIC_BACKLOG": "1" if self.public_backlog else "0",
             "PROMISELINE_PUBLIC_METRICS": "1" if self.public_metrics else "0",
             "PROMISELINE_FUTURES": str(self.futures),
+            "PROMISELINE_SIMULATE_PLANT": "1" if self.simulate_plant else "0",
         }
         for name, value in (
             ("PROMISELINE_SCENARIO", self.scenario),

@@ -13,6 +13,7 @@ from promiseline.store.promises import PromiseTables
 SCENARIO = "scenario_yaml"
 SPREAD = "forecast_spread"
 BANDS = "forecast_bands"
+PLANT_DAY = "plant_simulated_through"
 
 
 class Meta(PromiseTables):
@@ -73,6 +74,30 @@ class Meta(PromiseTables):
     def bands(self) -> str | None:
         """The latest Monte Carlo's backlog bands per day (JSON), for the dashboard."""
         return self._setting(BANDS)
+
+    # --- the plant simulator's day ---
+
+    def plant_through(self) -> dt.date | None:
+        """The last day the plant simulator reported (None: it never ran here)."""
+        text = self._setting(PLANT_DAY)
+        return dt.date.fromisoformat(text) if text else None
+
+    def begin_plant(self, day: dt.date) -> dt.date:
+        """The last day the plant simulator reported; `day` if it never ran here (kept:
+        it starts from there, not from the book's first day)."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                (PLANT_DAY, day.isoformat()),
+            )
+        through = self.plant_through()
+        assert through is not None
+        return through
+
+    def put_plant_through(self, day: dt.date) -> None:
+        """The plant simulator has reported every day through `day`."""
+        with self.transaction() as cur:
+            self._put_setting(cur, PLANT_DAY, day.isoformat())
 
     # --- one-time links to a customer's page ---
 

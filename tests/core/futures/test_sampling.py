@@ -41,6 +41,15 @@ def test_uptime_draws_match_their_parameters(tiny: Scenario) -> None:
     assert (draws <= 1).all()
 
 
+def test_a_line_always_up_draws_no_spread(tiny: Scenario) -> None:
+    """Mean 1 leaves a Beta no room to spread: every day is 1, whatever the sd (a Beta
+    with those parameters does not exist; drawing it used to fail)."""
+    s = tiny.replace(uncertainty={"uptime": {"mean": 1.0, "sd": 0.1}})
+    up = draw(s, 0).uptime
+    assert up is not None
+    assert (up == 1.0).all()
+
+
 def test_line_uptime_overrides_the_default(tiny: Scenario) -> None:
     """A line with its own uptime uses it (sd 0: exactly its mean); the others the default."""
     plants = tiny.model_dump(by_alias=True)["plants"]

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.arrays import F64, I64
-from promiseline.core.futures.lasting import lasting_uptime, spells
+from promiseline.core.futures.lasting import beta_shape, lasting_uptime, spells
 from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
 
 
@@ -36,13 +36,15 @@ def rng_for(seed: int, future: int) -> np.random.Generator:
     return np.random.default_rng([seed, future])
 
 
-def _beta(rng: np.random.Generator, u: Uptime, size: int) -> F64:
-    if u.sd == 0:
+def draw_uptime(rng: np.random.Generator, u: Uptime, size: int) -> F64:
+    """`size` daily uptimes of one line: a Beta of the mean and sd (a constant without
+    spread, and at a mean of 1, which leaves no room to spread); days that move together
+    when the spec says so (lasting.py)."""
+    if u.sd == 0 or u.mean == 1:
         return np.full(size, u.mean)
-    k = u.mean * (1 - u.mean) / (u.sd * u.sd) - 1
-    if k <= 0:  # sd too wide for a Beta of this mean: the widest Beta there is
-        k = 1e-3
-    return rng.beta(u.mean * k, (1 - u.mean) * k, size)
+    if u.lasting:
+        return lasting_uptime(rng, u, size)
+    return rng.beta(*beta_shape(u.mean, u.sd), size)
 
 
 def weekly_hazard(u: Uncertainty, wait_days: F64) -> F64:
@@ -112,9 +114,7 @@ def sample(
         for i, (_, ln) in enumerate(lines):
             spec = u.line_uptime.get(ln.name, u.uptime)
             if spec is not None:
-                uptime[i] = (
-                    lasting_uptime(rng, spec, days) if spec.lasting else _beta(rng, spec, days)
-                )
+                uptime[i] = draw_uptime(rng, spec, days)
 
     slip = None
     if u.line_ramp_slip:
