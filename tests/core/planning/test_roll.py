@@ -46,7 +46,8 @@ def assert_roll_keeps_promises(data: st.DataObject, export: bool | None) -> None
     kept = promises(after.table)
     # every order the rolled plan lists was told the same (a reserved one only holds an
     # indicative quote, and a day before the new plan's own is offered to no one); an
-    # order it leaves out took nothing before either (built before the horizon)
+    # order it leaves out took nothing before either: history outside the horizon (built
+    # before it, or, rolled past its end, on a day after it)
     stale = set(
         before.table.filter(
             pl.col("order_id").is_in(reserved(rolled.book.table))
@@ -57,7 +58,9 @@ def assert_roll_keeps_promises(data: st.DataObject, export: bool | None) -> None
     assert {k: v for k, v in kept.items() if k not in stale} == want
     gone = set(before.table["order_id"]) - set(kept)
     left_out = before.table.filter(pl.col("order_id").is_in(list(gone)))
-    assert (left_out["build_date"].fill_null(s.start) < s.start).all()
+    end = s.start + dt.timedelta(days=s.horizon_days)
+    outside = ~left_out["build_date"].fill_null(s.start).is_between(s.start, end, closed="left")
+    assert outside.all()
     opened = rolled.book.table.filter(pl.col("status").is_in(["locked", "scheduled"]))
     still_open = after.table.filter(pl.col("order_id").is_in(opened["order_id"].to_list()))
     assert (still_open["build_date"].drop_nulls() >= to).all()  # nothing open before it
