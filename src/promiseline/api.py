@@ -239,10 +239,12 @@ def backtest(
     workers: int = 1,
     dask: str | None = None,
     progress: Progress | None = None,
+    recalibrate: bool = True,
 ) -> Backtest:
     """Does a promise come true as often as it says? `draws` realities of the scenario's
     own uncertainty (or of each `realities` patch: a world the planner does not know),
-    replayed every `every_days` over `span_days`, every promise scored."""
+    replayed every `every_days` over `span_days`, every promise scored; `recalibrate`:
+    windows told recalibrated by the outcomes known then (core/futures/recalibrate.py)."""
     from promiseline.core.futures.backtest import backtest as _backtest
 
     if isinstance(orders, (str, Path)):
@@ -261,6 +263,7 @@ def backtest(
             runner=runner,
             chunks=chunks,
             progress=progress,
+            recalibrate=recalibrate,
         )
 
 

@@ -141,6 +141,12 @@ def backtest(
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the outputs.")] = Path(
         "promiseline-backtest"
     ),
+    recalibrate: Annotated[
+        bool,
+        typer.Option(
+            help="Tell windows recalibrated by the outcomes known then (off: the model's own)."
+        ),
+    ] = True,
     as_of: AsOfOpt = None,
 ) -> None:
     """Does a promise come true as often as it says? Replay time through a drawn reality,
@@ -180,6 +186,7 @@ def backtest(
                 seed=seed,
                 workers=workers,
                 progress=say,
+                recalibrate=recalibrate,
             )
         say("writing outputs and charts")
         scores = result.to_json()

@@ -52,6 +52,7 @@ from promiseline.core.futures.promises import (
     new_order_window,
     window_moved,
 )
+from promiseline.core.futures.recalibrate import Margins, Outcomes
 from promiseline.core.futures.simulate import (
     MAX_FUTURES,
     Runner,
@@ -236,6 +237,9 @@ ACC = (
     "interval",  # the interval score at the nominal odds
     "crps",  # of the forecast behind it (replay windows only)
     "crps_n",
+    "inside_model",  # inside the model's own window, before recalibration
+    "stated_model",
+    "stated_model_n",
 )
 A = {name: i for i, name in enumerate(ACC)}
 ERR_SPAN = 400  # errors of the plan's date kept per day in [-400, 400] (the naive baseline)
@@ -248,6 +252,8 @@ class _Ledger:
 
     n: int
     periods: int  # 4-week periods of the replay span
+    origin: int  # the first replay's day: periods count from it
+    recalibrate: bool  # tell windows recalibrated by the outcomes known (recalibrate.py)
     first_day: I64 = field(init=False)
     first: I64 = field(init=False)  # (n, 3) earliest, likely, latest delivery days
     first_prob: F64 = field(init=False)  # the probability it stated
@@ -261,6 +267,8 @@ class _Ledger:
     weeks: F64 = field(init=False)  # [weeks-ahead bucket, ACC]
     by_told: F64 = field(init=False)  # [4-week period told in, ACC]
     errors: I64 = field(init=False)  # [bucket, day]: delivery minus the plan's date
+    outcomes: Outcomes = field(init=False)  # the model's windows told, to recalibrate by
+    margins: Margins | None = field(init=False)  # the last margins used
 
     def __post_init__(self) -> None:
         self.first_day = np.full(self.n, -1, dtype=np.int64)
@@ -276,6 +284,16 @@ class _Ledger:
         self.weeks = np.zeros((len(WEEK_BUCKETS), len(ACC)))
         self.by_told = np.zeros((self.periods, len(ACC)))
         self.errors = np.zeros((len(WEEK_BUCKETS), 2 * ERR_SPAN + 1), dtype=np.int64)
+        self.outcomes = Outcomes()
+        self.margins = None
+
+    def to_tell(self, day: int, g: I64, q: I64, prob: F64, reality: Reality) -> tuple[I64, F64]:
+        """The windows to tell orders `g` on `day` for the model's windows `q` (with odds
+        `prob`): recalibrated by the outcomes known that day, or as they are."""
+        if not self.recalibrate:
+            return q, prob
+        self.margins = self.outcomes.margins(day, reality.delivery, NOMINAL)
+        return self.margins.apply(day, q, prob)
 
     def told_now(
         self,
@@ -285,13 +303,18 @@ class _Ledger:
         plan: I64,
         day: int | I64,
         reality: Reality,
+        model: tuple[I64, F64],
         crps_of: F64 | None = None,
     ) -> None:
         """Windows told to orders `g` on `day` (a replay's, or each order's lock day),
-        scored against what came for those the reality delivers."""
+        scored against what came for those the reality delivers; `model`: the model's
+        own windows and odds behind them (before recalibration), scored beside them and
+        kept as the outcomes to recalibrate by."""
+        self.outcomes.add(day, model[0], g)
         y = reality.delivery[g]
         ok = reality.delivered[g]
         g, q, prob, plan, y = g[ok], q[ok], prob[ok], plan[ok], y[ok]
+        mq, mprob = model[0][ok], model[1][ok]
         told_day = np.broadcast_to(np.asarray(day, dtype=np.int64), ok.shape)[ok]
         if not len(g):
             return
@@ -309,9 +332,12 @@ class _Ledger:
         if crps_of is not None:
             acc[:, A["crps"]] = crps_of[ok]
             acc[:, A["crps_n"]] = 1
+        acc[:, A["inside_model"]] = (y >= mq[:, 0]) & (y <= mq[:, 2])
+        acc[:, A["stated_model"]] = np.nan_to_num(mprob, nan=0.0)
+        acc[:, A["stated_model_n"]] = np.isfinite(mprob)
         b = weeks_bucket((y - told_day) // 7)
         np.add.at(self.weeks, b, acc)
-        period = np.clip(told_day // (7 * TOLD_WEEKS), 0, self.periods - 1)
+        period = np.clip((told_day - self.origin) // (7 * TOLD_WEEKS), 0, self.periods - 1)
         np.add.at(self.by_told, period, acc)
         err = np.clip(y - plan, -ERR_SPAN, ERR_SPAN) + ERR_SPAN
         np.add.at(self.errors, (b, err), 1)
@@ -348,9 +374,10 @@ def _replay_day(
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]
         fc = sim.forecast(r)
-        e, likely, la, prob = fc.window()  # the window the service tells (its own odds)
-        q = np.stack([e, likely, la], axis=1)  # days since the world's start
+        e, likely, la, model_prob = fc.window()  # the model's window (its own odds)
+        model_q = np.stack([e, likely, la], axis=1)  # days since the world's start
         g = g_all[r]
+        q, prob = ledger.to_tell(day, g, model_q, model_prob, reality)  # what is told
         y = reality.delivery[g]
         new = ledger.first_day[g] < 0
         moved = ~new & window_moved(ledger.told[g], q)
@@ -361,7 +388,16 @@ def _replay_day(
         c = np.full(len(r), np.nan)
         s = np.flatnonzero(told & reality.delivered[g])
         c[s] = crps(fc.rows(s), y[s])
-        ledger.told_now(g[told], q[told], prob[told], plan_day[r][told], day, reality, c[told])
+        ledger.told_now(
+            g[told],
+            q[told],
+            prob[told],
+            plan_day[r][told],
+            day,
+            reality,
+            (model_q[told], model_prob[told]),
+            c[told],
+        )
         first = np.flatnonzero(new)
         fg = g[first]
         ledger.first_day[fg] = day
@@ -419,9 +455,10 @@ def _told_at_lock(
         plans.append((quote.delivery_date - epoch).days)
     if not gs:
         return
-    g, q = np.array(gs), np.array(qs, dtype=np.int64)
-    prob, plan_day = np.array(probs), np.array(plans, dtype=np.int64)
-    ledger.told_now(g, q, prob, plan_day, day, reality)
+    g, model_q = np.array(gs), np.array(qs, dtype=np.int64)
+    model_prob, plan_day = np.array(probs), np.array(plans, dtype=np.int64)
+    q, prob = ledger.to_tell(day, g, model_q, model_prob, reality)
+    ledger.told_now(g, q, prob, plan_day, day, reality, (model_q, model_prob))
     ledger.first_day[g] = day
     ledger.first[g] = q
     ledger.first_prob[g] = prob
@@ -462,6 +499,8 @@ def _row(label: str, w: F64, base: tuple[float, float] | None) -> dict[str, Any]
         "interval_score": mean("interval", 2),
         "baseline_width_days": round(base[0], 2) if base else None,
         "baseline_interval_score": round(base[1], 2) if base else None,
+        "coverage_model": mean("inside_model", 4),  # the model's windows, not recalibrated
+        "stated_model": mean("stated_model", 4, w[A["stated_model_n"]]),
         "coverage_p10_p90": mean("inside", 4),  # the name before stated odds (same value)
         "on_time": mean("on_time", 4),
         "mean_abs_error_days": mean("abs_error", 2),
@@ -554,6 +593,27 @@ class Backtest:
         step = TOLD_WEEKS
         return [_row(f"{i * step}-{i * step + step - 1}", w, None) for i, w in enumerate(told)]
 
+    def recalibration(self) -> dict[str, Any]:
+        """Whether windows were told recalibrated, and the margins each reality's last
+        replay used, by weeks ahead (the earliest day moved earlier, the latest later, by
+        these shares of the days ahead; the closed windows behind them)."""
+        out: dict[str, Any] = {"on": any(led.recalibrate for led in self.ledgers)}
+        out["margins"] = [
+            [
+                {
+                    "weeks": weeks_label(b),
+                    "earlier_share": round(float(m.lo[b]), 4),
+                    "later_share": round(float(m.hi[b]), 4),
+                    "outcomes": int(m.outcomes[b]),
+                    "applied": bool(m.ready[b]),
+                }
+                for b in range(len(WEEK_BUCKETS))
+            ]
+            for led in self.ledgers
+            if (m := led.margins) is not None
+        ]
+        return out
+
     def to_json(self) -> dict[str, Any]:
         p = self.pooled
         y, f, last = p.realized, p.first, p.last
@@ -582,6 +642,7 @@ class Backtest:
             "p95_lateness_days": rounded(p95_lateness, y, f[:, 1], digits=1),
             "by_weeks_ahead": self.by_weeks_ahead(),
             "by_told_weeks": self.by_told_weeks(),
+            "recalibration": self.recalibration(),
             "per_reality": self.per_reality(),
             "verdict": self.verdict(),
         }
@@ -635,6 +696,7 @@ def backtest(
     runner: Runner | None = None,
     chunks: int = 4,
     progress: Progress | None = None,
+    recalibrate: bool = True,
 ) -> Backtest:
     """Replay `span_days` every `every_days` through `realities` realities (seeds seed,
     seed + 1, ...) of each world (default: the planner's own scenario) and score every
@@ -660,7 +722,9 @@ def backtest(
             index = pl.DataFrame(
                 {"order_id": reality.book["order_id"], "g": np.arange(reality.book.height)}
             )
-            ledger = _Ledger(reality.book.height, -(-span_days // (7 * TOLD_WEEKS)))
+            ledger = _Ledger(
+                reality.book.height, -(-span_days // (7 * TOLD_WEEKS)), days[0], recalibrate
+            )
             for k, day in enumerate(days):
                 scenario, book = known_on(planner, reality, day)
                 say(

@@ -1,0 +1,142 @@
+"""Windows recalibrated by outcomes: when the world is not the model, widen (or narrow)
+the windows told by how the model's windows fared, per weeks ahead.
+
+Split conformal calibration on the promises already resolved (Vovk et al.; adaptive in
+that it uses the most recent outcomes of each bucket only, as Gibbs and Candes' adaptive
+conformal inference tracks a drifting world): for a window told `weeks` ahead (planned),
+the scores of past model windows told that far ahead are how many days a delivery fell
+before their earliest day and after their latest day, as shares of how far ahead they
+looked; the margins are the conformal quantiles of each at 1 - (1 - target) / 2, so at
+most a tenth of deliveries fall early and a tenth late when the target is 80 %; the
+likely day moves by the median of the same shares. A promise counts once its window has closed
+(its latest day is past): delivered early, inside or late, or still undelivered, a miss
+by at least the days since its latest (censored, never dropped: dropping it would favour
+the early ones). Only outcomes known at that moment are used.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from promiseline.core.arrays import F64, I64
+from promiseline.core.futures.calibration import WEEK_BUCKETS, weeks_bucket
+
+MIN_OUTCOMES = 50  # closed windows a bucket needs before it is recalibrated
+RECENT = 2000  # the most recent closed windows of a bucket that count
+NOT_EARLY = -(10**6)
+
+
+@dataclass(frozen=True, slots=True)
+class Margins:
+    """Per weeks-ahead bucket: how far to move a window's earliest day earlier (`lo`) and
+    its latest day later (`hi`), as shares of the days from telling to its likely day
+    (plus one): a world slower than the model is late in proportion to how far ahead a
+    promise looks. Negative narrows. A bucket with fewer than MIN_OUTCOMES closed windows
+    of its own borrows the margins of all buckets pooled; with too few of those either,
+    nothing moves."""
+
+    lo: F64
+    hi: F64
+    mid: F64  # the likely day moves later by this share (the median error)
+    odds: F64  # the share of the closed windows the margins would have held (whole days)
+    outcomes: I64  # closed windows behind each bucket's own margins
+    ready: npt.NDArray[np.bool_]  # margins apply (its own, or the pooled ones)
+    target: float
+
+    def apply(self, told: I64 | int, q: I64, prob: F64) -> tuple[I64, F64]:
+        """Windows (earliest, likely, latest days) told on `told`, recalibrated, and the
+        odds they state: where their bucket is ready, the share of closed windows its
+        margins held (at least the target, more where whole days round up), else their
+        own. The likely day stays inside the window."""
+        ahead = _scale(q[:, 1] - told)
+        b = weeks_bucket((q[:, 1] - told) // 7)
+        on = self.ready[b]
+        e = q[:, 0] - np.rint(self.lo[b] * ahead).astype(np.int64)
+        la = np.maximum(q[:, 2] + np.rint(self.hi[b] * ahead).astype(np.int64), e)
+        likely = np.clip(q[:, 1] + np.rint(self.mid[b] * ahead).astype(np.int64), e, la)
+        out = np.where(on[:, None], np.stack([e, likely, la], axis=1), q).astype(np.int64)
+        return out, np.where(on, self.odds[b], prob)
+
+
+def conformal_quantile(scores: F64, level: float) -> float:
+    """The ceil((n + 1) level)-th smallest score (n scores): a new score from the same law
+    is at most this with probability at least `level` (inf when n is too small)."""
+    n = len(scores)
+    k = math.ceil((n + 1) * level)
+    if k > n:
+        return math.inf
+    return float(np.partition(scores, k - 1)[k - 1])
+
+
+@dataclass(slots=True)
+class Outcomes:
+    """Model windows told, in the order told, and their outcomes as they become known."""
+
+    told: list[I64] = field(default_factory=list)  # day told
+    likely: list[I64] = field(default_factory=list)
+    earliest: list[I64] = field(default_factory=list)
+    latest: list[I64] = field(default_factory=list)
+    order: list[I64] = field(default_factory=list)  # whose (an index into `realized`)
+
+    def add(self, day: I64 | int, q: I64, order: I64) -> None:
+        told = np.broadcast_to(np.asarray(day, dtype=np.int64), (len(q),)).copy()
+        self.told.append(told)
+        self.likely.append(q[:, 1].copy())
+        self.earliest.append(q[:, 0].copy())
+        self.latest.append(q[:, 2].copy())
+        self.order.append(np.asarray(order, dtype=np.int64).copy())
+
+    def margins(self, now: int, realized: I64, target: float) -> Margins:
+        """Margins from the windows closed by `now` (`realized`: each order's delivery
+        day, -1 or a day after `now` when not delivered by then: known only as late)."""
+        n_b = len(WEEK_BUCKETS)
+        lo, hi, mid, odds = np.zeros(n_b), np.zeros(n_b), np.zeros(n_b), np.zeros(n_b)
+        count = np.zeros(n_b, dtype=np.int64)
+        ready = np.zeros(n_b, dtype=bool)
+        if not self.told:
+            return Margins(lo, hi, mid, odds, count, ready, target)
+        latest = np.concatenate(self.latest)
+        closed = np.flatnonzero(latest < now)
+        if not len(closed):
+            return Margins(lo, hi, mid, odds, count, ready, target)
+        told = np.concatenate(self.told)[closed]
+        likely = np.concatenate(self.likely)[closed]
+        e, la = np.concatenate(self.earliest)[closed], latest[closed]
+        y = realized[np.concatenate(self.order)[closed]]
+        ahead = _scale(likely - told)
+        bucket = weeks_bucket((likely - told) // 7)
+        came = (y >= 0) & (y < now)
+        early = np.where(came, e - y, NOT_EARLY) / ahead  # days before the earliest
+        late = np.where(came, y - la, now - la) / ahead  # after the latest (censored: >=)
+        off = np.where(came, y - likely, now - likely) / ahead  # after the likely day
+        level = 1 - (1 - target) / 2
+
+        def fit(idx: I64) -> tuple[float, float, float, float]:
+            lo_, hi_ = conformal_quantile(early[idx], level), conformal_quantile(late[idx], level)
+            a = ahead[idx]  # what the margins would have held, in whole days as told
+            held = (early[idx] * a <= np.rint(lo_ * a)) & (late[idx] * a <= np.rint(hi_ * a))
+            held &= came[idx] | (late[idx] < 0)  # an undelivered one: a miss, as far as known
+            return lo_, hi_, float(np.median(off[idx])), float(held.mean())
+
+        everyone = np.arange(len(closed))[-RECENT:]
+        pooled = fit(everyone) if len(everyone) >= MIN_OUTCOMES else None
+        for b in range(n_b):
+            idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
+            count[b] = len(idx)
+            if len(idx) >= MIN_OUTCOMES:
+                lo[b], hi[b], mid[b], odds[b] = fit(idx)
+                ready[b] = True
+            elif pooled is not None:
+                lo[b], hi[b], mid[b], odds[b] = pooled
+                ready[b] = True
+        return Margins(lo, hi, mid, odds, count, ready, target)
+
+
+def _scale(days_ahead: I64) -> F64:
+    """A window's scale: the days from telling to its likely day, plus one."""
+    out: F64 = (np.maximum(days_ahead, 0) + 1).astype(np.float64)
+    return out

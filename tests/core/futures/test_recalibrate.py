@@ -1,0 +1,94 @@
+"""Windows recalibrated by outcomes: conformal quantiles by hand; margins learned from
+closed windows only (censored misses counted, open windows not); on outcomes of the same
+law, recalibrated windows hold what they state; and a backtest in a world slower than
+the model tells windows that hold once outcomes come in."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from promiseline.core.futures.backtest import backtest
+from promiseline.core.futures.recalibrate import MIN_OUTCOMES, Outcomes, conformal_quantile
+from tests.core.futures.test_backtest import orders, whole_day_scenario
+
+
+def test_conformal_quantile_by_hand() -> None:
+    """Nine scores 1..9 at 0.8: the ceil(10 x 0.8) = 8th smallest; too few: infinite."""
+    assert conformal_quantile(np.arange(1.0, 10.0), 0.8) == 8.0
+    assert conformal_quantile(np.array([1.0, 2.0]), 0.9) == math.inf
+
+
+def late_world(n: int, rng: np.random.Generator, told: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Model windows [d - 1, d + 1] around a likely day d 10-60 days ahead, in a world that
+    delivers 15 % of the days ahead later, give or take 5 %."""
+    d = told + rng.integers(10, 60, n)
+    q = np.stack([d - 1, d, d + 1], axis=1)
+    y = d + np.rint((d - told + 1) * rng.normal(0.15, 0.05, n)).astype(np.int64)
+    return q, y
+
+
+def test_margins_learn_from_closed_windows_and_then_hold() -> None:
+    rng = np.random.default_rng(4)
+    past = Outcomes()
+    q, y = late_world(3000, rng)
+    past.add(0, q, np.arange(3000))
+    m = past.margins(200, y, 0.8)  # every window closed, every delivery known
+    assert m.ready.all()
+    fresh, y_fresh = late_world(5000, rng)
+    told, odds = m.apply(0, fresh, np.full(5000, 0.9))
+    inside = ((y_fresh >= told[:, 0]) & (y_fresh <= told[:, 2])).mean()
+    assert inside >= 0.8 - 0.02  # at least the target, on the same law
+    assert odds.mean() == pytest.approx(inside, abs=0.03)  # and it says what it holds
+    assert ((told[:, 0] <= told[:, 1]) & (told[:, 1] <= told[:, 2])).all()
+    raw = ((y_fresh >= fresh[:, 0]) & (y_fresh <= fresh[:, 2])).mean()
+    assert raw < 0.2  # the model's own windows were far off
+
+
+def test_only_closed_windows_count_and_misses_are_not_dropped() -> None:
+    """On day 30 only windows whose latest day passed count; one still undelivered is a
+    late miss (censored), not left out (which would favour the early ones)."""
+    past = Outcomes()
+    n = MIN_OUTCOMES + 10
+    q = np.stack([np.full(n, 9), np.full(n, 10), np.full(n, 11)], axis=1)
+    undelivered = np.full(n, -1)
+    past.add(0, q, np.arange(n))
+    m = past.margins(30, undelivered, 0.8)
+    assert m.ready.all()
+    assert m.hi[0] == pytest.approx((30 - 11) / 11)  # late by 19 days at least, of 11 ahead
+    early = Outcomes()
+    early.add(0, q + 40, np.arange(n))  # windows not closed by day 30: nothing learned
+    assert not early.margins(30, undelivered, 0.8).ready.any()
+
+
+def test_a_world_slower_than_the_model_is_caught_up_with() -> None:
+    """The model thinks its line runs at 92 %; the world runs at 75 %. Windows told as the
+    model says hold almost never; recalibrated, those told after four weeks of outcomes
+    hold about as often as they state, and beat the naive window's interval score."""
+    s = whole_day_scenario({"uptime": {"mean": 0.92, "sd": 0.05}})
+    world = s.replace(uncertainty={"uptime": {"mean": 0.75, "sd": 0.05}})
+    book = orders(1300, 3, days=84)
+
+    def run(recalibrate: bool) -> dict[str, object]:
+        return backtest(
+            s,
+            book,
+            worlds=[("slower", world)],
+            futures=40,
+            every_days=7,
+            span_days=98,
+            realities=2,
+            seed=1,
+            recalibrate=recalibrate,
+        ).to_json()
+
+    raw, fixed = run(False), run(True)
+    assert raw["coverage_p10_p90"] < 0.2
+    later = [r for r in fixed["by_told_weeks"][1:] if r["promises"] >= 300]  # type: ignore[index]
+    assert later
+    for r in later:
+        assert abs(r["coverage"] - r["stated"]) <= 0.12, r
+        assert r["coverage_model"] < 0.2, r  # the model alone still misses
+    assert fixed["recalibration"]["on"]  # type: ignore[index]
