@@ -36,8 +36,8 @@ class Margins:
     its latest day later (`hi`), as shares of the days from telling to its likely day
     (plus one): a world slower than the model is late in proportion to how far ahead a
     promise looks. Negative narrows. A bucket with fewer than MIN_OUTCOMES closed windows
-    of its own borrows the margins of all buckets pooled; with too few of those either,
-    nothing moves."""
+    of its own is left as the model says (a month of outcomes says little of a year
+    ahead: borrowed margins made the demo's year-ahead windows worse)."""
 
     lo: F64
     hi: F64
@@ -122,16 +122,11 @@ class Outcomes:
             held &= came[idx] | (late[idx] < 0)  # an undelivered one: a miss, as far as known
             return lo_, hi_, float(np.median(off[idx])), float(held.mean())
 
-        everyone = np.arange(len(closed))[-RECENT:]
-        pooled = fit(everyone) if len(everyone) >= MIN_OUTCOMES else None
         for b in range(n_b):
             idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
             count[b] = len(idx)
             if len(idx) >= MIN_OUTCOMES:
                 lo[b], hi[b], mid[b], odds[b] = fit(idx)
-                ready[b] = True
-            elif pooled is not None:
-                lo[b], hi[b], mid[b], odds[b] = pooled
                 ready[b] = True
         return Margins(lo, hi, mid, odds, count, ready, target)
 
