@@ -21,7 +21,6 @@ progress, so the backtest scores what the service does.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from functools import cached_property
@@ -67,8 +66,7 @@ from promiseline.core.model.scenario import RampSlip, Scenario, Spread, Uncertai
 from promiseline.core.model.window import NOMINAL
 from promiseline.core.planning.plan import ACTIVE, FROZEN, sailing_ids
 from promiseline.core.planning.planner import plan
-from promiseline.core.planning.quote import Booking
-from promiseline.errors import InvalidRequestError, QuoteError
+from promiseline.errors import InvalidRequestError
 
 REALITY = MAX_FUTURES + 1  # the reality's future number: no Monte Carlo run draws it
 Progress = Callable[[str], None]
@@ -417,42 +415,56 @@ def _told_at_lock(
     ledger: _Ledger, reality: Reality, planner: Scenario, spread: QueueSpread, day: int
 ) -> None:
     """The window each order locking on `day` is told at its lock, as the service tells
-    it: the plan of what is known that morning (the service re-plans on every change),
-    the order booked at the back of its queue in lock order, its window the spread of the
-    last simulation's windows around its place (`new_order_window`), else the plan's
-    stand-in."""
+    it: the plan of what is known that morning (the service re-plans on every change)
+    with the order booked at the back of its queue in lock order (what `Booking.book`
+    gives: the slot a full re-plan gives, so the day's locks are planned in one go), its
+    window the spread of the last simulation's windows around its place
+    (`new_order_window`), else the plan's stand-in."""
     r = reality
     new = np.flatnonzero((r.locked == day) & (ledger.first_day < 0))
     if not len(new):
         return
     scenario, known = known_on(planner, reality, day)
-    booking = Booking(plan(scenario, order_book(known, scenario)))
-    book = r.book[pl.Series(new)].with_columns(pl.Series("g", new)).sort("locked_at")
+    fresh = r.book[pl.Series(new)].with_columns(
+        pl.lit(Status.LOCKED.value).alias("status"),
+        *(pl.lit(None, dtype=known.schema[c]).alias(c) for c in known.columns[8:]),
+    )
+    p = plan(scenario, order_book(pl.concat([known, fresh.select(known.columns)]), scenario))
+    got = (
+        fresh.select("order_id")
+        .with_columns(pl.Series("g", new))
+        .join(
+            p.table.select(
+                "order_id",
+                "model",
+                "market",
+                "build_date",
+                "delivery_date",
+                "queue_position",
+                "locked_at",
+            ),
+            on="order_id",
+        )
+    )
     epoch = r.world.start
     gs, qs, probs, plans = [], [], [], []
-    for o in book.iter_rows(named=True):
-        when = o["locked_at"]
-        opts = json.loads(o["options"] or "{}")
-        try:
-            quote = booking.book(o["model"], o["variant"], o["market"], opts, when)
-        except QuoteError:
-            quote = booking.quote(o["model"], o["variant"], o["market"], opts, when)
+    for o in got.iter_rows(named=True):
         w = new_order_window(
             spread,
             o["model"],
             o["market"],
-            quote.build_date,
-            quote.delivery_date,
-            when.date(),
-            quote.queue_position,
+            o["build_date"],
+            o["delivery_date"],
+            o["locked_at"].date(),
+            o["queue_position"],
         )
-        if w is None or w.earliest is None or w.latest is None or quote.delivery_date is None:
+        if w is None or w.earliest is None or w.latest is None or o["delivery_date"] is None:
             continue
         likely = w.likely or w.earliest
         gs.append(o["g"])
         qs.append([(d - epoch).days for d in (w.earliest, likely, w.latest)])
         probs.append(w.probability if w.odds is not None else np.nan)
-        plans.append((quote.delivery_date - epoch).days)
+        plans.append((o["delivery_date"] - epoch).days)
     if not gs:
         return
     g, model_q = np.array(gs), np.array(qs, dtype=np.int64)
