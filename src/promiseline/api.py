@@ -274,8 +274,9 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
 
 
 def backtest_history(db: str) -> History:
-    """The backtest's scores from a deployment's own history: what each delivered order
-    was told (first promise, every eta_changed) against the day it was delivered."""
+    """The backtest's scores from a deployment's own history: what each order was told
+    (first promise, every eta_changed) against the day it was delivered, or, for one not
+    delivered past a window, as a miss (censored) as of the database's newest event."""
     from promiseline.core.futures.history import score_history
     from promiseline.store import open_existing
 

@@ -380,9 +380,14 @@ def _pit(j: dict[str, Any]) -> tuple[list[str], list[float], list[float], str]:
 
 def _backtest_head(j: dict[str, Any], day: dt.date) -> str:
     if j.get("source") == "database":
+        newest = (
+            "its last delivery" if j.get("as_of") == j.get("last_delivery") else "its newest event"
+        )
         made = (
-            f"{j['orders_scored']:,} delivered orders scored from {escape(j['database'])}, "
-            f"{as_of_text(day)} (its last delivery)"
+            f"{j['orders_scored']:,} orders scored from {escape(j['database'])}, "
+            f"{as_of_text(day)} ({newest}): {j['orders_scored'] - j['orders_censored']:,} "
+            f"delivered, {j['orders_censored']:,} undelivered past their window counted late; "
+            f"{j['orders_open']:,} still open, not scored yet"
         )
     else:
         made = (
@@ -403,15 +408,14 @@ def _backtest_head(j: dict[str, Any], day: dt.date) -> str:
 def backtest_day(bt: Backtest | History, as_of: dt.date | None) -> dt.date:
     """What a backtest's charts are as of: the day its replays start from (`as_of`, the
     planner scenario's `now`; a Backtest does not keep it), or for a deployment's history
-    the day of its last delivery (the newest fact it holds)."""
+    the day it is judged as of (the database's now: its newest event)."""
     if as_of is not None:
         return as_of
     from promiseline.core.futures.history import History
 
-    if not isinstance(bt, History) or bt.orders.is_empty():
+    if not isinstance(bt, History) or bt.now is None:
         raise ValueError("a replay backtest's charts need the day it was made as of")
-    last = int(bt.orders["realized"].max())  # type: ignore[arg-type]
-    return dt.date(1970, 1, 1) + dt.timedelta(days=last)
+    return dt.date(1970, 1, 1) + dt.timedelta(days=bt.now)
 
 
 def backtest_figures(bt: Backtest | History, day: dt.date) -> dict[str, Any]:

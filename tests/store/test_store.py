@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -14,7 +15,7 @@ from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.records import OrderFilter, Transition
 from promiseline.core.model.scenario import Scenario
-from promiseline.core.model.window import MONTE_CARLO, PLAN, Window, WindowChange
+from promiseline.core.model.window import MONTE_CARLO, NEARBY, PLAN, Window, WindowChange
 from promiseline.errors import ConflictError, StorageError
 from promiseline.store import SqlStore, open_store
 from promiseline.store.schema import MIGRATIONS
@@ -372,6 +373,71 @@ def test_promise_history_scores_what_was_told(store: SqlStore) -> None:
     assert j["churn_per_order"] == round(1 / 3, 3)
     weeks = {r["weeks"]: r["promises"] for r in j["by_weeks_ahead"] if r["promises"]}
     assert weeks == {"0-3": 1, "4-7": 2, "8-12": 1}
+
+
+def test_promise_history_counts_orders_not_delivered(store: SqlStore) -> None:
+    """Beside the delivered story: o0005 locked on a borrowed window (odds 0.7) that
+    closed 2-8, o0009 told a window closed 2-20, moved to one still open, then built:
+    both late by now (3-10, the newest event); o0006 told a window still open; a
+    cancelled and a reserved order are not read."""
+
+    def day(m: int, d: int) -> dt.datetime:
+        return dt.datetime(2026, m, d, 10, 0)
+
+    def w(e: int, m: int, la: int, month: int, src: str, p: float | None = None) -> Window:
+        dates = [dt.date(2026, month, x) for x in (e, m, la)]
+        return Window(dates[0], dates[0], dates[2], 1, dates[1], src, p)
+
+    write_history(store)
+    near, open_ = w(1, 4, 8, 2, NEARBY, 0.7), w(20, 25, 31, 3, MONTE_CARLO, 0.9)
+    h_first, h_now = w(10, 15, 20, 2, MONTE_CARLO), w(12, 16, 22, 3, MONTE_CARLO, 0.85)
+    told = {
+        "o0005": (day(1, 1), near, Status.LOCKED),
+        "o0006": (day(2, 1), open_, Status.LOCKED),
+        "o0007": (day(1, 1), near, Status.LOCKED),
+        "o0008": (day(1, 1), near, Status.RESERVED),
+        "o0009": (day(1, 5), h_first, Status.LOCKED),
+    }
+    store.write(
+        [
+            replace(new(int(o[1:]), status=s), created_at=t, window=win)
+            for o, (t, win, s) in told.items()
+        ]
+    )
+    store.record_promises(
+        Promises.of([], [], [], [], []), [WindowChange("o0009", h_first, h_now)], day(2, 25)
+    )
+    locked = frozenset({Status.LOCKED})
+    store.write(
+        [
+            Transition(
+                "o0007", EventKind.CANCELLED, locked, "c", day(2, 1), status=Status.CANCELLED
+            ),
+            Transition("o0009", EventKind.BUILT, locked, "plant", day(3, 1), status=Status.BUILT),
+        ]
+    )
+    events, windows, now = store.promise_history()
+    assert now == day(3, 10)
+    assert set(events["order_id"]) == {f"o000{i}" for i in (1, 2, 3, 4, 5, 6, 9)}
+    got = {r[0]: r[1:] for r in windows.select("order_id", "status", "probability").rows()}
+    assert got["o0005"] == ("locked", 0.7)
+    assert got["o0009"] == ("built", 0.85)
+    assert got["o0002"] == ("delivered", None)  # a Monte Carlo window stored before odds
+    j = score_history(events, windows, now).to_json()
+    assert (j["orders_delivered"], j["orders_scored"]) == (4, 5)
+    assert (j["orders_censored"], j["orders_open"], j["as_of"]) == (2, 1, "2026-03-10")
+    assert j["first_promise_sources"] == {MONTE_CARLO: 3, NEARBY: 1, PLAN: 1}
+    assert j["coverage_p10_p90"] == 0.2
+    assert j["stated_p10_p90"] == round((0.8 + 0.8 + 0.7 + 0.8) / 4, 4)
+    assert j["mean_abs_error_days_first"] == round((9 + 0 + 5 + 34 + 23) / 5, 2)
+    weeks = {r["weeks"]: (r["promises"], r["censored"]) for r in j["by_weeks_ahead"]}
+    assert {k: v for k, v in weeks.items() if v[0]} == {
+        "0-3": (1, 0),
+        "4-7": (2, 0),
+        "8-12": (3, 2),
+    }
+    told_in = [(r["promises"], r["censored"], r["open"]) for r in j["by_told_weeks"]]
+    assert told_in == [(6, 2, 0), (0, 0, 2)]  # o0006's window and o0009's move: open
 
 
 def test_windows_never_reach_orders_out_of_the_queue(store: SqlStore) -> None:

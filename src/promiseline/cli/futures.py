@@ -164,7 +164,7 @@ def backtest(
             f"Missing argument '{missing}': give SCENARIO and ORDERS to replay, or --db URL"
         )
     result: Backtest | History
-    made_as_of: dt.date | None = None  # a history's charts: as of its last delivery
+    made_as_of: dt.date | None = None  # a history's charts: as of its newest event
     with steps() as say:
         if db is not None:
             say("reading the promises told and the deliveries")

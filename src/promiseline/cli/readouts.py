@@ -191,7 +191,11 @@ def calibration_line(j: dict[str, Any]) -> str:
     )
     if j.get("source") == "database":
         mc = j["monte_carlo_first_promises"]["orders"]
-        return f"{head} delivered ({mc:,} first told a Monte Carlo window), from {j['database']}"
+        return (
+            f"{head} scored ({j['orders_censored']:,} of them undelivered past their window, "
+            f"counted late; {mc:,} first told a window stating odds), as of {j['as_of']} "
+            f"from {j['database']}; {j['orders_open']:,} still open"
+        )
     return f"{head}, {len(j['seeds'])} reality(ies), {j['replays']} replays" + (
         " (all orders of one reality share its luck: judge over several)"
         if len(j["seeds"]) == 1

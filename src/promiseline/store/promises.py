@@ -11,9 +11,14 @@ from typing import Any
 
 import polars as pl
 
-from promiseline.core.futures.history import EVENT_COLUMNS, HISTORY_KINDS, WINDOW_COLUMNS
+from promiseline.core.futures.history import (
+    EVENT_COLUMNS,
+    HISTORY_KINDS,
+    HISTORY_STATUSES,
+    WINDOW_COLUMNS,
+)
 from promiseline.core.futures.promises import Promises
-from promiseline.core.model.lifecycle import EventKind, Status
+from promiseline.core.model.lifecycle import EventKind
 from promiseline.core.model.records import Event
 from promiseline.core.model.window import PLAN, WindowChange
 from promiseline.store.orders import QUEUED_SQL, OrderTables
@@ -152,26 +157,40 @@ class PromiseTables(OrderTables):
         )
         return last, [self._event(r) for r in rows]
 
-    def promise_history(self) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """Delivered orders' promise events (history.EVENT_COLUMNS, oldest first) and the
-        windows they hold (history.WINDOW_COLUMNS): what `score_history` reads."""
-        delivered = f"SELECT order_id FROM orders WHERE status = '{Status.DELIVERED.value}'"
+    def promise_history(self) -> tuple[pl.DataFrame, pl.DataFrame, dt.datetime | None]:
+        """What `score_history` reads, in one snapshot: the promise events (history.
+        EVENT_COLUMNS, oldest first) of orders delivered or still on their way (history.
+        HISTORY_STATUSES: not reserved, not cancelled), the windows they hold and their
+        status (history.WINDOW_COLUMNS), and the database's now: its newest event."""
+        statuses = ",".join(f"'{s}'" for s in HISTORY_STATUSES)
+        orders = f"SELECT order_id FROM orders WHERE status IN ({statuses})"
         kinds = ",".join(f"'{k}'" for k in HISTORY_KINDS)
         with self.transaction(read_only=True) as cur:
             cur.execute(
                 f"SELECT order_id, kind, at, data FROM events WHERE kind IN ({kinds}) "
-                f"AND order_id IN ({delivered}) ORDER BY event_id"
+                f"AND order_id IN ({orders}) ORDER BY event_id"
             )
             events = self._frame(cur.fetchall(), EVENT_COLUMNS)
             cur.execute(
                 "SELECT order_id, promised_earliest, promised_likely, promised_latest, "
-                f"COALESCE(promised_source, '{PLAN}') FROM orders WHERE order_id IN ({delivered})"
+                f"COALESCE(promised_source, '{PLAN}'), promised_probability, status "
+                f"FROM orders WHERE status IN ({statuses})"
             )
             windows = self._frame(cur.fetchall(), WINDOW_COLUMNS, dates=WINDOW_COLUMNS[1:4])
+            cur.execute("SELECT MAX(at) FROM events")
+            newest = cur.fetchone()[0]
         text = dict.fromkeys(("order_id", "kind", "data"), pl.String)
         return (
             events.cast(text).with_columns(self._stamps(pl.col("at"))),  # type: ignore[arg-type]
-            windows.cast({"order_id": pl.String, "source": pl.String}),
+            windows.cast(
+                {
+                    "order_id": pl.String,
+                    "source": pl.String,
+                    "probability": pl.Float64,
+                    "status": pl.String,
+                }
+            ),
+            self.from_ts(newest),
         )
 
     def last_event_id(self) -> int:

@@ -12,7 +12,7 @@ import pytest
 
 from promiseline.core.futures.calibration import pit_bins, weighted_interval_score
 from promiseline.core.futures.history import EVENT_COLUMNS, WINDOW_COLUMNS, score_history
-from promiseline.core.model.window import MONTE_CARLO, PLAN
+from promiseline.core.model.window import MONTE_CARLO, NEARBY, PLAN
 from tests.conftest import SCORINGRULES
 
 
@@ -24,49 +24,74 @@ def at(month: int, day: int) -> dt.datetime:
     return dt.datetime(2026, month, day, 10, 0)
 
 
-def window(e: dt.date, likely: dt.date, la: dt.date, source: str) -> dict[str, Any]:
-    return {"earliest": str(e), "likely": str(likely), "latest": str(la), "source": source}
+def window(
+    e: dt.date, likely: dt.date, la: dt.date, source: str, p: float | None = None
+) -> dict[str, Any]:
+    w = {"earliest": str(e), "likely": str(likely), "latest": str(la), "source": source}
+    return w | ({"probability": p} if p is not None else {})
 
 
 PLAN_A = window(d(2, 3), d(2, 3), d(2, 9), PLAN)
-MC_A = window(d(2, 5), d(2, 10), d(2, 20), MONTE_CARLO)
-MC_B = window(d(2, 1), d(2, 4), d(2, 8), MONTE_CARLO)
-MC_C = window(d(3, 1), d(3, 5), d(3, 9), MONTE_CARLO)
+MC_A = window(d(2, 5), d(2, 10), d(2, 20), MONTE_CARLO)  # told before windows stated odds
+MC_B = window(d(2, 1), d(2, 4), d(2, 8), MONTE_CARLO, 0.85)
+MC_C = window(d(3, 1), d(3, 5), d(3, 9), MONTE_CARLO, 0.9)
+NEAR_D = window(d(2, 1), d(2, 4), d(2, 8), NEARBY, 0.7)
+MC_F = window(d(3, 20), d(3, 25), d(3, 31), MONTE_CARLO, 0.9)
+MC_G = window(d(1, 20), d(1, 25), d(2, 1), MONTE_CARLO, 0.8)
+MC_H = window(d(2, 10), d(2, 15), d(2, 20), MONTE_CARLO)
+MC_H2 = window(d(3, 12), d(3, 16), d(3, 22), MONTE_CARLO, 0.85)
 
 
 def history() -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A: created locked with a plan window, moved once to a Monte Carlo one, delivered
-    late for the first; B: reserved (a quote is no promise), locked with a Monte Carlo
-    window, delivered on its likely day; C: imported, told quietly, delivered after its
-    window; D: promised, not delivered; E: delivered, never promised."""
+    """As of 3-10 (the newest event). A: created locked with a plan window, moved once to
+    a Monte Carlo one, delivered late for the first; B: reserved (a quote is no promise),
+    locked with a Monte Carlo window, delivered on its likely day; C: imported, told
+    quietly, delivered after its window; D: told a window borrowed from the orders around
+    it, locked, not delivered 30 days after it (censored); E: delivered, never promised;
+    F: scheduled, its window still open (not scored); G: cancelled (not read); H: built,
+    not delivered 18 days after its first window, moved to a window still open."""
     ev: list[tuple[str, str, dt.datetime, dict[str, Any]]] = [
         ("A", "created", at(1, 1), {"status": "locked", "window": PLAN_A}),
         ("B", "created", at(1, 1), {"status": "reserved", "window": MC_C}),
         ("C", "created", at(1, 1), {"status": "locked", "source": "import"}),
-        ("D", "created", at(1, 1), {"status": "locked", "window": MC_B}),
+        ("D", "created", at(1, 1), {"status": "locked", "window": NEAR_D}),
         ("E", "created", at(1, 1), {"status": "locked"}),
+        ("G", "created", at(1, 1), {"status": "locked", "window": MC_G}),
         ("B", "locked", at(1, 2), {"window": MC_B}),
+        ("H", "created", at(1, 5), {"status": "locked", "window": MC_H}),
         ("A", "eta_changed", at(1, 20), {"from": PLAN_A, "to": MC_A}),
+        ("F", "created", at(2, 1), {"status": "locked", "window": MC_F}),
         ("B", "delivered", at(2, 4), {"status": "delivered"}),
         ("A", "delivered", at(2, 12), {"status": "delivered"}),
         ("A", "eta_changed", at(2, 13), {"from": MC_A, "to": MC_C}),  # after: not counted
+        ("H", "eta_changed", at(2, 25), {"from": MC_H, "to": MC_H2}),
         ("C", "delivered", at(3, 10), {"status": "delivered"}),
         ("E", "delivered", at(3, 10), {"status": "delivered"}),
     ]
     events = pl.DataFrame(
         [(o, k, t, json.dumps(x)) for o, k, t, x in ev], schema=list(EVENT_COLUMNS), orient="row"
     )
-    now = {"A": MC_A, "B": MC_B, "C": MC_C, "D": MC_B}
+    now = {
+        "A": (MC_A, "delivered"),
+        "B": (MC_B, "delivered"),
+        "C": (MC_C, "delivered"),
+        "D": (NEAR_D, "locked"),
+        "F": (MC_F, "scheduled"),
+        "G": (MC_G, "cancelled"),
+        "H": (MC_H2, "built"),
+    }
     windows = pl.DataFrame(
         [
             (
                 o,
                 *(dt.date.fromisoformat(w[k]) for k in ("earliest", "likely", "latest")),
                 w["source"],
+                w.get("probability"),
+                status,
             )
-            for o, w in now.items()
+            for o, (w, status) in now.items()
         ]
-        + [("E", None, None, None, PLAN)],
+        + [("E", None, None, None, PLAN, None, "delivered")],
         schema=list(WINDOW_COLUMNS),
         orient="row",
     )
@@ -75,58 +100,150 @@ def history() -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_scores_of_a_history_computed_by_hand() -> None:
     j = score_history(*history(), database="hand").to_json()
-    assert (j["orders_delivered"], j["orders_scored"]) == (4, 3)
-    assert j["first_promise_sources"] == {MONTE_CARLO: 2, PLAN: 1}
+    assert (j["as_of"], j["last_delivery"]) == ("2026-03-10", "2026-03-10")
+    assert (j["orders_delivered"], j["orders_scored"]) == (4, 5)
+    assert (j["orders_censored"], j["orders_open"]) == (2, 1)  # D and H; F
+    assert j["first_promise_sources"] == {MONTE_CARLO: 3, NEARBY: 1, PLAN: 1}
     # first promises: A [2-3, 2-3, 2-9] came 2-12; B [2-1, 2-4, 2-8] came 2-4;
-    # C [3-1, 3-5, 3-9] came 3-10. Latest: A [2-5, 2-10, 2-20], B and C as first.
-    assert j["coverage_p10_p90"] == round(1 / 3, 4)
-    assert j["coverage_latest"] == round(2 / 3, 4)
-    assert j["on_time_first_promise"] == j["on_time_latest_promise"] == round(1 / 3, 4)
-    assert j["mean_abs_error_days_first"] == round((9 + 0 + 5) / 3, 2)
-    assert j["mean_abs_error_days_latest"] == round((2 + 0 + 5) / 3, 2)
-    assert j["churn_per_order"] == round(1 / 3, 3)
+    # C [3-1, 3-5, 3-9] came 3-10; D [2-1, 2-4, 2-8] and H [2-10, 2-15, 2-20] not by
+    # 3-10: late, scored as if delivered 3-10 (a lower bound). Latest: A [2-5, 2-10,
+    # 2-20], B, C and D as first; H's [3-12, 3-16, 3-22] is still open: not scored.
+    assert j["coverage_p10_p90"] == 0.2
+    assert j["coverage_latest"] == 0.5
+    assert (j["on_time_first_promise"], j["on_time_latest_promise"]) == (0.2, 0.25)
+    assert j["mean_abs_error_days_first"] == round((9 + 0 + 5 + 34 + 23) / 5, 2)
+    assert j["mean_abs_error_days_latest"] == round((2 + 0 + 5 + 34) / 4, 2)
+    assert j["p95_lateness_days"] == 31.8  # of 0, 5, 9, 23, 34
+    assert j["churn_per_order"] == 0.4
     assert j["crps_days"] is None
     assert j["pit_histogram"] is None
+    # stated: B 0.85, C 0.9 (the window it holds), D 0.7, H 0.8 (told before odds were)
+    assert j["stated_p10_p90"] == round((0.85 + 0.9 + 0.7 + 0.8) / 4, 4)
     mc = j["monte_carlo_first_promises"]
-    assert (mc["orders"], mc["coverage_p10_p90"]) == (2, 0.5)
-    # WIS = (|y - m| / 2 + 0.1 * IS) / 1.5; B: IS 7; C: IS 8 + 10 * 1 = 18
-    assert mc["wis_days"] == round((0.7 / 1.5 + (2.5 + 1.8) / 1.5) / 2, 2)
-    assert list(mc["pit_bins"].values()) == [0.0, 0.5, 0.0, 0.5]
-    assert j["verdict"].startswith("windows too narrow: 50% of deliveries inside 80% windows")
+    assert (mc["orders"], mc["coverage_p10_p90"], mc["stated"]) == (4, 0.25, 0.8125)
+    # WIS = (|y - m| / 2 + 0.1 * IS) / 1.5; B: IS 7; C: 8 + 10 * 1; D: 7 + 10 * 30;
+    # H: 10 + 10 * 18
+    wis = [0.7, 2.5 + 1.8, 17 + 30.7, 11.5 + 19]
+    assert mc["wis_days"] == round(sum(wis) / 1.5 / 4, 2)
+    assert list(mc["pit_bins"].values()) == [0.0, 0.25, 0.0, 0.75]
+    assert j["verdict"] == (
+        "windows too narrow: 25% of deliveries inside 81% windows (75% after the window, "
+        "0% before it); furthest off: 8-12 weeks ahead, 0% inside windows stating 80% "
+        "(3 promises)"
+    )
     weeks = {r["weeks"]: r for r in j["by_weeks_ahead"] if r["promises"]}
-    # told: A's move on 1-20 (3 weeks ahead), A's first on 1-1 and B's on 1-2 (6 and 4
-    # weeks), C's on its import 1-1 (9 weeks)
-    assert {k: r["promises"] for k, r in weeks.items()} == {"0-3": 1, "4-7": 2, "8-12": 1}
-    assert weeks["0-3"] | {"wis_days": None} == {
+    # told and scored: A's move on 1-20 (3 weeks ahead), A's first on 1-1 and B's on 1-2
+    # (6 and 4 weeks), C's on its import 1-1 (9 weeks), D's on 1-1 and H's on 1-5 (9
+    # weeks to now at least); H's move on 2-25 and F's on 2-1 are open
+    assert {k: r["promises"] for k, r in weeks.items()} == {"0-3": 1, "4-7": 2, "8-12": 3}
+    assert weeks["0-3"] == {
         "weeks": "0-3",
         "promises": 1,
+        "coverage": 1.0,
+        "stated": 0.8,
+        "mean_width_days": 15.0,
+        "interval_score": 15.0,
+        "baseline_width_days": 0.0,  # one error of the likely date, 2 days: no spread
+        "baseline_interval_score": 0.0,
+        "coverage_model": None,  # the store keeps what was told, not the model behind it
+        "stated_model": None,
         "coverage_p10_p90": 1.0,
         "on_time": 0.0,
         "mean_abs_error_days": 2.0,
+        "crps_days": None,
+        "censored": 0,
         "monte_carlo": 1,
-        "wis_days": None,
+        "wis_days": round((1 + 1.5) / 1.5, 2),
     }
-    assert weeks["0-3"]["wis_days"] == round((1 + 1.5) / 1.5, 2)
-    assert (weeks["4-7"]["coverage_p10_p90"], weeks["4-7"]["monte_carlo"]) == (0.5, 1)
-    assert weeks["8-12"]["coverage_p10_p90"] == 0.0
+    assert (weeks["4-7"]["coverage"], weeks["4-7"]["stated"]) == (0.5, 0.85)  # A's plan: no odds
+    assert weeks["4-7"]["monte_carlo"] == 1
+    late = weeks["8-12"]
+    assert (late["coverage"], late["stated"], late["censored"]) == (0.0, 0.8, 2)
+    assert late["mean_width_days"] == round((8 + 7 + 10) / 3, 2)
+    assert late["interval_score"] == round((18 + 307 + 190) / 3, 2)
+    assert late["mean_abs_error_days"] == round((5 + 34 + 23) / 3, 2)
+    assert late["wis_days"] == round(sum(wis[1:]) / 1.5 / 3, 2)
+    # by the 4-week period told in, from the first promise (1-1)
+    told = j["by_told_weeks"]
+    assert [(r["weeks"], r["told_from"]) for r in told] == [
+        ("0-3", "2026-01-01"),
+        ("4-7", "2026-01-29"),
+    ]
+    assert [(r["promises"], r["censored"], r["open"]) for r in told] == [(6, 2, 0), (0, 0, 2)]
+    assert told[0]["coverage"] == round(2 / 6, 4)
+    assert told[0]["stated"] == round((0.8 + 0.85 + 0.9 + 0.7 + 0.8) / 5, 4)
+    assert told[1]["coverage"] is None
 
 
-def test_nothing_delivered_is_nothing_to_judge() -> None:
-    events, windows = history()
-    h = score_history(events.filter(pl.col("kind") != "delivered"), windows)
+def test_scored_as_of_a_moment_given() -> None:
+    """`now` before the newest event: what came after has not happened yet. As of 2-10,
+    B is delivered; A (its plan window closed on 2-9) and D are late; C, E, F, H open."""
+    h = score_history(*history(), now=d(2, 10))
     j = h.to_json()
-    assert (j["orders_scored"], j["coverage_p10_p90"]) == (0, None)
-    assert j["verdict"].startswith("nothing to judge yet: no order was both")
+    assert (j["as_of"], j["last_delivery"]) == ("2026-02-10", "2026-02-04")
+    assert (j["orders_delivered"], j["orders_scored"]) == (1, 3)
+    assert (j["orders_censored"], j["orders_open"]) == (2, 4)
+    assert h.orders["order_id"].to_list() == ["A", "B", "D"]
+    assert h.orders["censored"].to_list() == [True, False, True]
+    assert j["coverage_p10_p90"] == round(1 / 3, 4)
+    assert j["coverage_latest"] == 0.5  # A's latest [2-5, 2-20] is still open: B and D
+    assert j["churn_per_order"] == round(1 / 3, 3)  # A's move on 1-20
+    moment = dt.datetime(2026, 2, 4, 9, 0)  # a moment: B's delivery at 10:00 is after it
+    assert score_history(*history(), now=moment).to_json()["orders_delivered"] == 0
+
+
+def test_nothing_scored_is_nothing_to_judge() -> None:
+    events, windows = history()
+    early = score_history(events, windows, now=d(1, 10)).to_json()
+    assert (early["orders_scored"], early["coverage_p10_p90"]) == (0, None)
+    assert (early["orders_open"], early["stated_p10_p90"]) == (6, None)
+    assert early["verdict"].startswith("nothing to judge yet: no order was both")
     empty = score_history(events.clear(), windows.clear()).to_json()
-    assert empty["orders_delivered"] == 0
+    assert (empty["orders_delivered"], empty["as_of"], empty["by_told_weeks"]) == (0, None, [])
 
 
 def test_plan_windows_alone_state_no_odds() -> None:
     events, windows = history()
-    only_a = score_history(events.filter(pl.col("order_id") == "A"), windows)
-    assert only_a.to_json()["first_promise_sources"] == {PLAN: 1}
+    a = pl.col("order_id") == "A"
+    only_a = score_history(events.filter(a), windows.filter(a))
+    j = only_a.to_json()
+    assert j["first_promise_sources"] == {PLAN: 1}
+    assert j["stated_p10_p90"] is None
     assert "plan windows state no odds" in only_a.verdict()
     assert only_a.churn_counts() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("told", "stated"),
+    [
+        ({"source": MONTE_CARLO, "probability": 0.9}, 0.9),
+        ({"source": MONTE_CARLO}, 0.8),  # told before windows stated odds
+        ({"source": MONTE_CARLO, "probability": None, "confidence": 0.8}, 0.8),
+        ({"source": NEARBY, "probability": 0.65}, 0.65),  # borrowed odds are odds
+        ({"source": NEARBY}, 0.8),
+        ({"source": PLAN, "probability": None}, None),
+        ({"source": PLAN, "probability": 0.9}, None),  # a plan stand-in states none
+        ({}, None),  # before windows had a source: the plan's
+    ],
+)
+def test_the_odds_a_window_stated(told: dict[str, Any], stated: float | None) -> None:
+    w = {"earliest": "2026-02-01", "likely": "2026-02-03", "latest": "2026-02-09"} | told
+    events = pl.DataFrame(
+        [
+            ("A", "created", at(1, 1), json.dumps({"status": "locked", "window": w})),
+            ("A", "delivered", at(2, 3), json.dumps({"status": "delivered"})),
+        ],
+        schema=list(EVENT_COLUMNS),
+        orient="row",
+    )
+    windows = pl.DataFrame({"order_id": ["A"], "status": ["delivered"]})
+    for k in ("earliest", "likely", "latest"):
+        windows = windows.with_columns(pl.lit(dt.date(2026, 2, 1)).alias(k))
+    j = score_history(events, windows.with_columns(source=pl.lit(PLAN))).to_json()
+    assert j["stated_p10_p90"] == stated
+    assert j["monte_carlo_first_promises"]["orders"] == (stated is not None)
+    (row,) = (r for r in j["by_weeks_ahead"] if r["promises"])
+    assert (row["weeks"], row["stated"]) == ("4-7", stated)
 
 
 @pytest.mark.parametrize(
@@ -175,8 +292,8 @@ def test_windows_told_before_likely_dates_read_as_plan_windows() -> None:
         schema=list(EVENT_COLUMNS),
         orient="row",
     )
-    windows = pl.DataFrame(
-        [("A", d(2, 3), d(2, 3), d(2, 9), PLAN)], schema=list(WINDOW_COLUMNS), orient="row"
+    windows = pl.DataFrame(  # nor a probability or a status: delivered, stating none
+        [("A", d(2, 3), d(2, 3), d(2, 9), PLAN)], schema=list(WINDOW_COLUMNS[:5]), orient="row"
     )
     j = score_history(events, windows).to_json()
     assert j["first_promise_sources"] == {PLAN: 1}

@@ -235,6 +235,7 @@ ACC = (
     "interval",  # the interval score at the nominal odds
     "crps",  # of the forecast behind it (replay windows only)
     "crps_n",
+    "model_n",  # promises whose model window is known (the replay's)
     "inside_model",  # inside the model's own window, before recalibration
     "stated_model",
     "stated_model_n",
@@ -316,29 +317,52 @@ class _Ledger:
         told_day = np.broadcast_to(np.asarray(day, dtype=np.int64), ok.shape)[ok]
         if not len(g):
             return
-        e, likely, la = q[:, 0], q[:, 1], q[:, 2]
-        alpha = 1 - NOMINAL
-        acc = np.zeros((len(g), len(ACC)))
-        acc[:, A["promises"]] = 1
-        acc[:, A["inside"]] = (y >= e) & (y <= la)
-        acc[:, A["on_time"]] = y <= likely
-        acc[:, A["abs_error"]] = np.abs(y - likely)
-        acc[:, A["stated"]] = np.nan_to_num(prob, nan=0.0)
-        acc[:, A["stated_n"]] = np.isfinite(prob)
-        acc[:, A["width"]] = la - e
-        acc[:, A["interval"]] = interval_score(y, e, la, alpha)
-        if crps_of is not None:
-            acc[:, A["crps"]] = crps_of[ok]
-            acc[:, A["crps_n"]] = 1
-        acc[:, A["inside_model"]] = (y >= mq[:, 0]) & (y <= mq[:, 2])
-        acc[:, A["stated_model"]] = np.nan_to_num(mprob, nan=0.0)
-        acc[:, A["stated_model_n"]] = np.isfinite(mprob)
+        acc = promise_sums(y, q, prob, None if crps_of is None else crps_of[ok], model=(mq, mprob))
         b = weeks_bucket((y - told_day) // 7)
         np.add.at(self.weeks, b, acc)
         period = np.clip((told_day - self.origin) // (7 * TOLD_WEEKS), 0, self.periods - 1)
         np.add.at(self.by_told, period, acc)
-        err = np.clip(y - plan, -ERR_SPAN, ERR_SPAN) + ERR_SPAN
-        np.add.at(self.errors, (b, err), 1)
+        np.add.at(self.errors, (b, error_bin(y, plan)), 1)
+
+
+def promise_sums(
+    y: I64,
+    q: I64,
+    prob: F64,
+    crps_of: F64 | None = None,
+    model: tuple[I64, F64] | None = None,
+) -> F64:
+    """Each promise's part of a bucket's sums (ACC), one row each: the window `q`
+    (earliest, likely, latest) told, stating `prob` (NaN: no odds), against the day `y`
+    that came; `crps_of`: the CRPS of the forecast behind it, when there is one;
+    `model`: the model's own window and odds, when `q` was recalibrated from them."""
+    e, likely, la = q[:, 0], q[:, 1], q[:, 2]
+    acc = np.zeros((len(y), len(ACC)))
+    acc[:, A["promises"]] = 1
+    acc[:, A["inside"]] = (y >= e) & (y <= la)
+    acc[:, A["on_time"]] = y <= likely
+    acc[:, A["abs_error"]] = np.abs(y - likely)
+    acc[:, A["stated"]] = np.nan_to_num(prob, nan=0.0)
+    acc[:, A["stated_n"]] = np.isfinite(prob)
+    acc[:, A["width"]] = la - e
+    acc[:, A["interval"]] = interval_score(y, e, la, 1 - NOMINAL)
+    if crps_of is not None:
+        acc[:, A["crps"]] = crps_of
+        acc[:, A["crps_n"]] = 1
+    if model is not None:
+        mq, mprob = model
+        acc[:, A["model_n"]] = 1
+        acc[:, A["inside_model"]] = (y >= mq[:, 0]) & (y <= mq[:, 2])
+        acc[:, A["stated_model"]] = np.nan_to_num(mprob, nan=0.0)
+        acc[:, A["stated_model_n"]] = np.isfinite(mprob)
+    return acc
+
+
+def error_bin(y: I64, plan: I64) -> I64:
+    """The column of the errors histogram (naive_baseline) of each delivery minus the
+    plan's date."""
+    out: I64 = np.clip(y - plan, -ERR_SPAN, ERR_SPAN) + ERR_SPAN
+    return out
 
 
 def _replay_day(
@@ -511,7 +535,7 @@ def _row(label: str, w: F64, base: tuple[float, float] | None) -> dict[str, Any]
         "interval_score": mean("interval", 2),
         "baseline_width_days": round(base[0], 2) if base else None,
         "baseline_interval_score": round(base[1], 2) if base else None,
-        "coverage_model": mean("inside_model", 4),  # the model's windows, not recalibrated
+        "coverage_model": mean("inside_model", 4, w[A["model_n"]]),  # before recalibration
         "stated_model": mean("stated_model", 4, w[A["stated_model_n"]]),
         "coverage_p10_p90": mean("inside", 4),  # the name before stated odds (same value)
         "on_time": mean("on_time", 4),
@@ -663,25 +687,32 @@ class Backtest:
         """What is wrong, or that nothing is, in one line: the first windows against the
         odds they stated, and the weeks-ahead bucket furthest from its own."""
         p = self.pooled
-        y, f = p.realized, p.first
-        if len(y) == 0:
+        if len(p.realized) == 0:
             return "nothing to judge: no order was both promised and delivered"
-        stated = _stated(p.first_prob) or NOMINAL
-        line = verdict(
-            coverage(y, f[:, 0], f[:, 2]),
-            float(np.mean(y < f[:, 0])),
-            float(np.mean(y > f[:, 2])),
-            stated,
-        )
-        rows = [r for r in self.by_weeks_ahead() if r["promises"] and r["stated"] is not None]
-        big = [r for r in rows if r["promises"] >= 1000] or rows
-        if not big:
-            return line
-        worst = max(big, key=lambda r: abs(r["coverage"] - r["stated"]))
-        return (
-            f"{line}; furthest off: {worst['weeks']} weeks ahead, {worst['coverage']:.0%} "
-            f"inside windows stating {worst['stated']:.0%} ({worst['promises']:,} promises)"
-        )
+        return odds_verdict(p.realized, p.first, p.first_prob, self.by_weeks_ahead())
+
+
+def odds_verdict(realized: I64, first: I64, prob: F64, by_weeks: Sequence[dict[str, Any]]) -> str:
+    """The verdict line of first windows `first` (earliest, likely, latest; at least one)
+    against the mean odds they stated (`prob`, NaN: none; the nominal odds when none
+    did), and the weeks-ahead bucket (`_row`s) furthest from its own: of those with 1,000
+    promises or more when there are some."""
+    y, f = realized, first
+    line = verdict(
+        coverage(y, f[:, 0], f[:, 2]),
+        float(np.mean(y < f[:, 0])),
+        float(np.mean(y > f[:, 2])),
+        _stated(prob) or NOMINAL,
+    )
+    rows = [r for r in by_weeks if r["promises"] and r["stated"] is not None]
+    big = [r for r in rows if r["promises"] >= 1000] or rows
+    if not big:
+        return line
+    worst = max(big, key=lambda r: abs(r["coverage"] - r["stated"]))
+    return (
+        f"{line}; furthest off: {worst['weeks']} weeks ahead, {worst['coverage']:.0%} "
+        f"inside windows stating {worst['stated']:.0%} ({worst['promises']:,} promises)"
+    )
 
 
 def _stated(prob: F64) -> float | None:
