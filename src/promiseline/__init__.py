@@ -10,6 +10,8 @@ from promiseline.api import (
     compare_scenarios,
     explain,
     export_outlook,
+    fit,
+    fitted_scenario,
     import_progress,
     lane_warnings,
     load_orders,
@@ -28,6 +30,7 @@ from promiseline.api import (
     summary,
 )
 from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.fit import Fit
 from promiseline.core.futures.history import History
 from promiseline.core.futures.simulate import Simulation
 from promiseline.core.model.orders import OrderBook, Rejection
@@ -49,6 +52,7 @@ from promiseline.errors import (
     ProgressError,
     PromiselineError,
     QuoteError,
+    RecordError,
     ScenarioError,
     SizingError,
     UnknownOrderError,
@@ -64,6 +68,7 @@ __all__ = [
     "Comparison",
     "Demand",
     "Explanation",
+    "Fit",
     "History",
     "OrderBook",
     "OrderBookError",
@@ -74,6 +79,7 @@ __all__ = [
     "PromiselineError",
     "Quote",
     "QuoteError",
+    "RecordError",
     "Rejection",
     "Rolled",
     "Scenario",
@@ -93,6 +99,8 @@ __all__ = [
     "demo_scenario",
     "explain",
     "export_outlook",
+    "fit",
+    "fitted_scenario",
     "generate_orders",
     "import_progress",
     "lane_warnings",
