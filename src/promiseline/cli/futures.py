@@ -254,6 +254,6 @@ def fit(
     if output is None:
         from promiseline.io.scenario_edit import section_of
 
-        out.print(section_of(text), markup=False, highlight=False, end="")
+        out.print(section_of(text), markup=False, highlight=False, end="", soft_wrap=True)
     else:
         err.print(f"Wrote {output} (the scenario with the fitted uncertainty)", highlight=False)
