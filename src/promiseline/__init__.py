@@ -10,6 +10,8 @@ from promiseline.api import (
     compare_scenarios,
     explain,
     export_outlook,
+    fit,
+    fitted_scenario,
     import_progress,
     lane_warnings,
     load_orders,
@@ -29,6 +31,7 @@ from promiseline.api import (
     summary,
 )
 from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.fit import Fit
 from promiseline.core.futures.history import History
 from promiseline.core.futures.plant import PlantDay
 from promiseline.core.futures.simulate import Simulation
@@ -51,6 +54,7 @@ from promiseline.errors import (
     ProgressError,
     PromiselineError,
     QuoteError,
+    RecordError,
     ScenarioError,
     SizingError,
     UnknownOrderError,
@@ -66,6 +70,7 @@ __all__ = [
     "Comparison",
     "Demand",
     "Explanation",
+    "Fit",
     "History",
     "OrderBook",
     "OrderBookError",
@@ -77,6 +82,7 @@ __all__ = [
     "PromiselineError",
     "Quote",
     "QuoteError",
+    "RecordError",
     "Rejection",
     "Rolled",
     "Scenario",
@@ -96,6 +102,8 @@ __all__ = [
     "demo_scenario",
     "explain",
     "export_outlook",
+    "fit",
+    "fitted_scenario",
     "generate_orders",
     "import_progress",
     "lane_warnings",

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.futures.backtest import Backtest
+from promiseline.core.futures.fit import Fit
 from promiseline.core.futures.history import History
 from promiseline.core.futures.plant import PlantDay
 from promiseline.core.futures.plant import plant_day as _plant_day
@@ -285,6 +286,77 @@ def backtest_history(db: str) -> History:
         return score_history(*store.promise_history(), database=store.name)
     finally:
         store.close()
+
+
+def fit(
+    scenario: Scenario,
+    history: str | Path | pl.DataFrame | None = None,
+    *,
+    db: str | None = None,
+    receipts: str | Path | pl.DataFrame | None = None,
+) -> Fit:
+    """The scenario's uncertainty learned from the record: per line, uptime's mean, sd,
+    level_share and memory_days and the slowdowns, from a daily output history (a .csv
+    or .parquet of date, line, built, or such a table; "demo" for the demo's) or from
+    the orders a database holds as built; per part, outages from receipts (date, part,
+    received). Each estimate comes with its standard error (core/futures/fit.py says
+    how each is made); `fitted_scenario` writes them into the scenario's YAML."""
+    from promiseline.core.futures.fit import fit as _fit
+    from promiseline.io.history_file import read_output_history, read_receipts
+
+    if (history is None) == (db is None):
+        raise PromiselineError("fit: give a daily output history or a database, one of them")
+    if db is not None:
+        from promiseline.store import open_existing
+
+        store = open_existing(db)
+        try:
+            built, source = store.built_per_day(), f"database {store.name}"
+        finally:
+            store.close()
+    elif isinstance(history, pl.DataFrame):
+        built, source = history, "the output history"
+    else:
+        assert history is not None
+        path = _demo_history() if str(history) == "demo" else Path(history)
+        source = f"the demo's {path.name}" if str(history) == "demo" else str(history)
+        built = read_output_history(path)
+    parts = None
+    if isinstance(receipts, pl.DataFrame):
+        parts = receipts
+    elif receipts is not None:
+        parts = read_receipts(receipts)
+    return _fit(
+        scenario,
+        built,
+        parts,
+        source=source,
+        receipts_source=None if receipts is None else str(receipts),
+    )
+
+
+def _demo_history() -> Path:
+    from promiseline.demo import demo_output_history
+
+    return demo_output_history()
+
+
+def fitted_scenario(scenario: str | Path | None, result: Fit) -> str:
+    """The scenario's YAML text (a file, or "demo"/None for the embedded one) with the
+    fitted entries in its `uncertainty` section, each estimate's standard error as a
+    comment and every other line as it was; validated (ScenarioError if not)."""
+    from promiseline.io.scenario_edit import with_fitted
+    from promiseline.io.scenario_file import read_text, scenario_from_yaml
+
+    if scenario is None or str(scenario) == "demo":
+        from promiseline.demo import demo_yaml
+
+        text, source = demo_yaml(), "demo"
+    else:
+        text, source = read_text(scenario), str(scenario)
+    out = with_fitted(text, result.yaml())
+    scenario_from_yaml(out, f"{source} with the fitted uncertainty")
+    return out
 
 
 def load_patch(path: str | Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from importlib import resources
+from pathlib import Path
 
 import polars as pl
 
@@ -79,10 +80,21 @@ DEMANDS = (
 )
 
 
+def demo_yaml() -> str:
+    """The embedded Beijing EV scenario's YAML text."""
+    return resources.files("promiseline.data").joinpath("beijing-ev.yaml").read_text("utf-8")
+
+
 def demo_scenario() -> Scenario:
     """The embedded Beijing EV scenario."""
-    text = resources.files("promiseline.data").joinpath("beijing-ev.yaml").read_text("utf-8")
-    return scenario_from_yaml(text, "beijing-ev.yaml (embedded)")
+    return scenario_from_yaml(demo_yaml(), "beijing-ev.yaml (embedded)")
+
+
+def demo_output_history() -> Path:
+    """The demo's daily output history (date, line, built): phase 1's line from October
+    2024 to the day before the launch, its quarters summing to the public delivery figures
+    (made by scripts/demo_output_history.py; README, "Fitting the uncertainty")."""
+    return Path(str(resources.files("promiseline.data").joinpath("beijing-ev-output.csv")))
 
 
 def demo_orders(seed: int = DEMO_SEED) -> pl.DataFrame:

@@ -10,6 +10,7 @@ was expected, in one line.
     ├── SizingError             a sizing target that cannot be read
     ├── TransitionError         an order's status forbids the change asked for
     ├── ProgressError           a progress file with wrong rows (nothing was written)
+    ├── RecordError             a record to fit from (output, receipts) with wrong rows
     ├── StorageError            the database failed a read or a write (nothing was stored)
     └── RequestError            a service request that cannot be served as asked
         ├── InvalidRequestError well formed, but not acceptable
@@ -87,6 +88,16 @@ class ProgressError(PromiselineError):
 
     def __init__(self, message: str, rows: list[str]) -> None:
         self.rows = rows
+        super().__init__(message)
+
+
+class RecordError(PromiselineError):
+    """A record to learn uncertainty from (daily output, part receipts; a file or a
+    database) that cannot be fitted: every wrong row or name is in `problems`, the first
+    also in the message."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = problems or []
         super().__init__(message)
 
 

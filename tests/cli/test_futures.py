@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from promiseline import api
+from promiseline.core.model.scenario import Scenario
 from promiseline.store import open_store
 from tests.cli.conftest import ORDERS, TINY, run, sizing_scenario
 from tests.store.conftest import write_history
@@ -109,3 +110,111 @@ def test_report_is_one_self_contained_page(tmp_path: Path, capsys, monkeypatch) 
     assert "src=" not in html
     assert 'href="/' not in html
     assert "http" not in html.split("<script>")[0]
+
+
+def fit_inputs(tmp_path: Path) -> tuple[str, str]:
+    """The two-line scenario of tests/core/futures/test_fit.py as a file, and 300 days
+    of its simulated output as a CSV."""
+    import yaml
+
+    from tests.core.futures.test_fit import TWO_LINES, scenario, simulate
+
+    sc = tmp_path / "two.yaml"
+    sc.write_text(
+        "# two lines\n" + yaml.safe_dump(TWO_LINES, sort_keys=False) + "levers: []   # kept\n"
+    )
+    history = tmp_path / "out.csv"
+    simulate(scenario(), seed=3, days=300).write_csv(history)
+    return str(sc), str(history)
+
+
+def test_fit_writes_a_scenario_with_the_fitted_uncertainty(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    sc, history = fit_inputs(tmp_path)
+    out_yaml = tmp_path / "fitted.yaml"
+    code, out, err = run(
+        capsys, monkeypatch, "fit", sc, "--output-history", history, "-o", str(out_yaml)
+    )
+    assert code == 0, err
+    assert "Uptime fitted from" in out
+    assert "± " in out
+    assert "Wrote" in err
+    s = api.load_scenario(out_yaml)
+    assert s.uncertainty is not None
+    assert set(s.uncertainty.line_uptime) == {"a", "b"}
+    assert 0.85 < s.uncertainty.line_uptime["a"].mean < 1
+    text = out_yaml.read_text()
+    assert text.startswith("# two lines\n")
+    assert "levers: []   # kept" in text
+    assert "promiseline fit" in text
+
+
+def test_fit_the_demo_from_its_own_history(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`fit demo --output-history demo` prints the table and the section it would write."""
+    code, out, err = run(capsys, monkeypatch, "fit", "demo", "--output-history", "demo")
+    assert code == 0, err
+    assert "p1-final" in out
+    assert out.count("uncertainty:") == 1
+    assert "memory_days:" in out
+    assert "p2-final: {mean: 0.92, sd: 0.07}" in out  # the line without a record, as it was
+
+
+def test_fit_from_the_store(tmp_path: Path, tiny: Scenario, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """--db: the orders a service's database holds as built, per line and day."""
+    import datetime as dt
+
+    import numpy as np
+
+    from promiseline.core.model.orders import validate_orders
+
+    rng = np.random.default_rng(1)
+    rows = []
+    day = dt.date(2025, 1, 6)
+    while day < dt.date(2025, 6, 1):
+        if day.weekday() < 5 and not dt.date(2025, 1, 20) <= day <= dt.date(2025, 1, 24):
+            for k in range(int(rng.integers(1, 4))):
+                rows.append((f"b{day:%m%d}{k}", day))
+        day += dt.timedelta(days=1)
+    book = pl.DataFrame(
+        {
+            "order_id": [r[0] for r in rows],
+            "model": "A",
+            "variant": "S",
+            "market": "CN",
+            "locked_at": "2025-01-01T08:00:00",
+            "status": "built",
+            "line": "l1",
+            "build_date": [str(r[1]) for r in rows],
+        }
+    )
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    store = open_store(url)
+    store.import_orders(validate_orders(book, tiny), dt.datetime(2025, 6, 1))
+    store.close()
+    out_yaml = tmp_path / "fitted.yaml"
+    code, out, err = run(capsys, monkeypatch, "fit", TINY, "--db", url, "-o", str(out_yaml))
+    assert code == 0, err
+    assert f"from database {url}" in out.replace("\n", "")
+    fitted = api.load_scenario(out_yaml)
+    assert fitted.uncertainty is not None
+    assert 0.3 < fitted.uncertainty.line_uptime["l1"].mean < 1
+
+
+def test_fit_refuses_what_it_cannot_read(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sc, history = fit_inputs(tmp_path)
+    code, _, err = run(capsys, monkeypatch, "fit", sc)
+    assert code == 2
+    assert "--output-history FILE or --db URL" in err
+    code, _, err = run(capsys, monkeypatch, "fit", sc, "--output-history", "demo")
+    assert code == 2
+    assert "goes only with the demo scenario" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text(Path(history).read_text().replace("2023-01-05,a,", "2023-01-05,z,", 1))
+    code, _, err = run(capsys, monkeypatch, "fit", sc, "--output-history", str(bad))
+    assert code == 2
+    assert "unknown line 'z', expected one of ['a', 'b']" in err
+    bad.write_text("date,line,built\n2023-01-05,a,-4\n")
+    code, _, err = run(capsys, monkeypatch, "fit", sc, "--output-history", str(bad))
+    assert code == 2
+    assert "row 2: column built: '-4' is not a whole number >= 0" in err

@@ -192,6 +192,38 @@ def test_import_export_all_or_nothing(
     assert store.versions().book == 1
 
 
+@pytest.mark.both_stores
+def test_built_per_day_counts_what_the_plant_built(
+    store: SqlStore, tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """A daily output history from the store: orders built, shipped or delivered, per
+    line and build day (what `fit --db` reads); nothing else counts."""
+    assert store.built_per_day().height == 0
+    done = {  # order: status, build day
+        "o00": ("built", "2025-01-02"),
+        "o01": ("built", "2025-01-02"),
+        "o02": ("shipped", "2025-01-02"),
+        "o03": ("delivered", "2025-01-03"),
+        "o04": ("scheduled", "2025-01-03"),  # planned, not built
+    }
+    rows = tiny_orders.with_columns(
+        pl.col("order_id")
+        .replace_strict({k: v[0] for k, v in done.items()}, default=pl.col("status"))
+        .alias("status"),
+        pl.when(pl.col("order_id").is_in(list(done)))
+        .then(pl.lit("l1"))
+        .otherwise(pl.col("line"))
+        .alias("line"),
+        pl.col("order_id")
+        .replace_strict({k: v[1] for k, v in done.items()}, default=pl.col("build_date"))
+        .alias("build_date"),
+    )
+    store.import_orders(validate_orders(rows, tiny), NOW)
+    got = store.built_per_day()
+    assert got.schema == {"date": pl.Date, "line": pl.String, "built": pl.Int64}
+    assert got.rows() == [(dt.date(2025, 1, 2), "l1", 3), (dt.date(2025, 1, 3), "l1", 1)]
+
+
 def test_api_keys(store: SqlStore) -> None:
     """Keys are found by hash until revoked; the last admin key stays."""
     store.add_key("key1", "hash1", "planner", NOW)

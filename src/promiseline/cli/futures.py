@@ -1,5 +1,6 @@
 """Commands about what may come: simulate (Monte Carlo windows), backtest (do promises
-come true), report (the overview, with a Monte Carlo band if asked)."""
+come true), report (the overview, with a Monte Carlo band if asked), fit (the
+uncertainty learned from the record)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ import click
 import typer
 
 from promiseline import api
-from promiseline.cli.readouts import print_backtest, print_simulation
+from promiseline.cli.readouts import print_backtest, print_fit, print_simulation
 from promiseline.cli.shared import (
     AcceptRejected,
     AsOfOpt,
     OrdersArg,
     ScenarioArg,
+    err,
     exit_if_rejected,
+    out,
     parse_days,
     print_paths,
     read_inputs,
@@ -193,3 +196,71 @@ def backtest(
         paths = write_backtest(scores, output) | backtest_charts(result, output, made_as_of)
     print_backtest(scores)
     print_paths(paths)
+
+
+@commands.command()
+def fit(
+    scenario: ScenarioArg,
+    output_history: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-history",
+            help="Daily output per line, .csv or .parquet of date, line, built ('demo': the "
+            "demo's, with the demo scenario).",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Or the orders a service's database holds as built, counted per line and "
+            "day (sqlite:///FILE or postgresql://...).",
+            show_default=False,
+        ),
+    ] = None,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(
+            help="Part receipts, .csv or .parquet of date, part, received: their outages.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the scenario with the fitted uncertainty to this YAML file (default: "
+            "print the uncertainty section).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Learn the uncertainty from the record: per line, uptime (mean, sd, level_share,
+    memory_days) and slowdowns from the daily output against the plan; per part,
+    outages from receipts. Each estimate with its standard error."""
+    if (output_history is None) == (db is None):
+        raise click.UsageError("give the record: --output-history FILE or --db URL (one)")
+    if output is not None and output.is_dir():
+        raise click.UsageError(f"-o/--output: {output} is a folder; name the YAML file to write")
+    history = output_history
+    if history is not None and str(history) == "demo" and str(scenario) != "demo":
+        raise click.UsageError(
+            "--output-history demo is the demo's record and goes only with the demo scenario"
+        )
+    with steps() as say:
+        say("loading the scenario")
+        s = api.load_scenario(scenario)
+        say("fitting the record")
+        result = api.fit(s, history, db=db, receipts=receipts)
+        text = api.fitted_scenario(scenario, result)
+        if output is not None:
+            output.write_text(text, encoding="utf-8")
+    print_fit(result)
+    if output is None:
+        from promiseline.io.scenario_edit import section_of
+
+        out.print(section_of(text), markup=False, highlight=False, end="", soft_wrap=True)
+    else:
+        err.print(f"Wrote {output} (the scenario with the fitted uncertainty)", highlight=False)

@@ -1,5 +1,5 @@
 """What more than one command prints: a plan's summary, its export part and outlook, a
-Monte Carlo run, a backtest's scores. Every figure comes from the API's answers."""
+Monte Carlo run, a backtest's scores, a fit. Every figure comes from the API's answers."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from promiseline.cli.shared import out, table
 if TYPE_CHECKING:
     import polars as pl
 
+    from promiseline.core.futures.fit import Estimate, Fit, Spells
     from promiseline.core.futures.simulate import Simulation
 
 
@@ -250,3 +251,68 @@ def print_backtest(j: dict[str, Any]) -> None:
             left=1,
         )
     )
+
+
+def print_fit(result: Fit) -> None:
+    """What `fit` learned: uptime and slowdowns per line, outages per part, each
+    estimate ± its standard error; then what could not be fitted and why."""
+    out.print(
+        table(
+            f"Uptime fitted from {result.source} (estimate ± standard error)",
+            ("line", "days", "mean", "sd", "level_share", "memory_days"),
+            (
+                (
+                    f.line,
+                    f"{f.days_used:,}",
+                    f.mean.text(3),
+                    f.sd.text(3),
+                    f.level_share.text(2),
+                    f.memory_days.text(1),
+                )
+                for f in result.lines
+            ),
+        )
+    )
+    spells = [(f.line, f.slowdowns) for f in result.lines]
+    spells += [(p.part, p.outages) for p in result.parts]
+    if spells:
+        out.print(
+            table(
+                "Slowdowns per line, outages per part",
+                (
+                    "line or part",
+                    "spells",
+                    "per_year",
+                    "depth mean",
+                    "depth sd",
+                    "days mean",
+                    "days sd",
+                ),
+                ((name, *_spell_cells(sp)) for name, sp in spells),
+            )
+        )
+    for f in result.lines:
+        missing = f", {f.days_missing:,} without a row (left out)" if f.days_missing else ""
+        out.print(
+            f"[dim]{f.line}: {f.days_used:,} of {f.working_days:,} working days used, "
+            f"{f.first} to {f.last}{missing}[/]",
+            highlight=False,
+        )
+        for note in f.notes:
+            out.print(f"[dim]{f.line}: {note}[/]", highlight=False)
+    for why in result.skipped:
+        out.print(f"[yellow]{why}[/]", highlight=False)
+
+
+def _spell_cells(sp: Spells) -> list[str]:
+    def cell(e: Estimate | None, digits: int) -> str:
+        return "" if e is None else e.text(digits)
+
+    return [
+        f"{sp.count} in {sp.years:.1f} y",
+        sp.per_year.text(2),
+        cell(sp.depth_mean, 2),
+        cell(sp.depth_sd, 2),
+        cell(sp.days_mean, 1),
+        cell(sp.days_sd, 1),
+    ]

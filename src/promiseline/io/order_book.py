@@ -19,32 +19,33 @@ _FIELD_START, _UNQUOTED, _QUOTED, _AFTER_QUOTE = 0, 1, 2, 3
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def _kind(path: Path) -> str:
+def _kind(path: Path, what: str = "order-book") -> str:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
     if suffix in (".csv", ".txt"):
         return "csv"
-    raise OrderBookError(f"{path}: unknown order-book format {suffix!r}, expected .csv or .parquet")
+    raise OrderBookError(f"{path}: unknown {what} format {suffix!r}, expected .csv or .parquet")
 
 
 def read_raw(
     path: str | Path,
     required: tuple[str, ...] = REQUIRED,
     optional: tuple[str, ...] = OPTIONAL,
+    what: str = "order-book",
 ) -> pl.DataFrame:
     """The file's rows as they are, with `row`: the CSV line number or 1-based Parquet row
     (and, for CSV, `row_error`: a line whose field count is not the header's); the
     columns `required` must be there (an order book's, or another table's such as
-    progress)."""
+    progress). `what` names the kind of file in the errors ("order-book", ...)."""
     p = Path(path)
     if p.is_dir():
-        raise OrderBookError(f"{p}: is a directory, expected an order-book file")
+        raise OrderBookError(f"{p}: is a directory, expected {_a(what)} file")
     if not p.is_file():
-        raise OrderBookError(f"{p}: no such order-book file")
-    kind = _kind(p)
+        raise OrderBookError(f"{p}: no such {what} file")
+    kind = _kind(p, what)
     try:
-        df = _read_csv(p) if kind == "csv" else _read_parquet(p)
+        df = _read_csv(p, required) if kind == "csv" else _read_parquet(p, what)
     except pl.exceptions.PolarsError as e:
         raise OrderBookError(f"{p}: cannot read {kind}: {_first_paragraph(e)}") from None
     except OSError as e:
@@ -59,17 +60,21 @@ def read_raw(
     return df
 
 
-def _read_parquet(p: Path) -> pl.DataFrame:
+def _a(what: str) -> str:
+    return ("an " if what[0] in "aeiou" else "a ") + what
+
+
+def _read_parquet(p: Path, what: str = "order-book") -> pl.DataFrame:
     with p.open("rb") as f:
         head = f.read(4)
     if not head:
-        raise OrderBookError(f"{p}: empty file, expected a Parquet order book")
+        raise OrderBookError(f"{p}: empty file, expected a Parquet {what.replace('-', ' ')}")
     if head != b"PAR1":
         raise OrderBookError(f"{p}: not a Parquet file (it does not start with PAR1)")
     return pl.read_parquet(p).with_row_index("row", offset=1)
 
 
-def _read_csv(p: Path) -> pl.DataFrame:
+def _read_csv(p: Path, required: tuple[str, ...] = REQUIRED) -> pl.DataFrame:
     """Every record polars reads, numbered by the line it starts on; blank lines are
     skipped and a record with more or fewer fields than the header gets a `row_error`
     (polars would fail the whole file on the first, and pad the second silently)."""
@@ -79,7 +84,7 @@ def _read_csv(p: Path) -> pl.DataFrame:
     content = np.flatnonzero(~blank)
     if len(content) == 0:
         raise OrderBookError(
-            f"{p}: empty file, expected a header line such as {','.join(REQUIRED)}"
+            f"{p}: empty file, expected a header line such as {','.join(required)}"
         )
     header = int(content[0])
     try:

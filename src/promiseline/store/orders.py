@@ -449,6 +449,18 @@ class OrderTables(Db):
         "AND line IS NOT NULL AND build_date IS NOT NULL)"
     )
 
+    def built_per_day(self) -> pl.DataFrame:
+        """Vehicles built per line and day (`date, line, built`, a daily output history):
+        every order the plant reported built, on its line and build day, and those since
+        shipped or delivered, imported ones included."""
+        rows = self._all(
+            "SELECT build_date, line, COUNT(*) FROM orders "
+            f"WHERE status IN ({_HISTORY}) AND line IS NOT NULL AND build_date IS NOT NULL "
+            "GROUP BY build_date, line ORDER BY build_date, line"
+        )
+        frame = self._frame(rows, ("date", "line", "built"), dates=("date",))
+        return frame.cast({"line": pl.String, "built": pl.Int64})
+
     def export_orders(self) -> OrderBook:
         """Every order in the order-book columns (any status)."""
         rows = self._all(self.BOOK_SELECT + " ORDER BY order_id")

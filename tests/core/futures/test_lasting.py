@@ -104,3 +104,20 @@ def test_unknown_names_in_spells_are_named(tiny: Scenario) -> None:
     text = "\n".join(e.value.problems)
     assert "uncertainty.slowdowns[0].line: unknown line 'l9'" in text
     assert "uncertainty.outages[0].part: unknown part 'chip'" in text
+
+
+def test_a_level_of_each_period() -> None:
+    """`periods` draws a level of each period (a record of quarters, as fit reads one):
+    the level holds within a period and is drawn anew at the next; without it a future
+    draws exactly as before."""
+    spec = Uptime(mean=0.9, sd=0.05, level_share=0.9, memory_days=0)
+    periods = np.repeat(np.arange(3), 100)
+    z = np.stack([latent(np.random.default_rng([5, i]), spec, 300, periods) for i in range(2000)])
+    same = np.corrcoef(z[:, 10], z[:, 90])[0, 1]
+    other = np.corrcoef(z[:, 90], z[:, 110])[0, 1]
+    assert same == pytest.approx(0.9, abs=0.03)
+    assert other == pytest.approx(0.0, abs=0.05)
+    assert z.std() == pytest.approx(1.0, abs=0.02)
+    one = latent(np.random.default_rng(9), SPEC, 50)
+    again = latent(np.random.default_rng(9), SPEC, 50, None)
+    assert np.array_equal(one, again)

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special, stats
 from scipy.signal import lfilter
 
-from promiseline.core.arrays import F64
+from promiseline.core.arrays import F64, I64
 from promiseline.core.model.scenario import Share, Spread, Uptime
 
 Z_GRID = np.linspace(-7.0, 7.0, 4001)  # the latent's quantile table (error < 1e-4)
@@ -41,11 +41,19 @@ def _quantiles(mean: float, sd: float) -> F64:
     return out
 
 
-def latent(rng: np.random.Generator, spec: Uptime, days: int) -> F64:
+def latent(rng: np.random.Generator, spec: Uptime, days: int, periods: I64 | None = None) -> F64:
     """A standard normal per day: the future's level (share `level_share` of the
-    variance) plus a stationary AR(1) with correlation exp(-1 / memory_days) a day."""
+    variance) plus a stationary AR(1) with correlation exp(-1 / memory_days) a day.
+
+    `periods` (a period number per day, non-decreasing: e.g. calendar quarters) draws a
+    level of each period instead of one for the whole future: a record of several
+    quarters as `fit` reads one (a future draws without it, as before)."""
     phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
-    level = rng.standard_normal()
+    level: F64 | float = rng.standard_normal()
+    if periods is not None:
+        first = int(periods[0]) if len(periods) else 0
+        count = int(periods[-1]) - first + 1 if len(periods) else 0
+        level = np.append(level, rng.standard_normal(max(count - 1, 0)))[periods - first]
     shocks = rng.standard_normal(days)
     start = rng.standard_normal()  # the AR(1) starts in its stationary law
     ar: F64 = lfilter([math.sqrt(1 - phi * phi)], [1.0, -phi], shocks, zi=[phi * start])[0]
@@ -54,12 +62,22 @@ def latent(rng: np.random.Generator, spec: Uptime, days: int) -> F64:
     return out
 
 
-def lasting_uptime(rng: np.random.Generator, spec: Uptime, days: int) -> F64:
-    """One line's uptime per day: Beta(mean, sd) each day, moving together over days."""
+def uptime_of(spec: Uptime, z: F64) -> F64:
+    """Latent normals mapped to the days' uptime: Beta(mean, sd) through its quantiles."""
+    if spec.mean >= 1.0 or spec.sd == 0:
+        return np.full(len(z), spec.mean)
+    out: F64 = np.interp(z, Z_GRID, _quantiles(spec.mean, spec.sd))
+    return out
+
+
+def lasting_uptime(
+    rng: np.random.Generator, spec: Uptime, days: int, periods: I64 | None = None
+) -> F64:
+    """One line's uptime per day: Beta(mean, sd) each day, moving together over days
+    (`periods`: a level of each period, see `latent`)."""
     if spec.mean >= 1.0 or spec.sd == 0:
         return np.full(days, spec.mean)
-    out: F64 = np.interp(latent(rng, spec, days), Z_GRID, _quantiles(spec.mean, spec.sd))
-    return out
+    return uptime_of(spec, latent(rng, spec, days, periods))
 
 
 def spells(

@@ -126,6 +126,28 @@ def _line(
     return vehicles, works & stopped
 
 
+def planned_vehicles(s: Scenario, first: dt.date, days: int) -> F64:
+    """Vehicles per line and day [line, day] from `first` for `days` days, by the
+    scenario's lines, calendar, shifts and ramp-ups (no uptime): what the plan asked of
+    each line on those days, the days before `start` included (a record of the past is
+    read against the shifts the scenario lists for it; before a line's first shift,
+    none)."""
+    dates = _dates(first, days)
+    out = np.zeros((len(s.lines), days))
+    for i, (plant, line) in enumerate(s.lines):
+        out[i] = _line(s, plant, line, dates)[0]
+    return out
+
+
+def part_arrivals(s: Scenario, first: dt.date, days: int) -> F64:
+    """Arrivals per part and day [part, day] by the supply schedules (per_week / 7)."""
+    dates = _dates(first, days)
+    out = np.zeros((len(s.parts), days))
+    for i, part in enumerate(s.parts):
+        out[i] = _schedule(dates, [x.from_ for x in part.supply], [x.per_week for x in part.supply])
+    return out / 7.0
+
+
 def capacity(
     s: Scenario,
     *,
