@@ -54,8 +54,11 @@ def reference(p: Plan, day: dt.date, up: dict[str, float]) -> PlantDay:
             for i, r in enumerate(rows)
             if p.group[i] != RESERVED and r["line"] == name and r["build_date"] == day
         ]
-        slots = int(cap.slots[li, index]) if 0 <= index < cap.days else 0
-        capacity[name] = max(slots, len(cars))
+        # a day outside the horizon has no line-day: nothing is built (a frozen order
+        # dated past the horizon's end is listed, but no plant reports it: the progress
+        # rule refuses a build date outside the horizon)
+        inside = 0 <= index < cap.days
+        capacity[name] = max(int(cap.slots[li, index]), len(cars)) if inside else 0
         k = min(len(cars), math.floor(capacity[name] * up[name] + 0.5))
         slipped += len(cars) - k
         for i, r in cars[:k]:
@@ -356,3 +359,31 @@ def test_a_plant_with_luck_builds_within_capacity_and_in_order(data: st.DataObje
         assert not (due and sailing_ok), row  # due, and not delivered
         departed = row["departure_date"] is not None and row["departure_date"] <= last
         assert not (departed and row["status"] == "built"), row  # gone, and not shipped
+
+
+def test_a_frozen_order_dated_past_the_horizon_is_not_built(tiny: Scenario) -> None:
+    """Found by hypothesis: a plan as of the horizon's last day lists a frozen order dated
+    after it; no line-day exists there, so the plant builds nothing (it slips) and never
+    reports a build date the progress rule refuses."""
+    end = tiny.start + dt.timedelta(days=tiny.horizon_days)
+    s = tiny.replace(as_of=end - dt.timedelta(days=1))
+    raw = pl.DataFrame(
+        {
+            "order_id": ["late"],
+            "model": ["A"],
+            "variant": ["S"],
+            "options": [""],
+            "market": ["CN"],
+            "locked_at": [str(tiny.start) + "T08:00:00"],
+            "priority": ["0"],
+            "status": ["scheduled"],
+            "line": ["l1"],
+            "build_date": [str(end)],
+            "sailing_id": [None],
+        }
+    )
+    p = plan(s, validate_orders(raw, s))
+    assert p.table.filter(pl.col("order_id") == "late")["build_date"].item() == end
+    day = plant_day(p, end, seed=0)
+    assert day.built == ()
+    assert day.slipped == 1

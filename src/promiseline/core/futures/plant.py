@@ -112,8 +112,9 @@ def plant_day(plan: Plan, day: dt.date, seed: int = 0) -> PlantDay:
     slipped = 0
     for li, name in enumerate(cap.line_names):
         cars = on_day.filter(pl.col("line") == name).sort("i")
-        slots = int(cap.slots[li, index]) if 0 <= index < cap.days else 0
-        capacity[name] = max(slots, cars.height)
+        inside = 0 <= index < cap.days  # outside the horizon nothing is built (no line-day)
+        slots = int(cap.slots[li, index]) if inside else 0
+        capacity[name] = max(slots, cars.height) if inside else 0
         k = min(cars.height, math.floor(capacity[name] * drawn[name] + 0.5))
         slipped += cars.height - k
         for car in cars.head(k).iter_rows(named=True):
