@@ -58,6 +58,8 @@ class Prepared:
     grp: npt.NDArray[np.int8]
     rel: I32  # the first day each order may be built
     locked: I32  # the day it locked: from then on it is in the backlog
+    waiting: I32  # from when it may still cancel: its lock, or the plan's day when it
+    # locked before (an order still in the book has not cancelled so far)
     fixed: Fixed  # where history and frozen orders stand
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
@@ -154,7 +156,8 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     planned = base.placement.line >= 0
     base_day = np.where(planned, base.placement.day, days).astype(np.int32)
     wait = rows["wait_days"].fill_null(days).to_numpy().astype(np.float64)
-    exposed = (np.minimum(base_day, days) - base.lock_days()).astype(np.float64)  # since lock
+    waiting = np.maximum(base.lock_days(), (s.now - s.start).days).astype(np.int32)
+    exposed = (np.minimum(base_day, days) - waiting).astype(np.float64)  # from now on
     p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
     weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
@@ -177,6 +180,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         grp=base.group,
         rel=base.rel,
         locked=base.lock_days(),
+        waiting=waiting,
         fixed=base.fixed,
         base_day=base_day,
         lead=base.lead,
@@ -258,7 +262,7 @@ def one_future(prep: Prepared, future: int) -> Future:
             d.cancel_timing,
             prep.weekly[who],
             prep.p_cancel[who],
-            prep.locked[who],
+            prep.waiting[who],
             np.minimum(prep.base_day[who], days),
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
