@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promiseline.core.futures.sampling import cancel_chance
 from promiseline.core.futures.simulate import Partial, Prepared, one_future, run_futures, simulate
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario, Uncertainty
+from promiseline.core.planning.plan import ACTIVE
 from promiseline.core.planning.planner import plan
 from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
@@ -137,6 +141,27 @@ def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl
     assert (p50 <= base).all()
     assert p50[0] == base[0]  # nobody has cancelled on the first day yet
     assert (p50 < base).any()
+
+
+def test_an_order_still_waiting_has_not_cancelled_so_far(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """Planned as of a later day, an order locked before it has not cancelled so far (it
+    is still in the book): its chance is its hazard over the weeks from that day to its
+    build, not from its lock, and a future cancels it on that day or later."""
+    u = {"cancellation": {"base_weekly": 0.05, "per_month_wait": 0.05, "refund_take_rate": 0.0}}
+    s = tiny.replace(uncertainty=u, as_of=dt.date(2025, 1, 15))
+    sim = simulate(s, tiny_orders, futures=1, seed=5)
+    prep, now, days = sim.prep, 14, s.horizon_days
+    active = prep.grp == ACTIVE
+    assert (prep.locked[active] < now).sum() >= 10
+    wait = sim.base.table["wait_days"].fill_null(days).to_numpy().astype(np.float64)
+    left = (np.minimum(prep.base_day, days) - now).astype(np.float64)
+    chance = cancel_chance(Uncertainty.model_validate(u), wait, left)
+    assert np.allclose(prep.p_cancel[active], chance[active])
+    when = np.concatenate([one_future(prep, f).cancel_on for f in range(30)])
+    assert (when < days).sum() >= 10
+    assert (when >= now).all()
 
 
 def test_delivery_forecasts_are_the_futures_counted(

@@ -1,13 +1,14 @@
 """Backtest: does a promise come true as often as it says?
 
 One reality is drawn (a future of the world's `uncertainty`; the world is the planner's
-scenario, or that scenario with patches the planner does not know about). Time is then
-replayed through it: every `every` days the planner sees only what was known that day
-(orders locked so far and not cancelled, what was really built so far, parts on hand,
-ramp-ups that really started) and plans and simulates again, as the service would. Each
-order's promises are recorded and scored, as they are made, against the delivery the
-reality holds for it: the backtest never lets a promise see the future, it only scores
-it with the future.
+scenario, or that scenario with patches the planner does not know about), as of its own
+day (`as_of`, else `start`). Time is then replayed through it from that day (a replay
+before it would offer days the reality never built on): every `every` days the planner
+sees only what was known that day (orders locked so far and not cancelled, what was
+really built so far, parts on hand, ramp-ups that really started) and plans and
+simulates again, as the service would. Each order's promises are recorded and scored,
+as they are made, against the delivery the reality holds for it: the backtest never
+lets a promise see the future, it only scores it with the future.
 
 What a replay date knows (`known_on`) is what the service knows on that day: the
 scenario as of that day (SCENARIO.md, "Planning as of a moment"), with ramp-ups that
@@ -16,6 +17,15 @@ reality built before the day are history (built, shipped, delivered, with their 
 day and sailing), those it builds in the next `frozen_days` are scheduled there, and
 the rest locked so far and not cancelled wait. The same roll a service sees through its
 progress, so the backtest scores what the service does.
+
+Those frozen days are closed to every other order, in the replay's plan and in each of
+its futures: the reality built nothing else there (an order waiting then could not have
+fitted, or the planning rule would have put it there). Open, they handed each future's
+good days there (uptime above what the reality had, and so scheduled) to the orders
+waiting, and took nothing back on its bad days (scheduled orders hold their slots past
+capacity): a few cars a line-day, gained by every order behind them, so that long queues
+came after every future. A service's frozen days are scheduled by its own plan at full
+rate, so a future's uptime (at most 1) opens no room there either.
 """
 
 from __future__ import annotations
@@ -62,7 +72,7 @@ from promiseline.core.futures.simulate import (
 )
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
-from promiseline.core.model.scenario import RampSlip, Scenario, Spread, Uncertainty
+from promiseline.core.model.scenario import RampSlip, Scenario, Shutdown, Spread, Uncertainty
 from promiseline.core.model.window import NOMINAL
 from promiseline.core.planning.plan import ACTIVE, FROZEN, sailing_ids
 from promiseline.core.planning.planner import plan
@@ -156,7 +166,8 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
 
 def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, pl.DataFrame]:
     """The scenario and order book the service holds on `day` (days since the start): as
-    of that day, with the progress the reality's plant reported."""
+    of that day, with the progress the reality's plant reported, and the frozen days
+    closed to all but what the plant scheduled there (see the module's text)."""
     now = planner.start + dt.timedelta(days=day)
     started = {ln: d for ln, d in reality.ramp_start.items() if d <= now}
     plants = [
@@ -188,7 +199,15 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
             late = (now - ln.ramp_up.from_).days + 1
             slips[ln.name] = RampSlip(mean=spec.mean, sd=spec.sd, at_least=late)
     u = u.model_copy(update={"line_ramp_slip": slips})
-    scenario = planner.model_copy(update={"plants": tuple(plants), "uncertainty": u, "as_of": now})
+    calendar = planner.calendar
+    if planner.frozen_days:
+        closed = Shutdown(
+            name="frozen-zone", from_=now, to=now + dt.timedelta(days=planner.frozen_days - 1)
+        )
+        calendar = calendar.model_copy(update={"shutdowns": (*calendar.shutdowns, closed)})
+    scenario = planner.model_copy(
+        update={"plants": tuple(plants), "uncertainty": u, "as_of": now, "calendar": calendar}
+    )
     r = reality
     built = (r.build >= 0) & (r.build < day)
     frozen = (r.build >= day) & (r.build < day + planner.frozen_days)
@@ -741,20 +760,24 @@ def backtest(
     progress: Progress | None = None,
     recalibrate: bool = True,
 ) -> Backtest:
-    """Replay `span_days` every `every_days` through `realities` realities (seeds seed,
-    seed + 1, ...) of each world (default: the planner's own scenario) and score every
-    promise made against what came."""
+    """Replay `span_days` from the scenario's own day (`as_of`, else `start`) every
+    `every_days` through `realities` realities (seeds seed, seed + 1, ...) of each world
+    (default: the planner's own scenario) and score every promise made against what came.
+    A reality is drawn as of that day, so a replay before it would offer the days in
+    between, which the reality never used."""
+    first = (planner.now - planner.start).days
     if not 1 <= every_days <= span_days:
         raise InvalidRequestError(f"every must be 1 to {span_days} days, got {every_days}")
-    if not 1 <= span_days < planner.horizon_days:
+    if not 1 <= span_days < planner.horizon_days - first:
         raise InvalidRequestError(
-            f"span must be 1 to {planner.horizon_days - 1} days (the horizon), got {span_days}"
+            f"span must be 1 to {planner.horizon_days - first - 1} days (the horizon from "
+            f"{planner.now}), got {span_days}"
         )
     if not 1 <= realities <= 100:
         raise InvalidRequestError(f"realities must be 1 to 100, got {realities}")
     say = progress or (lambda _: None)
     kinds = list(worlds) or [("the scenario's own uncertainty", planner)]
-    days = list(range(0, span_days, every_days))
+    days = list(range(first, first + span_days, every_days))
     ledgers, delivered, realized, names, seeds = [], [], [], [], []
     for name, world in kinds:
         check_world(planner, world)
