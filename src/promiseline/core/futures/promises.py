@@ -276,8 +276,7 @@ class QueueSpread:
         lo_i, hi_i, mass = shortest_runs(mix, offs, NOMINAL)
         cum = np.cumsum(mix, axis=1)
         mid_i = np.argmax(cum >= 0.5 * cum[:, -1:] - 1e-12, axis=1)
-        upto = np.zeros(n_groups, dtype=np.int64)
-        upto[:] = np.iinfo(np.int64).min
+        upto = np.full(n_groups, np.iinfo(np.int64).min)
         np.maximum.at(upto, gid, keys["ahead"].to_numpy().astype(np.int64))
         first = np.unique(gid, return_index=True)[1]
         names = keys[pl.Series(first)].select("model", "market", "stretch").rows()
