@@ -68,6 +68,7 @@ def test_windows_come_from_the_monte_carlo(db_url: str, noisy: str, clock: Clock
         expected = new_order_window(
             spread,
             "A",
+            "S",
             "CN",
             build,
             build + dt.timedelta(days=7),

@@ -121,7 +121,7 @@ class Intake:
         now = self.clock()
         book = self.live.book if lock else self.live.quote
         q = book(model, variant, market, options, now)
-        window = self.live.new_window(model, market, q, now.date())
+        window = self.live.new_window(model, variant, market, q, now.date())
         status = Status.LOCKED if lock else Status.RESERVED
         order = NewOrder(
             order_id=f"PL-{now:%y%m%d}-{secrets.token_hex(5).upper()}",
@@ -170,7 +170,7 @@ class Intake:
         self.policy.check_lock(order_id, rec.status)
         now = self.clock()
         q = self.live.book(rec.model, rec.variant, rec.market, rec.options_dict(), now)
-        window = self.live.new_window(rec.model, rec.market, q, now.date())
+        window = self.live.new_window(rec.model, rec.variant, rec.market, q, now.date())
         await self._apply(
             booked=True,
             t=Transition(
@@ -281,7 +281,7 @@ class Intake:
         if rec.status == Status.RESERVED:
             now = self.clock()
             q = live.quote(rec.model, rec.variant, rec.market, rec.options_dict(), now)
-            w = live.new_window(rec.model, rec.market, q, now.date())
+            w = live.new_window(rec.model, rec.variant, rec.market, q, now.date())
             return OrderView(rec, w, q.bound_by or None, True, evs, as_of)
         if rec.status in QUEUED:
             row = live.row(order_id)

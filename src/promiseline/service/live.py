@@ -193,10 +193,19 @@ class LivePlan:
         if text is not None:
             self.spread = QueueSpread.from_json(json.loads(text))
 
-    def new_window(self, model: str, market: str, q: Quote, locked: dt.date) -> Window | None:
+    def new_window(
+        self, model: str, variant: str, market: str, q: Quote, locked: dt.date
+    ) -> Window | None:
         """The window of an order just taken (core/futures/promises.new_order_window)."""
         return new_order_window(
-            self.spread, model, market, q.build_date, q.delivery_date, locked, q.queue_position
+            self.spread,
+            model,
+            variant,
+            market,
+            q.build_date,
+            q.delivery_date,
+            locked,
+            q.queue_position,
         )
 
     def _swap(self, snap: Snapshot) -> None:

@@ -248,32 +248,32 @@ def test_changes_with_monte_carlo_windows_by_hand() -> None:
 def test_queue_spread_gives_the_window_of_the_orders_around() -> None:
     """Per model and market, the stretch of the queue holding the position gives offsets
     from the planned date; past the last stretch, the last one; nothing alike, None."""
-    spread = QueueSpread({("A", "CN"): ([20, 40], [(-2, 1, 6, 0.84), (-4, 2, 12, 0.81)])})
+    spread = QueueSpread({("A", "S", "CN"): ([20, 40], [(-2, 1, 6, 0.84), (-4, 2, 12, 0.81)])})
     planned = day(50)  # 30 days ahead of day 20: the second stretch
-    assert spread.window("A", "CN", day(43), planned, 150, day(20)) == Window(
+    assert spread.window("A", "S", "CN", day(43), planned, 150, day(20)) == Window(
         day(43), day(46), day(62), 150, day(52), NEARBY, 0.81
     )
-    assert spread.window("A", "CN", day(43), planned, 100, day(30)) == Window(
+    assert spread.window("A", "S", "CN", day(43), planned, 100, day(30)) == Window(
         day(43), day(48), day(56), 100, day(51), NEARBY, 0.84
     )
     # 80 days ahead, past every simulated order: the last stretch's offsets, doubled
-    assert spread.window("A", "CN", day(43), planned, 900, day(-30)) == Window(
+    assert spread.window("A", "S", "CN", day(43), planned, 900, day(-30)) == Window(
         day(43), day(42), day(74), 900, day(54), NEARBY, 0.81
     )
-    assert spread.window("A", "DE", day(43), planned, 150, day(20)) is None
+    assert spread.window("A", "S", "DE", day(43), planned, 150, day(20)) is None
     again = QueueSpread.from_json(spread.to_json())
     assert again == spread
-    stored_before = [["A", "CN", [100], [[-2, 1, 6]]]]  # by queue position: not read
+    stored_before = [["A", "CN", [100], [[-2, 1, 6]]]]  # an older shape: not read
     assert QueueSpread.from_json(stored_before).table == {}
     # an order taken: the spread's window, else the plan's stand-in
-    assert new_order_window(spread, "A", "DE", day(43), planned, LOCKED, 7) == promise_window(
+    assert new_order_window(spread, "A", "S", "DE", day(43), planned, LOCKED, 7) == promise_window(
         day(43), planned, LOCKED, 7
     )
-    assert new_order_window(None, "A", "CN", day(43), planned, LOCKED, 7) == promise_window(
+    assert new_order_window(None, "A", "S", "CN", day(43), planned, LOCKED, 7) == promise_window(
         day(43), planned, LOCKED, 7
     )
-    assert new_order_window(spread, "A", "CN", day(43), planned, LOCKED, 150) == spread.window(
-        "A", "CN", day(43), planned, 150, LOCKED
+    assert new_order_window(spread, "A", "S", "CN", day(43), planned, LOCKED, 150) == spread.window(
+        "A", "S", "CN", day(43), planned, 150, LOCKED
     )
 
 
@@ -284,14 +284,14 @@ def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
     'between 4 November and 4 November' for an order built on 30 November). A window of
     one day where it could come is the neighbours' own, with their odds."""
     build, delivery = LOCKED + dt.timedelta(days=1), LOCKED + dt.timedelta(days=8)
-    ahead = QueueSpread({("A", "CN"): ([100], [(-32, -32, -32, 0.8)])})
+    ahead = QueueSpread({("A", "S", "CN"): ([100], [(-32, -32, -32, 0.8)])})
     stand_in = promise_window(build, delivery, LOCKED, 101)
-    assert new_order_window(ahead, "A", "CN", build, delivery, LOCKED, 101) == stand_in
-    narrow = QueueSpread({("A", "CN"): ([100], [(0, 0, 0, 0.9)])})
-    one_day = new_order_window(narrow, "A", "CN", build, delivery, LOCKED, 101)
+    assert new_order_window(ahead, "A", "S", "CN", build, delivery, LOCKED, 101) == stand_in
+    narrow = QueueSpread({("A", "S", "CN"): ([100], [(0, 0, 0, 0.9)])})
+    one_day = new_order_window(narrow, "A", "S", "CN", build, delivery, LOCKED, 101)
     assert one_day == Window(build, delivery, delivery, 101, delivery, NEARBY, 0.9)
-    fine = QueueSpread({("A", "CN"): ([100], [(-1, 2, 9, 0.8)])})
-    got = new_order_window(fine, "A", "CN", build, delivery, LOCKED, 101)
+    fine = QueueSpread({("A", "S", "CN"): ([100], [(-1, 2, 9, 0.8)])})
+    got = new_order_window(fine, "A", "S", "CN", build, delivery, LOCKED, 101)
     assert got is not None
     assert got.source == NEARBY  # borrowed, and says so
     assert got.earliest == delivery - dt.timedelta(days=1)  # still no sooner than possible
@@ -318,9 +318,9 @@ def test_queue_spread_pools_the_stretch_as_a_reference_would(
         if t["status"][i] == "planned" and t["delivery_date"][i] is not None and total[i] > 0
     ]
     now = sim.base.scenario.now
-    by_key: dict[tuple[str, str], list[int]] = {}
+    by_key: dict[tuple[str, str, str], list[int]] = {}
     for i in rows:
-        by_key.setdefault((t["model"][i], t["market"][i]), []).append(i)
+        by_key.setdefault((t["model"][i], t["variant"][i], t["market"][i]), []).append(i)
     assert set(spread.table) == set(by_key)
     for key, members in by_key.items():
         ahead = {i: (t["delivery_date"][i] - now).days for i in members}

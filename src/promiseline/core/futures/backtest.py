@@ -480,6 +480,7 @@ def _told_at_lock(
             p.table.select(
                 "order_id",
                 "model",
+                "variant",
                 "market",
                 "build_date",
                 "delivery_date",
@@ -495,6 +496,7 @@ def _told_at_lock(
         w = new_order_window(
             spread,
             o["model"],
+            o["variant"],
             o["market"],
             o["build_date"],
             o["delivery_date"],

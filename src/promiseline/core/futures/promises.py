@@ -210,15 +210,17 @@ BINS_PAD = 512  # room for a forecast's bins past the last offset
 
 @dataclass(frozen=True, slots=True)
 class QueueSpread:
-    """How far the simulated delivery days lie from the planned date, per model, market
-    and stretch of the queue: a new order gets the window of the orders around its place
-    at once, before the next simulation covers it. A stretch is found by how far ahead
+    """How far the simulated delivery days lie from the planned date, per model, variant,
+    market and stretch of the queue (variants differ in parts: a scarce part can hold one
+    to a fixed date while the line makes the other's wait uncertain): a new order gets
+    the window of the orders around its place at once, before the next simulation
+    covers it. A stretch is found by how far ahead
     the planned delivery lies (a queue position would drift as the queue ahead is built
     between two simulations, and take a new order for one at the front)."""
 
-    # (model, market) -> (the last days ahead of each stretch, [stretch, (earliest, likely,
+    # (model, variant, market) -> (the last days ahead of each stretch, [stretch, (earliest, likely,
     # latest) in days from the planned date, and the probability that run holds])
-    table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]]
+    table: dict[tuple[str, str, str], tuple[list[int], list[tuple[int, int, int, float]]]]
 
     @classmethod
     def of(cls, sim: Simulation) -> QueueSpread:
@@ -240,18 +242,19 @@ class QueueSpread:
         now = plan.scenario.now
         keys = t[pl.Series(rows)].select(
             "model",
+            "variant",
             "market",
             (pl.col("delivery_date") - pl.lit(plan.scenario.start)).dt.total_days().alias("day"),
             (pl.col("delivery_date") - pl.lit(now)).dt.total_days().alias("ahead"),
         )
         keys = keys.with_columns(
             (
-                pl.col("ahead").rank("ordinal").over("model", "market")
+                pl.col("ahead").rank("ordinal").over("model", "variant", "market")
                 * SPREAD_STRETCHES
-                // (pl.len().over("model", "market") + 1)
+                // (pl.len().over("model", "variant", "market") + 1)
             ).alias("stretch")
         )
-        group = keys.select(pl.struct("model", "market", "stretch").rank("dense") - 1)
+        group = keys.select(pl.struct("model", "variant", "market", "stretch").rank("dense") - 1)
         gid = group.to_series().to_numpy().astype(np.int64)
         n_groups = int(gid.max()) + 1
         span = SPREAD_DAYS
@@ -279,12 +282,12 @@ class QueueSpread:
         upto = np.full(n_groups, np.iinfo(np.int64).min)
         np.maximum.at(upto, gid, keys["ahead"].to_numpy().astype(np.int64))
         first = np.unique(gid, return_index=True)[1]
-        names = keys[pl.Series(first)].select("model", "market", "stretch").rows()
-        table: dict[tuple[str, str], tuple[list[int], list[tuple[int, int, int, float]]]] = {}
-        by_key = sorted(range(n_groups), key=lambda i: (names[i][0], names[i][1], names[i][2]))
-        for i in by_key:
-            m, k, _ = names[i]
-            ups, spread = table.setdefault((m, k), ([], []))
+        names = keys[pl.Series(first)].select("model", "variant", "market", "stretch").rows()
+        table: dict[tuple[str, str, str], tuple[list[int], list[tuple[int, int, int, float]]]]
+        table = {}
+        for i in sorted(range(n_groups), key=lambda i: names[i]):
+            m, v, k, _ = names[i]
+            ups, spread = table.setdefault((m, v, k), ([], []))
             ups.append(int(upto[i]))
             spread.append(
                 (int(offs[lo_i[i]]), int(offs[mid_i[i]]), int(offs[hi_i[i]]), float(mass[i]))
@@ -294,6 +297,7 @@ class QueueSpread:
     def window(
         self,
         model: str,
+        variant: str,
         market: str,
         build: dt.date | None,
         delivery: dt.date | None,
@@ -302,7 +306,7 @@ class QueueSpread:
     ) -> Window | None:
         """The window of a new order planned today for `delivery`, or None when nothing
         alike was simulated: its neighbours' (source NEARBY), with the odds theirs hold."""
-        entry = self.table.get((model, market))
+        entry = self.table.get((model, variant, market))
         if entry is None or delivery is None:
             return None
         ups, offs = entry
@@ -326,20 +330,20 @@ class QueueSpread:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "by": "days_ahead",
-            "table": [[m, k, ups, offs] for (m, k), (ups, offs) in self.table.items()],
+            "by": "variant_days_ahead",
+            "table": [[m, v, k, ups, offs] for (m, v, k), (ups, offs) in self.table.items()],
         }
 
     @classmethod
     def from_json(cls, data: Any) -> QueueSpread:
-        """From `to_json`; a spread stored before 0.9 (by queue position, a list) is not
-        read: the plan's stand-in serves until the next simulation stores one."""
-        if not isinstance(data, dict) or data.get("by") != "days_ahead":
+        """From `to_json`; a spread stored in an older shape is not read: the plan's
+        stand-in serves until the next simulation stores one."""
+        if not isinstance(data, dict) or data.get("by") != "variant_days_ahead":
             return cls({})
         return cls(
             {
-                (m, k): (list(ups), [(o[0], o[1], o[2], o[3]) for o in offs])
-                for m, k, ups, offs in data["table"]
+                (m, v, k): (list(ups), [(o[0], o[1], o[2], o[3]) for o in offs])
+                for m, v, k, ups, offs in data["table"]
             }
         )
 
@@ -347,6 +351,7 @@ class QueueSpread:
 def new_order_window(
     spread: QueueSpread | None,
     model: str,
+    variant: str,
     market: str,
     build: dt.date | None,
     delivery: dt.date | None,
@@ -362,7 +367,7 @@ def new_order_window(
     plan = promise_window(build, delivery, locked, queue_position)
     if spread is None or plan is None or build is None or delivery is None:
         return plan
-    w = spread.window(model, market, build, delivery, queue_position, locked)
+    w = spread.window(model, variant, market, build, delivery, queue_position, locked)
     if w is None or w.earliest is None or w.latest is None:
         return plan
     soonest = locked + (delivery - build)
