@@ -63,7 +63,7 @@ def test_the_plants_midnight_re_plans(
     clock = Clock()
 
     async def run(desk: OrderDesk) -> dt.date:
-        desk.live.start()
+        await desk.live.start()
         try:
             before = desk.live.replans
             assert not desk.live.day_turned()

@@ -109,7 +109,7 @@ class OrderDesk:
 
     async def start(self) -> None:
         self.committer.start()
-        self.live.start()
+        await self.live.start()
         self.feed.start()
         self.webhooks.start()
         if self.plant is not None:

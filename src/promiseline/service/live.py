@@ -124,7 +124,11 @@ class LivePlan:
 
     # --- keeping current ---
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Tell the windows of the plan started on (before the service takes requests:
+        after an import, half a million first promises written under load held order
+        intake's commits behind them for seconds), then keep the plan current."""
+        await self._settle(self.now, swap=False)
         self._task = asyncio.create_task(self._watch())
 
     async def stop(self) -> None:
@@ -168,9 +172,10 @@ class LivePlan:
             await self._settle(snap)
             return snap
 
-    async def _settle(self, snap: Snapshot) -> None:
+    async def _settle(self, snap: Snapshot, *, swap: bool = True) -> None:
         """Serve this plan from now on; the lease holder tells customers what moved."""
-        self._swap(snap)
+        if swap:
+            self._swap(snap)
         self.leader = await asyncio.to_thread(self._renew_lease)
         if self.leader:
             await asyncio.to_thread(self.record_windows, plan_windows(snap.plan))

@@ -10,12 +10,15 @@ import datetime as dt
 import re
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from promiseline.errors import StorageError
 from promiseline.store.schema import MIGRATIONS, statements
+
+T = TypeVar("T")
+Rows = list[Any] | Iterable[list[Any]]  # every row at once, or slices as they are read
 
 
 def redact(url: str) -> str:
@@ -142,6 +145,13 @@ class Db(ABC):
             cur.execute(self.q(sql), params)
             return fetch_all(cur)
 
+    def _read(self, sql: str, params: Sequence[Any], table: Callable[[Rows], T]) -> T:
+        """A query's rows made into `table` as they are read (`fetch_slices`)."""
+        with self._using() as conn:
+            cur = conn.cursor()
+            cur.execute(self.q(sql), params)
+            return table(fetch_slices(cur))
+
     # --- schema ---
 
     def version(self) -> int:
@@ -196,10 +206,18 @@ class _Held:
 FETCH_SLICE = 2_000  # rows a driver call returns at once
 
 
-def fetch_all(cur: Any) -> list[Any]:
-    """Every row of a query, a slice at a time: a driver's fetchall holds the interpreter
-    lock throughout; between slices other threads (the event loop) run."""
-    rows: list[Any] = []
+def fetch_slices(cur: Any) -> Iterator[list[Any]]:
+    """A query's rows a slice at a time: a driver's fetchall holds the interpreter lock
+    throughout; between slices other threads (the event loop) run. Made into a table a
+    slice at a time, no more than a slice of rows lives at once: half a million live
+    rows made every garbage collection pass walk them all (stalls of 100 ms)."""
     while part := cur.fetchmany(FETCH_SLICE):
+        yield part
+
+
+def fetch_all(cur: Any) -> list[Any]:
+    """Every row of a query, read a slice at a time (`fetch_slices`)."""
+    rows: list[Any] = []
+    for part in fetch_slices(cur):
         rows += part
     return rows

@@ -35,16 +35,20 @@ from promiseline.core.model.records import (
 )
 from promiseline.core.model.window import PLAN, Window
 from promiseline.errors import ConflictError
-from promiseline.store.db import Db
+from promiseline.store.db import Db, Rows
 
 ROWS_SLICE = 5_000  # rows turned into a table at once: about 15 ms holding the interpreter
 
 
-def in_slices(rows: list[Any], table: Callable[[list[Any]], pl.DataFrame]) -> pl.DataFrame:
-    """Rows made into one table a slice at a time, emptying `rows` as it goes. Making a
-    table of Python rows, and freeing them, each hold the interpreter lock throughout:
-    half a million rows at once froze the service's event loop (order intake) for over
-    a second during a re-plan; between slices other threads run."""
+def in_slices(rows: Rows, table: Callable[[list[Any]], pl.DataFrame]) -> pl.DataFrame:
+    """Rows made into one table a slice at a time, emptying `rows` as it goes (or, read
+    in slices, each made a table as it comes: db.fetch_slices). Making a table of
+    Python rows, and freeing them, each hold the interpreter lock throughout: half a
+    million rows at once froze the service's event loop (order intake) for over a
+    second during a re-plan; between slices other threads run."""
+    if not isinstance(rows, list):
+        made = [table(part) for part in rows]
+        return pl.concat(made, how="vertical_relaxed") if made else table([])
     if len(rows) <= ROWS_SLICE:
         return table(rows)
     parts = []
@@ -240,7 +244,7 @@ class OrderTables(Db):
         return Transitioned(t.order_id, "done", None)
 
     def _frame(
-        self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
+        self, rows: Rows, names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
         """Rows as a table (no Python work per row): dates come as dates."""
         kinds = {n: (pl.Date if n in dates else None) for n in names}
@@ -297,18 +301,18 @@ class OrderTables(Db):
         """Every order the filter finds with its promised window, as one table in id
         order (a download: read in one query, no object per order)."""
         cond, params = self._where(where)
-        rows = self._all(
-            "SELECT order_id, model, variant, market, status, locked_at, queue_position, "
-            "promised_earliest, COALESCE(promised_likely, promised_earliest), promised_latest, "
-            f"promised_source, promised_probability FROM orders WHERE {cond} ORDER BY order_id",
-            params,
-        )
         names = (
             *("order_id", "model", "variant", "market", "status", "locked_at"),
             *("queue_position", "earliest", "likely", "latest", "window_source"),
             "window_probability",
         )
-        frame = self._frame(rows, names, dates=("earliest", "likely", "latest"))
+        frame = self._read(
+            "SELECT order_id, model, variant, market, status, locked_at, queue_position, "
+            "promised_earliest, COALESCE(promised_likely, promised_earliest), promised_latest, "
+            f"promised_source, promised_probability FROM orders WHERE {cond} ORDER BY order_id",
+            params,
+            lambda rows: self._frame(rows, names, dates=("earliest", "likely", "latest")),
+        )
         return frame.with_columns(
             *(pl.col(c).cast(pl.String) for c in (*names[:5], "window_source")),
             self._stamps(pl.col("locked_at")),
@@ -463,10 +467,10 @@ class OrderTables(Db):
 
     def export_orders(self) -> OrderBook:
         """Every order in the order-book columns (any status)."""
-        rows = self._all(self.BOOK_SELECT + " ORDER BY order_id")
-        return OrderBook(self._typed(rows), (), f"database {self.name}")
+        table = self._read(self.BOOK_SELECT + " ORDER BY order_id", (), self._typed)
+        return OrderBook(table, (), f"database {self.name}")
 
-    def _typed(self, rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    def _typed(self, rows: Rows) -> pl.DataFrame:
         """Rows in the order-book columns as a typed table."""
         df = self._frame(rows, BOOK_COLUMNS, dates=("build_date",))
         return df.with_columns(

@@ -21,6 +21,7 @@ from promiseline.core.futures.promises import Promises
 from promiseline.core.model.lifecycle import EventKind
 from promiseline.core.model.records import Event
 from promiseline.core.model.window import PLAN, WindowChange
+from promiseline.store.db import fetch_slices
 from promiseline.store.orders import QUEUED_SQL, OrderTables
 
 _EVENT_COLS = "event_id, order_id, kind, at, actor, data"
@@ -31,12 +32,6 @@ class PromiseTables(OrderTables):
 
     def promises(self) -> Promises:
         """The windows promised to locked and scheduled orders."""
-        rows = self._all(
-            "SELECT order_id, promised_build, promised_earliest, promised_latest, "
-            "queue_position, COALESCE(promised_likely, promised_earliest), "
-            f"COALESCE(promised_source, '{PLAN}'), promised_probability "
-            f"FROM orders WHERE status IN ({QUEUED_SQL})"
-        )
         names = (
             "order_id",
             "build_date",
@@ -47,7 +42,16 @@ class PromiseTables(OrderTables):
             "source",
             "probability",
         )
-        return Promises.columns(self._frame(rows, names, dates=(*names[1:4], "likely")))
+        return Promises.columns(
+            self._read(
+                "SELECT order_id, promised_build, promised_earliest, promised_latest, "
+                "queue_position, COALESCE(promised_likely, promised_earliest), "
+                f"COALESCE(promised_source, '{PLAN}'), promised_probability "
+                f"FROM orders WHERE status IN ({QUEUED_SQL})",
+                (),
+                lambda rows: self._frame(rows, names, dates=(*names[1:4], "likely")),
+            )
+        )
 
     def record_promises(
         self,
@@ -170,13 +174,13 @@ class PromiseTables(OrderTables):
                 f"SELECT order_id, kind, at, data FROM events WHERE kind IN ({kinds}) "
                 f"AND order_id IN ({orders}) ORDER BY event_id"
             )
-            events = self._frame(cur.fetchall(), EVENT_COLUMNS)
+            events = self._frame(fetch_slices(cur), EVENT_COLUMNS)
             cur.execute(
                 "SELECT order_id, promised_earliest, promised_likely, promised_latest, "
                 f"COALESCE(promised_source, '{PLAN}'), promised_probability, status "
                 f"FROM orders WHERE status IN ({statuses})"
             )
-            windows = self._frame(cur.fetchall(), WINDOW_COLUMNS, dates=WINDOW_COLUMNS[1:4])
+            windows = self._frame(fetch_slices(cur), WINDOW_COLUMNS, dates=WINDOW_COLUMNS[1:4])
             cur.execute("SELECT MAX(at) FROM events")
             newest = cur.fetchone()[0]
         text = dict.fromkeys(("order_id", "kind", "data"), pl.String)

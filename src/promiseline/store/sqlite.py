@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from promiseline.core.model.records import Created, NewOrder
-from promiseline.store.db import fetch_all
+from promiseline.store.db import Rows, fetch_slices
 from promiseline.store.orders import INSERT_EVENT, INSERT_ORDER, in_slices
 from promiseline.store.sql import SqlStore
 
@@ -112,10 +112,10 @@ class SqliteStore(SqlStore):
 
     def _book_rows(self, cur: Any) -> pl.DataFrame:
         cur.execute(self.BOOK_SQL)
-        return self._typed(fetch_all(cur))
+        return self._typed(fetch_slices(cur))
 
     def _frame(
-        self, rows: list[Any], names: Sequence[str], *, dates: Sequence[str] = ()
+        self, rows: Rows, names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
         """SQLite keeps dates as ISO text: read as text, parsed in one go."""
 
