@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import psutil
@@ -14,11 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from promiseline.core.futures.promises import QueueSpread, new_order_window
+from promiseline.core.futures.recalibrate import Margins
+from promiseline.core.model.lifecycle import EventKind, Status
+from promiseline.core.model.records import Transition
+from promiseline.core.model.window import MONTE_CARLO, Window
 from promiseline.server import create_app
 from promiseline.store import open_store
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for
 from tests.service.server import free_port, start
+from tests.store.conftest import new
 
 NOISE = """
 uncertainty:
@@ -115,3 +121,72 @@ def test_a_killed_service_leaves_no_forecast_process(tmp_path: Path) -> None:
         return not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in kids)
 
     wait_for(gone, 15)
+
+
+def test_windows_are_recalibrated_by_the_outcomes_told_before(
+    tmp_path: Path, noisy: str, clock: Clock
+) -> None:
+    """100 orders told a Monte Carlo window on 1-1 (likely 1-5, latest 1-7: a scale of 5
+    days) came 0-2 days after its latest day: the margins of 0-3 weeks ahead say 2/5 of
+    the scale later (the 91st of 100 late scores). Windows told now, to the book and to
+    an order taken now, are the model's widened by that, the model's beside them."""
+    db = f"sqlite:///{tmp_path / 'told.db'}"
+    store = open_store(db)
+    jan = [dt.date(2025, 1, d) for d in (3, 5, 7)]
+    model = Window(jan[0], jan[0], jan[2], 1, jan[1], MONTE_CARLO, 0.8)
+    told = dt.datetime(2025, 1, 1, 9)
+    store.write(
+        [
+            replace(new(i, status=Status.LOCKED), created_at=told, locked_at=told, window=model)
+            for i in range(100)
+        ]
+    )
+    store.write(
+        [
+            Transition(
+                f"o{i:04d}",
+                EventKind.DELIVERED,
+                frozenset({Status.LOCKED}),
+                "plant",
+                dt.datetime.combine(jan[2] + dt.timedelta(days=i % 3), dt.time(12)),
+                status=Status.DELIVERED,
+            )
+            for i in range(100)
+        ]
+    )
+    store.close()
+    s = settings(db, scenario=noisy, futures=40)
+    with TestClient(create_app(desk_maker(s, clock))) as client:
+        booked = [order(client, f"rc-{i}", lock=True)["order_id"] for i in range(6)]
+
+        def simulated() -> bool:
+            sm = client.get("/v1/plan", headers=ADMIN).json()
+            mc = sm["monte_carlo"]["as_of"]
+            return mc is not None and mc["book"] == sm["as_of"]["book"]
+
+        wait_for(simulated, 90)
+        store = open_store(db)
+        stored = json.loads(store.spread() or "null")
+        margins = Margins.from_json(stored["margins"])
+        assert margins.ready[0]
+        assert margins.hi[0] == pytest.approx(2 / 5)
+        windows = {oid: store.get(oid) for oid in booked}
+        store.close()
+        for oid, r in windows.items():
+            assert r is not None
+            w = r.window
+            assert w.source == MONTE_CARLO, oid
+            assert w.probability == pytest.approx(margins.odds[0])  # the odds they held
+        new_one = order(client, "rc-new", lock=True)["window"]
+        assert new_one is not None
+        assert isinstance(new_one, dict)
+        assert new_one["source"] == "monte-carlo-nearby"  # borrowed from the spread
+        m = {k: dt.date.fromisoformat(v) for k, v in new_one["model"].items()}
+        a = (m["likely"] - clock().date()).days + 1
+        # the earliest day moves later by 4/5 of the scale (every delivery came at
+        # least 4 days after the earliest of 5), the latest by 2/5, and never before it
+        earliest = m["earliest"] + dt.timedelta(days=round(-margins.lo[0] * a))
+        assert margins.lo[0] == pytest.approx(-4 / 5)
+        latest = max(m["latest"] + dt.timedelta(days=round(2 / 5 * a)), earliest)
+        assert new_one["earliest"] == earliest.isoformat()
+        assert new_one["latest"] == latest.isoformat()

@@ -23,7 +23,14 @@ from typing import Protocol
 
 import polars as pl
 
-from promiseline.core.futures.promises import Promises, QueueSpread, simulated_windows
+from promiseline.core.futures.history import score_history
+from promiseline.core.futures.promises import (
+    Promises,
+    QueueSpread,
+    recalibrated,
+    simulated_windows,
+)
+from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.futures.simulate import simulate
 from promiseline.core.model.records import Versions
 from promiseline.io.scenario_file import from_stored
@@ -42,7 +49,7 @@ class Forecast:
 
     versions: Versions
     windows: bytes  # Promises.frame as Arrow IPC (a cheap pickle)
-    spread: str  # QueueSpread JSON
+    spread: str  # QueueSpread JSON, with the margins told windows were recalibrated by
     bands: str  # the backlog's P10/P50/P90 per day (JSON columns), for the dashboard
     seconds: float
     futures: int
@@ -50,7 +57,9 @@ class Forecast:
 
 def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -> Forecast:
     """In the forecast process: read one snapshot of the store, plan it as of the live
-    plan's moment and simulate it."""
+    plan's moment and simulate it; the windows are told recalibrated by the outcomes of
+    those told before (`History.margins`: how the model's windows fared, per weeks
+    ahead), and the margins go with the spread, for the windows of orders taken next."""
     t0 = time.perf_counter()
     store = open_store(db, migrate=False)
     try:
@@ -59,16 +68,19 @@ def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -
             raise RuntimeError(f"{store.name}: no scenario stored yet")
         scenario = from_stored(stored, store.name)
         snap = plan_snapshot(store, scenario, stored.version, moment)
+        events, told, newest = store.promise_history()
+        history = score_history(events, told, moment or newest, store.name)
     finally:
         store.close()
     sim = simulate(snap.scenario, snap.plan, futures=futures, seed=seed)
-    windows = simulated_windows(sim)
+    margins = history.margins()
+    windows = recalibrated(simulated_windows(sim), margins, snap.scenario.now)
     spread = QueueSpread.of(sim)
     bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
     return Forecast(
         snap.versions,
         windows.frame.write_ipc(None).getvalue(),
-        json.dumps(spread.to_json()),
+        json.dumps(spread.to_json() | {"margins": margins.to_json()}),
         bands.write_json(),
         time.perf_counter() - t0,
         futures,
@@ -134,6 +146,7 @@ class Live(Protocol):
 
     eta_changes: int
     spread: QueueSpread | None
+    margins: Margins | None
 
 
 class Forecaster:
@@ -219,4 +232,6 @@ class Forecaster:
                 live.settings.webhooks,
             )
             live.eta_changes += job.result()
-        live.spread = QueueSpread.from_json(json.loads(f.spread))
+        stored = json.loads(f.spread)
+        live.spread = QueueSpread.from_json(stored)
+        live.margins = Margins.from_json(stored["margins"])

@@ -26,7 +26,14 @@ from typing import Any
 import polars as pl
 
 from promiseline import api
-from promiseline.core.futures.promises import Promises, QueueSpread, new_order_window, plan_windows
+from promiseline.core.futures.promises import (
+    Promises,
+    QueueSpread,
+    new_order_window,
+    plan_windows,
+    recalibrated_window,
+)
+from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.model.records import OrderFilter, Versions
 from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.core.model.window import Window
@@ -93,6 +100,7 @@ class LivePlan:
         self.eta_changes = 0
         self.last_error: str | None = None
         self.spread: QueueSpread | None = None  # the latest Monte Carlo's, for new orders
+        self.margins: Margins | None = None  # and the recalibration its windows were told by
         self._load_spread()
         self.forecaster = Forecaster(self, settings.futures)
         self.leader = False
@@ -196,13 +204,17 @@ class LivePlan:
         none with futures=0, which promises plan stand-ins only."""
         text = self.store.spread() if self.settings.futures else None
         if text is not None:
-            self.spread = QueueSpread.from_json(json.loads(text))
+            stored = json.loads(text)
+            self.spread = QueueSpread.from_json(stored)
+            if isinstance(stored, dict) and "margins" in stored:
+                self.margins = Margins.from_json(stored["margins"])
 
     def new_window(
         self, model: str, variant: str, market: str, q: Quote, locked: dt.date
     ) -> Window | None:
-        """The window of an order just taken (core/futures/promises.new_order_window)."""
-        return new_order_window(
+        """The window of an order just taken (core/futures/promises.new_order_window),
+        recalibrated as the latest Monte Carlo's windows were."""
+        w = new_order_window(
             self.spread,
             model,
             variant,
@@ -212,6 +224,7 @@ class LivePlan:
             locked,
             q.queue_position,
         )
+        return recalibrated_window(w, self.margins, locked)
 
     def _swap(self, snap: Snapshot) -> None:
         self.now = snap

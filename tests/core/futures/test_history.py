@@ -298,3 +298,51 @@ def test_windows_told_before_likely_dates_read_as_plan_windows() -> None:
     j = score_history(events, windows).to_json()
     assert j["first_promise_sources"] == {PLAN: 1}
     assert (j["on_time_first_promise"], j["mean_abs_error_days_first"]) == (1.0, 0.0)
+
+
+def late_history(n: int, told_wider: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`n` orders locked on 1-5 with the model's window 1-15..1-19 (likely 1-17: 12 days
+    ahead), delivered 0 to 9 days after its latest day; with `told_wider`, what they
+    were told was a window already recalibrated to 2-28 (the model's beside it)."""
+    model = window(d(1, 15), d(1, 17), d(1, 19), MONTE_CARLO, 0.8)
+    told = window(d(1, 15), d(1, 17), d(2, 28), MONTE_CARLO, 0.9) | {
+        "model": {k: model[k] for k in ("earliest", "likely", "latest")}
+    }
+    shown = told if told_wider else model
+    ev: list[tuple[str, str, dt.datetime, str]] = []
+    for i in range(n):
+        oid = f"o{i:03d}"
+        came = dt.datetime.combine(d(1, 19) + dt.timedelta(days=i % 10), dt.time(10))
+        ev += [(oid, "created", at(1, 5), json.dumps({"status": "locked", "window": shown}))]
+        ev += [(oid, "delivered", came, json.dumps({"status": "delivered"}))]
+    events = pl.DataFrame(ev, schema=list(EVENT_COLUMNS), orient="row").sort("at")
+    dates = (d(1, 15), d(1, 17), d(1, 19))
+    windows = pl.DataFrame(
+        [(f"o{i:03d}", *dates, MONTE_CARLO, 0.8, "delivered") for i in range(n)],
+        schema=list(WINDOW_COLUMNS),
+        orient="row",
+    )
+    return events, windows
+
+
+@pytest.mark.parametrize("told_wider", [False, True])
+def test_margins_learn_from_the_model_windows(told_wider: bool) -> None:
+    """Deliveries 0-9 days after the model's latest day, 13 days' scale (12 ahead + 1):
+    the late margin is the conformal 90 % quantile of (0..9)/13, ten each: the 91st of
+    100, 9/13; the early one (-4..-13)/13 gives -4/13. Learned from the model's window
+    even when the window told was already wider (else it would chase itself: every
+    delivery inside the told window, a negative margin)."""
+    events, windows = late_history(100, told_wider)
+    m = score_history(events, windows, d(3, 1)).margins()
+    assert m.ready[0]
+    assert not m.ready[1:].any()
+    assert int(m.outcomes[0]) == 100
+    assert m.hi[0] == pytest.approx(9 / 13)
+    assert m.lo[0] == pytest.approx(-4 / 13)
+    assert m.mid[0] == pytest.approx(np.median([(2 + i % 10) / 13 for i in range(100)]))
+    assert m.odds[0] == 1.0  # every one of them inside the margins, in whole days
+
+
+def test_too_few_outcomes_leave_windows_as_the_model_says() -> None:
+    events, windows = late_history(49, told_wider=False)
+    assert not score_history(events, windows, d(3, 1)).margins().ready.any()

@@ -4,6 +4,7 @@ plan, and exactly the moved or never-promised windows found."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promiseline.core.futures.calibration import WEEK_BUCKETS
 from promiseline.core.futures.promises import (
     Promises,
     QueueSpread,
@@ -18,12 +20,22 @@ from promiseline.core.futures.promises import (
     new_order_window,
     plan_windows,
     promise_window,
+    recalibrated,
+    recalibrated_window,
     slack_days,
     window_moved,
 )
+from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
-from promiseline.core.model.window import MONTE_CARLO, NEARBY, NO_WINDOW, Window, WindowChange
+from promiseline.core.model.window import (
+    MONTE_CARLO,
+    NEARBY,
+    NO_WINDOW,
+    ModelWindow,
+    Window,
+    WindowChange,
+)
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
 from tests.conftest import examples
@@ -345,3 +357,64 @@ def test_queue_spread_pools_the_stretch_as_a_reference_would(
             e, _, la, p = offs[n]
             assert (e, la) == (days[lo[0]], days[hi[0]])
             assert p == pytest.approx(held[0])
+
+
+def test_recalibrated_windows_by_hand() -> None:
+    """Margins of the 0-3 weeks bucket (late 9/13, early -4/13, likely +0.5 of the scale)
+    told on 2-1 for a model window likely 2-14 (13 days ahead, a scale of 14): latest 2-20
+    + rint(9/13 * 14) = 3-2, earliest 2-10 + rint(4/13 * 14) = 2-14, likely 2-14 + 7;
+    the odds are those the margins held; the model's window is kept beside it. A plan
+    stand-in and a window in a bucket without margins stay as they are."""
+    n = len(WEEK_BUCKETS)
+    z = np.zeros(n)
+    lo, hi, mid, odds = z.copy(), z.copy(), z.copy(), z.copy()
+    lo[0], hi[0], mid[0], odds[0] = -4 / 13, 9 / 13, 0.5, 0.93
+    ready = np.zeros(n, dtype=bool)
+    ready[0] = True
+    m = Margins(lo, hi, mid, odds, np.full(n, 100), ready, 0.8)
+    day = dt.date
+    w = Window(
+        day(2026, 2, 1), day(2026, 2, 10), day(2026, 2, 20), 7, day(2026, 2, 14), MONTE_CARLO, 0.81
+    )
+    far = replace(w, earliest=day(2026, 6, 1), likely=day(2026, 6, 5), latest=day(2026, 6, 9))
+    plan = Window(day(2026, 2, 1), day(2026, 2, 10), day(2026, 2, 13), 8)
+    got = recalibrated_window(w, m, day(2026, 2, 1))
+    assert got == Window(
+        day(2026, 2, 1),
+        day(2026, 2, 14),
+        day(2026, 3, 2),
+        7,
+        day(2026, 2, 21),
+        MONTE_CARLO,
+        0.93,
+        ModelWindow(w.earliest, w.likely, w.latest),  # type: ignore[arg-type]
+    )
+    assert got is not None
+    assert got.to_json()["model"] == {
+        "earliest": "2026-02-10",
+        "likely": "2026-02-14",
+        "latest": "2026-02-20",
+    }
+    assert recalibrated_window(far, m, day(2026, 2, 1)) == far
+    assert recalibrated_window(plan, m, day(2026, 2, 1)) == plan
+    # the whole-book path tells the same, and changes() carries the model into events
+    many = Promises.of(
+        ["a", "b", "c"],
+        *zip(
+            *[
+                (
+                    x.build_date,
+                    x.earliest,
+                    x.latest,
+                    x.queue_position,
+                    x.likely,
+                    x.source,
+                    x.probability,
+                )
+                for x in (w, far, plan)
+            ],
+            strict=True,
+        ),
+    )
+    told = dict(recalibrated(many, m, day(2026, 2, 1)).items())
+    assert told == {"a": got, "b": far, "c": plan}

@@ -75,6 +75,7 @@ from promiseline.core.futures.calibration import (
     weeks_label,
     weighted_interval_score,
 )
+from promiseline.core.futures.recalibrate import Margins, Outcomes
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.window import NOMINAL, PLAN
 
@@ -98,7 +99,9 @@ EPOCH = dt.date(1970, 1, 1)
 _WINDOW = pl.Struct(
     dict.fromkeys((*_DATES, "source"), pl.String)
     | dict.fromkeys(("probability", "confidence"), pl.Float64)
+    | {"model": pl.Struct(dict.fromkeys(_DATES, pl.String))}
 )
+_MODEL = tuple(f"model_{k}" for k in _DATES)
 
 
 def _decoded(events: pl.DataFrame, **fields: pl.DataType | type[pl.DataType]) -> pl.DataFrame:
@@ -125,7 +128,9 @@ def _window(name: str) -> list[pl.Expr]:
     w = pl.col(name).struct
     earliest, likely, latest = (w.field(k).str.to_date() for k in _DATES)
     source = w.field("source").fill_null(PLAN)
+    model = w.field("model").struct
     return [
+        *(model.field(k).str.to_date().alias(m) for k, m in zip(_DATES, _MODEL, strict=True)),
         earliest.alias("earliest"),
         pl.coalesce(likely, earliest).alias("likely"),
         latest.alias("latest"),
@@ -187,6 +192,19 @@ class History:
         """The probability each window stated; NaN: none (the plan's stand-in)."""
         out: F64 = frame["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         return out
+
+    def margins(self, target: float = NOMINAL) -> Margins:
+        """Margins to recalibrate windows told now (recalibrate.py), learned from how the
+        model's windows told so far fared (the model's own behind each recalibrated one;
+        a plan stand-in is no model window): the live service's, by the backtest's rule."""
+        told = self.told.filter(pl.col("source") != PLAN)
+        came = ~told["censored"].to_numpy() & told["realized"].is_not_null().to_numpy()
+        y = np.where(came, told["realized"].fill_null(-1).to_numpy(), -1).astype(np.int64)
+        outcomes = Outcomes()
+        if told.height and self.now is not None:
+            q = told.select(_MODEL).to_numpy().astype(np.int64)
+            outcomes.add(told["day"].to_numpy().astype(np.int64), q, np.arange(told.height))
+        return outcomes.margins(self.now if self.now is not None else 0, y, target)
 
     @property
     def last_delivery(self) -> int | None:
@@ -473,12 +491,14 @@ def score_history(
                     *_DATES,
                     "source",
                     "probability",
+                    *_MODEL,
                 ),
                 eta.select("order_id", "realized", "day", *_window("to")).pipe(_as_days),
             ],
-            how="vertical_relaxed",
+            how="diagonal_relaxed",
         )
         .filter(pl.col("earliest").is_not_null())
+        .with_columns(pl.coalesce(m, k).alias(m) for k, m in zip(_DATES, _MODEL, strict=True))
         .pipe(_outcome, now_lit, "latest")
     )
     scored = orders.filter(pl.col("realized").is_not_null())
@@ -489,7 +509,7 @@ def score_history(
             "order_id", "realized", "censored", "source", "probability", "churn", *_FIRST_LAST
         ),
         told.select(
-            "order_id", "realized", "censored", "day", *_DATES, "source", "probability"
+            "order_id", "realized", "censored", "day", *_DATES, "source", "probability", *_MODEL
         ).sort("day", "order_id"),
         today_n,
         waiting.height - int(orders["censored"].sum()),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,17 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.futures.calibration import shortest_runs
+from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.futures.simulate import Simulation
-from promiseline.core.model.window import MONTE_CARLO, NEARBY, NOMINAL, PLAN, Window, WindowChange
+from promiseline.core.model.window import (
+    MONTE_CARLO,
+    NEARBY,
+    NOMINAL,
+    PLAN,
+    ModelWindow,
+    Window,
+    WindowChange,
+)
 from promiseline.core.planning.plan import Plan
 
 MIN_SLACK_DAYS = 3
@@ -44,7 +53,7 @@ def promise_window(
     return Window(build, delivery, latest, queue_position, delivery)
 
 
-_SCHEMA = {
+_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "order_id": pl.String,
     "build_date": pl.Date,
     "earliest": pl.Date,
@@ -53,6 +62,7 @@ _SCHEMA = {
     "likely": pl.Date,
     "source": pl.String,
     "probability": pl.Float64,
+    "model": pl.Struct(dict.fromkeys(("earliest", "likely", "latest"), pl.Date)),
 }
 
 
@@ -73,6 +83,7 @@ class Promises:
         likely: Sequence[dt.date | None] | None = None,
         source: Sequence[str] | None = None,
         probability: Sequence[float | None] | None = None,
+        model: Sequence[ModelWindow | None] | None = None,
     ) -> Promises:
         cols = (
             order_id,
@@ -83,6 +94,7 @@ class Promises:
             earliest if likely is None else likely,
             [PLAN] * len(order_id) if source is None else source,
             [None] * len(order_id) if probability is None else probability,
+            [None if m is None else m.to_dates() for m in model or [None] * len(order_id)],
         )
         return cls(
             pl.DataFrame(
@@ -92,14 +104,26 @@ class Promises:
 
     @classmethod
     def columns(cls, frame: pl.DataFrame) -> Promises:
-        """From a table with the columns of `of`, in that order (types cast)."""
-        return cls(frame.rename(dict(zip(frame.columns, _SCHEMA, strict=True))).cast(_SCHEMA))  # type: ignore[arg-type]
+        """From a table with the columns of `of`, in that order (types cast; the model's
+        windows none when it has no column of them)."""
+        names = list(_SCHEMA)[: frame.width]
+        out = frame.rename(dict(zip(frame.columns, names, strict=True)))
+        missing = (pl.lit(None).alias(n) for n in list(_SCHEMA)[frame.width :])
+        return cls(out.with_columns(missing).cast(_SCHEMA))  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return self.frame.height
 
     def items(self) -> list[tuple[str, Window]]:
-        return [(r[0], Window(*r[1:])) for r in self.frame.iter_rows(named=False)]
+        return [(r[0], _window(r[1:])) for r in self.frame.iter_rows(named=False)]
+
+
+def _window(r: Sequence[Any]) -> Window:
+    """A window from a row of _SCHEMA's columns after the order id."""
+    m = r[-1]
+    model = ModelWindow(m["earliest"], m["likely"], m["latest"]) if m and m["earliest"] else None
+    w = Window(*r[:-1])
+    return replace(w, model=model) if model else w
 
 
 def plan_windows(plan: Plan) -> Promises:
@@ -122,6 +146,7 @@ def plan_windows(plan: Plan) -> Promises:
             pl.col("delivery_date").alias("likely"),
             pl.lit(PLAN).alias("source"),
             pl.lit(None).alias("probability"),
+            pl.lit(None).alias("model"),
         ).cast(_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -157,7 +182,7 @@ def changes(new: Promises, old: Promises) -> tuple[Promises, list[WindowChange]]
     old_cols = [f"{c}_old" if c != "order_id" else c for c in _SCHEMA]
     k = len(_SCHEMA)
     out = [
-        WindowChange(r[0], Window(*r[1:k]), Window(*r[k:]))
+        WindowChange(r[0], _window(r[1:k]), _window(r[k:]))
         for r in both.filter(pl.Series(moved))
         .select(old_cols[0], *old_cols[1:], *list(_SCHEMA)[1:])
         .iter_rows()
@@ -199,6 +224,7 @@ def simulated_windows(sim: Simulation) -> Promises:
             pl.col("delivery_p50").alias("likely"),
             pl.lit(MONTE_CARLO).alias("source"),
             pl.col("window_probability").alias("probability"),
+            pl.lit(None).alias("model"),
         ).cast(_SCHEMA)  # type: ignore[arg-type]
     )
 
@@ -374,3 +400,53 @@ def new_order_window(
     if w.earliest < soonest or w.latest < w.earliest:
         return plan
     return w
+
+
+EPOCH = dt.date(1970, 1, 1)  # polars' day numbers count from it
+
+
+def recalibrated(windows: Promises, margins: Margins | None, today: dt.date) -> Promises:
+    """The model's windows as told `today`, recalibrated by outcomes (`Margins.apply`):
+    each one moved keeps the model's own beside it (what the next margins learn from).
+    A plan stand-in is not the model's: as it is."""
+    f = windows.frame
+    if margins is None or not margins.ready.any() or not f.height:
+        return windows
+    dates = ("earliest", "likely", "latest")
+    q = f.select(pl.col(c).cast(pl.Int64).fill_null(0) for c in dates).to_numpy()
+    prob = f["probability"].fill_null(np.nan).to_numpy()
+    out, odds = margins.apply((today - EPOCH).days, q, prob)
+    moved = (f["source"].fill_null(PLAN) != PLAN).to_numpy() & f[
+        "earliest"
+    ].is_not_null().to_numpy()
+    moved &= (out != q).any(axis=1) | (odds != prob)
+    if not moved.any():
+        return windows
+    on = pl.Series(moved)
+    new = {
+        c: pl.Series(np.where(moved, out[:, i], q[:, i])).cast(pl.Date) for i, c in enumerate(dates)
+    }
+    return Promises(
+        f.with_columns(
+            *(pl.when(on).then(new[c]).otherwise(pl.col(c)).alias(c) for c in dates),
+            pl.when(on).then(pl.Series(odds)).otherwise(pl.col("probability")).alias("probability"),
+            pl.when(on).then(pl.struct(*dates)).otherwise(pl.col("model")).alias("model"),
+        )
+    )
+
+
+def recalibrated_window(w: Window | None, margins: Margins | None, today: dt.date) -> Window | None:
+    """One window (an order just taken) as `recalibrated` tells it."""
+    if w is None or margins is None or w.source == PLAN or None in (w.earliest, w.likely, w.latest):
+        return w
+    one = Promises.of(
+        ["-"],
+        [w.build_date],
+        [w.earliest],
+        [w.latest],
+        [w.queue_position],
+        [w.likely],
+        [w.source],
+        [w.probability],
+    )
+    return _window(recalibrated(one, margins, today).frame.row(0)[1:])

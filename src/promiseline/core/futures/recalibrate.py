@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.arrays import F64, I64
-from promiseline.core.futures.calibration import WEEK_BUCKETS, weeks_bucket
+from promiseline.core.futures.calibration import WEEK_BUCKETS, weeks_bucket, weeks_label
 
 MIN_OUTCOMES = 50  # closed windows a bucket needs before it is recalibrated
 RECENT = 2000  # the most recent closed windows of a bucket that count
@@ -46,6 +47,31 @@ class Margins:
     outcomes: I64  # closed windows behind each bucket's own margins
     ready: npt.NDArray[np.bool_]  # margins apply (its own, or the pooled ones)
     target: float
+
+    def to_json(self) -> dict[str, Any]:
+        """Per bucket (WEEK_BUCKETS), JSON-safe: a bucket not ready has no margins."""
+        cols = zip(self.lo, self.hi, self.mid, self.odds, self.outcomes, self.ready, strict=True)
+        return {
+            "target": self.target,
+            "buckets": [
+                {"weeks": weeks_label(b), "outcomes": int(n)}
+                | ({"lo": lo, "hi": hi, "mid": mid, "odds": odds} if ready else {})
+                for b, (lo, hi, mid, odds, n, ready) in enumerate(cols)
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Margins:
+        rows = d["buckets"]
+        if len(rows) != len(WEEK_BUCKETS):
+            raise ValueError(f"margins: {len(rows)} buckets, expected {len(WEEK_BUCKETS)}")
+
+        def col(k: str) -> F64:
+            return np.array([float(r.get(k, 0.0)) for r in rows])
+
+        ready = np.array(["lo" in r for r in rows])
+        n = np.array([int(r["outcomes"]) for r in rows], dtype=np.int64)
+        return cls(col("lo"), col("hi"), col("mid"), col("odds"), n, ready, float(d["target"]))
 
     def apply(self, told: I64 | int, q: I64, prob: F64) -> tuple[I64, F64]:
         """Windows (earliest, likely, latest days) told on `told`, recalibrated, and the

@@ -16,6 +16,27 @@ NOMINAL = 0.8  # the odds a Monte Carlo window aims at: it holds at least this m
 
 
 @dataclass(frozen=True, slots=True)
+class ModelWindow:
+    """The model's own window behind one recalibrated by outcomes (futures/recalibrate):
+    kept with what was told, because recalibration learns from how the model's windows
+    fared, never from its own (it would chase its own corrections)."""
+
+    earliest: dt.date
+    likely: dt.date
+    latest: dt.date
+
+    def to_dates(self) -> dict[str, dt.date]:
+        return {"earliest": self.earliest, "likely": self.likely, "latest": self.latest}
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "earliest": _iso(self.earliest),
+            "likely": _iso(self.likely),
+            "latest": _iso(self.latest),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Window:
     """The delivery window promised to the customer, and where the order stands."""
 
@@ -26,6 +47,7 @@ class Window:
     likely: dt.date | None = None  # P50 (plan: the planned date)
     source: str = PLAN
     probability: float | None = None  # of delivery inside it, on whole days (plan: none)
+    model: ModelWindow | None = None  # the model's own window it was recalibrated from
 
     def __post_init__(self) -> None:
         if self.likely is None and self.source == PLAN:  # a plan window's likely date
@@ -48,7 +70,7 @@ class Window:
             "confidence": self.odds,  # its name before 0.9 (always 0.8 then)
             "source": self.source,
             "queue_position": self.queue_position,
-        }
+        } | ({"model": self.model.to_json()} if self.model else {})
 
 
 NO_WINDOW = Window(None, None, None, None)
