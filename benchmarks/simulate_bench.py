@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plan_bench import bench_orders, bench_scenario, cpu_model
 from promiseline.core.futures.simulate import simulate
 from promiseline.core.model.orders import validate_orders
-from promiseline.core.readout.summary import summary
 from promiseline.distributed import dask_runner, local_client
 
 UNCERTAINTY = {
@@ -84,7 +83,7 @@ def main() -> None:
         )
         print(f"same answer in both runs: {same}")
     print(f"new orders drawn per future: {many.totals.inflow.mean():,.0f} on average")
-    sm = summary(many)
+    sm = many.summary()
     print(
         "median P90 wait by variant:",
         ", ".join(
