@@ -145,7 +145,11 @@ def utilization_adds_up(p: Plan) -> None:
         | pl.col("status").is_in(["built", "shipped", "delivered"])
         | (pl.col("reason").str.starts_with("no sailing").fill_null(False))
     )
-    builds = held.filter(pl.col("build_date").is_between(p.scenario.start, p.scenario.end))
+    # inside the horizon (`end` is the first day after it: a history order built on it,
+    # e.g. as of the day after the horizon, holds no slot of the plan's)
+    builds = held.filter(
+        pl.col("build_date").is_between(p.scenario.start, p.scenario.end, closed="left")
+    )
     assert first == p.scenario.start
     assert last == max(builds["build_date"].max() or first, first)
     days = p.line_days().filter(pl.col("date").is_between(first, last))

@@ -20,9 +20,11 @@ def utilization_days(plan: Plan) -> int:
     kept without a sailing, planned orders; at least one): the period of line
     utilization. Capacity after it would only dilute it, and built and capacity must
     cover the same days for built / capacity to be the utilization."""
-    held = pl.Series(plan.group != RESERVED) & plan.table["line"].is_not_null()
-    last_build = plan.table.filter(held)["build_date"].max()
     cap = plan.capacity
+    held = pl.Series(plan.group != RESERVED) & plan.table["line"].is_not_null()
+    builds = plan.table.filter(held)["build_date"]
+    # a history order built after the horizon (planned as of a later day) holds no slot
+    last_build = builds.filter(builds < plan.scenario.end).max()
     if not isinstance(last_build, dt.date):
         return 1
     return max(1, min(cap.days, (last_build - cap.start).days + 1))
