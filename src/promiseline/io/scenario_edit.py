@@ -10,6 +10,7 @@ the entries of lines and parts not in the record, stay line for line.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,17 +146,10 @@ def _put(
 
 def _mapping_entry(lines: list[str], fitted: dict[str, list[str]], indent: int) -> list[str]:
     """`line_uptime` with the fitted lines' entries in place of what it said of them."""
-    head_at = next(i for i, x in enumerate(lines) if _indent(x) == indent and _KEY.match(x))
-    above, head, body = lines[:head_at], lines[head_at], lines[head_at + 1 :]
-    m = _KEY.match(head)
-    assert m is not None
-    value = _strip_comment(m.group(3))
-    inner = indent + 2
-    if value:  # flow: `line_uptime: {a: {...}}`
-        data = yaml.safe_load(value) or {}
-        head = head.replace(value, "", 1).rstrip()
-        body = [f"{' ' * inner}{k}: {_flow(v)}" for k, v in data.items()]
-    inner = _child_indent(body, inner)
+    above, head, body = _block(
+        lines, indent, lambda data: [f"{k}: {_flow(v)}" for k, v in (data or {}).items()]
+    )
+    inner = _child_indent(body, indent + 2)
     kept, tail = _entries(body, inner)
     out = [*above, head]
     out += [x for e in kept if e.key not in fitted for x in e.lines]
@@ -164,19 +158,27 @@ def _mapping_entry(lines: list[str], fitted: dict[str, list[str]], indent: int) 
     return out + [x for x in tail if x.strip()]
 
 
-def _list_entry(lines: list[str], fitted: dict[str, list[str]], indent: int) -> list[str]:
-    """`slowdowns` or `outages` with the fitted lines' (parts') items in place of what
-    it said of them (items naming no line, for every line, stay)."""
+def _block(
+    lines: list[str], indent: int, rows: Callable[[Any], list[str]]
+) -> tuple[list[str], str, list[str]]:
+    """A block's lines before its key, its key line and its body; a flow value on the key
+    line (`key: {...}` or `key: [...]`) is written out as block `rows` below it."""
     head_at = next(i for i, x in enumerate(lines) if _indent(x) == indent and _KEY.match(x))
     above, head, body = lines[:head_at], lines[head_at], lines[head_at + 1 :]
     m = _KEY.match(head)
     assert m is not None
     value = _strip_comment(m.group(3))
-    inner = indent + 2
-    if value:  # flow: `slowdowns: [...]` (or `[]`)
-        data = yaml.safe_load(value) or []
+    if value:
         head = head.replace(value, "", 1).rstrip()
-        body = [f"{' ' * inner}- {_flow(v)}" for v in data]
+        body = [" " * (indent + 2) + x for x in rows(yaml.safe_load(value))]
+    return above, head, body
+
+
+def _list_entry(lines: list[str], fitted: dict[str, list[str]], indent: int) -> list[str]:
+    """`slowdowns` or `outages` with the fitted lines' (parts') items in place of what
+    it said of them (items naming no line, for every line, stay)."""
+    above, head, body = _block(lines, indent, lambda data: [f"- {_flow(v)}" for v in data or []])
+    inner = indent + 2
     items: list[list[str]] = []
     pending: list[str] = []
     dash = next((_indent(x) for x in body if x.lstrip().startswith("- ")), inner)
