@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.calibration import shortest_runs
 from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.futures.simulate import Simulation
@@ -405,6 +406,15 @@ def new_order_window(
 EPOCH = dt.date(1970, 1, 1)  # polars' day numbers count from it
 
 
+def _retold(
+    margins: Margins, today: dt.date, q: I64, prob: F64, of_model: npt.NDArray[np.bool_]
+) -> tuple[I64, F64, npt.NDArray[np.bool_]]:
+    """Windows (earliest, likely, latest day numbers) with odds `prob` as told `today`
+    recalibrated (`Margins.apply`), and which moved: only the model's (`of_model`)."""
+    out, odds = margins.apply((today - EPOCH).days, q, prob)
+    return out, odds, of_model & ((out != q).any(axis=1) | (odds != prob))
+
+
 def recalibrated(windows: Promises, margins: Margins | None, today: dt.date) -> Promises:
     """The model's windows as told `today`, recalibrated by outcomes (`Margins.apply`):
     each one moved keeps the model's own beside it (what the next margins learn from).
@@ -415,17 +425,12 @@ def recalibrated(windows: Promises, margins: Margins | None, today: dt.date) -> 
     dates = ("earliest", "likely", "latest")
     q = f.select(pl.col(c).cast(pl.Int64).fill_null(0) for c in dates).to_numpy()
     prob = f["probability"].fill_null(np.nan).to_numpy()
-    out, odds = margins.apply((today - EPOCH).days, q, prob)
-    moved = (f["source"].fill_null(PLAN) != PLAN).to_numpy() & f[
-        "earliest"
-    ].is_not_null().to_numpy()
-    moved &= (out != q).any(axis=1) | (odds != prob)
+    of_model = (f["source"].fill_null(PLAN) != PLAN) & f["earliest"].is_not_null()
+    out, odds, moved = _retold(margins, today, q, prob, of_model.to_numpy())
     if not moved.any():
         return windows
     on = pl.Series(moved)
-    new = {
-        c: pl.Series(np.where(moved, out[:, i], q[:, i])).cast(pl.Date) for i, c in enumerate(dates)
-    }
+    new = {c: pl.Series(out[:, i]).cast(pl.Date) for i, c in enumerate(dates)}
     return Promises(
         f.with_columns(
             *(pl.when(on).then(new[c]).otherwise(pl.col(c)).alias(c) for c in dates),
@@ -436,17 +441,17 @@ def recalibrated(windows: Promises, margins: Margins | None, today: dt.date) -> 
 
 
 def recalibrated_window(w: Window | None, margins: Margins | None, today: dt.date) -> Window | None:
-    """One window (an order just taken) as `recalibrated` tells it."""
-    if w is None or margins is None or w.source == PLAN or None in (w.earliest, w.likely, w.latest):
+    """One window (an order just taken) as `recalibrated` tells it: in plain arrays, as
+    intake runs it for every order."""
+    if w is None or margins is None or w.source == PLAN:
         return w
-    one = Promises.of(
-        ["-"],
-        [w.build_date],
-        [w.earliest],
-        [w.latest],
-        [w.queue_position],
-        [w.likely],
-        [w.source],
-        [w.probability],
-    )
-    return _window(recalibrated(one, margins, today).frame.row(0)[1:])
+    if w.earliest is None or w.likely is None or w.latest is None:
+        return w
+    model = ModelWindow(w.earliest, w.likely, w.latest)
+    q = np.array([[(d - EPOCH).days for d in (w.earliest, w.likely, w.latest)]], dtype=np.int64)
+    prob = np.array([np.nan if w.probability is None else w.probability])
+    out, odds, moved = _retold(margins, today, q, prob, np.ones(1, dtype=bool))
+    if not moved[0]:
+        return w
+    e, likely, la = (EPOCH + dt.timedelta(days=int(x)) for x in out[0])
+    return replace(w, earliest=e, likely=likely, latest=la, probability=float(odds[0]), model=model)

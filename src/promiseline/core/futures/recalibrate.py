@@ -45,7 +45,7 @@ class Margins:
     mid: F64  # the likely day moves later by this share (the median error)
     odds: F64  # the share of the closed windows the margins would have held (whole days)
     outcomes: I64  # closed windows behind each bucket's own margins
-    ready: npt.NDArray[np.bool_]  # margins apply (its own, or the pooled ones)
+    ready: npt.NDArray[np.bool_]  # margins apply (the bucket has MIN_OUTCOMES of its own)
     target: float
 
     def to_json(self) -> dict[str, Any]:
