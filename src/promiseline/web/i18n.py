@@ -139,22 +139,15 @@ def window_words(w: Window, lang: str) -> str:
         return f"Expected between {e} and {la}."
     tenths = min(9, max(1, int((w.probability or w.odds) * 10 + 1e-9)))
     week = max(likely - dt.timedelta(days=likely.weekday()), w.earliest)
+    by_week = (w.latest - w.earliest).days >= 7  # a window of weeks names the likely week
     one_day = w.earliest == w.latest
     if lang == "zh-CN":
         odds = ODDS_ZH.get(tenths, f"{tenths}成")
-        when = (
-            f"{day(likely, lang)}"
-            if (w.latest - w.earliest).days < 7
-            else f"{day(week, lang)}那一周"
-        )
+        when = f"{day(week, lang)}那一周" if by_week else day(likely, lang)
         if one_day:
             return f"最可能在{day(likely, lang)}交付；有{odds}把握在这一天。"
         return f"最可能在{when}交付；有{odds}把握在{e}至{la}之间。"
-    when = (
-        f"on {day(likely, lang)}"
-        if (w.latest - w.earliest).days < 7
-        else f"the week of {day(week, lang)}"
-    )
+    when = f"the week of {day(week, lang)}" if by_week else f"on {day(likely, lang)}"
     if one_day:
         return f"Most likely on {day(likely, lang)}; {tenths} in 10 chances on that day."
     return f"Most likely {when}; {tenths} in 10 chances between {e} and {la}."
