@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.model.scenario import Scenario
@@ -107,7 +107,7 @@ def test_take_books_one_order(tiny: Scenario) -> None:
     cap = capacity(tiny)
     classes, _ = build_classes(tiny, cap, [("A", "M", "{}")])  # pack + lidar, counted by m-max
     state = State.fresh(cap, 1)
-    kernel.take(0, 0, 4, state.arrays(), classes.arrays())
+    kernel.take(0, 0, 4, state.arrays(), classes.arrays(), 1)
     fresh = State.fresh(cap, 1)
     free, mixfree = fresh.free.copy(), fresh.mixfree.copy()
     free[0, 4] -= 1
@@ -117,3 +117,34 @@ def test_take_books_one_order(tiny: Scenario) -> None:
     assert np.array_equal(state.free, free)
     assert np.array_equal(state.mixfree, mixfree)
     assert np.array_equal(state.available(), parts)
+
+
+@settings(
+    max_examples=examples(40),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # `tiny` is only read
+)
+@given(data=st.data())
+def test_a_bundle_books_what_its_orders_book_one_by_one(
+    tiny: Scenario, data: st.DataObject
+) -> None:
+    """take(..., n) leaves the state n takes of one leave, in any order among others
+    (planner.FixedBundles books history and frozen orders so, once per bundle)."""
+    cap = capacity(tiny)
+    classes, _ = build_classes(tiny, cap, [("A", "M", "{}"), ("A", "S", "{}")])
+    one, bundled = State.fresh(cap, 2), State.fresh(cap, 2)
+    takes = data.draw(
+        st.lists(
+            st.tuples(st.integers(0, 1), st.integers(0, cap.days - 1), st.integers(1, 5)),
+            max_size=8,
+        )
+    )
+    for k, d, n in takes:
+        e = int(classes.line_ptr[k])
+        for _ in range(n):
+            kernel.take(k, e, d, one.arrays(), classes.arrays(), 1)
+    for k, d, n in reversed(takes):
+        kernel.take(k, int(classes.line_ptr[k]), d, bundled.arrays(), classes.arrays(), n)
+    assert np.array_equal(one.free, bundled.free)
+    assert np.array_equal(one.mixfree, bundled.mixfree)
+    assert np.array_equal(one.available(), bundled.available())

@@ -95,7 +95,7 @@ def test_copy_is_independent(tiny_plan: Plan) -> None:
         assert not np.shares_memory(getattr(copy, f), getattr(original, f)), f
     classes = tiny_plan.classes
     k, e = 0, int(classes.line_ptr[0])
-    kernel.take(k, e, 0, copy.arrays(), classes.arrays())
+    kernel.take(k, e, 0, copy.arrays(), classes.arrays(), 1)
     copy.ilo += 1
     copy.ihi += 1
     assert copy.free[classes.lines[e], 0] == before["free"][classes.lines[e], 0] - 1

@@ -29,6 +29,8 @@ from promiseline.core.planning.capacity import Capacity, capacity
 from promiseline.core.planning.classes import Classes, build_classes, with_capacity
 from promiseline.core.planning.plan import (
     ACTIVE,
+    FROZEN,
+    HISTORY,
     RESERVED,
     Fixed,
     Plan,
@@ -36,7 +38,7 @@ from promiseline.core.planning.plan import (
     bound_names,
     final_bound,
 )
-from promiseline.core.planning.planner import place, plan
+from promiseline.core.planning.planner import FixedBundles, place, plan
 from promiseline.core.planning.sea import NEVER, NO_SAILING, delivery_day, ship
 
 BINS = 256  # build-day histogram per order (delivery day by sea): -32 .. +222 days around
@@ -61,6 +63,7 @@ class Prepared:
     locked: I32  # the day it locked: from then on it is in the backlog
     cancel_from: I32  # the first day it may cancel: its lock, or now if that came first
     fixed: Fixed  # where history and frozen orders stand
+    bundles: FixedBundles  # the same, as every future books them
     base_day: I32  # build day in the deterministic plan (days if none)
     lead: I32
     opens: I32
@@ -173,6 +176,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     by_sea = np.array([m.export for m in s.markets], dtype=bool)[base.mk]
     hist_base = np.where(by_sea & planned, base.shipped.delivery, base_day).astype(np.int32)
     inflow_gate = [inflow_market.gate(m, v) for m, v, _ in mix]
+    fixed_rows = (base.group == HISTORY) | (base.group == FROZEN)
     return Prepared(
         scenario=s,
         uncertainty=uncertainty,
@@ -185,6 +189,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         locked=base.lock_days(),
         cancel_from=since,
         fixed=base.fixed,
+        bundles=FixedBundles.of(cap, cls_, base.fixed, base.mk, fixed_rows),
         base_day=base_day,
         lead=base.lead,
         opens=base.opens,
@@ -250,7 +255,7 @@ def one_future(prep: Prepared, future: int) -> Future:
     f = prep.fixed
     fixed = Fixed(*(np.concatenate([a, none]) for a in (f.line, f.day, f.sailing)))
     mk = np.concatenate([prep.mk, np.full(m, prep.inflow_mk, dtype=np.int32)])
-    _, out = place(cap, classes, cls_all, grp_all, rel_all, fixed, mk)
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fixed, mk, prep.bundles)
     gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
     lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
     opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])

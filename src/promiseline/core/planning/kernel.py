@@ -204,24 +204,26 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
 
 
 @njit(cache=True, nogil=True)
-def take(k, e, d, st, cl):  # type: ignore[no-untyped-def]
-    """Book one order of class k on line entry e, day d."""
+def take(k, e, d, st, cl, n):  # type: ignore[no-untyped-def]
+    """Book n orders of class k on line entry e, day d (every count falls by n: the
+    same state as n one by one)."""
     free, mixfree, val, lazy, bmin = st
     lines, mix_ptr, mixes, part_ptr, parts, qty = cl[1], cl[2], cl[3], cl[4], cl[5], cl[6]
     days = free.shape[1]
-    free[lines[e], d] -= 1
+    free[lines[e], d] -= n
     for x in range(mix_ptr[e], mix_ptr[e + 1]):
-        mixfree[mixes[x], d] -= 1
+        mixfree[mixes[x], d] -= n
     for j in range(part_ptr[k], part_ptr[k + 1]):
-        take_part(val, lazy, bmin, parts[j], qty[j], d, days)
+        take_part(val, lazy, bmin, parts[j], qty[j] * n, d, days)
 
 
 @njit(cache=True, nogil=True)
 def place_fixed(  # type: ignore[no-untyped-def]
-    order_cls, order_line, order_day, order_mk, order_sail, st, cl, sea, ship, out_sail
+    order_cls, order_line, order_day, order_mk, order_sail, order_n, st, cl, sea, ship, out_sail
 ):
-    """Book history and frozen orders on their own line and day (even past capacity). By
-    sea, `order_sail` says which seat: a sailing index (that seat, even past capacity and
+    """Book history and frozen orders on their own line and day (even past capacity),
+    `order_n` of each (bundles of like orders at home: planner.FixedBundles). By sea,
+    `order_sail` says which seat: a sailing index (that seat, even past capacity and
     quota), CHOOSE (the export rule's sailing; without one the order keeps its slot) or
     NO_SAILING (none)."""
     days = st[0].shape[1]
@@ -241,7 +243,7 @@ def place_fixed(  # type: ignore[no-untyped-def]
         k = order_cls[i]
         for e in range(line_ptr[k], line_ptr[k + 1]):
             if lines[e] == order_line[i]:
-                take(k, e, d, st, cl)
+                take(k, e, d, st, cl, order_n[i])
                 break
 
 
@@ -298,4 +300,4 @@ def place_orders(  # type: ignore[no-untyped-def]
                 ilo[k] = r
                 ihi[k] = d
             if e >= 0:
-                take(k, e, d, st, cl)
+                take(k, e, d, st, cl, 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +66,49 @@ def run_kernel(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class FixedBundles:
+    """History and frozen orders as the kernel books them: those at home in bundles of
+    one class, line and day (booking a bundle leaves the state booking its orders one by
+    one would: every count falls by as many), those by sea one by one in planning order
+    (each takes the seat the ones before it left). A Monte Carlo future books the same
+    fixed orders as every other: bundled once, a rolled book's 274k history orders are
+    a few thousand bundles."""
+
+    cls_: I32
+    line: I32
+    day: I32
+    mk: I32
+    sailing: I32
+    n: I32
+    by_sea: I32  # the fixed orders (indexes among them) booked one by one, in order
+
+    @classmethod
+    def of(
+        cls, cap: Capacity, cls_: I32, fixed: Fixed, mk: I32, fz: npt.NDArray[np.bool_]
+    ) -> FixedBundles:
+        c, line, day, m, sail = cls_[fz], fixed.line[fz], fixed.day[fz], mk[fz], fixed.sailing[fz]
+        lane_ptr = cap.sea.market_lane_ptr
+        sea = lane_ptr[m + 1] > lane_ptr[m]
+        home = np.flatnonzero(~sea)
+        key = np.zeros(len(home), dtype=np.int64)
+        for col in (c, line, day, m):  # one number per (class, line, day, market)
+            v = col[home].astype(np.int64)
+            lo = int(v.min(initial=0))
+            key = key * (int(v.max(initial=0)) - lo + 1) + (v - lo)
+        _, first, n = np.unique(key, return_index=True, return_counts=True)
+        at = np.concatenate([home[first], by_sea := np.flatnonzero(sea)])
+        return cls(
+            c[at],
+            line[at],
+            day[at],
+            m[at],
+            np.where(np.arange(len(at)) < len(first), -1, sail[at]).astype(np.int32),
+            np.concatenate([n, np.ones(len(by_sea), dtype=np.int64)]).astype(np.int32),
+            by_sea.astype(np.int32),
+        )
+
+
 def place(
     cap: Capacity,
     classes: Classes,
@@ -73,26 +117,31 @@ def place(
     rel: I32,
     fixed: Fixed,
     mk: I32,
+    bundles: FixedBundles | None = None,
 ) -> tuple[State, Placement]:
     """Place orders of these markets given in planning order: history and frozen ones on
     their day, then the rule, then quote the reserved ones. Used by `plan` and by every
-    Monte Carlo future."""
+    Monte Carlo future (which passes the fixed orders bundled once: `bundles`)."""
     state = State.fresh(cap, len(classes.line_ptr) - 1)
     out = Placement.empty(len(cls_))
     fz = (grp == HISTORY) | (grp == FROZEN)
-    fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
+    b = bundles or FixedBundles.of(cap, cls_, fixed, mk, fz)
+    seats = np.full(len(b.n), -1, dtype=np.int32)
     kernel.place_fixed(
-        cls_[fz],
-        fixed.line[fz],
-        fixed.day[fz],
-        mk[fz],
-        fixed.sailing[fz],
+        b.cls_,
+        b.line,
+        b.day,
+        b.mk,
+        b.sailing,
+        b.n,
         state.arrays(),
         classes.arrays(),
         cap.sea.arrays(),
         state.ships(),
-        fixed_sailing,
+        seats,
     )
+    fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
+    fixed_sailing[b.by_sea] = seats[len(seats) - len(b.by_sea) :]
     act = grp == ACTIVE
     placed = run_kernel(cls_[act], rel[act], mk[act], state, cap, classes, book=True)
     res = grp == RESERVED
