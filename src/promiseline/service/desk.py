@@ -98,7 +98,10 @@ class OrderDesk:
         holder = f"desk-{secrets.token_hex(4)}"
         self.live = LivePlan(store, stored_scenario(store, settings), settings, clock, holder)
         self.committer = GroupCommitter(store.write, settings.max_batch)
-        self.intake = Intake(store, self.committer, self.live, clock, settings.policy)
+        # orders and their events are stamped in the plant's time (LivePlan.plant_clock)
+        self.intake = Intake(
+            store, self.committer, self.live, self.live.plant_clock, settings.policy
+        )
         self.feed = EventFeed(store, settings, settings.poll_s)
         self.webhooks = Webhooks(store, settings, clock)
         self.jobs = Jobs()
@@ -215,7 +218,7 @@ class OrderDesk:
 
     def refund_due(self, status: Status, locked_at: dt.datetime | None) -> bool:
         """Would the deposit come back if the order were cancelled now?"""
-        return self.settings.policy.refund_due(status, locked_at, self.clock())
+        return self.settings.policy.refund_due(status, locked_at, self.live.plant_clock())
 
     async def last_event_id(self) -> int:
         return await asyncio.to_thread(self.store.last_event_id)
@@ -232,7 +235,7 @@ class OrderDesk:
     ) -> QuoteView:
         """The window a new order locked now would get; `full` adds its queue position."""
         self.live.scenario.check_order(model, variant, market)
-        now = self.clock()
+        now = self.live.plant_clock()
         q = self.live.quote(model, variant, market, options, now)
         w = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
         return QuoteView(
@@ -275,7 +278,7 @@ class OrderDesk:
 
     async def taken_since(self, seconds: float) -> int:
         """Orders taken in the last `seconds` (the intake rate)."""
-        since = self.clock() - dt.timedelta(seconds=seconds)
+        since = self.live.plant_clock() - dt.timedelta(seconds=seconds)
         return await asyncio.to_thread(self.store.taken_since, since)
 
     def plan_row(self, order_id: str) -> dict[str, Any] | None:

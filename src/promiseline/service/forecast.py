@@ -15,7 +15,6 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -155,8 +154,7 @@ class Live(Protocol):
     def settings(self) -> Settings: ...
     @property
     def recording(self) -> threading.Lock: ...
-    @property
-    def clock(self) -> Callable[[], dt.datetime]: ...
+    def plant_clock(self) -> dt.datetime: ...
 
     eta_changes: int
     spread: QueueSpread | None
@@ -242,7 +240,7 @@ class Forecaster:
                 f.windows,
                 f.spread,
                 f.bands,
-                live.clock(),
+                live.plant_clock(),
                 live.settings.webhooks,
             )
             live.eta_changes += job.result()

@@ -92,6 +92,7 @@ class LivePlan:
         self.store = store
         self.settings = settings
         self.clock = clock
+        self._started = clock()
         self.holder = holder
         self.now = plan_snapshot(store, *scenario, self._moment(scenario[0]))
         self.booking = Booking(self.now.plan)
@@ -122,6 +123,15 @@ class LivePlan:
     def moment(self) -> dt.datetime:
         """Now, at the plant (see `_moment`)."""
         return self._moment(self.scenario)
+
+    def plant_clock(self) -> dt.datetime:
+        """Now at the plant, as orders and their events are stamped: the clock in the
+        scenario's time zone (an order locked at 04:45 in Beijing is locked that day,
+        whatever the machine's zone says), or, with a fixed `as_of`, that moment plus the
+        time the service has run (plans stay as of it; orders keep their order)."""
+        if self.settings.as_of is not None:
+            return self.settings.as_of + (self.clock() - self._started)
+        return plant_time(self.clock(), self.scenario.timezone)
 
     def day_turned(self) -> bool:
         """Has the plant's day moved on since the plan was made (past midnight)?"""
@@ -235,7 +245,8 @@ class LivePlan:
         """Store windows against those told, one writer at a time (`recording`: the
         plan's and the Monte Carlo's would race on a stale read)."""
         with self.recording:
-            self.eta_changes += store_windows(self.store, new, self.clock(), self.settings.webhooks)
+            at = self.plant_clock()
+            self.eta_changes += store_windows(self.store, new, at, self.settings.webhooks)
 
     # --- scenario ---
 
