@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
+from promiseline.core.model.scenario import Scenario
+from promiseline.core.planning.planner import plan
 from promiseline.core.readout.explain import explain
 from promiseline.errors import UnknownOrderError
 
@@ -50,3 +54,23 @@ def test_unknown_order(tiny_plan) -> None:  # type: ignore[no-untyped-def]
     """An id that is not in the plan is a clear error."""
     with pytest.raises(UnknownOrderError, match="'nope' is not in the plan"):
         explain(tiny_plan, "nope")
+
+
+def test_a_built_order_is_history_not_unplanned(tiny: Scenario) -> None:
+    """Found in review: a built order was explained as "It is not planned: None."."""
+    book = pl.DataFrame(
+        {
+            "order_id": ["h1", "o1"],
+            "model": ["A", "A"],
+            "variant": ["S", "S"],
+            "market": ["CN", "CN"],
+            "locked_at": ["2025-01-02T09:00:00", "2025-01-02T10:00:00"],
+            "status": ["built", "locked"],
+            "line": ["l1", None],
+            "build_date": ["2025-01-03", None],
+        }
+    )
+    p = plan(tiny.replace(as_of=dt.date(2025, 1, 6)), book)
+    e = explain(p, "h1")
+    assert e.text().count("built on 2025-01-03 on line l1: it is built") == 1
+    assert "not planned" not in e.text()

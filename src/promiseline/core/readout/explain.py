@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from promiseline.core.model.orders import HISTORY
 from promiseline.core.planning.plan import FROZEN, RESERVED, Plan, sailing_ids
 from promiseline.errors import UnknownOrderError
 
@@ -199,6 +200,10 @@ def explain(plan: Plan, order_id: str) -> Explanation:
         ahead, detail = _sailing(plan, i)
     elif row["status"] == "planned":
         detail = "It is built on the first day it could be; nothing held it back."
+    elif row["status"] in HISTORY:
+        detail = (
+            f"It was built on {row['build_date']} on line {row['line']}: it is {row['status']}."
+        )
     else:
         detail = f"It is not planned: {row['reason']}."
     if row["status"] != "planned" and kind and not detail.startswith("No sailing"):
