@@ -10,16 +10,18 @@ import signal
 from dataclasses import replace
 from pathlib import Path
 
+import polars as pl
 import psutil
 import pytest
 from fastapi.testclient import TestClient
 
-from promiseline.core.futures.promises import QueueSpread, new_order_window
+from promiseline.core.futures.promises import Promises, QueueSpread, new_order_window
 from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.records import Transition
 from promiseline.core.model.window import MONTE_CARLO, Window
 from promiseline.server import create_app
+from promiseline.service.forecast import run_forecast
 from promiseline.store import open_store
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings, wait_for
@@ -177,6 +179,16 @@ def test_windows_are_recalibrated_by_the_outcomes_told_before(
             w = r.window
             assert w.source == MONTE_CARLO, oid
             assert w.probability == pytest.approx(margins.odds[0])  # the odds they held
+        # the run itself: every booked order's window is the model's moved by the margins
+        ran = run_forecast(db, 40, 0, clock.now)
+        told = dict(Promises(pl.read_ipc(ran.windows)).items())
+        for oid in booked:
+            t = told[oid]
+            assert t.model is not None, oid
+            a = (t.model.likely - clock.now.date()).days + 1
+            earliest = t.model.earliest + dt.timedelta(days=round(-margins.lo[0] * a))
+            assert t.earliest == earliest
+            assert t.latest == max(t.model.latest + dt.timedelta(days=round(2 / 5 * a)), earliest)
         new_one = order(client, "rc-new", lock=True)["window"]
         assert new_one is not None
         assert isinstance(new_one, dict)
