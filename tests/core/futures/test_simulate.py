@@ -109,12 +109,17 @@ def test_noise_spreads_the_dates(tiny: Scenario, tiny_orders: pl.DataFrame) -> N
 
 @pytest.mark.slow
 def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
-    """On a LocalCluster of two processes the answer is the single-process one."""
-    from promiseline.distributed import dask_runner, local_client
+    """On a LocalCluster of two processes the answer is the single-process one (and the
+    workers started with the allocator settings that keep a future's arrays in the heap)."""
+    import os
+
+    from promiseline.distributed import WORKER_MALLOC, dask_runner, local_client
 
     s = tiny.replace(uncertainty=NOISY)
     one = simulate(s, tiny_orders, futures=24, seed=8)
     with local_client(workers=2) as client:
+        env = client.run(lambda: {k: os.environ.get(k) for k in WORKER_MALLOC})
+        assert list(env.values()) == [WORKER_MALLOC] * 2
         many = simulate(s, tiny_orders, futures=24, seed=8, chunks=5, runner=dask_runner(client))
     for name in (
         "futures",
