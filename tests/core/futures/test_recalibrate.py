@@ -48,6 +48,29 @@ def test_margins_learn_from_closed_windows_and_then_hold() -> None:
     assert raw < 0.2  # the model's own windows were far off
 
 
+def test_windows_the_model_held_are_told_as_they_are() -> None:
+    """Found with long-queue worlds whose reality is drawn from their own uncertainty
+    (tests/core/futures/test_calibrated.py): margins that narrowed windows the model
+    already held chased the luck of one world's first weeks (its outcomes share it), and
+    the windows told held 87 % while stating 93 %. Deliveries inside wide windows leave
+    them as they are, with their own odds; a side that misses more than a tenth widens."""
+    rng = np.random.default_rng(5)
+    d = rng.integers(10, 60, 3000)
+    q = np.stack([d - 5, d, d + 5], axis=1)  # wide: every delivery within a day of d
+    y = d + rng.integers(-1, 2, 3000)
+    past = Outcomes()
+    past.add(0, q, np.arange(3000))
+    m = past.margins(200, y, 0.8)
+    assert int(m.outcomes[:3].sum()) == 3000 and not m.ready.any()
+    told, odds = m.apply(0, q, np.full(3000, 0.97))
+    assert np.array_equal(told, q) and (odds == 0.97).all()
+    late = Outcomes()  # the same windows, deliveries up to 8 days after the likely day
+    late.add(0, q, np.arange(3000))
+    m = late.margins(200, d + rng.integers(0, 9, 3000), 0.8)
+    assert m.ready[:3].all()
+    assert (m.lo[:3] == 0).all() and (m.hi[:3] > 0).all()
+
+
 def test_only_closed_windows_count_and_misses_are_not_dropped() -> None:
     """On day 30 only windows whose latest day passed count; one still undelivered is a
     late miss (censored), not left out (which would favour the early ones)."""

@@ -337,7 +337,7 @@ class _Ledger:
         if not len(g):
             return
         acc = promise_sums(y, q, prob, None if crps_of is None else crps_of[ok], model=(mq, mprob))
-        b = weeks_bucket((y - told_day) // 7)
+        b = weeks_bucket((q[:, 1] - told_day) // 7)  # by the promise, not by what came
         np.add.at(self.weeks, b, acc)
         period = np.clip((told_day - self.origin) // (7 * TOLD_WEEKS), 0, self.periods - 1)
         np.add.at(self.by_told, period, acc)
@@ -639,7 +639,9 @@ class Backtest:
         return out
 
     def by_weeks_ahead(self) -> list[dict[str, Any]]:
-        """Every promise told (at lock, then each eta_changed) by weeks ahead of delivery."""
+        """Every promise told (at lock, then each eta_changed) by weeks ahead of the likely
+        day it told (bucketed by the promise: by what came, a late miss would leave its
+        bucket)."""
         weeks = np.sum([led.weeks for led in self.ledgers], axis=0)
         errors = np.sum([led.errors for led in self.ledgers], axis=0)
         return [_row(weeks_label(i), w, naive_baseline(errors[i])) for i, w in enumerate(weeks)]

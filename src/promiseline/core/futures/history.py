@@ -269,14 +269,15 @@ class History:
 
     def _sums(self, told: pl.DataFrame) -> _Sums:
         """The promises `told` (rows of `self.told`) summed by bucket: those scored by
-        weeks between telling and delivery (or now, for a censored one: at least that),
+        weeks between telling and the likely day told (what came would pick the bucket by
+        the outcome: a late miss of the last bucket moved on, and it looked too good),
         all by the 4-week period from the first promise told in the history."""
         scored = told.filter(pl.col("realized").is_not_null())
         y, w = self._arrays(scored)
         day = scored["day"].to_numpy().astype(np.int64)
         prob = self._odds(scored)
         cens = scored["censored"].to_numpy()
-        bucket = weeks_bucket((y - day) // 7)
+        bucket = weeks_bucket((w[:, 1] - day) // 7)  # by the promise, not by what came
         k = len(WEEK_BUCKETS)
         acc = promise_sums(y, w, prob)
         weeks = np.zeros((k, acc.shape[1]))

@@ -8,7 +8,9 @@ the scores of past model windows told that far ahead are how many days a deliver
 before their earliest day and after their latest day, as shares of how far ahead they
 looked; the margins are the conformal quantiles of each at 1 - (1 - target) / 2, so at
 most a tenth of deliveries fall early and a tenth late when the target is 80 %; the
-likely day moves by the median of the same shares. A promise counts once its window has closed
+likely day moves by the median of the same shares. Margins only widen: a side on which
+the model's windows missed no more than the allowed tenth keeps its day, and a bucket
+with neither is told as the model says, with its odds. A promise counts once its window has closed
 (its latest day is past): delivered early, inside or late, or still undelivered, a miss
 by at least the days since its latest (censored, never dropped: dropping it would favour
 the early ones). Only outcomes known at that moment are used.
@@ -141,8 +143,14 @@ class Outcomes:
         off = np.where(came, y - likely, now - likely) / ahead  # after the likely day
         level = 1 - (1 - target) / 2
 
-        def fit(idx: I64) -> tuple[float, float, float, float]:
-            lo_, hi_ = conformal_quantile(early[idx], level), conformal_quantile(late[idx], level)
+        def fit(idx: I64) -> tuple[float, float, float, float] | None:
+            # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
+            # windows may be one draw of a season), so windows the model already held
+            # were told narrower and held 87 % while stating 93 % (tests/.../test_calibrated)
+            lo_ = max(0.0, conformal_quantile(early[idx], level))
+            hi_ = max(0.0, conformal_quantile(late[idx], level))
+            if lo_ == 0 and hi_ == 0:
+                return None  # the model's windows held: told as they are
             a = ahead[idx]  # what the margins would have held, in whole days as told
             held = (early[idx] * a <= np.rint(lo_ * a)) & (late[idx] * a <= np.rint(hi_ * a))
             held &= came[idx] | (late[idx] < 0)  # an undelivered one: a miss, as far as known
@@ -151,8 +159,9 @@ class Outcomes:
         for b in range(n_b):
             idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
             count[b] = len(idx)
-            if len(idx) >= MIN_OUTCOMES:
-                lo[b], hi[b], mid[b], odds[b] = fit(idx)
+            fitted = fit(idx) if len(idx) >= MIN_OUTCOMES else None
+            if fitted is not None:
+                lo[b], hi[b], mid[b], odds[b] = fitted
                 ready[b] = True
         return Margins(lo, hi, mid, odds, count, ready, target)
 
