@@ -61,14 +61,17 @@ def test_windows_the_model_held_are_told_as_they_are() -> None:
     past = Outcomes()
     past.add(0, q, np.arange(3000))
     m = past.margins(200, y, 0.8)
-    assert int(m.outcomes[:3].sum()) == 3000 and not m.ready.any()
+    assert int(m.outcomes[:3].sum()) == 3000
+    assert not m.ready.any()
     told, odds = m.apply(0, q, np.full(3000, 0.97))
-    assert np.array_equal(told, q) and (odds == 0.97).all()
+    assert np.array_equal(told, q)
+    assert (odds == 0.97).all()
     late = Outcomes()  # the same windows, deliveries up to 8 days after the likely day
     late.add(0, q, np.arange(3000))
     m = late.margins(200, d + rng.integers(0, 9, 3000), 0.8)
     assert m.ready[:3].all()
-    assert (m.lo[:3] == 0).all() and (m.hi[:3] > 0).all()
+    assert (m.lo[:3] == 0).all()
+    assert (m.hi[:3] > 0).all()
 
 
 def test_only_closed_windows_count_and_misses_are_not_dropped() -> None:
