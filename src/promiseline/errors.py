@@ -12,6 +12,7 @@ was expected, in one line.
     ├── ProgressError           a progress file with wrong rows (nothing was written)
     ├── RecordError             a record to fit from (output, receipts) with wrong rows
     ├── StorageError            the database failed a read or a write (nothing was stored)
+    ├── StoppedError            work stopped before its end: its caller left, or cancelled
     └── RequestError            a service request that cannot be served as asked
         ├── InvalidRequestError well formed, but not acceptable
         ├── UnauthorizedError   no token or key, or an unknown one
@@ -131,6 +132,11 @@ class ConflictError(RequestError):
 
 class BodyTooLargeError(RequestError):
     """A request body over its route's limit (cut off while it streams in)."""
+
+
+class StoppedError(PromiselineError):
+    """Work stopped before its end, as asked: its caller left (a download), or a planner
+    cancelled it, or it went over its time or memory limit (a job)."""
 
 
 class TooManyRequestsError(RequestError):

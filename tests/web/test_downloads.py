@@ -60,3 +60,56 @@ def test_the_overview_takes_bands_stored_by_any_worker(
     store.put_spread("[]", bands.write_json())
     again = client.get("/overview.json").json()["backlog"]
     assert [r["backlog_p50"] for r in again[: len(days)]] == [50] * len(days)
+
+
+def test_downloads_are_limited_per_caller_and_per_worker(client: TestClient) -> None:  # noqa: F811
+    """Issue 19: eight concurrent downloads by one planner starved every request. One
+    planner holds at most one download at a time, a worker two; the rest answer 429 with
+    Retry-After, and the request path (an order read) goes on meanwhile."""
+    made = order(client, "dl", lock=True)
+    signed_in(client)
+    desk = client.app.app.state.desk  # type: ignore[attr-defined]
+    admin = next(k.key_id for k in desk.store.api_keys() if k.role == "admin")
+    desk.pools.downloads.take(admin)  # a download of this planner still running
+    mine = client.get("/download/orders.csv")
+    assert mine.status_code == 429
+    assert mine.headers["Retry-After"]
+    assert "you already have 1 download(s) running" in mine.text
+    desk.pools.downloads.take("another planner")  # the worker's two are taken
+    desk.pools.downloads.give_back(admin)
+    desk.pools.downloads.take("a third planner")
+    full = client.get("/download/orders.csv")
+    assert full.status_code == 429
+    assert "2 download(s) are running in this worker" in full.text
+    token = {"X-Order-Token": str(made["token"])}
+    assert client.get(f"/v1/orders/{made['order_id']}", headers=token).status_code == 200
+    desk.pools.downloads.give_back("another planner")
+    desk.pools.downloads.give_back("a third planner")
+    assert client.get("/download/orders.csv").status_code == 200
+    assert desk.pools.downloads.used == 0  # given back once the thread ended
+
+
+def test_a_download_whose_client_left_stops_reading() -> None:
+    """The read stops at its next slice once the client has gone (three downloads ran on
+    after their clients left), and the slot is held until the thread has ended."""
+    import asyncio
+    import threading
+
+    from promiseline.web.pages import until_gone
+
+    class Gone:
+        async def is_disconnected(self) -> bool:
+            return True
+
+    stop = threading.Event()
+
+    async def reading() -> str:
+        while not stop.is_set():  # a read that only ends when told to
+            await asyncio.sleep(0.01)
+        return "stopped"
+
+    async def go() -> object:
+        return await until_gone(Gone(), stop, reading())  # type: ignore[arg-type]
+
+    assert asyncio.run(go()) is None
+    assert stop.is_set()

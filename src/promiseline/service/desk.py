@@ -8,12 +8,13 @@ small methods here and never reach into the parts.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -23,18 +24,20 @@ from promiseline.core.futures.promises import promise_window
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.progress import Report
 from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
+from promiseline.core.model.scenario import Scenario
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
-from promiseline.core.studies.sizing import Sizing
-from promiseline.core.studies.whatif import Comparison
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
+from promiseline.io.scenario_file import parse_yaml
+from promiseline.service import studies
 from promiseline.service.access import Access, pepper_for
 from promiseline.service.committer import GroupCommitter
 from promiseline.service.intake import Intake, OrderView
-from promiseline.service.jobs import Job, Jobs, Say
+from promiseline.service.jobs import Job, Jobs
 from promiseline.service.live import LivePlan, stored_scenario
 from promiseline.service.notify import EventFeed, Webhooks
 from promiseline.service.plant import PlantSimulator
+from promiseline.service.pools import Pools
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
 
@@ -98,13 +101,19 @@ class OrderDesk:
         holder = f"desk-{secrets.token_hex(4)}"
         self.live = LivePlan(store, stored_scenario(store, settings), settings, clock, holder)
         self.committer = GroupCommitter(store.write, settings.max_batch)
+        self.pools = Pools(settings.work)  # the request path's threads, the downloads'
         # orders and their events are stamped in the plant's time (LivePlan.plant_clock)
         self.intake = Intake(
-            store, self.committer, self.live, self.live.plant_clock, settings.policy
+            store,
+            self.committer,
+            self.live,
+            self.live.plant_clock,
+            settings.policy,
+            run=self.pools.run,
         )
         self.feed = EventFeed(store, settings, settings.poll_s)
         self.webhooks = Webhooks(store, settings, clock)
-        self.jobs = Jobs()
+        self.jobs = Jobs(settings.work)
         # a plant reporting the plan's progress each day, by the route a plant takes
         self.plant = (
             PlantSimulator(self.live, self.progress, store) if settings.simulate_plant else None
@@ -126,12 +135,13 @@ class OrderDesk:
         await self.feed.stop()
         await self.live.stop()
         self.committer.stop()
+        self.pools.close()
         self.store.close()
 
     # --- who ---
 
     async def role(self, key: str | None, needs: Role = "planner") -> Role:
-        return await asyncio.to_thread(self.access.require, key, needs)
+        return await self.pools.run(self.access.require, key, needs)
 
     def check_token(self, order_id: str, token: str | None) -> None:
         self.access.check_token(order_id, token)
@@ -140,36 +150,36 @@ class OrderDesk:
         return self.access.token(order_id)
 
     async def create_key(self, role: Role) -> tuple[str, str]:
-        return await asyncio.to_thread(self.access.create_key, role, self.clock())
+        return await self.pools.run(self.access.create_key, role, self.clock())
 
     async def revoke_key(self, key_id: str) -> None:
-        await asyncio.to_thread(self.access.revoke_key, key_id, self.clock())
+        await self.pools.run(self.access.revoke_key, key_id, self.clock())
 
     async def api_keys(self) -> list[ApiKey]:
-        return await asyncio.to_thread(self.access.api_keys)
+        return await self.pools.run(self.access.api_keys)
 
     async def sign_in(self, key: str) -> ApiKey:
         """The active key behind `key` (UnauthorizedError otherwise): a page session."""
-        return await asyncio.to_thread(self.access.identify, key)
+        return await self.pools.run(self.access.identify, key)
 
     async def open_session(self, key_id: str, seconds: int) -> str:
         """A page session for this key (its secret goes into the signed cookie)."""
-        return await asyncio.to_thread(self.access.open_session, key_id, self.clock(), seconds)
+        return await self.pools.run(self.access.open_session, key_id, self.clock(), seconds)
 
     async def session_key(self, session: str) -> ApiKey | None:
         """The key of a live session: not signed out, not expired, key not revoked."""
-        return await asyncio.to_thread(self.access.session_key, session, self.clock())
+        return await self.pools.run(self.access.session_key, session, self.clock())
 
     async def end_session(self, session: str) -> None:
-        await asyncio.to_thread(self.access.end_session, session)
+        await self.pools.run(self.access.end_session, session)
 
     async def page_link(self, order_id: str) -> str:
         """A one-time code that opens the order's page once, for a short while."""
-        return await asyncio.to_thread(self.access.page_link, order_id, self.clock())
+        return await self.pools.run(self.access.page_link, order_id, self.clock())
 
     async def use_page_link(self, code: str, order_id: str) -> bool:
         """Does this one-time code open this order (it is used up if so)?"""
-        return await asyncio.to_thread(self.access.use_page_link, code, order_id, self.clock())
+        return await self.pools.run(self.access.use_page_link, code, order_id, self.clock())
 
     # --- orders ---
 
@@ -221,10 +231,10 @@ class OrderDesk:
         return self.settings.policy.refund_due(status, locked_at, self.live.plant_clock())
 
     async def last_event_id(self) -> int:
-        return await asyncio.to_thread(self.store.last_event_id)
+        return await self.pools.run(self.store.last_event_id)
 
     async def orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
-        return await asyncio.to_thread(self.store.list_orders, where, after, limit)
+        return await self.pools.run(self.store.list_orders, where, after, limit)
 
     def events(self, order_id: str, after: int) -> AsyncIterator[bytes]:
         """Server-Sent Events of one order (TooManyRequestsError past the caps)."""
@@ -274,24 +284,28 @@ class OrderDesk:
         return self.live.scenario.now
 
     async def overview(self) -> Overview:
-        return await asyncio.to_thread(self.live.overview)
+        return await self.pools.run(self.live.overview)
 
     async def taken_since(self, seconds: float) -> int:
         """Orders taken in the last `seconds` (the intake rate)."""
         since = self.live.plant_clock() - dt.timedelta(seconds=seconds)
-        return await asyncio.to_thread(self.store.taken_since, since)
+        return await self.pools.run(self.store.taken_since, since)
 
     def plan_row(self, order_id: str) -> dict[str, Any] | None:
         """The order's row of the current plan (bound_by, build and delivery dates)."""
         return self.live.row(order_id)
 
-    async def orders_table(self, where: OrderFilter) -> pl.DataFrame:
-        """Every order the filter finds, with its window, as one table (downloads)."""
-        return await asyncio.to_thread(self.store.orders_table, where)
+    async def orders_table(
+        self, caller: str, where: OrderFilter, stop: threading.Event
+    ) -> pl.DataFrame:
+        """Every order the filter finds, with its window, as one table: a download, on
+        the downloads' pool within the caller's share (`Pools.download`); it stops at
+        the next slice of rows once `stop` is set (its client left)."""
+        return await self.pools.download(caller, self.store.orders_table, where, stop)
 
     async def ids_bound_by(self, bound_by: str) -> list[str]:
         """Every order the current plan holds back by `bound_by`."""
-        ids, _ = await asyncio.to_thread(
+        ids, _ = await self.pools.run(
             self.live.ids_bound_by, bound_by, OrderFilter(None, None, None, None), None, 10**9
         )
         return ids
@@ -306,39 +320,36 @@ class OrderDesk:
     ) -> OrderPage:
         """A page of the orders the current plan holds back by `bound_by` (or, with
         `overdue`, whose scheduled day passed unbuilt), in id order."""
-        ids, total = await asyncio.to_thread(
+        ids, total = await self.pools.run(
             self.live.ids_bound_by, bound_by, where, after, limit, overdue
         )
-        found = await asyncio.to_thread(lambda: [self.store.get(i) for i in ids])
+        found = await self.pools.run(lambda: [self.store.get(i) for i in ids])
         orders = [r for r in found if r is not None]
         return OrderPage(orders, total, ids[-1] if len(ids) == limit else None)
 
-    def start_what_if(self, name: str, patch: dict[str, Any]) -> Job:
-        """Plan the live book on the scenario in use and on it with `patch`, in the
-        background (the patch is checked here, at once: a bad one starts nothing)."""
+    async def start_what_if(self, name: str, text: str, caller: str = "") -> Job:
+        """Plan the live book on the scenario in use and on it patched by the YAML `text`,
+        in a job's process. The caller's slot is checked first, then the patch is read and
+        checked off the event loop (a bad one starts nothing; a 26 KB patch parsed on the
+        loop held every request behind it)."""
+        self.jobs.check_free(caller)
         scenario = self.live.scenario
-        patched = api.patched(scenario, name, patch)
+        patched = await self.pools.run(_patched, scenario, name, text)
+        work = partial(studies.what_if, self.settings.db, scenario, name, patched)
+        return self.jobs.start("what-if", name, work, caller)
 
-        def work(say: Say) -> Comparison:
-            say("reading the order book")
-            _, book = self.store.snapshot()
-            say(f"planning {len(book):,} orders on the scenario in use and on {name}")
-            return api.compare_scenarios([("in use", scenario), (name, patched)], book)
-
-        return self.jobs.start("what-if", name, work)
-
-    def start_sizing(self, target: str, levers: tuple[str, ...]) -> Job:
-        """Least-cost capacity for a wait target, in the background."""
+    def start_sizing(self, target: str, levers: tuple[str, ...], caller: str = "") -> Job:
+        """Least-cost capacity for a wait target, in a job's process."""
         scenario = self.live.scenario
         api.check_target(target)
+        work = partial(studies.sizing, self.settings.db, scenario, target, levers)
+        return self.jobs.start("sizing", target, work, caller)
 
-        def work(say: Say) -> Sizing:
-            say("reading the order book")
-            _, book = self.store.snapshot()
-            say(f"sizing capacity for {target} (HiGHS), then checking it with the planner")
-            return api.size(scenario, book, target, levers=levers)
-
-        return self.jobs.start("sizing", target, work)
+    def cancel_job(self, job_id: str) -> Job:
+        job = self.jobs.cancel(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r} in this worker (they are kept for a while)")
+        return job
 
     def job(self, job_id: str) -> Job | None:
         return self.jobs.get(job_id)
@@ -349,7 +360,7 @@ class OrderDesk:
         return out | {"as_of": self.live.as_of()}
 
     async def scenario_text(self) -> str:
-        return await asyncio.to_thread(self.live.scenario_text)
+        return await self.pools.run(self.live.scenario_text)
 
     async def replace_scenario(self, text: str) -> dict[str, Any]:
         await self.live.replace_scenario(text)
@@ -363,7 +374,7 @@ class OrderDesk:
         database does."""
         problem = None
         try:
-            await asyncio.to_thread(self.store.versions)
+            await self.pools.run(self.store.versions)
             if self.committer.failing is not None:  # the very connection intake writes with
                 await self.committer.submit(Probe(self.clock()))
         except StorageError as e:
@@ -380,6 +391,10 @@ class OrderDesk:
                 "last_replan_error": self.live.last_error,
             }
         return problem is None, body
+
+
+def _patched(scenario: Scenario, name: str, text: str) -> Scenario:
+    return api.patched(scenario, name, parse_yaml(text, name))
 
 
 def _iso(d: dt.date | None) -> str | None:

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -74,6 +74,9 @@ class OrderView:
         return out
 
 
+Run = Callable[..., Awaitable[Any]]
+
+
 class Intake:
     """Customer and plant actions on orders."""
 
@@ -84,12 +87,15 @@ class Intake:
         live: LivePlan,
         clock: Clock,
         policy: Policy,
+        *,
+        run: Run = asyncio.to_thread,
     ) -> None:
         self.store = store
         self.committer = committer
         self.live = live
         self.clock = clock
         self.policy = policy
+        self.run = run  # the request path's reads (the desk's own pool: service/pools.py)
 
     def _check(self, model: str, variant: str, market: str, options: object) -> str:
         """The order's canonical options, once the scenario accepts the order."""
@@ -158,7 +164,7 @@ class Intake:
         return OrderView(rec, window, q.bound_by or None, not lock, [], as_of), True
 
     async def record(self, order_id: str) -> OrderRecord:
-        rec = await asyncio.to_thread(self.store.get, order_id)
+        rec: OrderRecord | None = await self.run(self.store.get, order_id)
         if rec is None:
             raise NotFoundError(f"no order {order_id!r}")
         return rec
@@ -240,7 +246,7 @@ class Intake:
         return await self.view(order_id), refund
 
     async def _refunded(self, order_id: str) -> bool:
-        for e in await asyncio.to_thread(self.store.events, order_id):
+        for e in await self.run(self.store.events, order_id):
             if e.kind == EventKind.CANCELLED:
                 return bool(e.data.get("refund"))
         return False
@@ -275,7 +281,7 @@ class Intake:
 
     async def view(self, order_id: str, *, events: bool = True) -> OrderView:
         rec = await self.record(order_id)
-        evs = await asyncio.to_thread(self.store.events, order_id) if events else []
+        evs = await self.run(self.store.events, order_id) if events else []
         live = self.live
         as_of = live.as_of()
         if rec.status == Status.RESERVED:

@@ -15,6 +15,9 @@ PROMISELINE_AS_OF           plan as of this fixed plant-local moment (demos, tes
                             the clock, in the scenario's time zone)
 PROMISELINE_SIMULATE_PLANT  1: a simulated plant reports progress each day as the plan says
                             (service/plant.py; needs the clock, not a fixed as_of)
+PROMISELINE_REQUEST_THREADS, _DOWNLOADS, _DOWNLOADS_PER_CALLER, _JOBS, _JOBS_PER_CALLER,
+_JOB_SECONDS, _JOB_MEMORY_MB, _JOBS_KEPT, _JOBS_KEPT_MB
+                            how much work of each kind a worker takes on (service/pools.py)
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field, fields
 
 from promiseline.core.model.lifecycle import Policy
 from promiseline.errors import PromiselineError
+from promiseline.service.pools import WorkLimits
 
 DEFAULT_DB = "sqlite:///promiseline.db"
 MIN_ADMIN_KEY = 32
@@ -54,6 +58,7 @@ class Settings:
     as_of: dt.datetime | None = None  # a fixed moment to plan as of (None: the clock)
     simulate_plant: bool = False  # report the plan's progress each day (service/plant.py)
     policy: Policy = field(default_factory=Policy)
+    work: WorkLimits = field(default_factory=WorkLimits)  # pools, downloads and jobs
 
     def __post_init__(self) -> None:
         key = self.admin_key
@@ -105,6 +110,7 @@ class Settings:
             futures=_count("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200")),
             as_of=_moment("PROMISELINE_AS_OF", env.get("PROMISELINE_AS_OF") or None),
             simulate_plant=env.get("PROMISELINE_SIMULATE_PLANT") == "1",
+            work=WorkLimits.from_env(env),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -117,7 +123,7 @@ class Settings:
             "PROMISELINE_PUBLIC_METRICS": "1" if self.public_metrics else "0",
             "PROMISELINE_FUTURES": str(self.futures),
             "PROMISELINE_SIMULATE_PLANT": "1" if self.simulate_plant else "0",
-        }
+        } | self.work.to_env()
         for name, value in (
             ("PROMISELINE_SCENARIO", self.scenario),
             ("PROMISELINE_ADMIN_KEY", self.admin_key),

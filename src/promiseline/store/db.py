@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from promiseline.errors import StorageError
+from promiseline.errors import StoppedError, StorageError
 from promiseline.store.schema import MIGRATIONS, statements
 
 T = TypeVar("T")
@@ -145,12 +145,19 @@ class Db(ABC):
             cur.execute(self.q(sql), params)
             return fetch_all(cur)
 
-    def _read(self, sql: str, params: Sequence[Any], table: Callable[[Rows], T]) -> T:
-        """A query's rows made into `table` as they are read (`fetch_slices`)."""
+    def _read(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        table: Callable[[Rows], T],
+        stop: threading.Event | None = None,
+    ) -> T:
+        """A query's rows made into `table` as they are read (`fetch_slices`); with
+        `stop`, StoppedError at the next slice once it is set (its reader left)."""
         with self._using() as conn:
             cur = conn.cursor()
             cur.execute(self.q(sql), params)
-            return table(fetch_slices(cur))
+            return table(fetch_slices(cur, stop))
 
     # --- schema ---
 
@@ -206,12 +213,15 @@ class _Held:
 FETCH_SLICE = 2_000  # rows a driver call returns at once
 
 
-def fetch_slices(cur: Any) -> Iterator[list[Any]]:
+def fetch_slices(cur: Any, stop: threading.Event | None = None) -> Iterator[list[Any]]:
     """A query's rows a slice at a time: a driver's fetchall holds the interpreter lock
     throughout; between slices other threads (the event loop) run. Made into a table a
     slice at a time, no more than a slice of rows lives at once: half a million live
-    rows made every garbage collection pass walk them all (stalls of 100 ms)."""
+    rows made every garbage collection pass walk them all (stalls of 100 ms). `stop`
+    set: StoppedError before the next slice."""
     while part := cur.fetchmany(FETCH_SLICE):
+        if stop is not None and stop.is_set():
+            raise StoppedError("the read was stopped: its reader left")
         yield part
 
 

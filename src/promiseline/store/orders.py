@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import socket
+import threading
 import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
@@ -297,9 +298,10 @@ class OrderTables(Db):
                 params.append(value)
         return " AND ".join(conds) or "1=1", params
 
-    def orders_table(self, where: OrderFilter) -> pl.DataFrame:
+    def orders_table(self, where: OrderFilter, stop: threading.Event | None = None) -> pl.DataFrame:
         """Every order the filter finds with its promised window, as one table in id
-        order (a download: read in one query, no object per order)."""
+        order (a download: read in one query, no object per order; StoppedError once
+        `stop` is set, at the next slice)."""
         cond, params = self._where(where)
         names = (
             *("order_id", "model", "variant", "market", "status", "locked_at"),
@@ -312,6 +314,7 @@ class OrderTables(Db):
             f"promised_source, promised_probability FROM orders WHERE {cond} ORDER BY order_id",
             params,
             lambda rows: self._frame(rows, names, dates=("earliest", "likely", "latest")),
+            stop,
         )
         return frame.with_columns(
             *(pl.col(c).cast(pl.String) for c in (*names[:5], "window_source")),

@@ -49,6 +49,8 @@ async def who(request: Request) -> str | None:
     whose key was revoked since ends at once)."""
     session = session_of(request)
     key = await desk_of(request).session_key(session) if session else None
+    if key is not None:
+        request.state.key_id = key.key_id  # whose share of downloads and jobs (caller)
     return key.role if key else None
 
 
@@ -58,6 +60,13 @@ async def signed_in(request: Request) -> str:
     if role is None:
         raise PageRefusedError(to_login(request))
     return role
+
+
+def caller(request: Request) -> str:
+    """Who a signed-in page request is, for per-caller limits: the key behind its
+    session (`signed_in` found it)."""
+    key_id: str = request.state.key_id
+    return key_id
 
 
 def check_csrf(request: Request, sent: str) -> None:

@@ -6,13 +6,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import threading
 import time
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 import polars as pl
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.progress import Report
@@ -23,13 +31,15 @@ from promiseline.errors import (
     NotFoundError,
     PromiselineError,
     ScenarioError,
+    TooManyRequestsError,
     TransitionError,
     UnauthorizedError,
 )
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
 from promiseline.service.guard import MAX_SCENARIO_BODY
-from promiseline.web.deps import check_csrf, desk_of, session_of, signed_in, signer
+from promiseline.service.problems import RETRY_AFTER_S
+from promiseline.web.deps import caller, check_csrf, desk_of, session_of, signed_in, signer
 from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
 from promiseline.web.session import SESSION, SESSION_S, set_cookie
@@ -38,6 +48,9 @@ router = APIRouter(include_in_schema=False)
 PAGE = 50
 XLSX_MAX_ROWS = 100_000  # an xlsx is written in Python: 500k rows take ~1 min and 2 GB
 FORMATS = ("csv", "xlsx")
+CSV_ROWS = 20_000  # a CSV download is encoded this many rows at a time
+GONE_POLL_S = 0.5  # how often a download's reading asks whether its client left
+T = TypeVar("T")
 
 
 @router.get("/login")
@@ -335,14 +348,24 @@ async def download(
             where = _filter(status, model, variant, market, bound_by)
         except InvalidRequestError as e:
             return _plain(str(e), 422)
-        table = await _all_orders(desk, where, bound_by)
+        stop = threading.Event()  # set when the client leaves: the read stops
+        try:
+            table = await until_gone(
+                request, stop, _all_orders(desk, caller(request), where, bound_by, stop)
+            )
+        except TooManyRequestsError as e:
+            return _plain(str(e), 429, {"Retry-After": str(RETRY_AFTER_S)})
+        if table is None:
+            return _plain("the client left", 499)
         if fmt == "xlsx" and table.height > XLSX_MAX_ROWS:
             return _plain(
                 f"an Excel download holds up to {XLSX_MAX_ROWS:,} orders and this one has "
                 f"{table.height:,}: download it as CSV, or filter it",
                 413,
             )
-        return await asyncio.to_thread(file_response, table, name, fmt)  # off the event loop
+        if fmt == "csv":
+            return csv_stream(desk, table, name)
+        return await desk.pools.download(caller(request), file_response, table, name, fmt)
     else:
         tables = (await desk.overview()).tables()
         if name not in tables:
@@ -351,13 +374,47 @@ async def download(
     return file_response(table, name, fmt)
 
 
-def _plain(text: str, status: int) -> Response:
+async def until_gone(request: Request, stop: threading.Event, work: Awaitable[T]) -> T | None:
+    """`work`'s answer, or None as soon as the client has left (then `stop` is set, and
+    the thread behind it stops at its next slice of rows)."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait({task}, timeout=GONE_POLL_S)
+        if not task.done() and await request.is_disconnected():
+            stop.set()
+            task.add_done_callback(lambda t: t.exception())  # its StoppedError, seen
+            return None
+    return task.result()
+
+
+def csv_stream(desk: OrderDesk, table: pl.DataFrame, name: str) -> Response:
+    """A CSV written a slice of rows at a time on the downloads' pool, as the client
+    reads it: one slice is encoded at once, and a client that leaves ends it."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        for lo in range(0, max(table.height, 1), CSV_ROWS):
+            part = table.slice(lo, CSV_ROWS)
+            yield await loop.run_in_executor(desk.pools.heavy, _csv, part, lo == 0)
+
+    return StreamingResponse(
+        chunks(), media_type="text/csv; charset=utf-8", headers=_file_headers(name, "csv")
+    )
+
+
+def _csv(part: pl.DataFrame, header: bool) -> bytes:
+    return part.write_csv(include_header=header).encode()
+
+
+def _plain(text: str, status: int, headers: dict[str, str] | None = None) -> Response:
     """An error as plain text: whatever the request echoes back is never HTML."""
-    return PlainTextResponse(text, status, headers={"Cache-Control": "no-store"})
+    return PlainTextResponse(text, status, headers={"Cache-Control": "no-store"} | (headers or {}))
 
 
-async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None) -> pl.DataFrame:
-    table = await desk.orders_table(where)
+async def _all_orders(
+    desk: OrderDesk, who: str, where: OrderFilter, bound_by: str | None, stop: threading.Event
+) -> pl.DataFrame:
+    table = await desk.orders_table(who, where, stop)
     if bound_by:
         held = await desk.ids_bound_by(bound_by)
         table = table.filter(pl.col("order_id").is_in(held))
@@ -372,14 +429,14 @@ def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
     else:
         table.write_excel(buf, worksheet=name[:31], autofit=table.height <= 10_000)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(
-        buf.getvalue(),
-        media_type=media,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return Response(buf.getvalue(), media_type=media, headers=_file_headers(name, fmt))
+
+
+def _file_headers(name: str, fmt: str) -> dict[str, str]:
+    return {
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        "Cache-Control": "no-store",
+    }
 
 
 def _safe_next(target: str) -> str:

@@ -5,16 +5,20 @@ desk's (the same core functions as `promiseline compare` and `size`)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from promiseline.errors import PromiselineError, ScenarioError
-from promiseline.io.scenario_file import parse_yaml
+from promiseline.errors import (
+    NotFoundError,
+    PromiselineError,
+    ScenarioError,
+    TooManyRequestsError,
+)
 from promiseline.service.jobs import Job
-from promiseline.web.deps import check_csrf, desk_of, signed_in
+from promiseline.web.deps import caller, check_csrf, desk_of, signed_in
 from promiseline.web.pages import FORMATS, file_response
 from promiseline.web.render import page
 
@@ -46,9 +50,11 @@ async def start_whatif(
         text = raw.decode("utf-8", errors="replace")
         name = name or (file.filename.rsplit(".", 1)[0])
     name = (name or "what-if").strip()[:60]
+    desk = desk_of(request)
     try:
-        patch = parse_yaml(text, name)
-        job = desk_of(request).start_what_if(name, patch)
+        job = await desk.start_what_if(name, text, caller(request))
+    except TooManyRequestsError as e:
+        return _whatif_again(request, role, name, text, [_busy(request, e)], 429)
     except ScenarioError as e:
         return _whatif_again(request, role, name, text, e.problems)
     except PromiselineError as e:
@@ -56,13 +62,19 @@ async def start_whatif(
     return RedirectResponse(f"/jobs/{job.job_id}", status_code=303)
 
 
+def _busy(request: Request, e: TooManyRequestsError) -> str:
+    """Why a job cannot start now, with a link to the one running."""
+    running = desk_of(request).jobs.running_job()
+    return f"{e} (running: /jobs/{running.job_id})" if running is not None else str(e)
+
+
 def _whatif_again(
-    request: Request, role: str, name: str, text: str, problems: list[str]
+    request: Request, role: str, name: str, text: str, problems: list[str], status: int = 422
 ) -> Response:
     return page(
         request,
         "whatif.html",
-        422,
+        status,
         role=role,
         nav="whatif",
         text=text,
@@ -99,7 +111,19 @@ async def start_sizing(
     try:
         if not chosen:
             raise PromiselineError("choose at least one kind of lever")
-        job = desk_of(request).start_sizing(target.strip(), chosen)
+        job = desk_of(request).start_sizing(target.strip(), chosen, caller(request))
+    except TooManyRequestsError as e:
+        return page(
+            request,
+            "sizing.html",
+            429,
+            role=role,
+            nav="sizing",
+            target=target,
+            levers=LEVERS,
+            chosen=chosen,
+            error=_busy(request, e),
+        )
     except PromiselineError as e:
         return page(
             request,
@@ -137,6 +161,19 @@ async def job_page(request: Request, job_id: str) -> Response:
     )
 
 
+@router.post("/jobs/{job_id}/cancel")
+async def cancel_job(
+    request: Request, job_id: str, csrf: Annotated[str, Form(max_length=64)] = ""
+) -> Response:
+    await signed_in(request)
+    check_csrf(request, csrf)
+    try:
+        desk_of(request).cancel_job(job_id)
+    except NotFoundError:
+        return HTMLResponse("<p>No such job in this worker (they are kept for a while).</p>", 404)
+    return RedirectResponse(f"/jobs/{job_id}", status_code=303)
+
+
 @router.get("/jobs/{job_id}/{name}.{fmt}")
 async def job_download(request: Request, job_id: str, name: str, fmt: str) -> Response:
     await signed_in(request)
@@ -150,40 +187,9 @@ async def job_download(request: Request, job_id: str, name: str, fmt: str) -> Re
 def as_of(job: Job) -> dt.date | None:
     """The day the answer's plans are made as of, which its tables say (none while running
     or failed): the live plan's, which both the what-if and the sizing start from."""
-    if job.result is None:
-        return None
-    plan = job.result.plans[0] if job.kind == "what-if" else job.result.plan
-    day: dt.date = plan.scenario.now
-    return day
+    return job.result.as_of if job.result is not None else None
 
 
 def tables(job: Job) -> dict[str, pl.DataFrame]:
     """The answer's tables by name (none while running or failed)."""
-    if job.result is None:
-        return {}
-    if job.kind == "what-if":
-        cmp = job.result
-        return {"waits": cmp.waits(), "deliveries_by_month": cmp.deliveries_by_month()}
-    sm: dict[str, Any] = job.result.summary()
-    facts = pl.DataFrame(
-        {
-            "figure": [
-                "target",
-                "met",
-                "wait without levers (days)",
-                "wait with them (days)",
-                "cost",
-            ],
-            "value": [
-                sm["target"],
-                "yes" if sm["met"] else "no: the levers below are all at their maximum",
-                f"{sm['baseline_days']:,.0f}",
-                f"{sm['achieved_days']:,.0f}",
-                f"{sm['cost']:,.0f}",
-            ],
-        }
-    )
-    levers = pl.DataFrame(
-        sm["levers"], schema={"lever": pl.String, "units": pl.Int64, "start": pl.String}
-    )
-    return {"sizing": facts, "levers": levers}
+    return job.result.tables if job.result is not None else {}

@@ -14,6 +14,7 @@ from promiseline.core.model.progress import Report
 from promiseline.core.model.records import OrderFilter
 from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import Desk, Planner, body, documented, planner
+from promiseline.service.jobs import Job
 from promiseline.service.routes.orders import ERRORS
 from promiseline.service.schemas import OrdersPublic, ProgressUpdate
 
@@ -110,3 +111,31 @@ async def put_scenario(d: Desk, _: Planner, request: Request) -> dict[str, Any]:
     except UnicodeDecodeError as e:
         raise InvalidRequestError(f"scenario: not UTF-8 text (byte {e.start})") from None
     return await d.replace_scenario(text)
+
+
+@router.get("/v1/jobs")
+async def list_jobs(d: Desk, _: Planner) -> list[dict[str, Any]]:
+    """The what-ifs and sizings this worker runs or keeps: state, step, time, memory."""
+    return [job_json(j) for j in d.jobs.all()]
+
+
+@router.delete("/v1/jobs/{job_id}")
+async def cancel_job(job_id: str, d: Desk, _: Planner) -> dict[str, Any]:
+    """Stop a running what-if or sizing (its process ends within a fraction of a second);
+    a finished one is left as it is."""
+    return job_json(d.cancel_job(job_id))
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "kind": job.kind,
+        "title": job.title,
+        "running": job.running,
+        "cancelled": job.cancelled,
+        "step": job.step,
+        "seconds": round(job.seconds(), 1),
+        "peak_mb": round(job.peak_mb),
+        "error": job.error,
+        "tables": sorted(job.result.tables) if job.result is not None else [],
+    }

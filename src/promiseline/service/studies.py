@@ -1,0 +1,71 @@
+"""The work of a what-if and of a capacity sizing, as a job's process runs it: read the
+book from the store, call the core (the same functions as `promiseline compare` and
+`size`), and keep only the answer's tables (service/jobs.py keeps those, not the plans).
+Top-level functions taking plain values: a job's process is spawned, not forked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from promiseline import api
+from promiseline.core.model.scenario import Scenario
+from promiseline.service.jobs import Answer, Say
+from promiseline.store import open_store
+
+
+def what_if(db: str, scenario: Scenario, name: str, patched: Scenario, say: Say) -> Answer:
+    """Plan the stored book on the scenario in use and on the patched one."""
+    say("reading the order book")
+    store = open_store(db, migrate=False)
+    try:
+        _, book = store.snapshot()
+    finally:
+        store.close()
+    say(f"planning {len(book):,} orders on the scenario in use and on {name}")
+    cmp = api.compare_scenarios([("in use", scenario), (name, patched)], book)
+    return Answer(
+        {"waits": cmp.waits(), "deliveries_by_month": cmp.deliveries_by_month()},
+        cmp.plans[0].scenario.now,
+        warnings=cmp.warnings,
+    )
+
+
+def sizing(db: str, scenario: Scenario, target: str, levers: tuple[str, ...], say: Say) -> Answer:
+    """Least-cost capacity for a wait target on the stored book."""
+    say("reading the order book")
+    store = open_store(db, migrate=False)
+    try:
+        _, book = store.snapshot()
+    finally:
+        store.close()
+    say(f"sizing capacity for {target} (HiGHS), then checking it with the planner")
+    result = api.size(scenario, book, target, levers=levers)
+    return Answer(sizing_tables(result.summary()), result.plan.scenario.now, note=result.note)
+
+
+def sizing_tables(sm: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """A sizing's summary as the two tables its page shows and downloads."""
+    facts = pl.DataFrame(
+        {
+            "figure": [
+                "target",
+                "met",
+                "wait without levers (days)",
+                "wait with them (days)",
+                "cost",
+            ],
+            "value": [
+                sm["target"],
+                "yes" if sm["met"] else "no: the levers below are all at their maximum",
+                f"{sm['baseline_days']:,.0f}",
+                f"{sm['achieved_days']:,.0f}",
+                f"{sm['cost']:,.0f}",
+            ],
+        }
+    )
+    levers = pl.DataFrame(
+        sm["levers"], schema={"lever": pl.String, "units": pl.Int64, "start": pl.String}
+    )
+    return {"sizing": facts, "levers": levers}

@@ -1,0 +1,150 @@
+"""Jobs run in processes of their own, held to a time and a memory limit, cancellable,
+limited per worker and per caller, and kept as their tables only, bounded (issue 19:
+one sizing on an oversized scenario reached 10 GB; nine what-ifs took a worker from 1.2
+to 6.2 GB; the one job slot refused every other what-if with no way to stop the job)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+
+import numpy as np
+import polars as pl
+import pytest
+
+from promiseline.errors import TooManyRequestsError
+from promiseline.service.jobs import Answer, Job, Jobs, Say
+from promiseline.service.pools import WorkLimits
+
+
+def hog(mb: int, say: Say) -> Answer:
+    """Take `mb` MB and hold it, 50 MB a tenth of a second (a job over its memory limit:
+    a planner's sizing grows as it builds its model)."""
+    held = []
+    for i in range(mb // 50):
+        held.append(np.ones(50 * 2**20 // 8))
+        say(f"{(i + 1) * 50} MB")
+        time.sleep(0.1)
+    time.sleep(30)
+    return Answer({}, None)
+
+
+def sleeper(seconds: float, say: Say) -> Answer:
+    say("sleeping")
+    time.sleep(seconds)
+    return Answer({}, None)
+
+
+def table(rows: int, say: Say) -> Answer:
+    say("making a table")
+    return Answer({"t": pl.DataFrame({"x": np.arange(rows)})}, None, note="made")
+
+
+def failing(say: Say) -> Answer:
+    raise ValueError("bad luck")
+
+
+async def finished(job: Job, seconds: float = 60) -> Job:
+    end = time.monotonic() + seconds
+    while job.running:
+        assert time.monotonic() < end, f"still running: {job.step}"
+        await asyncio.sleep(0.05)
+    return job
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_a_job_over_its_memory_limit_is_stopped_and_says_why() -> None:
+    async def go() -> Job:
+        jobs = Jobs(WorkLimits(job_memory_mb=400))
+        return await finished(jobs.start("sizing", "hog", partial(hog, 3000)))
+
+    job = run(go())
+    assert isinstance(job, Job)
+    assert job.step == "stopped"
+    assert "over the memory limit of a job of 400 MB (PROMISELINE_JOB_MEMORY_MB)" in (
+        job.error or ""
+    )
+    assert 400 < job.peak_mb < 1200  # stopped within a poll or two of crossing it, not at 3 GB
+    assert job.seconds() < 30  # stopped, not waited out
+
+
+def test_a_job_over_its_time_limit_or_cancelled_is_stopped() -> None:
+    async def go() -> tuple[Job, Job]:
+        late = Jobs(WorkLimits(job_seconds=3)).start("what-if", "late", partial(sleeper, 60))
+        jobs = Jobs()
+        gone = jobs.start("what-if", "gone", partial(sleeper, 60))
+        end = time.monotonic() + 60
+        while gone.step != "sleeping":  # its process has started (slow on a busy machine)
+            assert gone.running, gone.error
+            assert time.monotonic() < end, gone.step
+            await asyncio.sleep(0.05)
+        jobs.cancel(gone.job_id)
+        return await finished(late), await finished(gone, 10)
+
+    late, gone = run(go())  # type: ignore[misc]
+    assert late.error == "stopped after 3 s, the time limit of a job (PROMISELINE_JOB_SECONDS)"
+    assert late.seconds() < 10
+    assert (gone.step, (gone.error or "").startswith("cancelled after")) == ("stopped", True)
+
+
+def test_jobs_are_limited_per_worker_and_per_caller() -> None:
+    async def go() -> list[str]:
+        jobs = Jobs(WorkLimits(jobs=2, jobs_per_caller=1))
+        first = jobs.start("what-if", "a", partial(sleeper, 60), "ann")
+        refused = []
+        for who in ("ann", "bob", "cat"):
+            try:
+                jobs.start("what-if", who, partial(sleeper, 60), who)
+            except TooManyRequestsError as e:
+                refused.append(f"{who}: {e}")
+        jobs.cancel(first.job_id)
+        await finished(first)
+        jobs.check_free("ann")  # free again once it has ended
+        await jobs.stop()
+        return refused
+
+    refused = run(go())
+    assert refused == [
+        "ann: you already have 1 what-if or sizing(s) running; wait for it to finish",
+        "cat: 2 what-if or sizing(s) are running in this worker, the most it takes at once; "
+        "try again in a moment",
+    ]
+
+
+def test_finished_jobs_keep_their_tables_only_bounded_in_count_and_bytes() -> None:
+    async def go() -> tuple[Jobs, list[Job]]:
+        jobs = Jobs(WorkLimits(jobs_kept=3, jobs_kept_mb=1))
+        done = []
+        for rows in (10, 20, 30, 40, 100_000, 10):  # 100,000 int64 rows: 0.8 MB
+            done.append(await finished(jobs.start("what-if", str(rows), partial(table, rows))))
+        done.append(await finished(jobs.start("what-if", "x", failing)))
+        return jobs, done
+
+    jobs, done = run(go())  # type: ignore[misc]
+    assert done[0].result is not None
+    assert done[0].result.tables["t"]["x"].to_list() == list(range(10))
+    assert done[0].result.note == "made"
+    assert done[-1].error == "ValueError: bad luck"
+    kept = [j.title for j in jobs.all()]
+    assert kept == ["x", "10", "100000"]  # the last three; together under 1 MB
+    assert sum(j.result.nbytes for j in jobs.all() if j.result) <= 2**20
+    many = Jobs(WorkLimits(jobs_kept=10, jobs_kept_mb=1))
+
+    async def big() -> list[str]:
+        for rows in (100_000, 100_000):
+            await finished(many.start("what-if", str(rows), partial(table, rows)))
+        return [j.title for j in many.all()]
+
+    assert run(big()) == ["100000"]  # two would be 1.6 MB: the older is let go
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "x", "2000000"])
+def test_limits_out_of_range_are_refused_at_start(bad: str) -> None:
+    from promiseline.errors import PromiselineError
+
+    with pytest.raises(PromiselineError, match="PROMISELINE_JOB_MEMORY_MB"):
+        WorkLimits.from_env({"PROMISELINE_JOB_MEMORY_MB": bad})
