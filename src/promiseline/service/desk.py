@@ -21,6 +21,7 @@ import polars as pl
 from promiseline import api
 from promiseline.core.futures.promises import promise_window
 from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.orders import Rejection
 from promiseline.core.model.progress import Report
 from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.readout.explain import Explanation
@@ -211,6 +212,13 @@ class OrderDesk:
 
     async def progress(self, report: Report, actor: str) -> OrderView:
         return await self.intake.progress(report, actor)
+
+    async def correct(self, order_id: str, reason: str, actor: str) -> OrderView:
+        return await self.intake.correct(order_id, reason, actor)
+
+    def unfit(self) -> tuple[Rejection, ...]:
+        """Stored orders the scenario in use does not fit (left out of the plan)."""
+        return self.live.now.plan.book.rejected
 
     def variants(self, model: str) -> list[str]:
         """The variants a customer may change an order of `model` to."""
