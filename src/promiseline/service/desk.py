@@ -339,6 +339,7 @@ class OrderDesk:
         """Least-cost capacity for a wait target, in the background."""
         scenario = self.live.scenario
         api.check_target(target)
+        api.check_sizing(scenario, levers)  # too large: refused before the job starts
 
         def work(say: Say) -> Sizing:
             say("reading the order book")
