@@ -465,6 +465,7 @@ def allocate(
     applied (`Allocation.scenario` holds them, ready to plan)."""
     from promiseline.core.studies.allocation import allocate as _allocate
 
+    check_allocation(scenario, months)  # before the book is read
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
     return _allocate(
@@ -487,7 +488,27 @@ def size(
     as "p90_wait<=180d from 2026-01-01", found with HiGHS and checked by the planner."""
     from promiseline.core.studies.sizing import size as _size
 
+    kinds = check_sizing(scenario, levers)  # before the book is read
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
-    kinds = tuple(k.strip().rstrip("s") for k in levers)
     return _size(scenario, order_book(orders, scenario), target, kinds=kinds)
+
+
+def check_sizing(
+    scenario: Scenario, levers: Sequence[str] = ("shift", "line", "part")
+) -> tuple[str, ...]:
+    """Refuse a sizing too large to run (StudyTooLargeError: its MIP's nonzeros or its
+    line-days over the bounds of core/studies/bounds.py), from the scenario alone, before
+    a job starts; the lever kinds it would use."""
+    from promiseline.core.studies import bounds
+
+    kinds = tuple(k.strip().rstrip("s") for k in levers)
+    bounds.check(bounds.sizing_size(scenario, kinds))
+    return kinds
+
+
+def check_allocation(scenario: Scenario, months: tuple[dt.date, dt.date] | None = None) -> None:
+    """Refuse an allocation too large to run (as `check_sizing`)."""
+    from promiseline.core.studies import bounds
+
+    bounds.check(bounds.allocation_size(scenario, months))

@@ -8,6 +8,7 @@ was expected, in one line.
     ├── UnknownOrderError       an order id that is not in the plan (also a KeyError)
     ├── QuoteError              a booking that is not at the back of the queue
     ├── SizingError             a sizing target that cannot be read
+    ├── StudyTooLargeError      a sizing or allocation over its size bounds (nothing built)
     ├── TransitionError         an order's status forbids the change asked for
     ├── ProgressError           a progress file with wrong rows (nothing was written)
     ├── RecordError             a record to fit from (output, receipts) with wrong rows
@@ -77,6 +78,11 @@ class AllocationError(PromiselineError):
 
 class SizingError(PromiselineError):
     """A sizing target that cannot be read or measured."""
+
+
+class StudyTooLargeError(PromiselineError):
+    """A sizing or allocation whose model would be over the bounds of
+    core/studies/bounds.py: refused before anything is built."""
 
 
 class TransitionError(PromiselineError):

@@ -22,6 +22,7 @@ import polars as pl
 from promiseline import api
 from promiseline.core.futures.promises import promise_window
 from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.orders import Rejection
 from promiseline.core.model.progress import Report
 from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.model.scenario import Scenario
@@ -222,6 +223,13 @@ class OrderDesk:
     async def progress(self, report: Report, actor: str) -> OrderView:
         return await self.intake.progress(report, actor)
 
+    async def correct(self, order_id: str, reason: str, actor: str) -> OrderView:
+        return await self.intake.correct(order_id, reason, actor)
+
+    def unfit(self) -> tuple[Rejection, ...]:
+        """Stored orders the scenario in use does not fit (left out of the plan)."""
+        return self.live.now.plan.book.rejected
+
     def variants(self, model: str) -> list[str]:
         """The variants a customer may change an order of `model` to."""
         return [v.name for p in self.live.scenario.products if p.model == model for v in p.variants]
@@ -342,6 +350,7 @@ class OrderDesk:
         """Least-cost capacity for a wait target, in a job's process."""
         scenario = self.live.scenario
         api.check_target(target)
+        api.check_sizing(scenario, levers)  # too large: refused before the job starts
         work = partial(studies.sizing, self.settings.db, scenario, target, levers)
         return self.jobs.start("sizing", target, work, caller)
 

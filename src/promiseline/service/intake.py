@@ -23,7 +23,7 @@ from promiseline.core.model.lifecycle import (
     Status,
 )
 from promiseline.core.model.orders import canonical_options
-from promiseline.core.model.progress import Report, check, standing, transition
+from promiseline.core.model.progress import Report, check, correction, standing, transition
 from promiseline.core.model.records import (
     Created,
     Event,
@@ -255,10 +255,21 @@ class Intake:
         """The plant's side of the lifecycle (core/model/progress.py): scheduled, built,
         shipped, delivered; the same report twice changes nothing."""
         rec = await self.record(report.order_id)
-        whole = check(self.live.scenario, self.live.moment(), standing(rec), report)
+        events = await asyncio.to_thread(self.store.events, report.order_id)
+        # checked against the scenario in use, as of the plant's clock (what orders and
+        # their events are stamped with: nothing happens before the order locked)
+        whole = check(self.live.scenario, self.clock(), standing(rec, events), report)
         if whole is not None:
             await self._apply(transition(whole, rec.status, actor))
         return await self.view(report.order_id)
+
+    async def correct(self, order_id: str, reason: str, actor: str) -> OrderView:
+        """Take an order's progress back: locked again, line, build date and sailing
+        cleared, one `corrected` event with what it was and why (core/model/progress.py
+        `correction`). The way back from progress reported wrongly."""
+        rec = await self.record(order_id)
+        await self._apply(correction(rec, reason, actor, self.clock()))
+        return await self.view(order_id)
 
     async def _apply(self, t: Transition, *, booked: bool = False) -> None:
         """Store a transition; if a slot was booked for it and it is not stored, the

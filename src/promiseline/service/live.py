@@ -34,6 +34,7 @@ from promiseline.core.futures.promises import (
     recalibrated_window,
 )
 from promiseline.core.futures.recalibrate import Margins
+from promiseline.core.model.orders import Rejection
 from promiseline.core.model.records import OrderFilter, Versions
 from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.core.model.window import Window
@@ -76,6 +77,28 @@ def stored_scenario(store: SqlStore, settings: Settings) -> tuple[Scenario, int]
     scenario = scenario_from_yaml(text, source)
     plan_snapshot(store, scenario, 0, settings.as_of)  # plans with what is stored first
     return scenario, store.put_scenario(text)
+
+
+def new_misfits(
+    rejected: tuple[Rejection, ...], before: tuple[Rejection, ...]
+) -> tuple[Rejection, ...]:
+    """The stored orders a new scenario would not fit that the scenario in use does:
+    one that fits neither (bad progress an old version stored) must not block putting
+    the same, or a fixing, scenario."""
+    known = {r.order_id for r in before}
+    return tuple(r for r in rejected if r.order_id not in known)
+
+
+def misfit_message(unfit: tuple[Rejection, ...], shown: int = 5) -> str:
+    """A 422's words: how many, the first few with why, and how to fix them."""
+    examples = "; ".join(f"order {r.order_id!r}: {r.reason}" for r in unfit[:shown])
+    more = f" and {len(unfit) - shown:,} more" if len(unfit) > shown else ""
+    return (
+        f"scenario: {len(unfit):,} stored order(s) would not fit it: {examples}{more}. "
+        "Keep what they need (their line, model, variant, market) in the scenario; or "
+        "cancel those still queued; or put a scheduled, built, shipped or delivered one "
+        "back to locked with POST /v1/orders/{order_id}/correction and report it again"
+    )
 
 
 class LivePlan:
@@ -270,12 +293,14 @@ class LivePlan:
             raise InvalidRequestError(f"scenario: the order book does not plan on it: {e}") from e
         except MemoryError:
             raise InvalidRequestError("scenario: too large to plan in memory") from None
-        unfit = snap.plan.book.rejected
+        unfit = new_misfits(snap.plan.book.rejected, self.now.plan.book.rejected)
         if unfit:
-            examples = "; ".join(str(r) for r in unfit[:3])
-            raise InvalidRequestError(
-                f"scenario: {len(unfit):,} stored order(s) would not fit it ({examples}); "
-                "cancel or change them first, or keep what they need"
+            raise InvalidRequestError(misfit_message(unfit))
+        left_out = snap.plan.book.rejected
+        if left_out:  # misfits under the scenario in use already: they block nothing
+            log.warning(
+                "scenario put with %d stored order(s) it does not fit (GET /v1/plan/unfit)",
+                len(left_out),
             )
         version = self.store.put_scenario(text)
         return Snapshot(

@@ -21,6 +21,7 @@ from promiseline.errors import (
     QuoteError,
     ScenarioError,
     StorageError,
+    StudyTooLargeError,
     TooManyRequestsError,
     TransitionError,
     UnauthorizedError,
@@ -44,6 +45,7 @@ STATUS: tuple[tuple[type[PromiselineError], int], ...] = (
     (OrderError, 422),
     (ScenarioError, 422),
     (InvalidRequestError, 422),
+    (StudyTooLargeError, 422),
 )
 
 

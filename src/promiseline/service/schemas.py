@@ -70,6 +70,15 @@ class ProgressUpdate(Strict):
     at: dt.datetime | None = None
 
 
+class ProgressCorrection(Strict):
+    """Take an order's progress back (a scheduled, built, shipped or delivered order):
+    it is locked again, its line, build date and sailing cleared, and its history gets a
+    `corrected` event with what it was and `reason`. Report its progress again with
+    POST /v1/orders/{order_id}/progress."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
 class WindowPublic(BaseModel):
     """The delivery window told: from the order's simulated delivery dates (source
     monte-carlo), the shortest run of days holding 80 % of its futures, the median as the

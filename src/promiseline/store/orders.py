@@ -24,6 +24,7 @@ import polars as pl
 from promiseline.core.model.lifecycle import IN_PLANNING, QUEUED, EventKind, Status
 from promiseline.core.model.orders import BOOK_COLUMNS, HISTORY, OrderBook
 from promiseline.core.model.records import (
+    CLEARABLE,
     Created,
     NewOrder,
     OrderFilter,
@@ -222,7 +223,8 @@ class OrderTables(Db):
                 "promised_probability": t.window.probability,
             }
         cols = [c for c, v in changes.items() if v is not None]
-        sets = "".join(f"{c} = ?, " for c in cols)
+        cleared = sorted(CLEARABLE & t.clear - set(cols))
+        sets = "".join(f"{c} = ?, " for c in cols) + "".join(f"{c} = NULL, " for c in cleared)
         allowed = sorted(s.value for s in t.allowed_from)
         marks = ",".join("?" for _ in allowed)
         cur.execute(

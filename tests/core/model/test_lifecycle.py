@@ -44,6 +44,7 @@ def test_event_kinds() -> None:
         "built",
         "shipped",
         "delivered",
+        "corrected",
     ]
 
 

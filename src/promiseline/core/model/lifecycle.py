@@ -7,8 +7,10 @@ lists.
         └──── cancel ─────┴────────────┴──> cancelled
 
 Progress may skip steps (a locked order may be reported built at once); nothing goes
-back. A reserved order may change freely; a locked one for `change_days` after it
-locked. Cancelling refunds the deposit while reserved or within `refund_days` of locking.
+back, but a correction (`corrected`, by a planner, with a reason) puts a scheduled,
+built, shipped or delivered order back to locked, to be reported again. A reserved
+order may change freely; a locked one for `change_days` after it locked. Cancelling
+refunds the deposit while reserved or within `refund_days` of locking.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class EventKind(StrEnum):
     BUILT = "built"
     SHIPPED = "shipped"
     DELIVERED = "delivered"
+    CORRECTED = "corrected"  # progress taken back: the order is locked again
 
 
 IN_PLANNING = frozenset({Status.RESERVED, Status.LOCKED, Status.SCHEDULED})
@@ -51,6 +54,8 @@ QUEUED = frozenset({Status.LOCKED, Status.SCHEDULED})
 PROGRESS = (Status.SCHEDULED, Status.BUILT, Status.SHIPPED, Status.DELIVERED)
 """Statuses the plant reports, in order."""
 CANCELLABLE = frozenset({Status.RESERVED, Status.LOCKED, Status.SCHEDULED})
+CORRECTABLE = frozenset(PROGRESS)
+"""Statuses a correction puts back to locked (every one progress can reach)."""
 _ORDER = (Status.LOCKED, *PROGRESS)
 
 

@@ -13,8 +13,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from promiseline.core.model.lifecycle import PROGRESS, EventKind, Status, progress_from
-from promiseline.core.model.records import OrderRecord, Transition
+from promiseline.core.model.lifecycle import (
+    CORRECTABLE,
+    PROGRESS,
+    EventKind,
+    Status,
+    progress_from,
+)
+from promiseline.core.model.records import CLEARABLE, Event, OrderRecord, Transition
 from promiseline.core.model.scenario import Scenario
 from promiseline.errors import InvalidRequestError, TransitionError
 
@@ -43,7 +49,8 @@ class ProgressImport:
 
 @dataclass(frozen=True, slots=True)
 class Standing:
-    """What is known of the order now."""
+    """What is known of the order now: nothing it did can come before `since` (when it
+    locked) nor before `last_step` (when it was last built, shipped or delivered)."""
 
     model: str
     market: str
@@ -51,10 +58,74 @@ class Standing:
     line: str | None
     build_date: dt.date | None
     sailing_id: str | None
+    since: dt.datetime | None = None
+    last_step: dt.datetime | None = None
 
 
-def standing(rec: OrderRecord) -> Standing:
-    return Standing(rec.model, rec.market, rec.status, rec.line, rec.build_date, rec.sailing_id)
+STEPS = frozenset({EventKind.BUILT, EventKind.SHIPPED, EventKind.DELIVERED})
+"""Events that say when something happened to the car (their `at`), in order."""
+
+
+def last_step(events: Sequence[Event]) -> dt.datetime | None:
+    """When the order was last built, shipped or delivered, since its last correction
+    (what a correction took back does not bind the next report)."""
+    out: dt.datetime | None = None
+    for e in events:
+        if e.kind == EventKind.CORRECTED:
+            out = None
+        elif e.kind in STEPS:
+            out = e.at if out is None else max(out, e.at)
+    return out
+
+
+def standing(rec: OrderRecord, events: Sequence[Event] = ()) -> Standing:
+    """The order as a report is checked against; `events` (its history) bound when the
+    next step may be said to happen."""
+    return Standing(
+        rec.model,
+        rec.market,
+        rec.status,
+        rec.line,
+        rec.build_date,
+        rec.sailing_id,
+        rec.locked_at or rec.created_at,
+        last_step(events),
+    )
+
+
+def correction(rec: OrderRecord, reason: str, actor: str, at: dt.datetime) -> Transition:
+    """Put a scheduled, built, shipped or delivered order back to locked, its line, build
+    date and sailing cleared (progress reported wrongly, or that a new scenario no longer
+    fits): one `corrected` event saying what it was and why. The plant then reports it
+    again, by the progress rule."""
+    if rec.status not in CORRECTABLE:
+        raise TransitionError(
+            f"order {rec.order_id} is {rec.status}; only a "
+            f"{', '.join(s.value for s in PROGRESS)} order can be put back to locked"
+        )
+    reason = reason.strip()
+    if not reason:
+        raise InvalidRequestError("reason: say why the progress is taken back, got nothing")
+    was = {
+        k: str(v)
+        for k, v in (
+            ("status", rec.status.value),
+            ("line", rec.line),
+            ("build_date", rec.build_date),
+            ("sailing_id", rec.sailing_id),
+        )
+        if v is not None
+    }
+    return Transition(
+        rec.order_id,
+        EventKind.CORRECTED,
+        frozenset({rec.status}),
+        actor,
+        at,
+        status=Status.LOCKED,
+        clear=CLEARABLE,
+        data={"status": Status.LOCKED.value, "from": was, "reason": reason},
+    )
 
 
 def transition(r: Report, current: Status, actor: str) -> Transition:
@@ -114,7 +185,59 @@ def check(s: Scenario, now: dt.datetime, order: Standing, r: Report) -> Report |
         raise InvalidRequestError("a scheduled order needs line and build_date")
     _check_slot(s, now.date(), order, whole)
     _check_sailing(s, now.date(), order, whole)
+    _check_when(s, order, whole)
     return whole
+
+
+def _check_when(s: Scenario, order: Standing, r: Report) -> None:
+    """Things happen in order: not before the horizon, nor before the order locked; a
+    car is built before it ships or is delivered, shipped not before its sailing, and
+    each step not before the last one reported."""
+    assert r.at is not None
+    at = r.at
+    if at.date() < s.start:
+        raise InvalidRequestError(
+            f"at: {at:%Y-%m-%d %H:%M} is before the scenario's start ({s.start})"
+        )
+    if order.since is not None:
+        locked = order.since.date()
+        if at.date() < locked:
+            raise InvalidRequestError(
+                f"at: {at:%Y-%m-%d %H:%M} is before the order locked ({locked}); expected "
+                f"{locked} or later"
+            )
+        if r.build_date is not None and r.build_date < locked:
+            raise InvalidRequestError(
+                f"build_date: {r.build_date} is before the order locked ({locked}); expected "
+                f"{locked} or later"
+            )
+    if r.status == Status.SCHEDULED:
+        return
+    if r.build_date is not None and at.date() < r.build_date:
+        raise InvalidRequestError(
+            f"at: {at:%Y-%m-%d %H:%M} is before the car was built ({r.build_date}); "
+            "expected that day or later"
+        )
+    departs = _departs(r.sailing_id)
+    if r.status != Status.BUILT and departs is not None and at.date() < departs:
+        raise InvalidRequestError(
+            f"at: {at:%Y-%m-%d %H:%M} is before its sailing departs ({departs}); "
+            "expected that day or later"
+        )
+    if order.last_step is not None and at < order.last_step:
+        raise InvalidRequestError(
+            f"at: {at:%Y-%m-%d %H:%M} is before the order's last step "
+            f"({order.status} at {order.last_step:%Y-%m-%d %H:%M}); expected that or later"
+        )
+
+
+def _departs(sailing_id: str | None) -> dt.date | None:
+    if sailing_id is None:
+        return None
+    try:
+        return dt.date.fromisoformat(sailing_id.partition(":")[2])
+    except ValueError:
+        return None
 
 
 def _check_slot(s: Scenario, today: dt.date, order: Standing, r: Report) -> None:

@@ -75,6 +75,11 @@ class Transition:
     window: Window | None = None
     data: dict[str, Any] = field(default_factory=dict)  # the event's payload
     sailing_id: str | None = None
+    clear: frozenset[str] = frozenset()  # of CLEARABLE: set to nothing (a correction)
+
+
+CLEARABLE = frozenset({"line", "build_date", "sailing_id"})
+"""What a transition may clear: where and when the plant said an order was built."""
 
 
 @dataclass(frozen=True, slots=True)

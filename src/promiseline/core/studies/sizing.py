@@ -30,6 +30,7 @@ from promiseline.core.planning.capacity import capacity
 from promiseline.core.planning.plan import RESERVED, Plan
 from promiseline.core.planning.planner import plan
 from promiseline.core.readout.summary import summary
+from promiseline.core.studies import bounds
 from promiseline.core.studies.highs import OPTIMAL, Model
 from promiseline.errors import SizingError
 
@@ -345,6 +346,7 @@ def size(
         raise SizingError(
             f"the scenario has no levers of kind {', '.join(kinds)} (see 'levers' in the README)"
         )
+    bounds.check(bounds.sizing_size(scenario, kinds))  # before anything is built
     book = order_book(orders, scenario)
     base_plan = plan(scenario, book)
     baseline = tgt.measure(base_plan)

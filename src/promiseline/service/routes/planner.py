@@ -16,7 +16,7 @@ from promiseline.errors import InvalidRequestError
 from promiseline.service.deps import Desk, Planner, body, documented, planner
 from promiseline.service.jobs import Job
 from promiseline.service.routes.orders import ERRORS
-from promiseline.service.schemas import OrdersPublic, ProgressUpdate
+from promiseline.service.schemas import OrdersPublic, ProgressCorrection, ProgressUpdate
 
 router = APIRouter(tags=["planner"], responses={403: {"description": "Wrong role"}, **ERRORS})
 Name = Annotated[str | None, Query(max_length=100)]
@@ -66,6 +66,32 @@ async def progress(
     )
     view = await d.progress(report, role)
     return Response(orjson.dumps(view.to_json()), media_type="application/json")
+
+
+@router.post("/v1/orders/{order_id}/correction", openapi_extra=documented(ProgressCorrection))
+async def correct(
+    d: Desk,
+    role: Planner,
+    order_id: str,
+    fix: ProgressCorrection = body(ProgressCorrection, planner),
+) -> Response:
+    """Put a scheduled, built, shipped or delivered order back to locked (progress
+    reported wrongly, or that a new scenario no longer fits); then report it again."""
+    view = await d.correct(order_id, fix.reason, role)
+    return Response(orjson.dumps(view.to_json()), media_type="application/json")
+
+
+@router.get("/v1/plan/unfit")
+async def unfit(
+    d: Desk, _: Planner, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> dict[str, Any]:
+    """Stored orders the scenario in use does not fit (left out of the plan), and why:
+    fix each with POST /v1/orders/{order_id}/correction or a scenario that fits it."""
+    rejected = d.unfit()
+    return {
+        "count": len(rejected),
+        "orders": [{"order_id": r.order_id, "reason": r.reason} for r in rejected[:limit]],
+    }
 
 
 @router.post("/v1/plan")

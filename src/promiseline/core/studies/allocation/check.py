@@ -17,6 +17,7 @@ from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan
+from promiseline.core.studies import bounds
 from promiseline.core.studies.allocation.inputs import Inputs, inputs, month_key, queued
 from promiseline.core.studies.allocation.mip import Solved, infeasible_message, solve
 from promiseline.errors import AllocationError
@@ -218,6 +219,7 @@ def allocate(
     target = int(domestic_p90_days)
     if target < 0:
         raise AllocationError(f"domestic P90 target must be >= 0 days, got {target}")
+    bounds.check(bounds.allocation_size(scenario, months))  # before anything is built
     books = order_book(book, scenario)
     say("allocation: reading capacity and orders")
     inp = inputs(scenario, books, months)
