@@ -113,10 +113,10 @@ def test_a_closed_stream_frees_its_place_at_once(tmp_path: Any) -> None:
             )
             return int(float(line.split()[1]))
 
-        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
         for s in socks:
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        wait_for(lambda: streams() == 5)
+        wait_for(lambda: streams() == 3)
         for s in socks:
             s.close()
         wait_for(lambda: streams() == 0, 2.0)
@@ -151,7 +151,11 @@ def test_one_feed_read_serves_every_stream() -> None:
     store = CountingStore(events)
 
     async def go() -> tuple[int, list[int]]:
-        feed = EventFeed(store, settings("sqlite://", sse_total=5000, sse_per_order=500), 0.01)  # type: ignore[arg-type]
+        feed = EventFeed(
+            store,
+            settings("sqlite://", sse_total=5000, sse_per_order=500, sse_per_client=5000),
+            0.01,
+        )  # type: ignore[arg-type]
         subs = [feed.subscribe(f"o{i % 10}", 0) for i in range(2000)]
         feed.start()
         await asyncio.sleep(0.2)

@@ -25,11 +25,13 @@ from promiseline.cli.shared import (
     steps,
 )
 from promiseline.errors import ProgressError, PromiselineError, StorageError
+from promiseline.service.settings import Settings
 
 if TYPE_CHECKING:
     from promiseline.core.model.scenario import Scenario
 
 commands = typer.Typer()
+DEFAULTS = Settings()  # the service's defaults, shown in `serve --help`
 
 
 @commands.command()
@@ -96,14 +98,96 @@ def serve(
             "uptime, shipped, delivered), as a plant would: a demo left running stays true.",
         ),
     ] = False,
+    trust_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="PROMISELINE_TRUSTED_PROXIES",
+            help="A reverse proxy's address or network (repeat for more): its "
+            "X-Forwarded-For names the client for the per-client limits. Default none: "
+            "the client is the socket peer, and X-Forwarded-For is ignored.",
+            show_default=False,
+        ),
+    ] = None,
+    limit_orders: Annotated[
+        str, typer.Option(envvar="PROMISELINE_LIMIT_ORDERS", help="New orders per address.")
+    ] = DEFAULTS.limit_orders,
+    limit_quotes: Annotated[
+        str, typer.Option(envvar="PROMISELINE_LIMIT_QUOTES", help="Quotes per address.")
+    ] = DEFAULTS.limit_quotes,
+    limit_links: Annotated[
+        str,
+        typer.Option(envvar="PROMISELINE_LIMIT_LINKS", help="One-time links minted per address."),
+    ] = DEFAULTS.limit_links,
+    limit_order_links: Annotated[
+        str,
+        typer.Option(
+            envvar="PROMISELINE_LIMIT_ORDER_LINKS", help="One-time links minted per order."
+        ),
+    ] = DEFAULTS.limit_order_links,
+    limit_streams: Annotated[
+        str,
+        typer.Option(envvar="PROMISELINE_LIMIT_STREAMS", help="Event streams opened per address."),
+    ] = DEFAULTS.limit_streams,
+    streams_per_client: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_STREAMS_PER_CLIENT", help="Event streams open at once per address."
+        ),
+    ] = DEFAULTS.sse_per_client,
+    streams_per_order: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_STREAMS_PER_ORDER", help="Event streams open at once per order."
+        ),
+    ] = DEFAULTS.sse_per_order,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PROMISELINE_HEADER_TIMEOUT",
+            help="Seconds for a request's headers to arrive whole (else 408, closed).",
+        ),
+    ] = DEFAULTS.header_timeout_s,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="PROMISELINE_BODY_TIMEOUT",
+            help="Seconds for a request's body to arrive whole (else 408, closed).",
+        ),
+    ] = DEFAULTS.body_timeout_s,
+    keep_alive: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_KEEP_ALIVE", help="Seconds an idle kept-alive connection stays."
+        ),
+    ] = DEFAULTS.keep_alive_s,
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_MAX_CONNECTIONS",
+            help="Connections at once per worker (uvicorn's limit_concurrency; more: 503). "
+            "Keep it under the open-file limit (ulimit -n).",
+        ),
+    ] = DEFAULTS.max_connections,
+    connections_per_client: Annotated[
+        int,
+        typer.Option(
+            envvar="PROMISELINE_CONNECTIONS_PER_CLIENT",
+            help="Connections at once per address and worker (more: 429); trusted "
+            "proxies are not counted.",
+        ),
+    ] = DEFAULTS.connections_per_client,
+    backlog: Annotated[
+        int,
+        typer.Option(envvar="PROMISELINE_BACKLOG", help="Connections waiting to be accepted."),
+    ] = DEFAULTS.backlog,
 ) -> None:
     """Run the order service (FastAPI + uvicorn). Settings and secrets from the
     environment: PROMISELINE_ADMIN_KEY, PROMISELINE_PEPPER, PROMISELINE_WEBHOOK_SECRET."""
     import uvicorn
 
+    from promiseline.service.guard import MAX_HEADERS
     from promiseline.service.live import stored_scenario
     from promiseline.service.logs import log_config
-    from promiseline.service.settings import Settings
     from promiseline.store import open_store
 
     settings = Settings(
@@ -119,6 +203,20 @@ def serve(
         futures=futures,
         as_of=_moment(parse_as_of(as_of)),
         simulate_plant=simulate_plant,
+        trusted_proxies=tuple(p for text in trust_proxy or () for p in text.split()),
+        limit_orders=limit_orders,
+        limit_quotes=limit_quotes,
+        limit_links=limit_links,
+        limit_order_links=limit_order_links,
+        limit_streams=limit_streams,
+        sse_per_client=streams_per_client,
+        sse_per_order=streams_per_order,
+        header_timeout_s=header_timeout,
+        body_timeout_s=body_timeout,
+        keep_alive_s=keep_alive,
+        max_connections=max_connections,
+        connections_per_client=connections_per_client,
+        backlog=backlog,
     )
     if scenario is not None:
         api.load_scenario(scenario)  # a bad file fails before the database is touched
@@ -134,6 +232,7 @@ def serve(
             "PostgreSQL serves several workers better",
             highlight=False,
         )
+    _check_file_limit(settings.max_connections)
     err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
     uvicorn.run(
         "promiseline.server:app_from_env",
@@ -143,7 +242,32 @@ def serve(
         workers=workers,
         log_config=log_config(access_log),
         access_log=access_log,
+        # connection hygiene (service/connections.py): uvicorn's protocol with a header
+        # deadline and a per-address cap, and uvicorn's own limits
+        http="promiseline.service.connections:HttpProtocol",
+        timeout_keep_alive=settings.keep_alive_s,
+        limit_concurrency=settings.max_connections,
+        backlog=settings.backlog,
+        h11_max_incomplete_event_size=MAX_HEADERS + 4096,  # the guard's limit, and the line
+        # X-Forwarded-For only from the proxies named (uvicorn trusts 127.0.0.1 unless told)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
     )
+
+
+def _check_file_limit(connections: int) -> None:
+    """Warn when --max-connections cannot be reached: the open-file limit comes first
+    (accept then fails with EMFILE instead of the clean 503)."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and connections + 100 > soft:
+        err.print(
+            f"[yellow]warning:[/] --max-connections {connections:,} is over the open-file "
+            f"limit ({soft:,}, `ulimit -n`) less 100 for the database and logs: raise the "
+            "limit or lower --max-connections",
+            highlight=False,
+        )
 
 
 @commands.command()

@@ -127,7 +127,7 @@ class Access:
 
     def page_link(self, order_id: str, now: dt.datetime) -> str:
         code = secrets.token_urlsafe(24)
-        self.store.add_link(_stored(code), order_id, now + dt.timedelta(minutes=15))
+        self.store.add_link(_stored(code), order_id, now + dt.timedelta(minutes=15), now)
         return code
 
     def use_page_link(self, code: str, order_id: str, now: dt.datetime) -> bool:

@@ -33,6 +33,7 @@ from promiseline.io.scenario_file import parse_yaml
 from promiseline.service import studies
 from promiseline.service.access import Access, pepper_for
 from promiseline.service.committer import GroupCommitter
+from promiseline.service.edge import ClientLimits
 from promiseline.service.intake import Intake, OrderView
 from promiseline.service.jobs import Job, Jobs
 from promiseline.service.live import LivePlan, stored_scenario
@@ -113,6 +114,7 @@ class OrderDesk:
             run=self.pools.run,
         )
         self.feed = EventFeed(store, settings, settings.poll_s)
+        self.limits = ClientLimits.of(settings)  # per-client rates (service/edge.py)
         self.webhooks = Webhooks(store, settings, clock)
         self.jobs = Jobs(settings.work)
         # a plant reporting the plan's progress each day, by the route a plant takes
@@ -175,7 +177,9 @@ class OrderDesk:
         await self.pools.run(self.access.end_session, session)
 
     async def page_link(self, order_id: str) -> str:
-        """A one-time code that opens the order's page once, for a short while."""
+        """A one-time code that opens the order's page once, for a short while (a few
+        per order: RateLimitedError past them)."""
+        self.limits.hit("order_links", order_id)
         return await self.pools.run(self.access.page_link, order_id, self.clock())
 
     async def use_page_link(self, code: str, order_id: str) -> bool:
@@ -244,9 +248,10 @@ class OrderDesk:
     async def orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
         return await self.pools.run(self.store.list_orders, where, after, limit)
 
-    def events(self, order_id: str, after: int) -> AsyncIterator[bytes]:
-        """Server-Sent Events of one order (TooManyRequestsError past the caps)."""
-        return self.feed.stream(self.feed.subscribe(order_id, after))
+    def events(self, order_id: str, after: int, client: str = "") -> AsyncIterator[bytes]:
+        """Server-Sent Events of one order (TooManyRequestsError past the caps per order,
+        per client address and in total)."""
+        return self.feed.stream(self.feed.subscribe(order_id, after, client))
 
     def quote(
         self, model: str, variant: str, market: str, options: dict[str, str], *, full: bool

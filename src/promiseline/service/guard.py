@@ -1,5 +1,5 @@
-"""The outer ASGI layer: body limits for every request, request timing, and the short
-path for well-formed new orders.
+"""The outer ASGI layer: per-client rates (service/edge.py), body limits and a body
+deadline for every request, request timing, and the short path for well-formed new orders.
 
 Body limits hold whether a request says its length or streams chunks: a declared length
 over the limit is refused before anything is read, and a body that grows past it is cut
@@ -14,6 +14,7 @@ to FastAPI so every error reads the same.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -22,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from promiseline.errors import BodyTooLargeError, PromiselineError
+from promiseline.service.edge import RateLimitedError, check_rates
 from promiseline.service.intake import MAX_KEY, MIN_KEY
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
@@ -64,6 +66,11 @@ class Guard:
             detail = "a NUL character (%00) is not allowed in a request's path or query"
             await _respond(send, 400, {"detail": detail})
             return
+        try:  # per-client rates (service/edge.py), before anything is read
+            check_rates(self.desk().limits, scope)
+        except RateLimitedError as e:
+            await _respond(send, *answer(e))
+            return
         limit = body_limit(method, path)
         declared = _header(scope, b"content-length")
         if declared is not None:
@@ -75,7 +82,7 @@ class Guard:
                 return
         t0 = time.perf_counter()
         label = "other"
-        cut = _Limited(receive, send, limit)
+        cut = _Limited(receive, send, limit, self.desk().settings.body_timeout_s)
         try:
             if method == "POST" and path == ORDERS:
                 label = ORDERS
@@ -90,7 +97,11 @@ class Guard:
                 raise
         finally:
             self.metrics.latency.labels(method, label).observe(time.perf_counter() - t0)
-        if cut.over and not cut.started:
+        if cut.over and not cut.started and cut.late:
+            seconds = self.desk().settings.body_timeout_s
+            detail = f"the request body did not arrive whole within {seconds:g} s"
+            await _respond(send, 408, {"detail": detail}, {"Connection": "close"})
+        elif cut.over and not cut.started:
             await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
 
     async def _order(self, scope: Scope, cut: _Limited) -> None:
@@ -121,25 +132,38 @@ class Guard:
 
 
 class _Limited:
-    """receive/send wrappers that count the body and stop at the limit."""
+    """receive/send wrappers that count the body and stop at the limit or the deadline."""
 
-    def __init__(self, receive: Receive, send: Send, limit: int) -> None:
+    def __init__(self, receive: Receive, send: Send, limit: int, seconds: float) -> None:
         self._receive = receive
         self._send = send
         self.limit = limit
+        self.deadline = asyncio.get_running_loop().time() + seconds  # the whole body by then
         self.seen = 0
-        self.over = False
+        self.over = False  # refused: too large, or too late
+        self.late = False
+        self.whole = False
         self.started = False
 
     async def receive(self) -> Message:
         if self.over:
             raise BodyTooLargeError
-        msg = await self._receive()
+        if self.whole:  # the body is in: waiting now is for a disconnect, unbounded
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                msg = await self._receive()
+        except TimeoutError:  # a client dripping its body holds no worker past this
+            self.over = self.late = True
+            raise BodyTooLargeError from None
         if msg["type"] == "http.request":
             self.seen += len(msg.get("body", b""))
             if self.seen > self.limit:
                 self.over = True
                 raise BodyTooLargeError
+            self.whole = not msg.get("more_body", False)
+        else:
+            self.whole = True
         return msg
 
     async def send(self, msg: Message) -> None:

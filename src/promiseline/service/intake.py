@@ -255,7 +255,7 @@ class Intake:
         """The plant's side of the lifecycle (core/model/progress.py): scheduled, built,
         shipped, delivered; the same report twice changes nothing."""
         rec = await self.record(report.order_id)
-        events = await asyncio.to_thread(self.store.events, report.order_id)
+        events = await self.run(self.store.events, report.order_id)
         # checked against the scenario in use, as of the plant's clock (what orders and
         # their events are stamped with: nothing happens before the order locked)
         whole = check(self.live.scenario, self.clock(), standing(rec, events), report)

@@ -41,6 +41,7 @@ QUEUE = 256  # events waiting for one slow stream before it is closed
 class Subscription:
     order_id: str
     after: int  # last event id sent
+    client: str = ""  # the client address (its streams are capped too)
     queue: asyncio.Queue[Event] = field(default_factory=lambda: asyncio.Queue(QUEUE))
     closed: bool = False
 
@@ -52,6 +53,8 @@ class EventFeed:
         self.store = store
         self.per_order = settings.sse_per_order
         self.total = settings.sse_total
+        self.per_client = settings.sse_per_client
+        self.clients: dict[str, int] = {}  # open streams per client address
         self.poll_s = poll_s
         self.streams: dict[str, set[Subscription]] = defaultdict(set)
         self.open = 0
@@ -65,15 +68,20 @@ class EventFeed:
     async def stop(self) -> None:
         await cancel([self._task])
 
-    def subscribe(self, order_id: str, after: int) -> Subscription:
+    def subscribe(self, order_id: str, after: int, client: str = "") -> Subscription:
         if self.open >= self.total:
             raise TooManyRequestsError(f"{self.total:,} event streams are open; try later")
-        if len(self.streams[order_id]) >= self.per_order:
+        if len(self.streams.get(order_id, ())) >= self.per_order:
             raise TooManyRequestsError(
                 f"{self.per_order} event streams are open for order {order_id}; close one"
             )
-        sub = Subscription(order_id, after)
+        if self.clients.get(client, 0) >= self.per_client:
+            raise TooManyRequestsError(
+                f"{self.per_client} event streams are open from this address; close one"
+            )
+        sub = Subscription(order_id, after, client)
         self.streams[order_id].add(sub)
+        self.clients[client] = self.clients.get(client, 0) + 1
         self.open += 1
         return sub
 
@@ -82,6 +90,9 @@ class EventFeed:
         if mine is not None and sub in mine:
             mine.discard(sub)
             self.open -= 1
+            left = self.clients.pop(sub.client, 1) - 1
+            if left:
+                self.clients[sub.client] = left
             if not mine:
                 del self.streams[sub.order_id]
 

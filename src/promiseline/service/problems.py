@@ -1,5 +1,5 @@
 """Errors as HTTP answers: one status per error class (errors.py draws the tree), a JSON
-body `{"detail": ...}`, and Retry-After when the database is away."""
+body `{"detail": ...}`, and Retry-After when the database is away or a cap is reached."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def answer(e: PromiselineError) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, body, headers) for an error. A storage failure is told without naming the
     database (that goes to the log, for the operator)."""
     status = next((code for cls, code in STATUS if isinstance(e, cls)), 400)
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (503, 429) else {}
+    wait = getattr(e, "retry_after_s", RETRY_AFTER_S)  # a client's rate says its own
+    headers = {"Retry-After": str(wait)} if status in (503, 429) else {}
     body: dict[str, Any] = {"detail": str(e)}
     if isinstance(e, StorageError):
         log.warning("%s", e)

@@ -18,12 +18,34 @@ PROMISELINE_SIMULATE_PLANT  1: a simulated plant reports progress each day as th
 PROMISELINE_REQUEST_THREADS, _DOWNLOADS, _DOWNLOADS_PER_CALLER, _JOBS, _JOBS_PER_CALLER,
 _JOB_SECONDS, _JOB_MEMORY_MB, _JOBS_KEPT, _JOBS_KEPT_MB
                             how much work of each kind a worker takes on (service/pools.py)
+
+Per client (service/edge.py; rates in the `limits` notation, e.g. '20/minute;100/hour'):
+PROMISELINE_TRUSTED_PROXIES     proxy addresses whose X-Forwarded-For names the client
+                                (default none: the client is the socket peer)
+PROMISELINE_LIMIT_ORDERS        new orders per client address
+PROMISELINE_LIMIT_QUOTES        quotes per client address
+PROMISELINE_LIMIT_LINKS         one-time page links minted per client address
+PROMISELINE_LIMIT_ORDER_LINKS   one-time page links minted per order (its token)
+PROMISELINE_LIMIT_STREAMS       event streams opened per client address
+PROMISELINE_STREAMS_PER_CLIENT  event streams open at once per client address
+PROMISELINE_STREAMS_PER_ORDER   event streams open at once per order
+Connections (service/connections.py, and uvicorn's own settings):
+PROMISELINE_HEADER_TIMEOUT      seconds for a request's headers to arrive whole
+PROMISELINE_BODY_TIMEOUT        seconds for a request's body to arrive whole
+PROMISELINE_KEEP_ALIVE          seconds an idle kept-alive connection stays open
+PROMISELINE_MAX_CONNECTIONS     connections (and requests) at once per worker process;
+                                more are answered 503
+PROMISELINE_CONNECTIONS_PER_CLIENT  connections at once per client address and worker
+                                (not counted for trusted proxies); more are answered 429
+PROMISELINE_BACKLOG             connections waiting to be accepted
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
 from promiseline.core.model.lifecycle import Policy
@@ -51,8 +73,21 @@ class Settings:
     lease_s: float = 15.0
     public_backlog: bool = False
     public_metrics: bool = False
-    sse_per_order: int = 5
+    sse_per_order: int = 3  # a customer's page, phone and one spare
     sse_total: int = 10_000
+    sse_per_client: int = 20  # per client address: 500 addresses to fill sse_total
+    trusted_proxies: tuple[str, ...] = ()
+    limit_orders: str = "5000/second;200000/minute"
+    limit_quotes: str = "200/second;6000/minute"
+    limit_links: str = "30/minute;300/hour"
+    limit_order_links: str = "5/minute;30/day"
+    limit_streams: str = "120/minute"
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keep_alive_s: int = 5
+    max_connections: int = 12_000  # above sse_total; under the open-file limit
+    connections_per_client: int = 256
+    backlog: int = 2048
     max_batch: int = 2000
     futures: int = 200  # Monte Carlo futures behind every window (0: plan stand-ins only)
     as_of: dt.datetime | None = None  # a fixed moment to plan as of (None: the clock)
@@ -88,11 +123,41 @@ class Settings:
                 "--simulate-plant needs the clock: with --as-of (PROMISELINE_AS_OF) the "
                 "plant's day never turns, so there is no day to simulate"
             )
-        for name in ("debounce_s", "poll_s", "webhook_timeout_s"):
+        for name in (
+            "debounce_s",
+            "poll_s",
+            "webhook_timeout_s",
+            "header_timeout_s",
+            "body_timeout_s",
+        ):
             if not 0 < getattr(self, name) <= 3600:
                 raise PromiselineError(
                     f"{name}: must be > 0 and <= 3600, got {getattr(self, name)}"
                 )
+
+        self._check_edge()
+
+    def _check_edge(self) -> None:
+        """The per-client limits and connection settings (service/edge.py)."""
+        from promiseline.service.edge import rates
+
+        for name in LIMITS:
+            rates(f"{_env(name)} / {_flag(name)}", getattr(self, name))
+        for name, low, high in COUNTS:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise PromiselineError(
+                    f"{_env(name)} / {_flag(name)}: a whole number from {low} to {high:,}, "
+                    f"got {value}"
+                )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise PromiselineError(
+                    f"PROMISELINE_TRUSTED_PROXIES / --trust-proxy: expected an IP address or "
+                    f"network such as 10.0.0.5 or 10.0.0.0/24, got {proxy!r}"
+                ) from None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -111,7 +176,7 @@ class Settings:
             as_of=_moment("PROMISELINE_AS_OF", env.get("PROMISELINE_AS_OF") or None),
             simulate_plant=env.get("PROMISELINE_SIMULATE_PLANT") == "1",
             work=WorkLimits.from_env(env),
-        )
+        ).replace(**_edge_from_env(env))
 
     def to_env(self) -> dict[str, str]:
         """What `from_env` reads back (worker processes get their settings this way)."""
@@ -123,7 +188,10 @@ class Settings:
             "PROMISELINE_PUBLIC_METRICS": "1" if self.public_metrics else "0",
             "PROMISELINE_FUTURES": str(self.futures),
             "PROMISELINE_SIMULATE_PLANT": "1" if self.simulate_plant else "0",
+            "PROMISELINE_TRUSTED_PROXIES": " ".join(self.trusted_proxies),
         } | self.work.to_env()
+        for name in (*LIMITS, *TIMEOUTS, *(n for n, _, _ in COUNTS)):
+            out[_env(name)] = str(getattr(self, name))
         for name, value in (
             ("PROMISELINE_SCENARIO", self.scenario),
             ("PROMISELINE_ADMIN_KEY", self.admin_key),
@@ -138,6 +206,51 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)} | changes
         return Settings(**values)
+
+
+LIMITS = (
+    "limit_orders",
+    "limit_quotes",
+    "limit_links",
+    "limit_order_links",
+    "limit_streams",
+)
+TIMEOUTS = ("header_timeout_s", "body_timeout_s")
+COUNTS = (  # (name, lowest, highest)
+    ("sse_per_client", 1, 1_000_000),
+    ("sse_per_order", 1, 1000),
+    ("keep_alive_s", 1, 3600),
+    ("max_connections", 16, 1_000_000),
+    ("connections_per_client", 1, 1_000_000),
+    ("backlog", 1, 65535),
+)
+_ENV = {"sse_per_client": "STREAMS_PER_CLIENT", "sse_per_order": "STREAMS_PER_ORDER"}
+
+
+def _env(name: str) -> str:
+    """The environment variable of an edge setting: PROMISELINE_HEADER_TIMEOUT, ..."""
+    return "PROMISELINE_" + _ENV.get(name, name.removesuffix("_s").upper())
+
+
+def _flag(name: str) -> str:
+    """The `serve` flag of an edge setting: --header-timeout, --streams-per-client, ..."""
+    return "--" + _env(name).removeprefix("PROMISELINE_").lower().replace("_", "-")
+
+
+def _edge_from_env(env: Mapping[str, str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if env.get("PROMISELINE_TRUSTED_PROXIES"):
+        out["trusted_proxies"] = tuple(env["PROMISELINE_TRUSTED_PROXIES"].replace(",", " ").split())
+    for name in LIMITS:
+        if env.get(_env(name)):
+            out[name] = env[_env(name)]
+    for name in TIMEOUTS:
+        if env.get(_env(name)):
+            out[name] = _number(_env(name), env[_env(name)])
+    for name, _, _ in COUNTS:
+        if env.get(_env(name)):
+            out[name] = _count(_env(name), env[_env(name)])
+    return out
 
 
 def _moment(name: str, text: str | None) -> dt.datetime | None:

@@ -101,8 +101,13 @@ class Meta(PromiseTables):
 
     # --- one-time links to a customer's page ---
 
-    def add_link(self, code_hash: str, order_id: str, expires: dt.datetime) -> None:
+    def add_link(
+        self, code_hash: str, order_id: str, expires: dt.datetime, now: dt.datetime
+    ) -> None:
+        """Keep a new link; links expired by `now` (used or not) are deleted, so the table
+        holds only the links of the last few minutes."""
         with self.transaction() as cur:
+            cur.execute(self.q("DELETE FROM page_links WHERE expires_at < ?"), (self.ts(now),))
             cur.execute(
                 self.q("INSERT INTO page_links (code_hash, order_id, expires_at) VALUES (?,?,?)"),
                 (code_hash, order_id, self.ts(expires)),

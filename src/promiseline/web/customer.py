@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from promiseline.core.model.lifecycle import Status
 from promiseline.errors import NotFoundError, PromiselineError, UnauthorizedError
+from promiseline.service.edge import client_address
 from promiseline.web import i18n
 from promiseline.web.deps import check_csrf, desk_of, forbidden, signer
 from promiseline.web.render import page
@@ -205,5 +206,6 @@ async def events(request: Request, order_id: str) -> Response:
         return Response(status_code=401)
     desk = desk_of(request)
     return StreamingResponse(
-        desk.events(order_id, await desk.last_event_id()), media_type="text/event-stream"
+        desk.events(order_id, await desk.last_event_id(), client_address(request.scope)),
+        media_type="text/event-stream",
     )

@@ -22,6 +22,7 @@ from promiseline.service.deps import (
     documented,
     own_order,
 )
+from promiseline.service.edge import client_address
 from promiseline.service.schemas import (
     Cancelled,
     OrderCreate,
@@ -169,7 +170,7 @@ async def cancel_order(d: Desk, order_id: str) -> Response:
 
 @router.post(
     "/v1/orders/{order_id}/page-link",
-    responses=ERRORS,
+    responses={429: {"description": "Too many links minted (per order, per client)"}, **ERRORS},
     dependencies=[OwnOrder],
     operation_id="order_page_link",
 )
@@ -183,7 +184,10 @@ async def order_page_link(d: Desk, order_id: str) -> Response:
 
 @router.get(
     "/v1/orders/{order_id}/events",
-    responses={429: {"description": "Too many open event streams"}, **ERRORS},
+    responses={
+        429: {"description": "Too many event streams open or opened (per order, per client)"},
+        **ERRORS,
+    },
     response_class=StreamingResponse,
     dependencies=[StreamReader],
 )
@@ -207,7 +211,8 @@ async def order_events(
             )
         after = int(last_event_id)
     await d.exists(order_id)  # 404 before the stream starts
-    return EventStream(d.events(order_id, after), media_type="text/event-stream")
+    stream = d.events(order_id, after, client_address(request.scope))
+    return EventStream(stream, media_type="text/event-stream")
 
 
 @router.get("/v1/quote", response_model=QuotePublic, responses=ERRORS)
