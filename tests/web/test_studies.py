@@ -7,9 +7,11 @@ import re
 import time
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
 from promiseline import api
+from promiseline.errors import ScenarioError
 from promiseline.store import SqlStore
 from tests.conftest import DATA
 from tests.service.conftest import client, clock, db_url, order, store  # noqa: F401
@@ -91,3 +93,29 @@ def test_a_sizing_the_scenario_cannot_do_says_why(client: TestClient) -> None:  
     assert r.status_code == 303
     html = finished(client, r.headers["location"])
     assert re.search(r"Failed after .*no levers of kind shift", html)
+
+
+def test_a_what_if_name_cannot_be_a_column(client: TestClient) -> None:  # noqa: F811
+    """A what-if named `month` (a column of deliveries by month) or `in use` (the scenario
+    it is compared with) would break its job page and downloads or mislabel a column: the
+    form refuses it with a 422 that says why, and starts nothing."""
+    csrf = signed_in(client)
+    patch = (DATA / "more-hours.yaml").read_text()
+    for name, why in (
+        ("month", "a column of the comparison&#39;s tables has it"),
+        ("Model", "a column of the comparison&#39;s tables has it"),
+        ("in use", "another scenario of the comparison has it"),
+    ):
+        r = client.post(
+            "/whatif", data={"csrf": csrf, "name": name, "text": patch}, follow_redirects=False
+        )
+        assert r.status_code == 422, (name, r.status_code)
+        assert why in r.text, name
+
+
+def test_compare_refuses_names_that_are_columns() -> None:
+    """The core refuses them too (the CLI's `compare` names scenarios by their files)."""
+    scenario = api.load_scenario(DATA / "tiny.yaml")
+    for names in (("base", "month"), ("base", "BASE"), ("base", "date"), ("base", " ")):
+        with pytest.raises(ScenarioError, match="names: name"):
+            api.compare_scenarios([(n, scenario) for n in names], pl.DataFrame())

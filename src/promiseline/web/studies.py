@@ -11,6 +11,7 @@ import polars as pl
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from promiseline.core.studies.whatif import check_names
 from promiseline.errors import PromiselineError, ScenarioError
 from promiseline.io.scenario_file import parse_yaml
 from promiseline.service.jobs import Job
@@ -21,6 +22,7 @@ from promiseline.web.render import page
 router = APIRouter(include_in_schema=False)
 MAX_PATCH = 256 * 1024
 LEVERS = ("shift", "line", "part")
+IN_USE = "in use"  # the name of the scenario in use in a what-if (OrderDesk.start_what_if)
 
 
 @router.get("/whatif")
@@ -47,6 +49,7 @@ async def start_whatif(
         name = name or (file.filename.rsplit(".", 1)[0])
     name = (name or "what-if").strip()[:60]
     try:
+        check_names([IN_USE, name])  # its columns sit next to the scenario in use's
         patch = parse_yaml(text, name)
         job = desk_of(request).start_what_if(name, patch)
     except ScenarioError as e:
