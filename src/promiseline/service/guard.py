@@ -36,11 +36,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY = 64 * 1024  # an order or a key request is a few hundred bytes
 MAX_HEADERS = 16 * 1024  # all header names and values of one request
 MAX_SCENARIO_BODY = 1024 * 1024
+MAX_PATCH = 256 * 1024  # a what-if patch's text (the dashboard's what-if form)
 ORDERS = "/v1/orders"
+# the request bodies of the dashboard's scenario and what-if forms: the text the route
+# takes, which form encoding may make 3 bytes a character (%XX), and small other fields
+# (each route checks its text and answers a longer one with the page and the limit)
+FORMS = {
+    ("POST", "/scenario"): 3 * MAX_SCENARIO_BODY + MAX_BODY,
+    ("POST", "/whatif"): 3 * MAX_PATCH + MAX_BODY,  # under multipart's 1 MiB a field
+}
 
 
 def body_limit(method: str, path: str) -> int:
-    return MAX_SCENARIO_BODY if (method, path) == ("PUT", "/v1/scenario") else MAX_BODY
+    if (method, path) == ("PUT", "/v1/scenario"):
+        return MAX_SCENARIO_BODY
+    return FORMS.get((method, path), MAX_BODY)
 
 
 class Guard:
@@ -71,7 +81,7 @@ class Guard:
                 await _respond(send, 400, {"detail": "Content-Length must be a whole number"})
                 return
             if int(declared) > limit:
-                await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+                await _too_large(scope, send, limit)
                 return
         t0 = time.perf_counter()
         label = "other"
@@ -91,7 +101,7 @@ class Guard:
         finally:
             self.metrics.latency.labels(method, label).observe(time.perf_counter() - t0)
         if cut.over and not cut.started:
-            await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+            await _too_large(scope, send, limit)
 
     async def _order(self, scope: Scope, cut: _Limited) -> None:
         body = await cut.read()
@@ -179,6 +189,36 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if k == name:
             return bytes(v).decode("latin-1")
     return None
+
+
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    """413: JSON for the API; for a page's form a page, which says the limit and that going
+    back keeps what was typed (the browser keeps a form's fields)."""
+    if scope["path"].startswith("/v1/") or not _from_a_page(scope):
+        await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+        return
+    page = (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        "<title>Too large</title><h1>Too large to send</h1>"
+        f"<p>This form sends at most {limit:,} bytes; what you sent is larger. "
+        "Go back: your browser keeps what you typed.</p></html>"
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/html; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": page.encode()})
+
+
+def _from_a_page(scope: Scope) -> bool:
+    """A browser's form post or page request (what a page sends), not an API client's."""
+    kind = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    accept = (_header(scope, b"accept") or "").lower()
+    forms = ("application/x-www-form-urlencoded", "multipart/form-data")
+    return kind in forms or "text/html" in accept
 
 
 async def _respond(
