@@ -29,6 +29,7 @@ from promiseline.errors import (
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
 from promiseline.service.guard import MAX_SCENARIO_BODY, body_limit
+from promiseline.web.cells import defuse
 from promiseline.web.deps import check_csrf, desk_of, session_of, signed_in, signer
 from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
@@ -373,6 +374,7 @@ async def _all_orders(desk: OrderDesk, where: OrderFilter, bound_by: str | None)
 
 
 def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
+    table = defuse(table)  # no cell or header a spreadsheet runs as a formula
     buf = io.BytesIO()
     if fmt == "csv":
         table.write_csv(buf)
