@@ -1,5 +1,6 @@
-"""The outer ASGI layer: body limits for every request, request timing, and the short
-path for well-formed new orders.
+"""The outer ASGI layer: body limits for every request, request timing, the security
+headers on every answer (service/headers.py), and the short path for well-formed new
+orders.
 
 Body limits hold whether a request says its length or streams chunks: a declared length
 over the limit is refused before anything is read, and a body that grows past it is cut
@@ -22,6 +23,7 @@ import orjson
 from pydantic import ValidationError
 
 from promiseline.errors import BodyTooLargeError, PromiselineError
+from promiseline.service.headers import secured
 from promiseline.service.intake import MAX_KEY, MIN_KEY
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
@@ -65,6 +67,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # lifespan
             return
+        send = secured(scope, send)  # the security headers on every answer
         if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADERS:
             await _respond(send, 431, {"detail": f"request headers over {MAX_HEADERS:,} bytes"})
             return
