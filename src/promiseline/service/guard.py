@@ -28,6 +28,7 @@ from promiseline.service.intake import MAX_KEY, MIN_KEY
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
 from promiseline.service.schemas import OrderCreate
+from promiseline.service.strict_json import duplicate_error, duplicate_key
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -110,6 +111,10 @@ class Guard:
         body = await cut.read()
         if body is None:
             return  # the client went away
+        twice = duplicate_key(body)
+        if twice is not None:
+            await _respond(cut.send, 422, {"detail": [duplicate_error(twice)]})
+            return
         key = _header(scope, b"idempotency-key") or ""
         order = None
         if MIN_KEY <= len(key) <= MAX_KEY:
