@@ -72,6 +72,21 @@ def test_serve_start_up_errors_are_one_line(  # type: ignore[no-untyped-def]
     assert len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("secret", ["whsec_%%%not-base64%%%", "whsec_" + "A" * 20])
+def test_a_bad_webhook_secret_is_one_start_up_line(  # type: ignore[no-untyped-def]
+    capsys, monkeypatch, secret: str
+) -> None:
+    """A webhook secret that is not base64, or too short a key, stops `serve` with one line
+    naming PROMISELINE_WEBHOOK_SECRET (exit code 2), no traceback."""
+    monkeypatch.delenv("PROMISELINE_ADMIN_KEY", raising=False)
+    monkeypatch.setenv("PROMISELINE_WEBHOOK_SECRET", secret)
+    code, _, err = run(capsys, monkeypatch, "serve", "--webhook", "http://127.0.0.1:9/h")
+    assert code == 2
+    assert "PROMISELINE_WEBHOOK_SECRET" in err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_key_and_import_into_a_database(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """`key` makes a key the service accepts (same pepper); `import` checks rows against the
     database's own scenario and moves the book's version."""

@@ -142,6 +142,63 @@ def test_pages_load_without_errors_or_other_hosts(site: Site, tab: Open) -> None
     assert not problems, problems
 
 
+VIOLATIONS_JS = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline') + ' ' +
+                    (e.sourceFile || '') + ':' + e.lineNumber);
+});
+"""
+
+
+def test_pages_work_under_the_content_security_policy(site: Site, tab: Open) -> None:
+    """Every page is served with the strict policy (no inline script or style, nothing from
+    elsewhere, no framing) and does all its work under it: the charts draw, htmx filters,
+    the heatmap is shaded, live updates connect, and no violation is reported (the
+    browser's own `securitypolicyviolation` events, and no console error)."""
+    planner = tab(planner=True)
+    customer = tab(locale="en-US")
+    found = {}
+    for t, names in (
+        (planner, ("overview", "orders", "order", "scenario", "whatif", "sizing")),
+        (customer, ("login", "customer-token", "customer-en")),
+    ):
+        t.page.add_init_script(VIOLATIONS_JS)
+        documents: list[Response] = []
+
+        def keep(r: Response, documents: list[Response] = documents) -> None:
+            documents.append(r)
+
+        t.page.on("response", keep)
+        for name in names:
+            documents.clear()
+            _load(t.page, name, site)
+            if name == "orders":  # an htmx swap under the policy
+                with t.page.expect_response(_is_htmx(f"{site.base}/orders?")):
+                    t.page.select_option("form.filters select[name=status]", "reserved")
+                t.page.wait_for_function(
+                    "document.querySelectorAll('#orders-table tr').length < 50"
+                )
+            if name == "overview":
+                shade = t.page.eval_on_selector(
+                    ".heat td.cell:not(.hnone)", "c => getComputedStyle(c).backgroundColor"
+                )
+                assert shade.startswith("rgb("), shade  # a class's colour, not transparent
+            pages = [r for r in documents if r.request.resource_type == "document"]
+            assert pages, name
+            for r in pages:
+                policy = r.header_value("content-security-policy") or ""
+                assert "script-src 'self';" in policy, (name, r.url, policy)
+                assert "frame-ancestors 'none'" in policy
+                assert r.header_value("x-frame-options") == "DENY"
+                assert r.header_value("x-content-type-options") == "nosniff"
+            violations = t.page.evaluate("window.__csp")
+            errors, foreign = t.watch.take()
+            if violations or errors or foreign:
+                found[name] = {"violations": violations, "errors": errors, "other": foreign}
+    assert not found, found
+
+
 def test_chinese_page_explains_in_chinese(site: Site, tab: Open) -> None:
     t = tab(locale="zh-CN")
     open_order(t.page, site.locked[0])

@@ -3,14 +3,19 @@ good one runs in the background and answers with the same tables as the core."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
+import zipfile
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 
 from promiseline import api
+from promiseline.errors import ScenarioError
 from promiseline.store import SqlStore
+from promiseline.web.cells import defuse
 from tests.conftest import DATA
 from tests.service.conftest import client, clock, db_url, order, store  # noqa: F401
 from tests.web.signin import signed_in
@@ -91,3 +96,69 @@ def test_a_sizing_the_scenario_cannot_do_says_why(client: TestClient) -> None:  
     assert r.status_code == 303
     html = finished(client, r.headers["location"])
     assert re.search(r"Failed after .*no levers of kind shift", html)
+
+
+def test_a_what_if_name_cannot_be_a_column(client: TestClient) -> None:  # noqa: F811
+    """A what-if named `month` (a column of deliveries by month) or `in use` (the scenario
+    it is compared with) would break its job page and downloads or mislabel a column: the
+    form refuses it with a 422 that says why, and starts nothing."""
+    csrf = signed_in(client)
+    patch = (DATA / "more-hours.yaml").read_text()
+    for name, why in (
+        ("month", "a column of the comparison&#39;s tables has it"),
+        ("Model", "a column of the comparison&#39;s tables has it"),
+        ("in use", "another scenario of the comparison has it"),
+    ):
+        r = client.post(
+            "/whatif", data={"csrf": csrf, "name": name, "text": patch}, follow_redirects=False
+        )
+        assert r.status_code == 422, (name, r.status_code)
+        assert why in r.text, name
+
+
+def test_compare_refuses_names_that_are_columns() -> None:
+    """The core refuses them too (the CLI's `compare` names scenarios by their files)."""
+    scenario = api.load_scenario(DATA / "tiny.yaml")
+    for names in (("base", "month"), ("base", "BASE"), ("base", "date"), ("base", " ")):
+        with pytest.raises(ScenarioError, match="names: name"):
+            api.compare_scenarios([(n, scenario) for n in names], pl.DataFrame())
+
+
+def test_downloads_run_no_formulas(client: TestClient) -> None:  # noqa: F811
+    """A what-if named `=1+1` heads columns of its downloads: in the CSV and the xlsx the
+    header starts with an apostrophe, so no spreadsheet runs it (OWASP's CSV advice)."""
+    order(client, "f0", lock=True)
+    csrf = signed_in(client)
+    patch = (DATA / "more-hours.yaml").read_text()
+    r = client.post(
+        "/whatif", data={"csrf": csrf, "name": "=1+1", "text": patch}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    url = r.headers["location"]
+    assert "Done in" in finished(client, url)
+    for table in ("waits", "deliveries_by_month"):
+        header = client.get(f"{url}/{table}.csv").text.splitlines()[0]
+        assert "'=1+1" in header, header
+        assert ",=" not in header
+        assert not header.startswith("=")
+        xlsx = zipfile.ZipFile(io.BytesIO(client.get(f"{url}/{table}.xlsx").content))
+        strings = xlsx.read("xl/sharedStrings.xml").decode()
+        assert "<t>'=1+1" in strings
+        assert "<t>=" not in strings
+
+
+def test_defuse_prefixes_every_formula_start() -> None:
+    """Text cells and headers starting with = + - @ tab or CR get an apostrophe; numbers,
+    dates, nulls and other text stay as they are."""
+    table = pl.DataFrame(
+        {
+            "@name": ["=1+1", "+1", "-1", "@A1", "\t=1", "\r=1", "ok", None],
+            "n": [1, -2, 3, 4, 5, 6, 7, 8],
+        }
+    )
+    out = defuse(table)
+    assert out.columns == ["'@name", "n"]
+    assert out["'@name"].to_list() == [
+        "'=1+1", "'+1", "'-1", "'@A1", "'\t=1", "'\r=1", "ok", None
+    ]  # fmt: skip
+    assert out["n"].to_list() == table["n"].to_list()

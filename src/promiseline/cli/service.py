@@ -78,7 +78,7 @@ def serve(
     ] = False,
     public_metrics: Annotated[bool, typer.Option(help="Serve /metrics without a key.")] = False,
     access_log: Annotated[
-        bool, typer.Option(help="Log one line per request (order tokens redacted).")
+        bool, typer.Option(help="Log one line per request (tokens, link codes and keys redacted).")
     ] = False,
     as_of: Annotated[
         str | None,

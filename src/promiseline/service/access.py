@@ -50,6 +50,12 @@ def _pepper(pepper: bytes, sha: str) -> str:
     return hmac.new(pepper, sha.encode(), hashlib.sha256).hexdigest()
 
 
+def pepper_check(pepper: bytes, salt: str) -> str:
+    """What tells a changed pepper at start-up: scrypt, salted, so a copy of the database
+    does not let anyone test guesses of the pepper quickly."""
+    return hashlib.scrypt(pepper, salt=salt.encode(), n=2**14, r=8, p=1, dklen=32).hex()
+
+
 def _stored(secret: str) -> str:
     """Page links and sessions are stored hashed: a copy of the database opens nothing."""
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -70,6 +76,11 @@ class Access:
         upgraded = store.rehash_keys("sha256", lambda sha: _pepper(pepper, sha))
         if upgraded:
             log.info("peppered %d API key hash(es) stored before", upgraded)
+        if store.note_pepper(pepper_check(pepper, store.secret("pepper_salt"))) == "changed":
+            log.warning(
+                "PROMISELINE_PEPPER changed: API keys stored under the previous pepper no "
+                "longer work, and every dashboard session has ended"
+            )
 
     # --- customers ---
 
@@ -176,6 +187,7 @@ class Access:
         elif outcome == "replaced":
             log.warning(
                 "bootstrap admin key registered anew: PROMISELINE_ADMIN_KEY or "
-                "PROMISELINE_PEPPER changed (the previous value no longer works; if the "
-                "pepper changed, no other API key works either)"
+                "PROMISELINE_PEPPER changed (the previous value no longer works and its "
+                "dashboard sessions have ended; if the pepper changed, no other API key "
+                "works either)"
             )

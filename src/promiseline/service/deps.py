@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from promiseline.core.model.records import Role
 from promiseline.service.desk import OrderDesk
+from promiseline.service.strict_json import duplicate_error, duplicate_key
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -80,10 +81,13 @@ Staff = Annotated[bool, Depends(staff_or_anyone)]
 
 def body(model: type[M], who: Callable[..., Awaitable[Any]]) -> Any:
     """A JSON body of `model`, read only once `who` accepted the caller, so nobody
-    unknown makes the service read and parse a body."""
+    unknown makes the service read and parse a body; a key named twice is a 422."""
 
     async def read(request: Request, _: Any = Depends(who)) -> M:
         raw = await request.body()
+        key = duplicate_key(raw)
+        if key is not None:
+            raise RequestValidationError([duplicate_error(key)])
         try:
             return model.model_validate_json(raw)
         except ValidationError as e:

@@ -1,5 +1,6 @@
 """The outer ASGI layer: per-client rates (service/edge.py), body limits and a body
-deadline for every request, request timing, and the short path for well-formed new orders.
+deadline for every request, request timing, the security headers on every answer
+(service/headers.py), and the short path for well-formed new orders.
 
 Body limits hold whether a request says its length or streams chunks: a declared length
 over the limit is refused before anything is read, and a body that grows past it is cut
@@ -24,10 +25,12 @@ from pydantic import ValidationError
 
 from promiseline.errors import BodyTooLargeError, PromiselineError
 from promiseline.service.edge import RateLimitedError, check_rates
+from promiseline.service.headers import secured
 from promiseline.service.intake import MAX_KEY, MIN_KEY
 from promiseline.service.metrics import Metrics
 from promiseline.service.problems import answer
 from promiseline.service.schemas import OrderCreate
+from promiseline.service.strict_json import duplicate_error, duplicate_key
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -38,11 +41,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_BODY = 64 * 1024  # an order or a key request is a few hundred bytes
 MAX_HEADERS = 16 * 1024  # all header names and values of one request
 MAX_SCENARIO_BODY = 1024 * 1024
+MAX_PATCH = 256 * 1024  # a what-if patch's text (the dashboard's what-if form)
 ORDERS = "/v1/orders"
+# the request bodies of the dashboard's scenario and what-if forms: the text the route
+# takes, which form encoding may make 3 bytes a character (%XX), and small other fields
+# (each route checks its text and answers a longer one with the page and the limit)
+FORMS = {
+    ("POST", "/scenario"): 3 * MAX_SCENARIO_BODY + MAX_BODY,
+    ("POST", "/whatif"): 3 * MAX_PATCH + MAX_BODY,  # under multipart's 1 MiB a field
+}
 
 
 def body_limit(method: str, path: str) -> int:
-    return MAX_SCENARIO_BODY if (method, path) == ("PUT", "/v1/scenario") else MAX_BODY
+    if (method, path) == ("PUT", "/v1/scenario"):
+        return MAX_SCENARIO_BODY
+    return FORMS.get((method, path), MAX_BODY)
 
 
 class Guard:
@@ -57,6 +70,7 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)  # lifespan
             return
+        send = secured(scope, send)  # the security headers on every answer
         if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADERS:
             await _respond(send, 431, {"detail": f"request headers over {MAX_HEADERS:,} bytes"})
             return
@@ -78,7 +92,7 @@ class Guard:
                 await _respond(send, 400, {"detail": "Content-Length must be a whole number"})
                 return
             if int(declared) > limit:
-                await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+                await _too_large(scope, send, limit)
                 return
         t0 = time.perf_counter()
         label = "other"
@@ -102,12 +116,16 @@ class Guard:
             detail = f"the request body did not arrive whole within {seconds:g} s"
             await _respond(send, 408, {"detail": detail}, {"Connection": "close"})
         elif cut.over and not cut.started:
-            await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+            await _too_large(scope, send, limit)
 
     async def _order(self, scope: Scope, cut: _Limited) -> None:
         body = await cut.read()
         if body is None:
             return  # the client went away
+        twice = duplicate_key(body)
+        if twice is not None:
+            await _respond(cut.send, 422, {"detail": [duplicate_error(twice)]})
+            return
         key = _header(scope, b"idempotency-key") or ""
         order = None
         if MIN_KEY <= len(key) <= MAX_KEY:
@@ -203,6 +221,36 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if k == name:
             return bytes(v).decode("latin-1")
     return None
+
+
+async def _too_large(scope: Scope, send: Send, limit: int) -> None:
+    """413: JSON for the API; for a page's form a page, which says the limit and that going
+    back keeps what was typed (the browser keeps a form's fields)."""
+    if scope["path"].startswith("/v1/") or not _from_a_page(scope):
+        await _respond(send, 413, {"detail": f"request body over {limit:,} bytes"})
+        return
+    page = (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        "<title>Too large</title><h1>Too large to send</h1>"
+        f"<p>This form sends at most {limit:,} bytes; what you sent is larger. "
+        "Go back: your browser keeps what you typed.</p></html>"
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"text/html; charset=utf-8")],
+        }
+    )
+    await send({"type": "http.response.body", "body": page.encode()})
+
+
+def _from_a_page(scope: Scope) -> bool:
+    """A browser's form post or page request (what a page sends), not an API client's."""
+    kind = (_header(scope, b"content-type") or "").split(";", 1)[0].strip().lower()
+    accept = (_header(scope, b"accept") or "").lower()
+    forms = ("application/x-www-form-urlencoded", "multipart/form-data")
+    return kind in forms or "text/html" in accept
 
 
 async def _respond(

@@ -29,6 +29,7 @@ from promiseline.core.model.records import Delivery, Event
 from promiseline.errors import TooManyRequestsError
 from promiseline.service.background import cancel
 from promiseline.service.settings import Settings
+from promiseline.service.webhook_key import signing_key
 from promiseline.store import SqlStore
 
 log = logging.getLogger("promiseline.service")
@@ -161,13 +162,6 @@ def _sse(e: Event) -> bytes:
     return f"id: {e.event_id}\nevent: {e.kind.value}\ndata: {data}\n\n".encode()
 
 
-def signing_key(secret: str) -> bytes:
-    """The Standard Webhooks key: base64 after `whsec_`, else the text itself."""
-    if secret.startswith("whsec_"):
-        return base64.b64decode(secret.removeprefix("whsec_"))
-    return secret.encode()
-
-
 def signature(key: bytes, msg_id: str, timestamp: int, body: str) -> str:
     mac = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
@@ -180,7 +174,7 @@ class Webhooks:
         self.store = store
         self.settings = settings
         self.clock = clock
-        self.key = signing_key(settings.webhook_secret or "")
+        self.key = signing_key(settings.webhook_secret) if settings.webhook_secret else b""
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:

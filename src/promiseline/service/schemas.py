@@ -29,7 +29,10 @@ Options = Annotated[
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body: no unknown fields, and no coercion (`"lock": "true"` or `1` is not
+    a boolean, `"3"` not a number); dates and enums still come as JSON strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class OrderCreate(Strict):

@@ -7,7 +7,8 @@ PROMISELINE_ADMIN_KEY       an admin API key to register at start, 32 characters
 PROMISELINE_PEPPER          secret mixed into every stored API-key hash (else one kept in
                             the database, with a warning)
 PROMISELINE_WEBHOOKS        space-separated URLs that receive eta_changed events
-PROMISELINE_WEBHOOK_SECRET  signing secret of the deliveries (Standard Webhooks)
+PROMISELINE_WEBHOOK_SECRET  signing secret of the deliveries (Standard Webhooks): whsec_ and
+                            the base64 of 24 random bytes or more, or 24+ characters
 PROMISELINE_DEBOUNCE        seconds between a change and the re-plan (default 1)
 PROMISELINE_PUBLIC_BACKLOG  1: anonymous quotes and /healthz show backlog sizes
 PROMISELINE_PUBLIC_METRICS  1: /metrics needs no key
@@ -51,6 +52,7 @@ from dataclasses import dataclass, field, fields
 from promiseline.core.model.lifecycle import Policy
 from promiseline.errors import PromiselineError
 from promiseline.service.pools import WorkLimits
+from promiseline.service.webhook_key import signing_key
 
 DEFAULT_DB = "sqlite:///promiseline.db"
 MIN_ADMIN_KEY = 32
@@ -114,6 +116,8 @@ class Settings:
                 f"{MIN_SECRET} characters: set PROMISELINE_WEBHOOK_SECRET "
                 "(receivers check the webhook-signature header with it)"
             )
+        if self.webhook_secret is not None:
+            signing_key(self.webhook_secret)  # one clear line now, not a worker's traceback
         if not 0 <= self.futures <= 5000:
             raise PromiselineError(
                 f"PROMISELINE_FUTURES / --futures: 0 to 5000, got {self.futures}"

@@ -13,6 +13,7 @@ Bootstrap = Literal["added", "present", "revoked", "replaced"]
 Revoked = Literal["revoked", "missing", "last_admin"]
 
 
+PEPPER_CHECK = "key_pepper_check"
 SESSION_SPAN = dt.timedelta(days=1)  # sessions this long past their end are swept
 
 
@@ -65,7 +66,35 @@ class KeyTable(Db):
                 (key_hash, role, self.ts(at), key_id, key_hash),
             )
             replaced = cur.fetchone() is not None
+            if replaced:  # the old value's sessions end with it
+                cur.execute(self.q("DELETE FROM page_sessions WHERE key_id = ?"), (key_id,))
         return "replaced" if replaced else "present"  # present: another process added it
+
+    def note_pepper(self, check: str) -> Literal["first", "same", "changed"]:
+        """Keep `check` (a slow hash of the pepper in use) and compare it with the one kept:
+        when the pepper changed, no stored key hash matches its key any more, so every
+        page session ends here, in the same transaction."""
+        with self.transaction() as cur:
+            cur.execute(
+                self.q(
+                    "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING "
+                    "RETURNING name"
+                ),
+                (PEPPER_CHECK, check),
+            )
+            if cur.fetchone() is not None:
+                return "first"
+            cur.execute(
+                self.q(f"SELECT value FROM settings WHERE name = ?{self.lock_rows}"),
+                (PEPPER_CHECK,),
+            )
+            if cur.fetchone()[0] == check:
+                return "same"
+            cur.execute(
+                self.q("UPDATE settings SET value = ? WHERE name = ?"), (check, PEPPER_CHECK)
+            )
+            cur.execute(self.q("DELETE FROM page_sessions"))
+        return "changed"
 
     def find_key(self, key_hash: str) -> ApiKey | None:
         """The active key with this hash."""

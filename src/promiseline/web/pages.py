@@ -37,8 +37,9 @@ from promiseline.errors import (
 )
 from promiseline.io.scenario_file import line_of
 from promiseline.service.desk import OrderDesk
-from promiseline.service.guard import MAX_SCENARIO_BODY
+from promiseline.service.guard import MAX_SCENARIO_BODY, body_limit
 from promiseline.service.problems import RETRY_AFTER_S
+from promiseline.web.cells import defuse
 from promiseline.web.deps import caller, check_csrf, desk_of, session_of, signed_in, signer
 from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
@@ -289,15 +290,23 @@ async def scenario_page(request: Request) -> Response:
 
 
 @router.post("/scenario")
-async def replace_scenario(
-    request: Request,
-    text: Annotated[str, Form(max_length=MAX_SCENARIO_BODY)],
-    csrf: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
+async def replace_scenario(request: Request) -> Response:
     """The same all-or-nothing path as PUT /v1/scenario: parsed, validated and planned,
-    or refused with every problem shown beside the line it names."""
+    or refused with every problem shown beside the line it names. It takes the text the
+    API takes (up to 1 MiB); a longer one comes back on the page with the limit. (The
+    form is read here: a form field's default limit, 1 MiB encoded, is less.)"""
     role = await signed_in(request)
-    check_csrf(request, csrf)
+    form = await request.form(max_part_size=body_limit("POST", "/scenario"))
+    csrf, text = form.get("csrf"), form.get("text")
+    check_csrf(request, csrf if isinstance(csrf, str) else "")
+    if not isinstance(text, str) or not text:
+        notes = _annotated("", ["text: the scenario's YAML is missing"])
+        return page(request, "scenario.html", 422, role=role, nav="scenario", text="", notes=notes)
+    if len(text.encode()) > MAX_SCENARIO_BODY:
+        notes = _annotated(text, [f"the scenario is over {MAX_SCENARIO_BODY:,} bytes"])
+        return page(
+            request, "scenario.html", 413, role=role, nav="scenario", text=text, notes=notes
+        )
     try:
         await desk_of(request).replace_scenario(text)
     except ScenarioError as e:
@@ -403,7 +412,7 @@ def csv_stream(desk: OrderDesk, table: pl.DataFrame, name: str) -> Response:
 
 
 def _csv(part: pl.DataFrame, header: bool) -> bytes:
-    return part.write_csv(include_header=header).encode()
+    return defuse(part).write_csv(include_header=header).encode()  # no formulas (cells.py)
 
 
 def _plain(text: str, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -422,6 +431,7 @@ async def _all_orders(
 
 
 def file_response(table: pl.DataFrame, name: str, fmt: str) -> Response:
+    table = defuse(table)  # no cell or header a spreadsheet runs as a formula
     buf = io.BytesIO()
     if fmt == "csv":
         table.write_csv(buf)

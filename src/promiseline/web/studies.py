@@ -11,20 +11,22 @@ import polars as pl
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from promiseline.core.studies.whatif import check_names
 from promiseline.errors import (
     NotFoundError,
     PromiselineError,
     ScenarioError,
     TooManyRequestsError,
 )
+from promiseline.service.guard import MAX_PATCH
 from promiseline.service.jobs import Job
 from promiseline.web.deps import caller, check_csrf, desk_of, signed_in
 from promiseline.web.pages import FORMATS, file_response
 from promiseline.web.render import page
 
 router = APIRouter(include_in_schema=False)
-MAX_PATCH = 256 * 1024
 LEVERS = ("shift", "line", "part")
+IN_USE = "in use"  # the name of the scenario in use in a what-if (OrderDesk.start_what_if)
 
 
 @router.get("/whatif")
@@ -38,20 +40,24 @@ async def start_whatif(
     request: Request,
     csrf: Annotated[str, Form(max_length=64)] = "",
     name: Annotated[str, Form(max_length=60)] = "",
-    text: Annotated[str, Form(max_length=MAX_PATCH)] = "",
+    text: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     role = await signed_in(request)
     check_csrf(request, csrf)
+    if len(text.encode()) > MAX_PATCH:  # the page again, with the text and the limit
+        return _whatif_again(request, role, name, text, [f"over {MAX_PATCH:,} bytes"], 413)
     if file is not None and file.filename:
         raw = await file.read(MAX_PATCH + 1)
         if len(raw) > MAX_PATCH:
-            return _whatif_again(request, role, name, "", [f"{file.filename}: over 256 KB"])
+            problem = f"{file.filename}: over {MAX_PATCH:,} bytes"
+            return _whatif_again(request, role, name, "", [problem], 413)
         text = raw.decode("utf-8", errors="replace")
         name = name or (file.filename.rsplit(".", 1)[0])
     name = (name or "what-if").strip()[:60]
     desk = desk_of(request)
     try:
+        check_names([IN_USE, name])  # its columns sit next to the scenario in use's
         job = await desk.start_what_if(name, text, caller(request))
     except TooManyRequestsError as e:
         return _whatif_again(request, role, name, text, [_busy(request, e)], 429)

@@ -274,9 +274,38 @@ class Comparison:
         return out
 
 
+# the columns a comparison's tables have besides one per scenario (a scenario named so
+# would make two columns of one name, or one that says the wrong thing)
+COLUMNS = ("month", "date", "model", "variant", "line", "scenario", "since")
+
+
+def check_names(names: Sequence[str]) -> None:
+    """Scenario names become column names in every table of a comparison: none may be
+    empty, a table's own column or another scenario's name (case aside), or
+    ScenarioError naming the name and why."""
+    problems = []
+    seen: set[str] = set()
+    for name in names:
+        key = name.strip().casefold()
+        if not key:
+            problems.append(f"name {name!r}: a scenario needs a name")
+        elif key in COLUMNS:
+            problems.append(
+                f"name {name!r}: a column of the comparison's tables has it; "
+                f"choose another (not one of {', '.join(COLUMNS)})"
+            )
+        elif key in seen:
+            problems.append(f"name {name!r}: another scenario of the comparison has it")
+        seen.add(key)
+    if problems:
+        raise ScenarioError("names", problems)
+
+
 def compare(scenarios: list[tuple[str, Scenario]], orders: Any) -> Comparison:
-    """Plan one order book on each scenario."""
+    """Plan one order book on each scenario (their names: see `check_names`)."""
     from promiseline.core.planning.planner import plan
+
+    check_names([n for n, _ in scenarios])
 
     plans = []
     for _, s in scenarios:
