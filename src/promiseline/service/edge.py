@@ -16,16 +16,13 @@ import math
 import re
 import time
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from limits import RateLimitItem, parse_many
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from promiseline.errors import PromiselineError, TooManyRequestsError
-
-if TYPE_CHECKING:
-    from promiseline.service.settings import Settings
 
 # (method, path pattern) -> the kind of per-address limit it counts against
 ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -80,7 +77,9 @@ class ClientLimits:
         self._moving = MovingWindowRateLimiter(storage)
 
     @classmethod
-    def of(cls, settings: Settings) -> ClientLimits:
+    def of(cls, settings: object) -> ClientLimits:
+        """From the service's Settings (its `limit_*` rates; typed loosely: settings.py
+        checks its rates with this module, which must not import it back)."""
         return cls(
             {
                 kind: rates(kind, getattr(settings, f"limit_{kind}"))
