@@ -2,8 +2,11 @@
 
     python benchmarks/crowd_bench.py [--rate 1000] [--seconds 60] [--streams 2000]
 
-Imports the demo book as it stands on 2026-01-15 (533k orders), serves it (one worker,
-SQLite, plan stand-in windows: --futures 0), and for `--seconds` runs at once:
+Imports the demo book as it stands on `--to` (533k orders; by default 2026-07-31, after
+the book's last lock: on an earlier day the book holds orders locked later, and a new
+order locked that morning goes ahead of them, a queue-jumping quote that rebuilds the
+state from every booking ahead of it, ~40 ms), serves it (one worker, SQLite, plan
+stand-in windows: --futures 0), and for `--seconds` runs at once:
 
 - anonymous intake paced at `--rate` new orders/s (wrk, `promiseline surge`);
 - `--streams` event streams held open (customers from many loopback addresses);
@@ -25,6 +28,7 @@ import argparse
 import datetime as dt
 import os
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -39,12 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from forecast_bench import paced
-from intake_bench import open_streams, promiseline, server
+from intake_bench import ADMIN_KEY, open_streams, promiseline, server
 from plan_bench import cpu_model
-from roll_service_bench import rolled_store
 from promiseline.loadtest import SurgeResult, verify
+from roll_service_bench import rolled_store
 
-ADMIN = "crowd-bench-admin-key-0123456789abcdef"
+ADMIN = ADMIN_KEY  # open_streams reads the service's count of streams with it
 ORDER = {"model": "YU7", "variant": "Max", "market": "CN-east"}
 
 
@@ -114,7 +118,11 @@ def planners(url: str, out: dict[str, object]) -> None:
     sizing = signed_in(url, "127.0.0.5")
     r = sizing.post(
         "/sizing",
-        data={"target": "p90_wait<=300d", "lever": ["shift", "part"], "csrf": sizing.headers["X-CSRF-Token"]},
+        data={
+            "target": "p90_wait<=300d",
+            "lever": ["shift", "part"],
+            "csrf": sizing.headers["X-CSRF-Token"],
+        },
     )
     out["sizing_started"] = r.status_code
     job = r.headers.get("location") or str(r.url)
@@ -150,6 +158,33 @@ def memory(pid: int, stop: threading.Event, out: dict[str, float]) -> None:
         time.sleep(0.5)
 
 
+def under_load(
+    url: str,
+    pid: int,
+    args: argparse.Namespace,
+    seen: dict[str, list[float]],
+    abuse: dict[str, int],
+    studies: dict[str, object],
+    peak: dict[str, float],
+) -> SurgeResult:
+    """The paced intake, with the customer, the abuser, the planners and the memory probe
+    beside it."""
+    stop = threading.Event()
+    background = [
+        threading.Thread(target=customer, args=(url, stop, seen)),
+        threading.Thread(target=abuser, args=(url, stop, abuse)),
+        threading.Thread(target=memory, args=(pid, stop, peak)),
+        threading.Thread(target=planners, args=(url, studies)),
+    ]
+    for t in background:
+        t.start()
+    result: SurgeResult = paced(url, args.rate, args.seconds)
+    stop.set()
+    for t in background:
+        t.join()
+    return result
+
+
 def pcts(xs: list[float]) -> str:
     if not xs:
         return "none"
@@ -162,10 +197,16 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--streams", type=int, default=2000)
+    ap.add_argument("--to", type=dt.date.fromisoformat, default=dt.date(2026, 7, 31))
+    ap.add_argument("--base", help="the rolled demo database, kept between runs (made if missing)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="promiseline-crowd-"))
-    to = dt.date(2026, 1, 15)
-    db = rolled_store(tmp / "crowd.db", to)
+    to = args.to
+    base = Path(args.base) if args.base else tmp / "base.db"
+    if not base.exists():
+        rolled_store(base, to)
+    shutil.copy(base, tmp / "crowd.db")
+    db = f"sqlite:///{tmp / 'crowd.db'}"
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores; demo book as of {to}")
     env = {"PROMISELINE_ADMIN_KEY": ADMIN, "PROMISELINE_FUTURES": "0"}
     cmd = [*promiseline(db), "--as-of", dt.datetime.combine(to, dt.time(9)).isoformat()]
@@ -175,26 +216,17 @@ def main() -> None:
             for p in psutil.process_iter(["cmdline"])
             if "serve" in (p.info["cmdline"] or []) and db in (p.info["cmdline"] or [])
         )
-        stop = threading.Event()
-        seen: dict[str, list[float]] = {"healthz": [], "order_and_read": [], "acks": [], "failed": []}
+        seen: dict[str, list[float]] = {
+            "healthz": [],
+            "order_and_read": [],
+            "acks": [],
+            "failed": [],
+        }
         abuse: dict[str, int] = {}
         studies: dict[str, object] = {}
         peak: dict[str, float] = {}
-        streams = open_streams(url, args.streams)
-        held = next(streams)
-        background = [
-            threading.Thread(target=customer, args=(url, stop, seen)),
-            threading.Thread(target=abuser, args=(url, stop, abuse)),
-            threading.Thread(target=memory, args=(pid, stop, peak)),
-            threading.Thread(target=planners, args=(url, studies)),
-        ]
-        for t in background:
-            t.start()
-        result: SurgeResult = paced(url, args.rate, args.seconds)
-        stop.set()
-        for t in background:
-            t.join()
-        streams.close()
+        with open_streams(url, args.streams) as held:
+            result = under_load(url, pid, args, seen, abuse, studies, peak)
     acks = result.acks + seen["acks"]  # type: ignore[operator]
     v = verify(db, acks)  # type: ignore[arg-type]
     print(

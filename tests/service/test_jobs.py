@@ -41,6 +41,12 @@ def table(rows: int, say: Say) -> Answer:
     return Answer({"t": pl.DataFrame({"x": np.arange(rows)})}, None, note="made")
 
 
+def niceness(say: Say) -> Answer:
+    import os
+
+    return Answer({}, None, note=str(os.nice(0)))
+
+
 def failing(say: Say) -> Answer:
     raise ValueError("bad luck")
 
@@ -148,3 +154,16 @@ def test_limits_out_of_range_are_refused_at_start(bad: str) -> None:
 
     with pytest.raises(PromiselineError, match="PROMISELINE_JOB_MEMORY_MB"):
         WorkLimits.from_env({"PROMISELINE_JOB_MEMORY_MB": bad})
+
+
+def test_a_job_yields_the_cpu_to_the_service() -> None:
+    """A sizing took one core of two from intake and customers: jobs run at a lower CPU
+    priority, as the forecast process does."""
+
+    async def go() -> Job:
+        return await finished(Jobs().start("sizing", "nice", niceness))
+
+    job = run(go())
+    assert isinstance(job, Job)
+    assert job.result is not None
+    assert int(job.result.note or "0") >= 10
