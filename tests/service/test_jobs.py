@@ -12,10 +12,12 @@ from functools import partial
 import numpy as np
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
 
 from promiseline.errors import TooManyRequestsError
 from promiseline.service.jobs import Answer, Job, Jobs, Say
 from promiseline.service.pools import WorkLimits
+from tests.service.conftest import ADMIN, client, clock, db_url, store  # noqa: F401
 
 
 def hog(mb: int, say: Say) -> Answer:
@@ -167,3 +169,29 @@ def test_a_job_yields_the_cpu_to_the_service() -> None:
     assert isinstance(job, Job)
     assert job.result is not None
     assert int(job.result.note or "0") >= 10
+
+
+def test_jobs_are_listed_and_cancelled_through_the_api(client: TestClient) -> None:  # noqa: F811
+    """GET /v1/jobs lists this worker's jobs; DELETE stops a running one (planner role)."""
+    desk = client.app.app.state.desk  # type: ignore[attr-defined]
+    assert client.get("/v1/jobs", headers=ADMIN).json() == []
+    assert client.get("/v1/jobs").status_code == 401
+    assert client.delete("/v1/jobs/nope", headers=ADMIN).status_code == 404
+    job = client.portal.call(  # type: ignore[union-attr]
+        lambda: _start(desk.jobs)
+    )
+    end = time.monotonic() + 60
+    while client.get("/v1/jobs", headers=ADMIN).json()[0]["step"] != "sleeping":
+        assert time.monotonic() < end
+        time.sleep(0.1)
+    stopped = client.delete(f"/v1/jobs/{job.job_id}", headers=ADMIN).json()
+    assert (stopped["job_id"], stopped["cancelled"]) == (job.job_id, True)
+    while client.get("/v1/jobs", headers=ADMIN).json()[0]["running"]:
+        assert time.monotonic() < end
+        time.sleep(0.1)
+    row = client.get("/v1/jobs", headers=ADMIN).json()[0]
+    assert (row["step"], row["error"].startswith("cancelled after")) == ("stopped", True)
+
+
+async def _start(jobs: Jobs) -> Job:
+    return jobs.start("what-if", "slow", partial(sleeper, 60))
