@@ -25,10 +25,12 @@ every acknowledged order is stored exactly once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,9 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from forecast_bench import paced
-from intake_bench import ADMIN_KEY, open_streams, promiseline, server
+from intake_bench import ADMIN_KEY, PG_ADMIN, open_streams, promiseline, server
 from plan_bench import cpu_model
 from promiseline.loadtest import SurgeResult, verify
+from promiseline.store.postgres import temporary_database
 from roll_service_bench import rolled_store
 
 ADMIN = ADMIN_KEY  # open_streams reads the service's count of streams with it
@@ -197,19 +200,39 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=1000)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--streams", type=int, default=2000)
+    ap.add_argument("--pg", action="store_true", help="PostgreSQL (PROMISELINE_PG_ADMIN)")
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--to", type=dt.date.fromisoformat, default=dt.date(2026, 7, 31))
     ap.add_argument("--base", help="the rolled demo database, kept between runs (made if missing)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="promiseline-crowd-"))
     to = args.to
-    base = Path(args.base) if args.base else tmp / "base.db"
-    if not base.exists():
-        rolled_store(base, to)
-    shutil.copy(base, tmp / "crowd.db")
-    db = f"sqlite:///{tmp / 'crowd.db'}"
+    with contextlib.ExitStack() as stack:
+        if args.pg:  # a database of its own, the book imported into it
+            db = stack.enter_context(temporary_database(PG_ADMIN, "promiseline_crowd"))
+            rolled_store_at(db, to)
+        else:
+            base = Path(args.base) if args.base else tmp / "base.db"
+            if not base.exists():
+                rolled_store(base, to)
+            shutil.copy(base, tmp / "crowd.db")
+            db = f"sqlite:///{tmp / 'crowd.db'}"
+        crowd(db, to, args)
+
+
+def rolled_store_at(db: str, to: dt.date) -> None:
+    cli = [sys.executable, "-m", "promiseline.cli"]
+    subprocess.run([*cli, "import", "demo", "--db", db, "--as-of", str(to)], check=True)
+
+
+def crowd(db: str, to: dt.date, args: argparse.Namespace) -> None:
     print(f"machine: {cpu_model()}, {os.cpu_count()} cores; demo book as of {to}")
     env = {"PROMISELINE_ADMIN_KEY": ADMIN, "PROMISELINE_FUTURES": "0"}
-    cmd = [*promiseline(db), "--as-of", dt.datetime.combine(to, dt.time(9)).isoformat()]
+    cmd = [
+        *promiseline(db, args.workers),
+        "--as-of",
+        dt.datetime.combine(to, dt.time(9)).isoformat(),
+    ]
     with server(cmd, env) as url:
         pid = next(
             p.pid
