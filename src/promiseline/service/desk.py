@@ -28,6 +28,7 @@ from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
+from promiseline.core.studies.whatif import check_names
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.io.scenario_file import parse_yaml
 from promiseline.service import studies
@@ -408,6 +409,7 @@ class OrderDesk:
 
 
 def _patched(scenario: Scenario, name: str, text: str) -> Scenario:
+    check_names([studies.IN_USE, name])  # its columns sit next to the scenario in use's
     return api.patched(scenario, name, parse_yaml(text, name))
 
 

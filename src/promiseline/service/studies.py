@@ -10,21 +10,29 @@ from typing import Any
 import polars as pl
 
 from promiseline import api
+from promiseline.core.model.orders import OrderBook
 from promiseline.core.model.scenario import Scenario
 from promiseline.service.jobs import Answer, Say
 from promiseline.store import open_store
 
+IN_USE = "in use"  # the name of the scenario in use in a what-if's tables
 
-def what_if(db: str, scenario: Scenario, name: str, patched: Scenario, say: Say) -> Answer:
-    """Plan the stored book on the scenario in use and on the patched one."""
+
+def stored_book(db: str, say: Say) -> OrderBook:
+    """The orders in planning, read from the store in the job's own connection."""
     say("reading the order book")
     store = open_store(db, migrate=False)
     try:
-        _, book = store.snapshot()
+        return store.snapshot()[1]
     finally:
         store.close()
+
+
+def what_if(db: str, scenario: Scenario, name: str, patched: Scenario, say: Say) -> Answer:
+    """Plan the stored book on the scenario in use and on the patched one."""
+    book = stored_book(db, say)
     say(f"planning {len(book):,} orders on the scenario in use and on {name}")
-    cmp = api.compare_scenarios([("in use", scenario), (name, patched)], book)
+    cmp = api.compare_scenarios([(IN_USE, scenario), (name, patched)], book)
     return Answer(
         {"waits": cmp.waits(), "deliveries_by_month": cmp.deliveries_by_month()},
         cmp.plans[0].scenario.now,
@@ -34,12 +42,7 @@ def what_if(db: str, scenario: Scenario, name: str, patched: Scenario, say: Say)
 
 def sizing(db: str, scenario: Scenario, target: str, levers: tuple[str, ...], say: Say) -> Answer:
     """Least-cost capacity for a wait target on the stored book."""
-    say("reading the order book")
-    store = open_store(db, migrate=False)
-    try:
-        _, book = store.snapshot()
-    finally:
-        store.close()
+    book = stored_book(db, say)
     say(f"sizing capacity for {target} (HiGHS), then checking it with the planner")
     result = api.size(scenario, book, target, levers=levers)
     return Answer(sizing_tables(result.summary()), result.plan.scenario.now, note=result.note)

@@ -11,7 +11,6 @@ import polars as pl
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from promiseline.core.studies.whatif import check_names
 from promiseline.errors import (
     NotFoundError,
     PromiselineError,
@@ -26,7 +25,6 @@ from promiseline.web.render import page
 
 router = APIRouter(include_in_schema=False)
 LEVERS = ("shift", "line", "part")
-IN_USE = "in use"  # the name of the scenario in use in a what-if (OrderDesk.start_what_if)
 
 
 @router.get("/whatif")
@@ -57,7 +55,6 @@ async def start_whatif(
     name = (name or "what-if").strip()[:60]
     desk = desk_of(request)
     try:
-        check_names([IN_USE, name])  # its columns sit next to the scenario in use's
         job = await desk.start_what_if(name, text, caller(request))
     except TooManyRequestsError as e:
         return _whatif_again(request, role, name, text, [_busy(request, e)], 429)
