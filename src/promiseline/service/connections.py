@@ -134,8 +134,9 @@ class Watch:
         transport.close()
 
 
-class H11Hygiene(H11Protocol):
-    """uvicorn's h11 protocol with the header deadline and the per-address cap."""
+class _Hygiene(asyncio.Protocol):
+    """The header deadline and the per-address cap, mixed into one of uvicorn's HTTP
+    protocols (before it in the bases)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -157,33 +158,18 @@ class H11Hygiene(H11Protocol):
         super().connection_lost(exc)
 
 
+class H11Hygiene(_Hygiene, H11Protocol):
+    """uvicorn's h11 protocol with the header deadline and the per-address cap."""
+
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # no httptools: uvicorn's h11 protocol
     HttpProtocol: type[asyncio.Protocol] = H11Hygiene
 else:
 
-    class HttpToolsHygiene(HttpToolsProtocol):
+    class HttpToolsHygiene(_Hygiene, HttpToolsProtocol):
         """uvicorn's httptools protocol (its fastest) with the header deadline and the
         per-address cap."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.watch = Watch(self)
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self.watch.made(transport)
-
-        def data_received(self, data: bytes) -> None:
-            if self.watch.refused:
-                return
-            self.watch.before()
-            super().data_received(data)
-            self.watch.after()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self.watch.lost()
-            super().connection_lost(exc)
 
     HttpProtocol = HttpToolsHygiene
