@@ -195,3 +195,51 @@ def test_jobs_are_listed_and_cancelled_through_the_api(client: TestClient) -> No
 
 async def _start(jobs: Jobs) -> Job:
     return jobs.start("what-if", "slow", partial(sleeper, 60))
+
+
+PARENT = """
+import asyncio, sys, time
+from functools import partial
+sys.path.insert(0, {root!r})
+from promiseline.service.jobs import Jobs
+from tests.service.test_jobs import sleeper
+
+async def main():
+    job = Jobs().start("sizing", "orphan", partial(sleeper, 60))
+    while job.step != "sleeping":
+        await asyncio.sleep(0.05)
+    print("running", flush=True)
+    await asyncio.sleep(60)
+
+asyncio.run(main())
+"""
+
+
+def test_a_service_killed_outright_leaves_no_job_running() -> None:
+    """kill -9 of the service gives its job's process no message: it watches for its
+    parent and ends with it (as the forecast process does)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import psutil
+
+    root = str(Path(__file__).resolve().parents[2])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(root=root)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline().strip() == "running"
+        children = psutil.Process(parent.pid).children(recursive=True)
+        assert children
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive
+    finally:
+        parent.kill()
+        parent.wait(10)
+        if parent.stdout is not None:
+            parent.stdout.close()

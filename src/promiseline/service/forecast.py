@@ -7,7 +7,6 @@ orders a Monte Carlo window at intake."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -33,7 +32,7 @@ from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.futures.simulate import simulate
 from promiseline.core.model.records import Versions
 from promiseline.io.scenario_file import from_stored
-from promiseline.service.background import cancel
+from promiseline.service.background import cancel, side_process
 from promiseline.service.settings import Settings
 from promiseline.service.snapshot import Snapshot, plan_snapshot, store_windows
 from promiseline.store import SqlStore, open_store
@@ -120,23 +119,6 @@ def store_forecast(
     return moved
 
 
-def _forecast_process(parent: int) -> None:
-    """Set up the forecast process: it yields the CPU to order intake (windows may come a
-    little later, answers may not), and it ends with the service. A service killed
-    outright (kill -9) leaves it no message, and its task queue never closes for it (it
-    holds both ends), so it watches for its parent to go (the parent's pid is passed
-    in: asked for here, it may already be gone)."""
-    with contextlib.suppress(OSError):
-        os.nice(10)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 def _as_datetime(moment: dt.datetime | dt.date | None) -> dt.datetime | None:
     if moment is None or isinstance(moment, dt.datetime):
         return moment
@@ -214,7 +196,7 @@ class Forecaster:
             self._pool = ProcessPoolExecutor(
                 1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_forecast_process,
+                initializer=side_process,
                 initargs=(os.getpid(),),
             )
         loop = asyncio.get_running_loop()

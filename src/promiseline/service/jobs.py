@@ -25,6 +25,7 @@ import polars as pl
 import psutil
 
 from promiseline.errors import PromiselineError, StoppedError
+from promiseline.service.background import side_process
 from promiseline.service.pools import ENV, Slots, WorkLimits
 
 Say = Callable[[str], None]
@@ -151,7 +152,9 @@ def _supervise(job: Job, work: Work, limits: WorkLimits) -> Answer:
     or goes over its time or memory limit (its whole tree's resident memory)."""
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(work, theirs), daemon=True, name=f"job-{job.kind}")
+    proc = ctx.Process(
+        target=_child, args=(work, theirs, os.getpid()), daemon=True, name=f"job-{job.kind}"
+    )
     proc.start()
     theirs.close()
     deadline = time.monotonic() + limits.job_seconds
@@ -204,13 +207,13 @@ def _resident_mb(pid: int | None) -> float:
         return 0.0
 
 
-def _child(work: Work, conn: Connection) -> None:
+def _child(work: Work, conn: Connection, parent: int) -> None:
     """A job's process: run the work, send its steps and then its answer (or error). It
-    yields the CPU to the service, as the forecast process does (a sizing took a core of
-    two: in benchmarks/crowd_bench.py a customer's order and read went from p99 477 ms to
-    290 ms, intake from 415 to 460 orders/s, once jobs ran at nice 10)."""
-    with contextlib.suppress(OSError):
-        os.nice(10)
+    yields the CPU to the service and ends with it, as the forecast process does (a
+    sizing took a core of two: in benchmarks/crowd_bench.py a customer's order and read
+    went from p99 477 ms to 290 ms, intake from 415 to 460 orders/s, once jobs ran at
+    nice 10; a service killed outright left its job running)."""
+    side_process(parent)
 
     def say(step: str) -> None:
         conn.send(("step", step))
