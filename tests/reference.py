@@ -276,6 +276,21 @@ class Reference:
             return delivery, f"sailing:{lane.name}"
         return delivery, build_bound
 
+    def ahead_floor(self, o: dict[str, Any]) -> int | None:
+        """The day index before which `build_ahead_days` keeps an export order unbuilt:
+        need (the later of opens and the gate's from) less the fastest lane, less N."""
+        mk = next(m for m in self.s.markets if m.name == o["market"])
+        if mk.build_ahead_days is None:
+            return None
+        gates = [
+            g.from_ for g in mk.gates if g.model == o["model"] and g.variant in (None, o["variant"])
+        ]
+        dates = gates + ([mk.opens] if mk.opens else [])
+        if not dates:
+            return None
+        fastest = min(ln.inland_days + ln.transit_days + ln.last_mile_days for ln in mk.lanes)
+        return (max(dates) - self.s.start).days - fastest - mk.build_ahead_days
+
     def export(self, market: str) -> bool:
         return bool(next(m for m in self.s.markets if m.name == market).lanes)
 
@@ -369,6 +384,11 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             opts = json.loads(o["options"])
             earliest = o["locked_at"].date() + dt.timedelta(days=s.lead_in_days)
             r = max((now - s.start).days, (earliest - s.start).days)
+            ahead = ref.ahead_floor(o)  # build no further ahead than needed
+            floored = ahead is not None and ahead > r
+            if floored:
+                assert ahead is not None
+                r = ahead
             overdue = (
                 s.as_of is not None
                 and o["status"] == "scheduled"
@@ -377,6 +397,7 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             )
             d, li = (ref.H, -1) if r >= ref.H else ref.find(o["model"], o["variant"], opts, r)
             bound = "" if r >= ref.H else ref.bound(o["model"], o["variant"], opts, r, d)
+            built_on_floor = floored and li >= 0 and d == r
             if li < 0:
                 out[o["order_id"]] = Row("unplanned", None, None, None, bound, None, None, overdue)
                 continue
@@ -384,11 +405,13 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
             name = ref.lines[li][1].name
             if ref.export(o["market"]):
                 sailing = ref.sailing(o["market"], d)
-                if sailing is None:
+                if sailing is None:  # not built at all: not on the floor either
                     out[o["order_id"]] = Row(
                         "unplanned", None, None, None, bound, None, None, overdue
                     )
                     continue
+                if built_on_floor:
+                    bound = f"ahead:{o['market']}"
                 delivery, bound = ref.ship(o, d, sailing, bound)
                 if group is reserved:
                     out[o["order_id"]] = Row(
@@ -402,7 +425,7 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
                     "planned", name, build, delivery, bound, queue, _id(sailing), overdue
                 )
                 continue
-            delivery, by_market = ref.deliver(o["market"], d)
+            delivery, by_market = ref.deliver(o["market"], d)  # by road: no floor
             if group is reserved:
                 bound = f"market:{o['market']}" if by_market else bound
                 out[o["order_id"]] = Row("unplanned", name, build, delivery, bound, None)

@@ -205,6 +205,8 @@ def _export_market(draw: st.DrawFn, horizon: int, models: list[dict[str, Any]]) 
         if draw(st.booleans()):
             months[f"{START.year:04d}-{START.month + 1:02d}"] = draw(st.integers(0, 3))
         market["quota"] = {"max_per_month": draw(st.integers(0, 6)), "months": months}
+    if draw(st.booleans()):
+        market["build_ahead_days"] = draw(st.sampled_from([0, 1, 5, 20]))
     return market
 
 

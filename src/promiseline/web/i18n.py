@@ -182,6 +182,7 @@ def why(e: Explanation, lang: str) -> str:
         "market": f"市场 {name} 开放之前不交付。",
         "gate": f"车型在市场 {name} 的认证（准入）获批之前不交付。",
         "sailing": f"航线 {name} 上它最早能赶上的船期已满，改搭之后的船期。",
+        "ahead": f"出口 {name} 的车辆按需生产：不早于赶上认证或开市所需的日子。",
     }.get(kind, "在可以生产的第一天即安排生产，没有受到任何限制。")
     if e.status != "planned":
         detail = "暂时无法排产。"

@@ -258,3 +258,38 @@ def test_histograms_hold_futures_far_earlier_than_the_plan() -> None:
     early = (back["delivery_date"] - back["delivery_p50"]).dt.total_days()
     assert back.height > 100
     assert early.median() > 60  # months before the plan, not clipped at 32 days
+
+
+def test_new_orders_by_sea_are_held_to_the_build_ahead_floor(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """New orders of a future for an export market with `build_ahead_days` are built no
+    sooner than its floor, as planned orders are, and counted as bound by `ahead:`."""
+    ex = {
+        "name": "EX",
+        "opens": dt.date(2025, 2, 20),
+        "build_ahead_days": 0,  # built just in time: the floor, not the opening, binds
+        "lanes": [
+            {
+                "name": "sea-a",
+                "inland_days": 1,
+                "transit_days": 5,
+                "last_mile_days": 1,
+                "capacity": 100,
+                "sailings": [{"every": 1, "from": dt.date(2025, 1, 1), "to": dt.date(2025, 3, 1)}],
+            }
+        ],
+    }
+    s = tiny.replace(
+        markets=[*(m.model_dump(by_alias=True) for m in tiny.markets), ex],
+        uncertainty={"inflow": {"per_day": 2.0, "half_life_days": 30, "days": 20, "market": "EX"}},
+    )
+    sim = simulate(s, tiny_orders, futures=1, seed=3)
+    f = one_future(sim.prep, 0)
+    n = len(sim.prep.cls_)
+    floor = (dt.date(2025, 2, 20) - s.start).days - 7
+    new_days = f.day[n:][f.line[n:] >= 0]
+    assert len(new_days) > 0
+    assert new_days.min() >= floor
+    names = sim.base.bound_text
+    assert (np.asarray(names, dtype=object)[f.bound[n:]] == "ahead:EX").any()

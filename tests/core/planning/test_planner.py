@@ -76,6 +76,26 @@ def test_fast_plan_equals_reference_by_sea(data: st.DataObject) -> None:
 
 @SETTINGS
 @given(data=st.data())
+def test_fast_plan_equals_reference_building_no_further_ahead(data: st.DataObject) -> None:
+    """Every export order held to its market's `build_ahead_days` floor (SCENARIO.md,
+    "Export markets"), with a gate or opening to hold to: the same plan as the reference,
+    `ahead:` bounds included."""
+    s = data.draw(scenarios(export=True))
+    ex = s.markets[-1]
+    need = s.start + dt.timedelta(days=data.draw(st.integers(0, s.horizon_days + 30)))
+    ex = ex.model_copy(
+        update={
+            "build_ahead_days": data.draw(st.integers(0, 30)),
+            "opens": data.draw(st.sampled_from([None, need])) if ex.gates else need,
+        }
+    )
+    s = s.model_copy(update={"markets": (*s.markets[:-1], ex)})
+    raw = data.draw(order_tables(s)).with_columns(pl.lit("EX").alias("market"))
+    assert_fast_equals_reference(s, raw)
+
+
+@SETTINGS
+@given(data=st.data())
 def test_no_sailing_over_capacity_nor_delivery_before_its_gate(data: st.DataObject) -> None:
     """Loads stay within each sailing's capacity and each month's quota; no export order
     is delivered before its gate, its market opens, or its sailing arrives."""

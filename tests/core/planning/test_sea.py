@@ -148,14 +148,20 @@ def test_market_needs_lead_days_or_lanes_not_both() -> None:
     assert "needs 'lead_days' (by road) or 'lanes'" in _at("markets[1]", problems(neither))
 
 
-def test_gates_and_quota_belong_to_export_markets() -> None:
-    """A road market with gates, or with a quota, is rejected at its path."""
+def test_gates_quota_and_build_ahead_belong_to_export_markets() -> None:
+    """A road market with gates, a quota or build_ahead_days is rejected at its path,
+    naming the keys given."""
     gated = data()
     gated["markets"][0]["gates"] = [{"model": "A", "from": day(5)}]
-    assert "'gates' and 'quota'" in _at("markets[0]", problems(gated))
+    assert "'gates' belong to an export market" in _at("markets[0]", problems(gated))
     capped = data()
     capped["markets"][0]["quota"] = {"max_per_month": 5}
-    assert "'gates' and 'quota'" in _at("markets[0]", problems(capped))
+    assert "'quota' belong to an export market" in _at("markets[0]", problems(capped))
+    ahead = data()
+    ahead["markets"][0]["build_ahead_days"] = 7
+    ahead["markets"][0]["quota"] = {"max_per_month": 5}
+    found = _at("markets[0]", problems(ahead))
+    assert "'quota' and 'build_ahead_days' belong to an export market" in found
 
 
 def test_gate_must_name_a_known_model_and_variant() -> None:
@@ -332,6 +338,60 @@ def test_gate_equal_to_opens_is_the_gate() -> None:
     assert (r["delivery_date"], r["bound_by"]) == (day(25), "gate:EX")
     r = row(run(scenario(opens=day(25), gates=[{"model": "A", "from": day(22)}]), {}), "o0")
     assert (r["delivery_date"], r["bound_by"]) == (day(25), "market:EX")
+
+
+def test_build_ahead_days_builds_no_sooner_than_needed() -> None:
+    """With a gate on day 30, the fastest lane 15 days door to door and build_ahead_days
+    N, an export order is built no sooner than day 15 - N: on that floor it is bound by
+    `ahead:EX` (it still meets the gate); without the key it is built at once and waits
+    for the gate; a home order is not held; one locked after the floor is not bound by it."""
+    gate = [{"model": "A", "from": day(30)}]
+    at_once = row(run(scenario(gates=gate), {}), "o0")
+    assert (at_once["build_date"], at_once["bound_by"]) == (day(0), "gate:EX")
+    for n, built in ((0, 15), (5, 10)):
+        p = run(
+            scenario(gates=gate, build_ahead_days=n),
+            {},
+            {"market": "CN"},
+            {"locked_at": f"{day(20)}T08:00:00"},
+        )
+        held = row(p, "o0")
+        assert (held["build_date"], held["delivery_date"]) == (day(built), day(30))
+        assert held["bound_by"] == "ahead:EX"
+        assert row(p, "o1")["build_date"] == day(0)
+        late = row(p, "o2")
+        assert (late["build_date"], late["bound_by"]) == (day(20), "")
+
+
+def test_build_ahead_days_needs_a_date_to_hold_to() -> None:
+    """Neither `opens` nor a gate: the key changes nothing; `opens` alone sets the need."""
+    free = row(run(scenario(build_ahead_days=0), {}), "o0")
+    assert free["build_date"] == day(0)
+    opened = row(run(scenario(build_ahead_days=2, opens=day(40)), {}), "o0")
+    assert opened["build_date"] == day(40 - 15 - 2)
+    assert opened["bound_by"] == "ahead:EX"
+
+
+def test_quote_holds_to_the_build_ahead_floor_as_planning_does() -> None:
+    """A live quote of an export order meets the same floor and bound as a re-plan."""
+    s = scenario(gates=[{"model": "A", "from": day(30)}], build_ahead_days=3)
+    p = run(s, {})
+    when = dt.datetime.combine(day(1), dt.time(9))
+    q = quote(p, "A", "S", "EX", None, when)
+    again = row(run(s, {}, {"locked_at": when.isoformat()}), "o1")
+    assert (q.build_date, q.delivery_date, q.bound_by) == (
+        again["build_date"],
+        again["delivery_date"],
+        again["bound_by"],
+    )
+    assert q.build_date == day(12)
+
+
+def test_build_ahead_floor_after_the_horizon_says_so() -> None:
+    """A floor past the horizon leaves the order unplanned and names the key."""
+    r = row(run(scenario(gates=[{"model": "A", "from": day(200)}], build_ahead_days=0), {}), "o0")
+    assert r["status"] == "unplanned"
+    assert "build_ahead_days" in r["reason"]
 
 
 def test_lane_arriving_first_wins() -> None:
@@ -601,6 +661,18 @@ def test_explain_gate() -> None:
     assert e.bound_by == "gate:EX"
     assert e.detail == (
         f"Homologation for A in EX opens on {day(20)}; nothing is delivered there before."
+    )
+
+
+def test_explain_build_ahead() -> None:
+    """An order held to the build-ahead floor says why, with the dates."""
+    p = run(scenario(gates=[{"model": "A", "from": day(30)}], build_ahead_days=0), {})
+    e = explain(p, "o0")
+    assert (e.bound_by, e.earliest_day) == ("ahead:EX", day(15))
+    assert e.detail == (
+        f"Export to EX is built no sooner than needed (build_ahead_days: 0): it can be "
+        f"delivered from {day(30)} (its gate or the market's opening), the fastest lane takes "
+        f"15 days, so it is built from {day(15)} on and leaves the line free for others before."
     )
 
 

@@ -61,6 +61,7 @@ class Prepared:
     cls_: I32
     grp: npt.NDArray[np.int8]
     rel: I32  # the first day each order may be built
+    floored: npt.NDArray[np.bool_]  # its release is its market's build-ahead floor
     locked: I32  # the day it locked: from then on it is in the backlog
     cancel_from: I32  # the first day it may cancel: its lock, or now if that came first
     fixed: Fixed  # where history and frozen orders stand
@@ -84,6 +85,7 @@ class Prepared:
     inflow_opens: int
     inflow_mk: int
     inflow_gate: I32  # per inflow configuration
+    inflow_floor: I32  # per inflow configuration: its build-ahead floor (NEVER: none)
     n_codes: int
     inflow_configs: tuple[tuple[str, str], ...] = ()  # (model, variant) of each inflow class
     inflow_market: str = ""
@@ -179,6 +181,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     by_sea = np.array([m.export for m in s.markets], dtype=bool)[base.mk]
     hist_base = np.where(by_sea & planned, base.shipped.delivery, base_day).astype(np.int32)
     inflow_gate = [inflow_market.gate(m, v) for m, v, _ in mix]
+    inflow_floor = [inflow_market.build_floor(m, v) for m, v, _ in mix]
     fixed_rows = (base.group == HISTORY) | (base.group == FROZEN)
     return Prepared(
         scenario=s,
@@ -189,6 +192,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         cls_=cls_,
         grp=base.group,
         rel=base.rel,
+        floored=base.floored,
         locked=base.lock_days(),
         cancel_from=since,
         fixed=base.fixed,
@@ -213,6 +217,9 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         inflow_mk=[m.name for m in s.markets].index(inflow_market.name),
         inflow_gate=np.array(
             [(g - s.start).days if g else NEVER for g in inflow_gate], dtype=np.int32
+        ),
+        inflow_floor=np.array(
+            [(f - s.start).days if f else NEVER for f in inflow_floor], dtype=np.int32
         ),
         n_codes=len(bound_names(s, cap)),
         inflow_configs=tuple((m, v) for m, v, _ in mix),
@@ -256,7 +263,10 @@ def one_future(prep: Prepared, future: int) -> Future:
     m = len(d.inflow_day)
     cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
     grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
-    rel_all = np.concatenate([rel, d.inflow_day + prep.scenario.lead_in_days]).astype(np.int32)
+    new_rel = d.inflow_day + prep.scenario.lead_in_days
+    new_floor = prep.inflow_floor[d.inflow_config]
+    rel_all = np.concatenate([rel, np.maximum(new_rel, new_floor)]).astype(np.int32)
+    floored = np.concatenate([prep.floored, new_floor > new_rel])
     none = np.full(m, -1, dtype=np.int32)
     f = prep.fixed
     fixed = Fixed(*(np.concatenate([a, none]) for a in (f.line, f.day, f.sailing)))
@@ -267,7 +277,8 @@ def one_future(prep: Prepared, future: int) -> Future:
     opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
     shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
     line = np.where(out.sailing == NO_SAILING, -1, out.line).astype(np.int32)
-    bound = final_bound(s, cap, mk, out.bound, shipped, line >= 0)  # markets, gates, sailings
+    ahead = floored & (line >= 0) & (out.day == rel_all)
+    bound = final_bound(s, cap, mk, out.bound, shipped, line >= 0, ahead)  # markets, gates, ...
     # the day each cancelling order cancels: the draws follow the cancelled orders
     cancel_on = np.full(n, days, dtype=np.int64)
     if d.cancel_timing is not None and d.cancelled is not None:

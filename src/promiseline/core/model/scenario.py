@@ -294,6 +294,7 @@ class Market(Frozen):
     logistics_cost: Annotated[float, Field(ge=0, le=1e9)] = 0.0
     tariff: Annotated[float, Field(ge=0, le=10)] = 0.0  # share of price
     quota: Quota | None = None
+    build_ahead_days: Days | None = None  # build no sooner than needed (SCENARIO.md)
 
     @model_validator(mode="after")
     def _road_or_sea(self) -> Market:
@@ -306,8 +307,17 @@ class Market(Frozen):
             raise ValueError(
                 f"market {self.name!r} needs 'lead_days' (by road) or 'lanes' (by sea)"
             )
-        if not self.lanes and (self.gates or self.quota):
-            raise ValueError("'gates' and 'quota' belong to an export market (one with 'lanes')")
+        given = {
+            "gates": self.gates,
+            "quota": self.quota,
+            "build_ahead_days": self.build_ahead_days,
+        }
+        sea_only = [repr(k) for k, v in given.items() if v not in ((), None)]
+        if not self.lanes and sea_only:
+            raise ValueError(
+                f"{' and '.join(sea_only)} belong to an export market (one with 'lanes'), "
+                f"not to {self.name!r} by road"
+            )
         return self
 
     @property
@@ -322,6 +332,18 @@ class Market(Frozen):
             if g.model == model and (g.variant is None or g.variant == variant)
         ]
         return max(froms, default=None)
+
+    def build_floor(self, model: str, variant: str) -> dt.date | None:
+        """The earliest build day `build_ahead_days` allows an order of this model and
+        variant: `need - fastest - N` (SCENARIO.md, "Export markets"), None when the key
+        is absent or neither `opens` nor a gate gives a `need`."""
+        if self.build_ahead_days is None:
+            return None
+        need = max((d for d in (self.opens, self.gate(model, variant)) if d), default=None)
+        if need is None:
+            return None
+        fastest = min(ln.inland_days + ln.transit_days + ln.last_mile_days for ln in self.lanes)
+        return need - dt.timedelta(days=fastest + self.build_ahead_days)
 
 
 class Spread(Frozen):

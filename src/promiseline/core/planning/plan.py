@@ -114,17 +114,29 @@ def bound_names(s: Scenario, cap: Capacity) -> list[str]:
         + [f"market:{m.name}" for m in s.markets]
         + [f"gate:{m.name}" for m in s.markets]
         + [f"sailing:{ln}" for ln in cap.sea.lane_names]
+        + [f"ahead:{m.name}" for m in s.markets]
     )
 
 
 def final_bound(
-    s: Scenario, cap: Capacity, mk: I32, bound: I32, shipped: Shipped, placed: npt.NDArray[Any]
+    s: Scenario,
+    cap: Capacity,
+    mk: I32,
+    bound: I32,
+    shipped: Shipped,
+    placed: npt.NDArray[Any],
+    ahead: npt.NDArray[np.bool_] | None = None,
 ) -> I32:
-    """The kernel's bound, overridden for placed orders by what the market and its
-    sailing did (in the order of SCENARIO.md: gate, market, sailing)."""
+    """The kernel's bound, named `ahead:` where the build-ahead floor set the build day
+    (`ahead`: built on a release the floor raised), then overridden for placed orders by
+    what the market and its sailing did (in the order of SCENARIO.md: gate, market,
+    sailing)."""
     base = FIRST_PART + len(cap.part_names) + len(cap.line_names) + len(cap.mixes)
     n = len(s.markets)
-    out = np.where(shipped.by_sailing, base + 2 * n + shipped.lane, bound)
+    out = bound
+    if ahead is not None:
+        out = np.where(ahead, base + 2 * n + len(cap.sea.lane_names) + mk, bound)
+    out = np.where(shipped.by_sailing, base + 2 * n + shipped.lane, out)
     out = np.where(shipped.by_market & placed, base + mk, out)
     out = np.where(shipped.by_gate, base + n + mk, out)
     return out.astype(np.int32)
@@ -182,6 +194,7 @@ class Plan:
     group: npt.NDArray[np.int8]
     order_cls: I32
     rel: I32  # release day: first day the order may be built
+    floored: npt.NDArray[np.bool_]  # the release is its market's build-ahead floor
     fixed: Fixed
     placement: Placement
     shipped: Shipped  # delivery, lane, port date and sailing per row
@@ -213,6 +226,7 @@ class Plan:
         group: npt.NDArray[np.int8],
         order_cls: I32,
         rel: I32,
+        floored: npt.NDArray[np.bool_],
         fixed: Fixed,
         placement: Placement,
         mk: I32,
@@ -229,7 +243,10 @@ class Plan:
         delivery = shipped.delivery
         names = bound_names(scenario, cap)
         history = group == HISTORY
-        bound = final_bound(scenario, cap, mk, placement.bound, shipped, has_slot & ~no_sailing)
+        ahead = floored & has_slot & (day == rel)
+        bound = final_bound(
+            scenario, cap, mk, placement.bound, shipped, has_slot & ~no_sailing, ahead
+        )
         bound = np.where(history, kernel.NONE, bound).astype(np.int32)  # it happened
 
         locked_day = (rows["locked_at"].dt.date().to_numpy() - np.datetime64(start, "D")).astype(
@@ -242,6 +259,7 @@ class Plan:
         active_miss = (group == ACTIVE) & ~has_slot
         reason[active_miss] = 0
         reason[active_miss & (rel >= cap.days)] = 1
+        reason[active_miss & (rel >= cap.days) & floored] = 9
         reason[active_miss & no_line[order_cls]] = 2
         reason[(group == RESERVED) & has_slot] = 3
         reason[(group == RESERVED) & ~has_slot] = 4
@@ -262,6 +280,8 @@ class Plan:
             "reserved: " + no_sailing_reason(scenario),
             no_sailing_reason(scenario, quota=True),
             "reserved: " + no_sailing_reason(scenario, quota=True),
+            f"horizon: built no sooner than its market's build_ahead_days allows, after "
+            f"the horizon ends ({end})",
         ]
         epoch = np.datetime64(start, "D")
         built = has_slot | planned  # a frozen order without a sailing keeps its slot
@@ -325,6 +345,7 @@ class Plan:
             group,
             order_cls,
             rel,
+            floored,
             fixed,
             placement,
             shipped,

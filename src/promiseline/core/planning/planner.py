@@ -3,7 +3,8 @@
 Python here only sorts, groups and converts; each order is placed by the compiled loop
 in kernel.py. Planning order: history (built, shipped, delivered: where it was built),
 frozen scheduled orders (kept on their line and day), then locked and unfrozen scheduled
-orders by (priority, locked_at, order_id) from the plan's day and the lead-in on;
+orders by (priority, locked_at, order_id) from the plan's day and the lead-in on (an
+export order not before its market's `build_ahead_days` floor);
 reserved orders are quoted last against the final state and book nothing.
 """
 
@@ -35,7 +36,7 @@ from promiseline.core.planning.plan import (
     Plan,
     sailing_ids,
 )
-from promiseline.core.planning.sea import market_index
+from promiseline.core.planning.sea import floor_days, market_index
 from promiseline.core.planning.state import State
 
 Progress = Callable[[str], None]
@@ -250,6 +251,9 @@ def plan(
         work["fixed_sailing"].to_numpy().astype(np.int32),
     )
     mk = market_index(scenario, t["market"].gather(work["ix"]))
+    floor = floor_days(scenario, mk, t["model"].gather(work["ix"]), t["variant"].gather(work["ix"]))
+    floored = (grp > FROZEN) & (floor > rel)  # built no further ahead than needed
+    rel = np.where(floored, floor, rel).astype(np.int32)
     say("planning orders")
     state, out = place(cap, classes, cls_, grp, rel, fixed, mk)
     say("building the plan table")
@@ -264,6 +268,7 @@ def plan(
         group=grp,
         order_cls=cls_,
         rel=rel,
+        floored=floored,
         fixed=fixed,
         placement=out,
         mk=mk,

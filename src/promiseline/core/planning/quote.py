@@ -198,6 +198,11 @@ def _quote(
     locked = when.date() + dt.timedelta(days=s.lead_in_days)  # the planner's earliest day
     rel = max(s.now - s.start, locked - s.start).days
     mk = np.array([s.catalog[1].index(market)], np.int32)
+    mkt = s.markets[int(mk[0])]
+    floor = mkt.build_floor(model, variant)  # not built further ahead than needed
+    floored = floor is not None and (floor - s.start).days > rel
+    if floor is not None and floored:
+        rel = (floor - s.start).days
     out = run_kernel(
         np.zeros(1, np.int32), np.array([rel], np.int32), mk, state, cap, classes, book=book
     )
@@ -214,7 +219,6 @@ def _quote(
             model, variant, market, when, None, None, None, None, None, None, names[code], reason
         )
     build = cap.date(day)
-    mkt = s.markets[int(mk[0])]
     if mkt.lead_days is not None:  # by road, the common case: no arrays needed
         delivery, bound = build + dt.timedelta(days=mkt.lead_days), names[code]
         if mkt.opens and mkt.opens > delivery:
@@ -224,7 +228,9 @@ def _quote(
         g = mkt.gate(model, variant)
         gate = np.array([(g - s.start).days if g else NEVER], np.int32)
         shipped = ship(cap.sea, out.day, out.sailing, lead, opens, gate)
-        bound = names[int(final_bound(s, cap, mk, out.bound, shipped, out.line >= 0)[0])]
+        on_floor = np.array([floored and day == rel])
+        code = int(final_bound(s, cap, mk, out.bound, shipped, out.line >= 0, on_floor)[0])
+        bound = names[code]
         delivery = cap.date(int(shipped.delivery[0]))
     return Quote(
         model,

@@ -10,6 +10,7 @@ capacity), so "the first sailing departing on or after the port date" is a searc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.arrays import I32, I64
-from promiseline.core.model.scenario import Lane, Scenario
+from promiseline.core.model.scenario import Lane, Market, Scenario
 from promiseline.core.planning.kernel import NO_SAILING
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Sea",
     "Shipped",
     "delivery_day",
+    "floor_days",
     "gate_days",
     "market_index",
     "sea",
@@ -196,28 +198,43 @@ def market_index(s: Scenario, market: pl.Series) -> I32:
 
 def gate_days(s: Scenario, mk: I32, model: pl.Series, variant: pl.Series) -> I32:
     """Per order (market index, model, variant): the day its homologation gate opens
-    (NEVER when none). Only the orders of markets with gates are looked at."""
+    (NEVER when none)."""
+    return _by_config(s, mk, model, variant, [bool(m.gates) for m in s.markets], Market.gate)
+
+
+def floor_days(s: Scenario, mk: I32, model: pl.Series, variant: pl.Series) -> I32:
+    """Per order: the earliest build day its market's `build_ahead_days` allows (NEVER
+    when none: `Market.build_floor`)."""
+    ahead = [m.build_ahead_days is not None for m in s.markets]
+    return _by_config(s, mk, model, variant, ahead, Market.build_floor)
+
+
+def _by_config(
+    s: Scenario,
+    mk: I32,
+    model: pl.Series,
+    variant: pl.Series,
+    markets: list[bool],
+    day_of: Callable[[Market, str, str], dt.date | None],
+) -> I32:
+    """Per order, `day_of` its market, model and variant as a day index (NEVER for None);
+    only the orders of the `markets` flagged are looked at, each configuration once."""
     out = np.full(len(mk), NEVER, dtype=np.int32)
-    gated = [i for i, m in enumerate(s.markets) if m.gates]
-    rows = np.flatnonzero(np.isin(mk, gated))
+    rows = np.flatnonzero(np.isin(mk, [i for i, on in enumerate(markets) if on]))
     if not len(rows):
         return out
     keys = pl.DataFrame(
         {"mk": mk[rows], "model": model.gather(rows), "variant": variant.gather(rows)}
     )
     table = keys.unique()
+    days = [day_of(s.markets[m], mo, v) for m, mo, v in table.iter_rows()]
     table = table.with_columns(
-        gate=pl.Series([_gate(s, *k) for k in table.iter_rows()], dtype=pl.Int32)
+        day=pl.Series([NEVER if d is None else (d - s.start).days for d in days], dtype=pl.Int32)
     )
     out[rows] = keys.join(table, on=["mk", "model", "variant"], how="left", maintain_order="left")[
-        "gate"
+        "day"
     ].to_numpy()
     return out
-
-
-def _gate(s: Scenario, mk: int, model: str, variant: str) -> int:
-    g = s.markets[mk].gate(model, variant)
-    return (g - s.start).days if g is not None else NEVER
 
 
 def delivery_day(day: npt.NDArray[np.integer[Any]], lead: I32 | int, opens: I32 | int) -> I32:

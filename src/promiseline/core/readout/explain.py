@@ -198,6 +198,17 @@ def explain(plan: Plan, order_id: str) -> Explanation:
         )
     elif kind == "sailing":
         ahead, detail = _sailing(plan, i)
+    elif kind == "ahead":
+        mkt = next(m for m in s.markets if m.name == name)
+        n = mkt.build_ahead_days or 0
+        fastest = min(ln.inland_days + ln.transit_days + ln.last_mile_days for ln in mkt.lanes)
+        floor = cap.date(int(plan.rel[i]))
+        detail = (
+            f"Export to {name} is built no sooner than needed (build_ahead_days: {n}): it "
+            f"can be delivered from {floor + dt.timedelta(days=fastest + n)} (its gate or the "
+            f"market's opening), the fastest lane takes {fastest} days, so it is built from "
+            f"{floor} on and leaves the line free for others before."
+        )
     elif row["status"] == "planned":
         detail = "It is built on the first day it could be; nothing held it back."
     elif row["status"] in HISTORY:
