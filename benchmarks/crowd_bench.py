@@ -256,6 +256,7 @@ def crowd(db: str, to: dt.date, args: argparse.Namespace) -> None:
         f"intake: {result.acked:,} of {result.orders:,} acknowledged, "
         f"{result.acked / result.duration_s:,.0f}/s, p99 {result.p99_ms:.1f} ms; "
         f"{held:,} event streams open"
+        + (f" in the worker that counted (of {args.workers})" if args.workers > 1 else "")
     )
     print(f"customer order + read: {pcts(seen['order_and_read'])}; failed {len(seen['failed'])}")
     print(f"/healthz: {pcts(seen['healthz'])}")

@@ -249,10 +249,13 @@ class OrderTables(Db):
     def _frame(
         self, rows: Rows, names: Sequence[str], *, dates: Sequence[str] = ()
     ) -> pl.DataFrame:
-        """Rows as a table (no Python work per row): dates come as dates."""
-        kinds = {n: (pl.Date if n in dates else None) for n in names}
+        """Rows as a table (no Python work per row): dates come as dates. Each slice's
+        types are read from all its rows: a column empty in its first hundred (the queue
+        position of delivered orders) is not taken for a column of nulls."""
+        kinds = list({n: (pl.Date if n in dates else None) for n in names}.items())
         return in_slices(
-            rows, lambda part: pl.DataFrame(part, schema=list(kinds.items()), orient="row")
+            rows,
+            lambda part: pl.DataFrame(part, schema=kinds, orient="row", infer_schema_length=None),
         )
 
     # --- reads ---
