@@ -392,8 +392,9 @@ def export_outlook(
     orders (`base`, when made already), the orders planned without those of the markets
     by sea ("no export"), and planned on each what-if (patch files or built-in names;
     by default the built-in ones, made for the demo's lanes). Columns: waits at home (all,
-    and of the orders locked since the first export order), export orders and their
-    waits, the last export delivery, the port yard's peak, orders without a sailing."""
+    of the orders locked since the first export order, and of those built before the
+    first sailing), export orders and their waits, the last export delivery, the port
+    yard's peak, the median days a car waits at the port, orders without a sailing."""
     from promiseline.core.studies.whatif import export_outlook as _export_outlook
     from promiseline.io.scenario_file import builtin_whatifs
 

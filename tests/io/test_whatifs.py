@@ -17,7 +17,7 @@ from promiseline.demo import demo_orders, demo_scenario
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import builtin_whatifs, load_patch
 
-NAMES = ("red-sea-closed", "second-weekly-sailing", "homologation-slip")
+NAMES = ("red-sea-closed", "second-weekly-sailing", "homologation-slip", "build-at-their-turn")
 EXPORT = ("DE", "NO")
 
 
@@ -47,7 +47,7 @@ def _exports(p: Plan) -> pl.DataFrame:
 
 
 def test_builtin_whatifs_are_listed() -> None:
-    """The three demo what-ifs are built in, as YAML text."""
+    """The demo's what-ifs are built in, as YAML text."""
     found = builtin_whatifs()
     assert set(NAMES) <= set(found)
     assert all("markets:" in found[n] for n in NAMES)
@@ -89,9 +89,15 @@ def test_whatif_applies_to_the_demo(demo: Scenario, name: str) -> None:
 def test_red_sea_closed_adds_twelve_days_at_sea(
     demo: Scenario, small_book: pl.DataFrame, base: Plan
 ) -> None:
-    """Red Sea closed: every lane's transit grows by 12 days, and each export order keeps
-    its sailing and arrives exactly 12 days later."""
-    p = _what_if(demo, small_book, "red-sea-closed")
+    """Red Sea closed: every lane's transit grows by 12 days, and (export cars built at
+    their turn) each export order keeps its sailing and arrives exactly 12 days later;
+    held to build_ahead_days, they are built to leave 12 days sooner."""
+    held = _exports(_what_if(demo, small_book, "red-sea-closed"))
+    assert held.height == 3000
+    assert (held["build_date"].min() - _exports(base)["build_date"].min()).days == -12
+    at_turn = patched(demo, "build-at-their-turn", load_patch("build-at-their-turn"))
+    base = plan(at_turn, small_book)
+    p = plan(patched(at_turn, "red-sea-closed", load_patch("red-sea-closed")), small_book)
 
     def transit(x: Plan) -> pl.DataFrame:
         return x.sailings().select(

@@ -126,6 +126,7 @@ def print_outlook(outlook: pl.DataFrame) -> None:
                 "exp P90",
                 "last export",
                 "port peak",
+                "port days",
             ),
             (
                 (
@@ -139,12 +140,24 @@ def print_outlook(outlook: pl.DataFrame) -> None:
                     days(r["export_p90_wait"]),
                     str(r["last_export_delivery"] or "-"),
                     f"{r['yard_peak']:,}",
+                    days(r["port_median_days"]),
                 )
                 for r in outlook.iter_rows(named=True)
             ),
             left=1,
         )
     )
+    rows = {r["scenario"]: r for r in outlook.iter_rows(named=True)}
+    if "plan" in rows and "no export" in rows and rows["plan"]["first_sailing"]:
+        w, wo = rows["plan"], rows["no export"]
+        out.print(
+            f"Home orders built before the first sailing ({w['first_sailing']}): P50 / P90 "
+            f"wait {days(w['home_before_sailing_median_wait'])} / "
+            f"{days(w['home_before_sailing_p90_wait'])} days with export, "
+            f"{days(wo['home_before_sailing_median_wait'])} / "
+            f"{days(wo['home_before_sailing_p90_wait'])} without; port days: median days "
+            "an export car waits at the port, build to departure"
+        )
 
 
 def print_simulation(sim: Simulation) -> None:

@@ -93,15 +93,21 @@ def export_summary(plan: Plan) -> dict[str, Any]:
     }
 
 
-def outlook(plan: Plan, first_export_lock: dt.datetime | None) -> dict[str, Any]:
-    """One line of export figures: waits at home (all, and of the orders locked since the
-    first export order, the ones export can delay) and abroad, the last export delivery,
-    the fullest day at the ports and orders left without a sailing."""
+def outlook(
+    plan: Plan, first_export_lock: dt.datetime | None, first_sailing: dt.date | None = None
+) -> dict[str, Any]:
+    """One line of export figures: waits at home (all, of the orders locked since the
+    first export order, the ones export can delay, and of those built before the first
+    export car sails) and abroad, the last export delivery, the fullest day at the ports,
+    the median days a car waits there (build to departure) and orders left without a
+    sailing."""
     planned = plan.planned
     home = planned.filter(pl.col("market").is_in(home_markets(plan)))
     abroad = planned.filter(~pl.col("market").is_in(home_markets(plan)))
     since = home.filter(pl.col("locked_at") >= pl.lit(first_export_lock or dt.datetime.max))
     yard = plan.yard()["cars"].to_numpy() if by_sea(plan) else np.zeros(1, np.int64)
+    before = home.filter(pl.col("build_date") < pl.lit(first_sailing or dt.date.max))
+    at_port = abroad.select((pl.col("departure_date") - pl.col("build_date")).dt.total_days())
 
     def q(df: pl.DataFrame, p: float) -> float | None:
         v = df["wait_days"].quantile(p, "linear") if df.height else None
@@ -117,18 +123,31 @@ def outlook(plan: Plan, first_export_lock: dt.datetime | None) -> dict[str, Any]
         "export_p90_wait": q(abroad, 0.9),
         "last_export_delivery": abroad["delivery_date"].max(),
         "yard_peak": int(yard.max(initial=0)),
+        "port_median_days": (
+            float(at_port.to_series().median()) if abroad.height else None  # type: ignore[arg-type]
+        ),
+        "home_before_sailing_median_wait": q(before, 0.5),
+        "home_before_sailing_p90_wait": q(before, 0.9),
         "no_sailing": int(plan.table["reason"].str.starts_with("no sailing").sum()),
     }
 
 
 def outlooks(plans: list[tuple[str, Plan]]) -> pl.DataFrame:
     """`outlook` of each named plan, one row each (the base, without export, what-ifs);
-    "since" counts from the first export order's lock in the first plan."""
+    "since" counts from the first export order's lock in the first plan, "before the
+    first sailing" up to its first export departure."""
     first = plans[0][1].table.filter(~pl.col("market").is_in(home_markets(plans[0][1])))
     since = first["locked_at"].min() if first.height else None
+    sails = first["departure_date"].min() if first.height else None
     assert since is None or isinstance(since, dt.datetime)
+    assert sails is None or isinstance(sails, dt.date)
     day = since.date() if since else None
-    return pl.DataFrame([{"scenario": name, "since": day} | outlook(p, since) for name, p in plans])
+    return pl.DataFrame(
+        [
+            {"scenario": name, "since": day, "first_sailing": sails} | outlook(p, since, sails)
+            for name, p in plans
+        ]
+    )
 
 
 def home_only(book: pl.DataFrame, plan: Plan) -> pl.DataFrame:
