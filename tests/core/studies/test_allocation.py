@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import itertools
+import math
 from typing import Any
 
 import highspy
@@ -98,6 +99,8 @@ def cases(draw: st.DrawFn) -> tuple[Scenario, OrderBook, int | None]:
             ]
         if draw(st.booleans()):
             mk["opens"] = _day(draw(st.integers(0, 80)))
+        if draw(st.booleans()):
+            mk["build_ahead_days"] = draw(st.integers(0, 20))
         markets.append(mk)
     s = Scenario.model_validate(
         {
@@ -209,6 +212,30 @@ class Definitions:
         q = mk.quota.cap(*self.months[b]) if mk.quota else None
         return min(cars, q) if q is not None else cars
 
+    def reach(self, b: int, mk: Any, model: str) -> float:
+        """The seats of month b a car of this model can take when it may be built no
+        sooner than need - fastest - build_ahead_days (its port date on or after that)."""
+        if mk.build_ahead_days is None:
+            return math.inf
+        need = [g.from_ for g in mk.gates if g.model == model and g.variant is None]
+        need += [mk.opens] if mk.opens else []
+        if not need:
+            return math.inf
+        fastest = min(ln.inland_days + ln.transit_days + ln.last_mile_days for ln in mk.lanes)
+        floor = max(need) - dt.timedelta(days=fastest + mk.build_ahead_days)
+        cars = 0
+        for ln in mk.lanes:
+            days: dict[dt.date, int] = {}
+            for e in ln.sailings:
+                for d in e.dates():
+                    i = (d - self.s.start).days
+                    ok = d - dt.timedelta(days=ln.inland_days) >= floor
+                    if 0 <= i < self.s.horizon_days and (d.year, d.month) == self.months[b] and ok:
+                        size = e.capacity if e.capacity is not None else ln.capacity
+                        days[d] = max(days.get(d, 0), size)
+            cars += sum(days.values())
+        return cars
+
     def opened(self, b: int, mk: Any, model: str) -> bool:
         legs = min(ln.transit_days + ln.last_mile_days for ln in mk.lanes)
         arrive = self.s.start + dt.timedelta(days=self.last[b] + legs)
@@ -311,6 +338,7 @@ class Definitions:
                     cum[b] <= self.export_locked(b, mk, m)
                     and (seq[b] == 0 or self.opened(b, mk, m))
                     and seq[b] <= self.sail_room(b, mk)
+                    and seq[b] <= self.reach(b, mk, m)
                     for b in range(nb)
                 ):
                     seqs.append(seq)
@@ -368,6 +396,7 @@ def test_mip_optimum_equals_brute_force_and_keeps_every_constraint(
             assert x[b, k].sum() <= d.sail_room(b, mk)
             for j, m in enumerate(d.models):
                 assert x[b, k, j] == 0 or d.opened(b, mk, m)
+                assert x[b, k, j] <= d.reach(b, mk, m)
                 assert x[: b + 1, k, j].sum() <= d.export_locked(b, mk, m)
     built = sol.z.sum(axis=1)  # [b, j]
     assert built == pytest.approx(sol.dom + x.sum(axis=1), abs=EPS)

@@ -324,8 +324,9 @@ class Market(Frozen):
     def export(self) -> bool:
         return bool(self.lanes)
 
-    def gate(self, model: str, variant: str) -> dt.date | None:
-        """The latest `from` of the gates matching this model and variant."""
+    def gate(self, model: str, variant: str | None) -> dt.date | None:
+        """The latest `from` of the gates matching this model and variant (variant None:
+        the gates of the whole model only)."""
         froms = [
             g.from_
             for g in self.gates
@@ -333,7 +334,7 @@ class Market(Frozen):
         ]
         return max(froms, default=None)
 
-    def build_floor(self, model: str, variant: str) -> dt.date | None:
+    def build_floor(self, model: str, variant: str | None) -> dt.date | None:
         """The earliest build day `build_ahead_days` allows an order of this model and
         variant: `need - fastest - N` (SCENARIO.md, "Export markets"), None when the key
         is absent or neither `opens` nor a gate gives a `need`."""

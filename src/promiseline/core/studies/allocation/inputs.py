@@ -44,6 +44,7 @@ class Inputs:
     lines: tuple[str, ...]  # L
     margin: F64  # [k, j] price - cost - logistics - tariff x price
     sail_cap: I64  # [b, k] capacity of k's sailings departing in b
+    reach: I64  # [b, k, j] of those, the seats a car of j can take (build_ahead_days)
     quota: F64  # [b, k] the scenario's cap (inf: none)
     open: npt.NDArray[np.bool_]  # [b, k, j] gate and opens allow delivery
     export_locked: I64  # [b, k, j] export orders locked by the end of b (cumulative)
@@ -204,6 +205,14 @@ def inputs(
         sailing_months[k].add(mo)
         if mo < n_b:
             sail_cap[mo, k] += int(sea.sail_cap[i])
+    floor = [[s.markets[mi].build_floor(m, None) for m in models] for mi in mix]  # gates of a model
+    reach = np.zeros((n_b, len(mix), len(models)), dtype=np.int64)
+    for i in range(len(sea.sail_day)):
+        k, mo = kpos[int(sea.lane_market[lane[i]])], int(sea.sail_month[i])
+        port = int(sea.sail_day[i]) - int(sea.inland[lane[i]])  # built by then to sail
+        for j, f in enumerate(floor[k]):
+            if mo < n_b and (f is None or port >= (f - s.start).days):
+                reach[mo, k, j] += int(sea.sail_cap[i])
     quota = np.full((n_b, len(mix)), np.inf)
     for k, mi in enumerate(mix):
         qt = s.markets[mi].quota
@@ -249,6 +258,7 @@ def inputs(
         lines=cap.line_names,
         margin=margin,
         sail_cap=sail_cap,
+        reach=reach,
         quota=quota,
         open=_opens(s, cap, last, mix),
         export_locked=np.cumsum(exp_new[:n_b], axis=0),

@@ -49,7 +49,7 @@ def solve(inp: Inputs, w_lp: int | None, *, slack: bool = False) -> Solved | Non
             for k in range(n_k):
                 room = min(float(inp.sail_cap[b, k]), float(inp.quota[b, k]))
                 for j in range(n_j):
-                    ub = min(room, float(inp.export_locked[b, k, j]))
+                    ub = min(room, float(inp.export_locked[b, k, j]), float(inp.reach[b, k, j]))
                     if inp.open[b, k, j] and inp.margin[k, j] > 0 and ub >= 1:
                         early = EARLY * (n_b - b) / n_b  # ties: ship sooner
                         X[b, k, j] = m.var(0.0, ub, float(inp.margin[k, j]) + early, integer=True)
