@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import struct
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,20 @@ INK_JS = """(ids) => ids.map((id) => {
 })"""
 
 
+def _until(page: Page, js: str, arg: Any = None, seconds: float = 30.0) -> None:
+    """Poll a JavaScript function (`(arg) => ...`) until it returns true. Playwright's own
+    wait_for_function compiles its predicate with eval inside the page, which the pages'
+    Content-Security-Policy refuses whenever it must poll (a flaky failure)."""
+    end = time.monotonic() + seconds
+    while not page.evaluate(js, arg):
+        assert time.monotonic() < end, f"timed out waiting for {js}"
+        page.wait_for_timeout(50)
+
+
 def _charts_drawn(page: Page) -> list[dict[str, Any]]:
     drawn = "(ids) => ids.every((id) => document.querySelector('#' + id + ' canvas'))"
-    page.wait_for_function(drawn, arg=list(CHARTS))
-    page.wait_for_function(f"(ids) => ({INK_JS})(ids).every((c) => c.series > 0)", arg=list(CHARTS))
+    _until(page, drawn, list(CHARTS))
+    _until(page, f"(ids) => ({INK_JS})(ids).every((c) => c.series > 0)", list(CHARTS))
     result: list[dict[str, Any]] = page.evaluate(INK_JS, list(CHARTS))
     return result
 
@@ -79,7 +90,7 @@ def _load(page: Page, name: str, site: Site) -> None:
     elif name == "overview":
         page.goto("/")
         _charts_drawn(page)
-        page.wait_for_function("document.getElementById('plan-age').textContent !== '…'")
+        _until(page, "() => document.getElementById('plan-age').textContent !== '…'")
     elif name == "orders":
         page.goto("/orders")
         assert len(_rows(page)) == 50
@@ -176,9 +187,7 @@ def test_pages_work_under_the_content_security_policy(site: Site, tab: Open) -> 
             if name == "orders":  # an htmx swap under the policy
                 with t.page.expect_response(_is_htmx(f"{site.base}/orders?")):
                     t.page.select_option("form.filters select[name=status]", "reserved")
-                t.page.wait_for_function(
-                    "document.querySelectorAll('#orders-table tr').length < 50"
-                )
+                _until(t.page, "() => document.querySelectorAll('#orders-table tr').length < 50")
             if name == "overview":
                 shade = t.page.eval_on_selector(
                     ".heat td.cell:not(.hnone)", "c => getComputedStyle(c).backgroundColor"
@@ -432,9 +441,10 @@ def test_orders_filter_and_page_through_htmx(site: Site, tab: Open) -> None:
     with page.expect_response(_is_htmx(f"{site.base}/orders?")) as answer:
         page.click("text=Next")
     assert answer.value.status == 200
-    page.wait_for_function(
+    _until(
+        page,
         "(first) => document.querySelector('#orders-table td a').textContent !== first",
-        arg=first[0][0],
+        first[0][0],
     )
     second = _rows(page)
     assert len(second) == min(50, total - 50)
@@ -447,9 +457,7 @@ def test_orders_filter_and_page_through_htmx(site: Site, tab: Open) -> None:
     with page.expect_response(_is_htmx(f"{site.base}/orders?")) as answer:
         page.select_option("form.filters select[name=status]", "reserved")
     assert answer.value.status == 200
-    page.wait_for_function(
-        f"document.querySelector('#orders-table p b').textContent === '{reserved}'"
-    )
+    _until(page, f"() => document.querySelector('#orders-table p b').textContent === '{reserved}'")
     rows = _rows(page)
     assert len(rows) == reserved
     assert {r[4] for r in rows} == {"reserved"}

@@ -58,6 +58,14 @@ def test_what_if_runs_in_the_background_and_matches_compare(
     want = api.compare(scenario, book, [DATA / "more-hours.yaml"]).waits()
     assert got.rows() == want.rows()  # the core's answer, through the page
     assert got.columns[2:] == ["in use median", "in use P90", "more-hours median", "more-hours P90"]
+    want_why = api.compare(scenario, book, [DATA / "more-hours.yaml"]).why()
+    if want_why.height:  # why the waits moved, as `compare` says it
+        why = pl.read_csv(client.get(f"{url}/why.csv").content, infer_schema_length=0)
+        assert why.rows() == want_why.rows()
+        assert "<h2>why " in html
+    else:
+        assert client.get(f"{url}/why.csv").status_code == 404
+        assert "No model and variant waits more than 3 days longer or shorter" in html
     assert client.get(f"{url}/waits.xlsx").content[:2] == b"PK"
     assert client.get(f"{url}/nothing.csv").status_code == 404
 
@@ -162,3 +170,29 @@ def test_defuse_prefixes_every_formula_start() -> None:
         "'=1+1", "'+1", "'-1", "'@A1", "'\t=1", "'\r=1", "ok", None
     ]  # fmt: skip
     assert out["n"].to_list() == table["n"].to_list()
+
+
+def test_a_what_if_page_says_why_the_waits_moved(
+    client: TestClient,  # noqa: F811
+    store: SqlStore,  # noqa: F811
+) -> None:
+    """With enough orders for two more hours to move the waits, the job keeps a `why`
+    table, the core's reasons word for word, shown and downloadable."""
+    for i in range(60):
+        order(client, f"y{i}", lock=True, variant="S" if i % 3 else "M")
+    csrf = signed_in(client)
+    patch = (DATA / "more-hours.yaml").read_text()
+    r = client.post(
+        "/whatif", data={"csrf": csrf, "name": "more-hours", "text": patch}, follow_redirects=False
+    )
+    url = r.headers["location"]
+    html = finished(client, url)
+    _, book = store.snapshot()
+    scenario = api.load_scenario(DATA / "tiny.yaml")
+    other = api.patched(scenario, "more-hours", api.load_patch(DATA / "more-hours.yaml"))
+    want = api.compare_scenarios([("in use", scenario), ("more-hours", other)], book).why()
+    assert want.height >= 1
+    got = pl.read_csv(client.get(f"{url}/why.csv").content, infer_schema_length=0)
+    assert got.rows() == want.rows()
+    assert "A S waits less under more-hours" in html
+    assert "The what-if gives line:l1 more from 2025-01-13" in html

@@ -83,6 +83,11 @@ def compare(
         )
     if cmp.by_sea:
         print_outlook(cmp.export_outlook())
+    found = cmp.reasons()
+    if found:
+        out.print("[bold]Why the waits moved[/] (each group whose median or P90 moved > 3 days)")
+        for r in found:
+            out.print(f"- {escape(r.text())}", highlight=False)
     for w in cmp.warnings:
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
     print_paths(paths)

@@ -16,6 +16,7 @@ from promiseline.service.jobs import Answer, Say
 from promiseline.store import open_store
 
 IN_USE = "in use"  # the name of the scenario in use in a what-if's tables
+WHY_DAYS = 3.0  # a group whose median or P90 moved more is told why (Comparison.why)
 
 
 def stored_book(db: str, say: Say) -> OrderBook:
@@ -33,11 +34,16 @@ def what_if(db: str, scenario: Scenario, name: str, patched: Scenario, say: Say)
     book = stored_book(db, say)
     say(f"planning {len(book):,} orders on the scenario in use and on {name}")
     cmp = api.compare_scenarios([(IN_USE, scenario), (name, patched)], book)
-    return Answer(
-        {"waits": cmp.waits(), "deliveries_by_month": cmp.deliveries_by_month()},
-        cmp.plans[0].scenario.now,
-        warnings=cmp.warnings,
-    )
+    why = cmp.why(WHY_DAYS)
+    tables = {"waits": cmp.waits(), "why": why, "deliveries_by_month": cmp.deliveries_by_month()}
+    note = None
+    if not why.height:  # nothing moved enough to explain: said in words, no empty table
+        del tables["why"]
+        note = (
+            f"No model and variant waits more than {WHY_DAYS:.0f} days longer or shorter "
+            "(median or P90) under this what-if."
+        )
+    return Answer(tables, cmp.plans[0].scenario.now, note=note, warnings=cmp.warnings)
 
 
 def sizing(db: str, scenario: Scenario, target: str, levers: tuple[str, ...], say: Say) -> Answer:

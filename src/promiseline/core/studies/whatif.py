@@ -26,10 +26,11 @@ import polars as pl
 
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario
-from promiseline.core.planning.capacity import Capacity, capacity
+from promiseline.core.planning.capacity import capacity
 from promiseline.core.planning.plan import Plan
 from promiseline.core.readout.export_outlook import home_only, outlooks
 from promiseline.core.readout.summary import utilization_days
+from promiseline.core.studies.why import Reason, first_change, reasons, reasons_table
 from promiseline.errors import ScenarioError
 
 KEYS = ("name", "model")
@@ -96,38 +97,11 @@ def patched(
     return build(merged, f"{scenario.name} + {source}")
 
 
-def _first_change(base: Capacity, other: Capacity) -> dict[tuple[str, str], dt.date]:
-    """The first date each line's output or each part's supply differs between two
-    capacities, keyed by (lever kind, name): "line" for a line the base does not have,
-    "shift" for a line whose output changed, "part" for a part's supply."""
-    out: dict[tuple[str, str], dt.date] = {}
-
-    def first(kind: str, name: str, a: Any, b: Any, a_start: dt.date, b_start: dt.date) -> None:
-        shift = (b_start - a_start).days  # align by date: a patch may move the start
-        lo = max(0, shift)
-        hi = min(len(a), len(b) + shift)
-        differ = a[lo:hi] != b[lo - shift : hi - shift]
-        if differ.any():
-            out[kind, name] = base.date(int(lo + differ.argmax()))
-
-    for j, name in enumerate(other.line_names):
-        if name in base.line_names:
-            i = base.line_names.index(name)
-            first("shift", name, base.vehicles[i], other.vehicles[j], base.start, other.start)
-        elif (other.vehicles[j] > 0).any():
-            out["line", name] = other.date(int((other.vehicles[j] > 0).argmax()))
-    for j, name in enumerate(other.part_names):
-        if name in base.part_names:
-            i = base.part_names.index(name)
-            first("part", name, base.on_hand[i], other.on_hand[j], base.start, other.start)
-    return out
-
-
 def early_changes(base: Scenario, whatif: Scenario, name: str = "what-if") -> list[str]:
     """What a what-if changes before it could happen: capacity changed on days before the
     plan's day (gone: only the change from that day counts) or sooner than its kind of
     lever can be ready (the sizing section's `lead_days`: a shift, a line, a part)."""
-    found = _first_change(capacity(base), capacity(whatif))
+    found = first_change(capacity(base), capacity(whatif))
     said = []
     for (kind, what), date in sorted(found.items(), key=lambda kv: (kv[1], kv[0])):
         noun = "part" if kind == "part" else "line"
@@ -169,6 +143,21 @@ class Comparison:
         for f in frames[1:]:
             out = out.join(f, on=["model", "variant"], how="full", coalesce=True)
         return out.sort("model", "variant")
+
+    def reasons(self, min_days: float = 3.0) -> list[Reason]:
+        """Why each model and variant whose median or P90 wait moved by more than
+        `min_days` under each what-if moved, against the first scenario (why.py)."""
+        base = self.plans[0]
+        return [
+            r
+            for name, p in zip(self.names[1:], self.plans[1:], strict=True)
+            for r in reasons(base, p, name, min_days)
+        ]
+
+    def why(self, min_days: float = 3.0) -> pl.DataFrame:
+        """`reasons` as a table: what-if, model, variant, median and P90 before → after,
+        and why in words."""
+        return reasons_table(self.reasons(min_days))
 
     def deliveries_by_month(self) -> pl.DataFrame:
         """Cars delivered per calendar month, a column per scenario: every month from the
