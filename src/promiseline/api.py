@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,10 +42,13 @@ from promiseline.core.readout.explain import explain as _explain
 from promiseline.core.readout.overview import Overview
 from promiseline.core.readout.overview import overview as _overview
 from promiseline.core.readout.summary import summary as _summary
+from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
 from promiseline.errors import ProgressError, PromiselineError
+from promiseline.io.csplib import Read as CsplibRead
+from promiseline.io.csplib import read_csplib
 from promiseline.io.order_book import read_orders
 from promiseline.io.scenario_file import load_patch as _load_patch
 from promiseline.io.scenario_file import load_scenario as _load_scenario
@@ -513,3 +516,23 @@ def check_allocation(scenario: Scenario, months: tuple[dt.date, dt.date] | None 
     from promiseline.core.studies import bounds
 
     bounds.check(bounds.allocation_size(scenario, months))
+
+
+def sequence_csplib(
+    path: str | Path,
+    seconds: float = 60.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[CsplibRead, Sequenced]]:
+    """Sequence every instance of a CSPLib prob001 file (car sequencing), each within
+    `seconds`: the sequence with the fewest windows of q cars holding more than p with an
+    option, and whether that is proved least (see core/sequencing)."""
+    from promiseline.core.sequencing.solve import sequence
+
+    say = progress or (lambda _: None)
+    out = []
+    reads = read_csplib(path)
+    for i, r in enumerate(reads, start=1):
+        say(f"sequencing {r.instance.name} ({i} of {len(reads)}, {r.instance.cars} cars)")
+        out.append((r, sequence(r.instance, seconds=seconds, seed=seed)))
+    return out

@@ -28,7 +28,7 @@ from promiseline.cli.shared import (
     table,
 )
 from promiseline.errors import AllocationError
-from promiseline.io.outputs import write_allocation
+from promiseline.io.outputs import write_allocation, write_sequences
 
 commands = typer.Typer()
 
@@ -222,3 +222,47 @@ def allocate(
     exit_if_rejected(book, accept_rejected)
     if not a.met:
         raise typer.Exit(1)
+
+
+@commands.command()
+def sequence(
+    csplib: Annotated[
+        Path,
+        typer.Option(
+            "--csplib", help="A CSPLib prob001 file (car sequencing; every instance in it)."
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the results.")] = Path(
+        "promiseline-sequence"
+    ),
+    seconds: Annotated[float, typer.Option(help="Time limit per instance, seconds.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Seed of the local search.")] = 0,
+) -> None:
+    """Sequence each instance of a car sequencing file: the order of the cars with the
+    fewest windows of q cars holding more than p with an option (sequence.csv,
+    summary.json)."""
+    with steps() as say:
+        done = api.sequence_csplib(csplib, seconds=seconds, seed=seed, progress=say)
+    for r, _ in done:
+        if r.assumed:
+            out.print(f"{escape(r.instance.name)}: {escape(r.assumed)}", highlight=False)
+    out.print(
+        table(
+            f"Sequenced {len(done)} instance(s) of {csplib.name} "
+            "(violations: windows over capacity)",
+            ("instance", "cars", "violations", "proved least", "method", "seconds"),
+            (
+                (
+                    s.instance,
+                    f"{r.instance.cars:,}",
+                    f"{s.score.total:,}",
+                    "yes" if s.proved else "no",
+                    s.method,
+                    f"{s.seconds:.2f}",
+                )
+                for r, s in done
+            ),
+            left=1,
+        )
+    )
+    print_paths(write_sequences(done, output))

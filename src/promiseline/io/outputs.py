@@ -15,6 +15,8 @@ import polars as pl
 import yaml
 
 from promiseline.core.readout.summary import summary
+from promiseline.core.sequencing.solve import Sequenced
+from promiseline.io.csplib import Read
 from promiseline.io.order_book import write_orders
 
 if TYPE_CHECKING:
@@ -123,4 +125,53 @@ def write_roll(rolled: Rolled, out: str | Path) -> Paths:
     paths = {"scenario": where / "scenario.yaml", "orders": where / "orders.csv"}
     write_scenario(rolled.scenario, paths["scenario"])
     write_orders(rolled.book, paths["orders"])
+    return paths
+
+
+def write_sequences(done: list[tuple[Read, Sequenced]], out: str | Path) -> Paths:
+    """Sequenced instances: `sequence.csv` (instance, position, class: the class index as
+    in the file, positions from 1) and `summary.json` (per instance its violations, by
+    rule and in all, whether that count is proved least, the method, the time, and what
+    was assumed in reading it)."""
+    where = folder(out)
+    paths = {"sequence": where / "sequence.csv", "summary": where / "summary.json"}
+    rows = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "instance": [s.instance] * len(s.sequence),
+                    "position": range(1, len(s.sequence) + 1),
+                    "class": s.sequence,
+                },
+                schema={"instance": pl.String, "position": pl.Int64, "class": pl.Int64},
+            )
+            for _, s in done
+        ]
+    )
+    write_csv(rows, paths["sequence"])
+    write_json(
+        paths["summary"],
+        {
+            "count": "windows of q consecutive cars holding more than p with the option",
+            "instances": [
+                {
+                    "instance": s.instance,
+                    "cars": r.instance.cars,
+                    "violations": s.score.total,
+                    "by_rule": [
+                        {"option": rule.option, "p": rule.p, "q": rule.q, "windows": w, "excess": e}
+                        for rule, w, e in zip(
+                            r.instance.rules, s.score.windows, s.score.excess, strict=True
+                        )
+                    ],
+                    "excess": sum(s.score.excess),
+                    "proved_least": s.proved,
+                    "method": s.method,
+                    "seconds": round(s.seconds, 3),
+                    "assumed": r.assumed,
+                }
+                for r, s in done
+            ],
+        },
+    )
     return paths

@@ -1,0 +1,81 @@
+"""Car sequencing on CSPLib prob001 (benchmarks/data/csplib): how many windows over
+capacity, how fast, against the best-known results.
+
+    python benchmarks/sequence_bench.py [--seconds 60] [--set classic|200|gagne|all]
+
+- classic: the nine 100-car instances (CSPLib's capacities; best known from CSPLib's
+  results page: 0 for 4/72, 16/81, 41/66, 26/82; 6, 3, 2, 2, 2 for 6/76, 10/93, 19/71,
+  21/90, 36/92), each for `--seconds` unless solved;
+- 200: the 70 satisfiable 200-car instances: median and largest time to none over capacity;
+- gagne: Gagné's 30 instances of 200-400 cars, the count found in `--seconds`.
+Each count is recounted from the sequence by the score function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from plan_bench import cpu_model
+from promiseline.core.sequencing.instance import score
+from promiseline.core.sequencing.solve import sequence
+from promiseline.io.csplib import read_csplib
+
+DATA = Path(__file__).resolve().parent / "data" / "csplib"
+BEST = {
+    "4/72": 0,
+    "6/76": 6,
+    "10/93": 3,
+    "16/81": 0,
+    "19/71": 2,
+    "21/90": 2,
+    "36/92": 2,
+    "41/66": 0,
+    "26/82": 0,
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--set", choices=("classic", "200", "gagne", "all"), default="all")
+    args = ap.parse_args()
+    print(f"machine: {cpu_model()}; {args.seconds:.0f} s per instance at most")
+    reads = read_csplib(DATA / "prob001-data.txt")
+    sequence(reads[0].instance, seconds=0.01)  # compile the search once
+    if args.set in ("classic", "all"):
+        print("| instance | best known | found | seconds |\n| --- | ---: | ---: | ---: |")
+        for r in reads[:9]:
+            s = sequence(r.instance, seconds=args.seconds)
+            assert score(r.instance, s.sequence).total == s.score.total
+            name = r.instance.name
+            print(f"| {name} | {BEST[name]} | {s.score.total} | {s.seconds:.1f} |", flush=True)
+    if args.set in ("200", "all"):
+        times, left = [], []
+        for r in reads[9:]:
+            s = sequence(r.instance, seconds=args.seconds)
+            times.append(s.seconds)
+            if s.score.total:
+                left.append((r.instance.name, s.score.total))
+        print(
+            f"200-car set: {len(times) - len(left)} of {len(times)} with no violation; "
+            f"median {statistics.median(times):.2f} s, largest {max(times):.2f} s; "
+            f"left over: {left or 'none'}"
+        )
+    if args.set in ("gagne", "all"):
+        print("| instance | cars | found | seconds |\n| --- | ---: | ---: | ---: |")
+        for f in sorted((DATA / "gagne").glob("pb_*.txt")):
+            (r,) = read_csplib(f)
+            s = sequence(r.instance, seconds=args.seconds)
+            print(
+                f"| {f.stem} | {r.instance.cars} | {s.score.total} | {s.seconds:.1f} |", flush=True
+            )
+
+
+if __name__ == "__main__":
+    main()
