@@ -42,6 +42,7 @@ from promiseline.core.readout.explain import explain as _explain
 from promiseline.core.readout.overview import Overview
 from promiseline.core.readout.overview import overview as _overview
 from promiseline.core.readout.summary import summary as _summary
+from promiseline.core.sequencing.day import DaySequence
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
@@ -536,3 +537,12 @@ def sequence_csplib(
         say(f"sequencing {r.instance.name} ({i} of {len(reads)}, {r.instance.cars} cars)")
         out.append((r, sequence(r.instance, seconds=seconds, seed=seed)))
     return out
+
+
+def sequence_day(plan: Plan, line: str, day: dt.date, seconds: float = 10.0) -> DaySequence:
+    """The build order of the cars `plan` builds on `line` on `day`, under the line's
+    `stations` (at most p of q consecutive cars each): the order with the fewest windows
+    over a station's capacity (core/sequencing)."""
+    from promiseline.core.sequencing.day import sequence_day as _sequence_day
+
+    return _sequence_day(plan, line, day, seconds)

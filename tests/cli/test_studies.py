@@ -170,3 +170,41 @@ def test_a_bad_target_or_months_is_a_clear_error(tmp_path: Path, option: str, va
     result = CliRunner().invoke(cli.app, args)
     assert isinstance(result.exception, AllocationError)
     assert option in str(result.exception)
+
+
+def test_sequence_a_file_and_a_demo_day(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`sequence --csplib FILE` solves each instance and says what it assumed; `sequence
+    demo demo --line --day` orders the demo's busiest YU7 day (1,012 cars) with no window
+    over a station's capacity; neither mode: one clear error."""
+    f = tmp_path / "classic.txt"
+    f.write_text("2 5 2\n0 1 1 0 0 0 0\n1 1 0 0 0 0 0\n")  # no p/q lines: the classic ones
+    code, out, _ = run(
+        capsys, monkeypatch, "sequence", "--csplib", str(f), "-o", str(tmp_path / "a")
+    )
+    assert code == 0
+    assert "classic-1: no p/q lines: CSPLib's classic capacities" in out
+    assert pl.read_csv(tmp_path / "a" / "sequence.csv").height == 2
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "sequence",
+        "demo",
+        "demo",
+        "--line",
+        "p2-final",
+        "--day",
+        "2026-03-02",
+        "-o",
+        str(tmp_path / "b"),
+    )
+    assert code == 0
+    assert "p2-final on 2026-03-02: 1,012 cars, 0 windows over a station's capacity" in out
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert [s["station"] for s in summary["by_station"]] == [
+        "lidar-fit",
+        "big-wheels",
+        "orange-paint",
+    ]
+    code, _, err = run(capsys, monkeypatch, "sequence", "demo", "demo")
+    assert code == 2
+    assert "give --csplib FILE, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD" in err

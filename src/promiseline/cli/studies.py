@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
 import typer
@@ -27,8 +27,11 @@ from promiseline.cli.shared import (
     steps,
     table,
 )
-from promiseline.errors import AllocationError
-from promiseline.io.outputs import write_allocation, write_sequences
+from promiseline.errors import AllocationError, InvalidRequestError
+from promiseline.io.outputs import write_allocation, write_day_sequence, write_sequences
+
+if TYPE_CHECKING:
+    from promiseline.core.sequencing.day import DaySequence
 
 commands = typer.Typer()
 
@@ -226,21 +229,80 @@ def allocate(
 
 @commands.command()
 def sequence(
+    scenario: Annotated[
+        Path | None, typer.Argument(metavar="[SCENARIO]", help="A scenario, with ORDERS.")
+    ] = None,
+    orders: Annotated[
+        Path | None, typer.Argument(metavar="[ORDERS]", help="Its order book (plan one day).")
+    ] = None,
     csplib: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--csplib", help="A CSPLib prob001 file (car sequencing; every instance in it)."
         ),
-    ],
+    ] = None,
+    line: Annotated[str | None, typer.Option(help="With SCENARIO ORDERS: the line.")] = None,
+    day: Annotated[
+        str | None, typer.Option(help="With SCENARIO ORDERS: the day, YYYY-MM-DD.")
+    ] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the results.")] = Path(
         "promiseline-sequence"
     ),
     seconds: Annotated[float, typer.Option(help="Time limit per instance, seconds.")] = 60.0,
     seed: Annotated[int, typer.Option(help="Seed of the local search.")] = 0,
+    as_of: AsOfOpt = None,
 ) -> None:
-    """Sequence each instance of a car sequencing file: the order of the cars with the
-    fewest windows of q cars holding more than p with an option (sequence.csv,
-    summary.json)."""
+    """Sequence cars so that no station gets more than p of q consecutive cars: every
+    instance of a car sequencing file (--csplib), or the cars a plan builds on one line
+    and day (SCENARIO ORDERS --line L --day D, under the line's stations); writes
+    sequence.csv and summary.json."""
+    if csplib is not None:
+        if scenario is not None or line or day:
+            raise InvalidRequestError(
+                "give --csplib FILE, or SCENARIO ORDERS --line --day: not both"
+            )
+        _sequence_file(csplib, output, seconds, seed)
+        return
+    if scenario is None or orders is None or not line or not day:
+        raise InvalidRequestError(
+            "give --csplib FILE, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD"
+        )
+    try:
+        when = dt.date.fromisoformat(day)
+    except ValueError:
+        raise InvalidRequestError(f"--day must be YYYY-MM-DD, got {day!r}") from None
+    with steps() as say:
+        say("planning the order book")
+        s, book = read_inputs(scenario, orders, as_of)
+        plan = api.plan(s, book)
+        say(f"sequencing {line} on {when}")
+        done = api.sequence_day(plan, line, when, seconds=seconds)
+    r = done.result
+    each = ", ".join(f"{n} {w}" for n, w in zip(done.stations, r.score.windows, strict=True))
+    out.print(
+        f"{line} on {when}: {len(done.table):,} cars, {r.score.total:,} windows over a "
+        f"station's capacity ({each}); "
+        f"{'proved least' if r.proved else 'not proved least'}, {r.method}, {r.seconds:.2f} s",
+        highlight=False,
+    )
+    out.print(strip(done), highlight=False)
+    print_paths(write_day_sequence(done, output))
+
+
+def strip(done: DaySequence, width: int = 60) -> str:
+    """The first cars as a strip: one letter per car, the initial of each station it needs
+    (or '.' for none), `width` cars a row, at most three rows."""
+    marks = [
+        "".join(n[0] for n in done.stations if row[n]) or "."
+        for row in done.table.head(3 * width).iter_rows(named=True)
+    ]
+    cells = [m if len(m) == 1 else "*" for m in marks]
+    rows = ["".join(cells[i : i + width]) for i in range(0, len(cells), width)]
+    key = ", ".join(f"{n[0]} {n}" for n in done.stations)
+    return "\n".join(rows) + f"\n({key}; * several, . none)"
+
+
+def _sequence_file(csplib: Path, output: Path, seconds: float, seed: int) -> None:
     with steps() as say:
         done = api.sequence_csplib(csplib, seconds=seconds, seed=seed, progress=say)
     for r, _ in done:

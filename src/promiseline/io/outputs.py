@@ -15,6 +15,7 @@ import polars as pl
 import yaml
 
 from promiseline.core.readout.summary import summary
+from promiseline.core.sequencing.day import DaySequence
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.io.csplib import Read
 from promiseline.io.order_book import write_orders
@@ -172,6 +173,32 @@ def write_sequences(done: list[tuple[Read, Sequenced]], out: str | Path) -> Path
                 }
                 for r, s in done
             ],
+        },
+    )
+    return paths
+
+
+def write_day_sequence(done: DaySequence, out: str | Path) -> Paths:
+    """A line-day's build order: `sequence.csv` (instance, position, order_id, class and
+    a column per station) and `summary.json` (the violations per station)."""
+    where = folder(out)
+    paths = {"sequence": where / "sequence.csv", "summary": where / "summary.json"}
+    name = f"{done.line} {done.day}"
+    write_csv(done.table.select(pl.lit(name).alias("instance"), pl.all()), paths["sequence"])
+    r = done.result
+    write_json(
+        paths["summary"],
+        {
+            "instance": name,
+            "cars": done.table.height,
+            "violations": r.score.total,
+            "by_station": [
+                {"station": n, "windows": w, "excess": e}
+                for n, w, e in zip(done.stations, r.score.windows, r.score.excess, strict=True)
+            ],
+            "proved_least": r.proved,
+            "method": r.method,
+            "seconds": round(r.seconds, 3),
         },
     )
     return paths

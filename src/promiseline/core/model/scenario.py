@@ -137,6 +137,30 @@ class RampUp(Frozen):
     shape: Literal["linear", "s"] = "linear"
 
 
+class Match(Frozen):
+    """Which orders a mix limit counts: every given key must match."""
+
+    model: Name | None = None
+    variant: Name | None = None
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Station(Frozen):
+    """A station of a line that fits an option: at most `p` of the cars it matches in any
+    `q` consecutive cars of the line's sequence (core/sequencing)."""
+
+    name: Name
+    match: Match
+    p: Annotated[int, Field(ge=0, le=1000)]
+    q: Annotated[int, Field(ge=1, le=1000)]
+
+    @model_validator(mode="after")
+    def _p_under_q(self) -> Station:
+        if self.p >= self.q:
+            raise ValueError(f"station {self.name!r}: p must be less than q, got {self.p}/{self.q}")
+        return self
+
+
 class Line(Frozen):
     name: Name
     models: tuple[Name, ...] = Field(min_length=1)
@@ -146,6 +170,7 @@ class Line(Frozen):
     shifts: Annotated[tuple[Shift, ...], Field(min_length=1), AfterValidator(_date_ordered)]
     ramp_up: RampUp | None = None
     shutdowns: tuple[Shutdown, ...] = ()  # extension: line-only stops (retooling)
+    stations: tuple[Station, ...] = Field(default=(), max_length=50)  # extension: spacing
 
 
 class Plant(Frozen):
@@ -163,14 +188,6 @@ class Part(Frozen):
     name: Name
     stock: Annotated[int, Field(ge=0, le=10**9)] = 0
     supply: Annotated[tuple[Supply, ...], AfterValidator(_date_ordered)] = ()
-
-
-class Match(Frozen):
-    """Which orders a mix limit counts: every given key must match."""
-
-    model: Name | None = None
-    variant: Name | None = None
-    options: dict[str, str] = Field(default_factory=dict)
 
 
 class MixLimit(Frozen):

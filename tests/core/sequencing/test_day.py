@@ -1,0 +1,72 @@
+"""A planned line-day sequenced under the line's stations: every car of the day once,
+each where its stations allow, the same order each time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from promiseline import api
+from promiseline.core.model.scenario import Scenario
+from promiseline.errors import InvalidRequestError, ScenarioError
+from promiseline.io.scenario_file import scenario_from_dict
+
+STATIONS = [
+    {"name": "lidar", "match": {"variant": "M"}, "p": 1, "q": 2},
+    {"name": "orange", "match": {"options": {"paint": "orange"}}, "p": 1, "q": 3},
+]
+
+
+def with_stations(tiny: Scenario, stations: list[dict[str, object]]) -> Scenario:
+    data = tiny.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["plants"][0]["lines"][0]["stations"] = stations
+    return scenario_from_dict(data, "tiny + stations")
+
+
+def book(n: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "order_id": [f"d{i:03d}" for i in range(n)],
+            "model": ["A"] * n,
+            "variant": ["M" if i % 3 == 0 else "S" for i in range(n)],
+            "options": ['{"paint":"orange"}' if i % 4 == 0 else "{}" for i in range(n)],
+            "market": ["CN"] * n,
+            "locked_at": ["2025-01-01T08:00:00"] * n,
+        }
+    )
+
+
+def test_a_day_is_sequenced_under_its_stations(tiny: Scenario) -> None:
+    s = with_stations(tiny, STATIONS)
+    plan = api.plan(s, book(60))
+    day = plan.planned.group_by("build_date").len().sort("len", descending=True)["build_date"][0]
+    done = api.sequence_day(plan, "l1", day)
+    built = plan.planned.filter(pl.col("build_date") == day)["order_id"].sort().to_list()
+    assert sorted(done.table["order_id"].to_list()) == built  # every car of the day, once
+    rows = done.table.join(book(60), on="order_id")
+    assert (rows["lidar"] == (rows["variant"] == "M")).all()
+    assert (rows["orange"] == rows["options"].str.contains("orange")).all()
+    for st in STATIONS:  # the count reported, recounted from the table
+        has = done.table[str(st["name"])].cast(pl.Int64).to_list()
+        p, q = int(st["p"]), int(st["q"])  # type: ignore[call-overload]
+        over = sum(1 for i in range(len(has) - q + 1) if sum(has[i : i + q]) > p)
+        assert over == done.result.score.windows[done.stations.index(str(st["name"]))]
+    again = api.sequence_day(plan, "l1", day)
+    assert again.table.equals(done.table)  # deterministic
+
+
+def test_what_cannot_be_sequenced_says_why(tiny: Scenario) -> None:
+    plan = api.plan(tiny, book(5))
+    day = plan.planned["build_date"][0]
+    with pytest.raises(InvalidRequestError, match="has no stations"):
+        api.sequence_day(plan, "l1", day)
+    s = with_stations(tiny, STATIONS)
+    plan = api.plan(s, book(5))
+    with pytest.raises(InvalidRequestError, match="no line 'l9'"):
+        api.sequence_day(plan, "l9", day)
+    with pytest.raises(InvalidRequestError, match="builds nothing on l1 on 2030-01-01"):
+        api.sequence_day(plan, "l1", dt.date(2030, 1, 1))
+    with pytest.raises(ScenarioError, match="p must be less than q"):
+        with_stations(tiny, [{"name": "x", "match": {}, "p": 2, "q": 2}])
