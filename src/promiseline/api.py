@@ -42,7 +42,7 @@ from promiseline.core.readout.explain import explain as _explain
 from promiseline.core.readout.overview import Overview
 from promiseline.core.readout.overview import overview as _overview
 from promiseline.core.readout.summary import summary as _summary
-from promiseline.core.sequencing.day import DaySequence
+from promiseline.core.sequencing.day import DaySequence, PlanSequence
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
@@ -546,3 +546,14 @@ def sequence_day(plan: Plan, line: str, day: dt.date, seconds: float = 10.0) -> 
     from promiseline.core.sequencing.day import sequence_day as _sequence_day
 
     return _sequence_day(plan, line, day, seconds)
+
+
+def sequence_plan(
+    plan: Plan, seconds: float = 1.0, progress: Callable[[str], None] | None = None
+) -> PlanSequence:
+    """Sequence every day of every line with `stations` (`sequence_day` each, at most
+    `seconds` a day): the build order of each and, per line-day, the windows over a
+    station's capacity and the empty carriers a feasible line would need."""
+    from promiseline.core.sequencing.day import sequence_plan as _sequence_plan
+
+    return _sequence_plan(plan, seconds, progress)

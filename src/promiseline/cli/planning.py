@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import polars as pl
 import typer
 from rich.markup import escape
 
@@ -34,7 +35,7 @@ from promiseline.cli.shared import (
     refuse_file_output,
     steps,
 )
-from promiseline.io.outputs import write_backtest, write_plan, write_roll
+from promiseline.io.outputs import write_backtest, write_plan, write_plan_sequence, write_roll
 
 if TYPE_CHECKING:
     import polars as pl
@@ -134,6 +135,17 @@ def plan_cmd(
     ),
     accept_rejected: AcceptRejected = False,
     as_of: AsOfOpt = None,
+    sequence: Annotated[
+        bool,
+        typer.Option(
+            "--sequence",
+            help="Also sequence every line-day of lines with stations (sequence.parquet, "
+            "sequencing.csv).",
+        ),
+    ] = False,
+    sequence_seconds: Annotated[
+        float, typer.Option(help="With --sequence: time limit per line-day, seconds.")
+    ] = 1.0,
 ) -> None:
     """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
     Rejected rows are listed and skipped; exit code 1 if there are any."""
@@ -144,7 +156,23 @@ def plan_cmd(
         )
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
+        seq = api.sequence_plan(p, sequence_seconds, say) if sequence else None
     print_summary(api.summary(p))
+    if seq is not None:
+        d = seq.days
+        bad = d.filter(pl.col("violations") > 0)
+        out.print(
+            f"Sequenced {d.height:,} line-days ({int(d['cars'].sum()):,} cars, "
+            f"{float(d['seconds'].sum()):.1f} s): {bad.height:,} with a window over a "
+            f"station's capacity, {int(d['empty_carriers'].sum()):,} empty carriers needed"
+            + (
+                f" (most on {bad.sort('empty_carriers', descending=True)['line'][0]} "
+                f"{bad.sort('empty_carriers', descending=True)['day'][0]})"
+                if bad.height
+                else ""
+            )
+        )
+        paths |= write_plan_sequence(seq, output)
     print_paths(paths)
     exit_if_rejected(p.book, accept_rejected)
 

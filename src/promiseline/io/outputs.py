@@ -15,7 +15,7 @@ import polars as pl
 import yaml
 
 from promiseline.core.readout.summary import summary
-from promiseline.core.sequencing.day import DaySequence
+from promiseline.core.sequencing.day import DaySequence, PlanSequence
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.io.csplib import Read
 from promiseline.io.order_book import write_orders
@@ -201,4 +201,14 @@ def write_day_sequence(done: DaySequence, out: str | Path) -> Paths:
             "seconds": round(r.seconds, 3),
         },
     )
+    return paths
+
+
+def write_plan_sequence(done: PlanSequence, out: str | Path) -> Paths:
+    """Every line-day's build order (`sequence.parquet`: line, day, position, order_id)
+    and what each needs (`sequencing.csv`: cars, violations, empty carriers, seconds)."""
+    where = folder(out)
+    paths = {"sequence": where / "sequence.parquet", "sequencing": where / "sequencing.csv"}
+    done.positions.write_parquet(paths["sequence"])
+    write_csv(done.days, paths["sequencing"])
     return paths

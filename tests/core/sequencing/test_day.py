@@ -70,3 +70,33 @@ def test_what_cannot_be_sequenced_says_why(tiny: Scenario) -> None:
         api.sequence_day(plan, "l1", dt.date(2030, 1, 1))
     with pytest.raises(ScenarioError, match="p must be less than q"):
         with_stations(tiny, [{"name": "x", "match": {}, "p": 2, "q": 2}])
+
+
+def test_empty_carriers_make_room_where_a_station_is_full() -> None:
+    """Three cars with the option under 1/2 need an empty carrier between each two; a
+    sequence without violations needs none."""
+    import numpy as np
+
+    from promiseline.core.sequencing.day import empty_carriers
+    from promiseline.core.sequencing.instance import Instance, Rule
+
+    inst = Instance("gaps", np.array([3, 1]), np.array([[True], [False]]), (Rule(0, 1, 2),))
+    assert empty_carriers(inst, np.array([0, 0, 0, 1])) == 2
+    assert empty_carriers(inst, np.array([0, 1, 0, 0])) == 1
+    two = Instance("2/3", np.array([3]), np.array([[True]]), (Rule(0, 2, 3),))
+    assert empty_carriers(two, np.array([0, 0, 0])) == 1
+
+
+def test_every_line_day_is_sequenced(tiny: Scenario) -> None:
+    """`sequence_plan`: each planned order of a line with stations in one position of its
+    day, positions 1..n per day, and the days' report adds up."""
+    s = with_stations(tiny, STATIONS)
+    plan = api.plan(s, book(60))
+    done = api.sequence_plan(plan)
+    planned = plan.planned.filter(pl.col("line") == "l1")
+    assert sorted(done.positions["order_id"].to_list()) == sorted(planned["order_id"].to_list())
+    per_day = done.positions.group_by("line", "day").agg(pl.col("position").max(), pl.len())
+    assert (per_day["position"] == per_day["len"]).all()
+    assert int(done.days["cars"].sum()) == planned.height
+    assert done.days.height == planned["build_date"].n_unique()
+    assert ((done.days["violations"] == 0) == (done.days["empty_carriers"] == 0)).all()

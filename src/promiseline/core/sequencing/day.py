@@ -8,9 +8,11 @@ the same plan and solver seed give the same build order).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.model.orders import options_dict
@@ -31,10 +33,20 @@ class DaySequence:
     stations: tuple[str, ...]
     table: pl.DataFrame
     result: Sequenced
+    instance: Instance
 
 
-def day_instance(plan: Plan, line: str, day: dt.date) -> tuple[Instance, pl.DataFrame]:
-    """The instance of `line` on `day`, and its orders in planning order with their class."""
+def planned_with_options(plan: Plan) -> pl.DataFrame:
+    """The planned orders with their options (made once for many days)."""
+    options = plan.book.table["options"].gather(plan.ix.astype(np.int64))
+    return plan.table.with_columns(options.alias("options")).filter(pl.col("status") == "planned")
+
+
+def day_instance(
+    plan: Plan, line: str, day: dt.date, planned: pl.DataFrame | None = None
+) -> tuple[Instance, pl.DataFrame]:
+    """The instance of `line` on `day`, and its orders in planning order with their class
+    (`planned`: `planned_with_options`, when many days are read)."""
     ln = next((ln for _, ln in plan.scenario.lines if ln.name == line), None)
     if ln is None:
         names = [x.name for _, x in plan.scenario.lines]
@@ -43,12 +55,9 @@ def day_instance(plan: Plan, line: str, day: dt.date) -> tuple[Instance, pl.Data
         raise InvalidRequestError(
             f"line {line!r} has no stations: nothing to sequence (scenario lines[].stations)"
         )
-    options = plan.book.table["options"].gather(plan.ix.astype(np.int64))
-    t = (
-        plan.table.with_columns(options.alias("options"))
-        .filter((pl.col("line") == line) & (pl.col("build_date") == day))
-        .filter(pl.col("status") == "planned")
-        .select("order_id", "model", "variant", "queue_position", "options")
+    rows = planned_with_options(plan) if planned is None else planned
+    t = rows.filter((pl.col("line") == line) & (pl.col("build_date") == day)).select(
+        "order_id", "model", "variant", "queue_position", "options"
     )
     if not t.height:
         raise InvalidRequestError(f"the plan builds nothing on {line} on {day}")
@@ -71,10 +80,16 @@ def day_instance(plan: Plan, line: str, day: dt.date) -> tuple[Instance, pl.Data
     return inst, t.with_columns(pl.Series("class", cls.astype(np.int64)))
 
 
-def sequence_day(plan: Plan, line: str, day: dt.date, seconds: float = 10.0) -> DaySequence:
+def sequence_day(
+    plan: Plan,
+    line: str,
+    day: dt.date,
+    seconds: float = 10.0,
+    planned: pl.DataFrame | None = None,
+) -> DaySequence:
     """The build order of `line` on `day` with the fewest windows over a station's
     capacity (core/sequencing.solve)."""
-    inst, orders = day_instance(plan, line, day)
+    inst, orders = day_instance(plan, line, day, planned)
     done = sequence(inst, seconds=seconds)
     # each class's orders, in planning order, at that class's positions
     orders = orders.with_row_index("rank").sort("class", "rank")
@@ -90,4 +105,84 @@ def sequence_day(plan: Plan, line: str, day: dt.date, seconds: float = 10.0) -> 
             **{st.name: inst.options[done.sequence, i] for i, st in enumerate(ln.stations)},
         }
     )
-    return DaySequence(line, day, tuple(st.name for st in ln.stations), table, done)
+    return DaySequence(line, day, tuple(st.name for st in ln.stations), table, done, inst)
+
+
+def empty_carriers(inst: Instance, seq: npt.NDArray[np.integer]) -> int:
+    """Empty carriers a feasible line needs with this order of cars: walking the sequence,
+    an empty carrier goes in before each car that would put a window over a station's
+    capacity, as many as it takes (a car whose station takes none of them, p = 0, is
+    passed as it is: no gap helps it). Zero for a sequence without violations."""
+    placed: list[int] = []  # class per carrier, -1 empty
+    gaps = 0
+    for c in np.asarray(seq).tolist():
+        for _ in range(max((r.q for r in inst.rules), default=0)):
+            fits = all(
+                r.p == 0
+                or not inst.options[c, r.option]
+                or sum(
+                    1
+                    for x in placed[len(placed) - r.q + 1 :]
+                    if x >= 0 and inst.options[x, r.option]
+                )
+                < r.p
+                for r in inst.rules
+            )
+            if fits:
+                break
+            placed.append(-1)
+            gaps += 1
+        placed.append(int(c))
+    return gaps
+
+
+@dataclass(frozen=True, slots=True)
+class PlanSequence:
+    """Every line-day with stations sequenced: `positions` (line, day, position,
+    order_id) and `days` (line, day, cars, violations, empty carriers, seconds)."""
+
+    positions: pl.DataFrame
+    days: pl.DataFrame
+
+
+def sequence_plan(
+    plan: Plan, seconds: float = 5.0, say: Callable[[str], None] | None = None
+) -> PlanSequence:
+    """Sequence every day of every line that has stations."""
+    lines = [ln.name for _, ln in plan.scenario.lines if ln.stations]
+    planned = planned_with_options(plan).filter(pl.col("line").is_in(lines))
+    days = planned.select("line", "build_date").unique().sort("line", "build_date").rows()
+    by_day = planned.partition_by("line", "build_date", as_dict=True)
+    pos, rep = [], []
+    for i, (line, day) in enumerate(days):
+        if say is not None and i % 50 == 0:
+            say(f"sequencing line-days: {i:,} of {len(days):,}")
+        done = sequence_day(plan, line, day, seconds, by_day[line, day])
+        inst = done.instance
+        pos.append(
+            done.table.select(
+                pl.lit(line).alias("line"), pl.lit(day).alias("day"), "position", "order_id"
+            )
+        )
+        rep.append(
+            {
+                "line": line,
+                "day": day,
+                "cars": inst.cars,
+                "violations": done.result.score.total,
+                "empty_carriers": empty_carriers(inst, done.result.sequence),
+                "seconds": round(done.result.seconds, 4),
+            }
+        )
+    schema = {
+        "line": pl.String,
+        "day": pl.Date,
+        "cars": pl.Int64,
+        "violations": pl.Int64,
+        "empty_carriers": pl.Int64,
+        "seconds": pl.Float64,
+    }
+    empty = pl.DataFrame(
+        schema={"line": pl.String, "day": pl.Date, "position": pl.Int64, "order_id": pl.String}
+    )
+    return PlanSequence(pl.concat(pos) if pos else empty, pl.DataFrame(rep, schema=schema))
