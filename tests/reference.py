@@ -73,7 +73,8 @@ def line_slots(s: Scenario, plant: Plant, line: Line) -> list[int]:
             cap = line.jph * hours * ramp(line, day)
         running += cap
         whole = floor_(running)
-        out.append(whole - prev)
+        lost = sum(x.slots for x in line.lost_slots if x.date == day)  # extension
+        out.append(max(0, whole - prev - lost))
         prev = whole
     return out
 

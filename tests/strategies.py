@@ -90,6 +90,11 @@ def scenarios(draw: st.DrawFn, export: bool | None = None, moment: bool | None =
                     "to": START + dt.timedelta(days=a + draw(st.integers(0, 4))),
                 }
             ]
+        if draw(st.integers(0, 3)) == 0:  # slots lost to empty carriers (plan --sequence)
+            line["lost_slots"] = [
+                {"date": _date(draw, -2, horizon + 2), "slots": draw(st.integers(1, 3))}
+                for _ in range(draw(st.integers(1, 3)))
+            ]
         lines.append(line)
     half = (len(lines) + 1) // 2
     plants = [{"name": "pa", "lines": lines[:half]}]

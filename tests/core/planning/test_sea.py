@@ -780,3 +780,24 @@ def test_sailing_dates_in_a_window_are_the_full_list_filtered(
     )
     hi = lo + dt.timedelta(days=width)
     assert s.dates(lo, hi) == [d for d in s.dates() if lo <= d <= hi]
+
+
+def test_lost_slots_take_a_days_slots_and_its_mix_room() -> None:
+    """`lost_slots` (plan --sequence's empty carriers) take slots from one line-day, never
+    below none; the day's mix cap is a share of what is left; the reference agrees."""
+    from tests.reference import reference_plan
+
+    d = data(per_day=3)
+    d["plants"][0]["lines"][0]["lost_slots"] = [
+        {"date": day(0), "slots": 2},
+        {"date": day(1), "slots": 5},
+    ]
+    d["mix_limits"] = [{"name": "m-share", "match": {"variant": "M"}, "max_share": 0.5}]
+    s = Scenario.model_validate(d)
+    rows = [{"market": "CN", "variant": "M" if i < 2 else "S"} for i in range(5)]
+    p = run(s, *rows)
+    built = [row(p, f"o{i}")["build_date"] for i in range(5)]
+    # day 0 keeps 1 slot (its M cap: half of 1, none), day 1 none, day 2 three (1 for M)
+    assert built == [day(2), day(3), day(0), day(2), day(2)]
+    ref = reference_plan(s, orders(s, *rows).table)
+    assert [ref[f"o{i}"].build for i in range(5)] == built

@@ -161,6 +161,14 @@ class Station(Frozen):
         return self
 
 
+class LostSlots(Frozen):
+    """Slots a line loses on one day (extension): the empty carriers its build sequence
+    needs that day (`plan --sequence`), so fewer cars are planned on it."""
+
+    date: Day
+    slots: Annotated[int, Field(ge=1, le=100_000)]
+
+
 class Line(Frozen):
     name: Name
     models: tuple[Name, ...] = Field(min_length=1)
@@ -171,6 +179,7 @@ class Line(Frozen):
     ramp_up: RampUp | None = None
     shutdowns: tuple[Shutdown, ...] = ()  # extension: line-only stops (retooling)
     stations: tuple[Station, ...] = Field(default=(), max_length=50)  # extension: spacing
+    lost_slots: tuple[LostSlots, ...] = Field(default=(), max_length=20_000)  # extension
 
 
 class Plant(Frozen):

@@ -172,6 +172,11 @@ def capacity(
         vehicles = vehicles * uptime
     running = whole(np.cumsum(vehicles, axis=1))
     slots = np.diff(running, axis=1, prepend=0).astype(np.int32)
+    for i, (_, line) in enumerate(lines):  # extension: slots lost to empty carriers
+        for lost in line.lost_slots:
+            d = (lost.date - s.start).days
+            if 0 <= d < len(dates):
+                slots[i, d] = max(0, int(slots[i, d]) - lost.slots)
 
     on_hand = np.zeros((len(s.parts), len(dates)), dtype=np.int64)
     for i, part in enumerate(s.parts):

@@ -19,8 +19,10 @@ from promiseline.core.model.orders import options_dict
 from promiseline.core.planning.capacity import matches
 from promiseline.core.planning.plan import Plan
 from promiseline.core.sequencing.instance import Instance, Rule
-from promiseline.core.sequencing.solve import Sequenced, sequence
+from promiseline.core.sequencing.solve import MOVES, Sequenced, sequence
 from promiseline.errors import InvalidRequestError
+
+PLAN_MOVES = 5_000_000  # tries a day in a whole plan: a day without a way out stops there
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +88,13 @@ def sequence_day(
     day: dt.date,
     seconds: float = 10.0,
     planned: pl.DataFrame | None = None,
+    restarts: int | None = None,
+    moves: int = MOVES,
 ) -> DaySequence:
     """The build order of `line` on `day` with the fewest windows over a station's
     capacity (core/sequencing.solve)."""
     inst, orders = day_instance(plan, line, day, planned)
-    done = sequence(inst, seconds=seconds)
+    done = sequence(inst, seconds=seconds, restarts=restarts, moves=moves)
     # each class's orders, in planning order, at that class's positions
     orders = orders.with_row_index("rank").sort("class", "rank")
     order_of_pos = np.argsort(np.argsort(done.sequence, kind="stable"), kind="stable")
@@ -146,9 +150,14 @@ class PlanSequence:
 
 
 def sequence_plan(
-    plan: Plan, seconds: float = 5.0, say: Callable[[str], None] | None = None
+    plan: Plan,
+    seconds: float = 30.0,
+    say: Callable[[str], None] | None = None,
+    restarts: int = 1,
+    moves: int = PLAN_MOVES,
 ) -> PlanSequence:
-    """Sequence every day of every line that has stations."""
+    """Sequence every day of every line that has stations: `restarts` runs of the search a
+    day at most (deterministic), `seconds` a day as a safety cap."""
     lines = [ln.name for _, ln in plan.scenario.lines if ln.stations]
     planned = planned_with_options(plan).filter(pl.col("line").is_in(lines))
     days = planned.select("line", "build_date").unique().sort("line", "build_date").rows()
@@ -157,7 +166,7 @@ def sequence_plan(
     for i, (line, day) in enumerate(days):
         if say is not None and i % 50 == 0:
             say(f"sequencing line-days: {i:,} of {len(days):,}")
-        done = sequence_day(plan, line, day, seconds, by_day[line, day])
+        done = sequence_day(plan, line, day, seconds, by_day[line, day], restarts, moves)
         inst = done.instance
         pos.append(
             done.table.select(

@@ -35,8 +35,16 @@ class Sequenced:
     method: str
 
 
-def sequence(inst: Instance, seconds: float = 60.0, seed: int = 0) -> Sequenced:
-    """The sequence with the fewest windows over capacity found in `seconds`."""
+def sequence(
+    inst: Instance,
+    seconds: float = 60.0,
+    seed: int = 0,
+    restarts: int | None = None,
+    moves: int = MOVES,
+) -> Sequenced:
+    """The sequence with the fewest windows over capacity found in `seconds` (and, with
+    `restarts`, in at most that many runs of the search: the same answer on any machine
+    fast enough to finish them)."""
     t0 = time.perf_counter()
     if inst.cars <= PROVE_UP_TO:
         s = cpsat.solve(inst, seconds=seconds, seed=seed)
@@ -46,11 +54,13 @@ def sequence(inst: Instance, seconds: float = 60.0, seed: int = 0) -> Sequenced:
     best: tuple[int, I64] | None = None
     run = seed
     while True:
-        seq, cost = search(inst, moves=MOVES, seed=run, noise=NOISE)
+        seq, cost = search(inst, moves=moves, seed=run, noise=NOISE)
         run += 1
         if best is None or cost < best[0]:
             best = (cost, seq)
         if cost == 0 or time.perf_counter() - t0 >= seconds:
+            break
+        if restarts is not None and run - seed >= restarts:
             break
     return Sequenced(
         inst.name,
