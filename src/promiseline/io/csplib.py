@@ -23,6 +23,7 @@ from promiseline.core.sequencing.instance import Instance, Rule
 from promiseline.errors import PromiselineError
 
 CLASSIC = ((1, 2), (2, 3), (1, 3), (2, 5), (1, 5))  # p/q of the classic five options
+MOST = {"cars": 100_000, "options": 100, "classes": 10_000}  # a day of a line, generously
 
 
 class SequenceFileError(PromiselineError):
@@ -64,6 +65,11 @@ def read_csplib(path: str | Path) -> list[Read]:
                 f"{p}, line {no}: expected 'cars options classes' (3 numbers), got {head}"
             )
         n, k, c = head
+        for what, value in zip(("cars", "options", "classes"), head, strict=True):
+            if not 1 <= value <= MOST[what]:
+                raise SequenceFileError(
+                    f"{p}, line {no}: {value:,} {what}; an instance holds 1 to {MOST[what]:,}"
+                )
         i += 1
         if i + 1 < len(rows) and len(rows[i][1]) == k and len(rows[i + 1][1]) == k:
             ps, qs = rows[i][1], rows[i + 1][1]
@@ -84,6 +90,8 @@ def read_csplib(path: str | Path) -> list[Read]:
                 raise SequenceFileError(
                     f"{p}, line {cno}: expected 'class count' and {k} flags of 0 or 1, got {cls}"
                 )
+            if cls[1] < 0:
+                raise SequenceFileError(f"{p}, line {cno}: a class of {cls[1]} cars")
             counts[cls[0]] = cls[1]
             options[cls[0]] = np.array(cls[2:], dtype=bool)
             i += 1
@@ -92,6 +100,13 @@ def read_csplib(path: str | Path) -> list[Read]:
                 f"{p}, line {no}: the classes hold {int(counts.sum())} cars, the header says {n}"
             )
         label = name or f"{p.stem}-{len(out) + 1}"
+        bad = [o for o in range(k) if not 0 <= ps[o] < qs[o]]
+        if bad:
+            o = bad[0]
+            raise SequenceFileError(
+                f"{p}, line {no}: option {o} takes {ps[o]} of {qs[o]} cars; "
+                "a station needs 0 <= p < q"
+            )
         rules = tuple(Rule(o, ps[o], qs[o]) for o in range(k))
         out.append(Read(Instance(label, counts, options, rules), assumed))
     if not out:

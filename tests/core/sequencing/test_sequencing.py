@@ -152,6 +152,9 @@ def test_classic_instances_take_csplibs_capacities() -> None:
         ),
         ("2 2 1\n1 1\n2 2\n0 2 1 7\n", "line 4: expected 'class count' and 2 flags of 0 or 1"),
         ("2 3 1\n0 2 1 0 1\n", "line 1: no p and q lines for its 3 options"),
+        ("10000000 5 2\n", "line 1: 10,000,000 cars; an instance holds 1 to 100,000"),
+        ("2 1 2\n1\n2\n0 3 1\n1 -1 0\n", "line 5: a class of -1 cars"),
+        ("2 1 1\n3\n2\n0 2 1\n", "option 0 takes 3 of 2 cars; a station needs 0 <= p < q"),
     ],
 )
 def test_a_bad_file_names_its_line(tmp_path: Path, text: str, says: str) -> None:
