@@ -135,6 +135,8 @@ def test_allocate_prints_and_writes_quotas_that_plan_as_verified(tmp_path: Path)
     )
     assert result.exit_code in (0, 1), result.output
     assert "Monthly export quotas" in result.output
+    assert "in the markets' price" in result.output  # a figure says its unit
+    assert "w_lp" not in result.output  # words, not the model's variable
     assert "Verification by the planner" in result.output
     summary = json.loads((out / "summary.json").read_text())
     quotas = pl.read_csv(out / "quotas.csv")

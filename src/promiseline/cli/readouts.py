@@ -210,7 +210,8 @@ def calibration_line(j: dict[str, Any]) -> str:
             f"counted late; {mc:,} first told a window stating odds), as of {j['as_of']} "
             f"from {j['database']}; {j['orders_open']:,} still open"
         )
-    return f"{head}, {len(j['seeds'])} reality(ies), {j['replays']} replays" + (
+    n = len(j["seeds"])
+    return f"{head}, {n} {'reality' if n == 1 else 'realities'}, {j['replays']} replays" + (
         " (all orders of one reality share its luck: judge over several)"
         if len(j["seeds"]) == 1
         else ""

@@ -129,7 +129,7 @@ def size(
     )
     out.print(
         table(
-            f"Capacity to add (cost {r.cost:,.0f})",
+            f"Capacity to add (cost {r.cost:,.0f} in the levers' cost units)",
             ("lever", "kind", "from", "units", "cost"),
             (
                 (a["lever"], a["kind"], str(a["start"]), str(a["units"]), f"{a['cost']:,.0f}")
@@ -203,7 +203,8 @@ def allocate(
     grid = a.quotas_by_month()
     out.print(
         table(
-            f"Monthly export quotas, cars departing (margin {a.margin:,.0f})",
+            f"Monthly export quotas, cars departing (margin {a.margin:,.0f} in the "
+            "markets' price units)",
             grid.columns,
             ((r[0], *(f"{v:,}" for v in r[1:])) for r in grid.iter_rows()),
         )
@@ -214,7 +215,11 @@ def allocate(
     out.print(
         f"Domestic P90 <= {target} days: {verdict}. Planned domestic orders "
         f"{a.domestic_orders:,}: P50 {p50} days, P90 {p90} days (by the planner; "
-        f"w_lp {'none' if a.w_lp is None else a.w_lp})."
+        + (
+            "the target did not limit export)."
+            if a.w_lp is None
+            else f"every home order built within {a.w_lp} days of its lock, less lead days)."
+        )
     )
     out.print(frame_table("Verification by the planner: quota and departures", a.verified))
     if a.export_waits.height:
