@@ -194,3 +194,26 @@ def test_the_demo_book_is_imported_as_it_stands_on_the_day(
     assert "the demo's book rolled to 2025-09-01 along its plan:" in out
     got = _statuses(tmp_path, capsys, monkeypatch, db)
     assert {"delivered", "built", "scheduled", "locked"} <= set(got.values())
+
+
+def test_import_without_a_scenario_says_which_it_checks(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A new database and no --scenario: the import says it checks against the demo."""
+    db = f"sqlite:///{tmp_path / 'fresh.db'}"
+    code, out, _ = run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--accept-rejected")
+    assert code == 0
+    assert "no --scenario and none in the database: checking against the embedded demo" in out
+
+
+def test_backtest_of_a_database_without_deliveries_says_so(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Nothing delivered yet: one line says there is nothing to score, and no empty
+    charts are written."""
+    db = f"sqlite:///{tmp_path / 'new.db'}"
+    run(capsys, monkeypatch, "import", ORDERS, "--db", db, "--scenario", TINY)
+    code, out, _ = run(capsys, monkeypatch, "backtest", "--db", db, "-o", str(tmp_path / "bt"))
+    assert code == 0
+    assert "Nothing to score yet in " in out
+    assert not (tmp_path / "bt").exists()

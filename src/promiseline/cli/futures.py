@@ -193,6 +193,12 @@ def backtest(
             )
         say("writing outputs and charts")
         scores = result.to_json()
+        if db is not None and not scores["orders_scored"]:  # nothing delivered yet
+            out.print(
+                f"Nothing to score yet in {db}: no order told a window has been delivered "
+                f"({scores.get('orders_open', 0):,} still open); no file written."
+            )
+            return
         paths = write_backtest(scores, output) | backtest_charts(result, output, made_as_of)
     print_backtest(scores)
     print_paths(paths)

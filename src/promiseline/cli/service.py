@@ -338,6 +338,12 @@ def import_orders(
         stored = store.scenario() if scenario is None else None
         # a running service's own scenario, else the one named (or the demo)
         s = from_stored(stored, store.name) if stored else api.load_scenario(scenario)
+        if scenario is None and not stored:
+            out.print(
+                f"no --scenario and none in the database: checking against the embedded "
+                f"demo scenario ({s.name})",
+                highlight=False,
+            )
         book = read_book(scenario, s, orders)
         if str(orders) == "demo":  # the demo's story, as it stands today (or --as-of)
             day = _plant_day(s, as_of)
