@@ -20,3 +20,13 @@ def test_a_paced_surge_waits_between_orders(tmp_path: Path) -> None:
     assert r.acked == 12
     assert r.duration_s >= 5 * 0.15
     assert verify(db, r.acks).ok
+
+
+def test_a_surge_split_over_threads_sends_the_orders_asked(tmp_path: Path) -> None:
+    """10 orders over 3 threads: 4, 3 and 3 (it was 4 each: "12 acknowledged of 10")."""
+    db = f"sqlite:///{tmp_path / 'o.db'}"
+    with serving(db, tmp_path / "serve.log", "--futures", "0") as url:
+        r = run_surge(url, 10, 3, threads=3, bodies=[TINY_ORDER])
+    assert r.acked == 10
+    assert r.lines()[0].startswith("10 orders acknowledged of 10 in ")
+    assert verify(db, r.acks).ok

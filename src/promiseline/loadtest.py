@@ -9,7 +9,6 @@ to prove that every acknowledged order is there exactly once.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import signal
@@ -34,7 +33,9 @@ function setup(thread)
 end
 
 function init(args)
-  quota, prefix, outdir = tonumber(args[1]), args[2], args[3]
+  -- the orders split exactly: the first `extra` threads send one more than `base`
+  local base, extra = tonumber(args[1]), tonumber(args[4])
+  quota, prefix, outdir = base + ((id <= extra) and 1 or 0), args[2], args[3]
   file = io.open(outdir .. "/acks-" .. id .. ".csv", "w")
   file:setvbuf("line")  -- every acknowledgement reaches the file, even after a stop
 end
@@ -159,7 +160,7 @@ def run_surge(
     concurrency = max(concurrency, threads)
     bodies = bodies or default_bodies()
     prefix = key_prefix or f"surge-{os.getpid()}-{int(time.time() * 1000)}"
-    quota = math.ceil(orders / threads)
+    base, extra = divmod(orders, threads)  # per thread, summing to `orders` exactly
     with tempfile.TemporaryDirectory(prefix="promiseline-surge-") as tmp:
         script = Path(tmp) / "surge.lua"
         lua_bodies = "{" + ",".join(_lua_string(b) for b in bodies) + "}"
@@ -179,9 +180,10 @@ def run_surge(
             str(script),
             url.rstrip("/") + path,
             "--",
-            str(quota),
+            str(base),
             prefix,
             tmp,
+            str(extra),
         ]
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
