@@ -18,6 +18,7 @@ from promiseline.core.sequencing import cpsat
 from promiseline.core.sequencing.instance import Instance, Rule, score
 from promiseline.core.sequencing.search import search
 from promiseline.core.sequencing.solve import sequence
+from promiseline.errors import InvalidRequestError
 from promiseline.io.csplib import SequenceFileError, read_csplib
 from promiseline.io.outputs import write_sequences
 from tests.conftest import examples
@@ -119,6 +120,7 @@ def test_cp_sat_and_local_search_find_the_least_count(inst: Instance) -> None:
     proving it), and each sequence's count is its score."""
     least = brute(inst)
     proved = cpsat.solve(inst, seconds=20)
+    assert proved is not None
     assert proved.optimal
     assert proved.score.total == least
     found = min(search(inst, moves=20_000, seed=s, noise=0.01)[1] for s in range(5))
@@ -178,3 +180,10 @@ def test_the_file_written_recounts_to_the_summary(tmp_path: Path) -> None:
     want = {i["instance"]: i["violations"] for i in summary["instances"]}
     assert recount(paths["sequence"], {r.instance.name: plain(r.instance) for r, _ in done}) == want
     assert summary["instances"][1]["instance"] == "60-01"
+
+
+def test_a_time_limit_must_be_positive() -> None:
+    """`--seconds -1` is one clear error, not the solver's."""
+    inst = Instance("t", np.array([2, 2]), np.array([[True], [False]]), (Rule(0, 1, 2),))
+    with pytest.raises(InvalidRequestError, match="a time limit must be above 0 s, got -1"):
+        sequence(inst, seconds=-1)

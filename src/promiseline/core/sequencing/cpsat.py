@@ -21,7 +21,7 @@ from promiseline.core.sequencing.instance import Instance, Score, score
 
 
 @dataclass(frozen=True, slots=True)
-class Sequenced:
+class Solved:
     """A sequence (a class per position), its score, and whether it is proved best."""
 
     sequence: I64
@@ -31,8 +31,11 @@ class Sequenced:
     bound: int  # the solver's lower bound on the violations
 
 
-def solve(inst: Instance, seconds: float = 60.0, workers: int = 2, seed: int = 0) -> Sequenced:
-    """The sequence with the fewest violated windows the solver finds in `seconds`."""
+def solve(inst: Instance, seconds: float = 60.0, workers: int = 1, seed: int = 0) -> Solved | None:
+    """The sequence with the fewest violated windows the solver finds in `seconds`. One
+    worker by default: with more, which of several best sequences comes back varies from
+    run to run, and a planned day's build order must not. None when it found none in
+    time."""
     n, k = inst.cars, len(inst.counts)
     m = cp_model.CpModel()
     x = [[m.new_bool_var(f"x{i}_{c}") for c in range(k)] for i in range(n)]
@@ -66,11 +69,11 @@ def solve(inst: Instance, seconds: float = 60.0, workers: int = 2, seed: int = 0
     solver.parameters.random_seed = int(seed)
     status = solver.solve(m)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"{inst.name}: no sequence found in {seconds:.0f} s")
+        return None
     seq = np.array(
         [next(c for c in range(k) if solver.value(x[i][c])) for i in range(n)], dtype=np.int64
     )
-    return Sequenced(
+    return Solved(
         seq,
         score(inst, seq),
         status == cp_model.OPTIMAL,

@@ -160,8 +160,8 @@ def sequence_plan(
     day at most (deterministic), `seconds` a day as a safety cap."""
     lines = [ln.name for _, ln in plan.scenario.lines if ln.stations]
     planned = planned_with_options(plan).filter(pl.col("line").is_in(lines))
-    days = planned.select("line", "build_date").unique().sort("line", "build_date").rows()
     by_day = planned.partition_by("line", "build_date", as_dict=True)
+    days = sorted(by_day)
     pos, rep = [], []
     for i, (line, day) in enumerate(days):
         if say is not None and i % 50 == 0:

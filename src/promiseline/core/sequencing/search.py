@@ -154,11 +154,11 @@ def search(
     inst: Instance,
     moves: int = 2_000_000,
     seed: int = 0,
-    first: I64 | None = None,
     noise: float = 0.0,
 ) -> tuple[I64, int]:
-    """The best sequence local search finds in `moves` tries, and its violations."""
-    seq = (start(inst, seed) if first is None else first).copy()
+    """The best sequence local search finds in `moves` tries from a random order, and
+    its violations."""
+    seq = start(inst, seed)
     opt: npt.NDArray[np.int64] = inst.options.astype(np.int64)[:, [r.option for r in inst.rules]]
     p = np.array([r.p for r in inst.rules], dtype=np.int64)
     q = np.array([r.q for r in inst.rules], dtype=np.int64)

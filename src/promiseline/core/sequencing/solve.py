@@ -16,6 +16,7 @@ from promiseline.core.arrays import I64
 from promiseline.core.sequencing import cpsat
 from promiseline.core.sequencing.instance import Instance, Score, score
 from promiseline.core.sequencing.search import search
+from promiseline.errors import InvalidRequestError
 
 PROVE_UP_TO = 40  # cars: CP-SAT proves the optimum of a day this small
 MOVES = 20_000_000  # tries per restart of the local search
@@ -45,12 +46,15 @@ def sequence(
     """The sequence with the fewest windows over capacity found in `seconds` (and, with
     `restarts`, in at most that many runs of the search: the same answer on any machine
     fast enough to finish them)."""
+    if not seconds > 0:
+        raise InvalidRequestError(f"a time limit must be above 0 s, got {seconds}")
     t0 = time.perf_counter()
     if inst.cars <= PROVE_UP_TO:
         s = cpsat.solve(inst, seconds=seconds, seed=seed)
-        return Sequenced(
-            inst.name, s.sequence, s.score, s.optimal, time.perf_counter() - t0, "cp-sat"
-        )
+        if s is not None:  # else the search below
+            return Sequenced(
+                inst.name, s.sequence, s.score, s.optimal, time.perf_counter() - t0, "cp-sat"
+            )
     best: tuple[int, I64] | None = None
     run = seed
     while True:

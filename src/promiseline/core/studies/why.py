@@ -73,26 +73,17 @@ def _use_before(plan: Plan, constraint: str, before: dt.date) -> dict[Group, int
     """Per group: how much of `constraint` (part units, line slots or mix room) its
     planned orders take on days before `before`."""
     kind, _, name = constraint.partition(":")
-    t = plan.table
+    t, cap, line = plan.table, plan.capacity, plan.placement.line
     built = (t["status"] == "planned").to_numpy() & (t["build_date"] < before).to_numpy()
-    if kind == "part":
-        per = {
-            (p.model, v.name): v.parts.get(name, 0)
-            for p in plan.scenario.products
-            for v in p.variants
-        }
-        keys = list(zip(t["model"].to_list(), t["variant"].to_list(), strict=True))
-        amount = np.array([per.get(k, 0) for k in keys], dtype=np.int64)
+    if kind == "part":  # units per order: its class's quantity of the part
+        amount = plan.classes.qty_dense[plan.order_cls, cap.part_names.index(name)]
     elif kind == "line":
-        amount = (t["line"] == name).fill_null(False).to_numpy().astype(np.int64)
+        amount = (line == cap.line_names.index(name)).astype(np.int64)
     elif kind == "mix":
-        cap = plan.capacity
         on = np.zeros(t.height, dtype=bool)
-        line = t["line"].to_list()
         for m, inst in enumerate(cap.mixes):
             if inst.name == name:
-                mine = plan.classes.mix_on[plan.order_cls, m]
-                on |= mine & np.array([x == cap.line_names[inst.line] for x in line])
+                on |= plan.classes.mix_on[plan.order_cls, m] & (line == inst.line)
         amount = on.astype(np.int64)
     else:
         return {}
@@ -105,7 +96,7 @@ def _use_before(plan: Plan, constraint: str, before: dt.date) -> dict[Group, int
 
 def _median_build(plan: Plan, g: Group) -> dt.date | None:
     t = plan.planned.filter((pl.col("model") == g[0]) & (pl.col("variant") == g[1]))
-    d = t["build_date"].sort().gather_every(1)
+    d = t["build_date"].sort()
     return None if not d.len() else d[d.len() // 2]
 
 
