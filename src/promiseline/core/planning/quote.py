@@ -201,8 +201,7 @@ def _quote(
     mkt = s.markets[int(mk[0])]
     floor = mkt.build_floor(model, variant)  # not built further ahead than needed
     floored = floor is not None and (floor - s.start).days > rel
-    if floor is not None and floored:
-        rel = (floor - s.start).days
+    rel = (floor - s.start).days if floor is not None and floored else rel
     out = run_kernel(
         np.zeros(1, np.int32), np.array([rel], np.int32), mk, state, cap, classes, book=book
     )

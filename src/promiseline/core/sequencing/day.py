@@ -179,7 +179,9 @@ def sequence_plan(
                 "day": day,
                 "cars": inst.cars,
                 "violations": done.result.score.total,
-                "empty_carriers": empty_carriers(inst, done.result.sequence),
+                "empty_carriers": (  # none where nothing is over capacity
+                    empty_carriers(inst, done.result.sequence) if done.result.score.total else 0
+                ),
                 "seconds": round(done.result.seconds, 4),
             }
         )
