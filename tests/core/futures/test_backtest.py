@@ -267,3 +267,42 @@ def test_naive_baseline_by_hand() -> None:
     errors[ERR_SPAN + 3] = 1
     assert naive_baseline(errors) == (1.0, pytest.approx(4.0))
     assert naive_baseline(np.zeros_like(errors)) is None
+
+
+def test_a_surge_is_told_from_simulations_that_know_most_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The service simulates again as soon as the book changed; the backtest does once the
+    orders taken since its last simulation are a quarter of the queue it knew, or it is a
+    week old: a surge of a day is told in steps, and a month without a replay is told from
+    simulations a week old at most."""
+    import promiseline.core.futures.backtest as bt
+
+    seen: list[int] = []
+    real = bt.simulate
+
+    def counted(scenario: Scenario, book: Any, **kw: Any) -> Any:
+        seen.append(len(book))
+        return real(scenario, book, **kw)
+
+    monkeypatch.setattr(bt, "simulate", counted)
+    s = whole_day_scenario(NOISE)
+    rng = np.random.default_rng(3)
+    n = 600
+    hours = np.sort(np.concatenate([rng.integers(-48, 0, 100), rng.integers(30, 42, n - 100)]))
+    book = orders(n, 3).with_columns(
+        pl.Series(
+            "locked_at",
+            [
+                (dt.datetime.combine(START, dt.time()) + dt.timedelta(hours=int(h))).isoformat()
+                for h in hours
+            ],
+        )
+    )
+    out = backtest(s, book, futures=4, every_days=28, span_days=28).to_json()
+    assert out["first_promises_at_lock"] >= 450
+    # one replay; the surge of day 1 (500 orders on 100 known) in steps of a quarter of
+    # the queue known, each simulation knowing more of it
+    assert len(seen) >= 4
+    assert seen == sorted(seen)
+    assert seen[-1] > 2 * seen[0]

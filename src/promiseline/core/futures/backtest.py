@@ -74,7 +74,7 @@ from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.model.scenario import RampSlip, Scenario, Shutdown, Spread, Uncertainty
 from promiseline.core.model.window import NOMINAL
-from promiseline.core.planning.plan import ACTIVE, FROZEN, sailing_ids
+from promiseline.core.planning.plan import ACTIVE, FROZEN, Plan, sailing_ids
 from promiseline.core.planning.planner import plan
 from promiseline.errors import InvalidRequestError
 
@@ -454,25 +454,103 @@ def _replay_day(
     return sim
 
 
+GROWTH = 0.25  # a new simulation once the orders taken since the last are this share of
+# the queue it knew (the service simulates again as soon as the book changed: a surge's
+# orders are planned behind a queue a few minutes old, not a month old)
+STALE_DAYS = 7  # and once the last is a week old (its stretches move with the calendar:
+# ramp-ups, shutdowns and outages fall on days, not on days ahead)
+
+
+@dataclass(slots=True)
+class _Teller:
+    """What tells a window at lock: the latest simulation's queue spread, and how many
+    orders came since (a window borrowed for an order far behind the queue a simulation
+    knew is stretched from its last stretch, and the demo's launch-day surge, taken after
+    the morning's simulation, came weeks before such windows)."""
+
+    futures: int
+    seed: int
+    runner: Runner | None
+    chunks: int
+    spread: QueueSpread = field(default_factory=lambda: QueueSpread({}))
+    queued: int = 0  # orders the last simulation planned by the rule
+    since: int = 0  # orders taken since
+    day: int = 0  # the day of the last simulation
+
+    def simulated(self, sim: Simulation, day: int) -> None:
+        self.day = day
+        self.spread = QueueSpread.of(sim)
+        self.queued = int((sim.base.group == ACTIVE).sum())
+        self.since = 0
+
+    def room(self) -> int:
+        """Orders that may still be taken before the next simulation."""
+        return max(1, int(GROWTH * max(self.queued, 1)) - self.since)
+
+    def stale(self, day: int) -> bool:
+        return self.since >= GROWTH * max(self.queued, 1) or (
+            self.since > 0 and day - self.day >= STALE_DAYS
+        )
+
+
 def _told_at_lock(
-    ledger: _Ledger, reality: Reality, planner: Scenario, spread: QueueSpread, day: int
+    ledger: _Ledger, reality: Reality, planner: Scenario, teller: _Teller, day: int
 ) -> None:
     """The window each order locking on `day` is told at its lock, as the service tells
-    it: the plan of what is known that morning (the service re-plans on every change)
-    with the order booked at the back of its queue in lock order (what `Booking.book`
-    gives: the slot a full re-plan gives, so the day's locks are planned in one go), its
-    window the spread of the last simulation's windows around its place
-    (`new_order_window`), else the plan's stand-in."""
+    it: the plan of what is known then (the service re-plans on every change) with the
+    order booked at the back of its queue in lock order (what `Booking.book` gives: the
+    slot a full re-plan gives), its window the spread of the latest simulation's windows
+    around its place (`new_order_window`), else the plan's stand-in. The service
+    simulates again whenever the book changed; here once the orders taken since are
+    `GROWTH` of the queue (a surge's day is told in a few steps, not from the morning's
+    simulation) or the last simulation is `STALE_DAYS` old."""
     r = reality
     new = np.flatnonzero((r.locked == day) & (ledger.first_day < 0))
     if not len(new):
         return
+    new = new[np.argsort(r.book["locked_at"].to_numpy()[new], kind="stable")]
     scenario, known = known_on(planner, reality, day)
-    fresh = r.book[pl.Series(new)].with_columns(
-        pl.lit(Status.LOCKED.value).alias("status"),
-        *(pl.lit(None, dtype=known.schema[c]).alias(c) for c in known.columns[8:]),
+    fresh = (
+        r.book[pl.Series(new)]
+        .with_columns(
+            pl.lit(Status.LOCKED.value).alias("status"),
+            *(pl.lit(None, dtype=known.schema[c]).alias(c) for c in known.columns[8:]),
+        )
+        .select(known.columns)
     )
-    p = plan(scenario, order_book(pl.concat([known, fresh.select(known.columns)]), scenario))
+    lo = 0
+    while lo < len(new):
+        if teller.stale(day):
+            book = pl.concat([known, fresh[:lo]])
+            seed = int(np.random.SeedSequence([teller.seed, day, lo]).generate_state(1)[0])
+            teller.simulated(
+                simulate(
+                    scenario,
+                    book,
+                    futures=teller.futures,
+                    seed=seed,
+                    runner=teller.runner,
+                    chunks=teller.chunks,
+                ),
+                day,
+            )
+        hi = min(len(new), lo + teller.room())
+        p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
+        _tell(ledger, reality, teller.spread, day, new[lo:hi], fresh[lo:hi], p)
+        teller.since += hi - lo
+        lo = hi
+
+
+def _tell(
+    ledger: _Ledger,
+    r: Reality,
+    spread: QueueSpread,
+    day: int,
+    new: npt.NDArray[np.int64],
+    fresh: pl.DataFrame,
+    p: Plan,
+) -> None:
+    """Tell these new orders their windows from the plan `p` that holds them."""
     got = (
         fresh.select("order_id")
         .with_columns(pl.Series("g", new))
@@ -514,8 +592,8 @@ def _told_at_lock(
         return
     g, model_q = np.array(gs), np.array(qs, dtype=np.int64)
     model_prob, plan_day = np.array(probs), np.array(plans, dtype=np.int64)
-    q, prob = ledger.to_tell(day, g, model_q, model_prob, reality)
-    ledger.told_now(g, q, prob, plan_day, day, reality, (model_q, model_prob))
+    q, prob = ledger.to_tell(day, g, model_q, model_prob, r)
+    ledger.told_now(g, q, prob, plan_day, day, r, (model_q, model_prob))
     ledger.first_day[g] = day
     ledger.first[g] = q
     ledger.first_prob[g] = prob
@@ -795,6 +873,7 @@ def backtest(
             ledger = _Ledger(
                 reality.book.height, -(-span_days // (7 * TOLD_WEEKS)), days[0], recalibrate
             )
+            teller = _Teller(futures, seed, runner, chunks)
             for k, day in enumerate(days):
                 scenario, book = known_on(planner, reality, day)
                 say(
@@ -815,10 +894,11 @@ def backtest(
                         runner,
                         chunks,
                     )
-                    end = days[k + 1] if k + 1 < len(days) else span_days
-                    spread = QueueSpread.of(sim)
+                    end = days[k + 1] if k + 1 < len(days) else first + span_days
+                    teller.simulated(sim, day)
+                    teller.seed = mc_seed
                     for d in range(day, end):
-                        _told_at_lock(ledger, reality, planner, spread, d)
+                        _told_at_lock(ledger, reality, planner, teller, d)
             ledgers.append(ledger)
             delivered.append(reality.delivered)
             realized.append(reality.delivery)
