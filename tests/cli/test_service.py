@@ -41,8 +41,8 @@ def test_export_is_the_old_name_of_dump(tmp_path: Path, capsys, monkeypatch) -> 
     run(capsys, monkeypatch, "dump", str(tmp_path / "new.csv"), "--db", db)
     assert (tmp_path / "old.csv").read_bytes() == (tmp_path / "new.csv").read_bytes()
     _, listed, _ = run(capsys, monkeypatch, "--help")
-    assert "│ dump " in listed  # a command in the list
-    assert "│ export " not in listed
+    assert "\n  dump " in listed  # a command in the list
+    assert "\n  export " not in listed
 
 
 @pytest.mark.parametrize(

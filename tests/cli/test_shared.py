@@ -162,3 +162,33 @@ def test_debug_shows_the_traceback_of_an_unexpected_error(capsys, monkeypatch) -
     assert "Traceback" in err
     assert 'raise RuntimeError("boom")' in err
     assert err.rstrip().splitlines()[-1] == "error: RuntimeError: boom"
+
+
+def test_help_and_tables_are_whole_at_80_columns(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """At 80 columns nothing is cut: `serve --help` (its widest options were two-name
+    flags and a default URL, cut with an ellipsis) and a table too wide for the terminal,
+    which is stacked row by row with every name, figure and date whole."""
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from promiseline.cli import app
+    from promiseline.cli.shared import table
+
+    monkeypatch.setenv("COLUMNS", "80")
+    helped = CliRunner().invoke(app, ["serve", "--help"])
+    assert helped.exit_code == 0
+    assert "…" not in helped.output
+    assert "sqlite:///promiseline.db" in helped.output
+    rows = [
+        ("tianjin-zeebrugge-no", "2027-01-04", "2027-02-01", "2,671", "3,000", "89%"),
+        ("homologation-slip", "2027-09-20", "2027-10-04", "6,519", "12,000", "54%"),
+    ]
+    cols = ("lane", "first sailing", "last sailing", "loaded", "seats", "used")
+    for width in (60, 80, 200):
+        con = Console(width=width, record=True)
+        con.print(table("Sailings", cols, rows))
+        text = con.export_text()
+        assert "…" not in text
+        assert all(len(line) <= width for line in text.splitlines())
+        words = set(text.replace("│", " ").replace("·", " ").split())
+        assert all(v in words for r in rows for v in r), text

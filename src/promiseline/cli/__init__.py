@@ -21,6 +21,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's help: wraps between words at any width (rich's
+    # option tables cut option names, defaults and variables at 80 columns)
 )
 for group in (planning, service, futures, studies):  # in this order in --help
     app.registered_commands.extend(group.commands.registered_commands)

@@ -74,11 +74,19 @@ def serve(
         ),
     ] = 200,
     public_backlog: Annotated[
-        bool, typer.Option(help="Show queue positions and plan sizes to anonymous callers.")
+        bool,
+        typer.Option(
+            "--public-backlog", help="Show queue positions and plan sizes to anonymous callers."
+        ),
     ] = False,
-    public_metrics: Annotated[bool, typer.Option(help="Serve /metrics without a key.")] = False,
+    public_metrics: Annotated[
+        bool, typer.Option("--public-metrics", help="Serve /metrics without a key.")
+    ] = False,
     access_log: Annotated[
-        bool, typer.Option(help="Log one line per request (tokens, link codes and keys redacted).")
+        bool,
+        typer.Option(
+            "--access-log", help="Log one line per request (tokens, link codes and keys redacted)."
+        ),
     ] = False,
     as_of: Annotated[
         str | None,

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import polars as pl
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.padding import Padding
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from promiseline import api
 from promiseline.errors import PromiselineError
@@ -62,8 +64,15 @@ AcceptRejected = Annotated[
         help="Exit 0 even if rows of the order book were rejected (they are listed all the same).",
     ),
 ]
-DbOpt = Annotated[
-    str, typer.Option("--db", help="Database URL: sqlite:///FILE or postgresql://...")
+DbOpt = Annotated[  # every use defaults to sqlite:///promiseline.db (said in words: a
+    # shown default is one token, cut at 80 columns)
+    str,
+    typer.Option(
+        "--db",
+        help="Database URL: sqlite:///FILE or postgresql://... (sqlite:///promiseline.db "
+        "if not given).",
+        show_default=False,
+    ),
 ]
 
 Say = Callable[[str], None]
@@ -223,19 +232,62 @@ def print_paths(paths: dict[str, Path]) -> None:
     out.print("Wrote " + ", ".join(str(p) for p in paths.values()))
 
 
+class Fitted:
+    """A table that never cuts a name, a figure or a date: drawn as a table where its
+    widest cells fit the terminal (a header may wrap between words), else each row
+    stacked as `column value` pairs that wrap between words (an 80-column terminal cut
+    the export tables to `tianjin-…` and `202…`)."""
+
+    def __init__(
+        self, title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], left: int
+    ) -> None:
+        self.title, self.columns, self.left = title, list(columns), left
+        self.rows = [list(r) for r in rows]
+
+    def widths(self) -> list[int]:
+        """Per column: its widest cell, or its header's longest word."""
+        return [
+            max(
+                [max((len(w) for w in col.split()), default=0)]
+                + [Text.from_markup(r[i]).cell_len for r in self.rows]
+            )
+            for i, col in enumerate(self.columns)
+        ]
+
+    def table(self) -> Table:
+        t = Table(title=self.title, title_justify="left", min_width=len(self.title))
+        for i, (col, w) in enumerate(zip(self.columns, self.widths(), strict=True)):
+            t.add_column(
+                col, justify="left" if i < self.left else "right", min_width=w, overflow="fold"
+            )
+        for row in self.rows:
+            t.add_row(*row)
+        return t
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        widths = self.widths()
+        if sum(widths) + 3 * len(widths) + 1 <= options.max_width:
+            yield self.table()
+            return
+        yield Text(self.title, style="italic")
+        for row in self.rows:
+            head = Text.from_markup(row[0], style="bold")
+            pairs = [
+                Text.assemble((f"{col} ", "dim"), Text.from_markup(v))
+                for col, v in zip(self.columns[1:], row[1:], strict=True)
+                if v
+            ]
+            yield Padding(Text(" · ").join([head, *pairs]), (0, 0, 0, 2))
+
+
 def table(
     title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1
-) -> Table:
-    """A rich table: the first `left` columns left-aligned, the rest (figures) right."""
-    t = Table(title=title, title_justify="left", min_width=len(title))  # title on one line
-    for i, col in enumerate(columns):
-        t.add_column(col, justify="left" if i < left else "right")
-    for row in rows:
-        t.add_row(*row)
-    return t
+) -> Fitted:
+    """A table: the first `left` columns left-aligned, the rest (figures) right."""
+    return Fitted(title, columns, rows, left)
 
 
-def frame_table(title: str, df: pl.DataFrame) -> Table:
+def frame_table(title: str, df: pl.DataFrame) -> Fitted:
     """A polars frame as a table, text columns first."""
     left = sum(1 for c in df.columns if not df.schema[c].is_numeric())
     return table(title, df.columns, ([cell(v) for v in row] for row in df.iter_rows()), left)
