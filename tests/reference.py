@@ -365,7 +365,10 @@ def reference_plan(s: Scenario, orders: pl.DataFrame) -> dict[str, Row]:
         d = (o["build_date"] - s.start).days
         ref.book(o["model"], o["variant"], opts, line_index[o["line"]], d)  # kept even unshipped
         if ref.export(o["market"]):
-            sailing = seat(o) if o.get("sailing_id") else ref.sailing(o["market"], d)
+            if not s.start <= o["build_date"] < s.end:  # outside the horizon: takes nothing
+                sailing = None
+            else:
+                sailing = seat(o) if o.get("sailing_id") else ref.sailing(o["market"], d)
             if sailing is None:  # built on its frozen day all the same, never shipped
                 out[o["order_id"]] = Row("unplanned", o["line"], o["build_date"], None, "", None)
                 continue

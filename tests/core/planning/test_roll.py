@@ -10,11 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promiseline.core.model.orders import validate_orders
+from promiseline.core.model.orders import OrderBook, validate_orders
+from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.planner import plan
 from promiseline.core.planning.roll import roll
 from promiseline.errors import PromiselineError
 from tests.conftest import examples
+from tests.core.planning import test_sea as sea
 from tests.strategies import order_tables, scenarios
 
 SETTINGS = settings(
@@ -103,3 +105,39 @@ def test_a_book_does_not_roll_back(tiny, tiny_orders) -> None:  # type: ignore[n
     )
     with pytest.raises(PromiselineError, match="rolls forward only"):
         roll(p, tiny.start)
+
+
+def _sea_book(s: Scenario, o0: dict[str, str], sailing: str) -> OrderBook:
+    """o0 as given (scheduled on l1, naming `sailing` if any), then o1 locked for EX."""
+    raw = sea.raw(o0, {}).with_columns(pl.Series("sailing_id", [sailing or None, None]))
+    book = validate_orders(raw, s)
+    assert not book.rejected, book.rejected
+    return book
+
+
+def test_a_frozen_order_dated_before_the_start_takes_no_seat() -> None:
+    """Without as_of a scheduled order dated before the start keeps its date and takes
+    nothing (SCENARIO.md): no seat either. It took the first sailing, and once rolled (then
+    history outside the horizon, taking nothing) gave it back: o1's promise moved."""
+    s = sea.scenario(frozen_days=2)
+    before = sea.day(-1).isoformat()
+    p = plan(s, _sea_book(s, {"status": "scheduled", "line": "l1", "build_date": before}, ""))
+    assert p.order("o0")["sailing_id"] is None
+    assert p.order("o1")["sailing_id"] == f"lane-a:{sea.day(3)}"
+    after = roll(p, s.start)
+    assert plan(after.scenario, after.book).order("o1")["sailing_id"] == f"lane-a:{sea.day(3)}"
+
+
+def test_a_frozen_order_naming_a_sailing_outside_the_horizon_keeps_the_name() -> None:
+    """A frozen export order whose named sailing departs outside the horizon holds no seat;
+    rolled, it keeps the name (the plan's own sailing is none, and without a name it
+    would take a seat by the export rule: o1's)."""
+    s = sea.scenario(frozen_days=2)
+    named = f"lane-a:{sea.day(-4)}"
+    o0 = {"status": "scheduled", "line": "l1", "build_date": sea.day(0).isoformat()}
+    p = plan(s, _sea_book(s, o0, named))
+    assert p.order("o0")["sailing_id"] is None
+    rolled = roll(p, s.start)
+    assert rolled.book.table.filter(pl.col("order_id") == "o0")["sailing_id"].item() == named
+    again = plan(rolled.scenario, rolled.book)
+    assert promises(again.table) == promises(p.table)

@@ -187,11 +187,8 @@ def plan(
     frozen = scheduled & (pl.col("build_date") < frozen_end)
     if scenario.as_of is not None:  # before it, a scheduled order not built is overdue
         frozen = frozen & (pl.col("build_date") >= now)
-    history = (
-        pl.col("status").is_in(HISTORY_STATUSES)
-        & pl.col("line").is_not_null()
-        & pl.col("build_date").is_between(scenario.start, scenario.end, closed="left")
-    )
+    inside = pl.col("build_date").is_between(scenario.start, scenario.end, closed="left")
+    history = pl.col("status").is_in(HISTORY_STATUSES) & pl.col("line").is_not_null() & inside
     group = (
         pl.when(history)
         .then(HISTORY)
@@ -222,7 +219,9 @@ def plan(
         .alias("rel"),
         pl.col("line").replace_strict(line_index, default=-1, return_dtype=pl.Int32),
         _day_index("build_date", scenario.start).fill_null(-1).alias("fixed_day"),
-        pl.when(pl.col("sailing_id").is_null())
+        pl.when(frozen & ~inside)  # dated outside the horizon: keeps its date, takes nothing
+        .then(kernel.NO_SAILING)
+        .when(pl.col("sailing_id").is_null())
         .then(pl.when(history).then(kernel.NO_SAILING).otherwise(kernel.CHOOSE))
         .otherwise(
             pl.col("sailing_id").replace_strict(

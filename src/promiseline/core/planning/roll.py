@@ -54,6 +54,7 @@ def roll(plan: Plan, to: dt.date) -> Rolled:
             "order_id": t["order_id"],
             "took": took,
             "queued": pl.Series((plan.group == FROZEN) | (plan.group == ACTIVE)),
+            "frozen": pl.Series(plan.group == FROZEN),
             "p_line": t["line"],
             "p_build": t["build_date"],
             "p_sailing": t["sailing_id"],
@@ -93,7 +94,9 @@ def roll(plan: Plan, to: dt.date) -> Rolled:
         .alias("status"),
         pl.when(moved).then(pl.col("p_line")).otherwise(pl.col("line")).alias("line"),
         pl.when(moved).then(pl.col("p_build")).otherwise(pl.col("build_date")).alias("build_date"),
-        pl.when(moved)
+        # a frozen order the plan shipped on no sailing keeps the one it named (one that
+        # departs outside the horizon holds no seat, and without a name it would take one)
+        pl.when(moved & ~(pl.col("frozen").fill_null(False) & pl.col("p_sailing").is_null()))
         .then(pl.col("p_sailing"))
         .otherwise(pl.col("sailing_id"))
         .alias("sailing_id"),
