@@ -165,3 +165,21 @@ def test_bucket_position_in_months() -> None:
     """A month's share gone counts its own length (February's 28 days)."""
     starts = [dt.date(2025, 1, 1), dt.date(2025, 2, 1)]
     assert _bucket_x(starts, dt.date(2025, 2, 15), _month) == pytest.approx(0.5 + 14 / 28)
+
+
+def test_every_month_shows_a_gap_as_zeros() -> None:
+    """export.png's month axis is categorical: the months without deliveries are rows of
+    zeros, so October 2026 to February 2027 is not drawn as next to each other."""
+    import polars as pl
+
+    from promiseline.charts import every_month
+
+    grid = pl.DataFrame({"month": ["2027-02", "2026-10"], "DE": [5, 3], "NO": [1, 0]})
+    assert every_month(grid).rows() == [
+        ("2026-10", 3, 0),
+        ("2026-11", 0, 0),
+        ("2026-12", 0, 0),
+        ("2027-01", 0, 0),
+        ("2027-02", 5, 1),
+    ]
+    assert every_month(grid.head(0)).height == 0

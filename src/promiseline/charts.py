@@ -180,17 +180,16 @@ def _utilization_figure(ov: Overview, day: dt.date) -> Any:
 
 def _binding_figure(ov: Overview, day: dt.date) -> Any:
     fig, ax = _plt().subplots(figsize=(10, 4))
-    bind = ov.binding.with_columns(kind=pl.col("constraint").str.split(":").list.first())
-    bind = bind.group_by("week", "kind").agg(pl.col("orders").sum()).sort("week")
-    for kind in sorted(bind["kind"].unique().to_list()):
-        k = bind.filter(pl.col("kind") == kind)
+    held = ov.held()
+    for kind in sorted(held["kind"].unique().to_list()):
+        k = held.filter(pl.col("kind") == kind)
         ax.plot(k["week"].to_numpy(), k["orders"].to_numpy(), label=kind)
     _mark_as_of(ax, _date_x(day), day)
-    ax.set(title=f"Orders held back, by constraint and build week, {as_of_text(day)}")
+    ax.set(title=f"Orders held back, by kind of constraint and build week, {as_of_text(day)}")
     ax.set(ylabel="orders")
     _thousands(ax)
-    if bind.height:
-        ax.legend()
+    if held.height:  # beside the chart, not over its data
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     return fig
 
 
@@ -204,7 +203,7 @@ def export_figure(plan: Plan) -> Any:
     fig, (ax1, ax2, ax3) = _plt().subplots(3, 1, figsize=(10, 11))
     fig.suptitle(f"Export by sea, {as_of_text(day)}")
     months = deliveries_by_month(plan)
-    grid = months.pivot(on="market", index="month", values="cars").sort("month").fill_null(0)
+    grid = every_month(months.pivot(on="market", index="month", values="cars"))
     bottom = np.zeros(grid.height)
     for market in [m.name for m in plan.scenario.markets if m.name in grid.columns]:
         cars = grid[market].to_numpy()
@@ -243,6 +242,18 @@ def export_figure(plan: Plan) -> Any:
     _thousands(ax3)
     _legend(ax3)
     return fig
+
+
+def every_month(grid: pl.DataFrame) -> pl.DataFrame:
+    """Rows per `month` (YYYY-MM) from the first to the last, sorted, a month without
+    any as zeros: a categorical axis then shows a gap (the demo's export deliveries
+    stop in October 2026 and start again in February 2027)."""
+    if not grid.height:
+        return grid
+    grid = grid.sort("month")
+    first, last = (dt.date.fromisoformat(f"{grid['month'][i]}-01") for i in (0, -1))
+    every = pl.date_range(first, last, "1mo", eager=True).dt.strftime("%Y-%m").alias("month")
+    return every.to_frame().join(grid, on="month", how="left").fill_null(0)
 
 
 def export_chart(plan: Plan, path: Path) -> Path:
@@ -306,14 +317,21 @@ def compare_figure(comparison: Comparison) -> Any:
     for i, name in enumerate(comparison.names):
         ax1.bar(x + i * width, _p90(waits, name), width, label=name)
         b = _compared_backlog(comparison, i)
-        ax2.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), label=name)
+        # the base wide and pale, what-ifs dashed on it: one equal to the base hides nothing
+        style = {"linewidth": 4, "alpha": 0.45} if i == 0 else {"linestyle": DASHES[i % 4]}
+        ax2.plot(b["date"].to_numpy(), b["backlog"].to_numpy(), label=name, **style)
     ax1.set_xticks(x + width * (len(comparison.names) - 1) / 2, labels, rotation=30, ha="right")
     ax1.set(title="P90 wait from lock to delivery", ylabel="days")
     ax1.legend()
     _mark_as_of(ax2, _date_x(day), day)
     ax2.set(title="Orders waiting to be built", ylabel="orders")
+    _thousands(ax1)
+    _thousands(ax2)
     ax2.legend()
     return fig
+
+
+DASHES = ("-", "--", "-.", ":")
 
 
 def _p90(waits: pl.DataFrame, name: str) -> np.ndarray:
@@ -351,10 +369,12 @@ def compare_charts(comparison: Comparison, out: Path) -> dict[str, Path]:
     for i, name in enumerate(comparison.names):
         bar_fig.add_bar(x=labels, y=_p90(waits, name).tolist(), name=name)
         b = _compared_backlog(comparison, i)
-        line_fig.add_scatter(x=b["date"].to_list(), y=b["backlog"].to_list(), name=name)
+        line = {"width": 6, "color": "rgba(31,111,235,0.4)"} if i == 0 else {"dash": "dash"}
+        line_fig.add_scatter(x=b["date"].to_list(), y=b["backlog"].to_list(), name=name, line=line)
     png = _save(compare_figure(comparison), out / "compare.png")
     bar_fig.update_layout(title=f"P90 wait (days), {as_of_text(day)}", barmode="group")
     line_fig.update_layout(title=f"Orders waiting to be built, {as_of_text(day)}")
+    line_fig.update_yaxes(tickformat=",")
     _plotly_as_of(line_fig, day)
     title = f"promiseline: what-if comparison, {as_of_text(day)}"
     html = _html([bar_fig, line_fig], out / "compare.html", title)

@@ -61,3 +61,18 @@ def test_the_report_says_and_marks_the_plans_day() -> None:
     assert "function asOfLine" in page
     marked = re.findall(r'<th class="num asof-week"[^>]*>([^<]*)</th>', page)
     assert marked == ["25-01-06"]
+
+
+def test_the_report_of_an_export_plan_has_no_dangling_download_labels() -> None:
+    """report.html has no downloads (it is one file): no 'Port yards:' with nothing after
+    it, and its lanes table and yard peaks are there."""
+    from tests.core.planning.test_sea import orders
+    from tests.core.readout.test_export_outlook import book, export_scenario
+
+    s = export_scenario()
+    plan = api.plan(s, orders(s, *book().iter_rows(named=True)).table)
+    page = report_html(api.overview(plan))
+    assert "Export by sea" in page
+    assert "Port yards" not in page
+    assert "Download" not in page
+    assert re.search(r"Most cars waiting at a port:\s*tianjin \d", page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter, defaultdict
 
@@ -32,8 +33,11 @@ def test_tables_equal_the_plan_counted_by_hand(tiny: Scenario, tiny_orders: pl.D
     assert ov.end == last_build + dt.timedelta(days=MARGIN_DAYS)
     assert ov.backlog["date"].max() == ov.end
     shown = [d for d in days if d["date"] <= ov.end]
+    months_end = max(ov.end, max(o["delivery_date"] for o in planned))  # to the last delivery
     built, cap = Counter[dt.date](), Counter[dt.date]()
-    for d in shown:
+    for d in days:
+        if d["date"] > months_end:
+            continue
         built[month(d["date"])] += d["built"]
         cap[month(d["date"])] += d["capacity"]
     delivered = Counter(month(o["delivery_date"]) for o in planned)
@@ -86,3 +90,56 @@ def test_axes_end_where_the_demo_ends_not_at_the_horizon() -> None:
     assert {"backlog_p10", "backlog_p50", "backlog_p90"} <= set(ov.backlog.columns)
     j = ov.to_json()
     assert j["backlog"][0]["date"] == s.start.isoformat()
+
+
+def test_months_run_to_the_last_delivery_by_sea() -> None:
+    """Export cars arrive a month after their last build: the months chart runs to the
+    month of the last delivery (it stopped at the last build, so the demo's 2027 export
+    deliveries were missing under a headline 'last delivery April 2027')."""
+    from tests.core.planning.test_sea import orders
+    from tests.core.readout.test_export_outlook import book, export_scenario
+
+    s = export_scenario()
+    plan = api.plan(s, orders(s, *book().iter_rows(named=True)).table)
+    ov = overview(plan)
+    last = plan.planned["delivery_date"].max()
+    assert isinstance(last, dt.date)
+    assert last > ov.end  # by sea, after the last build and its margin
+    assert ov.months["month"].max() == month(last)
+    assert ov.months["delivered"].sum() == plan.planned.height
+
+
+def test_held_back_is_every_week_by_kind_of_constraint(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """What the binding charts draw: per build week and kind of constraint (the name
+    before its colon) the orders held back, every week from the first to the last, a
+    week without any a zero (a line was drawn across a shutdown's weeks)."""
+    ov = overview(api.plan(tiny, tiny_orders))
+    held = ov.held()
+    want = Counter[tuple[dt.date, str]]()
+    for r in ov.binding.iter_rows(named=True):
+        want[r["week"], r["constraint"].split(":")[0]] += r["orders"]
+    kinds = {k for _, k in want}
+    first, last = min(w for w, _ in want), max(w for w, _ in want)
+    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    assert held.rows() == [(w, k, want[w, k]) for w in weeks for k in sorted(kinds)]
+    a = first
+    thin = dataclasses.replace(
+        ov,
+        binding=pl.DataFrame(
+            {
+                "week": [a, a + dt.timedelta(weeks=2)],
+                "constraint": ["line:l1", "part:pack"],
+                "orders": [3, 4],
+            }
+        ),
+    )
+    assert thin.held().rows() == [
+        (a, "line", 3),
+        (a, "part", 0),
+        (a + dt.timedelta(weeks=1), "line", 0),
+        (a + dt.timedelta(weeks=1), "part", 0),
+        (a + dt.timedelta(weeks=2), "line", 0),
+        (a + dt.timedelta(weeks=2), "part", 4),
+    ]

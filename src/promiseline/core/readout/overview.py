@@ -54,10 +54,34 @@ class Overview:
             "months": rows(self.months),
             "waits": {k: rows(v) for k, v in self.waits.items()},
             "binding": rows(self.binding),
+            "held": rows(self.held()),
             "utilization": rows(self.utilization),
             "lanes": rows(self.lanes),
             "yard": rows(self.yard),
         }
+
+    def held(self) -> pl.DataFrame:
+        """Orders held back per build week and kind of constraint (`line`, `part`, `mix`,
+        `gate`, `sailing`, ...: the name before its colon), every week from the first to
+        the last, a week without any as 0: what the charts draw (one line per constraint
+        was 13 lines in repeated colours, and a week with none, a shutdown, was a line
+        drawn across it)."""
+        kinds = self.binding.group_by(
+            "week", kind=pl.col("constraint").str.split(":").list.first()
+        ).agg(pl.col("orders").sum())
+        if not kinds.height:
+            return kinds.sort("week", "kind")
+        first, last = kinds["week"].min(), kinds["week"].max()
+        assert isinstance(first, dt.date)
+        assert isinstance(last, dt.date)
+        weeks = pl.date_range(first, last, "1w", eager=True).alias("week")
+        return (
+            weeks.to_frame()
+            .join(kinds.select("kind").unique(), how="cross")
+            .join(kinds, on=["week", "kind"], how="left")
+            .with_columns(pl.col("orders").fill_null(0))
+            .sort("week", "kind")
+        )
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """Every table by name, for downloads."""
@@ -97,8 +121,11 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     shown = pl.col("date") <= end
     week = pl.col("date").dt.truncate("1w").alias("week")
     month = pl.col("date").dt.truncate("1mo").alias("month")
+    # months run to the last delivery: export cars arrive months after the last build
+    last_delivery = planned["delivery_date"].max()
+    months_end = max(end, last_delivery) if isinstance(last_delivery, dt.date) else end
     months = (
-        line_days.filter(shown)
+        line_days.filter(pl.col("date") <= months_end)
         .group_by(month)
         .agg(pl.col("built").sum(), pl.col("capacity").sum())
         .join(
@@ -109,7 +136,7 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
             how="full",
             coalesce=True,
         )
-        .filter(pl.col("month") <= end)
+        .filter(pl.col("month") <= months_end)
         .fill_null(0)
         .sort("month")
     )

@@ -80,9 +80,10 @@
         { label: "delivered", stroke: palette[1], width: 2, value: (u, v) => fmt(v) }],
     }, [m.map((r) => day(r.month)), m.map((r) => r.capacity), m.map((r) => r.built), m.map((r) => r.delivered)]);
 
-    const weeks = [...new Set(ov.binding.map((r) => r.week))].sort();
-    const names = [...new Set(ov.binding.map((r) => r.constraint))].sort();
-    const cell = new Map(ov.binding.map((r) => [r.week + "|" + r.constraint, r.orders]));
+    const held = ov.held; // per week and kind of constraint, every week (zeros included)
+    const weeks = [...new Set(held.map((r) => r.week))].sort();
+    const names = [...new Set(held.map((r) => r.kind))].sort();
+    const cell = new Map(held.map((r) => [r.week + "|" + r.kind, r.orders]));
     draw("chart-binding", {
       scales: { x: { time: true } },
       series: [{}].concat(names.map((n, i) => ({ label: n, stroke: palette[i % palette.length], value: (u, v) => fmt(v) }))),
