@@ -96,3 +96,53 @@ def test_why_in_chinese_names_gates_and_sailings() -> None:
     assert "认证" in why(e("gate:DE"), "zh-CN")
     assert "船期" in why(e("sailing:tianjin-hamburg"), "zh-CN")
     assert "没有受到任何限制" in why(e(""), "zh-CN")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "",
+        "line:p2-final",
+        "part:pack-lfp-96a",
+        "mix:yu7-max-share",
+        "shutdown",
+        "market:CN-east",
+        "gate:DE",
+        "sailing:tianjin-bremerhaven",
+        "ahead:NO",
+    ],
+)
+def test_why_speaks_to_a_customer(bound: str, lang: str) -> None:
+    """A customer reads what held the car back in words a customer uses, in either
+    language: no line, plant, part, limit, market or lane names (it said 'line
+    p2-final, plant phase-2-majuqiao'); the days and the cars ahead are there."""
+    import datetime as dt
+
+    from promiseline.core.readout.explain import Explanation
+    from promiseline.web.i18n import why
+
+    text = why(
+        Explanation(
+            order_id="o1",
+            status="planned",
+            queue_position=12_345,
+            model_queue_position=678,
+            plant="phase-2-majuqiao",
+            line="p2-final",
+            earliest_day=dt.date(2026, 1, 5),
+            build_date=dt.date(2026, 3, 2),
+            delivery_date=dt.date(2026, 3, 9),
+            wait_days=63,
+            bound_by=bound,
+            blocked_day=dt.date(2026, 1, 5),
+            ahead_same_constraint=4_321,
+            detail="",
+        ),
+        lang,
+    )
+    for jargon in ("p2-final", "phase-2", "pack-", "yu7-max", "CN-east", "tianjin", "o1"):
+        assert jargon not in text, text
+    assert "12,345" in text
+    if bound.split(":")[0] in ("line", "part", "mix"):
+        assert "4,321" in text, text

@@ -76,3 +76,24 @@ def test_the_report_of_an_export_plan_has_no_dangling_download_labels() -> None:
     assert "Port yards" not in page
     assert "Download" not in page
     assert re.search(r"Most cars waiting at a port:\s*tianjin \d", page)
+
+
+def test_a_table_cell_reads_as_a_planner_reads_it() -> None:
+    """Whole days without '.0', months as YYYY-MM, thousands; a date elsewhere whole."""
+    import polars as pl
+
+    from promiseline.web.templating import env
+
+    frame = env.from_string('{% from "macros.html" import frame %}{{ frame(df) }}')
+    df = pl.DataFrame(
+        {
+            "month": [dt.date(2025, 6, 1)],
+            "build_date": [dt.date(2025, 6, 1)],
+            "P90 wait": [130.0],
+            "median": [12.5],
+            "orders": [1234567],
+        }
+    )
+    page = frame.render(df=df)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", page)
+    assert cells == ["2025-06", "2025-06-01", "130", "12.5", "1,234,567"]

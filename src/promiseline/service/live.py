@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from promiseline import api
@@ -370,8 +371,8 @@ class LivePlan:
         overdue: bool = False,
     ) -> tuple[list[str], int]:
         """A page of the ids of orders the current plan holds back by `bound_by` (or, with
-        `overdue`, whose scheduled day passed unbuilt; and the other filters), in id
-        order, and how many match in all."""
+        `overdue`, whose scheduled day passed unbuilt; and the other filters, a status as
+        the plan's book has it), in id order, and how many match in all."""
         cond = pl.lit(value=True)
         if bound_by:
             cond &= pl.col("bound_by") == bound_by
@@ -384,7 +385,13 @@ class LivePlan:
         ):
             if value is not None:
                 cond &= pl.col(col) == value
-        hits = self.now.plan.table.filter(cond).select("order_id")
+        plan = self.now.plan
+        table = plan.table
+        if where.status is not None:  # as the plan's book has it (locked, scheduled, ...)
+            book_status = plan.book.table["status"].gather(pl.Series(plan.ix.astype(np.int64)))
+            table = table.with_columns(book_status.alias("book_status"))
+            cond &= pl.col("book_status") == where.status.value
+        hits = table.filter(cond).select("order_id")
         page = hits.filter(pl.col("order_id") > after) if after else hits
         return page.sort("order_id").head(limit)["order_id"].to_list(), hits.height
 

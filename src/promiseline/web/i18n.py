@@ -154,36 +154,64 @@ def window_words(w: Window, lang: str) -> str:
 
 
 def why(e: Explanation, lang: str) -> str:
-    """Why the order's date is what it is: the core's sentences in English, the same
-    facts in Chinese."""
-    if lang != "zh-CN":
-        return e.text()
-    if e.build_date is None:
-        head = f"订单 {e.order_id} 暂无生产日期"
-    else:
-        head = f"订单 {e.order_id} 计划于{day(e.build_date, lang)}生产"
-        if e.delivery_date is not None:
-            head += f"，{day(e.delivery_date, lang)}交付"
-    if e.line:
-        head += f"（产线 {e.line}，工厂 {e.plant}）"
-    pos = (
-        f"它在生产队列中排第 {e.queue_position:,} 位（同车型第 {e.model_queue_position:,} 位）。"
-        if e.queue_position
-        else "它尚未进入生产队列。"
-    )
-    kind, _, name = e.bound_by.partition(":")
+    """Why the order's date is what it is, in a customer's words in either language: the
+    core's facts (its build and delivery day, its place, what held it back and how many
+    cars ahead needed the same) without the plant's names for lines, plants, parts,
+    limits and markets (a customer read 'line p2-final, plant phase-2-majuqiao')."""
+    zh = lang == "zh-CN"
+    kind, _, _ = e.bound_by.partition(":")
     when = day(e.blocked_day, lang) if e.blocked_day else ""
     ahead = f"{e.ahead_same_constraint:,}" if e.ahead_same_constraint is not None else ""
-    detail = {
-        "line": f"{when}产线 {name} 已排满；排在您前面的 {ahead} 台车在这条产线生产。",
-        "part": f"从{when}起 {name} 零部件不足；排在您前面的 {ahead} 台车使用该零部件。",
-        "mix": f"{when}配比上限 {name} 已满；排在您前面的 {ahead} 台车计入该上限。",
-        "shutdown": f"{when}停产检修，产线停工。",
-        "market": f"市场 {name} 开放之前不交付。",
-        "gate": f"车型在市场 {name} 的认证（准入）获批之前不交付。",
-        "sailing": f"航线 {name} 上它最早能赶上的船期已满，改搭之后的船期。",
-        "ahead": f"出口 {name} 的车辆按需生产：不早于赶上认证或开市所需的日子。",
-    }.get(kind, "在可以生产的第一天即安排生产，没有受到任何限制。")
-    if e.status != "planned":
-        detail = "暂时无法排产。"
-    return f"{head}。{pos}{detail}"
+    if e.build_date is None:
+        head = "您的车暂无生产日期。" if zh else "Your car has no build date yet."
+    elif zh:
+        head = f"您的车计划于{day(e.build_date, lang)}生产"
+        head += f"，{day(e.delivery_date, lang)}交付。" if e.delivery_date else "。"
+    else:
+        head = f"Your car is planned to be built on {day(e.build_date, lang)}"
+        head += f" and delivered on {day(e.delivery_date, lang)}." if e.delivery_date else "."
+    if e.queue_position and zh:
+        pos = (
+            f"它在生产队列中排第 {e.queue_position:,} 位"
+            f"（同车型第 {e.model_queue_position:,} 位）。"
+        )
+    elif e.queue_position:
+        pos = (
+            f" It is number {e.queue_position:,} in the build queue "
+            f"({e.model_queue_position:,} among cars of its model). "
+        )
+    else:
+        pos = "它尚未进入生产队列。" if zh else " It is not in the build queue yet. "
+    words = WHY_ZH if zh else WHY_EN
+    detail = words.get(kind, words[""]) if e.status == "planned" else words["unplanned"]
+    return (head + pos + detail.format(when=when, ahead=ahead)).strip()
+
+
+WHY_EN = {
+    "line": "The production line that builds it is fully booked on {when}: the {ahead} cars "
+    "ahead of yours on that line are built first.",
+    "part": "A part your car needs is short from {when}: the {ahead} cars ahead of yours that "
+    "need it get it first.",
+    "mix": "The factory builds only so many cars like yours a day, and on {when} those are "
+    "taken by the {ahead} cars ahead of yours.",
+    "shutdown": "The factory is closed for maintenance on {when}.",
+    "market": "Deliveries to your region start on the day it opens.",
+    "gate": "Your model is delivered in your country once it is approved there.",
+    "sailing": "The first ship your car could take is full, so it goes on a later one.",
+    "ahead": "Cars for your country are built in time for their ship, not earlier.",
+    "": "It is built on the first day it can be: nothing holds it back.",
+    "unplanned": "It cannot be given a build day yet.",
+}
+WHY_ZH = {
+    "line": "{when}生产您这款车的产线已排满：排在您前面的 {ahead} 台车先在这条产线生产。",
+    "part": "从{when}起，您的车所需的一个零部件供应不足：排在您前面、需要它的 {ahead} 台车先用。",
+    "mix": "工厂每天只能生产一定数量与您的车同类的车，"
+    "{when}的名额已由排在您前面的 {ahead} 台车占用。",
+    "shutdown": "工厂于{when}停产检修。",
+    "market": "您所在地区开放后才开始交付。",
+    "gate": "您的车型在您所在国家获得认证后才能交付。",
+    "sailing": "您的车最早能赶上的船期已满，改搭之后的船期。",
+    "ahead": "出口到您所在国家的车按船期生产，不会提前。",
+    "": "它在可以生产的第一天即安排生产，没有受到任何限制。",
+    "unplanned": "暂时无法排产。",
+}

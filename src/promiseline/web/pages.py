@@ -120,18 +120,13 @@ def _filter(
     model: str | None,
     variant: str | None,
     market: str | None,
-    bound_by: str | None,
 ) -> OrderFilter:
     """The filter asked for; InvalidRequestError for a status that does not exist (a
-    typo must not list every order) or for status and bound_by together."""
+    typo must not list every order). With `bound_by` (what the plan says) a status narrows
+    the plan's orders by their status in its book: held back and locked, or scheduled."""
     statuses = {s.value for s in Status}
     if status and status not in statuses:
         raise InvalidRequestError(f"status must be one of {sorted(statuses)}, got {status!r}")
-    if status and bound_by:
-        raise InvalidRequestError(
-            "filter by status or by what the plan says (held back, overdue), not both: "
-            "those are the locked and scheduled orders of the current plan"
-        )
     return OrderFilter(
         Status(status) if status else None, model or None, variant or None, market or None
     )
@@ -181,7 +176,7 @@ async def orders_page(
     }
     error = None
     try:
-        where = _filter(status, model, variant, market, bound_by or overdue)
+        where = _filter(status, model, variant, market)
         result = await _page(desk, where, bound_by or None, after or None, PAGE, overdue == "1")
     except InvalidRequestError as e:
         error, result = str(e), OrderPage([], 0, None)
@@ -354,7 +349,7 @@ async def download(
     desk = desk_of(request)
     if name == "orders":
         try:
-            where = _filter(status, model, variant, market, bound_by)
+            where = _filter(status, model, variant, market)
         except InvalidRequestError as e:
             return _plain(str(e), 422)
         stop = threading.Event()  # set when the client leaves: the read stops

@@ -3,6 +3,7 @@ does `promiseline report`, which must not load the web service to write one file
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,21 @@ env = Environment(
     undefined=StrictUndefined,  # a name a template lacks is an error, not a blank
 )
 env.filters["thousands"] = lambda n: "" if n is None else f"{n:,}"
-env.filters["cell"] = lambda v: (
-    ""
-    if v is None
-    else f"{v:,.1f}"
-    if isinstance(v, float)
-    else f"{v:,}"
-    if isinstance(v, int)
-    else v
-)
+
+
+def cell(v: Any, column: str = "") -> Any:
+    """A table cell as a page shows it: thousands, a whole number of days without '.0'
+    (the what-if page said '130.0'), a month as YYYY-MM (it said '2025-06-01')."""
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.0f}" if v.is_integer() else f"{v:,.1f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, dt.date) and column == "month":
+        return v.strftime("%Y-%m")
+    return v
+
+
+env.filters["cell"] = cell
 DEFAULTS: dict[str, Any] = {"role": None, "nav": None, "inline": None, "lang": "en"}
