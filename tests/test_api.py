@@ -60,3 +60,12 @@ def test_check_role() -> None:
     assert [api.check_role(r) for r in ("planner", "admin")] == ["planner", "admin"]
     with pytest.raises(PromiselineError, match=r"role must be one of \['planner', 'admin'\]"):
         api.check_role("boss")
+
+
+def test_backtest_history_of_no_database_names_no_command_line_flag(tmp_path: Path) -> None:
+    """From Python, a missing database is named as such (it said '--db: ...', a flag the
+    caller never typed)."""
+    with pytest.raises(PromiselineError) as e:
+        api.backtest_history(f"sqlite:///{tmp_path / 'none.db'}")
+    assert "no SQLite database file" in str(e.value)
+    assert "--db" not in str(e.value)

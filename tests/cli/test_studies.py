@@ -138,7 +138,13 @@ def test_allocate_prints_and_writes_quotas_that_plan_as_verified(tmp_path: Path)
     assert "in the markets' price" in result.output  # a figure says its unit
     assert "w_lp" not in result.output  # words, not the model's variable
     assert "Verification by the planner" in result.output
+    assert "wait_p50" not in result.output  # headers in words
     summary = json.loads((out / "summary.json").read_text())
+    checked = summary["verified"]
+    idle = sum(all(not v for k, v in r.items() if k not in ("month", "market")) for r in checked)
+    if idle:  # months with no quota and no departure are counted, not listed
+        said = " ".join(result.output.split())
+        assert f"(not shown: {idle} market-month{'s' if idle > 1 else ''} with no quota" in said
     quotas = pl.read_csv(out / "quotas.csv")
     assert quotas["month"].to_list() == ["2030-01", "2030-02", "2030-03", "2030-04"]
     assert summary["margin"] == pytest.approx(quotas["margin"].sum())

@@ -448,7 +448,12 @@ def test_orders_filter_and_page_through_htmx(site: Site, tab: Open) -> None:
     )
     second = _rows(page)
     assert len(second) == min(50, total - 50)
-    assert min(r[0] for r in second) > max(r[0] for r in first)  # by id, after the first
+
+    def place(r: list[str]) -> tuple[int, str]:  # queue first, then the rest by id
+        return (int(r[5].replace(",", "")) if r[5] else 2**31, r[0])
+
+    assert min(map(place, second)) > max(map(place, first))  # in queue order, after the first
+    assert [place(r) for r in first] == sorted(map(place, first))
     assert "after=" in page.url
     assert _matching(page) == total
 

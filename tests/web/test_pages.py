@@ -798,7 +798,7 @@ def test_bad_input_gets_a_clear_answer(client: TestClient, planner_key: str) -> 
         {"status": "x" * 33},
         {"model": "x" * 65},
         {"bound_by": "x" * 129},
-        {"after": "x" * 129},
+        {"after": "x" * 141},  # a cursor is POSITION|ORDER_ID: an id and 11 more
     )
     for params in too_long:
         assert client.get("/orders", params=params).status_code == 422, params
@@ -886,7 +886,10 @@ def test_order_downloads_equal_the_api_and_the_page(client: TestClient, planner_
         api = api_orders(client, planner_key, **where)
         got = csv_rows(client.get("/download/orders.csv", params=where))
         assert matches(page) == len(api) == len(got), where
-        assert re.findall(r'<a href="/orders/([^"]+)">', page.text) == [o["order_id"] for o in api]
+        listed = re.findall(r'<a href="/orders/([^"]+)">', page.text)  # the queue first
+        assert sorted(listed) == sorted(o["order_id"] for o in api)
+        by_id = client.get("/orders", params=where | {"sort": "id"})
+        assert re.findall(r'<a href="/orders/([^"]+)">', by_id.text) == [o["order_id"] for o in api]
         for row, o in zip(got, api, strict=True):
             for col in ("order_id", "model", "variant", "market", "status", "locked_at"):
                 assert same(row[col], o[col]), (where, col, row[col], o[col])
@@ -999,3 +1002,36 @@ def test_every_planner_page_needs_a_session(client: TestClient, planner_key: str
     assert r.status_code == 200
     assert "<html" not in r.text  # the partial alone
     assert "orders match" in r.text
+
+
+@pytest.mark.both_stores
+def test_orders_are_listed_in_queue_order_page_by_page(
+    client: TestClient, planner_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default the page lists the queue first, by place (then the orders without one,
+    by id), three to a page here, each Next page after the last: page 1 was 50 export
+    orders by id, not the front of the queue."""
+    from promiseline.web import pages
+
+    monkeypatch.setattr(pages, "PAGE", 3)
+    book(client, planner_key, locked=7, reserved=2)
+    sign_in(client, planner_key)
+    api = {o["order_id"]: o for o in api_orders(client, planner_key)}
+    seen: list[str] = []
+    url = "/orders"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        seen += re.findall(r'<a href="/orders/([^"]+)">', page.text)
+        nxt = re.search(r'<a href="(/orders\?[^"]*after=[^"]*)"', page.text)
+        url = html.unescape(nxt[1]) if nxt else ""
+    assert sorted(seen) == sorted(api)
+
+    def place(oid: str) -> tuple[int, str]:
+        q = (api[oid].get("window") or {}).get("queue_position")
+        return (q if q is not None else 2**31, oid)
+
+    assert seen == sorted(seen, key=place), " ".join(
+        f"{place(o)[0]}:{api[o]['status']}:{o[-4:]}" for o in seen
+    )
+    assert place(seen[0])[0] == 1  # the front of the queue first

@@ -288,9 +288,11 @@ def table(
 
 
 def frame_table(title: str, df: pl.DataFrame) -> Fitted:
-    """A polars frame as a table, text columns first."""
+    """A polars frame as a table, text columns first; headers in words (`wait_p50` reads
+    `wait p50`)."""
     left = sum(1 for c in df.columns if not df.schema[c].is_numeric())
-    return table(title, df.columns, ([cell(v) for v in row] for row in df.iter_rows()), left)
+    heads = [c.replace("_", " ") for c in df.columns]
+    return table(title, heads, ([cell(v) for v in row] for row in df.iter_rows()), left)
 
 
 def cell(v: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import polars as pl
+import polars.selectors as cs
 import typer
 from rich.markup import escape
 
@@ -221,7 +222,14 @@ def allocate(
             else f"every home order built within {a.w_lp} days of its lock, less lead days)."
         )
     )
-    out.print(frame_table("Verification by the planner: quota and departures", a.verified))
+    busy = a.verified.filter(pl.any_horizontal(cs.numeric().fill_null(0) != 0))
+    idle = a.verified.height - busy.height
+    title = "Verification by the planner: quota and departures" + (
+        f" (not shown: {idle} market-month{'s' if idle > 1 else ''} with no quota and no departure)"
+        if idle
+        else ""
+    )
+    out.print(frame_table(title, busy))
     if a.export_waits.height:
         out.print(frame_table("Export waits (days)", a.export_waits))
     out.print(a.note, highlight=False)

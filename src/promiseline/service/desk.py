@@ -246,8 +246,10 @@ class OrderDesk:
     async def last_event_id(self) -> int:
         return await self.pools.run(self.store.last_event_id)
 
-    async def orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
-        return await self.pools.run(self.store.list_orders, where, after, limit)
+    async def orders(
+        self, where: OrderFilter, after: str | None, limit: int, by_queue: bool = False
+    ) -> OrderPage:
+        return await self.pools.run(self.store.list_orders, where, after, limit, by_queue)
 
     def events(self, order_id: str, after: int, client: str = "") -> AsyncIterator[bytes]:
         """Server-Sent Events of one order (TooManyRequestsError past the caps per order,

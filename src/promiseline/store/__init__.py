@@ -22,7 +22,7 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
         store = SqliteStore(url)
         if store.path in ("", ":memory:") or "mode=memory" in store.path:
             raise PromiselineError(
-                f"--db: {url!r} is an in-memory database, which every connection would see "
+                f"database {url!r} is an in-memory database, which every connection would see "
                 "empty; give a file, e.g. sqlite:///orders.db"
             )
     elif url.startswith(("postgresql:", "postgres:")):
@@ -31,7 +31,7 @@ def open_store(url: str, *, migrate: bool = True) -> SqlStore:
         store = PostgresStore(url)
     else:
         raise PromiselineError(
-            f"--db: unknown database URL {redact(url)!r}, "
+            f"unknown database URL {redact(url)!r}, "
             "expected sqlite:///FILE or postgresql://USER@HOST:PORT/DB"
         )
     if migrate:
@@ -50,7 +50,10 @@ def open_existing(url: str) -> SqlStore:
     try:
         path = getattr(store, "path", None)
         if path is not None and not Path(path).is_file():
-            raise StorageError(f"--db: no SQLite database file at {path!r}")
+            raise StorageError(
+                f"no SQLite database file at {path!r} (the order service makes one: "
+                "promiseline serve)"
+            )
         version, current = store.version(), len(MIGRATIONS)
         if version == 0:
             raise StorageError(f"database {store.name} holds no promiseline data")

@@ -38,6 +38,7 @@ from promiseline.core.model.records import (
 from promiseline.core.model.window import PLAN, Window
 from promiseline.errors import ConflictError
 from promiseline.store.db import Db, Rows
+from promiseline.store.schema import NO_PLACE, QUEUE_KEY
 
 ROWS_SLICE = 5_000  # rows turned into a table at once: about 15 ms holding the interpreter
 
@@ -328,17 +329,40 @@ class OrderTables(Db):
             pl.col("window_probability").cast(pl.Float64),
         )
 
-    def list_orders(self, where: OrderFilter, after: str | None, limit: int) -> OrderPage:
-        """A page of orders by id after the cursor, and how many match in all."""
+    def list_orders(
+        self, where: OrderFilter, after: str | None, limit: int, by_queue: bool = False
+    ) -> OrderPage:
+        """A page of orders after the cursor, and how many match in all: by id, or
+        `by_queue`, by the queue position last told to those waiting (the others last, by
+        id), the cursor then `position|order_id`."""
         cond, params = self._where(where)
         total = int(self._one(f"SELECT COUNT(*) FROM orders WHERE {cond}", params)[0])
-        page_cond = cond + (" AND order_id > ?" if after else "")
-        rows = self._all(
-            f"SELECT {_ORDER_COLS} FROM orders WHERE {page_cond} ORDER BY order_id LIMIT ?",
-            [*params, *([after] if after else []), limit],
-        )
+        if by_queue:
+            key = QUEUE_KEY
+            at: list[Any] = []
+            if after:
+                place, bar, oid = after.partition("|")
+                # a cursor of another shape: among the orders without a place, after it
+                # (as a cursor by id after every id lists nothing, not an error)
+                spot = int(place) if bar and place.isdigit() else NO_PLACE
+                cond += f" AND ({key} > ? OR ({key} = ? AND order_id > ?))"
+                at = [spot, spot, oid if bar else after]
+            sql = f"SELECT {_ORDER_COLS} FROM orders WHERE {cond} ORDER BY {key}, order_id LIMIT ?"
+            rows = self._all(sql, [*params, *at, limit])
+        else:
+            page_cond = cond + (" AND order_id > ?" if after else "")
+            rows = self._all(
+                f"SELECT {_ORDER_COLS} FROM orders WHERE {page_cond} ORDER BY order_id LIMIT ?",
+                [*params, *([after] if after else []), limit],
+            )
         orders = [self._record(r) for r in rows]
-        nxt = orders[-1].order_id if len(orders) == limit else None
+        nxt = None
+        if len(orders) == limit:
+            last = orders[-1]
+            told = last.window.queue_position if last.status in QUEUED else None
+            nxt = last.order_id
+            if by_queue:
+                nxt = f"{NO_PLACE if told is None else told}|{last.order_id}"
         return OrderPage(orders, total, nxt)
 
     def versions(self) -> Versions:

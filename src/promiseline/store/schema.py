@@ -7,6 +7,14 @@ at start-up, inside one transaction per version.
 
 from __future__ import annotations
 
+NO_PLACE = 2_147_483_647  # where an order without a queue position sorts: last
+# an order's place in the listing: its queue position while it waits (a cancelled or
+# built one keeps the position it was last told, which is no place now)
+QUEUE_KEY = (
+    "(CASE WHEN status IN ('locked', 'scheduled') "
+    f"THEN COALESCE(queue_position, {NO_PLACE}) ELSE {NO_PLACE} END)"
+)
+
 MIGRATIONS: list[list[str]] = [
     # version 1: orders, their events, idempotency keys, API keys, settings, leases
     [
@@ -109,6 +117,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE orders ADD COLUMN promised_probability {real}",
         "UPDATE orders SET promised_probability = 0.8 WHERE promised_source = 'monte-carlo'",
     ],
+    # version 7: the orders page lists the queue first, in queue order, off an index (an
+    # order without a place last, as both back-ends sort it)
+    [f"CREATE INDEX orders_queue ON orders ({QUEUE_KEY}, order_id)"],
 ]
 
 TYPES = {

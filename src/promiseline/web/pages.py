@@ -139,10 +139,11 @@ async def _page(
     after: str | None,
     limit: int,
     overdue: bool = False,
+    by_queue: bool = False,
 ) -> OrderPage:
     if bound_by or overdue:  # what the current plan says of them
         return await desk.orders_bound_by(bound_by, where, after, limit, overdue)
-    return await desk.orders(where, after, limit)
+    return await desk.orders(where, after, limit, by_queue)
 
 
 @router.get("/orders")
@@ -155,7 +156,8 @@ async def orders_page(
     market: Annotated[str | None, Query(max_length=64)] = None,
     bound_by: Annotated[str | None, Query(max_length=128)] = None,
     overdue: Annotated[str | None, Query(max_length=1, pattern="^1?$")] = None,
-    after: Annotated[str | None, Query(max_length=128)] = None,
+    sort: Annotated[str | None, Query(pattern="^(queue|id)?$")] = None,
+    after: Annotated[str | None, Query(max_length=140)] = None,  # POSITION|ORDER_ID
 ) -> Response:
     role = await signed_in(request)
     desk = desk_of(request)
@@ -173,11 +175,15 @@ async def orders_page(
         "market": market or "",
         "bound_by": bound_by or "",
         "overdue": overdue or "",
+        "sort": sort or "",
     }
     error = None
     try:
         where = _filter(status, model, variant, market)
-        result = await _page(desk, where, bound_by or None, after or None, PAGE, overdue == "1")
+        by_queue = sort != "id"  # the queue first, as a planner reads it (id: by order id)
+        result = await _page(
+            desk, where, bound_by or None, after or None, PAGE, overdue == "1", by_queue
+        )
     except InvalidRequestError as e:
         error, result = str(e), OrderPage([], 0, None)
     rows = [(r, desk.plan_row(r.order_id)) for r in result.orders]

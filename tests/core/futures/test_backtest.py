@@ -273,9 +273,8 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The service simulates again as soon as the book changed; the backtest does once the
-    orders taken since its last simulation are a quarter of the queue it knew, or it is a
-    week old: a surge of a day is told in steps, and a month without a replay is told from
-    simulations a week old at most."""
+    orders taken since its last simulation are a quarter of the queue it knew: a surge of
+    a day is told in steps, each from a simulation that knew most of what came before."""
     import promiseline.core.futures.backtest as bt
 
     seen: list[int] = []

@@ -457,8 +457,8 @@ def _replay_day(
 GROWTH = 0.25  # a new simulation once the orders taken since the last are this share of
 # the queue it knew (the service simulates again as soon as the book changed: a surge's
 # orders are planned behind a queue a few minutes old, not a month old)
-STALE_DAYS = 7  # and once the last is a week old (its stretches move with the calendar:
-# ramp-ups, shutdowns and outages fall on days, not on days ahead)
+TELL_FUTURES = 20  # futures of those simulations: a stretch of the spread pools thousands
+# of orders, and these tell windows at lock only (the replays' own windows keep theirs)
 
 
 @dataclass(slots=True)
@@ -475,10 +475,8 @@ class _Teller:
     spread: QueueSpread = field(default_factory=lambda: QueueSpread({}))
     queued: int = 0  # orders the last simulation planned by the rule
     since: int = 0  # orders taken since
-    day: int = 0  # the day of the last simulation
 
-    def simulated(self, sim: Simulation, day: int) -> None:
-        self.day = day
+    def simulated(self, sim: Simulation) -> None:
         self.spread = QueueSpread.of(sim)
         self.queued = int((sim.base.group == ACTIVE).sum())
         self.since = 0
@@ -487,10 +485,8 @@ class _Teller:
         """Orders that may still be taken before the next simulation."""
         return max(1, int(GROWTH * max(self.queued, 1)) - self.since)
 
-    def stale(self, day: int) -> bool:
-        return self.since >= GROWTH * max(self.queued, 1) or (
-            self.since > 0 and day - self.day >= STALE_DAYS
-        )
+    def stale(self) -> bool:
+        return self.since >= GROWTH * max(self.queued, 1)
 
 
 def _told_at_lock(
@@ -503,7 +499,7 @@ def _told_at_lock(
     around its place (`new_order_window`), else the plan's stand-in. The service
     simulates again whenever the book changed; here once the orders taken since are
     `GROWTH` of the queue (a surge's day is told in a few steps, not from the morning's
-    simulation) or the last simulation is `STALE_DAYS` old."""
+    simulation; between surges the replays' cadence, `every`, says how old it may be)."""
     r = reality
     new = np.flatnonzero((r.locked == day) & (ledger.first_day < 0))
     if not len(new):
@@ -520,19 +516,18 @@ def _told_at_lock(
     )
     lo = 0
     while lo < len(new):
-        if teller.stale(day):
+        if teller.stale():
             book = pl.concat([known, fresh[:lo]])
             seed = int(np.random.SeedSequence([teller.seed, day, lo]).generate_state(1)[0])
             teller.simulated(
                 simulate(
                     scenario,
                     book,
-                    futures=teller.futures,
+                    futures=min(teller.futures, TELL_FUTURES),
                     seed=seed,
                     runner=teller.runner,
                     chunks=teller.chunks,
-                ),
-                day,
+                )
             )
         hi = min(len(new), lo + teller.room())
         p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
@@ -895,7 +890,7 @@ def backtest(
                         chunks,
                     )
                     end = days[k + 1] if k + 1 < len(days) else first + span_days
-                    teller.simulated(sim, day)
+                    teller.simulated(sim)
                     teller.seed = mc_seed
                     for d in range(day, end):
                         _told_at_lock(ledger, reality, planner, teller, d)
