@@ -305,3 +305,19 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     assert len(seen) >= 4
     assert seen == sorted(seen)
     assert seen[-1] > 2 * seen[0]
+
+
+def test_a_queue_built_down_is_not_simulated_for_every_order() -> None:
+    """Once the queue is built down to a few orders (or none), the orders taken still
+    wait for GROWTH_LEAST of them before a new simulation (a year's backtest of a small
+    book simulated again for every order and took 14 minutes)."""
+    from promiseline.core.futures.backtest import GROWTH, GROWTH_LEAST, _Teller
+
+    t = _Teller(futures=4, seed=0, runner=None, chunks=1)
+    assert t.room() == GROWTH_LEAST
+    t.since = GROWTH_LEAST - 1
+    assert not t.stale()
+    t.since = GROWTH_LEAST
+    assert t.stale()
+    t.queued, t.since = 10_000, 0
+    assert t.room() == int(GROWTH * 10_000)
