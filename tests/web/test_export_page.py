@@ -4,6 +4,7 @@ and the port yard, with downloads that hold the same rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from promiseline.core.readout.explain import Explanation
 from promiseline.server import create_app
+from promiseline.web.i18n import why
 from tests.conftest import DATA
 from tests.service.conftest import ADMIN, Clock, desk_maker, order, settings
 from tests.web.test_pages import csv_rows, sign_in
@@ -67,35 +70,34 @@ def test_export_orders_sail_and_the_overview_shows_the_lanes(sea_client: TestCli
     assert int(rows[0]["loaded"]) == 5
 
 
+def explanation(bound: str, ahead: int | None = None) -> Explanation:
+    """Order o1 of plant phase-2-majuqiao's line p2-final, number 12,345 in the queue
+    (678 for its model), built 2026-03-02, delivered 2026-03-09, held by `bound` on
+    2026-01-05 with `ahead` cars ahead."""
+    return Explanation(
+        order_id="o1",
+        status="planned",
+        queue_position=12_345,
+        model_queue_position=678,
+        plant="phase-2-majuqiao",
+        line="p2-final",
+        earliest_day=dt.date(2026, 1, 5),
+        build_date=dt.date(2026, 3, 2),
+        delivery_date=dt.date(2026, 3, 9),
+        wait_days=63,
+        bound_by=bound,
+        blocked_day=dt.date(2026, 1, 5) if ahead is not None else None,
+        ahead_same_constraint=ahead,
+        detail="",
+    )
+
+
 def test_why_in_chinese_names_gates_and_sailings() -> None:
     """The customer page's Chinese 'why' has a sentence for a homologation gate and for a
     full sailing, not the 'nothing held it back' one."""
-    import datetime as dt
-
-    from promiseline.core.readout.explain import Explanation
-    from promiseline.web.i18n import why
-
-    def e(bound: str) -> Explanation:
-        return Explanation(
-            order_id="o1",
-            status="planned",
-            queue_position=1,
-            model_queue_position=1,
-            plant="p1",
-            line="l1",
-            earliest_day=dt.date(2027, 1, 1),
-            build_date=dt.date(2027, 1, 1),
-            delivery_date=dt.date(2027, 3, 1),
-            wait_days=60,
-            bound_by=bound,
-            blocked_day=None,
-            ahead_same_constraint=None,
-            detail="",
-        )
-
-    assert "认证" in why(e("gate:DE"), "zh-CN")
-    assert "船期" in why(e("sailing:tianjin-hamburg"), "zh-CN")
-    assert "没有受到任何限制" in why(e(""), "zh-CN")
+    assert "认证" in why(explanation("gate:DE"), "zh-CN")
+    assert "船期" in why(explanation("sailing:tianjin-hamburg"), "zh-CN")
+    assert "没有受到任何限制" in why(explanation(""), "zh-CN")
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-CN"])
@@ -117,30 +119,7 @@ def test_why_speaks_to_a_customer(bound: str, lang: str) -> None:
     """A customer reads what held the car back in words a customer uses, in either
     language: no line, plant, part, limit, market or lane names (it said 'line
     p2-final, plant phase-2-majuqiao'); the days and the cars ahead are there."""
-    import datetime as dt
-
-    from promiseline.core.readout.explain import Explanation
-    from promiseline.web.i18n import why
-
-    text = why(
-        Explanation(
-            order_id="o1",
-            status="planned",
-            queue_position=12_345,
-            model_queue_position=678,
-            plant="phase-2-majuqiao",
-            line="p2-final",
-            earliest_day=dt.date(2026, 1, 5),
-            build_date=dt.date(2026, 3, 2),
-            delivery_date=dt.date(2026, 3, 9),
-            wait_days=63,
-            bound_by=bound,
-            blocked_day=dt.date(2026, 1, 5),
-            ahead_same_constraint=4_321,
-            detail="",
-        ),
-        lang,
-    )
+    text = why(explanation(bound, ahead=4_321), lang)
     for jargon in ("p2-final", "phase-2", "pack-", "yu7-max", "CN-east", "tianjin", "o1"):
         assert jargon not in text, text
     assert "12,345" in text

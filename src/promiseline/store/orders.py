@@ -344,7 +344,7 @@ class OrderTables(Db):
                 place, bar, oid = after.partition("|")
                 # a cursor of another shape: among the orders without a place, after it
                 # (as a cursor by id after every id lists nothing, not an error)
-                spot = int(place) if bar and place.isdigit() else NO_PLACE
+                spot = min(int(place), NO_PLACE) if bar and place.isdigit() else NO_PLACE
                 cond += f" AND ({key} > ? OR ({key} = ? AND order_id > ?))"
                 at = [spot, spot, oid if bar else after]
             sql = f"SELECT {_ORDER_COLS} FROM orders WHERE {cond} ORDER BY {key}, order_id LIMIT ?"

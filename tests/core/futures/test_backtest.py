@@ -281,8 +281,9 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     real = bt.simulate
 
     def counted(scenario: Scenario, book: Any, **kw: Any) -> Any:
-        seen.append(len(book))
-        return real(scenario, book, **kw)
+        sim = real(scenario, book, **kw)
+        seen.append(len(sim.base.table))  # the orders it knew
+        return sim
 
     monkeypatch.setattr(bt, "simulate", counted)
     s = whole_day_scenario(NOISE)

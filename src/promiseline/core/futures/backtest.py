@@ -465,10 +465,10 @@ TELL_FUTURES = 20  # futures of those simulations: a stretch of the spread pools
 
 @dataclass(slots=True)
 class _Teller:
-    """What tells a window at lock: the latest simulation's queue spread, and how many
-    orders came since (a window borrowed for an order far behind the queue a simulation
-    knew is stretched from its last stretch, and the demo's launch-day surge, taken after
-    the morning's simulation, came weeks before such windows)."""
+    """What tells a window at lock: the latest simulation's queue spread, how many orders
+    came since, and how to simulate again (a window borrowed for an order behind the
+    queue a simulation knew is stretched from its last stretch: the demo's launch-day
+    surge, taken after the morning's simulation, came weeks before such windows)."""
 
     futures: int
     seed: int
@@ -478,7 +478,8 @@ class _Teller:
     queued: int = 0  # orders the last simulation planned by the rule
     since: int = 0  # orders taken since
 
-    def simulated(self, sim: Simulation) -> None:
+    def simulated(self, sim: Simulation, seed: int) -> None:
+        self.seed = seed
         self.spread = QueueSpread.of(sim)
         self.queued = int((sim.base.group == ACTIVE).sum())
         self.since = 0
@@ -520,20 +521,19 @@ def _told_at_lock(
         .select(known.columns)
     )
     lo = 0
+    p: Plan | pl.DataFrame = known  # the plan of what is known with the orders told so far
     while lo < len(new):
         if teller.stale():
-            book = pl.concat([known, fresh[:lo]])
             seed = int(np.random.SeedSequence([teller.seed, day, lo]).generate_state(1)[0])
-            teller.simulated(
-                simulate(
-                    scenario,
-                    book,
-                    futures=min(teller.futures, TELL_FUTURES),
-                    seed=seed,
-                    runner=teller.runner,
-                    chunks=teller.chunks,
-                )
+            sim = simulate(
+                scenario,
+                p,  # planned already for the orders told so far (their own base)
+                futures=min(teller.futures, TELL_FUTURES),
+                seed=seed,
+                runner=teller.runner,
+                chunks=teller.chunks,
             )
+            teller.simulated(sim, teller.seed)
         hi = min(len(new), lo + teller.room())
         p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
         _tell(ledger, reality, teller.spread, day, new[lo:hi], fresh[lo:hi], p)
@@ -895,8 +895,7 @@ def backtest(
                         chunks,
                     )
                     end = days[k + 1] if k + 1 < len(days) else first + span_days
-                    teller.simulated(sim)
-                    teller.seed = mc_seed
+                    teller.simulated(sim, mc_seed)
                     for d in range(day, end):
                         _told_at_lock(ledger, reality, planner, teller, d)
             ledgers.append(ledger)
