@@ -1,7 +1,7 @@
 # Two commands: `make demo` and `make test` (`make test-full` for every test at full
 # hypothesis counts). Each sets up what it needs on a fresh machine:
-# the virtualenv and packages, wrk (the surge tool's load generator) and chromium (the page
-# tests' browser, driven by Playwright), both Debian packages, and a
+# the virtualenv and packages, wrk (the surge tool's load generator), chromium (the page
+# tests' browser, driven by Playwright) and a Chinese font, all Debian packages, and a
 # running PostgreSQL (the machine provides the server; it is started if it is down).
 PYTHON ?= python3
 VENV := .venv
@@ -30,6 +30,10 @@ system:
 	  echo "installing chromium (Debian's; the page tests drive it with Playwright)"; \
 	  apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  echo "installing a Chinese font (fonts-wqy-microhei: the Chinese page's test reads its glyphs)"; \
+	  apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q fonts-wqy-microhei >/dev/null; }; }
 
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { \

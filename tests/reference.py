@@ -133,6 +133,10 @@ class Reference:
                 ):
                     caps = [floor_(mx.max_share * x) for x in self.slots[li]]
                     self.mixes.append((mx.name, li, mx.match, caps))
+        for li, (_, ln) in enumerate(self.lines):  # a station: p of every q of the day's slots
+            for st in ln.stations:
+                caps = [st.p * (x // st.q) + min(st.p, x % st.q) for x in self.slots[li]]
+                self.mixes.append((st.name, li, st.match, caps))
         self.mix_used = [[0] * self.H for _ in self.mixes]
         # export: per lane, departure -> capacity (sailings inside the horizon, one per date)
         self.sailings: dict[str, dict[dt.date, int]] = {}

@@ -95,6 +95,16 @@ def scenarios(draw: st.DrawFn, export: bool | None = None, moment: bool | None =
                 {"date": _date(draw, -2, horizon + 2), "slots": draw(st.integers(1, 3))}
                 for _ in range(draw(st.integers(1, 3)))
             ]
+        if draw(st.integers(0, 3)) == 0:  # stations: they cap a day's matching cars
+            line["stations"] = [
+                {
+                    "name": f"st{k}",
+                    "match": draw(st.sampled_from([{"options": {"roof": "pan"}}, {}])),
+                    "p": (pq := draw(st.sampled_from([(0, 1), (1, 2), (2, 3), (1, 5)])))[0],
+                    "q": pq[1],
+                }
+                for k in range(draw(st.integers(1, 2)))
+            ]
         lines.append(line)
     half = (len(lines) + 1) // 2
     plants = [{"name": "pa", "lines": lines[:half]}]

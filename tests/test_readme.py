@@ -1,12 +1,19 @@
-"""The README's Python runs as written, in order, on a fresh machine: in an empty folder,
-after what its comments say to do first (copy the demo scenario to scenario.yaml, write
-the demo's orders to orders.csv, and third-shift.yaml as the README shows it). The book
-is the demo's, thinned to every 25th order (and the order the snippet explains) so the
-test stays quick; the code is the README's, unchanged."""
+"""The README runs as written on a fresh machine.
+
+Its Python, in order, in an empty folder after what its comments say to do first (copy the
+demo scenario to scenario.yaml, write the demo's orders to orders.csv, and third-shift.yaml
+as the README shows it); the book is the demo's, thinned to every 25th order (and the order
+the snippet explains) so the test stays quick; the code is the README's, unchanged.
+
+Its shell: every `promiseline` command of every `sh` block is parsed by the command line
+itself (each command, option and value the README names exists and converts), and the
+commands that need no placeholder and finish in seconds are run for real, in order.
+"""
 
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -14,6 +21,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import typer
+
+from promiseline.cli import app
+from promiseline.cli.shared import is_usage_error
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -21,6 +32,18 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def blocks(lang: str) -> list[str]:
     return re.findall(rf"```{lang}\n(.*?)```", README, re.S)
+
+
+def commands() -> list[list[str]]:
+    """Every `promiseline` command of the README's shell blocks, as words: continued lines
+    joined, comments dropped, an optional part (`[--seconds 60]`) taken as written."""
+    out = []
+    for block in blocks("sh"):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = [w.strip("[]") for w in shlex.split(line, comments=True)]
+            if words[:1] == ["promiseline"] and "|" not in words:  # not the list of names
+                out.append(words[1:])
+    return out
 
 
 def first_file(name: str) -> str:
@@ -67,3 +90,55 @@ def test_the_whole_script_runs(folder: Path) -> None:
     done = run(folder, "whole.py", code)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "windows" in done.stdout  # the backtest's verdict
+
+
+def parse(words: list[str]) -> str | None:
+    """What the command line says is wrong with `promiseline WORDS`, parsed as it would
+    be run (types converted, nothing executed); None if nothing."""
+    group = typer.main.get_command(app)
+    ctx = group.make_context("promiseline", list(words))
+    command = group.get_command(ctx, words[0])  # type: ignore[attr-defined]
+    if command is None:
+        return f"no command {words[0]!r}"
+    try:
+        command.make_context(words[0], words[1:], parent=ctx)
+    except Exception as e:
+        if is_usage_error(e):
+            return str(e.format_message())  # type: ignore[attr-defined]
+        raise
+    return None
+
+
+def test_every_shell_command_parses() -> None:
+    found = commands()
+    assert len(found) > 40
+    wrong = {" ".join(w): parse(w) for w in found}
+    assert {line: why for line, why in wrong.items() if why} == {}
+
+
+def test_a_removed_option_would_be_caught() -> None:
+    assert "no-public-backlog" in (parse(["serve", "--no-public-backlog"]) or "")
+    assert "no command" in (parse(["sequenc", "--csplib", "x"]) or "")
+    assert parse(["serve", "--port", "8000"]) is None
+
+
+RUN_AS_WRITTEN = ("roll demo demo", "plan rolled/", "fit demo ", "compare demo demo red-sea")
+
+
+@pytest.mark.slow
+def test_the_quick_shell_commands_run_as_written(tmp_path: Path) -> None:
+    """The README's commands that name no placeholder and take seconds, run in order in
+    an empty folder with the installed `promiseline`."""
+    exe = Path(sys.executable).with_name("promiseline")
+    ran = []
+    for words in commands():
+        line = " ".join(words)
+        if not line.startswith(RUN_AS_WRITTEN):
+            continue
+        done = subprocess.run(
+            [str(exe), *words], cwd=tmp_path, capture_output=True, text=True, timeout=600
+        )
+        assert done.returncode == 0, f"promiseline {line}: {done.stderr[-2000:]}"
+        ran.append(line)
+    assert len(ran) == 5, ran  # two compares
+    assert (tmp_path / "replanned" / "plan.parquet").is_file()

@@ -43,11 +43,12 @@ from promiseline.core.readout.overview import Overview
 from promiseline.core.readout.overview import overview as _overview
 from promiseline.core.readout.summary import summary as _summary
 from promiseline.core.sequencing.day import DaySequence, PlanSequence
+from promiseline.core.sequencing.replan import SequencedPlan
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
-from promiseline.errors import ProgressError, PromiselineError
+from promiseline.errors import InvalidRequestError, ProgressError, PromiselineError
 from promiseline.io.csplib import Read as CsplibRead
 from promiseline.io.csplib import read_csplib
 from promiseline.io.order_book import read_orders
@@ -557,3 +558,19 @@ def sequence_plan(
     from promiseline.core.sequencing.day import sequence_plan as _sequence_plan
 
     return _sequence_plan(plan, seconds, progress)
+
+
+def plan_sequenced(
+    plan: Plan,
+    rounds: int = 3,
+    seconds: float = 1.0,
+    progress: Callable[[str], None] | None = None,
+) -> SequencedPlan:
+    """`sequence_plan`, and where a line-day needs empty carriers beyond its slots, those
+    slots taken off that day (`lost_slots`) and the book planned again, until none does
+    or `rounds` plans were made (core/sequencing/replan.py: the rule)."""
+    from promiseline.core.sequencing.replan import sequenced_plan
+
+    if rounds < 1:
+        raise InvalidRequestError(f"rounds must be 1 or more, got {rounds}")
+    return sequenced_plan(plan, rounds, seconds, progress)

@@ -16,6 +16,7 @@ from promiseline import api, cli
 from promiseline.cli.studies import parse_p90_target
 from promiseline.errors import AllocationError
 from tests.cli.conftest import ORDERS, PATCH, run, sizing_scenario
+from tests.conftest import DATA
 
 
 def test_compare_prints_each_scenario(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -216,3 +217,36 @@ def test_sequence_a_file_and_a_demo_day(tmp_path: Path, capsys, monkeypatch) -> 
     code, _, err = run(capsys, monkeypatch, "sequence", "demo", "demo")
     assert code == 2
     assert "give --csplib FILE, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD" in err
+
+
+def test_plan_sequence_takes_empty_carriers_off_and_plans_again(
+    tmp_path: Path,
+    capsys,  # type: ignore[no-untyped-def]
+    monkeypatch,
+) -> None:
+    """`plan --sequence`: a day two stations cannot share loses a slot, the book is
+    planned again, and the plan written is the second one."""
+    base = ("plan", str(DATA / "two-stations.yaml"), str(DATA / "two-stations-orders.csv"))
+    code, out, _ = run(capsys, monkeypatch, *base, "--sequence", "-o", str(tmp_path / "a"))
+    assert code == 0
+    assert "0 with a window over a station's capacity, 0 empty carriers needed" in out
+    assert "2 plans, 1 slots taken off 1 line-days" in out
+    days = pl.read_csv(tmp_path / "a" / "plan.csv").select("order_id", "build_date")
+    assert dict(days.iter_rows()) == {
+        "both": "2025-01-06",
+        "lidar": "2025-01-07",
+        "roof": "2025-01-07",
+    }
+    assert pl.read_csv(tmp_path / "a" / "sequencing.csv")["empty_carriers"].sum() == 0
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        *base,
+        "--sequence",
+        "--sequence-rounds",
+        "1",
+        "-o",
+        str(tmp_path / "b"),
+    )
+    assert code == 0
+    assert "1 empty carriers needed (most on l1 2025-01-06)" in out

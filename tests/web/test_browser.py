@@ -218,6 +218,27 @@ def test_chinese_page_explains_in_chinese(site: Site, tab: Open) -> None:
     assert not english, f"English in the Chinese page: {english}"
 
 
+def test_chinese_page_draws_its_characters(site: Site, tab: Open) -> None:
+    """With a Chinese font on the machine (make test installs one), the heading's
+    characters are drawn as glyphs: without one every character is the same empty box.
+    Each of the first four characters of 您的订单 is drawn alone in the page's own font
+    and the four pictures must all differ. The page's screenshot goes with the others."""
+    t = tab(locale="zh-CN", viewport=DESKTOP)
+    open_order(t.page, site.locked[0])
+    t.page.screenshot(path=str(artifacts() / "customer-zh.png"), full_page=True)
+    pictures = []
+    for ch in "您的订单":
+        t.page.evaluate(
+            """ch => { const s = document.createElement('span'); s.id = 'glyph';
+                       s.textContent = ch; s.style.fontSize = '40px';
+                       document.querySelector('h1').after(s); }""",
+            ch,
+        )
+        pictures.append(t.page.locator("#glyph").screenshot())
+        t.page.evaluate("document.getElementById('glyph').remove()")
+    assert len(set(pictures)) == 4, "the Chinese characters are drawn as the same box"
+
+
 # --- 2. charts ---------------------------------------------------------------------------
 
 

@@ -146,6 +146,14 @@ def plan_cmd(
     sequence_seconds: Annotated[
         float, typer.Option(help="With --sequence: time limit per line-day, seconds.")
     ] = 1.0,
+    sequence_rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="With --sequence: plans made at most; after each, the days that need empty "
+            "carriers beyond their slots lose them and the book is planned again (1: never).",
+        ),
+    ] = 3,
 ) -> None:
     """Plan an order book: writes OUT/plan.parquet, OUT/plan.csv and OUT/summary.json.
     Rejected rows are listed and skipped; exit code 1 if there are any."""
@@ -154,12 +162,13 @@ def plan_cmd(
         p = read_and_plan(
             scenario, orders, say, rest=f"all in {output / 'summary.json'}", as_of=as_of
         )
+        done = api.plan_sequenced(p, sequence_rounds, sequence_seconds, say) if sequence else None
+        p = done.plan if done is not None else p
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
-        seq = api.sequence_plan(p, sequence_seconds, say) if sequence else None
     print_summary(api.summary(p))
-    if seq is not None:
-        d = seq.days
+    if done is not None:
+        d = done.sequences.days
         bad = d.filter(pl.col("violations") > 0)
         out.print(
             f"Sequenced {d.height:,} line-days ({int(d['cars'].sum()):,} cars, "
@@ -171,8 +180,14 @@ def plan_cmd(
                 if bad.height
                 else ""
             )
+            + (
+                f"; {done.rounds} plans, {sum(done.lost.values()):,} slots taken off "
+                f"{len(done.lost):,} line-days"
+                if done.rounds > 1
+                else ""
+            )
         )
-        paths |= write_plan_sequence(seq, output)
+        paths |= write_plan_sequence(done.sequences, output)
     print_paths(paths)
     exit_if_rejected(p.book, accept_rejected)
 

@@ -303,16 +303,17 @@ def sequence(
 
 
 def strip(done: DaySequence, width: int = 60) -> str:
-    """The first cars as a strip: one letter per car, the initial of each station it needs
-    (or '.' for none), `width` cars a row, at most three rows."""
-    marks = [
-        "".join(n[0] for n in done.stations if row[n]) or "."
-        for row in done.table.head(3 * width).iter_rows(named=True)
-    ]
-    cells = [m if len(m) == 1 else "*" for m in marks]
+    """The first carriers as a strip: one letter per car, the initial of each station it
+    needs ('.' none, '*' several), '_' an empty carrier; `width` a row, at most three rows."""
+    shown = done.table.filter(pl.col("position") <= 3 * width)
+    cells = ["_"] * min(3 * width, int(done.result.sequence.size))
+    for row in shown.iter_rows(named=True):
+        marks = "".join(n[0] for n in done.stations if row[n]) or "."
+        cells[row["position"] - 1] = marks if len(marks) == 1 else "*"
     rows = ["".join(cells[i : i + width]) for i in range(0, len(cells), width)]
     key = ", ".join(f"{n[0]} {n}" for n in done.stations)
-    return "\n".join(rows) + f"\n({key}; * several, . none)"
+    gaps = "; _ empty carrier" if "_" in cells else ""
+    return "\n".join(rows) + f"\n({key}; * several, . none{gaps})"
 
 
 def _sequence_file(csplib: Path, output: Path, seconds: float, seed: int) -> None:

@@ -113,6 +113,45 @@ def test_mix_cap_is_a_floor_of_the_share() -> None:
     assert capacity(s).mix_cap[0, :2].tolist() == [1, 2]
 
 
+def test_a_station_caps_a_day_by_its_spacing() -> None:
+    """2 of every 3 cars on 7 slots: 2 + 2 + 1 = 5; 1 of 5 on 3 slots: 1; none on a day
+    without slots. A station's cap is not its share's floor (7 x 2/3 = 4.67 -> 4)."""
+    s = scenario(
+        {
+            "jph": 1,
+            "shifts": [{"from": START, "hours": 7}, {"from": day(1), "hours": 3}],
+            "working_days": ["mon", "tue", "thu"],
+            "stations": [
+                {"name": "roof", "match": {"variant": "S"}, "p": 2, "q": 3},
+                {"name": "lidar", "match": {}, "p": 1, "q": 5},
+            ],
+        },
+    )
+    cap = capacity(s)
+    assert [m.name for m in cap.mixes] == ["roof", "lidar"]
+    assert cap.mix_cap[:, :3].tolist() == [[5, 2, 0], [2, 1, 0]]
+
+
+@settings(max_examples=examples(200), deadline=None)
+@given(n=st.integers(0, 11), q=st.integers(1, 6), data=st.data())
+def test_a_station_cap_is_the_most_a_sequence_can_hold(n: int, q: int, data: Any) -> None:
+    """The cap equals the most cars with the option among n consecutive cars with at most
+    p in any q, found by trying every sequence."""
+    import itertools
+
+    from promiseline.core.model.scenario import Match
+    from promiseline.core.planning.capacity import MixInstance
+
+    p = data.draw(st.integers(0, q - 1))
+    most = max(
+        sum(seq)
+        for seq in itertools.product((0, 1), repeat=n)
+        if all(sum(seq[i : i + q]) <= p for i in range(max(1, n - q + 1)))
+    )
+    station = MixInstance("s", 0, Match(), p / q, (p, q))
+    assert station.caps(np.array([n]))[0] == most
+
+
 @settings(max_examples=examples(100), deadline=None)
 @given(
     jph=st.floats(0.1, 80, allow_nan=False),

@@ -7,11 +7,14 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promiseline import api
 from promiseline.core.model.scenario import Scenario
 from promiseline.errors import InvalidRequestError, ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
+from tests.conftest import examples
 
 STATIONS = [
     {"name": "lidar", "match": {"variant": "M"}, "p": 1, "q": 2},
@@ -48,11 +51,11 @@ def test_a_day_is_sequenced_under_its_stations(tiny: Scenario) -> None:
     rows = done.table.join(book(60), on="order_id")
     assert (rows["lidar"] == (rows["variant"] == "M")).all()
     assert (rows["orange"] == rows["options"].str.contains("orange")).all()
-    for st in STATIONS:  # the count reported, recounted from the table
-        has = done.table[str(st["name"])].cast(pl.Int64).to_list()
-        p, q = int(st["p"]), int(st["q"])  # type: ignore[call-overload]
+    for station in STATIONS:  # the count reported, recounted from the table
+        has = done.table[str(station["name"])].cast(pl.Int64).to_list()
+        p, q = int(station["p"]), int(station["q"])  # type: ignore[call-overload]
         over = sum(1 for i in range(len(has) - q + 1) if sum(has[i : i + q]) > p)
-        assert over == done.result.score.windows[done.stations.index(str(st["name"]))]
+        assert over == done.result.score.windows[done.stations.index(str(station["name"]))]
     again = api.sequence_day(plan, "l1", day)
     assert again.table.equals(done.table)  # deterministic
 
@@ -89,14 +92,73 @@ def test_empty_carriers_make_room_where_a_station_is_full() -> None:
 
 def test_every_line_day_is_sequenced(tiny: Scenario) -> None:
     """`sequence_plan`: each planned order of a line with stations in one position of its
-    day, positions 1..n per day, and the days' report adds up."""
+    day, positions (carriers) 1..slots per day, and the days' report adds up."""
     s = with_stations(tiny, STATIONS)
     plan = api.plan(s, book(60))
     done = api.sequence_plan(plan)
     planned = plan.planned.filter(pl.col("line") == "l1")
     assert sorted(done.positions["order_id"].to_list()) == sorted(planned["order_id"].to_list())
-    per_day = done.positions.group_by("line", "day").agg(pl.col("position").max(), pl.len())
-    assert (per_day["position"] == per_day["len"]).all()
+    per_day = done.positions.group_by("line", "day").agg(
+        pl.col("position").min().alias("first"),
+        pl.col("position").max().alias("last"),
+        pl.col("position").n_unique().alias("distinct"),
+        pl.len(),
+    )
+    slots = plan.capacity.slots[0]
+    for day, first, last, distinct, n in per_day.drop("line").iter_rows():
+        assert first >= 1
+        assert distinct == n
+        assert last <= max(n, slots[(day - plan.capacity.start).days])  # free slots run empty
     assert int(done.days["cars"].sum()) == planned.height
     assert done.days.height == planned["build_date"].n_unique()
     assert ((done.days["violations"] == 0) == (done.days["empty_carriers"] == 0)).all()
+
+
+@settings(max_examples=examples(25), deadline=None)
+@given(
+    pq=st.sampled_from([(1, 2), (2, 3), (1, 3), (2, 5), (3, 4), (0, 2)]),
+    slots=st.integers(5, 17),
+    every=st.integers(1, 3),
+)
+def test_a_day_planned_under_one_station_is_sequenced_without_a_gap(
+    pq: tuple[int, int], slots: int, every: int
+) -> None:
+    """A station caps the cars it fits on a line-day at what that day's slots can hold
+    under it, so a planned day needs no empty carrier for it, however many orders want
+    the option (here one in `every`)."""
+    p, q = pq
+    s = scenario_from_dict(
+        {
+            "name": "one-station",
+            "start": "2025-01-06",
+            "horizon_days": 30,
+            "calendar": {"working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
+            "products": [{"model": "A", "variants": [{"name": "S"}, {"name": "M"}]}],
+            "plants": [
+                {
+                    "name": "p",
+                    "lines": [
+                        {
+                            "name": "l1",
+                            "models": ["A"],
+                            "jph": slots,
+                            "shifts": [{"from": "2025-01-06", "hours": 1}],
+                            "stations": [{"name": "st", "match": {"variant": "M"}, "p": p, "q": q}],
+                        }
+                    ],
+                }
+            ],
+            "markets": [{"name": "CN", "lead_days": 0}],
+        },
+        "one station",
+    )
+    n = slots * 6
+    orders = book(n).with_columns(
+        variant=pl.Series(["M" if i % every == 0 else "S" for i in range(n)])
+    )
+    plan = api.plan(s, orders)
+    for day in plan.planned["build_date"].unique().to_list():
+        done = api.sequence_day(plan, "l1", day)
+        assert done.result.score.total == 0, (day, done.result.score)
+        assert done.table.height <= slots
+        assert done.table["st"].sum() <= p * (slots // q) + min(p, slots % q)

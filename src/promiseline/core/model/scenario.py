@@ -648,6 +648,18 @@ def reference_problems(s: Scenario) -> list[str]:
     for i, plant in enumerate(s.plants):
         for j, ln in enumerate(plant.lines):
             out += _unknown(f"plants[{i}].lines[{j}].models", "model", ln.models, models)
+    mix_names = {m.name for m in s.mix_limits}
+    for i, plant in enumerate(s.plants):
+        for j, ln in enumerate(plant.lines):
+            for d in _dupes([st.name for st in ln.stations]):
+                out.append(f"plants[{i}].lines[{j}].stations: duplicate name {d!r}")
+            for k, st in enumerate(ln.stations):
+                if st.name in mix_names:
+                    out.append(
+                        f"plants[{i}].lines[{j}].stations[{k}].name: {st.name!r} is also a "
+                        "mix limit's name (a station holds orders back as a mix limit does, "
+                        "under its own name)"
+                    )
     for i, mx in enumerate(s.mix_limits):
         if mx.line is not None and mx.line not in line_names:
             out.append(

@@ -36,12 +36,24 @@ def matches(match: Match, model: str, variant: str, options: Mapping[str, str]) 
 
 @dataclass(frozen=True, slots=True)
 class MixInstance:
-    """One mix limit on one line (a limit without `line` has one per line)."""
+    """One mix limit on one line (a limit without `line` has one per line), or a station
+    of a line (extension), which caps a day's matching cars by its spacing `p` of `q`."""
 
     name: str
     line: int
     match: Match
     max_share: float
+    spacing: tuple[int, int] | None = None
+
+    def caps(self, slots: npt.NDArray[np.integer]) -> I64:
+        """The most matching orders on each day of `slots`: `floor(max_share x slots)`;
+        for a station, what `slots` consecutive cars can hold with at most `p` in any
+        `q` (the first `p` of every `q`): `p x (slots // q) + min(p, slots mod q)`."""
+        if self.spacing is None:
+            return whole(self.max_share * slots.astype(np.float64))
+        p, q = self.spacing
+        n = slots.astype(np.int64)
+        return p * (n // q) + np.minimum(p, n % q)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +203,12 @@ def capacity(
             on_line = line.name == mx.line if mx.line else mx.match.model in (None, *line.models)
             if on_line:
                 mixes.append(MixInstance(mx.name, i, mx.match, mx.max_share))
-    share = np.array([m.max_share for m in mixes]).reshape(-1, 1)
-    mix_rows = slots[[m.line for m in mixes]] if mixes else np.zeros((0, len(dates)))
-    mix_cap = whole(share * mix_rows).astype(np.int32).reshape(len(mixes), len(dates))
+    for i, (_, line) in enumerate(lines):  # extension: a station caps as a mix limit does
+        for st in line.stations:
+            mixes.append(MixInstance(st.name, i, st.match, st.p / st.q, (st.p, st.q)))
+    mix_cap = np.zeros((len(mixes), len(dates)), dtype=np.int32)
+    for m, inst in enumerate(mixes):
+        mix_cap[m] = inst.caps(slots[inst.line])
 
     return Capacity(
         start=s.start,

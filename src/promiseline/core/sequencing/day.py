@@ -1,8 +1,11 @@
 """A planned line-day as a sequencing instance: the orders a plan builds on one line and
 day, grouped in classes by the stations of the line (scenario `stations`) they need.
 
-The orders of one class are placed in planning order at its positions (deterministic:
-the same plan and solver seed give the same build order).
+A day's slots the plan leaves free run as empty carriers: they are a class of their own
+with no option (the last), so a day the plan did not fill can space its cars with them
+at no cost in output. The orders of one class are placed in planning order at its
+positions (deterministic: the same plan and solver seed give the same build order);
+positions count carriers, so the table skips those of empty carriers.
 """
 
 from __future__ import annotations
@@ -73,13 +76,27 @@ def day_instance(
     ).reshape(t.height, len(ln.stations))
     kinds, cls = np.unique(need, axis=0, return_inverse=True)
     cls = cls.reshape(-1)
+    counts = np.bincount(cls, minlength=len(kinds)).astype(np.int64)
+    free = free_slots(plan, line, day, t.height)
+    if free:  # the empty carriers: the last class, no option
+        kinds = np.vstack([kinds, np.zeros((1, len(ln.stations)), dtype=bool)])
+        counts = np.append(counts, free)
     inst = Instance(
         f"{line} {day}",
-        np.bincount(cls, minlength=len(kinds)).astype(np.int64),
+        counts,
         kinds.astype(bool),
         tuple(Rule(i, st.p, st.q) for i, st in enumerate(ln.stations)),
     )
     return inst, t.with_columns(pl.Series("class", cls.astype(np.int64)))
+
+
+def free_slots(plan: Plan, line: str, day: dt.date, cars: int) -> int:
+    """The slots of `line` on `day` the plan leaves free (none past the horizon)."""
+    cap = plan.capacity
+    d = (day - cap.start).days
+    if not 0 <= d < cap.days:
+        return 0
+    return max(0, int(cap.slots[cap.line_names.index(line), d]) - cars)
 
 
 def sequence_day(
@@ -97,16 +114,19 @@ def sequence_day(
     done = sequence(inst, seconds=seconds, restarts=restarts, moves=moves)
     # each class's orders, in planning order, at that class's positions
     orders = orders.with_row_index("rank").sort("class", "rank")
-    order_of_pos = np.argsort(np.argsort(done.sequence, kind="stable"), kind="stable")
+    kinds = orders["class"].n_unique()  # classes of cars; an empty carrier's is the next
+    is_car = np.flatnonzero(done.sequence < kinds)
+    seq = done.sequence[is_car]
+    order_of_pos = np.argsort(np.argsort(seq, kind="stable"), kind="stable")
     by_class = orders["order_id"].to_list()
     ids = [by_class[i] for i in order_of_pos]
     ln = next(x for _, x in plan.scenario.lines if x.name == line)
     table = pl.DataFrame(
         {
-            "position": np.arange(1, inst.cars + 1),
+            "position": is_car + 1,
             "order_id": ids,
-            "class": done.sequence,
-            **{st.name: inst.options[done.sequence, i] for i, st in enumerate(ln.stations)},
+            "class": seq,
+            **{st.name: inst.options[seq, i] for i, st in enumerate(ln.stations)},
         }
     )
     return DaySequence(line, day, tuple(st.name for st in ln.stations), table, done, inst)
@@ -177,7 +197,7 @@ def sequence_plan(
             {
                 "line": line,
                 "day": day,
-                "cars": inst.cars,
+                "cars": done.table.height,
                 "violations": done.result.score.total,
                 "empty_carriers": (  # none where nothing is over capacity
                     empty_carriers(inst, done.result.sequence) if done.result.score.total else 0

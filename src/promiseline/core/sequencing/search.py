@@ -155,10 +155,11 @@ def search(
     moves: int = 2_000_000,
     seed: int = 0,
     noise: float = 0.0,
+    first: I64 | None = None,
 ) -> tuple[I64, int]:
-    """The best sequence local search finds in `moves` tries from a random order, and
-    its violations."""
-    seq = start(inst, seed)
+    """The best sequence local search finds in `moves` tries from `first` (else a random
+    order), and its violations."""
+    seq = start(inst, seed) if first is None else np.array(first, dtype=np.int64)
     opt: npt.NDArray[np.int64] = inst.options.astype(np.int64)[:, [r.option for r in inst.rules]]
     p = np.array([r.p for r in inst.rules], dtype=np.int64)
     q = np.array([r.q for r in inst.rules], dtype=np.int64)

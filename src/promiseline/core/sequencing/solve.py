@@ -1,5 +1,6 @@
 """A line-day's sequence: local search with restarts until no window is over capacity
-or the time is up; CP-SAT where it can prove the least count (small days).
+or the time is up, its first run from the greedy sequence (core/sequencing/greedy), the
+others from random orders; CP-SAT where it can prove the least count (small days).
 
 Measured on CSPLib prob001 (benchmarks/sequence_bench.py, README): the local search
 found a sequence without violations for every satisfiable 200-car instance in well under
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from promiseline.core.arrays import I64
 from promiseline.core.sequencing import cpsat
+from promiseline.core.sequencing.greedy import greedy
 from promiseline.core.sequencing.instance import Instance, Score, score
 from promiseline.core.sequencing.search import search
 from promiseline.errors import InvalidRequestError
@@ -58,7 +60,8 @@ def sequence(
     best: tuple[int, I64] | None = None
     run = seed
     while True:
-        seq, cost = search(inst, moves=moves, seed=run, noise=NOISE)
+        first = greedy(inst) if run == seed else None
+        seq, cost = search(inst, moves=moves, seed=run, noise=NOISE, first=first)
         run += 1
         if best is None or cost < best[0]:
             best = (cost, seq)
