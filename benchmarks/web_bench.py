@@ -154,6 +154,7 @@ def screenshots(browser, page, base: str, out: Path) -> None:  # type: ignore[no
         ("overview", "/"),
         ("orders", "/orders?bound_by=mix:yu7-max-share"),
         ("order", "/orders/YU7-0123456"),
+        ("sequence", "/sequence?line=p2-final&day=2027-01-05"),
     ):
         page.goto(f"{base}{path}")
         page.wait_for_timeout(1500)

@@ -97,6 +97,9 @@ def _load(page: Page, name: str, site: Site) -> None:
     elif name == "order":
         page.goto(f"/orders/{o.order_id}")
         assert page.inner_text("h1").startswith(f"Order {o.order_id}")
+    elif name == "sequence":  # the tiny scenario has no stations: the page says so
+        page.goto("/sequence")
+        assert "No line of the scenario has stations" in page.inner_text("main")
     elif name == "scenario":
         page.goto("/scenario")
         assert "plants:" in page.input_value("textarea[name=text]")
@@ -131,7 +134,7 @@ def test_pages_load_without_errors_or_other_hosts(site: Site, tab: Open) -> None
     planner = tab(planner=True)
     customer = tab(locale="en-US")
     for t, names in (
-        (planner, ("overview", "orders", "order", "scenario", "whatif", "sizing")),
+        (planner, ("overview", "orders", "order", "sequence", "scenario", "whatif", "sizing")),
         (customer, ("login", "customer-token", "customer-en")),
     ):
         for name in names:
@@ -171,7 +174,7 @@ def test_pages_work_under_the_content_security_policy(site: Site, tab: Open) -> 
     customer = tab(locale="en-US")
     found = {}
     for t, names in (
-        (planner, ("overview", "orders", "order", "scenario", "whatif", "sizing")),
+        (planner, ("overview", "orders", "order", "sequence", "scenario", "whatif", "sizing")),
         (customer, ("login", "customer-token", "customer-en")),
     ):
         t.page.add_init_script(VIOLATIONS_JS)

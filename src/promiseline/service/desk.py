@@ -28,6 +28,7 @@ from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
+from promiseline.core.sequencing.day import DaySequence, planned_with_options
 from promiseline.core.studies.whatif import check_names
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.io.scenario_file import parse_yaml
@@ -43,6 +44,8 @@ from promiseline.service.plant import PlantSimulator
 from promiseline.service.pools import Pools
 from promiseline.service.settings import Settings
 from promiseline.store import SqlStore
+
+SEQUENCE_S = 2.0  # a line-day's build order on a page: the demo's busiest takes 0.01 s
 
 Clock = Callable[[], dt.datetime]
 
@@ -276,6 +279,30 @@ class OrderDesk:
             q.reason,
             self.live.as_of(),
         )
+
+    def sequenced_lines(self) -> list[str]:
+        """The lines with stations: the ones a day's build order can be shown for."""
+        return [ln.name for _, ln in self.live.scenario.lines if ln.stations]
+
+    def first_build_day(self, line: str) -> dt.date | None:
+        """The first day from the plan's day on which the live plan builds on `line`."""
+        t = self.live.now.plan.planned
+        days = t.filter((pl.col("line") == line) & (pl.col("build_date") >= self.plan_day()))
+        first = days["build_date"].min()
+        return first if isinstance(first, dt.date) else None
+
+    async def sequence_day(self, line: str, day: dt.date) -> tuple[DaySequence, pl.DataFrame]:
+        """The build order of `line` on `day` in the live plan (a few seconds at most, on
+        the worker pool), and its cars' options (order_id, options: what paints them)."""
+        plan = self.live.now.plan
+
+        def work() -> tuple[DaySequence, pl.DataFrame]:
+            done = api.sequence_day(plan, line, day, seconds=SEQUENCE_S)
+            return done, planned_with_options(plan).filter(
+                pl.col("order_id").is_in(done.table["order_id"].implode())
+            ).select("order_id", "options")
+
+        return await self.pools.run(work)
 
     def explain(self, order_id: str) -> Explanation:
         try:

@@ -43,6 +43,7 @@ from promiseline.web.cells import defuse
 from promiseline.web.deps import caller, check_csrf, desk_of, session_of, signed_in, signer
 from promiseline.web.overview_view import heatmap
 from promiseline.web.render import page
+from promiseline.web.sequence_view import CAR_H, CELL, PER_ROW, TICK_H, strip
 from promiseline.web.session import SESSION, SESSION_S, set_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -281,6 +282,46 @@ async def reschedule(
             as_of=desk.plan_day(),
         )
     return RedirectResponse(f"/orders/{order_id}?scheduled=1", status_code=303)
+
+
+@router.get("/sequence")
+async def sequence_page(
+    request: Request,
+    line: Annotated[str | None, Query(max_length=100)] = None,
+    day: dt.date | None = None,
+) -> Response:
+    """A line-day's build order (core/sequencing) as a strip: by default the first line
+    with stations, on the first day from the plan's day it builds anything."""
+    role = await signed_in(request)
+    desk = desk_of(request)
+    lines = desk.sequenced_lines()
+    ctx: dict[str, Any] = {"role": role, "nav": "sequence", "lines": lines, "line": line}
+    if not lines:
+        return page(request, "sequence.html", **ctx, day=day, strip=None, refused=None)
+    line = line if line is not None else lines[0]
+    if line not in lines:
+        refused = f"no line {line!r} with stations in the scenario; one of {lines}"
+        return page(request, "sequence.html", 404, **ctx, day=day, strip=None, refused=refused)
+    day = day if day is not None else desk.first_build_day(line)
+    ctx |= {"line": line, "day": day, "per_row": PER_ROW, "cell": CELL}
+    ctx |= {"car_h": CAR_H, "tick_h": TICK_H}
+    if day is None:
+        refused = f"the plan builds nothing on {line} from {desk.plan_day()} on"
+        return page(request, "sequence.html", 404, **ctx, strip=None, refused=refused)
+    try:
+        done, options = await desk.sequence_day(line, day)
+    except (InvalidRequestError, NotFoundError) as e:
+        return page(request, "sequence.html", 404, **ctx, strip=None, refused=str(e))
+    drawn = strip(done, dict(options.iter_rows()))
+    return page(
+        request,
+        "sequence.html",
+        **ctx,
+        strip=drawn,
+        result=done.result,
+        empty_carriers=done.empty_carriers,
+        refused=None,
+    )
 
 
 @router.get("/scenario")

@@ -40,6 +40,14 @@ class DaySequence:
     result: Sequenced
     instance: Instance
 
+    @property
+    def empty_carriers(self) -> int:
+        """Empty carriers the line needs beyond the day's slots with this build order
+        (none where no window is over capacity)."""
+        if not self.result.score.total:
+            return 0
+        return empty_carriers(self.instance, self.result.sequence)
+
 
 def planned_with_options(plan: Plan) -> pl.DataFrame:
     """The planned orders with their options (made once for many days)."""
@@ -187,7 +195,6 @@ def sequence_plan(
         if say is not None and i % 50 == 0:
             say(f"sequencing line-days: {i:,} of {len(days):,}")
         done = sequence_day(plan, line, day, seconds, by_day[line, day], restarts, moves)
-        inst = done.instance
         pos.append(
             done.table.select(
                 pl.lit(line).alias("line"), pl.lit(day).alias("day"), "position", "order_id"
@@ -199,9 +206,7 @@ def sequence_plan(
                 "day": day,
                 "cars": done.table.height,
                 "violations": done.result.score.total,
-                "empty_carriers": (  # none where nothing is over capacity
-                    empty_carriers(inst, done.result.sequence) if done.result.score.total else 0
-                ),
+                "empty_carriers": done.empty_carriers,
                 "seconds": round(done.result.seconds, 4),
             }
         )
