@@ -65,12 +65,13 @@ def _header(path: Path, rows: list[tuple[int, list[str]]], want: list[str]) -> N
 def _ratios(path: Path) -> list[RatioRule]:
     rows = _rows(path)
     _header(path, rows, ["Ratio", "Prio", "Ident"])
-    rules = []
+    rules: list[RatioRule] = []
     for no, cells in rows[1:]:
         found = re.fullmatch(r"(\d+)/(\d+)", cells[0]) if cells else None
         if len(cells) != 3 or not found or cells[1] not in ("0", "1") or not cells[2]:
             raise SequenceFileError(
-                f"{path}, line {no}: expected 'N/P;PRIO;NAME' (PRIO 0 or 1), got {';'.join(cells)!r}"
+                f"{path}, line {no}: expected 'N/P;PRIO;NAME' (PRIO 0 or 1), "
+                f"got {';'.join(cells)!r}"
             )
         n, p = int(found.group(1)), int(found.group(2))
         if p < 1:

@@ -119,9 +119,7 @@ def score(day: RoadefDay, sequence: npt.NDArray[np.integer]) -> RoadefScore:
         run_len = run_len + 1 if i and c == line[i - 1] else 1
         if i >= n0 and run_len == day.batch_limit + 1:
             batch += 1
-    objective = (
-        day.weight(HPRC) * hprc + day.weight(COLOR) * color + day.weight(LPRC) * lprc
-    )
+    objective = day.weight(HPRC) * hprc + day.weight(COLOR) * color + day.weight(LPRC) * lprc
     return RoadefScore(hprc, lprc, color, batch, tuple(by_rule), objective)
 
 

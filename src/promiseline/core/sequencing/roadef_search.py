@@ -31,7 +31,7 @@ from promiseline.core.sequencing.roadef import (
 )
 from promiseline.errors import InvalidRequestError
 
-ROUND = 1_000_000  # tries between looks at the clock
+ROUND = 250_000  # tries between looks at the clock
 
 
 @njit(cache=True)
@@ -136,10 +136,7 @@ def _shift_delta(cnt, has, n, p, lo, w, a, b, diff, apply):  # type: ignore[no-u
         # diff[k]: has after minus has before, at position x + k
         for k in range(m):
             i = x + k
-            if a < b:
-                src = i + 1 if i < b else a
-            else:
-                src = i - 1 if i > b else a
+            src = (i + 1 if i < b else a) if a < b else (i - 1 if i > b else a)
             diff[k] = has[r, src] - has[r, i]
             if diff[k] != 0:
                 nz = True
@@ -289,7 +286,8 @@ def start(day: RoadefDay) -> I64:
     """A first sequence within the batch limit and with few colour changes: whole batches
     (as many cars as the limit allows) of the colour with most cars left, never the same
     colour twice running unless no other is left; the previous day's last run counted on.
-    Cars of a colour in file order."""
+    A batch of another colour is cut short when the most common colour would otherwise
+    run out of cars to split its runs. Cars of a colour in file order."""
     left: dict[int, list[int]] = {}
     for i, c in enumerate(day.colors.tolist()):
         left.setdefault(c, []).append(i)
@@ -302,13 +300,18 @@ def start(day: RoadefDay) -> I64:
     out: list[int] = []
     while len(out) < day.cars:
         order = sorted((c for c in left if left[c]), key=lambda c: (-len(left[c]), c))
-        if last in order and run < day.batch_limit:  # finish the previous day's batch
+        if not out and last in order and run < day.batch_limit:  # the previous day's batch
             pick, room = last, day.batch_limit - run
         else:
             pick = next((c for c in order if c != last), order[0])
             room = day.batch_limit
             run = 0
         take = min(room, len(left[pick]))
+        most = order[0]
+        if pick != most:  # leave enough other cars to split the most common colour's runs
+            others = sum(len(q) for q in left.values()) - len(left[most])
+            need = -(-len(left[most]) // day.batch_limit) - 1
+            take = max(1, min(take, others - need))
         out.extend(left[pick].pop() for _ in range(take))
         run += take
         last = pick
@@ -331,7 +334,7 @@ def sequence_day(
 ) -> RoadefSequenced:
     """The day's best sequence in `seconds` (or, with `moves`, after that many tries:
     the same answer on any machine): the local search from the better of the batch start
-    and the file order (when that keeps the batch limit), in rounds of a million tries."""
+    and the file order (when that keeps the batch limit), in rounds of 250,000 tries."""
     if not seconds > 0:
         raise InvalidRequestError(f"a time limit must be above 0 s, got {seconds}")
     t0 = time.perf_counter()
@@ -351,9 +354,7 @@ def sequence_day(
         rnd += 1
         if moves is None and time.perf_counter() - t0 >= seconds:
             break
-    return RoadefSequenced(
-        day.name, seq, score(day, seq), time.perf_counter() - t0, "local search"
-    )
+    return RoadefSequenced(day.name, seq, score(day, seq), time.perf_counter() - t0, "local search")
 
 
 def arrays(day: RoadefDay) -> tuple[I64, I64, I64, I64, I64, I64]:
