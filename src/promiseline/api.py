@@ -44,6 +44,8 @@ from promiseline.core.readout.overview import overview as _overview
 from promiseline.core.readout.summary import summary as _summary
 from promiseline.core.sequencing.day import DaySequence, PlanSequence
 from promiseline.core.sequencing.replan import SequencedPlan
+from promiseline.core.sequencing.roadef import RoadefDay
+from promiseline.core.sequencing.roadef_search import RoadefSequenced
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
@@ -537,6 +539,28 @@ def sequence_csplib(
     for i, r in enumerate(reads, start=1):
         say(f"sequencing {r.instance.name} ({i} of {len(reads)}, {r.instance.cars} cars)")
         out.append((r, sequence(r.instance, seconds=seconds, seed=seed)))
+    return out
+
+
+def sequence_roadef(
+    path: str | Path,
+    seconds: float = 60.0,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> list[tuple[RoadefDay, RoadefSequenced]]:
+    """Sequence a ROADEF 2005 (Renault) instance directory, or each instance in a
+    directory of them, within `seconds` each: the challenge's weighted objective (HPRC,
+    colour changes, LPRC in the instance's order) with the paint batch limit kept
+    (core/sequencing/roadef.py)."""
+    from promiseline.core.sequencing.roadef_search import sequence_day as _sequence_day
+    from promiseline.io.roadef import read_roadef
+
+    say = progress or (lambda _: None)
+    out = []
+    days = read_roadef(path)
+    for i, d in enumerate(days, start=1):
+        say(f"sequencing {d.name} ({i} of {len(days)}, {d.cars} cars)")
+        out.append((d, _sequence_day(d, seconds=seconds, seed=seed)))
     return out
 
 

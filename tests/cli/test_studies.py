@@ -17,6 +17,7 @@ from promiseline.cli.studies import parse_p90_target
 from promiseline.errors import AllocationError
 from tests.cli.conftest import ORDERS, PATCH, run, sizing_scenario
 from tests.conftest import DATA
+from tests.core.sequencing.roadef_check import check
 
 
 def test_compare_prints_each_scenario(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -216,7 +217,9 @@ def test_sequence_a_file_and_a_demo_day(tmp_path: Path, capsys, monkeypatch) -> 
     ]
     code, _, err = run(capsys, monkeypatch, "sequence", "demo", "demo")
     assert code == 2
-    assert "give --csplib FILE, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD" in err
+    assert (
+        "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD" in err
+    )
 
 
 def test_plan_sequence_takes_empty_carriers_off_and_plans_again(
@@ -250,3 +253,44 @@ def test_plan_sequence_takes_empty_carriers_off_and_plans_again(
     )
     assert code == 0
     assert "1 empty carriers needed (most on l1 2025-01-06)" in out
+
+
+def test_sequence_a_roadef_instance(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`sequence --roadef DIR` sequences a ROADEF 2005 day (335 cars): every count in
+    summary.json is recounted from sequence.csv by the tests' own checker, no run of one
+    colour passes the batch limit, and the result beats the file order; --roadef with
+    --csplib is one clear error."""
+    name = "064_38_2_EP_RAF_ENP_ch2"
+    folder = Path(__file__).resolve().parents[2] / "benchmarks/data/roadef2005/set_A" / name
+    code, out, _ = run(
+        capsys,
+        monkeypatch,
+        "sequence",
+        "--roadef",
+        str(folder),
+        "--seconds",
+        "0.5",
+        "-o",
+        str(tmp_path / "r"),
+    )
+    assert code == 0
+    assert "Sequenced 1 ROADEF 2005 instance(s)" in out
+    rows = pl.read_csv(tmp_path / "r" / "sequence.csv", schema_overrides={"car_id": pl.String})
+    assert rows.columns == ["instance", "position", "car_id"]
+    assert rows["position"].to_list() == list(range(1, 336))
+    got = check(folder, rows["car_id"].to_list())
+    (s,) = json.loads((tmp_path / "r" / "summary.json").read_text())["instances"]
+    assert (s["objective"], s["hprc"], s["color_changes"], s["lprc"]) == (
+        got["objective"],
+        got["HPRC"],
+        got["COLOR"],
+        got["LPRC"],
+    )
+    assert s["batch_violations"] == got["BATCH"] == 0
+    assert [o["count"] for o in s["objectives"]] == [got["HPRC"], got["COLOR"], got["LPRC"]]
+    assert s["objective"] < 28_046_050  # the file order, as Renault's checker scored it
+    code, _, err = run(
+        capsys, monkeypatch, "sequence", "--roadef", str(folder), "--csplib", "x.txt"
+    )
+    assert code == 2
+    assert "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line --day" in err

@@ -29,7 +29,12 @@ from promiseline.cli.shared import (
     table,
 )
 from promiseline.errors import AllocationError, InvalidRequestError
-from promiseline.io.outputs import write_allocation, write_day_sequence, write_sequences
+from promiseline.io.outputs import (
+    write_allocation,
+    write_day_sequence,
+    write_roadef,
+    write_sequences,
+)
 
 if TYPE_CHECKING:
     from promiseline.core.sequencing.day import DaySequence
@@ -254,6 +259,13 @@ def sequence(
             "--csplib", help="A CSPLib prob001 file (car sequencing; every instance in it)."
         ),
     ] = None,
+    roadef: Annotated[
+        Path | None,
+        typer.Option(
+            "--roadef",
+            help="A ROADEF 2005 (Renault) instance directory, or a directory of them.",
+        ),
+    ] = None,
     line: Annotated[str | None, typer.Option(help="With SCENARIO ORDERS: the line.")] = None,
     day: Annotated[
         str | None, typer.Option(help="With SCENARIO ORDERS: the day, YYYY-MM-DD.")
@@ -266,19 +278,24 @@ def sequence(
     as_of: AsOfOpt = None,
 ) -> None:
     """Sequence cars so that no station gets more than p of q consecutive cars: every
-    instance of a car sequencing file (--csplib), or the cars a plan builds on one line
-    and day (SCENARIO ORDERS --line L --day D, under the line's stations); writes
-    sequence.csv and summary.json."""
-    if csplib is not None:
-        if scenario is not None or line or day:
+    instance of a car sequencing file (--csplib), a ROADEF 2005 day with paint colours
+    and its batch limit (--roadef DIR), or the cars a plan builds on one line and day
+    (SCENARIO ORDERS --line L --day D, under the line's stations); writes sequence.csv and
+    summary.json."""
+    if csplib is not None or roadef is not None:
+        if scenario is not None or line or day or (csplib is not None and roadef is not None):
             raise InvalidRequestError(
-                "give --csplib FILE, or SCENARIO ORDERS --line --day: not both"
+                "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line --day: one of them"
             )
-        _sequence_file(csplib, output, seconds, seed)
+        if roadef is not None:
+            _sequence_roadef(roadef, output, seconds, seed)
+        else:
+            assert csplib is not None
+            _sequence_file(csplib, output, seconds, seed)
         return
     if scenario is None or orders is None or not line or not day:
         raise InvalidRequestError(
-            "give --csplib FILE, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD"
+            "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD"
         )
     try:
         when = dt.date.fromisoformat(day)
@@ -314,6 +331,44 @@ def strip(done: DaySequence, width: int = 60) -> str:
     key = ", ".join(f"{n[0]} {n}" for n in done.stations)
     gaps = "; _ empty carrier" if "_" in cells else ""
     return "\n".join(rows) + f"\n({key}; * several, . none{gaps})"
+
+
+def _sequence_roadef(roadef: Path, output: Path, seconds: float, seed: int) -> None:
+    with steps() as say:
+        done = api.sequence_roadef(roadef, seconds=seconds, seed=seed, progress=say)
+    out.print(
+        table(
+            f"Sequenced {len(done)} ROADEF 2005 instance(s) of {roadef.name} "
+            "(objective: weights 1,000,000 / 1,000 / 1 by the instance's ranks)",
+            (
+                "instance",
+                "cars",
+                "ranks",
+                "objective",
+                "HPRC",
+                "colour changes",
+                "LPRC",
+                "batches over",
+                "seconds",
+            ),
+            (
+                (
+                    s.instance,
+                    f"{d.cars:,}",
+                    " > ".join(d.objectives),
+                    f"{s.score.objective:,}",
+                    f"{s.score.hprc:,}",
+                    f"{s.score.color:,}",
+                    f"{s.score.lprc:,}",
+                    f"{s.score.batch_violations:,}",
+                    f"{s.seconds:.2f}",
+                )
+                for d, s in done
+            ),
+            left=1,
+        )
+    )
+    print_paths(write_roadef(done, output))
 
 
 def _sequence_file(csplib: Path, output: Path, seconds: float, seed: int) -> None:

@@ -16,6 +16,8 @@ import yaml
 
 from promiseline.core.readout.summary import summary
 from promiseline.core.sequencing.day import DaySequence, PlanSequence
+from promiseline.core.sequencing.roadef import COLOR, HPRC, LPRC, RoadefDay
+from promiseline.core.sequencing.roadef_search import RoadefSequenced
 from promiseline.core.sequencing.solve import Sequenced
 from promiseline.io.csplib import Read
 from promiseline.io.order_book import write_orders
@@ -172,6 +174,70 @@ def write_sequences(done: list[tuple[Read, Sequenced]], out: str | Path) -> Path
                     "assumed": r.assumed,
                 }
                 for r, s in done
+            ],
+        },
+    )
+    return paths
+
+
+def write_roadef(done: list[tuple[RoadefDay, RoadefSequenced]], out: str | Path) -> Paths:
+    """Sequenced ROADEF 2005 days: `sequence.csv` (instance, position, car_id: the day's
+    cars, positions from 1, idents as in vehicles.txt) and `summary.json` (per instance the
+    weighted objective, each objective's count with its rank and weight, cars over N per
+    ratio constraint, colour changes, runs over the batch limit, the method and time)."""
+    where = folder(out)
+    paths = {"sequence": where / "sequence.csv", "summary": where / "summary.json"}
+    rows = pl.concat(
+        [
+            pl.DataFrame(
+                {
+                    "instance": [s.instance] * len(s.sequence),
+                    "position": range(1, len(s.sequence) + 1),
+                    "car_id": [d.ids[i] for i in s.sequence],
+                },
+                schema={"instance": pl.String, "position": pl.Int64, "car_id": pl.String},
+            )
+            for d, s in done
+        ]
+    )
+    write_csv(rows, paths["sequence"])
+    counts = {HPRC: "hprc", COLOR: "color", LPRC: "lprc"}
+    write_json(
+        paths["summary"],
+        {
+            "count": (
+                "ROADEF 2005: cars over N in every window of P cars holding a car of the day "
+                "(the previous day's cars first, the last windows cut at the day's end); "
+                "colour changes from the previous day's last car; weights 1,000,000, 1,000, "
+                "1 by rank"
+            ),
+            "instances": [
+                {
+                    "instance": s.instance,
+                    "cars": d.cars,
+                    "objective": s.score.objective,
+                    "objectives": [
+                        {
+                            "rank": k + 1,
+                            "name": o,
+                            "weight": d.weight(o),
+                            "count": getattr(s.score, counts[o]),
+                        }
+                        for k, o in enumerate(d.objectives)
+                    ],
+                    "hprc": s.score.hprc,
+                    "lprc": s.score.lprc,
+                    "color_changes": s.score.color,
+                    "batch_limit": d.batch_limit,
+                    "batch_violations": s.score.batch_violations,
+                    "by_rule": [
+                        {"name": r.name, "n": r.n, "p": r.p, "high": r.high, "over": c}
+                        for r, c in zip(d.rules, s.score.by_rule, strict=True)
+                    ],
+                    "method": s.method,
+                    "seconds": round(s.seconds, 3),
+                }
+                for d, s in done
             ],
         },
     )
