@@ -134,7 +134,7 @@ class Reference:
                     caps = [floor_(mx.max_share * x) for x in self.slots[li]]
                     self.mixes.append((mx.name, li, mx.match, caps))
         for li, (_, ln) in enumerate(self.lines):  # a station: p of every q of the day's slots
-            for st in ln.stations:
+            for st in (x for x in ln.stations if x.priority == "high"):
                 caps = [st.p * (x // st.q) + min(st.p, x % st.q) for x in self.slots[li]]
                 self.mixes.append((st.name, li, st.match, caps))
         self.mix_used = [[0] * self.H for _ in self.mixes]

@@ -102,6 +102,7 @@ def scenarios(draw: st.DrawFn, export: bool | None = None, moment: bool | None =
                     "match": draw(st.sampled_from([{"options": {"roof": "pan"}}, {}])),
                     "p": (pq := draw(st.sampled_from([(0, 1), (1, 2), (2, 3), (1, 5)])))[0],
                     "q": pq[1],
+                    "priority": draw(st.sampled_from(["high", "high", "low"])),
                 }
                 for k in range(draw(st.integers(1, 2)))
             ]

@@ -4,6 +4,7 @@ planned directly, ships what the verification says; a bad target is one clear er
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from pathlib import Path
 
@@ -294,3 +295,30 @@ def test_sequence_a_roadef_instance(tmp_path: Path, capsys, monkeypatch) -> None
     )
     assert code == 2
     assert "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line --day" in err
+
+
+def test_sequence_a_painted_day(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A line with a paint shop: the day's colour changes and runs over the batch limit
+    are printed and in summary.json, and sequence.csv has each car's paint."""
+    orders = tmp_path / "orders.csv"
+    colours = ("black", "white", "blue")
+    pl.DataFrame(
+        {
+            "order_id": [f"c{i:02d}" for i in range(12)],
+            "model": ["A"] * 12,
+            "variant": ["M" if i % 3 == 0 else "S" for i in range(12)],
+            "options": [json.dumps({"paint": colours[i % 3]}) for i in range(12)],
+            "market": ["CN"] * 12,
+            "locked_at": ["2025-01-06T08:00:00"] * 12,
+        }
+    ).write_csv(orders)
+    base = ("sequence", str(DATA / "painted.yaml"), str(orders), "--line", "l1")
+    code, out, _ = run(capsys, monkeypatch, *base, "--day", "2025-01-06", "-o", str(tmp_path / "s"))
+    assert code == 0
+    assert "runs over the paint batch limit" in out
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    rows = pl.read_csv(tmp_path / "s" / "sequence.csv")
+    paint = rows["paint"].to_list()
+    assert summary["colour_changes"] == sum(a != b for a, b in itertools.pairwise(paint))
+    assert summary["batch_violations"] == 0
+    assert f"{summary['colour_changes']} colour changes, 0 runs over" in out

@@ -312,7 +312,13 @@ def sequence(
     out.print(
         f"{line} on {when}: {len(done.table):,} cars, {r.score.total:,} windows over a "
         f"station's capacity ({each}); "
-        f"{'proved least' if r.proved else 'not proved least'}, {r.method}, {r.seconds:.2f} s",
+        f"{'proved least' if r.proved else 'not proved least'}, {r.method}, {r.seconds:.2f} s"
+        + (
+            f"; {done.paint.color:,} colour changes, {done.paint.batch_violations:,} runs over "
+            "the paint batch limit"
+            if done.paint is not None
+            else ""
+        ),
         highlight=False,
     )
     out.print(strip(done), highlight=False)

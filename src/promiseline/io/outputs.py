@@ -263,6 +263,15 @@ def write_day_sequence(done: DaySequence, out: str | Path) -> Paths:
                 for n, w, e in zip(done.stations, r.score.windows, r.score.excess, strict=True)
             ],
             "proved_least": r.proved,
+            **(
+                {
+                    "colour_changes": done.paint.color,
+                    "batch_violations": done.paint.batch_violations,
+                    "low_priority_excess": done.paint.lprc,
+                }
+                if done.paint is not None
+                else {}
+            ),
             "method": r.method,
             "seconds": round(r.seconds, 3),
         },

@@ -320,6 +320,7 @@ async def sequence_page(
         strip=drawn,
         result=done.result,
         empty_carriers=done.empty_carriers,
+        paint=done.paint,
         refused=None,
     )
 

@@ -17,7 +17,7 @@ CELL = 8  # px per carrier
 CAR_H = 18
 TICK_H = 5
 GAP = 10
-PAINT_OPTION = "paint"
+PAINT_OPTION = "paint"  # the option that colours a car, unless its line names another
 NAMED = {  # paint names to colours (a name holding one of these words takes its colour)
     "black": "#1f2328",
     "white": "#f2f2ee",
@@ -95,8 +95,9 @@ def strip(done: DaySequence, options: dict[str, str]) -> Strip:
         flagged[name] = over_capacity(has, r.p, r.q)
     used: dict[str, str] = {}
     cells = []
+    painted = t["paint"].to_list() if "paint" in t.columns else None  # the line's own option
     for i, (oid, at) in enumerate(zip(t["order_id"].to_list(), pos.tolist(), strict=True)):
-        paint = options_dict(options.get(oid) or "").get(PAINT_OPTION)
+        paint = painted[i] if painted else options_dict(options.get(oid) or "").get(PAINT_OPTION)
         x, y = (at % PER_ROW) * CELL, (at // PER_ROW) * row_h
         ticks = tuple(
             (y + CAR_H + TICK_H * k, bool(flagged[name][at]))

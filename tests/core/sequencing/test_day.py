@@ -4,7 +4,10 @@ each where its stations allow, the same order each time."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -12,9 +15,11 @@ from hypothesis import strategies as st
 
 from promiseline import api
 from promiseline.core.model.scenario import Scenario
+from promiseline.core.sequencing.day import day_instance, paint_day
+from promiseline.core.sequencing.roadef import score as roadef_score
 from promiseline.errors import InvalidRequestError, ScenarioError
-from promiseline.io.scenario_file import scenario_from_dict
-from tests.conftest import examples
+from promiseline.io.scenario_file import load_scenario, scenario_from_dict
+from tests.conftest import DATA, examples
 
 STATIONS = [
     {"name": "lidar", "match": {"variant": "M"}, "p": 1, "q": 2},
@@ -78,7 +83,6 @@ def test_what_cannot_be_sequenced_says_why(tiny: Scenario) -> None:
 def test_empty_carriers_make_room_where_a_station_is_full() -> None:
     """Three cars with the option under 1/2 need an empty carrier between each two; a
     sequence without violations needs none."""
-    import numpy as np
 
     from promiseline.core.sequencing.day import empty_carriers
     from promiseline.core.sequencing.instance import Instance, Rule
@@ -162,3 +166,71 @@ def test_a_day_planned_under_one_station_is_sequenced_without_a_gap(
         assert done.result.score.total == 0, (day, done.result.score)
         assert done.table.height <= slots
         assert done.table["st"].sum() <= p * (slots // q) + min(p, slots % q)
+
+
+def painted(max_batch: int = 3) -> Scenario:
+    """tests/data/painted.yaml (a line of 12 slots a day, a paint shop, a high and a low
+    station) with its batch limit set."""
+    data = load_scenario(DATA / "painted.yaml").model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    data["plants"][0]["lines"][0]["paint"]["max_batch"] = max_batch
+    return scenario_from_dict(data, "painted")
+
+
+def painted_book(n: int) -> pl.DataFrame:
+    colours = ("black", "white", "blue", "red")
+    return pl.DataFrame(
+        {
+            "order_id": [f"c{i:03d}" for i in range(n)],
+            "model": ["A"] * n,
+            "variant": ["M" if i % 3 == 0 else "S" for i in range(n)],
+            "options": [
+                json.dumps({"paint": colours[i * 7 % 4]} | ({"roof": "pan"} if i % 2 else {}))
+                for i in range(n)
+            ],
+            "market": ["CN"] * n,
+            "locked_at": ["2025-01-06T08:00:00"] * n,
+        }
+    )
+
+
+def runs(values: list[object]) -> list[int]:
+    out: list[int] = []
+    for i, v in enumerate(values):
+        out.append(out[-1] + 1 if i and v == values[i - 1] else 1)
+    return out
+
+
+@settings(max_examples=examples(15), deadline=None)
+@given(n=st.integers(12, 48), max_batch=st.integers(1, 5))
+def test_a_painted_day_keeps_its_batch_limit_and_few_colour_changes(n: int, max_batch: int) -> None:
+    """On a line with a paint shop a day's cars come in batches of at most `max_batch`
+    of one colour, never more; colour changes recounted from the table; the ROADEF
+    objective no worse than the planning order's; the high station's count is the
+    table's; the low station does not cap the plan (every second order wants the roof,
+    1 of 3)."""
+    s = painted(max_batch)
+    book = painted_book(n)
+    plan = api.plan(s, book)
+    assert plan.planned.height == n
+    for day in plan.planned["build_date"].unique().to_list():
+        done = api.sequence_day(plan, "l1", day)
+        assert done.paint is not None
+        paint = done.table["paint"].to_list()
+        assert max(runs(paint)) <= max_batch
+        assert done.paint.batch_violations == 0
+        changes = sum(1 for a, b in itertools.pairwise(paint) if a != b)
+        assert changes == done.paint.color
+        inst, orders = day_instance(plan, "l1", day)  # the planning order, as ROADEF scores it
+        given = roadef_score(paint_day("given", s.lines[0][1], orders, inst), np.arange(inst.cars))
+        if given.batch_violations == 0:  # the search starts from it when it keeps the limit
+            assert done.paint.objective <= given.objective
+        has = done.table["lidar"].cast(pl.Int64).to_list()
+        over = sum(1 for i in range(len(has) - 1) if has[i] + has[i + 1] > 1)
+        assert over == done.result.score.windows[0]
+        again = api.sequence_day(plan, "l1", day)
+        assert again.table.equals(done.table)  # deterministic
+    roofs = plan.planned.join(book, on="order_id").filter(pl.col("options").str.contains("pan"))
+    most = max(roofs.group_by("build_date").len()["len"].to_list(), default=0)
+    assert n < 24 or most > 4  # more than 1 of 3 of 12 on some day: no cap

@@ -147,18 +147,30 @@ class Match(Frozen):
 
 class Station(Frozen):
     """A station of a line that fits an option: at most `p` of the cars it matches in any
-    `q` consecutive cars of the line's sequence (core/sequencing)."""
+    `q` consecutive cars of the line's sequence (core/sequencing). A `high` station (the
+    default) must hold: it caps the plan's line-days; a `low` one is a wish the sequence
+    weighs after paint colour changes (ROADEF 2005's order of objectives)."""
 
     name: Name
     match: Match
     p: Annotated[int, Field(ge=0, le=1000)]
     q: Annotated[int, Field(ge=1, le=1000)]
+    priority: Literal["high", "low"] = "high"
 
     @model_validator(mode="after")
     def _p_under_q(self) -> Station:
         if self.p >= self.q:
             raise ValueError(f"station {self.name!r}: p must be less than q, got {self.p}/{self.q}")
         return self
+
+
+class Paint(Frozen):
+    """A line's paint shop (extension): the colour is the order's option `option` (a car
+    without it is its own colour, none); at most `max_batch` cars of one colour in a row,
+    and the sequence keeps colour changes few (after its high-priority stations)."""
+
+    option: Annotated[str, Field(min_length=1, max_length=100)]
+    max_batch: Annotated[int, Field(ge=1, le=100_000)]
 
 
 class LostSlots(Frozen):
@@ -179,6 +191,7 @@ class Line(Frozen):
     ramp_up: RampUp | None = None
     shutdowns: tuple[Shutdown, ...] = ()  # extension: line-only stops (retooling)
     stations: tuple[Station, ...] = Field(default=(), max_length=50)  # extension: spacing
+    paint: Paint | None = None  # extension: paint batches in the line's sequence
     lost_slots: tuple[LostSlots, ...] = Field(default=(), max_length=20_000)  # extension
 
 

@@ -205,7 +205,8 @@ def capacity(
                 mixes.append(MixInstance(mx.name, i, mx.match, mx.max_share))
     for i, (_, line) in enumerate(lines):  # extension: a station caps as a mix limit does
         for st in line.stations:
-            mixes.append(MixInstance(st.name, i, st.match, st.p / st.q, (st.p, st.q)))
+            if st.priority == "high":  # a low one is a wish of the sequence only
+                mixes.append(MixInstance(st.name, i, st.match, st.p / st.q, (st.p, st.q)))
     mix_cap = np.zeros((len(mixes), len(dates)), dtype=np.int32)
     for m, inst in enumerate(mixes):
         mix_cap[m] = inst.caps(slots[inst.line])

@@ -19,13 +19,17 @@ import numpy.typing as npt
 import polars as pl
 
 from promiseline.core.model.orders import options_dict
+from promiseline.core.model.scenario import Line
 from promiseline.core.planning.capacity import matches
 from promiseline.core.planning.plan import Plan
-from promiseline.core.sequencing.instance import Instance, Rule
+from promiseline.core.sequencing.instance import Instance, Rule, score
+from promiseline.core.sequencing.roadef import COLOR, HPRC, LPRC, RatioRule, RoadefDay, RoadefScore
+from promiseline.core.sequencing.roadef_search import sequence_day as roadef_sequence
 from promiseline.core.sequencing.solve import MOVES, Sequenced, sequence
 from promiseline.errors import InvalidRequestError
 
 PLAN_MOVES = 5_000_000  # tries a day in a whole plan: a day without a way out stops there
+PAINT_MOVES = 1_000_000  # tries of a painted day (ROADEF's search, 4 rounds of 250,000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class DaySequence:
     table: pl.DataFrame
     result: Sequenced
     instance: Instance
+    paint: RoadefScore | None = None  # a painted line's: colour changes, runs over the limit
 
     @property
     def empty_carriers(self) -> int:
@@ -59,7 +64,9 @@ def day_instance(
     plan: Plan, line: str, day: dt.date, planned: pl.DataFrame | None = None
 ) -> tuple[Instance, pl.DataFrame]:
     """The instance of `line` on `day`, and its orders in planning order with their class
-    (`planned`: `planned_with_options`, when many days are read)."""
+    (`planned`: `planned_with_options`, when many days are read). A line with a paint
+    shop has no empty-carrier class: its batches run the day's cars back to back, and its
+    free slots after them."""
     ln = next((ln for _, ln in plan.scenario.lines if ln.name == line), None)
     if ln is None:
         names = [x.name for _, x in plan.scenario.lines]
@@ -85,7 +92,7 @@ def day_instance(
     kinds, cls = np.unique(need, axis=0, return_inverse=True)
     cls = cls.reshape(-1)
     counts = np.bincount(cls, minlength=len(kinds)).astype(np.int64)
-    free = free_slots(plan, line, day, t.height)
+    free = free_slots(plan, line, day, t.height) if ln.paint is None else 0
     if free:  # the empty carriers: the last class, no option
         kinds = np.vstack([kinds, np.zeros((1, len(ln.stations)), dtype=bool)])
         counts = np.append(counts, free)
@@ -119,6 +126,10 @@ def sequence_day(
     """The build order of `line` on `day` with the fewest windows over a station's
     capacity (core/sequencing.solve)."""
     inst, orders = day_instance(plan, line, day, planned)
+    ln = next(x for _, x in plan.scenario.lines if x.name == line)
+    names = tuple(st.name for st in ln.stations)
+    if ln.paint is not None:
+        return _painted(line, day, ln, inst, orders, seconds, moves)
     done = sequence(inst, seconds=seconds, restarts=restarts, moves=moves)
     # each class's orders, in planning order, at that class's positions
     orders = orders.with_row_index("rank").sort("class", "rank")
@@ -128,16 +139,77 @@ def sequence_day(
     order_of_pos = np.argsort(np.argsort(seq, kind="stable"), kind="stable")
     by_class = orders["order_id"].to_list()
     ids = [by_class[i] for i in order_of_pos]
-    ln = next(x for _, x in plan.scenario.lines if x.name == line)
     table = pl.DataFrame(
         {
             "position": is_car + 1,
             "order_id": ids,
             "class": seq,
-            **{st.name: inst.options[seq, i] for i, st in enumerate(ln.stations)},
+            **{name: inst.options[seq, i] for i, name in enumerate(names)},
         }
     )
-    return DaySequence(line, day, tuple(st.name for st in ln.stations), table, done, inst)
+    return DaySequence(line, day, names, table, done, inst)
+
+
+def paints_of(ln: Line, orders: pl.DataFrame) -> list[str | None]:
+    """Each order's colour on a painted line: its paint option's value (None: none)."""
+    option = ln.paint.option if ln.paint is not None else ""
+    return [options_dict(o).get(option) for o in orders["options"].to_list()]
+
+
+def paint_day(name: str, ln: Line, orders: pl.DataFrame, inst: Instance) -> RoadefDay:
+    """A painted line-day as ROADEF 2005 sees it: each order a car with its colour (no
+    paint is a colour too) and the stations it needs (high or low priority); objectives:
+    high stations, then colour changes, then low ones; no previous day (a plan's day
+    starts its own batches)."""
+    if ln.paint is None:
+        raise InvalidRequestError(f"line {ln.name!r} has no paint shop (lines[].paint)")
+    paints = [p or "" for p in paints_of(ln, orders)]
+    colours = {c: i for i, c in enumerate(sorted(set(paints)))}
+    cls = orders["class"].to_numpy()
+    return RoadefDay(
+        name=name,
+        ids=tuple(orders["order_id"].to_list()),
+        colors=np.array([colours[c] for c in paints], dtype=np.int64),
+        options=inst.options[cls],
+        prev_colors=np.zeros(0, dtype=np.int64),
+        prev_options=np.zeros((0, len(ln.stations)), dtype=bool),
+        rules=tuple(RatioRule(st.name, st.p, st.q, st.priority == "high") for st in ln.stations),
+        objectives=(HPRC, COLOR, LPRC),
+        batch_limit=ln.paint.max_batch,
+    )
+
+
+def _painted(
+    line: str,
+    day: dt.date,
+    ln: Line,
+    inst: Instance,
+    orders: pl.DataFrame,
+    seconds: float,
+    moves: int,
+) -> DaySequence:
+    """A painted line-day sequenced under ROADEF 2005's objectives (roadef_search) in a
+    fixed number of tries (the same answer every time), `seconds` at most."""
+    r = roadef_sequence(
+        paint_day(inst.name, ln, orders, inst), seconds=seconds, moves=min(moves, PAINT_MOVES)
+    )
+    cls = orders["class"].to_numpy()[r.sequence]
+    names = tuple(st.name for st in ln.stations)
+    paints = paints_of(ln, orders)
+    table = pl.DataFrame(
+        {
+            "position": np.arange(1, len(cls) + 1),
+            "order_id": orders["order_id"].gather(r.sequence),
+            "class": cls,
+            **{name: inst.options[cls, i] for i, name in enumerate(names)},
+            "paint": pl.Series([paints[i] for i in r.sequence], dtype=pl.String),
+        }
+    )
+    found = score(inst, cls)
+    result = Sequenced(
+        inst.name, cls, found, found.total == 0, r.seconds, "local search (paint batches)"
+    )
+    return DaySequence(line, day, names, table, result, inst, r.score)
 
 
 def empty_carriers(inst: Instance, seq: npt.NDArray[np.integer]) -> int:
@@ -171,7 +243,8 @@ def empty_carriers(inst: Instance, seq: npt.NDArray[np.integer]) -> int:
 @dataclass(frozen=True, slots=True)
 class PlanSequence:
     """Every line-day with stations sequenced: `positions` (line, day, position,
-    order_id) and `days` (line, day, cars, violations, empty carriers, seconds)."""
+    order_id) and `days` (line, day, cars, violations, empty carriers, colour changes on
+    a painted line, seconds)."""
 
     positions: pl.DataFrame
     days: pl.DataFrame
@@ -207,6 +280,7 @@ def sequence_plan(
                 "cars": done.table.height,
                 "violations": done.result.score.total,
                 "empty_carriers": done.empty_carriers,
+                "colour_changes": done.paint.color if done.paint is not None else None,
                 "seconds": round(done.result.seconds, 4),
             }
         )
@@ -216,6 +290,7 @@ def sequence_plan(
         "cars": pl.Int64,
         "violations": pl.Int64,
         "empty_carriers": pl.Int64,
+        "colour_changes": pl.Int64,
         "seconds": pl.Float64,
     }
     empty = pl.DataFrame(
