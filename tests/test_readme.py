@@ -7,7 +7,8 @@ the snippet explains) so the test stays quick; the code is the README's, unchang
 
 Its shell: every `promiseline` command of every `sh` block is parsed by the command line
 itself (each command, option and value the README names exists and converts), and the
-commands that need no placeholder and finish in seconds are run for real, in order.
+commands that need no placeholder and finish in seconds are run for real, in order; every
+curl runs, in order, against a service on the demo scenario.
 """
 
 from __future__ import annotations
@@ -142,3 +143,65 @@ def test_the_quick_shell_commands_run_as_written(tmp_path: Path) -> None:
         ran.append(line)
     assert len(ran) == 5, ran  # two compares
     assert (tmp_path / "replanned" / "plan.parquet").is_file()
+
+
+def curls() -> list[list[str]]:
+    """The README's curl commands, as words (continued lines joined, comments dropped)."""
+    out = []
+    for block in blocks("sh"):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words[:1] == ["curl"]:
+                out.append(words[1:])
+    return out
+
+
+def test_the_customer_curls_run_in_order(tmp_path: Path) -> None:
+    """Each curl of the README, in order, against a service on the demo scenario: the
+    placeholders filled from the first answer (PL-... the order id, TOKEN its token,
+    $KEY a fresh key), every answer a success. The event stream is opened and its first
+    event read."""
+    import uuid
+
+    from fastapi.testclient import TestClient
+
+    from promiseline.server import create_app
+    from tests.service.conftest import Clock, desk_maker, settings
+
+    found = curls()
+    assert len(found) == 7
+    scenario = ROOT / "src/promiseline/data/beijing-ev.yaml"
+    s = settings(f"sqlite:///{tmp_path / 'curl.db'}", scenario=str(scenario))
+    fill = {"$KEY": str(uuid.uuid4())}
+    answered = []
+    with TestClient(create_app(desk_maker(s, Clock()))) as c:
+        for words in found:
+            method, headers, body, url = "GET", {}, None, ""
+            it = iter(words)
+            for w in it:
+                if w == "-X":
+                    method = next(it)
+                elif w == "-H":
+                    name, _, value = next(it).partition(": ")
+                    headers[name] = value
+                elif w == "-d":
+                    body = next(it)
+                elif not w.startswith("-"):
+                    url = w
+            for k, v in fill.items():
+                url = url.replace(k, v)
+                headers = {h: x.replace(k, v) for h, x in headers.items()}
+            path = url.removeprefix("localhost:8000")
+            if "/events" in path:  # Server-Sent Events: the first event is enough
+                with c.stream(method, path) as r:
+                    assert r.status_code == 200, path
+                    assert next(r.iter_lines()).startswith(("event:", "data:", ":", "id:"))
+                answered.append(path)
+                continue
+            r = c.request(method, path, headers=headers, content=body)
+            assert r.status_code in (200, 201), (method, path, r.status_code, r.text)
+            answered.append(path)
+            if "order_id" in r.json() and "token" in r.json():
+                fill |= {"PL-...": r.json()["order_id"], "TOKEN": r.json()["token"]}
+    assert len(answered) == 7
+    assert all("PL-..." not in a and "TOKEN" not in a for a in answered), answered
