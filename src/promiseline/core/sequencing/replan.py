@@ -63,8 +63,8 @@ def sequenced_plan(
     than `rounds` plans were made, take them off that day's slots and plan again."""
     if rounds < 1:
         raise ValueError(f"rounds must be 1 or more, got {rounds}")
-    plan, lost = first, Counter[tuple[str, dt.date]]()
-    for made in range(1, rounds + 1):
+    plan, lost, made = first, Counter[tuple[str, dt.date]](), 1
+    while True:
         seqs = sequence_plan(plan, seconds, say)
         gaps = seqs.days.filter(pl.col("empty_carriers") > 0)
         if not gaps.height or made == rounds:
@@ -74,4 +74,4 @@ def sequenced_plan(
         if say is not None:
             say(f"planning again without {int(gaps['empty_carriers'].sum()):,} empty carriers")
         plan = make_plan(with_lost_slots(first.scenario, lost), first.book)
-    raise AssertionError("unreachable")  # the loop returns on its last round
+        made += 1
