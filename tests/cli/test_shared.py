@@ -192,3 +192,22 @@ def test_help_and_tables_are_whole_at_80_columns(monkeypatch) -> None:  # type: 
         assert all(len(line) <= width for line in text.splitlines())
         words = set(text.replace("│", " ").replace("·", " ").split())
         assert all(v in words for r in rows for v in r), text
+
+
+def test_long_headers_over_short_figures_wrap_instead_of_running_off() -> None:
+    """`fit`'s spells table: headers longer than their figures made rich draw it wider
+    than 80 columns ("days sd" cut to "days s"); now its headers wrap between words."""
+    from rich.console import Console
+
+    from promiseline.cli.shared import table
+
+    cols = ("line or part", "spells", "per year", "depth mean", "depth sd", "days mean", "days sd")
+    rows = [("p1-final", "0 in 0.7 y", "0.00 ± n/a", "", "", "", "1.5")]
+    for width in (70, 80):
+        con = Console(width=width, record=True)
+        con.print(table("Slowdowns per line, outages per part", cols, rows))
+        text = con.export_text()
+        assert all(len(line.rstrip()) <= width for line in text.splitlines()), text
+        assert text.count("┃") // 2 >= 8  # a table (two header rows), not stacked rows
+        assert "1.5 │" in text
+        assert "sd ┃" in text

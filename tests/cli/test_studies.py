@@ -219,7 +219,8 @@ def test_sequence_a_file_and_a_demo_day(tmp_path: Path, capsys, monkeypatch) -> 
     code, _, err = run(capsys, monkeypatch, "sequence", "demo", "demo")
     assert code == 2
     assert (
-        "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD" in err
+        "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD "
+        "(--line and --day missing)" in err
     )
 
 

@@ -153,3 +153,5 @@ def test_missing_files_and_folders(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(SequenceFileError, match="no ROADEF instance"):
         read_roadef(tmp_path / "empty")
+    with pytest.raises(SequenceFileError, match=r"there are some in .*set_A"):  # a level up
+        read_roadef(SET_A.parent)

@@ -68,11 +68,16 @@ def test_file_path_wins_over_builtin_name(tmp_path: Path, monkeypatch: pytest.Mo
     assert load_patch(tmp_path / "red-sea-closed") == {"frozen_days": 1}
 
 
-def test_unknown_name_is_a_missing_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A name that is neither a file nor a built-in what-if is a missing file."""
+def test_unknown_name_lists_the_builtins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bare name that is neither a file nor a built-in what-if (a typo) says which
+    built-ins there are; a missing file by path or with .yaml is a missing file."""
     monkeypatch.chdir(tmp_path)
+    with pytest.raises(ScenarioError, match=r"nor a built-in what-if .*red-sea-closed"):
+        load_patch("red-sea-closd")
     with pytest.raises(ScenarioError, match="cannot read file"):
-        load_patch("red-sea-opened")
+        load_patch("red-sea-opened.yaml")
+    with pytest.raises(ScenarioError, match="cannot read file"):
+        load_patch(tmp_path / "patches" / "red-sea-opened")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -273,7 +273,7 @@ def print_fit(result: Fit) -> None:
     out.print(
         table(
             f"Uptime fitted from {result.source} (estimate ± standard error)",
-            ("line", "days", "mean", "sd", "level_share", "memory_days"),
+            ("line", "days", "mean", "sd", "level share", "memory (days)"),
             (
                 (
                     f.line,
@@ -296,7 +296,7 @@ def print_fit(result: Fit) -> None:
                 (
                     "line or part",
                     "spells",
-                    "per_year",
+                    "per year",
                     "depth mean",
                     "depth sd",
                     "days mean",

@@ -254,11 +254,18 @@ class Fitted:
             for i, col in enumerate(self.columns)
         ]
 
-    def table(self) -> Table:
+    def table(self, snug: bool = False) -> Table:
+        """The table; `snug`: each column no wider than its widest cell or header word,
+        so headers wrap between words (rich alone left a table wider than the terminal
+        when long headers topped short figures: `fit`'s "days sd" cut to "days s")."""
         t = Table(title=self.title, title_justify="left", min_width=len(self.title))
         for i, (col, w) in enumerate(zip(self.columns, self.widths(), strict=True)):
             t.add_column(
-                col, justify="left" if i < self.left else "right", min_width=w, overflow="fold"
+                col,
+                justify="left" if i < self.left else "right",
+                min_width=w,
+                max_width=w if snug else None,
+                overflow="fold",
             )
         for row in self.rows:
             t.add_row(*row)
@@ -266,8 +273,11 @@ class Fitted:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         widths = self.widths()
-        if sum(widths) + 3 * len(widths) + 1 <= options.max_width:
-            yield self.table()
+        frame = 3 * len(widths) + 1
+        if sum(widths) + frame <= options.max_width:
+            heads = [len(c) for c in self.columns]
+            natural = sum(max(w, h) for w, h in zip(widths, heads, strict=True)) + frame
+            yield self.table(snug=natural > options.max_width)
             return
         yield Text(self.title, style="italic")
         for row in self.rows:

@@ -46,7 +46,14 @@ commands = typer.Typer()
 def compare(
     scenario: ScenarioArg,
     orders: OrdersArg,
-    patches: Annotated[list[Path], typer.Argument(metavar="PATCH", help="What-if patches (YAML).")],
+    patches: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="PATCH",
+            help="What-if patches: YAML files, or the demo's built-in ones by name "
+            "(red-sea-closed, second-weekly-sailing, homologation-slip, build-at-their-turn).",
+        ),
+    ],
     at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
     futures: Annotated[int, typer.Option(help="Also simulate each (Monte Carlo futures).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
@@ -294,8 +301,10 @@ def sequence(
             _sequence_file(csplib, output, seconds, seed)
         return
     if scenario is None or orders is None or not line or not day:
+        missing = [n for n, v in (("--line", line), ("--day", day)) if not v]
         raise InvalidRequestError(
             "give --csplib FILE, --roadef DIR, or SCENARIO ORDERS --line LINE --day YYYY-MM-DD"
+            + (f" ({' and '.join(missing)} missing)" if scenario is not None and missing else "")
         )
     try:
         when = dt.date.fromisoformat(day)
@@ -329,14 +338,16 @@ def strip(done: DaySequence, width: int = 60) -> str:
     """The first carriers as a strip: one letter per car, the initial of each station it
     needs ('.' none, '*' several), '_' an empty carrier; `width` a row, at most three rows."""
     shown = done.table.filter(pl.col("position") <= 3 * width)
-    cells = ["_"] * min(3 * width, int(done.result.sequence.size))
+    carriers = int(done.result.sequence.size)
+    cells = ["_"] * min(3 * width, carriers)
     for row in shown.iter_rows(named=True):
         marks = "".join(n[0] for n in done.stations if row[n]) or "."
         cells[row["position"] - 1] = marks if len(marks) == 1 else "*"
     rows = ["".join(cells[i : i + width]) for i in range(0, len(cells), width)]
     key = ", ".join(f"{n[0]} {n}" for n in done.stations)
     gaps = "; _ empty carrier" if "_" in cells else ""
-    return "\n".join(rows) + f"\n({key}; * several, . none{gaps})"
+    more = f"the first {len(cells):,} of {carriers:,} carriers; " if carriers > len(cells) else ""
+    return "\n".join(rows) + f"\n({more}{key}; * several, . none{gaps})"
 
 
 def _sequence_roadef(roadef: Path, output: Path, seconds: float, seed: int) -> None:

@@ -185,7 +185,10 @@ def read_roadef(folder: str | Path) -> list[RoadefDay]:
         return [read_one(d)]
     subs = sorted(s for s in d.iterdir() if (s / "vehicles.txt").is_file())
     if not subs:
+        deeper = sorted(x.parent.parent for x in d.glob("*/*/vehicles.txt"))
+        hint = f"; there are some in {deeper[0]}" if deeper else ""
         raise SequenceFileError(
-            f"{d}: no ROADEF instance (expected {', '.join(FILES)} here or in its subdirectories)"
+            f"{d}: no ROADEF instance (expected {', '.join(FILES)} here or in its "
+            f"subdirectories){hint}"
         )
     return [read_one(s) for s in subs]

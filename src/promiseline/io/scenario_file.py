@@ -219,10 +219,16 @@ def builtin_whatifs() -> dict[str, str]:
 
 def load_patch(path: str | Path) -> dict[str, Any]:
     """A what-if patch (YAML in the scenario's shape): a file, or the name of a built-in
-    what-if (`red-sea-closed`, `second-weekly-sailing`, `homologation-slip`)."""
+    what-if (`red-sea-closed`, `second-weekly-sailing`, `homologation-slip`,
+    `build-at-their-turn`); a name that is neither says which built-ins there are."""
     builtin = builtin_whatifs()
     if str(path) in builtin and not Path(path).exists():
         text, source = builtin[str(path)], f"{path} (built-in what-if)"
+    elif not Path(path).exists() and "/" not in str(path) and not str(path).endswith(".yaml"):
+        names = ", ".join(builtin)
+        raise ScenarioError(
+            str(path), [f"no such file, nor a built-in what-if (the demo's: {names})"]
+        )
     else:
         text, source = read_text(path), str(path)
     data = parse_yaml(text, source)

@@ -80,7 +80,16 @@ def day_instance(
         "order_id", "model", "variant", "queue_position", "options"
     )
     if not t.height:
-        raise InvalidRequestError(f"the plan builds nothing on {line} on {day}")
+        built = rows.filter(pl.col("line") == line)["build_date"].sort().to_list()
+        if not built:
+            raise InvalidRequestError(f"the plan builds nothing on {line}")
+        first, last = built[0], built[-1]
+        where = (
+            f"{day} is outside the days it builds on, {first} to {last}"
+            if not first <= day <= last
+            else f"it builds from {first} to {last}, not on {day} (a day off, or none left)"
+        )
+        raise InvalidRequestError(f"the plan builds nothing on {line} on {day}: {where}")
     opts = t["options"].to_list()
     need = np.array(
         [
