@@ -50,7 +50,7 @@ from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
-from promiseline.errors import InvalidRequestError, ProgressError, PromiselineError
+from promiseline.errors import InvalidRequestError, ProgressError, PromiselineError, counted
 from promiseline.io.csplib import Read as CsplibRead
 from promiseline.io.csplib import read_csplib
 from promiseline.io.order_book import read_orders
@@ -180,7 +180,7 @@ def import_progress(
         errors += wrong
         if errors:
             raise ProgressError(
-                f"{path}: {len(errors):,} row(s) wrong, nothing was written", errors
+                f"{path}: {counted(len(errors), 'row')} wrong, nothing was written", errors
             )
         store.write([transition(r, was, "import") for r, was in changes], whole=True)
     finally:

@@ -30,6 +30,11 @@ one line and exits with code 2.
 from __future__ import annotations
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` things in words, the noun agreeing: "1 row", "2,001 rows", "3 mix limits"."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 class PromiselineError(Exception):
     """Base class for errors shown to the user as one clear line."""
 
@@ -44,7 +49,7 @@ class ScenarioError(PromiselineError):
         self.source = source
         self.problems = problems
         head = f"{source}: {problems[0]}" if problems else source
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        more = f" (and {counted(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
         super().__init__(head + more)
 
     def details(self) -> str:

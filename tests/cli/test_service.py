@@ -155,7 +155,7 @@ def test_import_progress_is_all_or_nothing_and_idempotent(
     day = ("--as-of", "2025-01-06", "--scenario", TINY)
     code, _, err = run(capsys, monkeypatch, "import", "--progress", str(bad), "--db", db, *day)
     assert code == 2
-    assert "2 row(s) wrong, nothing was written" in err
+    assert "2 rows wrong, nothing was written" in err
     assert "row 4 order 'o02': line: 'l9' does not build model 'A'" in err
     assert "row 5 order 'o03': shipped: say where and when it was built" in err
     assert _statuses(tmp_path, capsys, monkeypatch, db)["o00"] == "locked"  # nothing written
@@ -163,9 +163,9 @@ def test_import_progress_is_all_or_nothing_and_idempotent(
     ok.write_text(head + good)
     args = ("import", "--progress", str(ok), "--db", db, *day)
     code, out, _ = run(capsys, monkeypatch, *args)
-    assert (code, out.strip()) == (0, f"progress: 2 order(s) moved on, 0 already so, in {db}")
+    assert (code, out.strip()) == (0, f"progress: 2 orders moved on, 0 already so, in {db}")
     code, out, _ = run(capsys, monkeypatch, *args)
-    assert (code, out.strip()) == (0, f"progress: 0 order(s) moved on, 2 already so, in {db}")
+    assert (code, out.strip()) == (0, f"progress: 0 orders moved on, 2 already so, in {db}")
     got = _statuses(tmp_path, capsys, monkeypatch, db)
     assert (got["o00"], got["o01"]) == ("built", "delivered")
     future = tmp_path / "future.csv"

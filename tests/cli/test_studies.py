@@ -276,7 +276,7 @@ def test_sequence_a_roadef_instance(tmp_path: Path, capsys, monkeypatch) -> None
         str(tmp_path / "r"),
     )
     assert code == 0
-    assert "Sequenced 1 ROADEF 2005 instance(s)" in out
+    assert "Sequenced 1 ROADEF 2005 instance of" in out
     rows = pl.read_csv(tmp_path / "r" / "sequence.csv", schema_overrides={"car_id": pl.String})
     assert rows.columns == ["instance", "position", "car_id"]
     assert rows["position"].to_list() == list(range(1, 336))

@@ -117,8 +117,8 @@ def test_jobs_are_limited_per_worker_and_per_caller() -> None:
 
     refused = run(go())
     assert refused == [
-        "ann: you already have 1 what-if or sizing(s) running; wait for it to finish",
-        "cat: 2 what-if or sizing(s) are running in this worker, the most it takes at once; "
+        "ann: you already have 1 what-if or sizing running; wait for it to finish",
+        "cat: 2 what-ifs or sizings are running in this worker, the most it takes at once; "
         "try again in a moment",
     ]
 

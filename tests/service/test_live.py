@@ -162,7 +162,7 @@ def test_a_scenario_that_drops_stored_orders_is_refused(client: TestClient) -> N
     assert without_m != text
     r = client.put("/v1/scenario", content=without_m, headers=ADMIN | YAML)
     assert r.status_code == 422, r.text
-    assert "3 stored order(s) would not fit it" in r.json()["detail"]
+    assert "3 stored orders would not fit it" in r.json()["detail"]
     assert "unknown variant 'M'" in r.json()["detail"]
     assert client.get("/v1/scenario", headers=ADMIN).text == text
 

@@ -74,13 +74,13 @@ def test_downloads_are_limited_per_caller_and_per_worker(client: TestClient) -> 
     mine = client.get("/download/orders.csv")
     assert mine.status_code == 429
     assert mine.headers["Retry-After"]
-    assert "you already have 1 download(s) running" in mine.text
+    assert "you already have 1 download running" in mine.text
     desk.pools.downloads.take("another planner")  # the worker's two are taken
     desk.pools.downloads.give_back(admin)
     desk.pools.downloads.take("a third planner")
     full = client.get("/download/orders.csv")
     assert full.status_code == 429
-    assert "2 download(s) are running in this worker" in full.text
+    assert "2 downloads are running in this worker" in full.text
     token = {"X-Order-Token": str(made["token"])}
     assert client.get(f"/v1/orders/{made['order_id']}", headers=token).status_code == 200
     desk.pools.downloads.give_back("another planner")

@@ -57,9 +57,9 @@ def test_a_day_is_drawn_car_by_car(two_stations: TestClient) -> None:
     code, main = shown(two_stations)
     assert code == 200
     assert "l1 on 2025-01-10: 3 cars on 3 carriers" in main
-    assert "lidar (1 of 2): 0 window(s) over capacity" in main
-    assert "roof (1 of 2): 1 window(s) over capacity" in main
-    assert "1 empty carrier(s) needed beyond the day's slots" in main
+    assert "lidar (1 of 2): 0 windows over capacity" in main
+    assert "roof (1 of 2): 1 window over capacity" in main
+    assert "1 empty carrier needed beyond the day's slots" in main
     cars = re.findall(
         r'<rect x="(\d+)" y="0" width="7" height="18" fill="(#[0-9a-f]{6})"><title>([^<]*)', main
     )
@@ -81,10 +81,13 @@ def test_nothing_to_show_is_said_plainly(
 ) -> None:
     code, main = shown(two_stations, "?line=l9")
     assert code == 404
-    assert "no line &#39;l9&#39; with stations in the scenario" in main
+    assert "no line &#39;l9&#39; with stations in the scenario; one of l1" in main
     code, main = shown(two_stations, "?line=l1&day=2025-02-01")
     assert code == 404
     assert "the plan builds nothing on l1 on 2025-02-01" in main
+    code, main = shown(two_stations, "?line=l1&day=2026-13-01")
+    assert code == 422
+    assert "the day must be a date as YYYY-MM-DD, got &#39;2026-13-01&#39;" in main
     attack = '"><img src=x onerror=alert(1)>'
     code, main = shown(two_stations, f"?line={attack}")
     assert code == 404, main

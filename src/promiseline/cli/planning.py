@@ -35,6 +35,7 @@ from promiseline.cli.shared import (
     refuse_file_output,
     steps,
 )
+from promiseline.errors import counted
 from promiseline.io.outputs import write_backtest, write_plan, write_plan_sequence, write_roll
 
 if TYPE_CHECKING:
@@ -293,9 +294,10 @@ def validate(
     s = api.load_scenario(scenario)
     lines = sum(len(p.lines) for p in s.plants)
     out.print(
-        f"{scenario}: valid: {len(s.products)} model(s), {len(s.plants)} plant(s), "
-        f"{lines} line(s), {len(s.parts)} part(s), {len(s.mix_limits)} mix limit(s), "
-        f"{len(s.markets)} market(s), {s.horizon_days} days from {s.start}"
+        f"{scenario}: valid: {counted(len(s.products), 'model')}, "
+        f"{counted(len(s.plants), 'plant')}, {counted(lines, 'line')}, "
+        f"{counted(len(s.parts), 'part')}, {counted(len(s.mix_limits), 'mix limit')}, "
+        f"{counted(len(s.markets), 'market')}, {counted(s.horizon_days, 'day')} from {s.start}"
     )
     for w in api.lane_warnings(s):
         out.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)

@@ -24,7 +24,7 @@ from promiseline.cli.shared import (
     read_book,
     steps,
 )
-from promiseline.errors import ProgressError, PromiselineError, StorageError
+from promiseline.errors import ProgressError, PromiselineError, StorageError, counted
 from promiseline.service.settings import Settings
 
 if TYPE_CHECKING:
@@ -241,7 +241,9 @@ def serve(
             highlight=False,
         )
     _check_file_limit(settings.max_connections)
-    err.print(f"promiseline service on http://{host}:{port} ({workers} worker(s), {store.name})")
+    err.print(
+        f"promiseline service on http://{host}:{port} ({counted(workers, 'worker')}, {store.name})"
+    )
     uvicorn.run(
         "promiseline.server:app_from_env",
         factory=True,
@@ -457,7 +459,9 @@ def _import_progress(path: Path, db: str, scenario: Path | None, as_of: str | No
         fail(str(e), e.rows)
     except StorageError as e:
         raise PromiselineError(f"progress import failed, nothing was written: {e}") from None
-    out.print(f"progress: {done.moved:,} order(s) moved on, {done.unchanged:,} already so, in {db}")
+    out.print(
+        f"progress: {counted(done.moved, 'order')} moved on, {done.unchanged:,} already so, in {db}"
+    )
 
 
 def _plant_day(s: Scenario, as_of: str | None) -> dt.date:

@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from promiseline import api
-from promiseline.errors import PromiselineError
+from promiseline.errors import PromiselineError, counted
 
 if TYPE_CHECKING:
     from promiseline.core.model.orders import OrderBook
@@ -103,7 +103,7 @@ def print_rejected(book: OrderBook, limit: int = 20, rest: str = LISTS_ALL) -> N
     """The rejected rows of the book on stderr, the first `limit` of them."""
     if not book.rejected:
         return
-    err.print(f"[yellow]{len(book.rejected):,} row(s) rejected in {book.source}:[/]")
+    err.print(f"[yellow]{counted(len(book.rejected), 'row')} rejected in {book.source}:[/]")
     for r in book.rejected[:limit]:
         err.print(f"  {r}", markup=False, highlight=False, soft_wrap=True)
     if len(book.rejected) > limit:
@@ -220,7 +220,7 @@ def exit_if_rejected(book: OrderBook, accept_rejected: bool) -> None:
     the answer for a part of the order book as the answer for all of it."""
     if book.rejected and not accept_rejected:
         err.print(
-            f"{len(book.rejected):,} row(s) of {book.source} rejected: exit code 1 "
+            f"{counted(len(book.rejected), 'row')} of {book.source} rejected: exit code 1 "
             "(--accept-rejected to exit 0)",
             highlight=False,
         )

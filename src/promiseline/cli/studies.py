@@ -28,7 +28,7 @@ from promiseline.cli.shared import (
     steps,
     table,
 )
-from promiseline.errors import AllocationError, InvalidRequestError
+from promiseline.errors import AllocationError, InvalidRequestError, counted
 from promiseline.io.outputs import (
     write_allocation,
     write_day_sequence,
@@ -355,7 +355,7 @@ def _sequence_roadef(roadef: Path, output: Path, seconds: float, seed: int) -> N
         done = api.sequence_roadef(roadef, seconds=seconds, seed=seed, progress=say)
     out.print(
         table(
-            f"Sequenced {len(done)} ROADEF 2005 instance(s) of {roadef.name} "
+            f"Sequenced {counted(len(done), 'ROADEF 2005 instance')} of {roadef.name} "
             "(objective: weights 1,000,000 / 1,000 / 1 by the instance's ranks)",
             (
                 "instance",
@@ -396,7 +396,7 @@ def _sequence_file(csplib: Path, output: Path, seconds: float, seed: int) -> Non
             out.print(f"{escape(r.instance.name)}: {escape(r.assumed)}", highlight=False)
     out.print(
         table(
-            f"Sequenced {len(done)} instance(s) of {csplib.name} "
+            f"Sequenced {counted(len(done), 'instance')} of {csplib.name} "
             "(violations: windows over capacity)",
             ("instance", "cars", "violations", "proved least", "method", "seconds"),
             (

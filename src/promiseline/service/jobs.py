@@ -75,7 +75,11 @@ class Jobs:
 
     def __init__(self, limits: WorkLimits | None = None) -> None:
         self.limits = limits or WorkLimits()
-        self.slots = Slots(self.limits.jobs, self.limits.jobs_per_caller, "what-if or sizing")
+        self.slots = Slots(
+            self.limits.jobs,
+            self.limits.jobs_per_caller,
+            ("what-if or sizing", "what-ifs or sizings"),
+        )
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 

@@ -41,7 +41,13 @@ from promiseline.core.model.scenario import Scenario, plant_time
 from promiseline.core.model.window import Window
 from promiseline.core.planning.quote import Booking, Quote
 from promiseline.core.readout.overview import Overview, overview
-from promiseline.errors import InvalidRequestError, PromiselineError, QuoteError, ScenarioError
+from promiseline.errors import (
+    InvalidRequestError,
+    PromiselineError,
+    QuoteError,
+    ScenarioError,
+    counted,
+)
 from promiseline.io.scenario_file import from_stored, read_text, scenario_from_yaml
 from promiseline.service.background import cancel
 from promiseline.service.forecast import Forecaster
@@ -95,7 +101,7 @@ def misfit_message(unfit: tuple[Rejection, ...], shown: int = 5) -> str:
     examples = "; ".join(f"order {r.order_id!r}: {r.reason}" for r in unfit[:shown])
     more = f" and {len(unfit) - shown:,} more" if len(unfit) > shown else ""
     return (
-        f"scenario: {len(unfit):,} stored order(s) would not fit it: {examples}{more}. "
+        f"scenario: {counted(len(unfit), 'stored order')} would not fit it: {examples}{more}. "
         "Keep what they need (their line, model, variant, market) in the scenario; or "
         "cancel those still queued; or put a scheduled, built, shipped or delivered one "
         "back to locked with POST /v1/orders/{order_id}/correction and report it again"

@@ -20,7 +20,7 @@ from dataclasses import dataclass, fields
 from functools import partial
 from typing import Any, TypeVar
 
-from promiseline.errors import PromiselineError, TooManyRequestsError
+from promiseline.errors import PromiselineError, TooManyRequestsError, counted
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ class Slots:
     loop only. A slot is given back when the work it stands for has really ended (a
     thread that runs on after its request left still holds it)."""
 
-    def __init__(self, total: int, per_caller: int, what: str) -> None:
+    def __init__(self, total: int, per_caller: int, what: tuple[str, str]) -> None:
         self.total, self.per_caller, self.what = total, per_caller, what
         self._held: dict[str, int] = {}
 
@@ -96,12 +96,13 @@ class Slots:
         """One slot for `caller` (TooManyRequestsError, a 429, when none is free)."""
         if self._held.get(caller, 0) >= self.per_caller:
             raise TooManyRequestsError(
-                f"you already have {self.per_caller} {self.what}(s) running; wait for "
+                f"you already have {counted(self.per_caller, *self.what)} running; wait for "
                 f"{'it' if self.per_caller == 1 else 'one'} to finish"
             )
         if self.used >= self.total:
             raise TooManyRequestsError(
-                f"{self.total} {self.what}(s) are running in this worker, the most it "
+                f"{counted(self.total, *self.what)} {'is' if self.total == 1 else 'are'} "
+                "running in this worker, the most it "
                 "takes at once; try again in a moment"
             )
         self._held[caller] = self._held.get(caller, 0) + 1
@@ -121,7 +122,9 @@ class Pools:
         self.limits = limits
         self.quick = ThreadPoolExecutor(limits.request_threads, thread_name_prefix="request")
         self.heavy = ThreadPoolExecutor(limits.downloads, thread_name_prefix="download")
-        self.downloads = Slots(limits.downloads, limits.downloads_per_caller, "download")
+        self.downloads = Slots(
+            limits.downloads, limits.downloads_per_caller, ("download", "downloads")
+        )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on the request path's pool."""

@@ -36,7 +36,7 @@ from promiseline.core.model.records import (
     Versions,
 )
 from promiseline.core.model.window import PLAN, Window
-from promiseline.errors import ConflictError
+from promiseline.errors import ConflictError, counted
 from promiseline.store.db import Db, Rows
 from promiseline.store.schema import NO_PLACE, QUEUE_KEY
 
@@ -122,8 +122,8 @@ class OrderTables(Db):
             refused = [r for r in out if r.outcome not in ("created", "done")]
             if whole and refused:
                 raise ConflictError(
-                    f"{len(refused):,} order(s) changed meanwhile, e.g. {refused[0].order_id} "
-                    f"({refused[0].outcome}); nothing was written"
+                    f"{counted(len(refused), 'order')} changed meanwhile, e.g. "
+                    f"{refused[0].order_id} ({refused[0].outcome}); nothing was written"
                 )
             if any(_moves_queue(item, r) for item, r in zip(batch, out, strict=True)):
                 self._bump(cur, "book")

@@ -288,7 +288,7 @@ async def reschedule(
 async def sequence_page(
     request: Request,
     line: Annotated[str | None, Query(max_length=100)] = None,
-    day: dt.date | None = None,
+    day: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
     """A line-day's build order (core/sequencing) as a strip: by default the first line
     with stations, on the first day from the plan's day it builds anything."""
@@ -300,16 +300,20 @@ async def sequence_page(
         return page(request, "sequence.html", **ctx, day=day, strip=None, refused=None)
     line = line if line is not None else lines[0]
     if line not in lines:
-        refused = f"no line {line!r} with stations in the scenario; one of {lines}"
-        return page(request, "sequence.html", 404, **ctx, day=day, strip=None, refused=refused)
-    day = day if day is not None else desk.first_build_day(line)
-    ctx |= {"line": line, "day": day, "per_row": PER_ROW, "cell": CELL}
+        refused = f"no line {line!r} with stations in the scenario; one of {', '.join(lines)}"
+        return page(request, "sequence.html", 404, **ctx, day=None, strip=None, refused=refused)
+    try:
+        when = dt.date.fromisoformat(day) if day else desk.first_build_day(line)
+    except ValueError:
+        refused = f"the day must be a date as YYYY-MM-DD, got {day!r}"
+        return page(request, "sequence.html", 422, **ctx, day=None, strip=None, refused=refused)
+    ctx |= {"line": line, "day": when, "per_row": PER_ROW, "cell": CELL}
     ctx |= {"car_h": CAR_H, "tick_h": TICK_H}
-    if day is None:
+    if when is None:
         refused = f"the plan builds nothing on {line} from {desk.plan_day()} on"
         return page(request, "sequence.html", 404, **ctx, strip=None, refused=refused)
     try:
-        done, options = await desk.sequence_day(line, day)
+        done, options = await desk.sequence_day(line, when)
     except (InvalidRequestError, NotFoundError) as e:
         return page(request, "sequence.html", 404, **ctx, strip=None, refused=str(e))
     drawn = strip(done, dict(options.iter_rows()))

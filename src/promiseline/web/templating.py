@@ -9,6 +9,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from promiseline.errors import counted
+
 HERE = Path(__file__).parent
 env = Environment(
     loader=FileSystemLoader(HERE / "templates"),
@@ -33,4 +35,5 @@ def cell(v: Any, column: str = "") -> Any:
 
 
 env.filters["cell"] = cell
+env.filters["counted"] = counted  # {{ n|counted("window") }}: "1 window", "2 windows"
 DEFAULTS: dict[str, Any] = {"role": None, "nav": None, "inline": None, "lang": "en"}

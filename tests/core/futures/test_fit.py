@@ -214,7 +214,7 @@ def test_a_record_that_cannot_be_fitted_says_why() -> None:
     f = fit(s, mixed)
     assert [x.line for x in f.lines] == ["a"]
     assert f.skipped == (
-        "line b: 35 working day(s) with output in the record, at least 60 needed: not fitted",
+        "line b: 35 working days with output in the record, at least 60 needed: not fitted",
     )
     assert any("level_share needs 3 calendar quarters" in n for n in f.lines[0].notes)
     assert f.lines[0].level_share.value == 0

@@ -177,7 +177,7 @@ def test_bad_progress_stored_by_an_old_version_blocks_no_scenario(
     r = client.put("/v1/scenario", content=gone, headers=hy)
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
-    assert detail.startswith("scenario: 2 stored order(s) would not fit it: order ")
+    assert detail.startswith("scenario: 2 stored orders would not fit it: order ")
     assert oid in detail
     assert other in detail
     assert "POST /v1/orders/{order_id}/correction" in detail

@@ -64,7 +64,7 @@ from promiseline.core.model.scenario import (
     Uptime,
 )
 from promiseline.core.planning.capacity import part_arrivals, planned_vehicles
-from promiseline.errors import RecordError
+from promiseline.errors import RecordError, counted
 
 MIN_DAYS = 60  # working days a line needs in the record (days a part needs)
 MIN_QUARTERS = 3  # quarters with days for a level of each quarter
@@ -297,7 +297,7 @@ def _fit_line(name: str, first: dt.date, planned: F64, built: F64) -> LineFit | 
     used_rows = int(have.sum())
     if used_rows < MIN_DAYS:
         return (
-            f"line {name}: {used_rows} working day(s) with output in the record, "
+            f"line {name}: {counted(used_rows, 'working day')} with output in the record, "
             f"at least {MIN_DAYS} needed: not fitted"
         )
     notes: list[str] = []
@@ -306,11 +306,11 @@ def _fit_line(name: str, first: dt.date, planned: F64, built: F64) -> LineFit | 
     raw = num / den
     over = int((raw > 1).sum())
     if over:
-        notes.append(f"{over} day(s) built more than planned (taken as {U_HIGH})")
+        notes.append(f"{counted(over, 'day')} built more than planned (taken as {U_HIGH})")
     u = np.clip(raw, U_LOW, U_HIGH)
     idle = int((~np.isnan(built) & ~work & (np.nan_to_num(built) > 0)).sum())
     if idle:
-        notes.append(f"{idle} day(s) with output but none planned (left out)")
+        notes.append(f"{counted(idle, 'day')} with output but none planned (left out)")
 
     quarters = _quarter(first, np.arange(len(planned)))
     runs = _runs(num, den, WINDOW, MIN_RUN, daily=True)
