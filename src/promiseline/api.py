@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -91,6 +91,14 @@ def plan(
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
     return _plan(scenario, order_book(orders, scenario), progress=progress)
+
+
+def unheard_options(plan: Plan, options: Mapping[str, str]) -> list[str]:
+    """What in a quote's options no order of the plan's book has and no rule of its
+    scenario names, in words (a likely typo: options are free text)."""
+    from promiseline.core.model.orders import unheard_options as _unheard
+
+    return _unheard(options, plan.book.table["options"], plan.scenario)
 
 
 def quote(

@@ -54,6 +54,20 @@ def test_quote_and_explain(capsys, monkeypatch) -> None:  # type: ignore[no-unty
     assert "Order o07 builds on" in out
 
 
+def test_a_quote_notes_options_nobody_has(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Options are free text, so a typo quotes like a plain car: the quote says which
+    option or value no order of the book has and no rule names, and still answers."""
+    args = quote_args("A", "S", "--option", "roof=pan", "--option", "colour=red")
+    code, out, err = run(capsys, monkeypatch, *args)
+    assert code == 0
+    assert "No date for" in out or "delivered" in out  # answered all the same
+    assert "no order and no rule has an option 'colour' (known: roof)" in err
+    assert "roof" not in err.split("colour")[0]  # roof=pan is known: no note of it
+    code, _, err = run(capsys, monkeypatch, *quote_args("A", "M", "--option", "roof=pann"))
+    assert code == 0
+    assert "no order and no rule has roof=pann (known values of roof: pan)" in err
+
+
 def test_validate(capsys, monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """validate says valid, or exits 1 listing rejected rows."""
     code, out, _ = run(capsys, monkeypatch, "validate", TINY, ORDERS)

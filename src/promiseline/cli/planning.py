@@ -23,6 +23,7 @@ from promiseline.cli.shared import (
     AsOfOpt,
     OrdersArg,
     ScenarioArg,
+    err,
     exit_if_rejected,
     out,
     parse_day,
@@ -245,15 +246,10 @@ def quote(
     with steps() as say:
         p = read_and_plan(scenario, orders, say, as_of=as_of)
         say("quoting")
-        q = api.quote(
-            p,
-            model,
-            variant,
-            market,
-            api.parse_options(option or [], "--option"),
-            parse_when(when),
-            priority=priority,
-        )
+        options = api.parse_options(option or [], "--option")
+        q = api.quote(p, model, variant, market, options, parse_when(when), priority=priority)
+    for note in api.unheard_options(p, options):
+        err.print(f"[yellow]note: --option: {note}[/]", highlight=False)
     if q.build_date is None:
         out.print(f"No date for {model} {variant} to {market}: {q.reason}")
     else:

@@ -135,6 +135,30 @@ def options_dict(canonical: str) -> Mapping[str, str]:
     return parsed
 
 
+def unheard_options(options: Mapping[str, str], book_options: pl.Series, s: Scenario) -> list[str]:
+    """What in `options` no order of the book has and no rule of the scenario names (a
+    typo, likely: options are free text, so a quote cannot refuse them), in words."""
+    known: dict[str, set[str]] = {}
+    for text in book_options.unique().to_list():
+        for k, v in options_dict(text or "{}").items():
+            known.setdefault(k, set()).add(v)
+    matches = [m.match for m in s.mix_limits]
+    matches += [st.match for _, ln in s.lines for st in ln.stations]
+    for m in matches:
+        for k, v in m.options.items():
+            known.setdefault(k, set()).add(v)
+    out = []
+    for k, v in options.items():
+        if k not in known:
+            out.append(
+                f"no order and no rule has an option {k!r} (known: {', '.join(sorted(known))})"
+            )
+        elif v not in known[k]:
+            seen = ", ".join(sorted(known[k])[:12])
+            out.append(f"no order and no rule has {k}={v} (known values of {k}: {seen})")
+    return out
+
+
 def _as_text(df: pl.DataFrame, name: str) -> pl.Expr:
     if name not in df.columns:
         return pl.lit(None, dtype=pl.String)
