@@ -211,3 +211,20 @@ def test_long_headers_over_short_figures_wrap_instead_of_running_off() -> None:
         assert text.count("┃") // 2 >= 8  # a table (two header rows), not stacked rows
         assert "1.5 │" in text
         assert "sd ┃" in text
+
+
+def test_the_command_list_is_whole() -> None:
+    """`promiseline --help` lists every command on one line that click does not cut
+    (its docstrings' first lines were cut with '...' at 80 columns)."""
+    from typer.testing import CliRunner
+
+    from promiseline.cli import SHORT, app
+
+    shown = [i for i in app.registered_commands if not i.hidden]
+    names = {i.name or (i.callback.__name__ if i.callback else "") for i in shown}
+    assert names == set(SHORT)
+    helped = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "80"})
+    assert helped.exit_code == 0
+    listed = helped.output.split("Commands:")[1]
+    assert "..." not in listed
+    assert all(SHORT[n] in listed for n in names)

@@ -27,6 +27,32 @@ app = typer.Typer(
 for group in (planning, service, futures, studies):  # in this order in --help
     app.registered_commands.extend(group.commands.registered_commands)
 
+SHORT = {  # the command list's one line each: click cut the docstrings' first lines
+    "demo": "Plan the embedded demo: the YU7 launch surge.",
+    "plan": "Plan an order book (plan.parquet, summary.json).",
+    "roll": "Roll the book forward to a day, as if the plan held.",
+    "quote": "Quote a new order: its build and delivery dates.",
+    "explain": "Explain an order's date: queue position, what bound it.",
+    "validate": "Check a scenario and an order book; exit 1 on bad rows.",
+    "generate": "Write the demo's synthetic order book.",
+    "serve": "Run the order service (HTTP API and pages).",
+    "key": "Create an API key directly in the database.",
+    "import": "Load an order book (or plant progress) into the database.",
+    "dump": "Write every order in the database as an order book.",
+    "surge": "Replay a launch surge against a running service.",
+    "simulate": "Monte Carlo delivery windows with odds.",
+    "report": "The overview as one self-contained HTML file.",
+    "backtest": "Do promises come true as often as they say?",
+    "fit": "Learn the uncertainty from the record of output.",
+    "compare": "What-ifs side by side (waits, deliveries, export).",
+    "size": "The least-cost capacity that meets a wait target.",
+    "allocate": "Monthly export quotas per market (HiGHS).",
+    "sequence": "A line-day's build order under its stations.",
+}
+for info in app.registered_commands:
+    name = info.name or (info.callback.__name__ if info.callback else "")
+    info.short_help = info.short_help or SHORT.get(name)
+
 
 @app.callback()
 def _main(

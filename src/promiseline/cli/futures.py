@@ -133,7 +133,10 @@ def backtest(
     ] = None,
     reality: Annotated[
         list[Path] | None,
-        typer.Option(help="A patch for the world the planner does not know (repeatable)."),
+        typer.Option(
+            metavar="PATCH.yaml",
+            help="A patch for the world the planner does not know (repeatable).",
+        ),
     ] = None,
     realities: Annotated[int, typer.Option(help="Realities drawn (seeds seed, seed+1, ...).")] = 1,
     futures: Annotated[int, typer.Option(help="Monte Carlo futures per replay.")] = 50,

@@ -235,9 +235,16 @@ def quote(
     variant: Annotated[str, typer.Option(help="Variant, e.g. Max.")],
     market: Annotated[str, typer.Option(help="Market, e.g. CN-east.")],
     option: Annotated[
-        list[str] | None, typer.Option(help="An option as NAME=VALUE; repeat for more.")
+        list[str] | None,
+        typer.Option(metavar="NAME=VALUE", help="An option as NAME=VALUE; repeat for more."),
     ] = None,
-    when: Annotated[str | None, typer.Option(help="Lock time (default: now).")] = None,
+    when: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM-DDTHH:MM",
+            help="Lock time (default: the plan's moment: the scenario's as_of, else now).",
+        ),
+    ] = None,
     priority: Annotated[int, typer.Option(help="Priority class (smaller first).")] = 0,
     accept_rejected: AcceptRejected = False,
     as_of: AsOfOpt = None,

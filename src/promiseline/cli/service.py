@@ -59,8 +59,9 @@ def serve(
     webhook: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="URL",
             help="POST eta_changed events here (repeat for more); signed with "
-            "PROMISELINE_WEBHOOK_SECRET."
+            "PROMISELINE_WEBHOOK_SECRET.",
         ),
     ] = None,
     debounce: Annotated[float, typer.Option(help="Seconds between a change and re-plan.")] = 1.0,
@@ -109,6 +110,7 @@ def serve(
     trust_proxy: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="ADDRESS",
             envvar="PROMISELINE_TRUSTED_PROXIES",
             help="A reverse proxy's address or network (repeat for more): its "
             "X-Forwarded-For names the client for the per-client limits. Default none: "

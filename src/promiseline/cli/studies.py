@@ -54,7 +54,10 @@ def compare(
             "(red-sea-closed, second-weekly-sailing, homologation-slip, build-at-their-turn).",
         ),
     ],
-    at: Annotated[list[str] | None, typer.Option(help="Backlog on these dates.")] = None,
+    at: Annotated[
+        list[str] | None,
+        typer.Option(metavar="YYYY-MM-DD", help="Backlog on these dates (repeat for more)."),
+    ] = None,
     futures: Annotated[int, typer.Option(help="Also simulate each (Monte Carlo futures).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo runs.")] = 0,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the charts.")] = Path(
