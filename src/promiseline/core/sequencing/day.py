@@ -70,7 +70,7 @@ def day_instance(
     ln = next((ln for _, ln in plan.scenario.lines if ln.name == line), None)
     if ln is None:
         names = [x.name for _, x in plan.scenario.lines]
-        raise InvalidRequestError(f"no line {line!r} in the scenario; one of {names}")
+        raise InvalidRequestError(f"no line {line!r} in the scenario; one of {', '.join(names)}")
     if not ln.stations:
         raise InvalidRequestError(
             f"line {line!r} has no stations: nothing to sequence (scenario lines[].stations)"
