@@ -68,6 +68,12 @@ def test_negative_jph_names_the_key_path(tmp_path: Path) -> None:
         (lambda d: d.pop("start"), "start: required key is missing"),
         (lambda d: d.update(horizon_days=0), "horizon_days: must be >= 1, got 0"),
         (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (  # a misspelt key: one problem, not "missing" and "unknown"
+            lambda d: d["plants"][0]["lines"][0].update(
+                shfits=d["plants"][0]["lines"][0].pop("shifts")
+            ),
+            "plants[0].lines[0].shfits: unknown key; did you mean 'shifts'?",
+        ),
         (
             lambda d: d["calendar"].update(working_days=["mon", "funday"]),
             "calendar.working_days[1]: input should be 'mon'",
@@ -99,7 +105,9 @@ def test_bad_values_are_named(tmp_path: Path, change: Any, expected: str) -> Non
     """Each bad value is reported at its key path with what was found."""
     data = _tiny()
     change(data)
-    assert expected in _problems(tmp_path, data)
+    said = _problems(tmp_path, data)
+    assert expected in said
+    assert "shifts: required key is missing" not in said  # the typo said once
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from importlib import resources
 from pathlib import Path
@@ -59,12 +60,26 @@ def _short(value: object, width: int = 60) -> str:
 
 
 def _problems(errors: list[Any]) -> list[str]:
-    """Drop pydantic's echo errors: a list 'too short' only because an item inside failed."""
+    """Drop pydantic's echo errors (a list 'too short' only because an item inside
+    failed), and say a misspelt key once: an unknown key beside a missing one it is
+    close to (`shfits` for `shifts`) is one problem, "did you mean", said first."""
     locs = [tuple(e["loc"]) for e in errors]
-    return [
+    missing = {loc for e, loc in zip(errors, locs, strict=True) if e["type"] == "missing"}
+    meant: dict[tuple[Any, ...], str] = {}
+    for e, loc in zip(errors, locs, strict=True):
+        if e["type"] == "extra_forbidden" and isinstance(loc[-1], str):
+            near = [m[-1] for m in missing if m[:-1] == loc[:-1] and isinstance(m[-1], str)]
+            close = difflib.get_close_matches(loc[-1], near, n=1)
+            if close:
+                meant[loc] = close[0]
+    taken = {(*loc[:-1], word) for loc, word in meant.items()}
+    typos = [f"{key_path(loc)}: unknown key; did you mean {word!r}?" for loc, word in meant.items()]
+    return typos + [
         _problem(e)
         for e, loc in zip(errors, locs, strict=True)
-        if not (e["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs))
+        if loc not in meant
+        and loc not in taken
+        and not (e["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs))
     ]
 
 
