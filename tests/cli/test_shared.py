@@ -192,6 +192,11 @@ def test_help_and_tables_are_whole_at_80_columns(monkeypatch) -> None:  # type: 
         assert all(len(line) <= width for line in text.splitlines())
         words = set(text.replace("│", " ").replace("·", " ").split())
         assert all(v in words for r in rows for v in r), text
+        if "┃" not in text:  # stacked: each label on the line of its value
+            lines = text.splitlines()
+            for r in rows:
+                for col, v in zip(cols[1:], r[1:], strict=True):
+                    assert any(f"{col} {v}" in ln for ln in lines), (col, v, text)
 
 
 def test_long_headers_over_short_figures_wrap_instead_of_running_off() -> None:

@@ -280,6 +280,7 @@ class Fitted:
             yield self.table(snug=natural > options.max_width)
             return
         yield Text(self.title, style="italic")
+        room = max(options.max_width - 2, 20)
         for row in self.rows:
             head = Text.from_markup(row[0], style="bold")
             pairs = [
@@ -287,7 +288,15 @@ class Fitted:
                 for col, v in zip(self.columns[1:], row[1:], strict=True)
                 if v
             ]
-            yield Padding(Text(" · ").join([head, *pairs]), (0, 0, 0, 2))
+            # lines packed pair by pair, so a label never parts from its value
+            line = head
+            for pair in pairs:
+                if line.cell_len + 3 + pair.cell_len > room:
+                    yield Padding(line, (0, 0, 0, 2))
+                    line = Text("  ") + pair
+                else:
+                    line = Text(" · ").join([line, pair])
+            yield Padding(line, (0, 0, 0, 2))
 
 
 def table(
