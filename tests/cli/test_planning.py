@@ -116,3 +116,18 @@ def test_utilization_table_adds_up_over_its_stated_dates(
     row = next(r for r in out.splitlines() if " l1 " in r).replace("│", " ").split()
     assert row[-3:] == [f"{line['built']:,}", f"{line['capacity']:,}", f"{line['utilization']:.1%}"]
     assert line["utilization"] == round(line["built"] / line["capacity"], 4)
+
+
+def test_a_book_of_rejected_rows_prints_no_empty_readout(
+    capsys, monkeypatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Every row rejected: the plan says so and prints no empty waits table nor a
+    "nothing held orders back" that would read as good news."""
+    bad = tmp_path / "b.csv"
+    bad.write_text("order_id,model,variant,market,locked_at\nx,A,S,CN,never\n")
+    code, out, _ = run(capsys, monkeypatch, "plan", TINY, str(bad), "-o", str(tmp_path / "o"))
+    assert code == 1
+    assert "0 orders planned" in out
+    assert "1 row rejected" in out
+    assert "Waits from lock" not in out
+    assert "every order built on its first possible day" not in out

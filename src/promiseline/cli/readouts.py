@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from promiseline.cli.shared import out, table
+from promiseline.errors import counted
 
 if TYPE_CHECKING:
     import polars as pl
@@ -24,14 +25,16 @@ def print_summary(sm: dict[str, Any]) -> None:
     out.print(
         f"[bold]{sm['scenario']}[/]{when}: {done}{o['planned']:,} orders planned, "
         f"{o['unplanned']:,} "
-        f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), {o['rejected']:,} rows "
-        "rejected; "
+        f"unplanned, {o['reserved_quoted']:,} reserved (quoted only), "
+        f"{counted(o['rejected'], 'row')} rejected; "
         + (
             f"deliveries from {sm['first_delivery']} to {sm['last_delivery']}"
             if sm["first_delivery"]
             else "no deliveries planned"
         )
     )
+    if not o["planned"] and not o["unplanned"]:  # every row rejected, or an empty book
+        return
     waits = Table(title="Waits from lock to delivery (days)", title_justify="left")
     for col in ("model", "variant", "orders", "median", "P90", "max"):
         waits.add_column(col, justify="right" if col not in ("model", "variant") else "left")
