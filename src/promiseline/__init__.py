@@ -36,6 +36,7 @@ from promiseline.api import (
     simulate,
     size,
     summary,
+    unheard_options,
 )
 from promiseline.core.futures.backtest import Backtest
 from promiseline.core.futures.fit import Fit
@@ -138,6 +139,7 @@ __all__ = [
     "simulate",
     "size",
     "summary",
+    "unheard_options",
     "write_orders",
     "write_plan",
 ]
