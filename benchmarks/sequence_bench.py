@@ -12,7 +12,7 @@ capacity, how fast, against the best-known results; and ROADEF 2005's set A
 - roadef: ROADEF 2005's 16 set-A days, each for `--seconds`: the weighted objective
   (1,000,000 / 1,000 / 1 by the instance's ranks) found, each count, the runs over the
   paint batch limit (must be none), beside the file order's objective (no best-known
-  values could be read offline: see benchmarks/data/roadef2005/README.md).
+  values could be read here: see benchmarks/data/roadef2005/README.md).
 `all` runs the three CSPLib sets, not roadef. Each count is recounted from the sequence
 by the score function.
 """

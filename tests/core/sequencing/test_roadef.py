@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.sequencing.roadef import RatioRule, RoadefDay, score
-from promiseline.core.sequencing.roadef_search import improve, sequence_day, start
+from promiseline.core.sequencing.roadef_search import KINDS, improve, search, sequence_day, start
 from tests.conftest import examples
 from tests.core.sequencing.roadef_check import WEIGHTS, counts
 
@@ -103,15 +103,39 @@ def test_search_against_brute_force(day: RoadefDay) -> None:
         assert min(feasible) <= cost
 
 
-def test_search_keeps_the_batch_limit_on_a_long_day() -> None:
-    """A 300-car day with one colour for two cars in three and a limit of 2: the start
-    keeps the limit, and so does every sequence the search keeps."""
+def only(kind: int) -> tuple[float, ...]:
+    """A mix of moves of one kind only."""
+    return tuple(1.0 if k == kind else 0.0 for k in range(len(KINDS)))
+
+
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(days(most=40), st.integers(0, 2**16))
+def test_every_kind_of_move_is_priced_exactly(day: RoadefDay, seed: int) -> None:
+    """With every move kept whatever it costs (so a wrong price would add up), each kind
+    of move alone leaves a running cost equal to the recount by roadef.score and by the
+    tests' checker, and never breaks the batch limit when the start keeps it."""
+    first = start(day)
+    keeps = plain(day, first.tolist())["BATCH"] == 0
+    for kind in range(len(KINDS)):
+        seq, cost, _ = search(
+            day, first.copy(), 3_000, seed, reach=8, mix=only(kind), accept_all=True
+        )
+        assert sorted(seq.tolist()) == list(range(day.cars))
+        got = plain(day, seq.tolist())
+        assert cost == score(day, seq).objective == got["objective"], KINDS[kind]
+        if keeps:
+            assert got["BATCH"] == 0, KINDS[kind]
+
+
+def long_day(share: float = 0.66, limit: int = 2) -> RoadefDay:
+    """A 300-car day, one colour for `share` of the cars (two in three), three others, a
+    batch limit of 2; colour changes rank first."""
     rng = np.random.default_rng(1)
     n = 300
-    day = RoadefDay(
+    return RoadefDay(
         name="long",
         ids=tuple(str(i) for i in range(n)),
-        colors=np.where(rng.random(n) < 0.66, 0, rng.integers(1, 4, n)).astype(np.int64),
+        colors=np.where(rng.random(n) < share, 0, rng.integers(1, 4, n)).astype(np.int64),
         options=rng.random((n, 3)) < 0.3,
         prev_colors=np.array([0, 0], dtype=np.int64),
         prev_options=np.zeros((2, 3), dtype=bool),
@@ -121,9 +145,40 @@ def test_search_keeps_the_batch_limit_on_a_long_day() -> None:
             RatioRule("L2", 1, 10, False),
         ),
         objectives=("COLOR", "HPRC", "LPRC"),
-        batch_limit=2,
+        batch_limit=limit,
     )
+
+
+def test_search_keeps_the_batch_limit_on_a_long_day() -> None:
+    """On the long day the start keeps the limit, and so does every sequence the search
+    keeps."""
+    day = long_day()
     r = sequence_day(day, moves=400_000)
     assert r.score.batch_violations == 0
     assert r.score.objective <= score(day, start(day)).objective
     assert plain(day, r.sequence.tolist())["objective"] == r.score.objective
+
+
+def test_each_kind_of_move_is_made_and_priced_on_a_long_day() -> None:
+    """On long days each kind of move alone is kept over 50 times (so the test
+    above is not vacuous) with a running cost equal to the recount and the batch limit
+    kept; kept only when they do not add cost, moves that keep the colour changes (swaps
+    of one colour, reversals inside a batch) lower HPRC where colour changes rank first."""
+    for day in (long_day(), long_day(0.25, 5)):  # batches move only on the second
+        first = start(day)
+        for kind in range(len(KINDS)):
+            seq, cost, kept = search(
+                day, first.copy(), 20_000, kind, mix=only(kind), accept_all=True
+            )
+            assert kept[kind] > 50 or (kind == 5 and day.batch_limit == 2), KINDS[kind]
+            s = score(day, seq)
+            assert cost == s.objective
+            assert s.batch_violations == 0
+    day = long_day()
+    first = start(day)
+    for kind in (3, 4):
+        seq, cost, kept = search(day, first.copy(), 50_000, 0, mix=only(kind))
+        s, s0 = score(day, seq), score(day, first)
+        assert s.color == s0.color
+        assert s.hprc < s0.hprc
+        assert cost == s.objective

@@ -1,13 +1,17 @@
 """The ROADEF 2005 day by local search, compiled with numba: swaps of two cars and moves
-of one car a few places on (an insertion), kept when the weighted objective does not
-grow and no run of one colour passes the paint batch limit.
+of one car a few places on (an insertion), and moves that keep the colour changes as they
+are (swaps of two cars of one colour, reversals of part of a batch, a whole batch moved
+to another batch boundary), kept when the weighted objective does not grow and no run of
+one colour passes the paint batch limit.
 
 The line is the previous day's cars (fixed) then the day's. Each ratio constraint keeps
 the count of its cars in every window (the challenge's windows, see roadef.py), so a
-swap is priced in O(P) per constraint the two cars differ in and an insertion over `m`
-places in O(m + P); colour changes and runs are looked at only around the cars moved.
-Moves that leave the objective as it is are kept: the plateaus are wide, and Estellon,
-Gardi and Nouioua (2008), who won the challenge, did the same with swaps and insertions.
+swap is priced in O(P) per constraint the two cars differ in and a move that reorders
+`m` consecutive places in O(m + P); colour changes and runs are looked at only around
+the cars moved. Moves that leave the objective as it is are kept: the plateaus are wide,
+and Estellon, Gardi and Nouioua (2008), who won the challenge, did the same with swaps
+and insertions. Where colour changes rank first, swaps of cars of different colours
+nearly always add a change; the moves within a colour are what lower HPRC there.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from promiseline.core.sequencing.roadef import (
 from promiseline.errors import InvalidRequestError
 
 ROUND = 250_000  # tries between looks at the clock
+KINDS = ("swap", "swap near", "move", "swap in colour", "reverse in batch", "move batch")
+MIX = (0.2, 0.15, 0.25, 0.2, 0.1, 0.1)  # the chance of each kind of move
 
 
 @njit(cache=True)
@@ -159,8 +165,95 @@ def _shift_delta(cnt, has, n, p, lo, w, a, b, diff, apply):  # type: ignore[no-u
 
 
 @njit(cache=True)
-def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed):  # type: ignore[no-untyped-def]
-    """Improve the day (positions n0..) of `line` in place for `moves` tries; its cost."""
+def _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, apply):  # type: ignore[no-untyped-def]
+    """The change of the ratio cost if position x + k takes the car now at src[k] (k < m,
+    a permutation of [x, x + m)); with `apply`, the window counts are updated too. O(m + P)
+    per rule the cars moved differ in."""
+    y = x + m - 1
+    out = 0
+    for r in range(has.shape[0]):
+        nz = False
+        for k in range(m):
+            diff[k] = has[r, src[k]] - has[r, x + k]
+            if diff[k] != 0:
+                nz = True
+        if not nz:
+            continue
+        diff[m] = 0  # prefix sums: diff[m + k] = diff[0] + ... + diff[k - 1]
+        for k in range(m):
+            diff[m + k + 1] = diff[m + k] + diff[k]
+        for s in range(max(lo[r], x - p[r] + 1), y + 1):
+            first = max(s, x) - x
+            last = min(s + p[r] - 1, y) - x
+            d = diff[m + last + 1] - diff[m + first]
+            if d == 0:
+                continue
+            c = cnt[r, s]
+            out += w[r] * (_pen(c + d, n[r]) - _pen(c, n[r]))
+            if apply:
+                cnt[r, s] = c + d
+    return out
+
+
+@njit(cache=True)
+def _apply_perm(line, cls, has, x, m, src, buf):  # type: ignore[no-untyped-def]
+    """Position x + k takes the car at src[k]: its identity, class and constraints."""
+    for k in range(m):
+        buf[k] = line[src[k]]
+    for k in range(m):
+        line[x + k] = buf[k]
+    for k in range(m):
+        buf[k] = cls[src[k]]
+    for k in range(m):
+        cls[x + k] = buf[k]
+    for r in range(has.shape[0]):
+        for k in range(m):
+            buf[k] = has[r, src[k]]
+        for k in range(m):
+            has[r, x + k] = buf[k]
+
+
+@njit(cache=True)
+def _runs_ok(col, x, y, limit):  # type: ignore[no-untyped-def]
+    """Whether every run of one colour that meets positions [x, y] is within the limit."""
+    n_line = col.shape[0]
+    i = x
+    while i >= 1 and col[i - 1] == col[x]:
+        i -= 1
+    while i <= y:
+        j = i
+        while j + 1 < n_line and col[j + 1] == col[i]:
+            j += 1
+        if j - i + 1 > limit:
+            return False
+        i = j + 1
+    return True
+
+
+@njit(cache=True)
+def _do_swap(line, cls, has, cnt, col, lo, p, a, b):  # type: ignore[no-untyped-def]
+    """Swap the cars at a < b, their colours and the window counts."""
+    col[a], col[b] = col[b], col[a]
+    for r in range(has.shape[0]):
+        dd = has[r, b] - has[r, a]
+        if dd == 0:
+            continue
+        for s in range(max(lo[r], a - p[r] + 1), a + 1):
+            cnt[r, s] += dd
+        for s in range(max(lo[r], b - p[r] + 1), b + 1):
+            cnt[r, s] -= dd
+        has[r, a], has[r, b] = has[r, b], has[r, a]
+    line[a], line[b] = line[b], line[a]
+    cls[a], cls[b] = cls[b], cls[a]
+
+
+@njit(cache=True)
+def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed, mix, accept_all):  # type: ignore[no-untyped-def]
+    """Improve the day (positions n0..) of `line` in place for `moves` tries; its cost and
+    the moves kept per kind. `mix`: cumulative chances of the kinds (swap of any two cars,
+    swap of two near, move of one car, swap of two cars of one colour, reversal of part of
+    a batch, move of a whole batch to another batch boundary). `accept_all` (tests): keep
+    every move that keeps the batch limit, whatever its cost."""
     np.random.seed(seed)
     n_line = line.shape[0]
     r_n = has0.shape[1]
@@ -178,14 +271,21 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed):
     cnt = _counts(has, p, lo, n_line)
     cost = _cost(cnt, n, p, lo, w, col, n0, wc)
     day = n_line - n0
-    diff = np.zeros(2 * (2 * reach + 2) + 2, dtype=np.int64)
+    diff = np.zeros(2 * n_line + 2, dtype=np.int64)
+    src = np.zeros(n_line, dtype=np.int64)
+    buf = np.zeros(n_line, dtype=np.int64)
+    cbuf = np.zeros(n_line, dtype=np.int64)
+    kept = np.zeros(mix.shape[0], dtype=np.int64)
     if day < 2:
-        return cost
+        return cost, kept
     for _ in range(moves):
         a = n0 + np.random.randint(day)
-        kind = np.random.random()
-        if kind < 0.6:  # swap with any car of the day, or one near (of its batch, often)
-            if kind < 0.3:
+        u = np.random.random()
+        kind = 0
+        while kind < mix.shape[0] - 1 and u >= mix[kind]:
+            kind += 1
+        if kind <= 1:  # swap with any car of the day, or one near (of its batch, often)
+            if kind == 0:
                 b = n0 + np.random.randint(day)
             else:
                 b = a + np.random.randint(-reach, reach + 1)
@@ -205,22 +305,12 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed):
             if not ok:
                 continue
             d = wc * (after - before) + _swap_delta(cnt, has, n, p, lo, w, a, b)
-            if d > 0:
+            if d > 0 and not accept_all:
                 continue
-            col[a], col[b] = col[b], col[a]
-            for r in range(r_n):
-                dd = has[r, b] - has[r, a]
-                if dd == 0:
-                    continue
-                for s in range(max(lo[r], a - p[r] + 1), a + 1):
-                    cnt[r, s] += dd
-                for s in range(max(lo[r], b - p[r] + 1), b + 1):
-                    cnt[r, s] -= dd
-                has[r, a], has[r, b] = has[r, b], has[r, a]
-            line[a], line[b] = line[b], line[a]
-            cls[a], cls[b] = cls[b], cls[a]
+            _do_swap(line, cls, has, cnt, col, lo, p, a, b)
             cost += d
-        else:  # move one car up to `reach` places on or back
+            kept[kind] += 1
+        elif kind == 2:  # move one car up to `reach` places on or back
             b = a + np.random.randint(-reach, reach + 1)
             if b < n0 or b >= n_line or b == a:
                 continue
@@ -240,7 +330,7 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed):
             d = wc * (after - before)
             if ok:
                 d += _shift_delta(cnt, has, n, p, lo, w, a, b, diff, False)
-            if not ok or d > 0:  # put the colours back
+            if not ok or (d > 0 and not accept_all):  # put the colours back
                 if a < b:
                     for i in range(b, a, -1):
                         col[i] = col[i - 1]
@@ -271,7 +361,96 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed):
             line[b] = car
             cls[b] = c
             cost += d
-    return cost
+            kept[kind] += 1
+        elif kind == 3:  # swap two cars of one colour: changes and runs stay as they are
+            b = -1
+            for _t in range(16):
+                if _t % 2 == 0:
+                    t = a + np.random.randint(-4 * reach, 4 * reach + 1)
+                else:
+                    t = n0 + np.random.randint(day)
+                if n0 <= t < n_line and col[t] == col[a] and cls[t] != cls[a]:
+                    b = t
+                    break
+            if b < 0:
+                continue
+            if a > b:
+                a, b = b, a
+            d = _swap_delta(cnt, has, n, p, lo, w, a, b)
+            if d > 0 and not accept_all:
+                continue
+            _do_swap(line, cls, has, cnt, col, lo, p, a, b)
+            cost += d
+            kept[kind] += 1
+        else:
+            i = a  # the batch (run of one colour among the day's cars) that holds a
+            while i - 1 >= n0 and col[i - 1] == col[a]:
+                i -= 1
+            j = a
+            while j + 1 < n_line and col[j + 1] == col[a]:
+                j += 1
+            if kind == 4:  # reverse part of the batch: changes and runs stay as they are
+                e = i + np.random.randint(j - i + 1)
+                if e == a:
+                    continue
+                x, y = min(a, e), max(a, e)
+                m = y - x + 1
+                for k in range(m):
+                    src[k] = y - k
+                d = _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, False)
+                if d > 0 and not accept_all:
+                    continue
+                _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, True)
+                _apply_perm(line, cls, has, x, m, src, buf)
+                cost += d
+                kept[kind] += 1
+                continue
+            # move the whole batch before the start of another batch (or to the end)
+            t = a + np.random.randint(-4 * reach, 4 * reach + 1)
+            if t < n0 or t > n_line:
+                continue
+            if t < n_line:
+                while t - 1 >= n0 and col[t - 1] == col[t]:
+                    t -= 1
+            if i <= t <= j + 1:
+                continue
+            if t < i:  # [t, j] becomes [i..j] + [t..i-1]
+                x, y = t, j
+                m = y - x + 1
+                bl = j - i + 1
+                for k in range(bl):
+                    src[k] = i + k
+                for k in range(i - t):
+                    src[bl + k] = t + k
+            else:  # [i, t - 1] becomes [j+1..t-1] + [i..j]
+                x, y = i, t - 1
+                m = y - x + 1
+                rest = t - 1 - j
+                for k in range(rest):
+                    src[k] = j + 1 + k
+                for k in range(j - i + 1):
+                    src[rest + k] = i + k
+            before = _changes(col, x, y + 1, n0)
+            for k in range(m):
+                cbuf[k] = col[src[k]]
+            for k in range(m):
+                buf[k] = col[x + k]
+            for k in range(m):
+                col[x + k] = cbuf[k]
+            after = _changes(col, x, y + 1, n0)
+            ok = _runs_ok(col, x, y, limit)
+            d = wc * (after - before)
+            if ok:
+                d += _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, False)
+            if not ok or (d > 0 and not accept_all):
+                for k in range(m):
+                    col[x + k] = buf[k]
+                continue
+            _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, True)
+            _apply_perm(line, cls, has, x, m, src, buf)
+            cost += d
+            kept[kind] += 1
+    return cost, kept
 
 
 def classes(day: RoadefDay) -> I64:
@@ -377,10 +556,28 @@ def improve(
 ) -> tuple[I64, int]:
     """`seq` (car indices of the day) after `moves` tries of the search, and its weighted
     objective."""
+    out, cost, _ = search(day, seq, moves, seed, reach)
+    return out, cost
+
+
+def search(
+    day: RoadefDay,
+    seq: npt.NDArray[np.int64],
+    moves: int,
+    seed: int,
+    reach: int = 60,
+    mix: tuple[float, ...] = MIX,
+    accept_all: bool = False,
+) -> tuple[I64, int, I64]:
+    """`improve` with the chance of each kind of move given (`mix`, in the order of
+    KINDS, summing to 1) and, for tests, every move kept that keeps the batch limit
+    (`accept_all`); also how many moves of each kind were kept."""
+    if len(mix) != len(KINDS) or abs(sum(mix) - 1) > 1e-9 or min(mix) < 0:
+        raise InvalidRequestError(f"mix must give {len(KINDS)} chances summing to 1, got {mix}")
     opts, cols, cls, n, p, w = arrays(day)
     n0 = len(day.prev_colors)
     line = np.concatenate([np.arange(n0), seq + n0]).astype(np.int64)
-    cost = _search(
+    cost, kept = _search(
         line,
         opts,
         cols,
@@ -394,6 +591,8 @@ def improve(
         int(moves),
         int(reach),
         int(seed),
+        np.cumsum(np.array(mix, dtype=np.float64)),
+        bool(accept_all),
     )
     out: I64 = (line[n0:] - n0).astype(np.int64)
-    return out, int(cost)
+    return out, int(cost), kept.astype(np.int64)

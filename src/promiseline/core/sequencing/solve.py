@@ -22,7 +22,8 @@ from promiseline.errors import InvalidRequestError
 
 PROVE_UP_TO = 40  # cars: CP-SAT proves the optimum of a day this small
 MOVES = 20_000_000  # tries per restart of the local search
-NOISE = 0.01  # chance of keeping a swap that adds one violation (crosses local optima)
+NOISE = 0.002  # chance of keeping a move that adds one violation (crosses local optima)
+SHIFT = 0.1  # share of the tries that move one car a few places instead of swapping two
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ def sequence(
     run = seed
     while True:
         first = greedy(inst) if run == seed else None
-        seq, cost = search(inst, moves=moves, seed=run, noise=NOISE, first=first)
+        seq, cost = search(inst, moves=moves, seed=run, noise=NOISE, first=first, shift=SHIFT)
         run += 1
         if best is None or cost < best[0]:
             best = (cost, seq)
