@@ -183,6 +183,12 @@ def plan_cmd(
                 else ""
             )
             + (
+                f"; {counted(int(d['runs_over_batch'].sum()), 'run')} of one colour over "
+                "a paint batch limit"
+                if int(d["runs_over_batch"].fill_null(0).sum())
+                else ""
+            )
+            + (
                 f"; {done.rounds} plans, {sum(done.lost.values()):,} slots taken off "
                 f"{len(done.lost):,} line-days"
                 if done.rounds > 1

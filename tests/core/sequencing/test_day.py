@@ -234,3 +234,14 @@ def test_a_painted_day_keeps_its_batch_limit_and_few_colour_changes(n: int, max_
     roofs = plan.planned.join(book, on="order_id").filter(pl.col("options").str.contains("pan"))
     most = max(roofs.group_by("build_date").len()["len"].to_list(), default=0)
     assert n < 24 or most > 4  # more than 1 of 3 of 12 on some day: no cap
+
+
+def test_a_day_of_one_colour_says_its_runs_over_the_batch_limit() -> None:
+    """A batch limit no order of the day can keep (one colour, limit 2) is not hidden:
+    the day's runs over it are counted in the plan's sequencing report."""
+    s = painted(max_batch=2)
+    book = painted_book(12).with_columns(options=pl.lit('{"paint":"black"}'))
+    plan = api.plan(s, book)
+    days = api.sequence_plan(plan).days
+    assert days["runs_over_batch"].to_list() == [1]
+    assert days["colour_changes"].to_list() == [0]

@@ -252,8 +252,8 @@ def empty_carriers(inst: Instance, seq: npt.NDArray[np.integer]) -> int:
 @dataclass(frozen=True, slots=True)
 class PlanSequence:
     """Every line-day with stations sequenced: `positions` (line, day, position,
-    order_id) and `days` (line, day, cars, violations, empty carriers, colour changes on
-    a painted line, seconds)."""
+    order_id) and `days` (line, day, cars, violations, empty carriers; on a painted line
+    colour changes and runs over the batch limit; seconds)."""
 
     positions: pl.DataFrame
     days: pl.DataFrame
@@ -290,6 +290,9 @@ def sequence_plan(
                 "violations": done.result.score.total,
                 "empty_carriers": done.empty_carriers,
                 "colour_changes": done.paint.color if done.paint is not None else None,
+                "runs_over_batch": (  # a day of one colour cannot keep a short limit
+                    done.paint.batch_violations if done.paint is not None else None
+                ),
                 "seconds": round(done.result.seconds, 4),
             }
         )
@@ -300,6 +303,7 @@ def sequence_plan(
         "violations": pl.Int64,
         "empty_carriers": pl.Int64,
         "colour_changes": pl.Int64,
+        "runs_over_batch": pl.Int64,
         "seconds": pl.Float64,
     }
     empty = pl.DataFrame(
