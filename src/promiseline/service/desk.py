@@ -8,6 +8,7 @@ small methods here and never reach into the parts.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 import threading
@@ -26,6 +27,7 @@ from promiseline.core.model.orders import Rejection
 from promiseline.core.model.progress import Report
 from promiseline.core.model.records import ApiKey, OrderFilter, OrderPage, Probe, Role
 from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.window import Window
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
 from promiseline.core.sequencing.day import DaySequence, planned_with_options
@@ -52,33 +54,23 @@ Clock = Callable[[], dt.datetime]
 
 @dataclass(frozen=True, slots=True)
 class QuoteView:
-    """A quote for a new order; the queue position only for those allowed to see it."""
+    """A quote for a new order: the window it would be told (the plan's stand-in: no
+    odds), its queue position only for those allowed to see it."""
 
     model: str
     variant: str
     market: str
-    build_date: dt.date | None
-    earliest: dt.date | None
-    latest: dt.date | None
-    queue_position: int | None
+    window: Window | None
     bound_by: str | None
     reason: str | None
     as_of: dict[str, int]
 
     def to_json(self) -> dict[str, Any]:
-        window = None
-        if self.earliest is not None:
-            window = {
-                "build_date": _iso(self.build_date),
-                "earliest": _iso(self.earliest),
-                "latest": _iso(self.latest),
-                "queue_position": self.queue_position,
-            }
         return {
             "model": self.model,
             "variant": self.variant,
             "market": self.market,
-            "window": window,
+            "window": self.window.to_json() if self.window is not None else None,
             "bound_by": self.bound_by,
             "reason": self.reason,
             "as_of": self.as_of,
@@ -267,18 +259,9 @@ class OrderDesk:
         now = self.live.plant_clock()
         q = self.live.quote(model, variant, market, options, now)
         w = promise_window(q.build_date, q.delivery_date, now.date(), q.queue_position)
-        return QuoteView(
-            model,
-            variant,
-            market,
-            w.build_date if w else None,
-            w.earliest if w else None,
-            w.latest if w else None,
-            q.queue_position if full else None,
-            q.bound_by or None,
-            q.reason,
-            self.live.as_of(),
-        )
+        if w is not None and not full:
+            w = dataclasses.replace(w, queue_position=None)
+        return QuoteView(model, variant, market, w, q.bound_by or None, q.reason, self.live.as_of())
 
     def sequenced_lines(self) -> list[str]:
         """The lines with stations: the ones a day's build order can be shown for."""
@@ -440,7 +423,3 @@ class OrderDesk:
 def _patched(scenario: Scenario, name: str, text: str) -> Scenario:
     check_names([studies.IN_USE, name])  # its columns sit next to the scenario in use's
     return api.patched(scenario, name, parse_yaml(text, name))
-
-
-def _iso(d: dt.date | None) -> str | None:
-    return d.isoformat() if d else None

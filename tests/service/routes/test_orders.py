@@ -119,6 +119,8 @@ def test_quote_endpoint(client: TestClient) -> None:
     assert r.json()["window"]["earliest"] >= "2025-03-01"  # DE opens then
     assert r.json()["bound_by"] == "market:DE"
     assert r.json()["window"]["queue_position"] is None  # anonymous: no backlog size
+    w = r.json()["window"]  # the same window an order is told: the plan's stand-in
+    assert (w["source"], w["probability"], w["likely"]) == ("plan", None, w["earliest"])
     staff = client.get(
         "/v1/quote",
         params={"model": "A", "variant": "M", "market": "DE", "option": "roof=pan"},
