@@ -65,6 +65,11 @@ class QuoteView:
     reason: str | None
     as_of: dict[str, int]
 
+    @property
+    def queue_position(self) -> int | None:
+        """Where it would stand in the queue (None when not shown, or no window)."""
+        return self.window.queue_position if self.window is not None else None
+
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
