@@ -202,8 +202,8 @@ def runs(values: list[object]) -> list[int]:
     return out
 
 
-@settings(max_examples=examples(15), deadline=None)
-@given(n=st.integers(12, 48), max_batch=st.integers(1, 5))
+@settings(max_examples=examples(8), deadline=None)
+@given(n=st.integers(12, 36), max_batch=st.integers(1, 5))
 def test_a_painted_day_keeps_its_batch_limit_and_few_colour_changes(n: int, max_batch: int) -> None:
     """On a line with a paint shop a day's cars come in batches of at most `max_batch`
     of one colour, never more; colour changes recounted from the table; the ROADEF
