@@ -15,8 +15,6 @@ from hypothesis import strategies as st
 
 from promiseline import api
 from promiseline.core.sequencing import cpsat
-from promiseline.core.sequencing import search as search_mod
-from promiseline.core.sequencing.greedy import greedy
 from promiseline.core.sequencing.instance import Instance, Rule, score
 from promiseline.core.sequencing.search import search
 from promiseline.core.sequencing.solve import sequence
@@ -189,50 +187,3 @@ def test_a_time_limit_must_be_positive() -> None:
     inst = Instance("t", np.array([2, 2]), np.array([[True], [False]]), (Rule(0, 1, 2),))
     with pytest.raises(InvalidRequestError, match="a time limit must be above 0 s, got -1"):
         sequence(inst, seconds=-1)
-
-
-def test_a_move_of_one_car_is_priced_exactly() -> None:
-    """On Gagné's pb_200_02 (a random order), 400 moves of one car up to 20 places, each
-    made whatever it costs: after each, the running count equals the recount and the
-    list of windows over capacity holds exactly that many."""
-    (read,) = read_csplib(CSPLIB.parent / "gagne" / "pb_200_02.txt")
-    inst = read.instance
-    seq = search_mod.start(inst, 0)
-    opt = inst.options.astype(np.int64)[:, [r.option for r in inst.rules]]
-    p = np.array([r.p for r in inst.rules], dtype=np.int64)
-    q = np.array([r.q for r in inst.rules], dtype=np.int64)
-    n = len(seq)
-    has = np.ascontiguousarray(opt[seq].T)
-    cnt, cost = search_mod._windows(has, p, q, n)
-    vr = np.zeros(len(q) * n, dtype=np.int64)
-    vs = np.zeros(len(q) * n, dtype=np.int64)
-    at = np.full((len(q), n), -1, dtype=np.int64)
-    nv = 0
-    for r in range(len(q)):
-        for s in range(n - q[r] + 1):
-            nv = search_mod._mark(vr, vs, at, nv, r, s, cnt[r, s] > p[r])
-    diff = np.zeros(2 * 42 + 2, dtype=np.int64)
-    rng = np.random.default_rng(0)
-    changed = 0
-    for _ in range(400):
-        a = int(rng.integers(n))
-        b = min(n - 1, max(0, a + int(rng.integers(-20, 21))))
-        if a == b:
-            continue
-        d = search_mod._shift(seq, cnt, has, p, q, n, a, b, diff, False, vr, vs, at, nv)
-        nv = search_mod._shift(seq, cnt, has, p, q, n, a, b, diff, True, vr, vs, at, nv)
-        cost += d
-        changed += d != 0
-        assert cost == score(inst, seq).total == nv
-    assert changed > 100
-
-
-def test_moves_of_one_car_keep_the_search_exact() -> None:
-    """The search with only moves of one car (and every move adding one violation kept)
-    reports the count of the sequence it returns, below the greedy start's."""
-    (read,) = read_csplib(CSPLIB.parent / "gagne" / "pb_300_05.txt")
-    inst = read.instance
-    first = greedy(inst)
-    seq, cost = search(inst, moves=200_000, seed=3, noise=0.5, first=first, shift=1.0)
-    assert sorted(seq.tolist()) == sorted(first.tolist())
-    assert cost == score(inst, seq).total < score(inst, first).total

@@ -1,15 +1,13 @@
-"""The sequence by local search, compiled with numba: swaps of two cars and moves of one
-car a few places on or back, kept when they add no violation, most of them drawn around
-a window over capacity.
+"""The sequence by local search, compiled with numba: swaps of two cars, kept when they
+add no violation, most of them drawn around a window over capacity.
 
 Each rule keeps the count of cars with its option in every window; a swap changes only
 the windows that hold one of the two positions and not the other, so a move is priced
-in O(q) per rule whose option the two cars differ in (a move of one car over m places in
-O(m + q)), and millions are tried a second. Accepting moves that leave the count as it
-is (sideways) lets the search cross the plateaus these instances are full of (Gottlieb,
-Puchta and Solnon 2003; Estellon, Gardi and Nouioua 2008 did the same with great
-effect). The windows over capacity are kept in a list updated with every move, so one
-is drawn in constant time however few are left.
+in O(q) per rule whose option the two cars differ in, and millions are tried a second.
+Accepting moves that leave the count as it is (sideways) lets the search cross the
+plateaus these instances are full of (Gottlieb, Puchta and Solnon 2003; Estellon, Gardi
+and Nouioua 2008 did the same with great effect). The windows over capacity are kept in a
+list updated with every swap, so one is drawn in constant time however few are left.
 """
 
 from __future__ import annotations
@@ -102,64 +100,8 @@ def _swap(seq, cnt, has, p, q, n, a, b, vr, vs, at, nv):  # type: ignore[no-unty
 
 
 @njit(cache=True)
-def _shift(seq, cnt, has, p, q, n, a, b, diff, apply, vr, vs, at, nv):  # type: ignore[no-untyped-def]
-    """The change in violated windows if the car at a moves to b (the cars between shift
-    by one place); with `apply`, the move is made (counts, the list of windows over
-    capacity, the sequence) and the new length of that list is returned instead."""
-    x, y = min(a, b), max(a, b)
-    m = y - x + 1
-    out = 0
-    for r in range(has.shape[0]):
-        nz = False
-        for k in range(m):  # diff[k]: has after minus has before, at position x + k
-            i = x + k
-            src = (i + 1 if i < b else a) if a < b else (i - 1 if i > b else a)
-            diff[k] = has[r, src] - has[r, i]
-            if diff[k] != 0:
-                nz = True
-        if not nz:
-            continue
-        diff[m] = 0  # prefix sums: diff[m + k] = diff[0] + ... + diff[k - 1]
-        for k in range(m):
-            diff[m + k + 1] = diff[m + k] + diff[k]
-        for s in range(max(0, x - q[r] + 1), min(y, n - q[r]) + 1):
-            first = max(s, x) - x
-            last = min(s + q[r] - 1, y) - x
-            d = diff[m + last + 1] - diff[m + first]
-            if d == 0:
-                continue
-            c = cnt[r, s]
-            out += (c + d > p[r]) - (c > p[r])
-            if apply:
-                cnt[r, s] = c + d
-                nv = _mark(vr, vs, at, nv, r, s, c + d > p[r])
-        if apply:
-            h = has[r, a]
-            if a < b:
-                for i in range(a, b):
-                    has[r, i] = has[r, i + 1]
-            else:
-                for i in range(a, b, -1):
-                    has[r, i] = has[r, i - 1]
-            has[r, b] = h
-    if apply:
-        car = seq[a]
-        if a < b:
-            for i in range(a, b):
-                seq[i] = seq[i + 1]
-        else:
-            for i in range(a, b, -1):
-                seq[i] = seq[i - 1]
-        seq[b] = car
-        return nv
-    return out
-
-
-@njit(cache=True)
-def _search(seq, opt, p, q, moves, seed, noise, shift, reach):  # type: ignore[no-untyped-def]
-    """Improve `seq` in place for up to `moves` tries (a share `shift` of them moves of
-    one car up to `reach` places on or back, the others swaps); the best sequence and its
-    count."""
+def _search(seq, opt, p, q, moves, seed, noise):  # type: ignore[no-untyped-def]
+    """Improve `seq` in place for up to `moves` tries; the best sequence and its count."""
     np.random.seed(seed)
     n = seq.shape[0]
     r_n = opt.shape[1]
@@ -177,7 +119,6 @@ def _search(seq, opt, p, q, moves, seed, noise, shift, reach):  # type: ignore[n
             nv = _mark(vr, vs, at, nv, r, s, cnt[r, s] > p[r])
     best = seq.copy()
     best_cost = cost
-    diff = np.zeros(2 * (2 * reach + 2) + 2, dtype=np.int64)
     for _ in range(moves):
         if nv == 0:
             break
@@ -186,18 +127,6 @@ def _search(seq, opt, p, q, moves, seed, noise, shift, reach):  # type: ignore[n
             a = vs[j] + np.random.randint(q[vr[j]])
         else:
             a = np.random.randint(n)
-        if shift > 0 and np.random.random() < shift:
-            b = a + np.random.randint(-reach, reach + 1)
-            if b < 0 or b >= n or b == a:
-                continue
-            d = _shift(seq, cnt, has, p, q, n, a, b, diff, False, vr, vs, at, nv)
-            if d <= 0 or (d == 1 and np.random.random() < noise):
-                nv = _shift(seq, cnt, has, p, q, n, a, b, diff, True, vr, vs, at, nv)
-                cost += d
-                if cost < best_cost:
-                    best_cost = cost
-                    best[:] = seq
-            continue
         b = np.random.randint(n)
         if a == b or seq[a] == seq[b]:
             continue
@@ -227,17 +156,12 @@ def search(
     seed: int = 0,
     noise: float = 0.0,
     first: I64 | None = None,
-    shift: float = 0.0,
-    reach: int = 20,
 ) -> tuple[I64, int]:
     """The best sequence local search finds in `moves` tries from `first` (else a random
-    order), and its violations; a share `shift` of the tries move one car up to `reach`
-    places on or back instead of swapping two."""
+    order), and its violations."""
     seq = start(inst, seed) if first is None else np.array(first, dtype=np.int64)
     opt: npt.NDArray[np.int64] = inst.options.astype(np.int64)[:, [r.option for r in inst.rules]]
     p = np.array([r.p for r in inst.rules], dtype=np.int64)
     q = np.array([r.q for r in inst.rules], dtype=np.int64)
-    best, cost = _search(
-        seq, opt, p, q, int(moves), int(seed), float(noise), float(shift), int(reach)
-    )
+    best, cost = _search(seq, opt, p, q, int(moves), int(seed), float(noise))
     return best, int(cost)
