@@ -131,40 +131,6 @@ def _swap_delta(cnt, has, n, p, lo, w, a, b):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _shift_delta(cnt, has, n, p, lo, w, a, b, diff, apply):  # type: ignore[no-untyped-def]
-    """The change of the ratio cost if the car at a moves to b (the cars between shift by
-    one); with `apply`, the window counts are updated too."""
-    x, y = min(a, b), max(a, b)
-    m = y - x + 1
-    out = 0
-    for r in range(has.shape[0]):
-        nz = False
-        # diff[k]: has after minus has before, at position x + k
-        for k in range(m):
-            i = x + k
-            src = (i + 1 if i < b else a) if a < b else (i - 1 if i > b else a)
-            diff[k] = has[r, src] - has[r, i]
-            if diff[k] != 0:
-                nz = True
-        if not nz:
-            continue
-        diff[m] = 0  # prefix sums: diff[m + k] = diff[0] + ... + diff[k - 1]
-        for k in range(m):
-            diff[m + k + 1] = diff[m + k] + diff[k]
-        for s in range(max(lo[r], x - p[r] + 1), y + 1):
-            first = max(s, x) - x
-            last = min(s + p[r] - 1, y) - x
-            d = diff[m + last + 1] - diff[m + first]
-            if d == 0:
-                continue
-            c = cnt[r, s]
-            out += w[r] * (_pen(c + d, n[r]) - _pen(c, n[r]))
-            if apply:
-                cnt[r, s] = c + d
-    return out
-
-
-@njit(cache=True)
 def _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, apply):  # type: ignore[no-untyped-def]
     """The change of the ratio cost if position x + k takes the car now at src[k] (k < m,
     a permutation of [x, x + m)); with `apply`, the window counts are updated too. O(m + P)
@@ -211,6 +177,35 @@ def _apply_perm(line, cls, has, x, m, src, buf):  # type: ignore[no-untyped-def]
             buf[k] = has[r, src[k]]
         for k in range(m):
             has[r, x + k] = buf[k]
+
+
+@njit(cache=True)
+def _try_perm(  # type: ignore[no-untyped-def]
+    line, cls, has, cnt, col, n, p, lo, w, wc, n0, limit, x, m, src, diff, buf, cbuf, accept_all
+):
+    """Position x + k takes the car at src[k] (k < m), if that keeps every run within the
+    batch limit and (unless `accept_all`) does not raise the cost: whether it was made,
+    and the change of cost."""
+    y = x + m - 1
+    before = _changes(col, x, y + 1, n0)
+    for k in range(m):
+        cbuf[k] = col[src[k]]
+    for k in range(m):
+        buf[k] = col[x + k]
+    for k in range(m):
+        col[x + k] = cbuf[k]
+    after = _changes(col, x, y + 1, n0)
+    ok = _runs_ok(col, x, y, limit)
+    d = wc * (after - before)
+    if ok:
+        d += _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, False)
+    if not ok or (d > 0 and not accept_all):
+        for k in range(m):
+            col[x + k] = buf[k]
+        return False, 0
+    _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, True)
+    _apply_perm(line, cls, has, x, m, src, buf)
+    return True, d
 
 
 @njit(cache=True)
@@ -310,59 +305,8 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed, 
             _do_swap(line, cls, has, cnt, col, lo, p, a, b)
             cost += d
             kept[kind] += 1
-        elif kind == 2:  # move one car up to `reach` places on or back
-            b = a + np.random.randint(-reach, reach + 1)
-            if b < n0 or b >= n_line or b == a:
-                continue
-            x, y = min(a, b), max(a, b)
-            before = _changes(col, x, y + 1, n0)
-            keep = col[a]
-            if a < b:
-                for i in range(a, b):
-                    col[i] = col[i + 1]
-            else:
-                for i in range(a, b, -1):
-                    col[i] = col[i - 1]
-            col[b] = keep
-            after = _changes(col, x, y + 1, n0)
-            # runs change only where the car lands and where the cars it left meet
-            ok = _run_ok(col, b, limit) and _run_ok(col, a, limit)
-            d = wc * (after - before)
-            if ok:
-                d += _shift_delta(cnt, has, n, p, lo, w, a, b, diff, False)
-            if not ok or (d > 0 and not accept_all):  # put the colours back
-                if a < b:
-                    for i in range(b, a, -1):
-                        col[i] = col[i - 1]
-                else:
-                    for i in range(b, a):
-                        col[i] = col[i + 1]
-                col[a] = keep
-                continue
-            _shift_delta(cnt, has, n, p, lo, w, a, b, diff, True)
-            for r in range(r_n):
-                h = has[r, a]
-                if a < b:
-                    for i in range(a, b):
-                        has[r, i] = has[r, i + 1]
-                else:
-                    for i in range(a, b, -1):
-                        has[r, i] = has[r, i - 1]
-                has[r, b] = h
-            car, c = line[a], cls[a]
-            if a < b:
-                for i in range(a, b):
-                    line[i] = line[i + 1]
-                    cls[i] = cls[i + 1]
-            else:
-                for i in range(a, b, -1):
-                    line[i] = line[i - 1]
-                    cls[i] = cls[i - 1]
-            line[b] = car
-            cls[b] = c
-            cost += d
-            kept[kind] += 1
-        elif kind == 3:  # swap two cars of one colour: changes and runs stay as they are
+            continue
+        if kind == 3:  # swap two cars of one colour: changes and runs stay as they are
             b = -1
             for _t in range(16):
                 if _t % 2 == 0:
@@ -382,6 +326,14 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed, 
             _do_swap(line, cls, has, cnt, col, lo, p, a, b)
             cost += d
             kept[kind] += 1
+            continue
+        if kind == 2:  # move one car up to `reach` places on or back
+            b = a + np.random.randint(-reach, reach + 1)
+            if b < n0 or b >= n_line or b == a:
+                continue
+            x, m = min(a, b), abs(b - a) + 1
+            for k in range(m):  # the car lands at b; those between close up by one
+                src[k] = a if x + k == b else (x + k + 1 if a < b else x + k - 1)
         else:
             i = a  # the batch (run of one colour among the day's cars) that holds a
             while i - 1 >= n0 and col[i - 1] == col[a]:
@@ -397,57 +349,49 @@ def _search(line, has0, col0, cls0, n0, n, p, w, wc, limit, moves, reach, seed, 
                 m = y - x + 1
                 for k in range(m):
                     src[k] = y - k
-                d = _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, False)
-                if d > 0 and not accept_all:
+            else:  # move the whole batch before the start of another batch (or to the end)
+                t = a + np.random.randint(-4 * reach, 4 * reach + 1)
+                if t < n0 or t > n_line:
                     continue
-                _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, True)
-                _apply_perm(line, cls, has, x, m, src, buf)
-                cost += d
-                kept[kind] += 1
-                continue
-            # move the whole batch before the start of another batch (or to the end)
-            t = a + np.random.randint(-4 * reach, 4 * reach + 1)
-            if t < n0 or t > n_line:
-                continue
-            if t < n_line:
-                while t - 1 >= n0 and col[t - 1] == col[t]:
-                    t -= 1
-            if i <= t <= j + 1:
-                continue
-            if t < i:  # [t, j] becomes [i..j] + [t..i-1]
-                x, y = t, j
-                m = y - x + 1
-                bl = j - i + 1
-                for k in range(bl):
-                    src[k] = i + k
-                for k in range(i - t):
-                    src[bl + k] = t + k
-            else:  # [i, t - 1] becomes [j+1..t-1] + [i..j]
-                x, y = i, t - 1
-                m = y - x + 1
-                rest = t - 1 - j
-                for k in range(rest):
-                    src[k] = j + 1 + k
-                for k in range(j - i + 1):
-                    src[rest + k] = i + k
-            before = _changes(col, x, y + 1, n0)
-            for k in range(m):
-                cbuf[k] = col[src[k]]
-            for k in range(m):
-                buf[k] = col[x + k]
-            for k in range(m):
-                col[x + k] = cbuf[k]
-            after = _changes(col, x, y + 1, n0)
-            ok = _runs_ok(col, x, y, limit)
-            d = wc * (after - before)
-            if ok:
-                d += _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, False)
-            if not ok or (d > 0 and not accept_all):
-                for k in range(m):
-                    col[x + k] = buf[k]
-                continue
-            _perm_delta(cnt, has, n, p, lo, w, x, m, src, diff, True)
-            _apply_perm(line, cls, has, x, m, src, buf)
+                if t < n_line:
+                    while t - 1 >= n0 and col[t - 1] == col[t]:
+                        t -= 1
+                if i <= t <= j + 1:
+                    continue
+                if t < i:  # [t, j] becomes [i..j] + [t..i-1]
+                    x, m, bl = t, j - t + 1, j - i + 1
+                    for k in range(bl):
+                        src[k] = i + k
+                    for k in range(i - t):
+                        src[bl + k] = t + k
+                else:  # [i, t - 1] becomes [j+1..t-1] + [i..j]
+                    x, m, rest = i, t - i, t - 1 - j
+                    for k in range(rest):
+                        src[k] = j + 1 + k
+                    for k in range(j - i + 1):
+                        src[rest + k] = i + k
+        made, d = _try_perm(
+            line,
+            cls,
+            has,
+            cnt,
+            col,
+            n,
+            p,
+            lo,
+            w,
+            wc,
+            n0,
+            limit,
+            x,
+            m,
+            src,
+            diff,
+            buf,
+            cbuf,
+            accept_all,
+        )
+        if made:
             cost += d
             kept[kind] += 1
     return cost, kept
