@@ -8,9 +8,11 @@ orders.csv). Charts and pages are drawn by
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy.typing as npt
 import polars as pl
 import yaml
 
@@ -131,6 +133,21 @@ def write_roll(rolled: Rolled, out: str | Path) -> Paths:
     return paths
 
 
+def _positions(
+    instance: str, column: str, values: Sequence[Any] | npt.NDArray[Any], dtype: type[pl.DataType]
+) -> pl.DataFrame:
+    """One row per position of a sequenced instance: instance, position (from 1), what
+    stands there (`column`)."""
+    return pl.DataFrame(
+        {
+            "instance": [instance] * len(values),
+            "position": range(1, len(values) + 1),
+            column: values,
+        },
+        schema={"instance": pl.String, "position": pl.Int64, column: dtype},
+    )
+
+
 def write_sequences(done: list[tuple[Read, Sequenced]], out: str | Path) -> Paths:
     """Sequenced instances: `sequence.csv` (instance, position, class: the class index as
     in the file, positions from 1) and `summary.json` (per instance its violations, by
@@ -138,19 +155,7 @@ def write_sequences(done: list[tuple[Read, Sequenced]], out: str | Path) -> Path
     was assumed in reading it)."""
     where = folder(out)
     paths = {"sequence": where / "sequence.csv", "summary": where / "summary.json"}
-    rows = pl.concat(
-        [
-            pl.DataFrame(
-                {
-                    "instance": [s.instance] * len(s.sequence),
-                    "position": range(1, len(s.sequence) + 1),
-                    "class": s.sequence,
-                },
-                schema={"instance": pl.String, "position": pl.Int64, "class": pl.Int64},
-            )
-            for _, s in done
-        ]
-    )
+    rows = pl.concat([_positions(s.instance, "class", s.sequence, pl.Int64) for _, s in done])
     write_csv(rows, paths["sequence"])
     write_json(
         paths["summary"],
@@ -189,14 +194,7 @@ def write_roadef(done: list[tuple[RoadefDay, RoadefSequenced]], out: str | Path)
     paths = {"sequence": where / "sequence.csv", "summary": where / "summary.json"}
     rows = pl.concat(
         [
-            pl.DataFrame(
-                {
-                    "instance": [s.instance] * len(s.sequence),
-                    "position": range(1, len(s.sequence) + 1),
-                    "car_id": [d.ids[i] for i in s.sequence],
-                },
-                schema={"instance": pl.String, "position": pl.Int64, "car_id": pl.String},
-            )
+            _positions(s.instance, "car_id", [d.ids[i] for i in s.sequence], pl.String)
             for d, s in done
         ]
     )
