@@ -50,7 +50,7 @@ from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
-from promiseline.errors import InvalidRequestError, ProgressError, PromiselineError, counted
+from promiseline.errors import ProgressError, PromiselineError, counted
 from promiseline.io.csplib import Read as CsplibRead
 from promiseline.io.csplib import read_csplib
 from promiseline.io.order_book import read_orders
@@ -603,6 +603,4 @@ def plan_sequenced(
     or `rounds` plans were made (core/sequencing/replan.py: the rule)."""
     from promiseline.core.sequencing.replan import sequenced_plan
 
-    if rounds < 1:
-        raise InvalidRequestError(f"rounds must be 1 or more, got {rounds}")
     return sequenced_plan(plan, rounds, seconds, progress)

@@ -8,6 +8,7 @@ import datetime as dt
 from collections import Counter
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from promiseline.core.model.orders import validate_orders
 from promiseline.core.planning.planner import plan
 from promiseline.core.sequencing.day import sequence_plan
 from promiseline.core.sequencing.replan import sequenced_plan, with_lost_slots
+from promiseline.errors import InvalidRequestError
 from promiseline.io.scenario_file import load_scenario
 from tests.conftest import DATA, examples
 from tests.reference import reference_plan
@@ -75,3 +77,10 @@ def test_a_day_two_stations_cannot_share_loses_a_slot_and_is_planned_again() -> 
         "lidar": dt.date(2025, 1, 7),
         "roof": dt.date(2025, 1, 7),
     }
+
+
+def test_no_rounds_is_one_clear_error() -> None:
+    s = load_scenario(DATA / "two-stations.yaml")
+    book = validate_orders(pl.read_csv(DATA / "two-stations-orders.csv", infer_schema=False), s)
+    with pytest.raises(InvalidRequestError, match="rounds must be 1 or more, got 0"):
+        sequenced_plan(plan(s, book), rounds=0)

@@ -21,6 +21,7 @@ from promiseline.core.model.scenario import LostSlots, Scenario
 from promiseline.core.planning.plan import Plan
 from promiseline.core.planning.planner import plan as make_plan
 from promiseline.core.sequencing.day import PlanSequence, sequence_plan
+from promiseline.errors import InvalidRequestError
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +63,7 @@ def sequenced_plan(
     """Sequence `first`; while a line-day needs empty carriers beyond its slots and fewer
     than `rounds` plans were made, take them off that day's slots and plan again."""
     if rounds < 1:
-        raise ValueError(f"rounds must be 1 or more, got {rounds}")
+        raise InvalidRequestError(f"rounds must be 1 or more, got {rounds}")
     plan, lost, made = first, Counter[tuple[str, dt.date]](), 1
     while True:
         seqs = sequence_plan(plan, seconds, say)
