@@ -30,7 +30,7 @@ from promiseline.core.model.scenario import Scenario
 from promiseline.core.model.window import Window
 from promiseline.core.readout.explain import Explanation
 from promiseline.core.readout.overview import Overview
-from promiseline.core.sequencing.day import DaySequence, planned_with_options
+from promiseline.core.sequencing.day import DaySequence
 from promiseline.core.studies.whatif import check_names
 from promiseline.errors import NotFoundError, PromiselineError, StorageError
 from promiseline.io.scenario_file import parse_yaml
@@ -279,18 +279,10 @@ class OrderDesk:
         first = days["build_date"].min()
         return first if isinstance(first, dt.date) else None
 
-    async def sequence_day(self, line: str, day: dt.date) -> tuple[DaySequence, pl.DataFrame]:
+    async def sequence_day(self, line: str, day: dt.date) -> DaySequence:
         """The build order of `line` on `day` in the live plan (a few seconds at most, on
-        the worker pool), and its cars' options (order_id, options: what paints them)."""
-        plan = self.live.now.plan
-
-        def work() -> tuple[DaySequence, pl.DataFrame]:
-            done = api.sequence_day(plan, line, day, seconds=SEQUENCE_S)
-            return done, planned_with_options(plan).filter(
-                pl.col("order_id").is_in(done.table["order_id"].implode())
-            ).select("order_id", "options")
-
-        return await self.pools.run(work)
+        the worker pool)."""
+        return await self.pools.run(api.sequence_day, self.live.now.plan, line, day, SEQUENCE_S)
 
     def explain(self, order_id: str) -> Explanation:
         try:

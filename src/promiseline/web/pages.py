@@ -313,10 +313,10 @@ async def sequence_page(
         refused = f"the plan builds nothing on {line} from {desk.plan_day()} on"
         return page(request, "sequence.html", 404, **ctx, strip=None, refused=refused)
     try:
-        done, options = await desk.sequence_day(line, when)
+        done = await desk.sequence_day(line, when)
     except (InvalidRequestError, NotFoundError) as e:
         return page(request, "sequence.html", 404, **ctx, strip=None, refused=str(e))
-    drawn = strip(done, dict(options.iter_rows()))
+    drawn = strip(done)
     return page(
         request,
         "sequence.html",

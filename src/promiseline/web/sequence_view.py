@@ -80,8 +80,8 @@ def over_capacity(has: np.ndarray, p: int, q: int) -> np.ndarray:
     return out
 
 
-def strip(done: DaySequence, options: dict[str, str]) -> Strip:
-    """The strip of `done`; `options` maps order_id to its options (JSON text)."""
+def strip(done: DaySequence) -> Strip:
+    """The strip of `done`, its cars coloured by their paint."""
     carriers = int(done.result.sequence.size)
     rules = done.instance.rules
     row_h = CAR_H + TICK_H * len(rules) + GAP
@@ -97,7 +97,7 @@ def strip(done: DaySequence, options: dict[str, str]) -> Strip:
     cells = []
     painted = t["paint"].to_list() if "paint" in t.columns else None  # the line's own option
     for i, (oid, at) in enumerate(zip(t["order_id"].to_list(), pos.tolist(), strict=True)):
-        paint = painted[i] if painted else options_dict(options.get(oid) or "").get(PAINT_OPTION)
+        paint = painted[i] if painted else options_dict(done.options[i] or "{}").get(PAINT_OPTION)
         x, y = (at % PER_ROW) * CELL, (at // PER_ROW) * row_h
         ticks = tuple(
             (y + CAR_H + TICK_H * k, bool(flagged[name][at]))

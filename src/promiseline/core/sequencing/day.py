@@ -43,6 +43,7 @@ class DaySequence:
     table: pl.DataFrame
     result: Sequenced
     instance: Instance
+    options: tuple[str, ...]  # each car's options (JSON), in the table's order: its paint
     paint: RoadefScore | None = None  # a painted line's: colour changes, runs over the limit
 
     @property
@@ -146,8 +147,7 @@ def sequence_day(
     is_car = np.flatnonzero(done.sequence < kinds)
     seq = done.sequence[is_car]
     order_of_pos = np.argsort(np.argsort(seq, kind="stable"), kind="stable")
-    by_class = orders["order_id"].to_list()
-    ids = [by_class[i] for i in order_of_pos]
+    ids = orders["order_id"].gather(order_of_pos)
     table = pl.DataFrame(
         {
             "position": is_car + 1,
@@ -156,7 +156,8 @@ def sequence_day(
             **{name: inst.options[seq, i] for i, name in enumerate(names)},
         }
     )
-    return DaySequence(line, day, names, table, done, inst)
+    options = tuple(orders["options"].gather(order_of_pos).to_list())
+    return DaySequence(line, day, names, table, done, inst, options)
 
 
 def paints_of(ln: Line, orders: pl.DataFrame) -> list[str | None]:
@@ -218,7 +219,8 @@ def _painted(
     result = Sequenced(
         inst.name, cls, found, found.total == 0, r.seconds, "local search (paint batches)"
     )
-    return DaySequence(line, day, names, table, result, inst, r.score)
+    options = tuple(orders["options"].gather(r.sequence).to_list())
+    return DaySequence(line, day, names, table, result, inst, options, r.score)
 
 
 def empty_carriers(inst: Instance, seq: npt.NDArray[np.integer]) -> int:
