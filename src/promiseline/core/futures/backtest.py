@@ -66,6 +66,7 @@ from promiseline.core.futures.simulate import (
     MAX_FUTURES,
     Runner,
     Simulation,
+    centred,
     one_future,
     prepare,
     simulate,
@@ -107,7 +108,7 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
     """Draw one reality of the world: capacity, cancellations and new orders, then place
     every order in it by the planning rule."""
     base = plan(world, order_book(orders, world))
-    prep = prepare(base, world.uncertainty or Uncertainty(), seed)
+    prep = centred(prepare(base, world.uncertainty or Uncertainty(), seed))
     f = one_future(prep, REALITY)
     days = prep.cap.days
     keep = prep.grp == ACTIVE  # locked and unfrozen scheduled orders: what is promised

@@ -78,6 +78,7 @@ class Prepared:
     planned_delivery: I32  # its delivery day in the deterministic plan
     p_cancel: F64
     weekly: F64  # weekly cancellation hazard per order
+    cancel_until: I32  # the day its exposure to cancelling ends: its expected build day
     inflow_start: int
     inflow_weights: F64
     inflow_cls: I32
@@ -209,6 +210,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         ).astype(np.int32),
         p_cancel=p_cancel,
         weekly=weekly,
+        cancel_until=np.minimum(base_day, days).astype(np.int32),
         inflow_start=max((s.now - s.start).days, start),  # new orders come from now on
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
@@ -288,7 +290,7 @@ def one_future(prep: Prepared, future: int) -> Future:
             prep.weekly[who],
             prep.p_cancel[who],
             prep.cancel_from[who],
-            np.minimum(prep.base_day[who], days),
+            prep.cancel_until[who],
         )
         mine = gone[who]  # frozen or reserved orders do not cancel
         cancel_on[who[mine]] = when[mine]
@@ -306,23 +308,45 @@ PILOT_FROM = MAX_FUTURES + 2  # their numbers: no run draws them (the reality is
 
 def centred(prep: Prepared) -> Prepared:
     """Centre each order's histogram on the median of a few pilot futures instead of the
-    deterministic plan. The plan knows no cancellations: at the back of a year's queue a
-    third of the orders ahead cancel, and the futures built it two months before the plan,
-    past the histogram's 32 early days then, so every such window was clipped late (the demo's
+    deterministic plan, and end its exposure to cancelling at their median build day. The
+    plan knows no cancellations: at the back of a year's queue a third of the orders
+    ahead cancel, and the futures built it two months before the plan, past the
+    histogram's 32 early days then, so every such window was clipped late (the demo's
     promises told 52+ weeks ahead: 0 % inside windows stating 82 %, deliveries 59 days
-    early). The pilots are numbered apart from every run's futures, so any runner gives the
-    same centres."""
+    early). An order waiting to the plan's day in a future that builds it sooner could
+    cancel after it was built; the reality, drawn once from the first plan, did so for
+    months more than a replay's futures (whose plan knows the cancellations so far), so
+    the queue ahead shrank faster than any future said. The pilots are numbered apart
+    from every run's futures, so any runner gives the same centres."""
     n = len(prep.cls_)
-    seen = np.full((PILOT, n), np.nan)
+    build = np.full((PILOT, n), np.nan)
+    delivery = np.full((PILOT, n), np.nan)
     for i in range(PILOT):
         f = one_future(prep, PILOT_FROM + i)
-        built = (f.line[:n] >= 0) & ~f.gone
-        value = np.where(prep.by_sea, f.delivery[:n], f.day[:n]).astype(np.float64)
-        seen[i, built] = value[built]
-    some = np.isfinite(seen).any(axis=0)
+        ok = (f.line[:n] >= 0) & ~f.gone
+        build[i, ok] = f.day[:n][ok]
+        delivery[i, ok] = f.delivery[:n][ok]
+    some = np.isfinite(build).any(axis=0)
+    med_build = np.rint(np.nanmedian(build[:, some], axis=0))
+    med_delivery = np.rint(np.nanmedian(delivery[:, some], axis=0))
     centre = prep.hist_base.astype(np.float64)
-    centre[some] = np.rint(np.nanmedian(seen[:, some], axis=0))
-    return dataclasses.replace(prep, hist_base=centre.astype(np.int32))
+    centre[some] = np.where(prep.by_sea[some], med_delivery, med_build)
+    until = prep.cancel_until.copy()
+    until[some] = np.minimum(med_build, prep.cap.days)
+    p_cancel, weekly = prep.p_cancel.copy(), prep.weekly.copy()
+    cancels = some & (prep.grp == ACTIVE)
+    if prep.uncertainty.cancellation is not None and cancels.any():
+        wait = med_delivery[cancels[some]] - prep.locked[cancels]
+        exposed = (until[cancels] - prep.cancel_from[cancels]).astype(np.float64)
+        p_cancel[cancels] = cancel_chance(prep.uncertainty, wait, exposed)
+        weekly[cancels] = weekly_hazard(prep.uncertainty, wait)
+    return dataclasses.replace(
+        prep,
+        hist_base=centre.astype(np.int32),
+        cancel_until=until,
+        p_cancel=p_cancel,
+        weekly=weekly,
+    )
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
