@@ -303,6 +303,7 @@ def one_future(prep: Prepared, future: int) -> Future:
 
 
 PILOT = 8  # futures drawn first to centre each order's histogram
+PILOT_ROUNDS = 2  # the second round's exposures are the first's builds: about the fixed point
 PILOT_FROM = MAX_FUTURES + 2  # their numbers: no run draws them (the reality is MAX_FUTURES + 1)
 
 
@@ -318,6 +319,13 @@ def centred(prep: Prepared) -> Prepared:
     months more than a replay's futures (whose plan knows the cancellations so far), so
     the queue ahead shrank faster than any future said. The pilots are numbered apart
     from every run's futures, so any runner gives the same centres."""
+    for _ in range(PILOT_ROUNDS):
+        prep = _piloted(prep)
+    return prep
+
+
+def _piloted(prep: Prepared) -> Prepared:
+    """One round of `centred`."""
     n = len(prep.cls_)
     build = np.full((PILOT, n), np.nan)
     delivery = np.full((PILOT, n), np.nan)
