@@ -17,7 +17,9 @@ allocator settings of `WORKER_MALLOC` (a third faster), e.g. in each worker's
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -71,3 +73,30 @@ def remote_client(address: str) -> Iterator[Any]:
 
     with Client(address) as client:
         yield client
+
+
+_helpers: dict[int, ProcessPoolExecutor] = {}  # kept from one run to the next (warm kernels)
+
+
+def process_runner(processes: int) -> Runner:
+    """A runner for one machine without a cluster: the first chunk of futures here, the
+    others in `processes - 1` spawned helper processes, kept for the next run (the
+    forecast process uses the machine's second core so; helpers inherit its niceness)."""
+
+    def run(prep: Prepared, chunks: list[list[int]]) -> list[Partial]:
+        if processes <= 1 or len(chunks) <= 1:
+            return [run_futures(prep, [f for c in chunks for f in c])]
+        pool = _helpers.get(processes)
+        if pool is None:
+            ctx = multiprocessing.get_context("spawn")
+            pool = _helpers[processes] = ProcessPoolExecutor(processes - 1, mp_context=ctx)
+        try:
+            away = [pool.submit(run_futures, prep, c) for c in chunks[1:]]
+            here = run_futures(prep, chunks[0])
+            return [here, *(a.result() for a in away)]
+        except BaseException:
+            _helpers.pop(processes, None)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    return run

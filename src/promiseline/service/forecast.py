@@ -31,6 +31,7 @@ from promiseline.core.futures.promises import (
 from promiseline.core.futures.recalibrate import Margins
 from promiseline.core.futures.simulate import simulate
 from promiseline.core.model.records import Versions
+from promiseline.distributed import process_runner
 from promiseline.io.scenario_file import from_stored
 from promiseline.service.background import cancel, side_process
 from promiseline.service.settings import Settings
@@ -53,11 +54,14 @@ class Forecast:
     futures: int
 
 
-def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -> Forecast:
+def run_forecast(
+    db: str, futures: int, seed: int, moment: dt.datetime | None, processes: int = 1
+) -> Forecast:
     """In the forecast process: read one snapshot of the store, plan it as of the live
-    plan's moment and simulate it; the windows are told recalibrated by the outcomes of
-    those told before (`History.margins`: how the model's windows fared, per weeks
-    ahead), and the margins go with the spread, for the windows of orders taken next."""
+    plan's moment and simulate it (its futures in `processes` processes: this one and
+    helpers it keeps); the windows are told recalibrated by the outcomes of those told
+    before (`History.margins`: how the model's windows fared, per weeks ahead), and the
+    margins go with the spread, for the windows of orders taken next."""
     t0 = time.perf_counter()
     store = open_store(db, migrate=False)
     try:
@@ -69,7 +73,14 @@ def run_forecast(db: str, futures: int, seed: int, moment: dt.datetime | None) -
         margins = _margins(store, snap.scenario.now, moment)
     finally:
         store.close()
-    sim = simulate(snap.scenario, snap.plan, futures=futures, seed=seed)
+    sim = simulate(
+        snap.scenario,
+        snap.plan,
+        futures=futures,
+        seed=seed,
+        runner=process_runner(processes),
+        chunks=processes,
+    )
     windows = recalibrated(simulated_windows(sim), margins, snap.scenario.now)
     spread = QueueSpread.of(sim)
     bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
@@ -146,10 +157,11 @@ class Live(Protocol):
 class Forecaster:
     """Runs one Monte Carlo at a time, again when the book moved meanwhile."""
 
-    def __init__(self, live: Live, futures: int, seed: int = 0) -> None:
+    def __init__(self, live: Live, futures: int, seed: int = 0, processes: int = 1) -> None:
         self.live = live
         self.futures = futures
         self.seed = seed
+        self.processes = processes
         self.runs = 0
         self.failures = 0
         self.last_seconds: float | None = None
@@ -203,7 +215,7 @@ class Forecaster:
         db = self.live.settings.db
         moment = _as_datetime(self.live.now.scenario.as_of)
         f: Forecast = await loop.run_in_executor(
-            self._pool, run_forecast, db, self.futures, self.seed, moment
+            self._pool, run_forecast, db, self.futures, self.seed, moment, self.processes
         )
         await asyncio.to_thread(self._store, f)
         self.runs += 1

@@ -133,7 +133,7 @@ class LivePlan:
         self.spread: QueueSpread | None = None  # the latest Monte Carlo's, for new orders
         self.margins: Margins | None = None  # and the recalibration its windows were told by
         self._load_spread()
-        self.forecaster = Forecaster(self, settings.futures)
+        self.forecaster = Forecaster(self, settings.futures, processes=settings.forecast_processes)
         self.leader = False
         self.recording = threading.Lock()  # held by whoever writes windows
         self._due = asyncio.Event()

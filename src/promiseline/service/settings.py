@@ -92,6 +92,7 @@ class Settings:
     backlog: int = 2048
     max_batch: int = 2000
     futures: int = 200  # Monte Carlo futures behind every window (0: plan stand-ins only)
+    forecast_processes: int = 2  # processes the Monte Carlo runs its futures in (nice 10)
     as_of: dt.datetime | None = None  # a fixed moment to plan as of (None: the clock)
     simulate_plant: bool = False  # report the plan's progress each day (service/plant.py)
     policy: Policy = field(default_factory=Policy)
@@ -121,6 +122,10 @@ class Settings:
         if not 0 <= self.futures <= 5000:
             raise PromiselineError(
                 f"PROMISELINE_FUTURES / --futures: 0 to 5000, got {self.futures}"
+            )
+        if not 1 <= self.forecast_processes <= 64:
+            raise PromiselineError(
+                f"PROMISELINE_FORECAST_PROCESSES: 1 to 64, got {self.forecast_processes}"
             )
         if self.simulate_plant and self.as_of is not None:
             raise PromiselineError(
@@ -177,6 +182,9 @@ class Settings:
             public_backlog=env.get("PROMISELINE_PUBLIC_BACKLOG") == "1",
             public_metrics=env.get("PROMISELINE_PUBLIC_METRICS") == "1",
             futures=_count("PROMISELINE_FUTURES", env.get("PROMISELINE_FUTURES", "200")),
+            forecast_processes=_count(
+                "PROMISELINE_FORECAST_PROCESSES", env.get("PROMISELINE_FORECAST_PROCESSES", "2")
+            ),
             as_of=_moment("PROMISELINE_AS_OF", env.get("PROMISELINE_AS_OF") or None),
             simulate_plant=env.get("PROMISELINE_SIMULATE_PLANT") == "1",
             work=WorkLimits.from_env(env),
@@ -191,6 +199,7 @@ class Settings:
             "PROMISELINE_PUBLIC_BACKLOG": "1" if self.public_backlog else "0",
             "PROMISELINE_PUBLIC_METRICS": "1" if self.public_metrics else "0",
             "PROMISELINE_FUTURES": str(self.futures),
+            "PROMISELINE_FORECAST_PROCESSES": str(self.forecast_processes),
             "PROMISELINE_SIMULATE_PLANT": "1" if self.simulate_plant else "0",
             "PROMISELINE_TRUSTED_PROXIES": " ".join(self.trusted_proxies),
         } | self.work.to_env()

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promiseline.core.futures.simulate import Partial, Prepared, one_future, run_futures, simulate
+from promiseline.core.futures.simulate import (
+    Partial,
+    Prepared,
+    _column_medians,
+    one_future,
+    run_futures,
+    simulate,
+)
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario, Uncertainty
 from promiseline.core.planning.plan import ACTIVE
@@ -131,6 +138,19 @@ def test_dask_equals_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> N
         "inflow",
     ):
         assert np.array_equal(getattr(one.totals, name), getattr(many.totals, name)), name
+
+
+def test_helper_processes_equal_one_process(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
+    """The forecast process's runner (futures here and in a spawned helper, kept for the
+    next run) gives the single-process answer, twice."""
+    from promiseline.distributed import process_runner
+
+    s = tiny.replace(uncertainty=NOISY)
+    one = simulate(s, tiny_orders, futures=24, seed=8)
+    for _ in range(2):
+        two = simulate(s, tiny_orders, futures=24, seed=8, chunks=2, runner=process_runner(2))
+        for name in ("futures", "hist", "cancelled", "backlog", "deliveries", "bound"):
+            assert np.array_equal(getattr(one.totals, name), getattr(two.totals, name)), name
 
 
 def test_cancelled_orders_wait_until_they_cancel(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
@@ -293,3 +313,18 @@ def test_new_orders_by_sea_are_held_to_the_build_ahead_floor(
     assert new_days.min() >= floor
     names = sim.base.bound_text
     assert (np.asarray(names, dtype=object)[f.bound[n:]] == "ahead:EX").any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.one_of(st.none(), st.integers(0, 400)), min_size=8, max_size=8).filter(
+            lambda c: any(x is not None for x in c)
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
+def test_column_medians_are_nanmedian(cols: list[list[int | None]]) -> None:
+    a = np.array([[np.nan if x is None else x for x in c] for c in cols], dtype=float).T
+    assert np.array_equal(_column_medians(a), np.nanmedian(a, axis=0))

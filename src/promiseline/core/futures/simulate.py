@@ -335,8 +335,8 @@ def _piloted(prep: Prepared) -> Prepared:
         build[i, ok] = f.day[:n][ok]
         delivery[i, ok] = f.delivery[:n][ok]
     some = np.isfinite(build).any(axis=0)
-    med_build = np.rint(np.nanmedian(build[:, some], axis=0))
-    med_delivery = np.rint(np.nanmedian(delivery[:, some], axis=0))
+    med_build = np.rint(_column_medians(build[:, some]))
+    med_delivery = np.rint(_column_medians(delivery[:, some]))
     centre = prep.hist_base.astype(np.float64)
     centre[some] = np.where(prep.by_sea[some], med_delivery, med_build)
     until = prep.cancel_until.copy()
@@ -355,6 +355,16 @@ def _piloted(prep: Prepared) -> Prepared:
         p_cancel=p_cancel,
         weekly=weekly,
     )
+
+
+def _column_medians(a: F64) -> F64:
+    """Each column's median over its numbers (NaN: none): `np.nanmedian` of a few rows,
+    five times faster (it goes column by column). Every column holds a number."""
+    s = np.sort(a, axis=0)  # NaN last
+    k = np.isfinite(a).sum(axis=0)
+    col = np.arange(a.shape[1])
+    out: F64 = (s[(k - 1) // 2, col] + s[k // 2, col]) / 2
+    return out
 
 
 def run_futures(prep: Prepared, futures: Sequence[int]) -> Partial:
