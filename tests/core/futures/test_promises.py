@@ -418,3 +418,32 @@ def test_recalibrated_windows_by_hand() -> None:
     )
     told = dict(recalibrated(many, m, day(2026, 2, 1)).items())
     assert told == {"a": got, "b": far, "c": plan}
+
+
+def _spread(mids: list[int], width: int) -> QueueSpread:
+    ups = [10 * (i + 1) for i in range(len(mids))]
+    offs = [(m - width, m, m + width, 0.8) for m in mids]
+    return QueueSpread({("M", "v", "k"): (ups, offs)})
+
+
+def test_a_new_order_past_the_queue_continues_its_trend() -> None:
+    """Found on a world of our own: at the back of a long queue that cancels, the futures
+    run ahead of the plan faster than in proportion to the days ahead (here the likely
+    offset falls with the square of them); scaled in proportion, the windows told at lock
+    fell late (22 % of deliveries before them, stating 83 %). Past the queue, a new order
+    continues the last stretches' trend, at least as wide as the last stretch scaled."""
+    today = dt.date(2026, 1, 1)
+    mids = [-((10 * (i + 1)) ** 2) // 1000 for i in range(30)]  # -0 .. -90 days at 300
+    w = _spread(mids, 3).window("M", "v", "k", today, today + dt.timedelta(days=400), 1, today)
+    assert w is not None and w.likely is not None and w.earliest and w.latest
+    likely = (w.likely - today).days - 400
+    assert -160 < likely < -90 * 400 / 300  # on the trend (-160 exact), earlier than in proportion
+    assert (w.latest - w.earliest).days >= 6 * 400 / 300
+
+
+def test_a_queue_in_proportion_is_continued_in_proportion() -> None:
+    today = dt.date(2026, 1, 1)
+    mids = [-(i + 1) for i in range(30)]  # one day per ten days ahead
+    w = _spread(mids, 2).window("M", "v", "k", today, today + dt.timedelta(days=600), 1, today)
+    assert w is not None and w.likely is not None
+    assert (w.likely - today).days - 600 == -60

@@ -340,10 +340,8 @@ class QueueSpread:
         ahead = (delivery - today).days
         i = min(int(np.searchsorted(ups, ahead)), len(ups) - 1)
         lo, mid, hi, odds = offs[i]
-        if ahead > ups[-1] > 0:  # past every simulated order (the queue grew since): what
-            # may go differently grows with the days ahead, so do the offsets
-            k = ahead / ups[-1]
-            lo, mid, hi = math.floor(lo * k), round(mid * k), math.ceil(hi * k)
+        if ahead > ups[-1] > 0:  # past every simulated order (the queue grew since)
+            lo, mid, hi = _beyond(ups, offs, ahead)
         day = dt.timedelta
         return Window(
             build,
@@ -373,6 +371,32 @@ class QueueSpread:
                 for m, v, k, ups, offs in data["table"]
             }
         )
+
+
+TAIL_STRETCHES = 10  # the last stretches of the queue whose trend a new order continues
+
+
+def _beyond(
+    ups: list[int], offs: list[tuple[int, int, int, float]], ahead: int
+) -> tuple[int, int, int]:
+    """Offsets for an order planned `ahead` days out, past the last simulated stretch:
+    each of earliest, likely and latest continues the trend of the queue's last
+    stretches (at the back of a long queue that cancels, the futures run further ahead
+    of the plan the further back, faster than in proportion: scaled in proportion, the
+    windows told at lock fell late), and the window is at least as wide as the last
+    stretch's scaled in proportion (what may go differently grows with the days ahead)."""
+    k = ahead / ups[-1]
+    lo, mid, hi, _ = offs[-1]
+    wide = (hi - lo) * k
+    x = np.array(ups[-TAIL_STRETCHES:], dtype=np.float64)
+    if len(x) >= 3 and np.ptp(x) > 0:
+        y = np.array([o[:3] for o in offs[-TAIL_STRETCHES:]], dtype=np.float64)
+        slope = np.polyfit(x, y, 1)[0]
+        lo_, mid_, hi_ = np.array([lo, mid, hi]) + slope * (ahead - ups[-1])
+    else:
+        lo_, mid_, hi_ = lo * k, mid * k, hi * k
+    grow = max(0.0, wide - (hi_ - lo_)) / 2
+    return math.floor(min(lo_, mid_) - grow), round(mid_), math.ceil(max(hi_, mid_) + grow)
 
 
 def new_order_window(
