@@ -435,9 +435,12 @@ def test_a_new_order_past_the_queue_continues_its_trend() -> None:
     today = dt.date(2026, 1, 1)
     mids = [-((10 * (i + 1)) ** 2) // 1000 for i in range(30)]  # -0 .. -90 days at 300
     w = _spread(mids, 3).window("M", "v", "k", today, today + dt.timedelta(days=400), 1, today)
-    assert w is not None and w.likely is not None and w.earliest and w.latest
+    assert w is not None
+    assert w.likely is not None
+    assert w.earliest is not None
+    assert w.latest is not None
     likely = (w.likely - today).days - 400
-    assert -160 < likely < -90 * 400 / 300  # on the trend (-160 exact), earlier than in proportion
+    assert -160 < likely < -90 * 400 / 300  # the trend's (-160 exact), not in proportion
     assert (w.latest - w.earliest).days >= 6 * 400 / 300
 
 
@@ -445,5 +448,6 @@ def test_a_queue_in_proportion_is_continued_in_proportion() -> None:
     today = dt.date(2026, 1, 1)
     mids = [-(i + 1) for i in range(30)]  # one day per ten days ahead
     w = _spread(mids, 2).window("M", "v", "k", today, today + dt.timedelta(days=600), 1, today)
-    assert w is not None and w.likely is not None
+    assert w is not None
+    assert w.likely is not None
     assert (w.likely - today).days - 600 == -60
