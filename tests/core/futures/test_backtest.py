@@ -273,7 +273,7 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The service simulates again as soon as the book changed; the backtest does once the
-    orders taken since its last simulation are a quarter of the queue it knew: a surge of
+    orders taken since its last simulation are a twentieth of the queue it knew: a surge of
     a day is told in steps, each from a simulation that knew most of what came before."""
     import promiseline.core.futures.backtest as bt
 
@@ -301,7 +301,7 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     )
     out = backtest(s, book, futures=4, every_days=28, span_days=28).to_json()
     assert out["first_promises_at_lock"] >= 450
-    # one replay; the surge of day 1 (500 orders on 100 known) in steps of a quarter of
+    # one replay; the surge of day 1 (500 orders on 100 known) in steps of a twentieth of
     # the queue known, each simulation knowing more of it
     assert len(seen) >= 4
     assert seen == sorted(seen)
