@@ -10,18 +10,17 @@ import pytest
 
 from promiseline.core.futures.sampling import (
     Draw,
-    cancel_chance,
+    cancel_day,
     sample,
     weekly_hazard,
 )
 from promiseline.core.model.scenario import Scenario, Uncertainty
+from promiseline.core.planning.planner import NEVER_CANCELS
 
-NO_ORDERS = np.zeros(0)
 
-
-def draw(s: Scenario, future: int, seed: int = 11, p_cancel: np.ndarray = NO_ORDERS) -> Draw:
+def draw(s: Scenario, future: int, seed: int = 11, orders: int = 0) -> Draw:
     assert s.uncertainty is not None
-    return sample(s.uncertainty, s, future, seed, p_cancel, 0, np.zeros(0))
+    return sample(s.uncertainty, s, future, seed, orders, 0, np.zeros(0))
 
 
 def test_uptime_draws_match_their_parameters(tiny: Scenario) -> None:
@@ -158,62 +157,46 @@ def test_a_shortfall_cuts_its_part_by_depth_for_its_days(tiny: Scenario) -> None
         assert 45 <= round(cuts.sum()) <= 48
 
 
-def test_weekly_hazard_and_cancel_chance_by_hand(tiny: Scenario) -> None:
-    """Hazard = base + per month of wait, capped; the chance compounds it over the whole
-    weeks an order waits (none for no wait or no model)."""
+def test_weekly_hazard_by_hand() -> None:
+    """Hazard = base + per month of wait, capped (none without a model)."""
     u = Uncertainty.model_validate(
         {"cancellation": {"base_weekly": 0.01, "per_month_wait": 0.02, "max_weekly": 0.05}}
     )
     assert weekly_hazard(u, np.array([0.0, 30.0, 90.0])) == pytest.approx([0.01, 0.03, 0.05])
-    wait = np.full(5, 30.0)
-    exposed = np.array([-3.0, 0.0, 1.0, 7.0, 8.0])
-    assert cancel_chance(u, wait, exposed) == pytest.approx([0, 0, 0.03, 0.03, 1 - 0.97**2])
     assert not weekly_hazard(Uncertainty(), np.array([10.0, 400.0])).any()
-    assert not cancel_chance(Uncertainty(), np.array([10.0]), np.array([70.0])).any()
 
 
-def test_cancellation_draws_follow_their_chances(tiny: Scenario) -> None:
-    """Each order cancels with its own chance (binomial error), with one refund draw per
-    order and one timing draw per cancelled order; no model, no draws."""
+def test_cancellation_draws_one_of_each_per_order(tiny: Scenario) -> None:
+    """One uniform draw per order for the day it would cancel and one for a refund; no
+    model, no draws."""
     s = tiny.replace(uncertainty={"cancellation": {}})
-    p = np.random.default_rng(0).uniform(0, 0.6, 500)
-    p[:10], p[10:20] = 0.0, 1.0
-    futures, count = 200, np.zeros(len(p))
-    for f in range(futures):
-        d = draw(s, f, p_cancel=p)
-        assert d.cancelled is not None
-        assert d.refund_draw is not None
-        assert d.cancel_timing is not None
-        assert len(d.refund_draw) == len(p)
-        assert len(d.cancel_timing) == d.cancelled.sum()
-        count += d.cancelled
-    assert not count[:10].any()
-    assert (count[10:20] == futures).all()
-    sd = math.sqrt((p * (1 - p)).sum() * futures)
-    assert abs(count.sum() - p.sum() * futures) < 4 * sd
-    none = draw(tiny.replace(uncertainty={}), 0, p_cancel=p)
-    assert none.cancelled is None
+    d = draw(s, 3, orders=500)
+    assert d.cancel_draw is not None
+    assert d.refund_draw is not None
+    assert len(d.cancel_draw) == len(d.refund_draw) == 500
+    assert ((d.cancel_draw >= 0) & (d.cancel_draw < 1)).all()
+    assert not np.array_equal(d.cancel_draw, draw(s, 4, orders=500).cancel_draw)
+    none = draw(tiny.replace(uncertainty={}), 0, orders=500)
+    assert none.cancel_draw is None
     assert none.refund_draw is None
-    assert none.cancel_timing is None
 
 
 def test_cancel_days_follow_the_hazard() -> None:
-    """Cancel days lie between lock and build; their weeks follow the hazard's law."""
-    from promiseline.core.futures.sampling import cancel_day
-
+    """An order cancels no earlier than it may; its weeks of waiting before it cancels
+    follow the hazard's geometric law, P(T >= t weeks) = (1 - h)^t; without a hazard it
+    never cancels."""
     rng = np.random.default_rng(1)
     n = 200_000
     h = np.full(n, 0.1)
-    rel = np.zeros(n, dtype=np.int32)
-    last = np.full(n, 700, dtype=np.int32)
-    p = 1 - (1 - h) ** 100  # 100 weeks of exposure
-    day = cancel_day(rng.random(n), h, p, rel, last)
-    assert day.min() >= 0
-    assert day.max() <= 700
-    weeks = day / 7.0
-    # continuous geometric: P(T > t) = (1 - h)^t, truncated at 100 weeks (almost no mass)
-    expected = 1 / -np.log(1 - 0.1)
-    assert abs(weeks.mean() - expected) < 0.1
+    since = np.full(n, 30, dtype=np.int32)
+    day = cancel_day(rng.random(n), h, since)
+    assert day.min() >= 30
+    for t in (1, 2, 5, 10, 20):
+        share = ((day - 30) >= 7 * t).mean()
+        sd = math.sqrt(0.9**t * (1 - 0.9**t) / n)
+        assert abs(share - 0.9**t) < 5 * sd, t
+    never = cancel_day(rng.random(5), np.zeros(5), since[:5])
+    assert (never == NEVER_CANCELS).all()
 
 
 def test_inflow_days_and_mix(tiny: Scenario) -> None:
@@ -224,7 +207,7 @@ def test_inflow_days_and_mix(tiny: Scenario) -> None:
     weights = np.array([1.0, 3.0])
     days, configs = [], []
     for f in range(50):
-        d = sample(s.uncertainty, s, f, 11, NO_ORDERS, 20, weights)
+        d = sample(s.uncertainty, s, f, 11, 0, 20, weights)
         days.append(d.inflow_day)
         configs.append(d.inflow_config)
     day, config = np.concatenate(days), np.concatenate(configs)
@@ -245,7 +228,7 @@ def test_a_future_is_fixed_by_seed_and_number(tiny: Scenario) -> None:
             "cancellation": {},
         }
     )
-    p = np.full(50, 0.5)
+    p = 50
     a, b = draw(s, 7, 1, p), draw(s, 7, 1, p)
     for name in Draw.__dataclass_fields__:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name

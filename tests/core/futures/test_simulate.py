@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promiseline.core.futures.sampling import cancel_day
 from promiseline.core.futures.simulate import (
     Partial,
     Prepared,
@@ -74,20 +75,35 @@ def test_same_seed_same_answer(tiny: Scenario, tiny_orders: pl.DataFrame) -> Non
     assert not np.array_equal(a.totals.hist, c.totals.hist)
 
 
-def test_cancellations_match_the_hazard(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
-    """The share of cancelled orders matches the hazard model within binomial error."""
+def test_an_order_cancels_when_its_day_comes_before_its_build(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """In each future a queued order cancels on the day its hazard draws (`cancel_day`)
+    exactly when that day comes before the day it is built there: built ones were built
+    before it, cancelled ones cancel on it, the rest wait past the horizon."""
     s = tiny.replace(
         uncertainty={
             "cancellation": {"base_weekly": 0.05, "per_month_wait": 0.05, "refund_take_rate": 0.0}
         }
     )
-    sim = simulate(s, tiny_orders, futures=400, seed=5)
-    p = sim.prep.p_cancel
-    assert p.max() > 0.05
-    expected = p.sum() * sim.futures
-    observed = int(sim.totals.cancelled.sum())
-    sd = np.sqrt((p * (1 - p)).sum() * sim.futures)
-    assert abs(observed - expected) < 4 * sd
+    sim = simulate(s, tiny_orders, futures=1, seed=5)
+    prep, days = sim.prep, s.horizon_days
+    n = len(prep.cls_)
+    active = prep.grp == ACTIVE
+    gone_total = 0
+    for f in range(40):
+        fut = one_future(prep, f)
+        assert fut.draw.cancel_draw is not None
+        t = cancel_day(fut.draw.cancel_draw, prep.weekly, prep.cancel_from)
+        built = fut.line[:n] >= 0
+        assert not (fut.gone & ~active).any()  # frozen and reserved orders do not cancel
+        assert (fut.day[:n][built & active] < t[built & active]).all()
+        assert (fut.cancel_on[fut.gone] == t[fut.gone]).all()
+        assert (t[fut.gone] < days).all()
+        waiting = active & ~built & ~fut.gone
+        assert (t[waiting] >= days).all()
+        gone_total += int(fut.gone.sum())
+    assert gone_total >= 20
 
 
 def test_inflow_adds_the_expected_orders(tiny: Scenario, tiny_orders: pl.DataFrame) -> None:
@@ -171,22 +187,20 @@ def test_an_order_still_waiting_has_not_cancelled_so_far(
     tiny: Scenario, tiny_orders: pl.DataFrame
 ) -> None:
     """Planned as of a later day, an order locked before it has not cancelled so far (it
-    is still in the book): its chance is its hazard over the weeks from that day to its
-    build (as the pilot futures expect it), not from its lock, and a future cancels it on
-    that day or later."""
+    is still in the book): its hazard runs from that day, not from its lock, and a future
+    cancels it on that day or later."""
     u = {"cancellation": {"base_weekly": 0.05, "per_month_wait": 0.05, "refund_take_rate": 0.0}}
     s = tiny.replace(uncertainty=u, as_of=dt.date(2025, 1, 15))
     sim = simulate(s, tiny_orders, futures=1, seed=5)
     prep, now, days = sim.prep, 14, s.horizon_days
     active = prep.grp == ACTIVE
     assert (prep.locked[active] < now).sum() >= 10
-    weeks = np.ceil((prep.cancel_until - now) / 7.0)
-    chance = 1.0 - (1.0 - prep.weekly) ** weeks
-    assert np.allclose(prep.p_cancel[active], chance[active])
-    assert (prep.p_cancel[active] > 0).sum() >= 10
-    when = np.concatenate([one_future(prep, f).cancel_on for f in range(30)])
-    assert (when < days).sum() >= 10
+    assert (prep.cancel_from[active] >= now).all()
+    assert (prep.weekly[active] > 0).sum() >= 10
+    when = np.concatenate([(f := one_future(prep, j)).cancel_on[f.gone] for j in range(30)])
+    assert len(when) >= 10
     assert (when >= now).all()
+    assert (when < days).all()
 
 
 def test_delivery_forecasts_are_the_futures_counted(

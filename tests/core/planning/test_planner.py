@@ -218,3 +218,47 @@ def test_the_line_binds_on_the_day_the_part_came() -> None:
     p = plan(s, validate_orders(raw, s)).table.sort("order_id")
     assert p["build_date"].to_list() == [start + dt.timedelta(days=d) for d in (2, 3)]
     assert p["bound_by"].to_list() == ["part:pack", "line:l1"]
+
+
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_orders_that_cancel_while_waiting_equal_a_plain_replanning(data: st.DataObject) -> None:
+    """A Monte Carlo future's cancellations (`place(..., until=)`): an order that would be
+    built on or after the day it cancels takes nothing. The reference places the orders
+    one at a time in planning order, each with the ones kept before it, and keeps it only
+    if its day comes before the day it cancels; then the kept ones are placed as the
+    rule places them. Same days, lines and sailings, order by order."""
+    import numpy as np
+
+    from promiseline.core.planning.plan import ACTIVE
+    from promiseline.core.planning.planner import NEVER_CANCELS, place
+
+    s = data.draw(scenarios())
+    p = plan(s, validate_orders(data.draw(order_tables(s)), s))
+    days, n = p.capacity.days, len(p.order_cls)
+    active = np.flatnonzero(p.group == ACTIVE)
+    cancels = data.draw(
+        st.lists(st.integers(-1, days + 3), min_size=len(active), max_size=len(active))
+    )
+    until = np.full(n, NEVER_CANCELS, dtype=np.int32)
+    for i, t in zip(active, cancels, strict=True):
+        until[i] = NEVER_CANCELS if t < 0 else t
+
+    def placed(removed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rel = p.rel.copy()
+        rel[removed] = days  # released never: takes nothing
+        _, out = place(p.capacity, p.classes, p.order_cls, p.group, rel, p.fixed, p.mk)
+        return out.day, out.line, out.sailing
+
+    removed = np.zeros(n, dtype=bool)
+    for i in active:
+        later = np.zeros(n, dtype=bool)
+        later[active[active > i]] = True
+        day, line, _ = placed(removed | later)
+        removed[i] = not (line[i] >= 0 and day[i] < until[i])
+    want = placed(removed)
+    _, got = place(p.capacity, p.classes, p.order_cls, p.group, p.rel, p.fixed, p.mk, None, until)
+    for name, w in zip(("day", "line", "sailing"), want, strict=True):
+        g = getattr(got, name)
+        assert np.array_equal(g[~removed], w[~removed]), name
+    assert (got.line[removed] < 0).all()

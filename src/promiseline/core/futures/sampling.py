@@ -16,6 +16,7 @@ import numpy.typing as npt
 from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.lasting import beta_shape, lasting_uptime, spells
 from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
+from promiseline.core.planning.planner import NEVER_CANCELS
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +26,11 @@ class Draw:
     uptime: F64 | None  # [line, day]
     ramp_slip: I64 | None  # [line] days
     supply_scale: F64 | None  # [part, day]
-    cancelled: npt.NDArray[np.bool_] | None  # per book order, planning order
+    cancel_draw: F64 | None  # per book order, planning order: uniform draw for the day
+    # it cancels if it still waits then (`cancel_day`)
     inflow_day: I64  # release day of each new order
     inflow_config: I64  # index into the inflow configurations
     refund_draw: F64 | None  # per book order: uniform draw for a refund cancellation
-    cancel_timing: F64 | None  # per cancelled order (in order): uniform draw for when
 
 
 def rng_for(seed: int, future: int) -> np.random.Generator:
@@ -55,22 +56,16 @@ def weekly_hazard(u: Uncertainty, wait_days: F64) -> F64:
     return np.minimum(c.max_weekly, c.base_weekly + c.per_month_wait * wait_days / 30.0)
 
 
-def cancel_chance(u: Uncertainty, wait_days: F64, exposed_days: F64) -> F64:
-    """Chance an order cancels before it is built: its weekly hazard over the weeks it
-    waits."""
-    weeks = np.ceil(np.maximum(exposed_days, 0) / 7.0)
-    return 1.0 - np.power(1.0 - weekly_hazard(u, wait_days), weeks)
-
-
-def cancel_day(
-    timing: F64, weekly: F64, p_cancel: F64, rel: npt.NDArray[np.int32], last: npt.NDArray[np.int32]
-) -> I64:
-    """When a cancelling order cancels: the day its hazard says, given that it cancels
-    while it waits (inverse of the truncated geometric law, in continuous weeks)."""
+def cancel_day(draw: F64, weekly: F64, since: npt.NDArray[np.int32]) -> I64:
+    """The day each order cancels if it still waits then: its weekly hazard from `since`
+    on (inverse of the geometric law, in continuous weeks; `draw` uniform in [0, 1)).
+    Whether it does is the future's to say: only if it is not built before (an order's
+    exposure is its own wait in that future, not a plan's or any other future's)."""
+    h = np.minimum(weekly, 1 - 1e-12)
     with np.errstate(divide="ignore", invalid="ignore"):
-        weeks = np.log1p(-timing * p_cancel) / np.log1p(-np.minimum(weekly, 1 - 1e-12))
-    day = rel + np.floor(7.0 * np.nan_to_num(weeks, nan=0.0, posinf=0.0)).astype(np.int64)
-    return np.clip(day, rel, np.maximum(rel, last)).astype(np.int64)
+        weeks = np.where(h > 0, np.log1p(-draw) / np.log1p(-h), np.inf)
+    day = since + np.floor(7.0 * np.minimum(weeks, float(NEVER_CANCELS)))
+    return np.minimum(day, NEVER_CANCELS).astype(np.int64)
 
 
 def _line_slips(u: Uncertainty, names: list[str], z: F64) -> I64:
@@ -99,7 +94,7 @@ def sample(
     s: Scenario,
     future: int,
     seed: int,
-    p_cancel: F64,
+    orders: int,
     inflow_start: int,
     inflow_weights: F64,
 ) -> Draw:
@@ -152,7 +147,7 @@ def sample(
                 if og.part in (None, p.name):
                     scale[i] *= spells(rng, og.per_year, og.depth, og.days, days)
 
-    cancelled = rng.random(len(p_cancel)) < p_cancel if u.cancellation is not None else None
+    cancel = rng.random(orders) if u.cancellation is not None else None
 
     inflow_day = np.zeros(0, dtype=np.int64)
     inflow_config = np.zeros(0, dtype=np.int64)
@@ -169,6 +164,5 @@ def sample(
             len(inflow_weights), size=len(inflow_day), p=inflow_weights / inflow_weights.sum()
         ).astype(np.int64)
 
-    refund = rng.random(len(p_cancel)) if u.cancellation is not None else None
-    timing = rng.random(int(cancelled.sum())) if cancelled is not None else None
-    return Draw(uptime, slip, scale, cancelled, inflow_day, inflow_config, refund, timing)
+    refund = rng.random(orders) if u.cancellation is not None else None
+    return Draw(uptime, slip, scale, cancel, inflow_day, inflow_config, refund)

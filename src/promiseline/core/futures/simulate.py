@@ -22,7 +22,7 @@ from numba import njit
 
 from promiseline.core.arrays import F64, I32, I64
 from promiseline.core.futures.calibration import Forecast, shortest_runs
-from promiseline.core.futures.sampling import Draw, cancel_chance, cancel_day, sample, weekly_hazard
+from promiseline.core.futures.sampling import Draw, cancel_day, sample, weekly_hazard
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario, Uncertainty
 from promiseline.core.model.window import NOMINAL
@@ -39,7 +39,7 @@ from promiseline.core.planning.plan import (
     bound_names,
     final_bound,
 )
-from promiseline.core.planning.planner import FixedBundles, place, plan
+from promiseline.core.planning.planner import NEVER_CANCELS, FixedBundles, place, plan
 from promiseline.core.planning.sea import NEVER, NO_SAILING, delivery_day, ship
 
 BINS = 256  # build-day histogram per order (delivery day by sea): -64 .. +190 days around
@@ -76,9 +76,7 @@ class Prepared:
     hist_base: I32  # what its histogram is centred on: base build day, or delivery by sea
     # (then moved to the pilot futures' median: `centred`)
     planned_delivery: I32  # its delivery day in the deterministic plan
-    p_cancel: F64
-    weekly: F64  # weekly cancellation hazard per order
-    cancel_until: I32  # the day its exposure to cancelling ends: its expected build day
+    weekly: F64  # weekly cancellation hazard per order (0: it does not cancel)
     inflow_start: int
     inflow_weights: F64
     inflow_cls: I32
@@ -169,8 +167,6 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
     # still there now (counting the weeks since its lock over-cancelled the queue ahead of
     # long waits, so futures came too early: a backtest's deliveries fell after them)
     since = np.maximum(base.lock_days(), (s.now - s.start).days).astype(np.int32)
-    exposed = (np.minimum(base_day, days) - since).astype(np.float64)
-    p_cancel = np.where(active, cancel_chance(uncertainty, wait, exposed), 0.0)
     weekly = np.where(active, weekly_hazard(uncertainty, wait), 0.0)
     last_lock = rows["locked_at"].max()
     start = (
@@ -208,9 +204,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         planned_delivery=np.where(
             by_sea, hist_base, delivery_day(base_day, base.lead, base.opens)
         ).astype(np.int32),
-        p_cancel=p_cancel,
         weekly=weekly,
-        cancel_until=np.minimum(base_day, days).astype(np.int32),
         inflow_start=max((s.now - s.start).days, start),  # new orders come from now on
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
@@ -250,7 +244,7 @@ def one_future(prep: Prepared, future: int) -> Future:
     s, u = prep.scenario, prep.uncertainty
     days = prep.cap.days
     n = len(prep.cls_)
-    d = sample(u, s, int(future), prep.seed, prep.p_cancel, prep.inflow_start, prep.inflow_weights)
+    d = sample(u, s, int(future), prep.seed, n, prep.inflow_start, prep.inflow_weights)
     varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
     cap = (
         capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
@@ -258,22 +252,25 @@ def one_future(prep: Prepared, future: int) -> Future:
         else prep.cap
     )
     classes = with_capacity(prep.classes, cap) if varied else prep.classes
-    rel = prep.rel.copy()
     active = prep.grp == ACTIVE
-    gone = np.zeros(n, dtype=bool) if d.cancelled is None else d.cancelled & active
-    rel[gone] = days
     m = len(d.inflow_day)
+    # the day each queued order cancels if it still waits then: whether it does is this
+    # future's placement's to say (frozen and reserved orders do not cancel)
+    until = np.full(n + m, NEVER_CANCELS, dtype=np.int32)
+    if d.cancel_draw is not None:
+        t = cancel_day(d.cancel_draw, prep.weekly, prep.cancel_from)
+        until[:n] = np.where(active, t, NEVER_CANCELS)
     cls_all = np.concatenate([prep.cls_, prep.inflow_cls[d.inflow_config]]).astype(np.int32)
     grp_all = np.concatenate([prep.grp, np.full(m, ACTIVE, dtype=np.int8)])
     new_rel = d.inflow_day + prep.scenario.lead_in_days
     new_floor = prep.inflow_floor[d.inflow_config]
-    rel_all = np.concatenate([rel, np.maximum(new_rel, new_floor)]).astype(np.int32)
+    rel_all = np.concatenate([prep.rel, np.maximum(new_rel, new_floor)]).astype(np.int32)
     floored = np.concatenate([prep.floored, new_floor > new_rel])
     none = np.full(m, -1, dtype=np.int32)
     f = prep.fixed
     fixed = Fixed(*(np.concatenate([a, none]) for a in (f.line, f.day, f.sailing)))
     mk = np.concatenate([prep.mk, np.full(m, prep.inflow_mk, dtype=np.int32)])
-    _, out = place(cap, classes, cls_all, grp_all, rel_all, fixed, mk, prep.bundles)
+    _, out = place(cap, classes, cls_all, grp_all, rel_all, fixed, mk, prep.bundles, until)
     gate = np.concatenate([prep.gate, prep.inflow_gate[d.inflow_config]])
     lead = np.concatenate([prep.lead, np.full(m, prep.inflow_lead, dtype=np.int32)])
     opens = np.concatenate([prep.opens, np.full(m, prep.inflow_opens, dtype=np.int32)])
@@ -281,19 +278,9 @@ def one_future(prep: Prepared, future: int) -> Future:
     line = np.where(out.sailing == NO_SAILING, -1, out.line).astype(np.int32)
     ahead = floored & (line >= 0) & (out.day == rel_all)
     bound = final_bound(s, cap, mk, out.bound, shipped, line >= 0, ahead)  # markets, gates, ...
-    # the day each cancelling order cancels: the draws follow the cancelled orders
-    cancel_on = np.full(n, days, dtype=np.int64)
-    if d.cancel_timing is not None and d.cancelled is not None:
-        who = np.flatnonzero(d.cancelled)
-        when = cancel_day(
-            d.cancel_timing,
-            prep.weekly[who],
-            prep.p_cancel[who],
-            prep.cancel_from[who],
-            prep.cancel_until[who],
-        )
-        mine = gone[who]  # frozen or reserved orders do not cancel
-        cancel_on[who[mine]] = when[mine]
+    # cancelled: still waiting on the day it cancels (not built before it, or never)
+    gone = (until[:n] < days) & (line[:n] < 0)
+    cancel_on = np.where(gone, until[:n], days).astype(np.int64)
     sailing = np.where(shipped.sailing >= 0, shipped.sailing, -1).astype(np.int32)
     sail_day = cap.sea.sail_day if len(cap.sea.sail_day) else np.zeros(1, np.int64)
     departure = np.where(sailing >= 0, sail_day[np.maximum(sailing, 0)], -1).astype(np.int32)
@@ -303,29 +290,18 @@ def one_future(prep: Prepared, future: int) -> Future:
 
 
 PILOT = 8  # futures drawn first to centre each order's histogram
-PILOT_ROUNDS = 2  # the second round's exposures are the first's builds: about the fixed point
 PILOT_FROM = MAX_FUTURES + 2  # their numbers: no run draws them (the reality is MAX_FUTURES + 1)
 
 
 def centred(prep: Prepared) -> Prepared:
     """Centre each order's histogram on the median of a few pilot futures instead of the
-    deterministic plan, and end its exposure to cancelling at their median build day. The
+    deterministic plan, and take the wait its cancelling hazard rises with from them. The
     plan knows no cancellations: at the back of a year's queue a third of the orders
     ahead cancel, and the futures built it two months before the plan, past the
     histogram's 32 early days then, so every such window was clipped late (the demo's
     promises told 52+ weeks ahead: 0 % inside windows stating 82 %, deliveries 59 days
-    early). An order waiting to the plan's day in a future that builds it sooner could
-    cancel after it was built; the reality, drawn once from the first plan, did so for
-    months more than a replay's futures (whose plan knows the cancellations so far), so
-    the queue ahead shrank faster than any future said. The pilots are numbered apart
-    from every run's futures, so any runner gives the same centres."""
-    for _ in range(PILOT_ROUNDS):
-        prep = _piloted(prep)
-    return prep
-
-
-def _piloted(prep: Prepared) -> Prepared:
-    """One round of `centred`."""
+    early). The pilots are numbered apart from every run's futures, so any runner gives
+    the same centres."""
     n = len(prep.cls_)
     build = np.full((PILOT, n), np.nan)
     delivery = np.full((PILOT, n), np.nan)
@@ -339,22 +315,12 @@ def _piloted(prep: Prepared) -> Prepared:
     med_delivery = np.rint(_column_medians(delivery[:, some]))
     centre = prep.hist_base.astype(np.float64)
     centre[some] = np.where(prep.by_sea[some], med_delivery, med_build)
-    until = prep.cancel_until.copy()
-    until[some] = np.minimum(med_build, prep.cap.days)
-    p_cancel, weekly = prep.p_cancel.copy(), prep.weekly.copy()
+    weekly = prep.weekly.copy()
     cancels = some & (prep.grp == ACTIVE)
     if prep.uncertainty.cancellation is not None and cancels.any():
         wait = med_delivery[cancels[some]] - prep.locked[cancels]
-        exposed = (until[cancels] - prep.cancel_from[cancels]).astype(np.float64)
-        p_cancel[cancels] = cancel_chance(prep.uncertainty, wait, exposed)
         weekly[cancels] = weekly_hazard(prep.uncertainty, wait)
-    return dataclasses.replace(
-        prep,
-        hist_base=centre.astype(np.int32),
-        cancel_until=until,
-        p_cancel=p_cancel,
-        weekly=weekly,
-    )
+    return dataclasses.replace(prep, hist_base=centre.astype(np.int32), weekly=weekly)
 
 
 def _column_medians(a: F64) -> F64:

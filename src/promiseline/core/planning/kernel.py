@@ -251,6 +251,7 @@ def place_fixed(  # type: ignore[no-untyped-def]
 def place_orders(  # type: ignore[no-untyped-def]
     order_cls,
     order_rel,
+    order_until,
     order_mk,
     st,
     cl,
@@ -268,7 +269,9 @@ def place_orders(  # type: ignore[no-untyped-def]
     """Place orders one by one in planning order (the planning rule of SCENARIO.md).
 
     `out` is (day, line, bound, blocked, sailing) per order. With `book` false each
-    order is only quoted against the same state.
+    order is only quoted against the same state. An order whose first day is not before
+    its `order_until` day is left unplaced and takes nothing: a Monte Carlo future's
+    order that cancels on that day while it waits (the plan passes no such day).
     """
     out_day, out_line, out_bound, out_blocked, out_sail = out
     lines, lane_ptr = cl[1], sea[0]
@@ -280,6 +283,8 @@ def place_orders(  # type: ignore[no-untyped-def]
         lo = ilo[k]
         hi = ihi[k]
         d, e, bound, b = search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp)
+        if e >= 0 and d >= order_until[i]:
+            e = -1  # it cancels first: gone before its day comes
         mk = order_mk[i]
         if e >= 0 and lane_ptr[mk] < lane_ptr[mk + 1]:
             j = choose_sailing(mk, d, sea, ship)

@@ -39,17 +39,29 @@ from promiseline.core.planning.plan import (
 from promiseline.core.planning.sea import floor_days, market_index
 from promiseline.core.planning.state import State
 
+NEVER_CANCELS = np.iinfo(np.int32).max  # `until` of an order that waits as long as it takes
+
 Progress = Callable[[str], None]
 
 
 def run_kernel(
-    cls_: I32, rel: I32, mk: I32, state: State, cap: Capacity, classes: Classes, *, book: bool
+    cls_: I32,
+    rel: I32,
+    mk: I32,
+    state: State,
+    cap: Capacity,
+    classes: Classes,
+    *,
+    book: bool,
+    until: I32 | None = None,
 ) -> Placement:
-    """Place (book=True) or only quote orders of these classes, release days and markets."""
+    """Place (book=True) or only quote orders of these classes, release days and markets
+    (`until`: the day each cancels, when it waits that long; default never)."""
     out = Placement.empty(len(cls_))
     kernel.place_orders(
         cls_,
         rel,
+        np.full(len(cls_), NEVER_CANCELS, dtype=np.int32) if until is None else until,
         mk,
         state.arrays(),
         classes.arrays(),
@@ -119,10 +131,14 @@ def place(
     fixed: Fixed,
     mk: I32,
     bundles: FixedBundles | None = None,
+    until: I32 | None = None,
 ) -> tuple[State, Placement]:
     """Place orders of these markets given in planning order: history and frozen ones on
     their day, then the rule, then quote the reserved ones. Used by `plan` and by every
-    Monte Carlo future (which passes the fixed orders bundled once: `bundles`)."""
+    Monte Carlo future (which passes the fixed orders bundled once: `bundles`, and the
+    day each queued order cancels if it still waits then: `until`; the rule places orders
+    in turn, so one that cancels changes nothing ahead of it and frees its slot for those
+    behind)."""
     state = State.fresh(cap, len(classes.line_ptr) - 1)
     out = Placement.empty(len(cls_))
     fz = (grp == HISTORY) | (grp == FROZEN)
@@ -144,7 +160,16 @@ def place(
     fixed_sailing = np.full(int(fz.sum()), -1, dtype=np.int32)
     fixed_sailing[b.by_sea] = seats[len(seats) - len(b.by_sea) :]
     act = grp == ACTIVE
-    placed = run_kernel(cls_[act], rel[act], mk[act], state, cap, classes, book=True)
+    placed = run_kernel(
+        cls_[act],
+        rel[act],
+        mk[act],
+        state,
+        cap,
+        classes,
+        book=True,
+        until=None if until is None else until[act],
+    )
     res = grp == RESERVED
     quoted = (
         run_kernel(cls_[res], rel[res], mk[res], state, cap, classes, book=False)
