@@ -4,6 +4,7 @@ plan, and exactly the moved or never-promised windows found."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -451,3 +452,25 @@ def test_a_queue_in_proportion_is_continued_in_proportion() -> None:
     assert w is not None
     assert w.likely is not None
     assert (w.likely - today).days - 600 == -60
+
+
+def test_a_step_at_the_back_of_the_queue_is_not_continued() -> None:
+    """Found on the demo's launch day: the YU7 Max orders planned just before a supply step
+    came 13 days after the plan in the futures, those just after 70; the trend of that
+    step, continued for 43 days, told a window from 13 to 199 days after the plan, likely
+    169 (the delivery came 43 after). Past a step the window spans the last stretches'
+    windows, scaled in proportion, around their median."""
+    today = dt.date(2026, 1, 1)
+    ups = [195, 199, 201, 205, 207, 209, 213, 215, 217, 221, 223, 230]
+    mids = [13, 13, 13, 13, 11, 12, 11, 10, 16, 64, 70, 71]
+    offs = [(m - 7, m, m + 8, 0.8) for m in mids]
+    spread = QueueSpread({("M", "v", "k"): (ups, offs)})
+    w = spread.window("M", "v", "k", today, today + dt.timedelta(days=273), 1, today)
+    assert w is not None
+    assert w.likely is not None
+    assert w.earliest is not None
+    assert w.latest is not None
+    k = 273 / 230
+    assert (w.likely - today).days - 273 == round(np.median(mids[-10:]) * k)
+    assert (w.earliest - today).days - 273 == math.floor(min(mids[-10:]) * k - 7 * k)
+    assert (w.latest - today).days - 273 == math.ceil(max(mids[-10:]) * k + 8 * k)

@@ -374,6 +374,8 @@ class QueueSpread:
 
 
 TAIL_STRETCHES = 10  # the last stretches of the queue whose trend a new order continues
+STEP_DAYS = 7  # neighbouring stretches whose offsets differ by more (and by more than their
+# days ahead do) stand either side of a step, not on a trend
 
 
 def _beyond(
@@ -384,13 +386,22 @@ def _beyond(
     stretches (at the back of a long queue that cancels, the futures run further ahead
     of the plan the further back, faster than in proportion: scaled in proportion, the
     windows told at lock fell late), and the window is at least as wide as the last
-    stretch's scaled in proportion (what may go differently grows with the days ahead)."""
+    stretch's scaled in proportion (what may go differently grows with the days ahead).
+
+    A step among those stretches (a supply step or a shutdown that the plan and the
+    futures cross at different times: on the demo's launch day the YU7 Max orders just
+    before February 2026 came 13 days after the plan, those just after 70) is no trend:
+    continued, it told windows half a year late and as wide. Then the window spans every
+    one of their windows, scaled in proportion, around their median likely offset."""
     k = ahead / ups[-1]
     lo, mid, hi, _ = offs[-1]
     wide = (hi - lo) * k
     x = np.array(ups[-TAIL_STRETCHES:], dtype=np.float64)
-    if len(x) >= 3 and np.ptp(x) > 0:
-        y = np.array([o[:3] for o in offs[-TAIL_STRETCHES:]], dtype=np.float64)
+    y = np.array([o[:3] for o in offs[-TAIL_STRETCHES:]], dtype=np.float64)
+    step = np.abs(np.diff(y, axis=0)).max(axis=1, initial=0) > np.maximum(np.diff(x), STEP_DAYS)
+    if step.any():
+        lo_, mid_, hi_ = y[:, 0].min() * k, float(np.median(y[:, 1])) * k, y[:, 2].max() * k
+    elif len(x) >= 3 and np.ptp(x) > 0:
         slope = np.polyfit(x, y, 1)[0]
         lo_, mid_, hi_ = np.array([lo, mid, hi]) + slope * (ahead - ups[-1])
     else:
