@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promiseline.core.futures.backtest import backtest, known_on, realize
+from promiseline.core.futures.simulate import one_future, simulate
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.planning.planner import plan
@@ -110,7 +111,7 @@ def test_known_on_sees_only_the_past() -> None:
     """On day 20 the service knows: history as the plant reported it (built before the
     day, delivered once its delivery passed), the next frozen days scheduled where the
     plant will build them, and the rest locked so far and not cancelled; the scenario as
-    of that day, its supply as planned (the plant reports builds, not stock)."""
+    of that day, its supply as planned (no shortfall came)."""
     s = whole_day_scenario({"cancellation": {"base_weekly": 0.05}}).replace(frozen_days=3)
     book = orders(600, 3)
     reality = realize(s, book, seed=4)
@@ -129,6 +130,37 @@ def test_known_on_sees_only_the_past() -> None:
     assert scenario.now == START + dt.timedelta(days=20)
     assert (scenario.parts, scenario.horizon_days) == (s.parts, s.horizon_days)
     assert not validate_orders(known, scenario).rejected
+
+
+def test_the_parts_that_came_are_known() -> None:
+    """A replay knows the parts that really came before its day (the reality's shortfalls
+    included) and plans the planner's supply from then on; its futures draw shortfalls
+    from that day only. Redrawn for the days gone, they took parts away that had come, or
+    counted parts that never did, in every future alike."""
+    from promiseline.core.planning.capacity import capacity
+
+    s = whole_day_scenario(
+        {"shortfalls": [{"part": "pack", "per_month": 0.9, "depth": 0.6, "days": 6}]}
+    )
+    book = orders(300, 5)
+    day = 30
+    reality = next(
+        r
+        for seed in range(20)
+        if (r := realize(s, book, seed)).arrival_scale is not None
+        and (r.arrival_scale[0, :day] < 1).any()
+    )
+    scenario, book_then = known_on(s, reality, day)
+    known, planned = capacity(scenario).on_hand, capacity(s).on_hand
+    assert np.array_equal(known[:, :day], reality.on_hand[:, :day])
+    assert not np.array_equal(known[:, :day], planned[:, :day])
+    came = known[:, day:] - known[:, day - 1 : day]
+    assert np.array_equal(came, planned[:, day:] - planned[:, day - 1 : day])
+    prep = simulate(scenario, book_then, futures=1, seed=3).prep
+    for f in range(5):
+        scale = one_future(prep, f).draw.supply_scale
+        assert scale is not None
+        assert (scale[:, :day] == 1).all()
 
 
 def test_a_ramp_up_shows_its_start_only_once_it_started() -> None:

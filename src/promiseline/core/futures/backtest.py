@@ -73,7 +73,15 @@ from promiseline.core.futures.simulate import (
 )
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
-from promiseline.core.model.scenario import RampSlip, Scenario, Shutdown, Spread, Uncertainty
+from promiseline.core.model.scenario import (
+    Part,
+    RampSlip,
+    Scenario,
+    Shutdown,
+    Spread,
+    Supply,
+    Uncertainty,
+)
 from promiseline.core.model.window import NOMINAL
 from promiseline.core.planning.plan import ACTIVE, FROZEN, Plan, sailing_ids
 from promiseline.core.planning.planner import plan
@@ -99,6 +107,7 @@ class Reality:
     delivery: I64  # -1: not delivered in the horizon
     cancel_on: I64  # day it cancels; horizon days: never
     on_hand: I64  # [part, day] stock + arrivals through that day, as they came
+    arrival_scale: F64 | None  # [part, day] the share of the world's supply that came
     ramp_start: dict[str, dt.date]  # line -> the day its ramp-up really started
     parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
     delivered: npt.NDArray[np.bool_]  # delivered in the horizon, never cancelled
@@ -159,6 +168,7 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
         delivery,
         cancel_on,
         f.cap.on_hand,
+        d.supply_scale,
         ramp_start,
         parts_of,
         (delivery >= 0) & (cancel_on >= days),
@@ -200,6 +210,7 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
             late = (now - ln.ramp_up.from_).days + 1
             slips[ln.name] = RampSlip(mean=spec.mean, sd=spec.sd, at_least=late)
     u = u.model_copy(update={"line_ramp_slip": slips})
+    parts = known_supply(planner, reality, day)
     calendar = planner.calendar
     if planner.frozen_days:
         closed = Shutdown(
@@ -207,7 +218,13 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
         )
         calendar = calendar.model_copy(update={"shutdowns": (*calendar.shutdowns, closed)})
     scenario = planner.model_copy(
-        update={"plants": tuple(plants), "uncertainty": u, "as_of": now, "calendar": calendar}
+        update={
+            "plants": tuple(plants),
+            "uncertainty": u,
+            "as_of": now,
+            "calendar": calendar,
+            "parts": parts,
+        }
     )
     r = reality
     built = (r.build >= 0) & (r.build < day)
@@ -231,6 +248,40 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
         pl.Series("sailing_id", [x if p else None for x, p in zip(r.sailing, placed, strict=True)]),
     ).filter(pl.Series(known))
     return scenario, book
+
+
+def known_supply(planner: Scenario, reality: Reality, day: int) -> tuple[Part, ...]:
+    """Each part's stock and supply as the plant knows them on `day`: what really came
+    before it (the world's supply, cut by the shortfalls and outages that came: runs of
+    one daily rate, written as supply entries), then the planner's from that day on. A
+    replay that did not know them drew its own shortfalls for the days gone: after a
+    shortfall it counted parts that never came (its windows came early), and without
+    one it took parts away that had come (its windows came late)."""
+    world, scale = reality.world, reality.arrival_scale
+    if day <= 0 or (scale is None and world.parts == planner.parts):
+        return planner.parts
+    start, now = planner.start, planner.start + dt.timedelta(days=day)
+    days = np.arange(day)
+    out = []
+    for i, (part, had) in enumerate(zip(planner.parts, world.parts, strict=True)):
+        froms = np.array([(x.from_ - start).days for x in had.supply], dtype=np.int64)
+        rates = np.array([x.per_week for x in had.supply] or [0.0])
+        k = np.searchsorted(froms, days, side="right") - 1
+        rate = np.where(k >= 0, rates[np.maximum(k, 0)], 0.0)
+        if scale is not None:
+            rate = rate * scale[i, :day]
+        runs = np.flatnonzero(np.diff(rate, prepend=-1.0) != 0)
+        came = [
+            Supply.model_validate(
+                {"from": start + dt.timedelta(days=int(d)), "per_week": float(rate[d])}
+            )
+            for d in runs
+        ]
+        ahead = [x for x in part.supply if x.from_ > now]
+        rate_now = [x.per_week for x in part.supply if x.from_ <= now]
+        then = Supply.model_validate({"from": now, "per_week": rate_now[-1] if rate_now else 0.0})
+        out.append(part.model_copy(update={"stock": had.stock, "supply": (*came, then, *ahead)}))
+    return tuple(out)
 
 
 def check_world(planner: Scenario, world: Scenario) -> None:

@@ -147,6 +147,10 @@ def sample(
                 if og.part in (None, p.name):
                     scale[i] *= spells(rng, og.per_year, og.depth, og.days, days)
 
+    past = (s.now - s.start).days  # parts that came before now are known: not drawn again
+    if scale is not None and past > 0:
+        scale[:, :past] = 1.0
+
     cancel = rng.random(orders) if u.cancellation is not None else None
 
     inflow_day = np.zeros(0, dtype=np.int64)
