@@ -340,6 +340,58 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     assert seen[-1] > 2 * seen[0]
 
 
+def test_no_window_is_carried_far_past_the_queue_simulated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An order planned more than BEYOND_DAYS past the last stretch its latest simulation
+    knew is told only after a new simulation (that knows the orders told before it): only
+    the first orders told from a fresh simulation may lie that far past it."""
+    import promiseline.core.futures.backtest as bt
+
+    fresh = [False]
+    calls: list[tuple[bool, int]] = []  # (from a fresh simulation, orders told too far)
+    real_simulate, real_tell = bt.simulate, bt._tell
+
+    def simulated(scenario: Scenario, book: Any, **kw: Any) -> Any:
+        fresh[0] = True
+        return real_simulate(scenario, book, **kw)
+
+    def tell(ledger: Any, r: Any, spread: Any, day: int, new: Any, rows: Any, p: Any) -> None:
+        t = p.table.join(rows.select("order_id"), on="order_id")
+        now = r.world.start + dt.timedelta(days=day)
+        far = 0
+        for model, variant, market, delivery in t.select(
+            "model", "variant", "market", "delivery_date"
+        ).rows():
+            entry = spread.table.get((model, variant, market))
+            if entry is not None and delivery is not None:
+                far += (delivery - now).days > entry[0][-1] + bt.BEYOND_DAYS
+        calls.append((fresh[0], far))
+        fresh[0] = False
+        real_tell(ledger, r, spread, day, new, rows, p)
+
+    monkeypatch.setattr(bt, "simulate", simulated)
+    monkeypatch.setattr(bt, "_tell", tell)
+    monkeypatch.setattr(bt, "GROWTH_LEAST", 400)  # steps of 400 orders: 25 days of output
+    s = whole_day_scenario(NOISE)
+    rng = np.random.default_rng(3)
+    n = 600
+    hours = np.sort(np.concatenate([rng.integers(-48, 0, 100), rng.integers(30, 42, n - 100)]))
+    book = orders(n, 3).with_columns(
+        pl.Series(
+            "locked_at",
+            [
+                (dt.datetime.combine(START, dt.time()) + dt.timedelta(hours=int(h))).isoformat()
+                for h in hours
+            ],
+        )
+    )
+    out = backtest(s, book, futures=4, every_days=28, span_days=28).to_json()
+    assert out["first_promises_at_lock"] >= 450
+    assert len(calls) >= 3  # the surge was told in steps
+    assert all(f for f, far in calls if far)
+
+
 def test_a_queue_built_down_is_not_simulated_for_every_order() -> None:
     """Once the queue is built down to a few orders (or none), the orders taken still
     wait for GROWTH_LEAST of them before a new simulation (a year's backtest of a small

@@ -513,6 +513,10 @@ GROWTH = 0.05  # a new simulation once the orders taken since the last are this 
 # twentieth 74 %, the backtest taking half as long again)
 GROWTH_LEAST = 50  # orders, at least: a queue built down to a few orders (or none) was
 # simulated again for every order taken (a year's backtest of a small book took 14 min)
+BEYOND_DAYS = 14  # or once an order to tell is planned this far past the queue it knew: a
+# window is carried past the last stretch it simulated for two weeks at most (on the
+# demo's launch days the YU7 Max orders planned past February 2026's supply step were told
+# windows from the stretches before it, 63 days after their plan; they came 22 before it)
 TELL_FUTURES = 20  # futures of those simulations: a stretch of the spread pools thousands
 # of orders, and these tell windows at lock only (the replays' own windows keep theirs)
 
@@ -531,19 +535,42 @@ class _Teller:
     spread: QueueSpread = field(default_factory=lambda: QueueSpread({}))
     queued: int = 0  # orders the last simulation planned by the rule
     since: int = 0  # orders taken since
+    past: bool = False  # an order to tell lies past the queue it knew: simulate again
 
     def simulated(self, sim: Simulation, seed: int) -> None:
         self.seed = seed
         self.spread = QueueSpread.of(sim)
         self.queued = int((sim.base.group == ACTIVE).sum())
         self.since = 0
+        self.past = False
 
     def room(self) -> int:
         """Orders that may still be taken before the next simulation."""
         return max(1, self.growth() - self.since)
 
     def stale(self) -> bool:
-        return self.since >= self.growth()
+        return self.since >= self.growth() or self.past
+
+    def beyond(self, p: Plan, ids: pl.Series, today: dt.date) -> int:
+        """How many of these orders (planned in `p`, in order) come before the first
+        planned more than BEYOND_DAYS past the last stretch simulated for its kind."""
+        rows = (
+            pl.DataFrame({"order_id": ids})
+            .join(
+                p.table.select("order_id", "model", "variant", "market", "delivery_date"),
+                on="order_id",
+                how="left",
+                maintain_order="left",
+            )
+            .rows()
+        )
+        for i, (_, model, variant, market, delivery) in enumerate(rows):
+            entry = self.spread.table.get((model, variant, market))
+            if entry is None or delivery is None:
+                continue
+            if (delivery - today).days > entry[0][-1] + BEYOND_DAYS:
+                return i
+        return len(rows)
 
     def growth(self) -> int:
         return max(GROWTH_LEAST, int(GROWTH * self.queued))
@@ -590,6 +617,14 @@ def _told_at_lock(
             teller.simulated(sim, teller.seed)
         hi = min(len(new), lo + teller.room())
         p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
+        near = teller.beyond(p, fresh["order_id"][lo:hi], scenario.now)
+        if near < hi - lo and (near > 0 or teller.since > 0):  # simulate with the orders told
+            teller.past = True
+            if near == 0:
+                p = plan(scenario, order_book(pl.concat([known, fresh[:lo]]), scenario))
+                continue
+            hi = lo + near
+            p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
         _tell(ledger, reality, teller.spread, day, new[lo:hi], fresh[lo:hi], p)
         teller.since += hi - lo
         lo = hi
