@@ -231,6 +231,12 @@ def print_backtest(j: dict[str, Any]) -> None:
     def pct(x: float | None) -> str:
         return "-" if x is None else f"{x:.0%}"
 
+    def held(r: dict[str, Any]) -> str:  # ± the standard error across realities
+        se = r.get("coverage_se")
+        return pct(r.get("coverage", r["coverage_p10_p90"])) + (
+            "" if se is None else f" ± {se:.0%}"
+        )
+
     def days(x: float | None, digits: int = 1) -> str:
         return "-" if x is None else f"{x:.{digits}f} d"
 
@@ -253,7 +259,7 @@ def print_backtest(j: dict[str, Any]) -> None:
                 (
                     r["weeks"],
                     f"{r['promises']:,}",
-                    pct(r.get("coverage", r["coverage_p10_p90"])),
+                    held(r),
                     pct(r.get("stated")),
                     days(r.get("mean_width_days")),
                     days(r.get("interval_score")),

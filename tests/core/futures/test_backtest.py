@@ -406,3 +406,17 @@ def test_a_queue_built_down_is_not_simulated_for_every_order() -> None:
     assert t.stale()
     t.queued, t.since = 10_000, 0
     assert t.room() == int(GROWTH * 10_000)
+
+
+def test_coverage_standard_error_by_hand() -> None:
+    """Clustered by reality: two realities of 100 promises holding 90 and 50 pool to 0.7,
+    give or take sqrt(2 / 1 x (20² + 20²)) / 200 = 0.2; one reality says nothing of it."""
+    from promiseline.core.futures.backtest import ACC, A, coverage_se
+
+    rows = np.zeros((2, len(ACC)))
+    rows[:, A["promises"]] = 100
+    rows[:, A["inside"]] = [90, 50]
+    assert coverage_se(rows) == pytest.approx(0.2)
+    assert coverage_se(rows[:1]) is None
+    rows[1, A["promises"]] = rows[1, A["inside"]] = 0  # told nothing in this bucket
+    assert coverage_se(rows) is None
