@@ -301,6 +301,22 @@ def test_naive_baseline_by_hand() -> None:
     assert naive_baseline(np.zeros_like(errors)) is None
 
 
+def surge_book() -> pl.DataFrame:
+    """100 orders locked in the two days before the start, 500 in 12 hours of day 1."""
+    rng = np.random.default_rng(3)
+    n = 600
+    hours = np.sort(np.concatenate([rng.integers(-48, 0, 100), rng.integers(30, 42, n - 100)]))
+    return orders(n, 3).with_columns(
+        pl.Series(
+            "locked_at",
+            [
+                (dt.datetime.combine(START, dt.time()) + dt.timedelta(hours=int(h))).isoformat()
+                for h in hours
+            ],
+        )
+    )
+
+
 def test_a_surge_is_told_from_simulations_that_know_most_of_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -318,20 +334,9 @@ def test_a_surge_is_told_from_simulations_that_know_most_of_it(
         return sim
 
     monkeypatch.setattr(bt, "simulate", counted)
-    s = whole_day_scenario(NOISE)
-    rng = np.random.default_rng(3)
-    n = 600
-    hours = np.sort(np.concatenate([rng.integers(-48, 0, 100), rng.integers(30, 42, n - 100)]))
-    book = orders(n, 3).with_columns(
-        pl.Series(
-            "locked_at",
-            [
-                (dt.datetime.combine(START, dt.time()) + dt.timedelta(hours=int(h))).isoformat()
-                for h in hours
-            ],
-        )
-    )
-    out = backtest(s, book, futures=4, every_days=28, span_days=28).to_json()
+    out = backtest(
+        whole_day_scenario(NOISE), surge_book(), futures=4, every_days=28, span_days=28
+    ).to_json()
     assert out["first_promises_at_lock"] >= 450
     # one replay; the surge of day 1 (500 orders on 100 known) in steps of a twentieth of
     # the queue known, each simulation knowing more of it
@@ -373,20 +378,9 @@ def test_no_window_is_carried_far_past_the_queue_simulated(
     monkeypatch.setattr(bt, "simulate", simulated)
     monkeypatch.setattr(bt, "_tell", tell)
     monkeypatch.setattr(bt, "GROWTH_LEAST", 400)  # steps of 400 orders: 25 days of output
-    s = whole_day_scenario(NOISE)
-    rng = np.random.default_rng(3)
-    n = 600
-    hours = np.sort(np.concatenate([rng.integers(-48, 0, 100), rng.integers(30, 42, n - 100)]))
-    book = orders(n, 3).with_columns(
-        pl.Series(
-            "locked_at",
-            [
-                (dt.datetime.combine(START, dt.time()) + dt.timedelta(hours=int(h))).isoformat()
-                for h in hours
-            ],
-        )
-    )
-    out = backtest(s, book, futures=4, every_days=28, span_days=28).to_json()
+    out = backtest(
+        whole_day_scenario(NOISE), surge_book(), futures=4, every_days=28, span_days=28
+    ).to_json()
     assert out["first_promises_at_lock"] >= 450
     assert len(calls) >= 3  # the surge was told in steps
     assert all(f for f, far in calls if far)

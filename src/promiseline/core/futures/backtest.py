@@ -84,6 +84,7 @@ from promiseline.core.model.scenario import (
     Uncertainty,
 )
 from promiseline.core.model.window import NOMINAL
+from promiseline.core.planning.capacity import part_arrivals
 from promiseline.core.planning.plan import ACTIVE, FROZEN, Plan, sailing_ids
 from promiseline.core.planning.planner import plan
 from promiseline.errors import InvalidRequestError
@@ -262,15 +263,11 @@ def known_supply(planner: Scenario, reality: Reality, day: int) -> tuple[Part, .
     if day <= 0 or (scale is None and world.parts == planner.parts):
         return planner.parts
     start, now = planner.start, planner.start + dt.timedelta(days=day)
-    days = np.arange(day)
+    per_week = 7.0 * part_arrivals(world, start, day)  # [part, day] the world's schedule
+    if scale is not None:
+        per_week = per_week * scale[:, :day]
     out = []
-    for i, (part, had) in enumerate(zip(planner.parts, world.parts, strict=True)):
-        froms = np.array([(x.from_ - start).days for x in had.supply], dtype=np.int64)
-        rates = np.array([x.per_week for x in had.supply] or [0.0])
-        k = np.searchsorted(froms, days, side="right") - 1
-        rate = np.where(k >= 0, rates[np.maximum(k, 0)], 0.0)
-        if scale is not None:
-            rate = rate * scale[i, :day]
+    for rate, part, had in zip(per_week, planner.parts, world.parts, strict=True):
         runs = np.flatnonzero(np.diff(rate, prepend=-1.0) != 0)
         came = [
             Supply.model_validate(
@@ -617,12 +614,12 @@ def _told_at_lock(
             )
             teller.simulated(sim, teller.seed)
         hi = min(len(new), lo + teller.room())
-        p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
+        told, p = p, plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
         near = teller.beyond(p, fresh["order_id"][lo:hi], scenario.now)
         if near < hi - lo and (near > 0 or teller.since > 0):  # simulate with the orders told
             teller.past = True
             if near == 0:
-                p = plan(scenario, order_book(pl.concat([known, fresh[:lo]]), scenario))
+                p = told
                 continue
             hi = lo + near
             p = plan(scenario, order_book(pl.concat([known, fresh[:hi]]), scenario))
