@@ -8,9 +8,18 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
-from promiseline.core.futures.lasting import beta_shape, lasting_uptime, latent, spells
+from promiseline.core.futures.lasting import (
+    beta_shape,
+    filtered,
+    lasting_uptime,
+    latent,
+    record_latent,
+    spells,
+)
 from promiseline.core.futures.sampling import sample
 from promiseline.core.model.scenario import (
     Scenario,
@@ -22,6 +31,7 @@ from promiseline.core.model.scenario import (
 )
 from promiseline.errors import ScenarioError
 from promiseline.io.scenario_file import scenario_from_dict
+from tests.conftest import examples
 
 SPEC = Uptime(mean=0.9, sd=0.05, level_share=0.3, memory_days=20)
 
@@ -121,3 +131,75 @@ def test_a_level_of_each_period() -> None:
     one = latent(np.random.default_rng(9), SPEC, 50)
     again = latent(np.random.default_rng(9), SPEC, 50, None)
     assert np.array_equal(one, again)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    share=st.floats(0.0, 0.9),
+    memory=st.sampled_from([0.0, 1.0, 5.0, 30.0]),
+    record=st.lists(st.one_of(st.none(), st.floats(-3, 3)), min_size=1, max_size=25),
+    noise=st.floats(1e-3, 0.5),
+)
+def test_the_record_is_filtered_as_plain_gaussian_conditioning(
+    share: float, memory: float, record: list[float | None], noise: float
+) -> None:
+    """The level and the last AR(1) term given the days read (Kalman's filter) equal the
+    normal law conditioned by hand: the joint covariance of the level, every day's AR
+    term and every reading, then the textbook formula."""
+    spec = Uptime(mean=0.9, sd=0.05, level_share=share, memory_days=memory)
+    z = np.array([np.nan if x is None else x for x in record])
+    var = np.full(len(z), noise)
+    got = filtered(spec, z, var)
+    t = len(z)
+    phi = math.exp(-1 / memory) if memory else 0.0
+    lag = np.abs(np.subtract.outer(np.arange(t), np.arange(t)))
+    cov = np.zeros((t + 1, t + 1))  # the level, then the AR term of each day
+    cov[0, 0] = 1.0
+    cov[1:, 1:] = phi**lag
+    h = np.zeros((t, t + 1))
+    h[:, 0] = math.sqrt(share)
+    h[np.arange(t), np.arange(t) + 1] = math.sqrt(1 - share)
+    read = np.isfinite(z)
+    h, zr = h[read], z[read]
+    keep = [0, t]  # the level and the last day's AR term
+    if not len(zr):
+        assert np.allclose(got.mean, 0)
+        assert np.allclose(got.cov, np.eye(2))
+        return
+    s_zz = h @ cov @ h.T + noise * np.eye(len(zr))
+    s_xz = cov[keep] @ h.T
+    mean = s_xz @ np.linalg.solve(s_zz, zr)
+    post = cov[np.ix_(keep, keep)] - s_xz @ np.linalg.solve(s_zz, s_xz.T)
+    assert got.day == t
+    assert np.allclose(got.mean, mean, atol=1e-7)
+    assert np.allclose(got.cov, post, atol=1e-7)
+
+
+def test_futures_drawn_given_the_record_are_calibrated_in_each_world() -> None:
+    """Worlds drawn from the law (200), their first 120 days read as a plant reports them (whole
+    cars of 100 planned a day): the next 100 days' mean uptime falls in each decile of
+    the futures drawn given that record about a tenth of the time, and the futures are
+    far narrower than the law's alone (which held all of a world's days or none)."""
+    spec = Uptime(mean=0.92, sd=0.06, level_share=0.3, memory_days=5)
+    worlds, futures_n, past, ahead = 200, 100, 120, 100
+    pit, width = [], []
+    prior = futures(spec, n=1000, days=past + ahead)[:, past:].mean(axis=1)
+    for w in range(worlds):
+        truth = lasting_uptime(np.random.default_rng([11, w]), spec, past + ahead)
+        built = np.diff(np.floor(np.cumsum(100 * truth[:past])), prepend=0.0)
+        z, var = record_latent(spec, built, np.full(past, 100.0))
+        known = filtered(spec, z, var)
+        draws = np.array(
+            [
+                lasting_uptime(np.random.default_rng([12, w, i]), spec, past + ahead, known=known)[
+                    past:
+                ].mean()
+                for i in range(futures_n)
+            ]
+        )
+        pit.append((draws < truth[past:].mean()).mean())
+        width.append(np.subtract(*np.percentile(draws, [90, 10])))
+    counts = np.histogram(pit, bins=10, range=(0, 1))[0] / worlds
+    assert counts.min() > 0.04, counts
+    assert counts.max() < 0.17, counts
+    assert np.mean(width) < 0.7 * np.subtract(*np.percentile(prior, [90, 10]))

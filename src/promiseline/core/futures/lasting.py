@@ -12,6 +12,7 @@ Poisson process and multiply output or arrivals by 1 - depth while they last.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -71,13 +72,83 @@ def uptime_of(spec: Uptime, z: F64) -> F64:
 
 
 def lasting_uptime(
-    rng: np.random.Generator, spec: Uptime, days: int, periods: I64 | None = None
+    rng: np.random.Generator,
+    spec: Uptime,
+    days: int,
+    periods: I64 | None = None,
+    known: Known | None = None,
 ) -> F64:
     """One line's uptime per day: Beta(mean, sd) each day, moving together over days
-    (`periods`: a level of each period, see `latent`)."""
+    (`periods`: a level of each period, see `latent`; `known`: what the line's record
+    says, see `given_record`)."""
     if spec.mean >= 1.0 or spec.sd == 0:
         return np.full(days, spec.mean)
+    if known is not None:
+        return uptime_of(spec, given_record(rng, spec, days, known))
     return uptime_of(spec, latent(rng, spec, days, periods))
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What a line's record says of its latent uptime (`latent`): the law of its level
+    and of the day's AR(1) term on the record's last day, a normal (mean, covariance),
+    and the first day after the record."""
+
+    day: int
+    mean: F64  # (level, AR term)
+    cov: F64  # 2 x 2
+
+
+def record_latent(spec: Uptime, built: F64, planned: F64) -> tuple[F64, F64]:
+    """The latent normal of each day of a line's record (NaN: not read) and the variance
+    of its error: the day's uptime is what it built over what the plan asked of it, mapped
+    through the Beta's distribution function; a day's count is whole (the plant rounds
+    its running total), an error of about one car, the larger in latent terms where the
+    Beta is flat."""
+    a, b = beta_shape(spec.mean, spec.sd)
+    read = planned > 0.5
+    u = np.where(read, built / np.where(read, planned, 1.0), np.nan)
+    u = np.clip(u, 1e-6, 1 - 1e-6)
+    z = np.clip(special.ndtri(stats.beta.cdf(u, a, b)), -6.0, 6.0)
+    slope = stats.beta.pdf(u, a, b) / np.maximum(stats.norm.pdf(z), 1e-12)  # dz / du
+    var = slope**2 / (6.0 * np.where(read, planned, 1.0) ** 2) + 1e-3
+    return np.where(read, z, np.nan), var
+
+
+def filtered(spec: Uptime, z: F64, var: F64) -> Known:
+    """The law of the level and the AR(1) term after the record `z` (NaN: a day not
+    read), each day read with error variance `var`: Kalman's filter, exact for the
+    Gaussian latent (level constant, the AR term moving by exp(-1 / memory_days) a day)."""
+    phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+    h = np.array([math.sqrt(spec.level_share), math.sqrt(1 - spec.level_share)])
+    x, p = np.zeros(2), np.eye(2)
+    f = np.diag([1.0, phi])
+    q = np.diag([0.0, 1 - phi * phi])
+    for t in range(len(z)):
+        if t:
+            x, p = f @ x, f @ p @ f.T + q
+        if np.isfinite(z[t]):
+            ph = p @ h
+            gain = ph / (h @ ph + var[t])
+            x = x + gain * (z[t] - h @ x)
+            p = p - np.outer(gain, ph)
+    return Known(len(z), x, (p + p.T) / 2)
+
+
+def given_record(rng: np.random.Generator, spec: Uptime, days: int, known: Known) -> F64:
+    """Latent normals of every day given the record (`filtered`): the level and the
+    record's last AR term drawn from their law, the AR(1) running on from it. Days of
+    the record hold the level alone (they are history: nothing is placed on them)."""
+    phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+    w, v = np.linalg.eigh(known.cov)
+    level, ar = known.mean + v @ (np.sqrt(np.maximum(w, 0.0)) * rng.standard_normal(2))
+    t0 = min(known.day, days)
+    shocks = rng.standard_normal(days - t0)
+    path = lfilter([math.sqrt(1 - phi * phi)], [1.0, -phi], shocks, zi=[phi * ar])[0]
+    share = spec.level_share
+    out = np.full(days, math.sqrt(share) * level)
+    out[t0:] += math.sqrt(1 - share) * path
+    return out
 
 
 def spells(

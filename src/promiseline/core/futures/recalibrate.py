@@ -11,9 +11,10 @@ most a tenth of deliveries fall early and a tenth late when the target is 80 %; 
 likely day moves by the median of the same shares. Margins only widen: a side on which
 the model's windows missed no more than the allowed tenth keeps its day, and a bucket
 with neither is told as the model says, with its odds. A promise counts once its window has closed
-(its latest day is past): delivered early, inside or late, or still undelivered, a miss
-by at least the days since its latest (censored, never dropped: dropping it would favour
-the early ones). Only outcomes known at that moment are used.
+(its latest day is past): delivered early, inside or late, or still undelivered, late by
+at least the days since its latest (right-censored, never dropped: dropping it would
+favour the early ones; `censoring_weights` counts it as the delivered ones that were as
+late so far, Kaplan-Meier's estimate). Only outcomes known at that moment are used.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Margins:
     lo: F64
     hi: F64
     mid: F64  # the likely day moves later by this share (the median error)
-    odds: F64  # the share of the closed windows the margins would have held (whole days)
+    odds: F64  # the share of the closed windows the margins hold (whole days; censored: KM)
     outcomes: I64  # closed windows behind each bucket's own margins
     ready: npt.NDArray[np.bool_]  # margins apply (the bucket has MIN_OUTCOMES of its own)
     target: float
@@ -78,8 +79,8 @@ class Margins:
     def apply(self, told: I64 | int, q: I64, prob: F64) -> tuple[I64, F64]:
         """Windows (earliest, likely, latest days) told on `told`, recalibrated, and the
         odds they state: where their bucket is ready, the share of closed windows its
-        margins held (at least the target, more where whole days round up), else their
-        own. The likely day stays inside the window."""
+        margins hold (the undelivered weighed by `censoring_weights`), else their own. The
+        likely day stays inside the window."""
         ahead = _scale(q[:, 1] - told)
         b = weeks_bucket((q[:, 1] - told) // 7)
         on = self.ready[b]
@@ -98,6 +99,40 @@ def conformal_quantile(scores: F64, level: float) -> float:
     if k > n:
         return math.inf
     return float(np.partition(scores, k - 1)[k - 1])
+
+
+def censoring_weights(late: F64, came: npt.NDArray[np.bool_]) -> F64:
+    """Inverse-probability-of-censoring weights (Kaplan-Meier's, written as weights): a
+    window still undelivered past its latest is late by at least the days since, by how
+    much more unknown (right-censored), so it weighs 0 and each delivered one 1 / G(its
+    lateness-), G the Kaplan-Meier chance of staying uncensored that long (scipy's
+    `ecdf`, censoring as the event): the undelivered are counted as the delivered that
+    were as late as they are so far and came later. Counted as misses, the slowdown's
+    windows still open stated 30-42 % and held 98 %."""
+    w: F64 = came.astype(np.float64)
+    if came.all() or not came.any():
+        return w
+    from scipy import stats
+
+    g = stats.ecdf(stats.CensoredData(uncensored=late[~came], right=late[came])).sf
+    t = late[came]
+    w[came] = 1.0 / np.maximum(g.evaluate(np.nextafter(t, -np.inf)), 1e-12)
+    return w
+
+
+def weighted_quantile(scores: F64, weights: F64, level: float) -> float:
+    """The conformal quantile of weighted scores (`censoring_weights`; all 1: the
+    ceil((n + 1) level)-th smallest): the least score whose weight up to it, over n,
+    reaches ceil((n + 1) level) / n; where the censored leave too little weight to reach
+    it, the largest score, delivered or not."""
+    n = len(scores)
+    k = math.ceil((n + 1) * level)
+    if k > n:
+        return math.inf
+    order = np.argsort(scores, kind="stable")
+    cum = np.cumsum(weights[order])
+    i = int(np.searchsorted(cum, k - 1e-9))
+    return float(scores[order[i]] if i < n else scores.max())
 
 
 @dataclass(slots=True)
@@ -147,14 +182,15 @@ class Outcomes:
             # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
             # windows may be one draw of a season), so windows the model already held
             # were told narrower and held 87 % while stating 93 % (tests/.../test_calibrated)
+            w = censoring_weights(late[idx], came[idx])
             lo_ = max(0.0, conformal_quantile(early[idx], level))
-            hi_ = max(0.0, conformal_quantile(late[idx], level))
+            hi_ = max(0.0, weighted_quantile(late[idx], w, level))
             if lo_ == 0 and hi_ == 0:
                 return None  # the model's windows held: told as they are
             a = ahead[idx]  # what the margins would have held, in whole days as told
             held = (early[idx] * a <= np.rint(lo_ * a)) & (late[idx] * a <= np.rint(hi_ * a))
-            held &= came[idx] | (late[idx] < 0)  # an undelivered one: a miss, as far as known
-            return lo_, hi_, float(np.median(off[idx])), float(held.mean())
+            odds = float((w * held).sum() / len(idx))  # the undelivered: by those like them
+            return lo_, hi_, float(np.median(off[idx])), odds
 
         for b in range(n_b):
             idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.arrays import F64, I64
-from promiseline.core.futures.lasting import beta_shape, lasting_uptime, spells
+from promiseline.core.futures.lasting import Known, beta_shape, lasting_uptime, spells
 from promiseline.core.model.scenario import Scenario, Uncertainty, Uptime
 from promiseline.core.planning.planner import NEVER_CANCELS
 
@@ -37,14 +37,14 @@ def rng_for(seed: int, future: int) -> np.random.Generator:
     return np.random.default_rng([seed, future])
 
 
-def draw_uptime(rng: np.random.Generator, u: Uptime, size: int) -> F64:
+def draw_uptime(rng: np.random.Generator, u: Uptime, size: int, known: Known | None = None) -> F64:
     """`size` daily uptimes of one line: a Beta of the mean and sd (a constant without
     spread, and at a mean of 1, which leaves no room to spread); days that move together
-    when the spec says so (lasting.py)."""
+    when the spec says so (lasting.py), given what the line's record says (`known`)."""
     if u.sd == 0 or u.mean == 1:
         return np.full(size, u.mean)
     if u.lasting:
-        return lasting_uptime(rng, u, size)
+        return lasting_uptime(rng, u, size, known=known)
     return rng.beta(*beta_shape(u.mean, u.sd), size)
 
 
@@ -97,8 +97,10 @@ def sample(
     orders: int,
     inflow_start: int,
     inflow_weights: F64,
+    known: tuple[Known | None, ...] = (),
 ) -> Draw:
-    """One future's draws (in a fixed order)."""
+    """One future's draws (in a fixed order); `known`: per line, what its record says of
+    its lasting uptime (none: the scenario's law alone)."""
     rng = rng_for(seed, future)
     days = s.horizon_days
     lines = s.lines
@@ -109,7 +111,7 @@ def sample(
         for i, (_, ln) in enumerate(lines):
             spec = u.line_uptime.get(ln.name, u.uptime)
             if spec is not None:
-                uptime[i] = draw_uptime(rng, spec, days)
+                uptime[i] = draw_uptime(rng, spec, days, known[i] if known else None)
 
     slip = None
     if u.line_ramp_slip:

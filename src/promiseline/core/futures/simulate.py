@@ -21,7 +21,8 @@ import polars as pl
 from numba import njit
 
 from promiseline.core.arrays import F64, I32, I64
-from promiseline.core.futures.calibration import Forecast, shortest_runs
+from promiseline.core.futures.calibration import Forecast, honest_runs
+from promiseline.core.futures.lasting import Known, filtered, record_latent
 from promiseline.core.futures.sampling import Draw, cancel_day, sample, weekly_hazard
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario, Uncertainty
@@ -88,6 +89,7 @@ class Prepared:
     n_codes: int
     inflow_configs: tuple[tuple[str, str], ...] = ()  # (model, variant) of each inflow class
     inflow_market: str = ""
+    known: tuple[Known | None, ...] = ()  # per line: its record's word on its lasting uptime
 
 
 @dataclass(slots=True)
@@ -220,7 +222,44 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
         n_codes=len(bound_names(s, cap)),
         inflow_configs=tuple((m, v) for m, v, _ in mix),
         inflow_market=inflow_market.name,
+        known=line_records(base, uncertainty),
     )
+
+
+def line_records(base: Plan, u: Uncertainty) -> tuple[Known | None, ...]:
+    """Per line whose uptime lasts (`Uptime.lasting`), what its record says of it: the
+    days before now it was kept busy (an order it could build was released and still
+    waited at the day's end), read as what it built over what the plan asked
+    (`record_latent`), filtered (`filtered`). A future draws its level and spell from
+    there: a line seen running under its mean for months runs on under it. Without it
+    every future drew the level afresh, honest only on average over worlds (in one world
+    a year's windows held all or nothing, by the level it drew)."""
+    s, cap = base.scenario, base.capacity
+    now = min((s.now - s.start).days, cap.days)
+    out: list[Known | None] = []
+    hist = np.flatnonzero(base.group == HISTORY)
+    line, day = base.fixed.line[hist], base.fixed.day[hist]
+    built = np.zeros((len(s.lines), cap.days + 1))
+    ok = (line >= 0) & (day >= 0) & (day < now)
+    np.add.at(built, (line[ok], day[ok]), 1.0)
+    models = base.table["model"].to_numpy()
+    leave = np.where(base.fixed.day >= 0, base.fixed.day, base.placement.day)
+    leave = np.where(leave >= 0, leave, cap.days).astype(np.int64)
+    came = np.minimum(base.rel, base.lock_days() + s.lead_in_days)  # a queued one's is now
+    for i, (_, ln) in enumerate(s.lines):
+        spec = u.line_uptime.get(ln.name, u.uptime)
+        if spec is None or not spec.lasting or spec.mean >= 1 or now <= 0:
+            out.append(None)
+            continue
+        mine = np.isin(models, list(cap.line_models[i]))
+        waiting = np.cumsum(  # orders for it released by each day and not built by its end
+            np.bincount(np.clip(came[mine], 0, cap.days), minlength=cap.days + 1)
+            - np.bincount(np.clip(leave[mine], 0, cap.days), minlength=cap.days + 1)
+        )[:now]
+        z, var = record_latent(spec, built[i, :now], cap.vehicles[i, :now])
+        z[waiting <= 0] = np.nan
+        out.append(filtered(spec, z, var) if np.isfinite(z).any() else None)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +283,7 @@ def one_future(prep: Prepared, future: int) -> Future:
     s, u = prep.scenario, prep.uncertainty
     days = prep.cap.days
     n = len(prep.cls_)
-    d = sample(u, s, int(future), prep.seed, n, prep.inflow_start, prep.inflow_weights)
+    d = sample(u, s, int(future), prep.seed, n, prep.inflow_start, prep.inflow_weights, prep.known)
     varied = d.uptime is not None or d.ramp_slip is not None or d.supply_scale is not None
     cap = (
         capacity(s, uptime=d.uptime, ramp_slip=d.ramp_slip, supply_scale=d.supply_scale)
@@ -467,7 +506,7 @@ class Simulation:
         hist[np.arange(len(rows)), k] = folded
         hist[late] = 0.0
         hist[late, 0] = 1.0
-        return Forecast(base, offsets, hist)
+        return Forecast(base, offsets, hist, draws=True)
 
     def orders(self) -> pl.DataFrame:
         """Per order: P10/P50/P90 build and delivery dates, chance of cancelling."""
@@ -509,9 +548,9 @@ class Simulation:
         return pl.DataFrame(out)
 
     def _windows(self, total: I64, epoch: np.datetime64) -> dict[str, pl.Series]:
-        """The window to tell per order (`Forecast.window`: the shortest run of delivery
-        days holding NOMINAL of the futures it is not cancelled in, and the share it holds;
-        futures that do not build it in the horizon count against the window)."""
+        """The window to tell per order (`honest_runs`: the shortest run of delivery days
+        holding NOMINAL of the futures it is not cancelled in, and the odds it holds out of
+        sample; futures that do not build it in the horizon count against the window)."""
         n = len(total)
         lo, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         mass = np.full(n, np.nan)
@@ -519,9 +558,10 @@ class Simulation:
         for start in range(0, len(ok), 50_000):
             rows = ok[start : start + 50_000]
             f = self.forecast(rows)
-            w = f.weights / f.weights.sum(axis=1, keepdims=True)
+            drawn = f.weights.sum(axis=1)
+            w = f.weights.copy()
             w[:, UNBUILT] = 0.0  # the bin of "not built in the horizon" is no day
-            a, b, m = shortest_runs(w, f.offsets, NOMINAL)
+            a, b, m = honest_runs(w, f.offsets, NOMINAL, drawn)
             lo[rows], hi[rows], mass[rows] = f.base + f.offsets[a], f.base + f.offsets[b], m
         some = total > 0
         return {
