@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from promiseline.core.futures.lasting import (
+    Z_READ,
     beta_shape,
     filtered,
     lasting_uptime,
@@ -203,3 +204,18 @@ def test_futures_drawn_given_the_record_are_calibrated_in_each_world() -> None:
     assert counts.min() > 0.04, counts
     assert counts.max() < 0.17, counts
     assert np.mean(width) < 0.7 * np.subtract(*np.percentile(prior, [90, 10]))
+
+
+def test_a_day_that_built_nothing_is_not_read() -> None:
+    """A stop the plan did not know (the demo's record has one) is no uptime of 0: it is
+    not read, and a reading far outside the law is held at Z_READ (read as 0 it pulled
+    the demo's futures' level four standard deviations down)."""
+    spec = Uptime(mean=0.935, sd=0.053, level_share=0.16, memory_days=4.9)
+    planned = np.full(6, 920.0)
+    z, _ = record_latent(spec, np.array([0.0, 860, 900, 200, 880, 0]), planned)
+    assert np.isnan(z[[0, 5]]).all()
+    assert z[3] == -Z_READ
+    assert np.isfinite(z[[1, 2, 4]]).all()
+    stopped = filtered(spec, *record_latent(spec, np.array([0.0, 860, 860]), planned[:3]))
+    plain = filtered(spec, *record_latent(spec, np.array([860.0, 860]), planned[:2]))
+    assert stopped.mean[0] == pytest.approx(plain.mean[0], abs=0.05)

@@ -24,6 +24,7 @@ from promiseline.core.model.scenario import Share, Spread, Uptime
 
 Z_GRID = np.linspace(-7.0, 7.0, 4001)  # the latent's quantile table (error < 1e-4)
 MAX_DEPTH = 0.95
+Z_READ = 3.5  # a record's day is read as a latent normal within +- this
 
 
 def beta_shape(mean: float, sd: float) -> tuple[float, float]:
@@ -104,12 +105,15 @@ def record_latent(spec: Uptime, built: F64, planned: F64) -> tuple[F64, F64]:
     of its error: the day's uptime is what it built over what the plan asked of it, mapped
     through the Beta's distribution function; a day's count is whole (the plant rounds
     its running total), an error of about one car, the larger in latent terms where the
-    Beta is flat."""
+    Beta is flat. A day it built nothing is not read (a stop the plan did not know, or
+    a day not reported: the demo's record has one, and read as an uptime of 0 it pulled
+    every future's level four standard deviations down), and a reading is held within
+    Z_READ: what lies further is outside the law, not a measure of the level."""
     a, b = beta_shape(spec.mean, spec.sd)
-    read = planned > 0.5
+    read = (planned > 0.5) & (built > 0)
     u = np.where(read, built / np.where(read, planned, 1.0), np.nan)
     u = np.clip(u, 1e-6, 1 - 1e-6)
-    z = np.clip(special.ndtri(stats.beta.cdf(u, a, b)), -6.0, 6.0)
+    z = np.clip(special.ndtri(stats.beta.cdf(u, a, b)), -Z_READ, Z_READ)
     slope = stats.beta.pdf(u, a, b) / np.maximum(stats.norm.pdf(z), 1e-12)  # dz / du
     var = slope**2 / (6.0 * np.where(read, planned, 1.0) ** 2) + 1e-3
     return np.where(read, z, np.nan), var
