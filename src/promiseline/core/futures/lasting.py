@@ -124,19 +124,29 @@ def filtered(spec: Uptime, z: F64, var: F64) -> Known:
     read), each day read with error variance `var`: Kalman's filter, exact for the
     Gaussian latent (level constant, the AR term moving by exp(-1 / memory_days) a day)."""
     phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
-    h = np.array([math.sqrt(spec.level_share), math.sqrt(1 - spec.level_share)])
-    x, p = np.zeros(2), np.eye(2)
-    f = np.diag([1.0, phi])
-    q = np.diag([0.0, 1 - phi * phi])
-    for t in range(len(z)):
-        if t:
-            x, p = f @ x, f @ p @ f.T + q
-        if np.isfinite(z[t]):
-            ph = p @ h
-            gain = ph / (h @ ph + var[t])
-            x = x + gain * (z[t] - h @ x)
-            p = p - np.outer(gain, ph)
-    return Known(len(z), x, (p + p.T) / 2)
+    h0, h1 = math.sqrt(spec.level_share), math.sqrt(1 - spec.level_share)
+    x0, x1, p00, p01, p11 = 0.0, 0.0, 1.0, 0.0, 1.0  # 2 x 2 written out: a record is long
+    for t, (zt, vt) in enumerate(zip(z.tolist(), var.tolist(), strict=True)):
+        if t:  # a day passes: the level stays, the AR term decays and is shocked
+            x1, p01, p11 = phi * x1, phi * p01, phi * phi * p11 + 1 - phi * phi
+        if zt == zt:  # read that day (not NaN)
+            g0, g1 = p00 * h0 + p01 * h1, p01 * h0 + p11 * h1  # P h
+            k = 1.0 / (h0 * g0 + h1 * g1 + vt)
+            e = zt - h0 * x0 - h1 * x1
+            x0, x1 = x0 + k * g0 * e, x1 + k * g1 * e
+            p00, p01, p11 = p00 - k * g0 * g0, p01 - k * g0 * g1, p11 - k * g1 * g1
+    return Known(len(z), np.array([x0, x1]), np.array([[p00, p01], [p01, p11]]))
+
+
+def _root(cov: F64) -> F64:
+    """A square root of a 2 x 2 covariance: Cholesky's (it moves smoothly with the
+    matrix), or, for one that rounding left not quite positive, the eigen one."""
+    try:
+        out: F64 = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        out = (v * np.sqrt(np.maximum(w, 0.0))).astype(np.float64)
+    return out
 
 
 def given_record(rng: np.random.Generator, spec: Uptime, days: int, known: Known) -> F64:
@@ -144,8 +154,7 @@ def given_record(rng: np.random.Generator, spec: Uptime, days: int, known: Known
     record's last AR term drawn from their law, the AR(1) running on from it. Days of
     the record hold the level alone (they are history: nothing is placed on them)."""
     phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
-    w, v = np.linalg.eigh(known.cov)
-    level, ar = known.mean + v @ (np.sqrt(np.maximum(w, 0.0)) * rng.standard_normal(2))
+    level, ar = known.mean + _root(known.cov) @ rng.standard_normal(2)
     t0 = min(known.day, days)
     shocks = rng.standard_normal(days - t0)
     path = lfilter([math.sqrt(1 - phi * phi)], [1.0, -phi], shocks, zi=[phi * ar])[0]
