@@ -142,7 +142,7 @@ def _root(cov: F64) -> F64:
     """A square root of a 2 x 2 covariance: Cholesky's (it moves smoothly with the
     matrix), or, for one that rounding left not quite positive, the eigen one."""
     try:
-        out: F64 = np.linalg.cholesky(cov)
+        out: F64 = np.linalg.cholesky(cov).astype(np.float64)
     except np.linalg.LinAlgError:
         w, v = np.linalg.eigh(cov)
         out = (v * np.sqrt(np.maximum(w, 0.0))).astype(np.float64)
