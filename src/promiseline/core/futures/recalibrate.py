@@ -94,11 +94,7 @@ class Margins:
 def conformal_quantile(scores: F64, level: float) -> float:
     """The ceil((n + 1) level)-th smallest score (n scores): a new score from the same law
     is at most this with probability at least `level` (inf when n is too small)."""
-    n = len(scores)
-    k = math.ceil((n + 1) * level)
-    if k > n:
-        return math.inf
-    return float(np.partition(scores, k - 1)[k - 1])
+    return weighted_quantile(scores, np.ones(len(scores)), level)
 
 
 def censoring_weights(late: F64, came: npt.NDArray[np.bool_]) -> F64:
