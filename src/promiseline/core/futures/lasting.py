@@ -43,6 +43,11 @@ def _quantiles(mean: float, sd: float) -> F64:
     return out
 
 
+def day_memory(spec: Uptime) -> float:
+    """The AR(1)'s correlation from one day to the next: exp(-1 / memory_days), 0 without."""
+    return math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+
+
 def latent(rng: np.random.Generator, spec: Uptime, days: int, periods: I64 | None = None) -> F64:
     """A standard normal per day: the future's level (share `level_share` of the
     variance) plus a stationary AR(1) with correlation exp(-1 / memory_days) a day.
@@ -50,7 +55,7 @@ def latent(rng: np.random.Generator, spec: Uptime, days: int, periods: I64 | Non
     `periods` (a period number per day, non-decreasing: e.g. calendar quarters) draws a
     level of each period instead of one for the whole future: a record of several
     quarters as `fit` reads one (a future draws without it, as before)."""
-    phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+    phi = day_memory(spec)
     level: F64 | float = rng.standard_normal()
     if periods is not None:
         first = int(periods[0]) if len(periods) else 0
@@ -123,7 +128,7 @@ def filtered(spec: Uptime, z: F64, var: F64) -> Known:
     """The law of the level and the AR(1) term after the record `z` (NaN: a day not
     read), each day read with error variance `var`: Kalman's filter, exact for the
     Gaussian latent (level constant, the AR term moving by exp(-1 / memory_days) a day)."""
-    phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+    phi = day_memory(spec)
     h0, h1 = math.sqrt(spec.level_share), math.sqrt(1 - spec.level_share)
     x0, x1, p00, p01, p11 = 0.0, 0.0, 1.0, 0.0, 1.0  # 2 x 2 written out: a record is long
     for t, (zt, vt) in enumerate(zip(z.tolist(), var.tolist(), strict=True)):
@@ -153,7 +158,7 @@ def given_record(rng: np.random.Generator, spec: Uptime, days: int, known: Known
     """Latent normals of every day given the record (`filtered`): the level and the
     record's last AR term drawn from their law, the AR(1) running on from it. Days of
     the record hold the level alone (they are history: nothing is placed on them)."""
-    phi = math.exp(-1.0 / spec.memory_days) if spec.memory_days > 0 else 0.0
+    phi = day_memory(spec)
     level, ar = known.mean + _root(known.cov) @ rng.standard_normal(2)
     t0 = min(known.day, days)
     shocks = rng.standard_normal(days - t0)
