@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from promiseline.core.futures.backtest import backtest
-from promiseline.core.futures.recalibrate import MIN_OUTCOMES, Outcomes, conformal_quantile
+from promiseline.core.futures.calibration import Forecast
+from promiseline.core.futures.recalibrate import (
+    MIN_OUTCOMES,
+    NEVER_DAY,
+    Outcomes,
+    conformal_quantile,
+)
 from tests.core.futures.test_backtest import orders, whole_day_scenario
 
 
@@ -114,6 +120,69 @@ def test_windows_still_undelivered_count_as_the_like_that_came() -> None:
         assert odds[at].mean() == pytest.approx(inside[at].mean(), abs=0.03), b
     as_misses = inside & ~undelivered[closed]  # what counting them as misses would say
     assert odds.mean() - as_misses.mean() > 0.1
+
+
+def test_windows_still_undelivered_count_by_their_forecast_now() -> None:
+    """A part of the world slowed (a line at 75 %) from day 28 and is late by 25 days: on
+    day 50 none of its closed windows has delivered, and Kaplan-Meier counts them as the
+    delivered ones that were as late so far, which they are not (on the demo such windows
+    stated 41 % and held 97 %). Given each undelivered order's forecast now (here its true
+    law, drawn 200 times; the mass before now dropped: it did not come), the odds stated
+    per bucket are the share the margins hold once every delivery is in. Cancelled orders
+    (no forecast) are not counted."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    q, y = late_world(n, rng)
+    d = q[:, 1]
+    slow = (rng.random(n) < 0.4) & (d >= 28)
+    cancelled = rng.random(n) < 0.05
+    y = np.where(slow, d + 25 + rng.integers(-3, 4, n), y)
+
+    def law(size: int) -> np.ndarray:
+        normal = d[:, None] + np.rint((d[:, None] + 1) * rng.normal(0.15, 0.05, (n, size)))
+        return np.where(slow[:, None], d[:, None] + 25 + rng.integers(-3, 4, (n, size)), normal)
+
+    offsets = np.arange(-20, 60)
+    draws = law(200) - d[:, None] - offsets[0]
+    counts = np.zeros((n, len(offsets)))
+    np.add.at(counts, (np.repeat(np.arange(n), 200), draws.ravel().astype(np.int64)), 1.0)
+
+    def pending(g: np.ndarray) -> tuple[Forecast, np.ndarray]:
+        return Forecast(d[g], offsets, counts[g]), ~cancelled[g]
+
+    now = 50
+    realized = np.where((y < now) & ~cancelled, y, -1)
+    past = Outcomes()
+    past.add(0, q, np.arange(n))
+    closed = (q[:, 2] < now) & ~cancelled
+    bucket = (q[closed, 1] // 7).clip(0, 8) // 4  # 0-3, 4-7 weeks ahead: 0, 1
+    inside = {}
+    for name, m in (
+        ("forecast", past.margins(now, realized, 0.8, pending)),
+        ("kaplan-meier", past.margins(now, realized, 0.8)),
+    ):
+        told, odds = m.apply(0, q[closed], np.full(int(closed.sum()), 0.9))
+        held = (y[closed] >= told[:, 0]) & (y[closed] <= told[:, 2])
+        inside[name] = [(odds[bucket == b].mean(), held[bucket == b].mean()) for b in (0, 1)]
+    assert (slow & closed).sum() > 500
+    assert not (slow & closed & (y < now)).any()
+    for stated, held in inside["forecast"]:
+        assert stated == pytest.approx(held, abs=0.03)
+    assert max(abs(s - h) for s, h in inside["kaplan-meier"]) > 0.1
+    # a forecast with half its futures not building it in the horizon: those never held
+    never = Outcomes()
+    window = np.tile([9, 10, 11], (MIN_OUTCOMES, 1))
+    never.add(0, window, np.arange(MIN_OUTCOMES))
+    soon = np.array([now + 5, NEVER_DAY])
+    m = never.margins(
+        now,
+        np.full(MIN_OUTCOMES, -1),
+        0.8,
+        lambda g: (Forecast(np.zeros(len(g), np.int64), soon, np.ones((len(g), 2))), g >= 0),
+    )
+    assert m.ready[0]
+    assert m.hi[0] == pytest.approx((now + 5 - 11) / 11)
+    assert m.odds[0] == pytest.approx(0.5)
 
 
 def test_a_world_slower_than_the_model_is_caught_up_with() -> None:

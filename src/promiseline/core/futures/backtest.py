@@ -44,6 +44,7 @@ import polars as pl
 from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.calibration import (
     WEEK_BUCKETS,
+    Forecast,
     coverage,
     crps,
     interval_score,
@@ -62,15 +63,19 @@ from promiseline.core.futures.promises import (
     new_order_window,
     window_moved,
 )
-from promiseline.core.futures.recalibrate import Margins, Outcomes
+from promiseline.core.futures.recalibrate import NEVER_DAY, Margins, Outcomes, Pending
 from promiseline.core.futures.simulate import (
+    BINS,
     MAX_FUTURES,
+    OFFSET,
+    UNBUILT,
     Runner,
     Simulation,
     centred,
     one_future,
     prepare,
     simulate,
+    told_windows,
 )
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
@@ -337,6 +342,7 @@ class _Ledger:
     errors: I64 = field(init=False)  # [bucket, day]: delivery minus the plan's date
     outcomes: Outcomes = field(init=False)  # the model's windows told, to recalibrate by
     margins: Margins | None = field(init=False)  # the last margins used
+    pending: Pending | None = field(init=False)  # the latest replay's forecast of each order
 
     def __post_init__(self) -> None:
         self.first_day = np.full(self.n, -1, dtype=np.int64)
@@ -354,13 +360,14 @@ class _Ledger:
         self.errors = np.zeros((len(WEEK_BUCKETS), 2 * ERR_SPAN + 1), dtype=np.int64)
         self.outcomes = Outcomes()
         self.margins = None
+        self.pending = None
 
     def to_tell(self, day: int, g: I64, q: I64, prob: F64, reality: Reality) -> tuple[I64, F64]:
         """The windows to tell orders `g` on `day` for the model's windows `q` (with odds
         `prob`): recalibrated by the outcomes known that day, or as they are."""
         if not self.recalibrate:
             return q, prob
-        self.margins = self.outcomes.margins(day, reality.delivery, NOMINAL)
+        self.margins = self.outcomes.margins(day, reality.delivery, NOMINAL, self.pending)
         return self.margins.apply(day, q, prob)
 
     def told_now(
@@ -461,11 +468,12 @@ def _replay_day(
         .fill_null(-1)
         .to_numpy()
     )
+    ledger.pending = _Pending.of(sim, rows, g_all, plan_day, len(reality.delivery))
     rng = np.random.default_rng([seed, day])
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]
         fc = sim.forecast(r)
-        e, likely, la, model_prob = fc.window()  # the model's window (its own odds)
+        e, likely, la, model_prob = told_windows(fc)  # the model's window (its own odds)
         model_q = np.stack([e, likely, la], axis=1)  # days since the world's start
         g = g_all[r]
         q, prob = ledger.to_tell(day, g, model_q, model_prob, reality)  # what is told
@@ -502,6 +510,40 @@ def _replay_day(
         first_own = np.flatnonzero(~new & np.isnan(ledger.first_pit[g]) & reality.delivered[g])
         ledger.first_pit[g[first_own]] = randomized_pit(fc.rows(first_own), y[first_own], rng)
     return sim
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """What a replay knows of each order's delivery day (`recalibrate.Pending`): its
+    forecast, or once built the day the plant reported; a cancelled order, nothing."""
+
+    sim: Simulation
+    row: I64  # order -> the plan's row (-1: not in the plan)
+    own: npt.NDArray[np.bool_]  # the plan's row has a forecast
+    plan_day: I64  # the plan's row -> its delivery day (-1: none)
+
+    @classmethod
+    def of(cls, sim: Simulation, rows: I64, g_of: I64, plan_day: I64, n: int) -> _Pending:
+        row = np.full(n, -1, dtype=np.int64)
+        row[g_of] = np.arange(len(g_of))
+        own = np.zeros(len(g_of), dtype=bool)
+        own[rows] = True
+        return cls(sim, row, own, plan_day)
+
+    def __call__(self, g: I64) -> tuple[Forecast, npt.NDArray[np.bool_]]:
+        r = self.row[g]
+        own = (r >= 0) & self.own[np.maximum(r, 0)]
+        fixed = (r >= 0) & ~own & (self.plan_day[np.maximum(r, 0)] >= 0)
+        offsets = np.arange(BINS, dtype=np.int64) - OFFSET
+        offsets[UNBUILT] = NEVER_DAY  # not built in the horizon
+        base = np.zeros(len(g), dtype=np.int64)
+        weights = np.zeros((len(g), BINS))
+        weights[:, OFFSET] = 1.0  # a day it comes: the plant's (no forecast: not counted)
+        if own.any():
+            f = self.sim.forecast(r[own])
+            base[own], weights[own] = f.base, f.weights
+        base[fixed] = self.plan_day[r[fixed]]
+        return Forecast(base, offsets, weights), own | fixed
 
 
 GROWTH = 0.05  # a new simulation once the orders taken since the last are this share of

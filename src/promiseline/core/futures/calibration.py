@@ -42,7 +42,6 @@ class Forecast:
     base: I64  # (n,) a day number per order (e.g. days since the epoch)
     offsets: I64  # (k,) day offsets, increasing
     weights: F64  # (n, k), each row with a positive sum
-    draws: bool = False  # the weights count Monte Carlo draws: windows state honest odds
 
     def __post_init__(self) -> None:
         if self.weights.shape != (len(self.base), len(self.offsets)):
@@ -69,18 +68,15 @@ class Forecast:
 
     def rows(self, index: npt.NDArray[np.integer[Any]]) -> Forecast:
         """The forecasts of some orders."""
-        return Forecast(self.base[index], self.offsets, self.weights[index], self.draws)
+        return Forecast(self.base[index], self.offsets, self.weights[index])
 
     def window(self, target: float = NOMINAL) -> tuple[I64, I64, I64, F64]:
         """(earliest, likely, latest, probability) per order: the shortest run of whole days
         holding at least `target` of the mass (see `shortest_runs`), its median day, and
-        the mass it holds: the odds to state, on whole days never below the target. Of
-        Monte Carlo draws (`draws`), the window and odds of `honest_runs`."""
-        if self.draws:
-            lo, hi, mass = honest_runs(self.weights, self.offsets, target)
-        else:
-            w = self.weights / self.weights.sum(axis=1, keepdims=True)
-            lo, hi, mass = shortest_runs(w, self.offsets, target)
+        the mass it holds: the odds to state, on whole days never below the target. (Of
+        Monte Carlo draws, the odds of a run are out of sample: `simulate.told_windows`.)"""
+        w = self.weights / self.weights.sum(axis=1, keepdims=True)
+        lo, hi, mass = shortest_runs(w, self.offsets, target)
         likely = self.quantiles((0.5,))[:, 0]
         return self.base + self.offsets[lo], likely, self.base + self.offsets[hi], mass
 

@@ -14,12 +14,15 @@ with neither is told as the model says, with its odds. A promise counts once its
 (its latest day is past): delivered early, inside or late, or still undelivered, late by
 at least the days since its latest (right-censored, never dropped: dropping it would
 favour the early ones; `censoring_weights` counts it as the delivered ones that were as
-late so far, Kaplan-Meier's estimate). Only outcomes known at that moment are used.
+late so far, Kaplan-Meier's estimate; or, where the current forecast of it is given
+(`Pending`: the backtest's replay), as that forecast's law of its delivery day from now
+on). Only outcomes known at that moment are used.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +30,22 @@ import numpy as np
 import numpy.typing as npt
 
 from promiseline.core.arrays import F64, I64
-from promiseline.core.futures.calibration import WEEK_BUCKETS, weeks_bucket, weeks_label
+from promiseline.core.futures.calibration import (
+    WEEK_BUCKETS,
+    Forecast,
+    weeks_bucket,
+    weeks_label,
+)
 
 MIN_OUTCOMES = 50  # closed windows a bucket needs before it is recalibrated
 RECENT = 2000  # the most recent closed windows of a bucket that count
 NOT_EARLY = -(10**6)
+Pending = Callable[[I64], tuple[Forecast, npt.NDArray[np.bool_]]]
+"""The current forecast of these orders' delivery days (days since the epoch the windows
+are told in; an offset of `NEVER_DAY` or more: not delivered in the horizon), and which
+have one (an order with none, e.g. cancelled, will never be delivered: its window is not
+counted)."""
+NEVER_DAY = 10**6
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +130,39 @@ def censoring_weights(late: F64, came: npt.NDArray[np.bool_]) -> F64:
     return w
 
 
-def weighted_quantile(scores: F64, weights: F64, level: float) -> float:
-    """The conformal quantile of weighted scores (`censoring_weights`; all 1: the
-    ceil((n + 1) level)-th smallest): the least score whose weight up to it, over n,
-    reaches ceil((n + 1) level) / n; where the censored leave too little weight to reach
-    it, the largest score, delivered or not."""
-    n = len(scores)
+def weighted_quantile(scores: F64, weights: F64, level: float, n: int | None = None) -> float:
+    """The conformal quantile of weighted scores of n windows (`censoring_weights`, or a
+    window's forecast spread over several scores; all 1: the ceil((n + 1) level)-th
+    smallest): the least score whose weight up to it reaches ceil((n + 1) level); where
+    the weight falls short of it (the censored left some unplaced, or placed it past the
+    horizon: an infinite score), the largest finite score, delivered or not."""
+    n = len(scores) if n is None else n
     k = math.ceil((n + 1) * level)
     if k > n:
         return math.inf
     order = np.argsort(scores, kind="stable")
     cum = np.cumsum(weights[order])
     i = int(np.searchsorted(cum, k - 1e-9))
-    return float(scores[order[i]] if i < n else scores.max())
+    if i < len(scores) and np.isfinite(scores[order[i]]):
+        return float(scores[order[i]])
+    finite = scores[np.isfinite(scores)]
+    return float(finite.max()) if len(finite) else 0.0
+
+
+def weighted_median(scores: F64, weights: F64) -> float:
+    """The median of weighted scores (all weights 1: numpy's median); an infinite one (a
+    future that does not deliver in the horizon) gives the largest finite score."""
+    keep = weights > 0
+    scores, weights = scores[keep], weights[keep]
+    order = np.argsort(scores, kind="stable")
+    s, cum = scores[order], np.cumsum(weights[order])
+    half = cum[-1] / 2
+    i = int(np.searchsorted(cum, half - 1e-9))
+    m = (s[i] + s[i + 1]) / 2 if abs(cum[i] - half) < 1e-9 and i + 1 < len(s) else s[i]
+    if np.isfinite(m):
+        return float(m)
+    finite = s[np.isfinite(s)]
+    return float(finite.max()) if len(finite) else 0.0
 
 
 @dataclass(slots=True)
@@ -149,9 +183,13 @@ class Outcomes:
         self.latest.append(q[:, 2].copy())
         self.order.append(np.asarray(order, dtype=np.int64).copy())
 
-    def margins(self, now: int, realized: I64, target: float) -> Margins:
+    def margins(
+        self, now: int, realized: I64, target: float, pending: Pending | None = None
+    ) -> Margins:
         """Margins from the windows closed by `now` (`realized`: each order's delivery
-        day, -1 or a day after `now` when not delivered by then: known only as late)."""
+        day, -1 or a day after `now` when not delivered by then: known only as late).
+        `pending`: the current forecast of the orders of closed windows not delivered
+        yet; without it they are weighed by `censoring_weights`."""
         n_b = len(WEEK_BUCKETS)
         lo, hi, mid, odds = np.zeros(n_b), np.zeros(n_b), np.zeros(n_b), np.zeros(n_b)
         count = np.zeros(n_b, dtype=np.int64)
@@ -165,7 +203,8 @@ class Outcomes:
         told = np.concatenate(self.told)[closed]
         likely = np.concatenate(self.likely)[closed]
         e, la = np.concatenate(self.earliest)[closed], latest[closed]
-        y = realized[np.concatenate(self.order)[closed]]
+        whose = np.concatenate(self.order)[closed]
+        y = realized[whose]
         ahead = _scale(likely - told)
         bucket = weeks_bucket((likely - told) // 7)
         came = (y >= 0) & (y < now)
@@ -173,20 +212,27 @@ class Outcomes:
         late = np.where(came, y - la, now - la) / ahead  # after the latest (censored: >=)
         off = np.where(came, y - likely, now - likely) / ahead  # after the likely day
         level = 1 - (1 - target) / 2
+        spread = None
+        if pending is not None and not came.all():
+            spread = _Spread.of(pending, now, np.flatnonzero(~came), whose, la, likely, ahead)
 
         def fit(idx: I64) -> tuple[float, float, float, float] | None:
             # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
             # windows may be one draw of a season), so windows the model already held
             # were told narrower and held 87 % while stating 93 % (tests/.../test_calibrated)
-            w = censoring_weights(late[idx], came[idx])
-            lo_ = max(0.0, conformal_quantile(early[idx], level))
-            hi_ = max(0.0, weighted_quantile(late[idx], w, level))
+            if spread is None:  # the undelivered: by the delivered ones like them (KM)
+                w, one = censoring_weights(late[idx], came[idx]), np.ones(len(idx))
+                s = _Scores(early[idx], late[idx], off[idx], w, one, ahead[idx], len(idx))
+            else:  # the undelivered: by their forecast now
+                s = spread.scores(idx, came, early, late, off, ahead)
+            lo_ = max(0.0, weighted_quantile(s.early, s.early_w, level, s.n))
+            hi_ = max(0.0, weighted_quantile(s.late, s.w, level, s.n))
             if lo_ == 0 and hi_ == 0:
                 return None  # the model's windows held: told as they are
-            a = ahead[idx]  # what the margins would have held, in whole days as told
-            held = (early[idx] * a <= np.rint(lo_ * a)) & (late[idx] * a <= np.rint(hi_ * a))
-            odds = float((w * held).sum() / len(idx))  # the undelivered: by those like them
-            return lo_, hi_, float(np.median(off[idx])), odds
+            a = s.ahead  # what the margins would have held, in whole days as told
+            held = (s.early * a <= np.rint(lo_ * a)) & (s.late * a <= np.rint(hi_ * a))
+            odds = float((s.w * held).sum() / s.n)
+            return lo_, hi_, weighted_median(s.off, s.early_w), odds
 
         for b in range(n_b):
             idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
@@ -196,6 +242,73 @@ class Outcomes:
                 lo[b], hi[b], mid[b], odds[b] = fitted
                 ready[b] = True
         return Margins(lo, hi, mid, odds, count, ready, target)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scores:
+    """A bucket's closed windows as weighted scores (shares of days ahead): one per
+    delivered window, several per window spread by its forecast; `n` windows counted."""
+
+    early: F64
+    late: F64
+    off: F64
+    w: F64
+    early_w: F64  # the weight each score counts with where lateness is known only from
+    # below (not early; the median): a censored window's lower bound counts whole
+    ahead: F64
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Spread:
+    """The closed windows not delivered by now, each spread over the days its current
+    forecast gives (those before now dropped: it did not come), as weighted scores."""
+
+    window: I64  # the closed window (an index into them) of each score
+    late: F64
+    off: F64
+    w: F64
+
+    @classmethod
+    def of(
+        cls, pending: Pending, now: int, cens: I64, whose: I64, la: I64, likely: I64, ahead: F64
+    ) -> _Spread:
+        fc, has = pending(whose[cens])
+        cens, fc = cens[has], fc.rows(np.flatnonzero(has))
+        day = fc.base[:, None] + fc.offsets[None, :]
+        w = np.where(day >= now, fc.weights, 0.0)
+        none = w.sum(axis=1) <= 0  # all of it before now: it comes at once
+        w[none] = 0.0
+        w[none, np.argmax(day[none] >= now, axis=1)] = 1.0
+        w /= w.sum(axis=1, keepdims=True)
+        r, k = np.nonzero(w)
+        never = fc.offsets[k] >= NEVER_DAY
+        d = day[r, k]
+        win = cens[r]
+        late = np.where(never, np.inf, (d - la[win]) / ahead[win])
+        off = np.where(never, np.inf, (d - likely[win]) / ahead[win])
+        return cls(win, late, off, w[r, k])
+
+    def scores(
+        self, idx: I64, came: npt.NDArray[np.bool_], early: F64, late: F64, off: F64, ahead: F64
+    ) -> _Scores:
+        """The closed windows `idx` as scores: a delivered one's own, an undelivered
+        one's spread (one with no forecast is not counted)."""
+        d = idx[came[idx]]
+        mine = np.zeros(len(came), dtype=bool)
+        mine[idx] = True
+        j = np.flatnonzero(mine[self.window])
+        win = self.window[j]
+        ones = np.ones(len(d))
+        return _Scores(
+            np.concatenate([early[d], NOT_EARLY / ahead[win]]),
+            np.concatenate([late[d], self.late[j]]),
+            np.concatenate([off[d], self.off[j]]),
+            np.concatenate([ones, self.w[j]]),
+            np.concatenate([ones, self.w[j]]),
+            np.concatenate([ahead[d], ahead[win]]),
+            len(d) + len(np.unique(win)),
+        )
 
 
 def _scale(days_ahead: I64) -> F64:

@@ -472,6 +472,19 @@ def simulate(
     return Simulation(base, prep, Partial.merge(parts))
 
 
+def told_windows(f: Forecast) -> tuple[I64, I64, I64, F64]:
+    """The windows to tell of these orders' forecasts (`Simulation.forecast`): earliest,
+    likely, latest day and odds (`honest_runs`: the shortest run of delivery days holding
+    NOMINAL of the futures the order is not cancelled in, and the odds it holds out of
+    sample; futures that do not build it in the horizon count against the window, on no
+    day). The service and the backtest tell these, so the backtest scores the service's."""
+    w = f.weights.copy()
+    w[:, UNBUILT] = 0.0  # the bin of "not built in the horizon" is no day
+    a, b, odds = honest_runs(w, f.offsets, NOMINAL, f.weights.sum(axis=1))
+    likely = f.quantiles((0.5,))[:, 0]
+    return f.base + f.offsets[a], likely, f.base + f.offsets[b], odds
+
+
 @dataclass(frozen=True, slots=True)
 class Simulation:
     """Delivery windows with odds, per order; fan-chart bands per day; binding odds."""
@@ -506,7 +519,7 @@ class Simulation:
         hist[np.arange(len(rows)), k] = folded
         hist[late] = 0.0
         hist[late, 0] = 1.0
-        return Forecast(base, offsets, hist, draws=True)
+        return Forecast(base, offsets, hist)
 
     def orders(self) -> pl.DataFrame:
         """Per order: P10/P50/P90 build and delivery dates, chance of cancelling."""
@@ -548,21 +561,14 @@ class Simulation:
         return pl.DataFrame(out)
 
     def _windows(self, total: I64, epoch: np.datetime64) -> dict[str, pl.Series]:
-        """The window to tell per order (`honest_runs`: the shortest run of delivery days
-        holding NOMINAL of the futures it is not cancelled in, and the odds it holds out of
-        sample; futures that do not build it in the horizon count against the window)."""
+        """The window to tell per order (`told_windows`)."""
         n = len(total)
         lo, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         mass = np.full(n, np.nan)
         ok = np.flatnonzero(total > 0)
         for start in range(0, len(ok), 50_000):
             rows = ok[start : start + 50_000]
-            f = self.forecast(rows)
-            drawn = f.weights.sum(axis=1)
-            w = f.weights.copy()
-            w[:, UNBUILT] = 0.0  # the bin of "not built in the horizon" is no day
-            a, b, m = honest_runs(w, f.offsets, NOMINAL, drawn)
-            lo[rows], hi[rows], mass[rows] = f.base + f.offsets[a], f.base + f.offsets[b], m
+            lo[rows], _, hi[rows], mass[rows] = told_windows(self.forecast(rows))
         some = total > 0
         return {
             "window_earliest": pl.Series(
