@@ -15,8 +15,10 @@ import psutil
 import pytest
 from fastapi.testclient import TestClient
 
+from promiseline.core.futures.history import History
 from promiseline.core.futures.promises import Promises, QueueSpread, new_order_window
 from promiseline.core.futures.recalibrate import Margins
+from promiseline.core.futures.simulate import Simulation
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.records import Transition
 from promiseline.core.model.window import MONTE_CARLO, Window
@@ -126,12 +128,14 @@ def test_a_killed_service_leaves_no_forecast_process(tmp_path: Path) -> None:
 
 
 def test_windows_are_recalibrated_by_the_outcomes_told_before(
-    tmp_path: Path, noisy: str, clock: Clock
+    tmp_path: Path, noisy: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """100 orders told a Monte Carlo window on 1-1 (likely 1-5, latest 1-7: a scale of 5
     days) came 0-2 days after its latest day: the margins of 0-3 weeks ahead say 2/5 of
     the scale later (the 91st of 100 late scores). Windows told now, to the book and to
-    an order taken now, are the model's widened by that, the model's beside them."""
+    an order taken now, are the model's widened by that, the model's beside them. The
+    run learns them with its own simulation of the book (a closed window still
+    undelivered counts by its forecast: tests/core/futures/test_recalibrate.py)."""
     db = f"sqlite:///{tmp_path / 'told.db'}"
     store = open_store(db)
     jan = [dt.date(2025, 1, d) for d in (3, 5, 7)]
@@ -180,7 +184,17 @@ def test_windows_are_recalibrated_by_the_outcomes_told_before(
             assert w.source == MONTE_CARLO, oid
             assert w.probability == pytest.approx(margins.odds[0])  # the odds they held
         # the run itself: every booked order's window is the model's moved by the margins
+        seen: list[Simulation | None] = []
+        learn = History.margins
+
+        def spy(h: History, sim: Simulation | None = None) -> Margins:
+            seen.append(sim)
+            return learn(h, sim=sim)
+
+        monkeypatch.setattr(History, "margins", spy)
         ran = run_forecast(db, 40, 0, clock.now)
+        assert seen[-1] is not None
+        assert set(booked) <= set(seen[-1].base.table["order_id"])
         told = dict(Promises(pl.read_ipc(ran.windows)).items())
         for oid in booked:
             t = told[oid]

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import polars as pl
 
-from promiseline.core.futures.history import score_history
+from promiseline.core.futures.history import History, score_history
 from promiseline.core.futures.promises import (
     Promises,
     QueueSpread,
@@ -70,7 +70,7 @@ def run_forecast(
             raise RuntimeError(f"{store.name}: no scenario stored yet")
         scenario = from_stored(stored, store.name)
         snap = plan_snapshot(store, scenario, stored.version, moment)
-        margins = _margins(store, snap.scenario.now, moment)
+        history = _history(store, snap.scenario.now, moment)
     finally:
         store.close()
     sim = simulate(
@@ -81,6 +81,7 @@ def run_forecast(
         runner=process_runner(processes),
         chunks=processes,
     )
+    margins = history.margins(sim=sim)
     windows = recalibrated(simulated_windows(sim), margins, snap.scenario.now)
     spread = QueueSpread.of(sim)
     bands = sim.bands().select("date", "backlog_p10", "backlog_p50", "backlog_p90")
@@ -94,19 +95,20 @@ def run_forecast(
     )
 
 
-_learned: dict[tuple[str, dt.date], Margins] = {}  # the forecast process's, of one day
+_learned: dict[tuple[str, dt.date], History] = {}  # the forecast process's, of one day
 
 
-def _margins(store: SqlStore, day: dt.date, moment: dt.datetime | None) -> Margins:
-    """The margins windows told on `day` are recalibrated by, learned from the promise
-    history once a day: they count only outcomes known before the day (a window closed
-    by then, a delivery before it), and reading every order's promise events is seconds
-    on a big book (4.4 s on the demo's 533k)."""
+def _history(store: SqlStore, day: dt.date, moment: dt.datetime | None) -> History:
+    """The promise history windows told on `day` are recalibrated by, read once a day:
+    it counts only outcomes known before the day (a window closed by then, a delivery
+    before it), and reading every order's promise events is seconds on a big book (4.4 s
+    on the demo's 533k). The margins are learned from it on each run: the windows closed
+    and still undelivered count by that run's forecast of them."""
     key = (store.name, day)
     if key not in _learned:
         events, told, newest = store.promise_history()
         _learned.clear()
-        _learned[key] = score_history(events, told, moment or newest, store.name).margins()
+        _learned[key] = score_history(events, told, moment or newest, store.name)
     return _learned[key]
 
 

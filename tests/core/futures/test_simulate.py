@@ -16,6 +16,7 @@ from promiseline.core.futures.simulate import (
     Prepared,
     _column_medians,
     one_future,
+    pending,
     run_futures,
     simulate,
 )
@@ -237,6 +238,35 @@ def test_delivery_forecasts_are_the_futures_counted(
         q = fc.quantiles()[:, j]
         assert (epoch + q[known] == dates[known]).all()
     assert (sim.base.table["market"].to_numpy()[rows] == "DE").any()  # folding is exercised
+
+
+def test_pending_is_each_orders_forecast_in_the_days_asked(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """What recalibration reads of an undelivered order (`pending`): its forecast (the
+    bin of "not built in the horizon" at NEVER_DAY), in days since the epoch asked, by
+    order id in the order asked; a reserved order (not queued), a cancelled one (not in
+    the plan) or an unknown one has none."""
+    from promiseline.core.futures.recalibrate import NEVER_DAY
+    from promiseline.core.futures.simulate import UNBUILT
+
+    sim = simulate(tiny.replace(uncertainty=NOISY), tiny_orders, futures=40, seed=4)
+    queued = sim.base.group == ACTIVE
+    rows = np.flatnonzero(
+        queued & (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
+    )
+    ids = sim.base.table["order_id"].gather(rows[::-1]).to_list()
+    gone = tiny_orders.filter(pl.col("status").is_in(["cancelled", "reserved"]))[
+        "order_id"
+    ].to_list()
+    asked = pl.Series([*ids, *gone, "nobody"])
+    fc, has = pending(sim, asked, tiny.start - dt.timedelta(days=10))(np.arange(len(asked)))
+    assert has.tolist() == [True] * len(ids) + [False] * (len(gone) + 1)
+    own = sim.forecast(rows[::-1])
+    assert np.array_equal(fc.base[: len(ids)], own.base + 10)
+    assert np.array_equal(fc.weights[: len(ids)], own.weights)
+    assert fc.offsets[UNBUILT] == NEVER_DAY
+    assert np.array_equal(fc.offsets[:UNBUILT], own.offsets[:UNBUILT])
 
 
 def test_histograms_hold_futures_far_earlier_than_the_plan() -> None:

@@ -44,7 +44,6 @@ import polars as pl
 from promiseline.core.arrays import F64, I64
 from promiseline.core.futures.calibration import (
     WEEK_BUCKETS,
-    Forecast,
     coverage,
     crps,
     interval_score,
@@ -63,16 +62,14 @@ from promiseline.core.futures.promises import (
     new_order_window,
     window_moved,
 )
-from promiseline.core.futures.recalibrate import NEVER_DAY, Margins, Outcomes, Pending
+from promiseline.core.futures.recalibrate import Margins, Outcomes, Pending
 from promiseline.core.futures.simulate import (
-    BINS,
     MAX_FUTURES,
-    OFFSET,
-    UNBUILT,
     Runner,
     Simulation,
     centred,
     one_future,
+    pending,
     prepare,
     simulate,
     told_windows,
@@ -468,7 +465,7 @@ def _replay_day(
         .fill_null(-1)
         .to_numpy()
     )
-    ledger.pending = _Pending.of(sim, rows, g_all, plan_day, len(reality.delivery))
+    ledger.pending = pending(sim, reality.book["order_id"], reality.world.start)
     rng = np.random.default_rng([seed, day])
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]
@@ -510,40 +507,6 @@ def _replay_day(
         first_own = np.flatnonzero(~new & np.isnan(ledger.first_pit[g]) & reality.delivered[g])
         ledger.first_pit[g[first_own]] = randomized_pit(fc.rows(first_own), y[first_own], rng)
     return sim
-
-
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    """What a replay knows of each order's delivery day (`recalibrate.Pending`): its
-    forecast, or once built the day the plant reported; a cancelled order, nothing."""
-
-    sim: Simulation
-    row: I64  # order -> the plan's row (-1: not in the plan)
-    own: npt.NDArray[np.bool_]  # the plan's row has a forecast
-    plan_day: I64  # the plan's row -> its delivery day (-1: none)
-
-    @classmethod
-    def of(cls, sim: Simulation, rows: I64, g_of: I64, plan_day: I64, n: int) -> _Pending:
-        row = np.full(n, -1, dtype=np.int64)
-        row[g_of] = np.arange(len(g_of))
-        own = np.zeros(len(g_of), dtype=bool)
-        own[rows] = True
-        return cls(sim, row, own, plan_day)
-
-    def __call__(self, g: I64) -> tuple[Forecast, npt.NDArray[np.bool_]]:
-        r = self.row[g]
-        own = (r >= 0) & self.own[np.maximum(r, 0)]
-        fixed = (r >= 0) & ~own & (self.plan_day[np.maximum(r, 0)] >= 0)
-        offsets = np.arange(BINS, dtype=np.int64) - OFFSET
-        offsets[UNBUILT] = NEVER_DAY  # not built in the horizon
-        base = np.zeros(len(g), dtype=np.int64)
-        weights = np.zeros((len(g), BINS))
-        weights[:, OFFSET] = 1.0  # a day it comes: the plant's (no forecast: not counted)
-        if own.any():
-            f = self.sim.forecast(r[own])
-            base[own], weights[own] = f.base, f.weights
-        base[fixed] = self.plan_day[r[fixed]]
-        return Forecast(base, offsets, weights), own | fixed
 
 
 GROWTH = 0.05  # a new simulation once the orders taken since the last are this share of

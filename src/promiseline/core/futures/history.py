@@ -76,6 +76,7 @@ from promiseline.core.futures.calibration import (
     weighted_interval_score,
 )
 from promiseline.core.futures.recalibrate import Margins, Outcomes
+from promiseline.core.futures.simulate import Simulation, pending
 from promiseline.core.model.lifecycle import EventKind, Status
 from promiseline.core.model.window import NOMINAL, PLAN
 
@@ -193,10 +194,12 @@ class History:
         out: F64 = frame["probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
         return out
 
-    def margins(self, target: float = NOMINAL) -> Margins:
+    def margins(self, target: float = NOMINAL, sim: Simulation | None = None) -> Margins:
         """Margins to recalibrate windows told now (recalibrate.py), learned from how the
         model's windows told so far fared (the model's own behind each recalibrated one;
-        a plan stand-in is no model window): the live service's, by the backtest's rule."""
+        a plan stand-in is no model window): the live service's, by the backtest's rule.
+        `sim`: the simulation of the book now, whose forecasts say how late the closed
+        windows still undelivered will be (without: Kaplan-Meier's weights)."""
         told = self.told.filter(pl.col("source") != PLAN)
         came = ~told["censored"].to_numpy() & told["realized"].is_not_null().to_numpy()
         y = np.where(came, told["realized"].fill_null(-1).to_numpy(), -1).astype(np.int64)
@@ -204,7 +207,10 @@ class History:
         if told.height and self.now is not None:
             q = told.select(_MODEL).to_numpy().astype(np.int64)
             outcomes.add(told["day"].to_numpy().astype(np.int64), q, np.arange(told.height))
-        return outcomes.margins(self.now if self.now is not None else 0, y, target)
+        now = self.now if self.now is not None else 0
+        if sim is None:
+            return outcomes.margins(now, y, target)
+        return outcomes.margins(now, y, target, pending(sim, told["order_id"], EPOCH))
 
     @property
     def last_delivery(self) -> int | None:

@@ -23,6 +23,7 @@ from numba import njit
 from promiseline.core.arrays import F64, I32, I64
 from promiseline.core.futures.calibration import Forecast, honest_runs
 from promiseline.core.futures.lasting import Known, filtered, record_latent
+from promiseline.core.futures.recalibrate import NEVER_DAY, Pending
 from promiseline.core.futures.sampling import Draw, cancel_day, sample, weekly_hazard
 from promiseline.core.model.orders import OrderBook, order_book
 from promiseline.core.model.scenario import Scenario, Uncertainty
@@ -483,6 +484,50 @@ def told_windows(f: Forecast) -> tuple[I64, I64, I64, F64]:
     a, b, odds = honest_runs(w, f.offsets, NOMINAL, f.weights.sum(axis=1))
     likely = f.quantiles((0.5,))[:, 0]
     return f.base + f.offsets[a], likely, f.base + f.offsets[b], odds
+
+
+def pending(sim: Simulation, ids: pl.Series, epoch: dt.date) -> Pending:
+    """What a simulation knows of these orders' delivery days (`recalibrate.Pending`;
+    order k is `ids[k]`), in days since `epoch`: its forecast where it is queued, the
+    plan's day once built, nothing where the plan does not queue it (cancelled,
+    reserved). The
+    service and the backtest recalibrate by it, windows still undelivered by their
+    forecast now."""
+    t = sim.base.table
+    rows = t.select("order_id").with_row_index("row")
+    found = pl.DataFrame({"order_id": ids}).join(
+        rows, on="order_id", how="left", maintain_order="left"
+    )
+    row = found["row"].cast(pl.Int64).fill_null(-1).to_numpy()
+    queued = (sim.base.group == FROZEN) | (sim.base.group == ACTIVE)
+    own = queued & (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
+    start = sim.base.scenario.start
+    day = (
+        t.select((pl.col("delivery_date") - pl.lit(start)).dt.total_days())
+        .to_series()
+        .fill_null(-1)
+        .to_numpy()
+        .astype(np.int64)
+    )
+    shift = (start - epoch).days
+    offsets = np.arange(BINS, dtype=np.int64) - OFFSET
+    offsets[UNBUILT] = NEVER_DAY  # not built in the horizon
+
+    def of(k: I64) -> tuple[Forecast, npt.NDArray[np.bool_]]:
+        r = row[k]
+        at = np.maximum(r, 0)
+        mine = (r >= 0) & own[at]
+        built = (r >= 0) & (sim.base.group[at] == HISTORY) & (day[at] >= 0)
+        base = np.zeros(len(k), dtype=np.int64)
+        weights = np.zeros((len(k), BINS))
+        weights[:, OFFSET] = 1.0  # on its day: the plan's (none: not counted)
+        if mine.any():
+            f = sim.forecast(r[mine])
+            base[mine], weights[mine] = f.base, f.weights
+        base[built] = day[r[built]]
+        return Forecast(base + shift, offsets, weights), mine | built
+
+    return of
 
 
 @dataclass(frozen=True, slots=True)
