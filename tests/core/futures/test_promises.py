@@ -364,7 +364,7 @@ def test_recalibrated_windows_by_hand() -> None:
     """Margins of the 0-3 weeks bucket (late 9/13, early -4/13, likely +0.5 of the scale)
     told on 2-1 for a model window likely 2-14 (13 days ahead, a scale of 14): latest 2-20
     + rint(9/13 * 14) = 3-2, earliest 2-10 + rint(4/13 * 14) = 2-14, likely 2-14 + 7;
-    the odds are those the margins held; the model's window (and odds) is kept beside it. A plan
+    the odds are those the margins held; the model's window is kept beside it. A plan
     stand-in and a window in a bucket without margins stay as they are."""
     n = len(WEEK_BUCKETS)
     z = np.zeros(n)
@@ -372,7 +372,7 @@ def test_recalibrated_windows_by_hand() -> None:
     lo[0], hi[0], mid[0], odds[0] = -4 / 13, 9 / 13, 0.5, 0.93
     ready = np.zeros(n, dtype=bool)
     ready[0] = True
-    m = Margins(lo, hi, mid, odds, np.full(n, 100), ready, 0.8, np.ones(n))
+    m = Margins(lo, hi, mid, odds, np.full(n, 100), ready, 0.8)
     day = dt.date
     w = Window(
         day(2026, 2, 1), day(2026, 2, 10), day(2026, 2, 20), 7, day(2026, 2, 14), MONTE_CARLO, 0.81
@@ -388,14 +388,13 @@ def test_recalibrated_windows_by_hand() -> None:
         day(2026, 2, 21),
         MONTE_CARLO,
         0.93,
-        ModelWindow(w.earliest, w.likely, w.latest, 0.81),  # type: ignore[arg-type]
+        ModelWindow(w.earliest, w.likely, w.latest),  # type: ignore[arg-type]
     )
     assert got is not None
     assert got.to_json()["model"] == {
         "earliest": "2026-02-10",
         "likely": "2026-02-14",
         "latest": "2026-02-20",
-        "probability": 0.81,  # the model's odds: what the margins learn it held of
     }
     assert recalibrated_window(far, m, day(2026, 2, 1)) == far
     assert recalibrated_window(plan, m, day(2026, 2, 1)) == plan

@@ -214,37 +214,3 @@ def test_a_world_slower_than_the_model_is_caught_up_with() -> None:
         assert abs(r["coverage"] - r["stated"]) <= 0.12, r
         assert r["coverage_model"] < 0.2, r  # the model alone still misses
     assert fixed["recalibration"]["on"]  # type: ignore[index]
-
-
-def test_buckets_without_outcomes_trust_the_model_as_far_as_shorter_ones_held() -> None:
-    """Windows told 1-8 weeks ahead stated 90 % and held about half (a world slower than
-    the model): a window told 20 weeks ahead, with no closed window of its own bucket,
-    is told as the model says but states its odds times the share of what they stated
-    that the longest bucket with outcomes held (never more than the model's); where the
-    model held what it stated, its odds as they are. Kept through JSON (the service
-    stores the margins with the spread)."""
-    from promiseline.core.futures.recalibrate import Margins
-
-    rng = np.random.default_rng(8)
-    n = 3000
-    d = rng.integers(10, 60, n)
-    q = np.stack([d - 3, d, d + 3], axis=1)
-    late = rng.random(n) < 0.5
-    y = np.where(late, d + 10, d)  # half 7 days past the latest
-    past = Outcomes()
-    past.add(0, q, np.arange(n), np.full(n, 0.9))
-    m = past.margins(200, y, 0.8)
-    longest = int(np.flatnonzero(m.outcomes >= MIN_OUTCOMES).max())
-    assert longest == 2  # up to 8-12 weeks ahead
-    held = ((y >= q[:, 0]) & (y <= q[:, 2]))[(d // 7) >= 8].mean()
-    assert m.trust[3:] == pytest.approx(held / 0.9, abs=1e-9)
-    far = np.array([[140, 150, 160]])
-    told, odds = m.apply(0, far, np.array([0.85]))
-    assert np.array_equal(told, far)  # the window as the model says
-    assert odds[0] == pytest.approx(0.85 * held / 0.9)
-    assert Margins.from_json(m.to_json()).trust == pytest.approx(m.trust)
-    good = Outcomes()  # the same windows all held: the model's odds as they are
-    good.add(0, q, np.arange(n), np.full(n, 0.9))
-    fine = good.margins(200, d, 0.8)
-    assert (fine.trust == 1.0).all()
-    assert fine.apply(0, far, np.array([0.85]))[1][0] == 0.85

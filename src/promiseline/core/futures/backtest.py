@@ -382,7 +382,7 @@ class _Ledger:
         scored against what came for those the reality delivers; `model`: the model's
         own windows and odds behind them (before recalibration), scored beside them and
         kept as the outcomes to recalibrate by."""
-        self.outcomes.add(day, model[0], g, model[1])
+        self.outcomes.add(day, model[0], g)
         y = reality.delivery[g]
         ok = reality.delivered[g]
         g, q, prob, plan, y = g[ok], q[ok], prob[ok], plan[ok], y[ok]

@@ -100,7 +100,7 @@ EPOCH = dt.date(1970, 1, 1)
 _WINDOW = pl.Struct(
     dict.fromkeys((*_DATES, "source"), pl.String)
     | dict.fromkeys(("probability", "confidence"), pl.Float64)
-    | {"model": pl.Struct(dict.fromkeys(_DATES, pl.String) | {"probability": pl.Float64})}
+    | {"model": pl.Struct(dict.fromkeys(_DATES, pl.String))}
 )
 _MODEL = tuple(f"model_{k}" for k in _DATES)
 
@@ -132,7 +132,6 @@ def _window(name: str) -> list[pl.Expr]:
     model = w.field("model").struct
     return [
         *(model.field(k).str.to_date().alias(m) for k, m in zip(_DATES, _MODEL, strict=True)),
-        model.field("probability").alias("model_probability"),
         earliest.alias("earliest"),
         pl.coalesce(likely, earliest).alias("likely"),
         latest.alias("latest"),
@@ -207,9 +206,7 @@ class History:
         outcomes = Outcomes()
         if told.height and self.now is not None:
             q = told.select(_MODEL).to_numpy().astype(np.int64)
-            stated = told["model_probability"].cast(pl.Float64).fill_null(np.nan).to_numpy()
-            day = told["day"].to_numpy().astype(np.int64)
-            outcomes.add(day, q, np.arange(told.height), stated)
+            outcomes.add(told["day"].to_numpy().astype(np.int64), q, np.arange(told.height))
         now = self.now if self.now is not None else 0
         if sim is None:
             return outcomes.margins(now, y, target)
@@ -502,19 +499,12 @@ def score_history(
                     "source",
                     "probability",
                     *_MODEL,
-                    "model_probability",
                 ),
                 eta.select("order_id", "realized", "day", *_window("to")).pipe(_as_days),
             ],
             how="diagonal_relaxed",
         )
         .filter(pl.col("earliest").is_not_null())
-        .with_columns(  # a window not recalibrated is the model's own, with its odds
-            pl.when(pl.col(_MODEL[0]).is_null())
-            .then(pl.col("probability"))
-            .otherwise(pl.col("model_probability"))
-            .alias("model_probability")
-        )
         .with_columns(pl.coalesce(m, k).alias(m) for k, m in zip(_DATES, _MODEL, strict=True))
         .pipe(_outcome, now_lit, "latest")
     )
@@ -526,15 +516,7 @@ def score_history(
             "order_id", "realized", "censored", "source", "probability", "churn", *_FIRST_LAST
         ),
         told.select(
-            "order_id",
-            "realized",
-            "censored",
-            "day",
-            *_DATES,
-            "source",
-            "probability",
-            *_MODEL,
-            "model_probability",
+            "order_id", "realized", "censored", "day", *_DATES, "source", "probability", *_MODEL
         ).sort("day", "order_id"),
         today_n,
         waiting.height - int(orders["censored"].sum()),

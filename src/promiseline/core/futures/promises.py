@@ -63,9 +63,7 @@ _SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
     "likely": pl.Date,
     "source": pl.String,
     "probability": pl.Float64,
-    "model": pl.Struct(
-        dict.fromkeys(("earliest", "likely", "latest"), pl.Date) | {"probability": pl.Float64}
-    ),
+    "model": pl.Struct(dict.fromkeys(("earliest", "likely", "latest"), pl.Date)),
 }
 
 
@@ -97,7 +95,7 @@ class Promises:
             earliest if likely is None else likely,
             [PLAN] * len(order_id) if source is None else source,
             [None] * len(order_id) if probability is None else probability,
-            [None if m is None else m.to_row() for m in model or [None] * len(order_id)],
+            [None if m is None else m.to_dates() for m in model or [None] * len(order_id)],
         )
         return cls(
             pl.DataFrame(
@@ -124,11 +122,7 @@ class Promises:
 def _window(r: Sequence[Any]) -> Window:
     """A window from a row of _SCHEMA's columns after the order id."""
     m = r[-1]
-    model = (
-        ModelWindow(m["earliest"], m["likely"], m["latest"], m["probability"])
-        if m and m["earliest"]
-        else None
-    )
+    model = ModelWindow(m["earliest"], m["likely"], m["latest"]) if m and m["earliest"] else None
     w = Window(*r[:-1])
     return replace(w, model=model) if model else w
 
@@ -476,10 +470,7 @@ def recalibrated(windows: Promises, margins: Margins | None, today: dt.date) -> 
         f.with_columns(
             *(pl.when(on).then(new[c]).otherwise(pl.col(c)).alias(c) for c in dates),
             pl.when(on).then(pl.Series(odds)).otherwise(pl.col("probability")).alias("probability"),
-            pl.when(on)
-            .then(pl.struct(*dates, "probability"))
-            .otherwise(pl.col("model"))
-            .alias("model"),
+            pl.when(on).then(pl.struct(*dates)).otherwise(pl.col("model")).alias("model"),
         )
     )
 
@@ -491,7 +482,7 @@ def recalibrated_window(w: Window | None, margins: Margins | None, today: dt.dat
         return w
     if w.earliest is None or w.likely is None or w.latest is None:
         return w
-    model = ModelWindow(w.earliest, w.likely, w.latest, w.probability)
+    model = ModelWindow(w.earliest, w.likely, w.latest)
     q = np.array([[(d - EPOCH).days for d in (w.earliest, w.likely, w.latest)]], dtype=np.int64)
     prob = np.array([np.nan if w.probability is None else w.probability])
     out, odds, moved = _retold(margins, today, q, prob, np.ones(1, dtype=bool))

@@ -10,17 +10,13 @@ looked; the margins are the conformal quantiles of each at 1 - (1 - target) / 2,
 most a tenth of deliveries fall early and a tenth late when the target is 80 %; the
 likely day moves by the median of the same shares. Margins only widen: a side on which
 the model's windows missed no more than the allowed tenth keeps its day, and a bucket
-with neither is told as the model says, with its odds; a bucket with too few closed
-windows of its own states the model's odds times the share of what they stated that the
-model's windows held in the longest bucket that has enough (`trust`, at most 1: a world
-slower than the model shows first in windows told a few weeks ahead, and windows told
-months ahead are trusted no more than those). A promise counts once its window has
-closed (its latest day is past): delivered early, inside or late, or still undelivered,
-late by at least the days since its latest (right-censored, never dropped: dropping it
-would favour the early ones; counted by the current forecast of its delivery day from
-now on (`Pending`: the simulation the windows are told from), or without one as the
-delivered ones that were as late so far (`censoring_weights`, Kaplan-Meier's estimate)).
-Only outcomes known at that moment are used.
+with neither is told as the model says, with its odds. A promise counts once its window has closed
+(its latest day is past): delivered early, inside or late, or still undelivered, late by
+at least the days since its latest (right-censored, never dropped: dropping it would
+favour the early ones; `censoring_weights` counts it as the delivered ones that were as
+late so far, Kaplan-Meier's estimate; or, where the current forecast of it is given
+(`Pending`: the backtest's replay), as that forecast's law of its delivery day from now
+on). Only outcomes known at that moment are used.
 """
 
 from __future__ import annotations
@@ -68,20 +64,16 @@ class Margins:
     outcomes: I64  # closed windows behind each bucket's own margins
     ready: npt.NDArray[np.bool_]  # margins apply (the bucket has MIN_OUTCOMES of its own)
     target: float
-    trust: F64  # a bucket not ready: its model odds times this (the module's text)
 
     def to_json(self) -> dict[str, Any]:
         """Per bucket (WEEK_BUCKETS), JSON-safe: a bucket not ready has no margins."""
-        cols = zip(
-            *(self.lo, self.hi, self.mid, self.odds, self.outcomes, self.ready, self.trust),
-            strict=True,
-        )
+        cols = zip(self.lo, self.hi, self.mid, self.odds, self.outcomes, self.ready, strict=True)
         return {
             "target": self.target,
             "buckets": [
                 {"weeks": weeks_label(b), "outcomes": int(n)}
-                | ({"lo": lo, "hi": hi, "mid": mid, "odds": odds} if ready else {"trust": t})
-                for b, (lo, hi, mid, odds, n, ready, t) in enumerate(cols)
+                | ({"lo": lo, "hi": hi, "mid": mid, "odds": odds} if ready else {})
+                for b, (lo, hi, mid, odds, n, ready) in enumerate(cols)
             ],
         }
 
@@ -96,9 +88,7 @@ class Margins:
 
         ready = np.array(["lo" in r for r in rows])
         n = np.array([int(r["outcomes"]) for r in rows], dtype=np.int64)
-        trust = np.array([float(r.get("trust", 1.0)) for r in rows])
-        odds = col("odds")
-        return cls(col("lo"), col("hi"), col("mid"), odds, n, ready, float(d["target"]), trust)
+        return cls(col("lo"), col("hi"), col("mid"), col("odds"), n, ready, float(d["target"]))
 
     def apply(self, told: I64 | int, q: I64, prob: F64) -> tuple[I64, F64]:
         """Windows (earliest, likely, latest days) told on `told`, recalibrated, and the
@@ -112,7 +102,7 @@ class Margins:
         la = np.maximum(q[:, 2] + np.rint(self.hi[b] * ahead).astype(np.int64), e)
         likely = np.clip(q[:, 1] + np.rint(self.mid[b] * ahead).astype(np.int64), e, la)
         out = np.where(on[:, None], np.stack([e, likely, la], axis=1), q).astype(np.int64)
-        return out, np.where(on, self.odds[b], prob * self.trust[b])
+        return out, np.where(on, self.odds[b], prob)
 
 
 def conformal_quantile(scores: F64, level: float) -> float:
@@ -184,16 +174,14 @@ class Outcomes:
     earliest: list[I64] = field(default_factory=list)
     latest: list[I64] = field(default_factory=list)
     order: list[I64] = field(default_factory=list)  # whose (an index into `realized`)
-    prob: list[F64] = field(default_factory=list)  # the odds each stated (NaN: none kept)
 
-    def add(self, day: I64 | int, q: I64, order: I64, prob: F64 | None = None) -> None:
+    def add(self, day: I64 | int, q: I64, order: I64) -> None:
         told = np.broadcast_to(np.asarray(day, dtype=np.int64), (len(q),)).copy()
         self.told.append(told)
         self.likely.append(q[:, 1].copy())
         self.earliest.append(q[:, 0].copy())
         self.latest.append(q[:, 2].copy())
         self.order.append(np.asarray(order, dtype=np.int64).copy())
-        self.prob.append(np.full(len(q), np.nan) if prob is None else np.asarray(prob, float))
 
     def margins(
         self, now: int, realized: I64, target: float, pending: Pending | None = None
@@ -206,14 +194,12 @@ class Outcomes:
         lo, hi, mid, odds = np.zeros(n_b), np.zeros(n_b), np.zeros(n_b), np.zeros(n_b)
         count = np.zeros(n_b, dtype=np.int64)
         ready = np.zeros(n_b, dtype=bool)
-        trust = np.ones(n_b)
         if not self.told:
-            return Margins(lo, hi, mid, odds, count, ready, target, trust)
+            return Margins(lo, hi, mid, odds, count, ready, target)
         latest = np.concatenate(self.latest)
         closed = np.flatnonzero(latest < now)
         if not len(closed):
-            return Margins(lo, hi, mid, odds, count, ready, target, trust)
-        prob = np.concatenate(self.prob)[closed]
+            return Margins(lo, hi, mid, odds, count, ready, target)
         told = np.concatenate(self.told)[closed]
         likely = np.concatenate(self.likely)[closed]
         e, la = np.concatenate(self.earliest)[closed], latest[closed]
@@ -230,43 +216,32 @@ class Outcomes:
         if pending is not None and not came.all():
             spread = _Spread.of(pending, now, np.flatnonzero(~came), whose, la, likely, ahead)
 
-        def fit(idx: I64) -> tuple[tuple[float, float, float, float] | None, float]:
-            """The bucket's margins (none: the model's windows held) and how much of
-            what they stated the model's windows held."""
-            if spread is None:  # the undelivered: by the delivered ones like them (KM)
-                w, one = censoring_weights(late[idx], came[idx]), np.ones(len(idx))
-                s = _Scores(early[idx], late[idx], off[idx], w, one, ahead[idx], len(idx), idx)
-            else:  # the undelivered: by their forecast now
-                s = spread.scores(idx, came, early, late, off, ahead)
-
-            def held(lo_: float, hi_: float) -> float:  # in whole days, as told
-                a = s.ahead
-                inside = (s.early * a <= np.rint(lo_ * a)) & (s.late * a <= np.rint(hi_ * a))
-                return float((s.w * inside).sum() / s.n)
-
-            odds_ = prob[s.windows]
-            stated = float(odds_[np.isfinite(odds_)].mean()) if np.isfinite(odds_).any() else 0.0
-            trusted = min(1.0, held(0.0, 0.0) / stated) if stated > 0 else 1.0
+        def fit(idx: I64) -> tuple[float, float, float, float] | None:
             # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
             # windows may be one draw of a season), so windows the model already held
             # were told narrower and held 87 % while stating 93 % (tests/.../test_calibrated)
+            if spread is None:  # the undelivered: by the delivered ones like them (KM)
+                w, one = censoring_weights(late[idx], came[idx]), np.ones(len(idx))
+                s = _Scores(early[idx], late[idx], off[idx], w, one, ahead[idx], len(idx))
+            else:  # the undelivered: by their forecast now
+                s = spread.scores(idx, came, early, late, off, ahead)
             lo_ = max(0.0, weighted_quantile(s.early, s.early_w, level, s.n))
             hi_ = max(0.0, weighted_quantile(s.late, s.w, level, s.n))
             if lo_ == 0 and hi_ == 0:
-                return None, trusted  # the model's windows held: told as they are
-            return (lo_, hi_, weighted_median(s.off, s.early_w), held(lo_, hi_)), trusted
+                return None  # the model's windows held: told as they are
+            a = s.ahead  # what the margins would have held, in whole days as told
+            held = (s.early * a <= np.rint(lo_ * a)) & (s.late * a <= np.rint(hi_ * a))
+            odds = float((s.w * held).sum() / s.n)
+            return lo_, hi_, weighted_median(s.off, s.early_w), odds
 
-        trusted = 1.0  # the longest bucket with enough closed windows so far
         for b in range(n_b):
             idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
             count[b] = len(idx)
-            if len(idx) >= MIN_OUTCOMES:
-                fitted, trusted = fit(idx)
-                if fitted is not None:
-                    lo[b], hi[b], mid[b], odds[b] = fitted
-                    ready[b] = True
-            trust[b] = 1.0 if ready[b] else trusted
-        return Margins(lo, hi, mid, odds, count, ready, target, trust)
+            fitted = fit(idx) if len(idx) >= MIN_OUTCOMES else None
+            if fitted is not None:
+                lo[b], hi[b], mid[b], odds[b] = fitted
+                ready[b] = True
+        return Margins(lo, hi, mid, odds, count, ready, target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +257,6 @@ class _Scores:
     # below (not early; the median): a censored window's lower bound counts whole
     ahead: F64
     n: int
-    windows: I64  # the closed windows counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,7 +300,6 @@ class _Spread:
         j = np.flatnonzero(mine[self.window])
         win = self.window[j]
         ones = np.ones(len(d))
-        counted = np.concatenate([d, np.unique(win)])
         return _Scores(
             np.concatenate([early[d], NOT_EARLY / ahead[win]]),
             np.concatenate([late[d], self.late[j]]),
@@ -334,8 +307,7 @@ class _Spread:
             np.concatenate([ones, self.w[j]]),
             np.concatenate([ones, self.w[j]]),
             np.concatenate([ahead[d], ahead[win]]),
-            len(counted),
-            counted,
+            len(d) + len(np.unique(win)),
         )
 
 

@@ -24,22 +24,16 @@ class ModelWindow:
     earliest: dt.date
     likely: dt.date
     latest: dt.date
-    probability: float | None = None  # the odds it stated (none: told before they were kept)
 
-    def to_row(self) -> dict[str, dt.date | float | None]:
-        return {
-            "earliest": self.earliest,
-            "likely": self.likely,
-            "latest": self.latest,
-            "probability": self.probability,
-        }
+    def to_dates(self) -> dict[str, dt.date]:
+        return {"earliest": self.earliest, "likely": self.likely, "latest": self.latest}
 
-    def to_json(self) -> dict[str, str | float | None]:
+    def to_json(self) -> dict[str, str | None]:
         return {
             "earliest": _iso(self.earliest),
             "likely": _iso(self.likely),
             "latest": _iso(self.latest),
-        } | ({"probability": round(self.probability, 4)} if self.probability is not None else {})
+        }
 
 
 @dataclass(frozen=True, slots=True)
