@@ -183,6 +183,14 @@ def test_windows_still_undelivered_count_by_their_forecast_now() -> None:
     assert m.ready[0]
     assert m.hi[0] == pytest.approx((now + 5 - 11) / 11)
     assert m.odds[0] == pytest.approx(0.5)
+    # every one of them cancelled (no forecast): nothing to learn, told as the model says
+    gone = never.margins(
+        now,
+        np.full(MIN_OUTCOMES, -1),
+        0.8,
+        lambda g: (Forecast(np.zeros(len(g), np.int64), soon, np.ones((len(g), 2))), g < 0),
+    )
+    assert not gone.ready.any()
 
 
 def test_a_world_slower_than_the_model_is_caught_up_with() -> None:

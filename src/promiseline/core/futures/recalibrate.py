@@ -13,10 +13,12 @@ the model's windows missed no more than the allowed tenth keeps its day, and a b
 with neither is told as the model says, with its odds. A promise counts once its window has closed
 (its latest day is past): delivered early, inside or late, or still undelivered, late by
 at least the days since its latest (right-censored, never dropped: dropping it would
-favour the early ones; `censoring_weights` counts it as the delivered ones that were as
-late so far, Kaplan-Meier's estimate; or, where the current forecast of it is given
-(`Pending`: the backtest's replay), as that forecast's law of its delivery day from now
-on). Only outcomes known at that moment are used.
+favour the early ones): spread over the days the simulation the windows are told from
+gives for it from now on (`Pending`: the backtest's replay, the service's forecast run;
+a cancelled order is not counted), or without one counted as the delivered ones that were
+as late so far (`censoring_weights`, Kaplan-Meier's estimate: where the undelivered are
+later than every delivered one, a line running slow, their weight has nowhere to go).
+Only outcomes known at that moment are used.
 """
 
 from __future__ import annotations
@@ -225,6 +227,8 @@ class Outcomes:
                 s = _Scores(early[idx], late[idx], off[idx], w, one, ahead[idx], len(idx))
             else:  # the undelivered: by their forecast now
                 s = spread.scores(idx, came, early, late, off, ahead)
+                if s.n < MIN_OUTCOMES:  # the rest cancelled: too few to learn from
+                    return None
             lo_ = max(0.0, weighted_quantile(s.early, s.early_w, level, s.n))
             hi_ = max(0.0, weighted_quantile(s.late, s.w, level, s.n))
             if lo_ == 0 and hi_ == 0:
