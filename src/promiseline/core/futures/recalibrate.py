@@ -214,9 +214,12 @@ class Outcomes:
         late = np.where(came, y - la, now - la) / ahead  # after the latest (censored: >=)
         off = np.where(came, y - likely, now - likely) / ahead  # after the likely day
         level = 1 - (1 - target) / 2
+        recent = [np.flatnonzero(bucket == b)[-RECENT:] for b in range(n_b)]  # told last
         spread = None
         if pending is not None and not came.all():
-            spread = _Spread.of(pending, now, np.flatnonzero(~came), whose, la, likely, ahead)
+            cens = np.concatenate(recent)
+            cens = np.sort(cens[~came[cens]])  # only those that count are forecast
+            spread = _Spread.of(pending, now, cens, whose, la, likely, ahead)
 
         def fit(idx: I64) -> tuple[float, float, float, float] | None:
             # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
@@ -238,8 +241,7 @@ class Outcomes:
             odds = float((s.w * held).sum() / s.n)
             return lo_, hi_, weighted_median(s.off, s.early_w), odds
 
-        for b in range(n_b):
-            idx = np.flatnonzero(bucket == b)[-RECENT:]  # told last: the most recent
+        for b, idx in enumerate(recent):
             count[b] = len(idx)
             fitted = fit(idx) if len(idx) >= MIN_OUTCOMES else None
             if fitted is not None:
