@@ -67,6 +67,11 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     code, _, err = run(capsys, monkeypatch, "backtest", TINY, ORDERS, "--every", "soon")
     assert code == 2
     assert "expected days such as 7d" in err
+    assert "--every" in err  # which option (a new user's walk found it unnamed)
+    code, _, err = run(capsys, monkeypatch, "backtest", TINY, ORDERS, "--span", "0d")
+    assert code == 2
+    assert "--span" in err
+    assert "at least one day" in err
 
 
 def test_backtest_from_a_database_history(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

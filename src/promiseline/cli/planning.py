@@ -91,7 +91,7 @@ def demo(
             sim = api.simulate(s, p, futures=futures, seed=seed)
             say("writing charts")
             paths |= write_simulation_and_charts(sim, output)
-        span = 0 if calibration.strip() in ("0", "0d") else parse_days(calibration)
+        span = 0 if calibration.strip() in ("0", "0d") else parse_days(calibration, "--calibration")
         if futures and span:
             say("backtest")
             scores = api.backtest(

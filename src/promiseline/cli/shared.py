@@ -187,16 +187,18 @@ def refuse_file_output(output: Path | None, option: str = "-o/--output") -> None
         raise PromiselineError(f"{output} is a file; {option} names a folder for the outputs")
 
 
-def parse_days(text: str) -> int:
-    """'7d', '2w' or '30' (days) -> days."""
+def parse_days(text: str, option: str | None = None) -> int:
+    """'7d', '2w' or '30' (days) -> days; a bad one names its `option` (e.g. --every)."""
     t = text.strip().lower()
     mult = 7 if t.endswith("w") else 1
     try:
         n = int(t.rstrip("dw"))
     except ValueError:
-        raise typer.BadParameter(f"{text!r}: expected days such as 7d, 2w or 30") from None
+        raise typer.BadParameter(
+            f"{text!r}: expected days such as 7d, 2w or 30", param_hint=option
+        ) from None
     if n < 1:
-        raise typer.BadParameter(f"{text!r}: must be at least one day")
+        raise typer.BadParameter(f"{text!r}: must be at least one day", param_hint=option)
     return n * mult
 
 
