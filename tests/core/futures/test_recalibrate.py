@@ -16,15 +16,16 @@ from promiseline.core.futures.recalibrate import (
     MIN_OUTCOMES,
     NEVER_DAY,
     Outcomes,
-    conformal_quantile,
+    weighted_quantile,
 )
 from tests.core.futures.test_backtest import orders, whole_day_scenario
 
 
 def test_conformal_quantile_by_hand() -> None:
-    """Nine scores 1..9 at 0.8: the ceil(10 x 0.8) = 8th smallest; too few: infinite."""
-    assert conformal_quantile(np.arange(1.0, 10.0), 0.8) == 8.0
-    assert conformal_quantile(np.array([1.0, 2.0]), 0.9) == math.inf
+    """Nine scores 1..9 at 0.8 (weights of one): the ceil(10 x 0.8) = 8th smallest; too
+    few: infinite."""
+    assert weighted_quantile(np.arange(1.0, 10.0), np.ones(9), 0.8) == 8.0
+    assert weighted_quantile(np.array([1.0, 2.0]), np.ones(2), 0.9) == math.inf
 
 
 def late_world(n: int, rng: np.random.Generator, told: int = 0) -> tuple[np.ndarray, np.ndarray]:

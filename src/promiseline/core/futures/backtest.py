@@ -340,6 +340,7 @@ class _Ledger:
     outcomes: Outcomes = field(init=False)  # the model's windows told, to recalibrate by
     margins: Margins | None = field(init=False)  # the last margins used
     pending: Pending | None = field(init=False)  # the latest replay's forecast of each order
+    margins_day: int = field(init=False)  # the day `margins` were learned (and `pending`)
 
     def __post_init__(self) -> None:
         self.first_day = np.full(self.n, -1, dtype=np.int64)
@@ -358,14 +359,22 @@ class _Ledger:
         self.outcomes = Outcomes()
         self.margins = None
         self.pending = None
+        self.margins_day = -1
 
     def to_tell(self, day: int, g: I64, q: I64, prob: F64, reality: Reality) -> tuple[I64, F64]:
         """The windows to tell orders `g` on `day` for the model's windows `q` (with odds
         `prob`): recalibrated by the outcomes known that day, or as they are."""
         if not self.recalibrate:
             return q, prob
-        self.margins = self.outcomes.margins(day, reality.delivery, NOMINAL, self.pending)
+        if self.margins is None or day != self.margins_day:  # windows told today close later
+            self.margins = self.outcomes.margins(day, reality.delivery, NOMINAL, self.pending)
+            self.margins_day = day
         return self.margins.apply(day, q, prob)
+
+    def replayed(self, sim: Simulation, reality: Reality, day: int) -> None:
+        """A replay's simulation is what is known of every order from `day` on."""
+        self.pending = pending(sim, reality.book["order_id"], reality.world.start)
+        self.margins_day = -1  # learned again with it
 
     def told_now(
         self,
@@ -465,7 +474,7 @@ def _replay_day(
         .fill_null(-1)
         .to_numpy()
     )
-    ledger.pending = pending(sim, reality.book["order_id"], reality.world.start)
+    ledger.replayed(sim, reality, day)
     rng = np.random.default_rng([seed, day])
     for lo in range(0, len(rows), 50_000):
         r = rows[lo : lo + 50_000]

@@ -208,9 +208,8 @@ class History:
             q = told.select(_MODEL).to_numpy().astype(np.int64)
             outcomes.add(told["day"].to_numpy().astype(np.int64), q, np.arange(told.height))
         now = self.now if self.now is not None else 0
-        if sim is None:
-            return outcomes.margins(now, y, target)
-        return outcomes.margins(now, y, target, pending(sim, told["order_id"], EPOCH))
+        known = None if sim is None else pending(sim, told["order_id"], EPOCH)
+        return outcomes.margins(now, y, target, known)
 
     @property
     def last_delivery(self) -> int | None:

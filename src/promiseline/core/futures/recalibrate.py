@@ -107,12 +107,6 @@ class Margins:
         return out, np.where(on, self.odds[b], prob)
 
 
-def conformal_quantile(scores: F64, level: float) -> float:
-    """The ceil((n + 1) level)-th smallest score (n scores): a new score from the same law
-    is at most this with probability at least `level` (inf when n is too small)."""
-    return weighted_quantile(scores, np.ones(len(scores)), level)
-
-
 def censoring_weights(late: F64, came: npt.NDArray[np.bool_]) -> F64:
     """Inverse-probability-of-censoring weights (Kaplan-Meier's, written as weights): a
     window still undelivered past its latest is late by at least the days since, by how

@@ -490,9 +490,8 @@ def pending(sim: Simulation, ids: pl.Series, epoch: dt.date) -> Pending:
     """What a simulation knows of these orders' delivery days (`recalibrate.Pending`;
     order k is `ids[k]`), in days since `epoch`: its forecast where it is queued, the
     plan's day once built, nothing where the plan does not queue it (cancelled,
-    reserved). The
-    service and the backtest recalibrate by it, windows still undelivered by their
-    forecast now."""
+    reserved). The service and the backtest recalibrate by it, windows still undelivered
+    by their forecast now."""
     t = sim.base.table
     rows = t.select("order_id").with_row_index("row")
     found = pl.DataFrame({"order_id": ids}).join(
