@@ -163,6 +163,25 @@ def test_the_parts_that_came_are_known() -> None:
         assert (scale[:, :day] == 1).all()
 
 
+def test_a_replay_keeps_the_inflow_start_of_its_world() -> None:
+    """By default new orders start after the book's last lock; a replay's book holds the
+    new orders that came, so without the world's start pinned each replay's futures drew
+    a fresh surge from its own last lock."""
+    s = whole_day_scenario({"inflow": {"per_day": 5.0, "half_life_days": 10, "days": 60}})
+    book = orders(200, 2, days=10)
+    reality = realize(s, book, seed=1)
+    last_lock = dt.datetime.fromisoformat(str(book["locked_at"].max())).date()
+    assert reality.inflow_start == (last_lock - START).days + 1
+    scenario, known = known_on(s, reality, 40)
+    assert known.height > book.height  # new orders came, locked later than the book's
+    assert scenario.uncertainty is not None
+    assert scenario.uncertainty.inflow is not None
+    assert scenario.uncertainty.inflow.start == last_lock + dt.timedelta(days=1)
+    dated = s.replace(uncertainty={"inflow": {"per_day": 5.0, "start": START}})
+    then, _ = known_on(dated, realize(dated, book, seed=1), 40)
+    assert then.uncertainty.inflow.start == START  # type: ignore[union-attr]
+
+
 def test_a_ramp_up_shows_its_start_only_once_it_started() -> None:
     s = whole_day_scenario({"ramp_slip": {"mean": 6, "sd": 0}})
     reality = realize(s, orders(100, 1), seed=0)

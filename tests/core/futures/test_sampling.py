@@ -3,6 +3,7 @@ error, and a future is fixed by (seed, future number)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
@@ -216,6 +217,29 @@ def test_inflow_days_and_mix(tiny: Scenario) -> None:
     assert set(np.unique(config)) <= {0, 1}
     share = config.mean()
     assert abs(share - 0.75) < 4 * math.sqrt(0.75 * 0.25 / len(config))
+
+
+def test_a_later_future_draws_the_inflow_of_then(tiny: Scenario) -> None:
+    """As of a day after the inflow started, a future draws the orders still to come at
+    the decayed rate of then, not a fresh surge from that day."""
+    s = tiny.replace(
+        horizon_days=200,
+        uncertainty={"inflow": {"per_day": 30.0, "half_life_days": 20, "days": 100}},
+    )
+    later = s.replace(as_of=s.start + dt.timedelta(days=40))
+    assert later.uncertainty is not None
+    weights = np.ones(1)
+    counts, first = [], []
+    for f in range(200):
+        d = sample(later.uncertainty, later, f, 11, 0, 10, weights).inflow_day
+        counts.append(len(d))
+        first.append(d.min())
+    day = np.arange(40, 110)  # from the plan's day to the inflow's last (10 + 100)
+    expected = (30.0 * 0.5 ** ((day - 10) / 20)).sum()
+    assert min(first) >= 40
+    assert abs(np.mean(counts) - expected) < 4 * math.sqrt(expected / 200)
+    fresh = (30.0 * 0.5 ** ((day - 40) / 20)).sum()  # what restarting at now drew
+    assert np.mean(counts) < fresh / 2  # 0.5 ** (30 / 20) of it
 
 
 def test_a_future_is_fixed_by_seed_and_number(tiny: Scenario) -> None:

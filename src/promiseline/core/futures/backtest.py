@@ -77,6 +77,7 @@ from promiseline.core.futures.simulate import (
 from promiseline.core.model.lifecycle import Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.model.scenario import (
+    Inflow,
     Part,
     RampSlip,
     Scenario,
@@ -115,6 +116,7 @@ class Reality:
     ramp_start: dict[str, dt.date]  # line -> the day its ramp-up really started
     parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
     delivered: npt.NDArray[np.bool_]  # delivered in the horizon, never cancelled
+    inflow_start: int = 0  # the day the new orders' rate starts from
 
 
 def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Reality:
@@ -176,6 +178,7 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
         ramp_start,
         parts_of,
         (delivery >= 0) & (cancel_on >= days),
+        prep.inflow_start,
     )
 
 
@@ -213,7 +216,7 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
         elif ln.ramp_up.from_ <= now:  # late, by how much not yet known
             late = (now - ln.ramp_up.from_).days + 1
             slips[ln.name] = RampSlip(mean=spec.mean, sd=spec.sd, at_least=late)
-    u = u.model_copy(update={"line_ramp_slip": slips})
+    u = u.model_copy(update={"line_ramp_slip": slips, "inflow": _inflow_pinned(u, reality)})
     parts = known_supply(planner, reality, day)
     calendar = planner.calendar
     if planner.frozen_days:
@@ -252,6 +255,16 @@ def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, p
         pl.Series("sailing_id", [x if p else None for x, p in zip(r.sailing, placed, strict=True)]),
     ).filter(pl.Series(known))
     return scenario, book
+
+
+def _inflow_pinned(u: Uncertainty, reality: Reality) -> Inflow | None:
+    """The new orders' law with its start fixed where the world's began: by default it
+    starts after the book's last lock, which a replay's book (holding the new orders
+    that came) moves on, each replay a fresh surge the reality never had."""
+    if u.inflow is None or u.inflow.start is not None:
+        return u.inflow
+    start = reality.world.start + dt.timedelta(days=reality.inflow_start)
+    return u.inflow.model_copy(update={"start": start})
 
 
 def known_supply(planner: Scenario, reality: Reality, day: int) -> tuple[Part, ...]:

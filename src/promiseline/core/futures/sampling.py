@@ -103,6 +103,7 @@ def sample(
     its lasting uptime (none: the scenario's law alone)."""
     rng = rng_for(seed, future)
     days = s.horizon_days
+    past = (s.now - s.start).days  # what came before now is known: not drawn again
     lines = s.lines
 
     uptime = None
@@ -149,7 +150,6 @@ def sample(
                 if og.part in (None, p.name):
                     scale[i] *= spells(rng, og.per_year, og.depth, og.days, days)
 
-    past = (s.now - s.start).days  # parts that came before now are known: not drawn again
     if scale is not None and past > 0:
         scale[:, :past] = 1.0
 
@@ -159,7 +159,9 @@ def sample(
     inflow_config = np.zeros(0, dtype=np.int64)
     f = u.inflow
     if f is not None and f.per_day > 0 and len(inflow_weights):
-        d = np.arange(inflow_start, min(days, inflow_start + f.days))
+        # the rate halves from the inflow's start; a future as of a later day draws the
+        # orders from then on at the rate of then (not a fresh surge from now)
+        d = np.arange(max(inflow_start, past), min(days, inflow_start + f.days))
         rate = f.per_day * 0.5 ** ((d - inflow_start) / f.half_life_days)
         if f.noise > 0:
             shape = 1.0 / (f.noise * f.noise)

@@ -208,7 +208,7 @@ def prepare(base: Plan, uncertainty: Uncertainty, seed: int) -> Prepared:
             by_sea, hist_base, delivery_day(base_day, base.lead, base.opens)
         ).astype(np.int32),
         weekly=weekly,
-        inflow_start=max((s.now - s.start).days, start),  # new orders come from now on
+        inflow_start=start,  # the rate's origin: orders are drawn from now on (`sample`)
         inflow_weights=np.array([w for _, _, w in mix], dtype=np.float64),
         inflow_cls=config_class[len(configs) :].astype(np.int32),
         inflow_lead=inflow_market.lead_days or 0,

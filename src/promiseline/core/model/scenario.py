@@ -467,7 +467,8 @@ class InflowMix(Frozen):
 
 class Inflow(Frozen):
     """New orders after the book: `per_day` at `start`, halving every `half_life_days`,
-    with gamma noise of coefficient of variation `noise` on each day's rate."""
+    with gamma noise of coefficient of variation `noise` on each day's rate. A plan as
+    of a later day draws the orders still to come (from its day) at the rate of then."""
 
     per_day: Annotated[float, Field(ge=0, le=1e6)]
     start: Day | None = None  # default: the day after the last lock in the book
