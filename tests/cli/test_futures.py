@@ -241,3 +241,45 @@ def test_the_calibration_line_counts_realities_in_words() -> None:
     line = calibration_line(j | {"seeds": [1, 2, 3]})
     assert "3 realities, 2 replays" in line
     assert "(ies)" not in line
+
+
+def test_each_reality_shows_its_luck(capsys) -> None:  # type: ignore[no-untyped-def]
+    """Two realities or more: a line each, with what it drew (one reality: no table)."""
+    from promiseline.cli.readouts import luck_text, print_backtest
+
+    luck = {
+        "uptime": {"p1-final": 0.9312, "p2-final": 0.92},
+        "ramp_slip_days": {"p2-final": 35},
+        "supply_share": {"lidar": 0.97},
+    }
+    text = luck_text(luck)
+    assert text == (
+        "uptime p1-final 93.1%, p2-final 92.0%; p2-final ramp-up 35 d late; supply lidar 97.0%"
+    )
+    assert luck_text({}) == "-"
+    row = {"promises": 0, "weeks": "0-3"}
+    j = {
+        "orders_scored": 10,
+        "verdict": "calibrated",
+        "on_time_first_promise": 0.8,
+        "on_time_latest_promise": 0.9,
+        "churn_per_order": 0.1,
+        "replays": 2,
+        "by_weeks_ahead": [row],
+        "per_reality": [
+            {
+                "seed": 16,
+                "orders_scored": 5,
+                "coverage_p10_p90": 0.53,
+                "stated_p10_p90": 0.86,
+                "luck": luck,
+            },
+            {"seed": 17, "orders_scored": 5, "coverage_p10_p90": 0.77, "stated_p10_p90": 0.89},
+        ],
+    }
+    print_backtest(j | {"seeds": [16, 17]})
+    out = capsys.readouterr().out
+    assert "Each reality" in out
+    assert "35 d late" in out.replace("\n", " ")
+    print_backtest(j | {"seeds": [16], "per_reality": j["per_reality"][:1]})
+    assert "Each reality" not in capsys.readouterr().out

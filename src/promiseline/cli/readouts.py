@@ -274,6 +274,38 @@ def print_backtest(j: dict[str, Any]) -> None:
             left=1,
         )
     )
+    each = j.get("per_reality", [])
+    if len(each) > 1:
+        out.print(
+            table(
+                "Each reality: all its orders share its luck",
+                ("seed", "what it drew (the year from its day)", "orders", "inside", "stated"),
+                (
+                    (
+                        str(r["seed"]),
+                        luck_text(r.get("luck", {})),
+                        f"{r['orders_scored']:,}",
+                        pct(r["coverage_p10_p90"]),
+                        pct(r.get("stated_p10_p90")),
+                    )
+                    for r in each
+                ),
+                left=2,
+            )
+        )
+
+
+def luck_text(luck: dict[str, dict[str, float]]) -> str:
+    """One reality's draws in a line: uptime per line, ramp-ups late, parts' supply that
+    came."""
+    parts = []
+    if up := luck.get("uptime"):
+        parts.append("uptime " + ", ".join(f"{k} {v:.1%}" for k, v in up.items()))
+    if slip := luck.get("ramp_slip_days"):
+        parts.append("; ".join(f"{k} ramp-up {v:.0f} d late" for k, v in slip.items()))
+    if supply := luck.get("supply_share"):
+        parts.append("supply " + ", ".join(f"{k} {v:.1%}" for k, v in supply.items()))
+    return "; ".join(parts) or "-"
 
 
 def print_fit(result: Fit) -> None:

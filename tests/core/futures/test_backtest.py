@@ -182,6 +182,30 @@ def test_a_replay_keeps_the_inflow_start_of_its_world() -> None:
     assert then.uncertainty.inflow.start == START  # type: ignore[union-attr]
 
 
+def test_a_reality_says_what_it_drew() -> None:
+    """A reality's luck, shared by all its orders: the ramp-up's slip it drew, each line's
+    mean uptime over the year from its day, the share of a disrupted part's supply that
+    came; a backtest lists it per reality."""
+    s = whole_day_scenario(
+        {
+            "uptime": {"mean": 0.9, "sd": 0.05},
+            "ramp_slip": {"mean": 6, "sd": 0},
+            "shortfalls": [{"part": "pack", "per_month": 1.0, "depth": 0.5, "days": 6}],
+        }
+    )
+    reality = realize(s, orders(100, 1), seed=0)
+    luck = reality.luck
+    assert luck["ramp_slip_days"] == {"l1": 6}
+    assert abs(luck["uptime"]["l1"] - 0.9) < 0.03  # 120 days of Beta(0.9, 0.05)
+    assert 0.5 <= luck["supply_share"]["pack"] < 1  # a shortfall each month, half cut
+    plain = realize(whole_day_scenario(), orders(100, 1), seed=0)
+    assert plain.luck == {}
+    bt = backtest(s, orders(100, 1), realities=2, futures=4, every_days=10, span_days=20)
+    each = bt.to_json()["per_reality"]
+    assert [r["luck"]["ramp_slip_days"] for r in each] == [{"l1": 6}, {"l1": 6}]
+    assert each[0]["luck"]["uptime"] != each[1]["luck"]["uptime"]
+
+
 def test_a_ramp_up_shows_its_start_only_once_it_started() -> None:
     s = whole_day_scenario({"ramp_slip": {"mean": 6, "sd": 0}})
     reality = realize(s, orders(100, 1), seed=0)

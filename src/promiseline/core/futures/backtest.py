@@ -63,6 +63,7 @@ from promiseline.core.futures.promises import (
     window_moved,
 )
 from promiseline.core.futures.recalibrate import Margins, Outcomes, Pending
+from promiseline.core.futures.sampling import Draw
 from promiseline.core.futures.simulate import (
     MAX_FUTURES,
     Runner,
@@ -117,6 +118,7 @@ class Reality:
     parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
     delivered: npt.NDArray[np.bool_]  # delivered in the horizon, never cancelled
     inflow_start: int = 0  # the day the new orders' rate starts from
+    luck: dict[str, dict[str, float]] = field(default_factory=dict)  # `reality_luck`
 
 
 def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Reality:
@@ -179,7 +181,35 @@ def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Rea
         parts_of,
         (delivery >= 0) & (cancel_on >= days),
         prep.inflow_start,
+        reality_luck(world, d, (world.now - world.start).days),
     )
+
+
+def reality_luck(world: Scenario, d: Draw, first: int) -> dict[str, dict[str, float]]:
+    """What one reality drew that all its orders share, over the year from its day: each
+    line's mean uptime, each ramp-up's days late, each disrupted part's share of its
+    supply that came. Coverage pooled over a few realities is as lucky as these (the
+    demo's seed 16 started p2-final's ramp-up 35 days late, three standard deviations:
+    every YU7 window told in its first month missed late)."""
+    year = slice(first, first + 365)
+    out: dict[str, dict[str, float]] = {}
+    if d.uptime is not None:
+        up = d.uptime[:, year].mean(axis=1)
+        out["uptime"] = {ln.name: round(float(up[i]), 4) for i, (_, ln) in enumerate(world.lines)}
+    if d.ramp_slip is not None:
+        out["ramp_slip_days"] = {
+            ln.name: int(d.ramp_slip[i])
+            for i, (_, ln) in enumerate(world.lines)
+            if ln.ramp_up is not None
+        }
+    if d.supply_scale is not None:
+        scale = d.supply_scale[:, year]
+        out["supply_share"] = {
+            p.name: round(float(scale[j].mean()), 4)
+            for j, p in enumerate(world.parts)
+            if (scale[j] < 1).any()
+        }
+    return {k: v for k, v in out.items() if v}
 
 
 def known_on(planner: Scenario, reality: Reality, day: int) -> tuple[Scenario, pl.DataFrame]:
@@ -810,6 +840,7 @@ class Backtest:
     ledgers: tuple[_Ledger, ...]
     delivered: tuple[npt.NDArray[np.bool_], ...]
     realized: tuple[I64, ...]
+    luck: tuple[dict[str, dict[str, float]], ...] = ()  # each reality's (`reality_luck`)
 
     def _scored(self, i: int) -> _Scored:
         led, y = self.ledgers[i], self.realized[i]
@@ -849,6 +880,7 @@ class Backtest:
                     "coverage_p10_p90": rounded(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
                     "stated_p10_p90": _stated(p.first_prob),
                     "on_time_first_promise": rounded(on_time, p.realized, p.first[:, 1]),
+                    "luck": self.luck[i] if i < len(self.luck) else {},
                 }
             )
         return out
@@ -1005,7 +1037,7 @@ def backtest(
     say = progress or (lambda _: None)
     kinds = list(worlds) or [("the scenario's own uncertainty", planner)]
     days = list(range(first, first + span_days, every_days))
-    ledgers, delivered, realized, names, seeds = [], [], [], [], []
+    ledgers, delivered, realized, names, seeds, luck = [], [], [], [], [], []
     for name, world in kinds:
         check_world(planner, world)
         for r in range(realities):
@@ -1045,6 +1077,7 @@ def backtest(
                         _told_at_lock(ledger, reality, planner, teller, d)
             ledgers.append(ledger)
             delivered.append(reality.delivered)
+            luck.append(reality.luck)
             realized.append(reality.delivery)
             names.append(name)
             seeds.append(rs)
@@ -1059,4 +1092,5 @@ def backtest(
         tuple(ledgers),
         tuple(delivered),
         tuple(realized),
+        tuple(luck),
     )
