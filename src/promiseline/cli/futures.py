@@ -109,7 +109,7 @@ def backtest(
     scenario: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[SCENARIO",
+            metavar="SCENARIO",
             help="Scenario YAML file, or 'demo' (not with --db).",
             show_default=False,
         ),
@@ -117,7 +117,7 @@ def backtest(
     orders: Annotated[
         Path | None,
         typer.Argument(
-            metavar="ORDERS]",
+            metavar="ORDERS",
             help="Order book, .csv or .parquet, or 'demo' (not with --db).",
             show_default=False,
         ),

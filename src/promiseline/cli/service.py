@@ -308,7 +308,7 @@ def import_orders(
     orders: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[ORDERS]",
+            metavar="ORDERS",
             help="Order book, .csv or .parquet, or 'demo' (none with --progress).",
             show_default=False,
         ),

@@ -258,10 +258,10 @@ def allocate(
 @commands.command()
 def sequence(
     scenario: Annotated[
-        Path | None, typer.Argument(metavar="[SCENARIO]", help="A scenario, with ORDERS.")
+        Path | None, typer.Argument(metavar="SCENARIO", help="A scenario, with ORDERS.")
     ] = None,
     orders: Annotated[
-        Path | None, typer.Argument(metavar="[ORDERS]", help="Its order book (plan one day).")
+        Path | None, typer.Argument(metavar="ORDERS", help="Its order book (plan one day).")
     ] = None,
     csplib: Annotated[
         Path | None,
