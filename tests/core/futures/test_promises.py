@@ -313,12 +313,12 @@ def test_a_new_order_is_never_promised_sooner_than_it_could_come() -> None:
 def test_queue_spread_pools_the_stretch_as_a_reference_would(
     tiny: Scenario, tiny_orders: pl.DataFrame
 ) -> None:
-    """Each stretch's window: the shortest run holding 80 % of its orders' simulated
-    delivery days less their planned ones, pooled (each order weighs the same), computed
-    here order by order in plain Python."""
+    """Each stretch's window: the shortest run holding the conformal rank of 40 futures
+    (33 + 1 of them: 85 %) of its orders' simulated delivery days less their planned
+    ones, pooled (each order weighs the same), stating what it holds times 40 / 41;
+    computed here order by order in plain Python."""
     from promiseline.core.futures.calibration import shortest_runs
     from promiseline.core.futures.simulate import simulate
-    from promiseline.core.model.window import NOMINAL
 
     noisy = tiny.replace(uncertainty={"uptime": {"mean": 0.8, "sd": 0.2}})
     sim = simulate(noisy, validate_orders(tiny_orders, noisy), futures=40, seed=5)
@@ -353,11 +353,23 @@ def test_queue_spread_pools_the_stretch_as_a_reference_would(
                         pooled[d] = pooled.get(d, 0.0) + m / len(group)
             days = np.array(sorted(pooled))
             mass = np.array([pooled[d] for d in days])
-            lo, hi, held = shortest_runs(mass[None, :], days, NOMINAL)
+            lo, hi, held = shortest_runs(mass[None, :], days, 34 / 40)
             assert ups[n] == max(ahead[i] for i in group)
             e, _, la, p = offs[n]
             assert (e, la) == (days[lo[0]], days[hi[0]])
-            assert p == pytest.approx(held[0])
+            assert p == pytest.approx(1.0 if held[0] > 1 - 1e-9 else held[0] * 40 / 41)
+
+
+def test_a_pooled_stretch_holds_the_rank_of_its_futures() -> None:
+    """However many orders a stretch pools, it is as many draws as there are futures:
+    the conformal rank of that many (plus SPARE), at most all of them."""
+    from promiseline.core.futures.promises import pooled_target
+
+    assert pooled_target(20) == pytest.approx(18 / 20)
+    assert pooled_target(40) == pytest.approx(34 / 40)
+    assert pooled_target(200) == pytest.approx(162 / 200)
+    assert pooled_target(3) == 1.0
+    assert pooled_target(0) == 1.0
 
 
 def test_recalibrated_windows_by_hand() -> None:
