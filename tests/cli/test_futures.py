@@ -225,18 +225,21 @@ def test_fit_refuses_what_it_cannot_read(tmp_path: Path, capsys, monkeypatch) ->
     assert "row 2: column built: '-4' is not a whole number >= 0" in err
 
 
+SCORES = {  # a backtest.json's headline scores
+    "orders_scored": 10,
+    "verdict": "calibrated",
+    "on_time_first_promise": 0.8,
+    "on_time_latest_promise": 0.9,
+    "churn_per_order": 0.1,
+    "replays": 2,
+}
+
+
 def test_the_calibration_line_counts_realities_in_words() -> None:
     """ "1 reality", "3 realities": never "reality(ies)"."""
     from promiseline.cli import calibration_line
 
-    j = {
-        "orders_scored": 10,
-        "verdict": "calibrated",
-        "on_time_first_promise": 0.8,
-        "on_time_latest_promise": 0.9,
-        "churn_per_order": 0.1,
-        "replays": 2,
-    }
+    j = SCORES
     assert "10 orders, 1 reality, 2 replays (all orders" in calibration_line(j | {"seeds": [1]})
     line = calibration_line(j | {"seeds": [1, 2, 3]})
     assert "3 realities, 2 replays" in line
@@ -258,13 +261,7 @@ def test_each_reality_shows_its_luck(capsys) -> None:  # type: ignore[no-untyped
     )
     assert luck_text({}) == "-"
     row = {"promises": 0, "weeks": "0-3"}
-    j = {
-        "orders_scored": 10,
-        "verdict": "calibrated",
-        "on_time_first_promise": 0.8,
-        "on_time_latest_promise": 0.9,
-        "churn_per_order": 0.1,
-        "replays": 2,
+    j = SCORES | {
         "by_weeks_ahead": [row],
         "per_reality": [
             {
