@@ -117,8 +117,8 @@ class Reality:
     ramp_start: dict[str, dt.date]  # line -> the day its ramp-up really started
     parts_of: dict[tuple[str, str], dict[str, int]]  # (model, variant) -> parts
     delivered: npt.NDArray[np.bool_]  # delivered in the horizon, never cancelled
-    inflow_start: int = 0  # the day the new orders' rate starts from
-    luck: dict[str, dict[str, float]] = field(default_factory=dict)  # `reality_luck`
+    inflow_start: int  # the day the new orders' rate starts from
+    luck: dict[str, dict[str, float]]  # `reality_luck`
 
 
 def realize(world: Scenario, orders: OrderBook | pl.DataFrame, seed: int) -> Reality:
@@ -840,7 +840,7 @@ class Backtest:
     ledgers: tuple[_Ledger, ...]
     delivered: tuple[npt.NDArray[np.bool_], ...]
     realized: tuple[I64, ...]
-    luck: tuple[dict[str, dict[str, float]], ...] = ()  # each reality's (`reality_luck`)
+    luck: tuple[dict[str, dict[str, float]], ...]  # each reality's (`reality_luck`)
 
     def _scored(self, i: int) -> _Scored:
         led, y = self.ledgers[i], self.realized[i]
@@ -880,7 +880,7 @@ class Backtest:
                     "coverage_p10_p90": rounded(coverage, p.realized, p.first[:, 0], p.first[:, 2]),
                     "stated_p10_p90": _stated(p.first_prob),
                     "on_time_first_promise": rounded(on_time, p.realized, p.first[:, 1]),
-                    "luck": self.luck[i] if i < len(self.luck) else {},
+                    "luck": self.luck[i],
                 }
             )
         return out
