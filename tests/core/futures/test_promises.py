@@ -384,7 +384,7 @@ def test_recalibrated_windows_by_hand() -> None:
     lo[0], hi[0], mid[0], odds[0] = -4 / 13, 9 / 13, 0.5, 0.93
     ready = np.zeros(n, dtype=bool)
     ready[0] = True
-    m = Margins(lo, hi, mid, odds, np.full(n, 100), ready, 0.8)
+    m = Margins(lo, hi, mid, odds, np.full(n, 100), ready, 0.8, np.zeros((n, 3)), np.full(n, -1))
     day = dt.date
     w = Window(
         day(2026, 2, 1), day(2026, 2, 10), day(2026, 2, 20), 7, day(2026, 2, 14), MONTE_CARLO, 0.81

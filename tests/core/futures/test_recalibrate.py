@@ -5,6 +5,7 @@ the model tells windows that hold once outcomes come in."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ from promiseline.core.futures.calibration import Forecast
 from promiseline.core.futures.recalibrate import (
     MIN_OUTCOMES,
     NEVER_DAY,
+    Margins,
     Outcomes,
     weighted_quantile,
 )
@@ -44,7 +46,8 @@ def test_margins_learn_from_closed_windows_and_then_hold() -> None:
     past.add(0, q, np.arange(3000))
     m = past.margins(200, y, 0.8)  # every window closed, every delivery known
     assert m.ready[:3].all()  # 1 to 8 weeks ahead
-    assert not m.ready[3:].any()  # nothing told further ahead: left as the model says
+    assert (m.lent[:3] == -1).all()
+    assert (m.lent[3:] == 2).all()
     fresh, y_fresh = late_world(5000, rng)
     told, odds = m.apply(0, fresh, np.full(5000, 0.9))
     inside = ((y_fresh >= told[:, 0]) & (y_fresh <= told[:, 2])).mean()
@@ -53,6 +56,59 @@ def test_margins_learn_from_closed_windows_and_then_hold() -> None:
     assert ((told[:, 0] <= told[:, 1]) & (told[:, 1] <= told[:, 2])).all()
     raw = ((y_fresh >= fresh[:, 0]) & (y_fresh <= fresh[:, 2])).mean()
     assert raw < 0.2  # the model's own windows were far off
+
+
+def delayed_world(
+    n: int, rng: np.random.Generator, ahead: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Model windows [d - 2, d + 2] around a likely day d `ahead` days from day 0, in a
+    world that delivers 8 days later, give or take 2, however far ahead (a slowdown that
+    has ended: its lost output delays every order behind it alike)."""
+    d = rng.integers(*ahead, n)
+    return np.stack([d - 2, d, d + 2], axis=1), d + rng.integers(6, 11, n)
+
+
+def test_a_bucket_without_outcomes_borrows_the_longest_one_in_days() -> None:
+    """Windows closed 10-60 days ahead (buckets 0-3 to 8-12 weeks) lend their margins in
+    days to windows told 100-300 days ahead: those hold at least the target, state the
+    model's odds (none that far has closed) and widen by the delay seen (the conformal
+    quantile of the 8-12 weeks' lateness in days), not by its share of 300 days; the
+    borrowers' margins survive the trip through JSON (the service stores them)."""
+    rng = np.random.default_rng(8)
+    q, y = delayed_world(3000, rng, (10, 60))
+    past = Outcomes()
+    past.add(0, q, np.arange(3000))
+    m = past.margins(200, y, 0.8)
+    assert (m.lent[3:6] == 2).all()
+    assert m.ready[3:6].all()
+    at = (q[:, 1] // 7 >= 8) & (q[:, 1] // 7 <= 12)
+    late_days = (y - q[:, 2])[at].astype(float)
+    assert m.days[3, 1] == weighted_quantile(late_days, np.ones(at.sum()), 0.9)
+    far, y_far = delayed_world(5000, rng, (100, 300))
+    told, odds = m.apply(0, far, np.full(5000, 0.85))
+    assert (odds == 0.85).all()
+    assert ((y_far >= told[:, 0]) & (y_far <= told[:, 2])).mean() >= 0.8
+    assert ((y_far >= far[:, 0]) & (y_far <= far[:, 2])).mean() < 0.1  # the model's own
+    assert (told[:, 2] - far[:, 2]).max() <= 10  # days, not a share of 300
+    again = Margins.from_json(json.loads(json.dumps(m.to_json())))
+    assert np.array_equal(again.apply(0, far, np.full(5000, 0.85))[0], told)
+    assert np.array_equal(again.lent, m.lent)
+    assert np.array_equal(again.ready, m.ready)
+
+
+def test_nothing_is_borrowed_from_a_bucket_the_model_held() -> None:
+    """The longest bucket with outcomes enough held (no margins): the buckets past it are
+    told as the model says, though a shorter one has margins."""
+    rng = np.random.default_rng(9)
+    d = rng.integers(10, 90, 4000)
+    q = np.stack([d - 3, d, d + 3], axis=1)
+    y = np.where(d < 28, d + 6, d)  # 0-3 weeks late, 4-12 weeks on the likely day
+    past = Outcomes()
+    past.add(0, q, np.arange(4000))
+    m = past.margins(200, y, 0.8)
+    assert m.ready[0]
+    assert not m.ready[1:].any()
+    assert (m.lent == -1).all()
 
 
 def test_windows_the_model_held_are_told_as_they_are() -> None:

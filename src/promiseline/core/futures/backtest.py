@@ -908,8 +908,16 @@ class Backtest:
     def recalibration(self) -> dict[str, Any]:
         """Whether windows were told recalibrated, and the margins each reality's last
         replay used, by weeks ahead (the earliest day moved earlier, the latest later, by
-        these shares of the days ahead; the closed windows behind them)."""
+        these shares of the days ahead; the closed windows behind them; a bucket with too
+        few of its own: the days it borrowed, and from which bucket)."""
         out: dict[str, Any] = {"on": any(led.recalibrate for led in self.ledgers)}
+
+        def lent(m: Margins, b: int) -> dict[str, Any]:
+            if m.lent[b] < 0:
+                return {}
+            earlier, later = (round(float(x), 1) for x in m.days[b, :2])
+            return {"borrowed_from": weeks_label(int(m.lent[b])), "days": [earlier, later]}
+
         out["margins"] = [
             [
                 {
@@ -919,6 +927,7 @@ class Backtest:
                     "outcomes": int(m.outcomes[b]),
                     "applied": bool(m.ready[b]),
                 }
+                | lent(m, b)
                 for b in range(len(WEEK_BUCKETS))
             ]
             for led in self.ledgers
