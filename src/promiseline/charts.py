@@ -533,6 +533,22 @@ def backtest_charts(
             title=f"eta_changed messages per order, {said}"
         ),
     ]
+    told = [r for r in j.get("by_told_weeks", []) if r["promises"]]
+    if j.get("recalibration", {}).get("on") and told:  # the model's own beside what was told
+        at = [r["weeks"] for r in told]
+        figs.append(
+            go.Figure(
+                [
+                    go.Bar(x=at, y=[r["coverage"] for r in told], name="inside (told)"),
+                    go.Bar(x=at, y=[r["stated"] for r in told], name="stated odds"),
+                    go.Bar(x=at, y=[r["coverage_model"] for r in told], name="model's own inside"),
+                ]
+            ).update_layout(
+                title=f"Recalibration at work, by the weeks told in, {said}",
+                barmode="group",
+                xaxis_title="weeks from the first replay",
+            )
+        )
     head = _backtest_head(j, day)
     paths["html"] = _html(figs, out / "backtest.html", f"promiseline: backtest, {said}", head)
     return paths

@@ -61,9 +61,12 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
         assert key in j
     assert j["realities"] == ["worse"]
     assert j["verdict"] in out.replace("\n", " ")
+    assert "Recalibration at work" in out  # by the weeks told: the model's own beside
     for name in ("pit.png", "weeks_ahead.png", "churn.png", "backtest.html"):
         assert (tmp_path / name).stat().st_size > 1000
-    assert "from the plan as of 2025-01-01" in (tmp_path / "backtest.html").read_text()
+    page = (tmp_path / "backtest.html").read_text()
+    assert "from the plan as of 2025-01-01" in page
+    assert "Recalibration at work" in page
     code, _, err = run(capsys, monkeypatch, "backtest", TINY, ORDERS, "--every", "soon")
     assert code == 2
     assert "expected days such as 7d" in err

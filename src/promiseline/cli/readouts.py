@@ -274,6 +274,26 @@ def print_backtest(j: dict[str, Any]) -> None:
             left=1,
         )
     )
+    told = [r for r in j.get("by_told_weeks", []) if r["promises"]]
+    if j.get("recalibration", {}).get("on") and told:
+        out.print(
+            table(
+                "Recalibration at work: promises by the weeks they were told in",
+                ("weeks told", "promises", "inside", "stated", "model's own inside", "stated"),
+                (
+                    (
+                        r["weeks"],
+                        f"{r['promises']:,}",
+                        held(r),
+                        pct(r.get("stated")),
+                        pct(r.get("coverage_model")),
+                        pct(r.get("stated_model")),
+                    )
+                    for r in told
+                ),
+                left=1,
+            )
+        )
     each = j.get("per_reality", [])
     if len(each) > 1:
         out.print(
