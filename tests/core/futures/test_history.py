@@ -334,11 +334,13 @@ def test_margins_learn_from_the_model_windows(told_wider: bool) -> None:
     100, 9/13; the early one, (-4..-13)/13, would narrow (-4/13) and stays 0: margins
     only widen (recalibrate.py). Learned from the model's window
     even when the window told was already wider (else it would chase itself: every
-    delivery inside the told window, a negative margin)."""
+    delivery inside the told window, a negative margin). The buckets further ahead, with
+    no closed window, borrow the same in days: 9 days later, the likely day 6.5."""
     events, windows = late_history(100, told_wider)
     m = score_history(events, windows, d(3, 1)).margins()
-    assert m.ready[0]
-    assert not m.ready[1:].any()
+    assert m.ready.all()
+    assert (m.lent == [-1, 0, 0, 0, 0, 0, 0]).all()
+    assert m.days[1:] == pytest.approx(np.tile([0.0, 9.0, 6.5], (6, 1)))
     assert int(m.outcomes[0]) == 100
     assert m.hi[0] == pytest.approx(9 / 13)
     assert m.lo[0] == 0.0
