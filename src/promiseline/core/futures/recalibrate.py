@@ -264,18 +264,17 @@ class Outcomes:
             )
             return lo_, hi_, weighted_median(s.off, s.early_w), odds, in_days
 
-        lender = -1  # the longest bucket with outcomes enough so far
+        lender, lends = -1, np.zeros(3)  # the longest bucket with outcomes enough so far
         for b, idx in enumerate(recent):
             count[b] = len(idx)
             if len(idx) < MIN_OUTCOMES:
-                if lender >= 0 and ready[lender] and lent[lender] < 0:
-                    days[b], lent[b], ready[b] = days[lender], lender, True
+                if lender >= 0 and ready[lender]:
+                    days[b], lent[b], ready[b] = lends, lender, True
                 continue
             lender, fitted = b, fit(idx)
             if fitted is not None:
-                lo[b], hi[b], mid[b], odds[b], days[b] = fitted
+                lo[b], hi[b], mid[b], odds[b], lends = fitted
                 ready[b] = True
-        days[lent < 0] = 0.0
         return Margins(lo, hi, mid, odds, count, ready, target, days, lent)
 
 
