@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -587,3 +589,28 @@ def test_history_is_in_the_snapshot_and_keeps_its_sailing(store: SqlStore) -> No
     _, book = store.snapshot()
     got = book.table.select("order_id", "status", "line", "sailing_id").rows()
     assert got == [("o0001", "built", "l1", "lane0:2025-02-01")]
+
+
+def test_integrity_counts_are_one_snapshot(
+    store: SqlStore, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crash test reads these while the service still takes orders: read one by one,
+    an order taken between two reads made them disagree (3,575 orders, 3,576 keys).
+    Another writer takes an order after every read here: they still agree."""
+    store.write([new(1)])
+    other = open_store(db_url, migrate=False)
+    taken = iter(range(2, 20))
+    one = store._one
+
+    def then_another_order(sql: str, params: Sequence[Any] = ()) -> Any:
+        row = one(sql, params)
+        other.write([new(next(taken))])
+        return row
+
+    monkeypatch.setattr(store, "_one", then_another_order)
+    try:
+        counts = store.integrity()
+    finally:
+        other.close()
+    assert counts["orders"] == counts["idempotency_keys"] == counts["created_events"]
+    assert counts["orphan_keys"] == 0
