@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from promiseline.errors import counted
+
 if TYPE_CHECKING:
     from promiseline.core.futures.backtest import Backtest
     from promiseline.core.futures.history import History
@@ -410,8 +412,9 @@ def _backtest_head(j: dict[str, Any], day: dt.date) -> str:
             f"{j['orders_open']:,} still open, not scored yet"
         )
     else:
+        realities = counted(len(j["seeds"]), "reality", "realities")
         made = (
-            f"{j['orders_scored']:,} orders scored over {len(j['seeds'])} reality(ies); "
+            f"{j['orders_scored']:,} orders scored over {realities}; "
             f"{j['replays']} replays every {j['every_days']} days from the plan "
             f"{as_of_text(day)}; {j['futures']} futures each"
         )

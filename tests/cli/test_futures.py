@@ -75,6 +75,12 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     assert code == 2
     assert "--span" in err
     assert "at least one day" in err
+    code, out, err = run(
+        capsys, monkeypatch, "backtest", TINY, ORDERS, "--span", "2w", "--futures", "0"
+    )
+    assert code != 0
+    assert "futures must be 1 to 65,535, got 0" in out + err
+    assert "ValueError" not in out + err  # a new user's walk found the class name shown
 
 
 def test_backtest_from_a_database_history(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -157,7 +157,8 @@ def backtest(
 ) -> None:
     """Does a promise come true as often as it says? Replay time through a drawn reality,
     promise as the service would, and score every promise against what came; or, with
-    --db, score what a deployment really told its delivered orders."""
+    --db, score what a deployment really told its orders (delivered, or late and still
+    undelivered: counted as misses)."""
     from promiseline.charts import backtest_charts
 
     if db is not None and (scenario is not None or orders is not None or reality):

@@ -40,7 +40,7 @@ def _problem(err: Any) -> str:
     if kind == "missing":
         return f"{where}: required key is missing"
     if kind == "extra_forbidden":
-        return f"{where}: unknown key (see SCENARIO.md for the keys a scenario may have)"
+        return f"{where}: unknown key (see docs/SCENARIO.md for the keys a scenario may have)"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
         if isinstance(limit, float) and limit.is_integer():

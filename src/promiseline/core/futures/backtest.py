@@ -1035,7 +1035,9 @@ def backtest(
     between, which the reality never used."""
     first = (planner.now - planner.start).days
     if not 1 <= every_days <= span_days:
-        raise InvalidRequestError(f"every must be 1 to {span_days} days, got {every_days}")
+        raise InvalidRequestError(
+            f"every must be 1 to {span_days} days (no longer than the span), got {every_days}"
+        )
     if not 1 <= span_days < planner.horizon_days - first:
         raise InvalidRequestError(
             f"span must be 1 to {planner.horizon_days - first - 1} days (the horizon from "

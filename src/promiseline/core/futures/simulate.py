@@ -43,6 +43,7 @@ from promiseline.core.planning.plan import (
 )
 from promiseline.core.planning.planner import NEVER_CANCELS, FixedBundles, place, plan
 from promiseline.core.planning.sea import NEVER, NO_SAILING, delivery_day, ship
+from promiseline.errors import InvalidRequestError
 
 BINS = 256  # build-day histogram per order (delivery day by sea): -64 .. +190 days around
 # its centre (the pilot futures' median: `centred`)
@@ -456,7 +457,7 @@ def simulate(
     worker); each piece returns one histogram per order, so fewer is lighter. An existing
     plan of this scenario may stand for the orders (it is the futures' base)."""
     if not 1 <= futures <= MAX_FUTURES:
-        raise ValueError(f"futures must be 1 to {MAX_FUTURES:,}, got {futures}")
+        raise InvalidRequestError(f"futures must be 1 to {MAX_FUTURES:,}, got {futures}")
     base = (
         orders
         if isinstance(orders, Plan) and orders.scenario == scenario
