@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from promiseline.core.model.records import StoredScenario
-from promiseline.core.model.scenario import Scenario
+from promiseline.core.model.scenario import Scenario, Uncertainty
 from promiseline.errors import ScenarioError
 
 EMPTY = "empty: no YAML content, expected a mapping of scenario keys (docs/SCENARIO.md)"
@@ -40,6 +40,8 @@ def _problem(err: Any) -> str:
     if kind == "missing":
         return f"{where}: required key is missing"
     if kind == "extra_forbidden":
+        if len(loc) == 1 and loc[0] in Uncertainty.model_fields:  # a section left out
+            return f"{where}: unknown key at the top level (did you mean uncertainty.{where}?)"
         return f"{where}: unknown key (see docs/SCENARIO.md for the keys a scenario may have)"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
