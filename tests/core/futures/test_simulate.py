@@ -22,7 +22,7 @@ from promiseline.core.futures.simulate import (
 )
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario, Uncertainty
-from promiseline.core.planning.plan import ACTIVE
+from promiseline.core.planning.plan import ACTIVE, RESERVED, backlog_curve
 from promiseline.core.planning.planner import plan
 from tests.conftest import examples
 from tests.strategies import order_tables, scenarios
@@ -238,6 +238,38 @@ def test_delivery_forecasts_are_the_futures_counted(
         q = fc.quantiles()[:, j]
         assert (epoch + q[known] == dates[known]).all()
     assert (sim.base.table["market"].to_numpy()[rows] == "DE").any()  # folding is exercised
+
+
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_backlog_deliveries_and_bounds_are_the_futures_counted(data: st.DataObject) -> None:
+    """The one-pass sums of each future (`_sums`) against the futures themselves, in
+    plain numpy: the backlog per day (`backlog_curve`: a book order counted (not
+    reserved) from its lock, a new one from its day, until built or cancelled),
+    deliveries per day and bound codes of the orders built and not cancelled."""
+    s = data.draw(scenarios()).replace(uncertainty=NOISY)
+    book = validate_orders(data.draw(order_tables(s)), s)
+    sim = simulate(s, book, futures=4, seed=data.draw(st.integers(0, 99)))
+    prep, days = sim.prep, sim.prep.cap.days
+    n = len(prep.cls_)
+    counted = prep.grp != RESERVED
+    for j in range(4):
+        f = one_future(prep, j)
+        built = (f.line[:n] >= 0) & ~f.gone
+        new_built = f.line[n:] >= 0
+        left = np.where(built, f.day[:n], days)
+        left[f.gone] = f.cancel_on[f.gone]
+        curve = backlog_curve(
+            np.concatenate([prep.locked[counted], f.draw.inflow_day]),
+            np.concatenate([left[counted], np.where(new_built, f.day[n:], days)]),
+            days,
+        )
+        assert np.array_equal(sim.totals.backlog[j], curve)
+        came = np.concatenate([f.delivery[:n][counted & built], f.delivery[n:][new_built]])
+        came = came[(came >= 0) & (came < days)]
+        assert np.array_equal(sim.totals.deliveries[j], np.bincount(came, minlength=days))
+        codes = np.bincount(f.bound[:n][counted & built], minlength=prep.n_codes)
+        assert np.array_equal(sim.totals.bound[j], codes[: prep.n_codes])
 
 
 def test_pending_is_each_orders_forecast_in_the_days_asked(
