@@ -10,8 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from promiseline.core.futures.calibration import Forecast
 from promiseline.core.futures.sampling import cancel_day
 from promiseline.core.futures.simulate import (
+    BINS,
+    OFFSET,
+    UNBUILT,
     Partial,
     Prepared,
     _column_medians,
@@ -19,6 +23,7 @@ from promiseline.core.futures.simulate import (
     pending,
     run_futures,
     simulate,
+    told_windows,
 )
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario, Uncertainty
@@ -404,3 +409,18 @@ def test_new_orders_by_sea_are_held_to_the_build_ahead_floor(
 def test_column_medians_are_nanmedian(cols: list[list[int | None]]) -> None:
     a = np.array([[np.nan if x is None else x for x in c] for c in cols], dtype=float).T
     assert np.array_equal(_column_medians(a), np.nanmedian(a, axis=0))
+
+
+def test_a_window_told_holds_its_likely_day_when_most_futures_do_not_build() -> None:
+    """Three futures of five do not build the order in the horizon: the median is the
+    "not built" bin (191 days past its base), the window the two days that do; the
+    likely day told is the window's last, not a day past it."""
+    offsets = np.arange(BINS, dtype=np.int64) - OFFSET
+    weights = np.zeros((2, BINS))
+    weights[0, [OFFSET + 3, OFFSET + 5]] = 1.0
+    weights[0, UNBUILT] = 3.0
+    weights[1, [OFFSET + 2, OFFSET + 3, OFFSET + 4]] = [1.0, 3.0, 1.0]  # built: as it was
+    e, likely, la, _ = told_windows(Forecast(np.array([100, 100]), offsets, weights))
+    assert (e[0], likely[0], la[0]) == (103, 105, 105)
+    assert (e[1], likely[1]) == (102, 103)
+    assert la[1] >= 103

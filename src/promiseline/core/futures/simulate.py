@@ -519,12 +519,15 @@ def told_windows(f: Forecast) -> tuple[I64, I64, I64, F64]:
     likely, latest day and odds (`honest_runs`: the shortest run of delivery days holding
     NOMINAL of the futures the order is not cancelled in, and the odds it holds out of
     sample; futures that do not build it in the horizon count against the window, on no
-    day). The service and the backtest tell these, so the backtest scores the service's."""
+    day; where more than half of them do, the likely day is the window's last: the median
+    would be the "not built" bin, a day past the window). The service and the backtest
+    tell these, so the backtest scores the service's."""
     w = f.weights.copy()
     w[:, UNBUILT] = 0.0  # the bin of "not built in the horizon" is no day
     a, b, odds = honest_runs(w, f.offsets, NOMINAL, f.weights.sum(axis=1))
-    likely = f.quantiles((0.5,))[:, 0]
-    return f.base + f.offsets[a], likely, f.base + f.offsets[b], odds
+    earliest, latest = f.base + f.offsets[a], f.base + f.offsets[b]
+    likely = np.clip(f.quantiles((0.5,))[:, 0], earliest, latest)
+    return earliest, likely, latest, odds
 
 
 def pending(sim: Simulation, ids: pl.Series, epoch: dt.date) -> Pending:
