@@ -237,7 +237,7 @@ class Outcomes:
             cens = np.sort(cens[~came[cens]])  # only those that count are forecast
             spread = _Spread.of(pending, now, cens, whose, la, likely, ahead)
 
-        def fit(idx: I64) -> tuple[float, float, float, float, F64] | None:
+        def fit(idx: I64) -> tuple[float, float, float, float, _Scores] | None:
             # widen only: narrowing chased luck (a world's outcomes share it: 2,000 closed
             # windows may be one draw of a season), so windows the model already held
             # were told narrower and held 87 % while stating 93 % (tests/.../test_calibrated)
@@ -255,25 +255,20 @@ class Outcomes:
             a = s.ahead  # what the margins would have held, in whole days as told
             held = (s.early * a <= np.rint(lo_ * a)) & (s.late * a <= np.rint(hi_ * a))
             odds = float((s.w * held).sum() / s.n)
-            in_days = np.array(  # the same in days: what a bucket without outcomes borrows
-                [
-                    max(0.0, weighted_quantile(s.early * a, s.early_w, level, s.n)),
-                    max(0.0, weighted_quantile(s.late * a, s.w, level, s.n)),
-                    weighted_median(s.off * a, s.early_w),
-                ]
-            )
-            return lo_, hi_, weighted_median(s.off, s.early_w), odds, in_days
+            return lo_, hi_, weighted_median(s.off, s.early_w), odds, s
 
-        lender, lends = -1, np.zeros(3)  # the longest bucket with outcomes enough so far
+        lender, scores, lends = -1, None, None  # the longest bucket with outcomes enough
         for b, idx in enumerate(recent):
             count[b] = len(idx)
             if len(idx) < MIN_OUTCOMES:
-                if lender >= 0 and ready[lender]:
+                if scores is not None:  # it has margins: lent in days (learned once)
+                    lends = scores.in_days(level) if lends is None else lends
                     days[b], lent[b], ready[b] = lends, lender, True
                 continue
-            lender, fitted = b, fit(idx)
+            lender, scores, lends = b, None, None
+            fitted = fit(idx)
             if fitted is not None:
-                lo[b], hi[b], mid[b], odds[b], lends = fitted
+                lo[b], hi[b], mid[b], odds[b], scores = fitted
                 ready[b] = True
         return Margins(lo, hi, mid, odds, count, ready, target, days, lent)
 
@@ -291,6 +286,18 @@ class _Scores:
     # below (not early; the median): a censored window's lower bound counts whole
     ahead: F64
     n: int
+
+    def in_days(self, level: float) -> F64:
+        """The margins in days, not shares (lo, hi, mid): what a bucket without closed
+        windows of its own borrows."""
+        a = self.ahead
+        return np.array(
+            [
+                max(0.0, weighted_quantile(self.early * a, self.early_w, level, self.n)),
+                max(0.0, weighted_quantile(self.late * a, self.w, level, self.n)),
+                weighted_median(self.off * a, self.early_w),
+            ]
+        )
 
 
 @dataclass(frozen=True, slots=True)
