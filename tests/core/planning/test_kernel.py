@@ -36,22 +36,24 @@ def first_day_with_enough(avail: I64, q: int) -> int:
     return next(d for d in range(len(avail) + 1) if (avail[d:] >= q).all())
 
 
-def available(val: I64, lazy: I64) -> I64:
-    return val + np.repeat(lazy, BLOCK, axis=1)[:, : val.shape[1]]
+def available(val: I64, taken: I64) -> I64:
+    """Each day's value less what the blocks before its own took."""
+    before = np.cumsum(taken, axis=1) - taken
+    return val - np.repeat(before, BLOCK, axis=1)[:, : val.shape[1]]
 
 
 @settings(max_examples=examples(200), deadline=None)
 @given(on_hand=on_hands())
 def test_part_blocks_hold_block_minima(on_hand: I64) -> None:
-    """Values are a copy of the parts, the lazy adds are zero, bmin holds each block's
-    minimum and then the minimum over all days."""
+    """Values are a copy of the parts, nothing is taken, bmin holds each block's minimum
+    and then the minimum over all days."""
     parts, days = on_hand.shape
-    val, lazy, bmin = part_blocks(on_hand)
+    val, taken, bmin = part_blocks(on_hand)
     nb = -(-days // BLOCK)
     assert np.array_equal(val, on_hand)
     assert not np.shares_memory(val, on_hand)
-    assert lazy.shape == (parts, nb)
-    assert not lazy.any()
+    assert taken.shape == (parts, nb)
+    assert not taken.any()
     assert bmin.shape == (parts, nb + 1)
     for b in range(nb):
         assert np.array_equal(bmin[:, b], on_hand[:, b * BLOCK : (b + 1) * BLOCK].min(axis=1))
@@ -65,10 +67,10 @@ def test_threshold_is_the_first_day_with_enough_from_then_on(on_hand: I64, q: in
     """part_threshold returns the first day from which every day has at least q (the
     horizon's length when even the last day is short)."""
     days = on_hand.shape[1]
-    val, lazy, bmin = part_blocks(on_hand)
+    val, taken, bmin = part_blocks(on_hand)
     for p in range(on_hand.shape[0]):
         want = first_day_with_enough(on_hand[p], q)
-        assert part_threshold(val, lazy, bmin, p, q, days) == want
+        assert part_threshold(val, taken, bmin, p, q, days) == want
 
 
 @settings(max_examples=examples(200), deadline=None)
@@ -77,24 +79,26 @@ def test_takes_lower_every_day_from_then_on(data: st.DataObject, on_hand: I64) -
     """After any takes (q from day d on), the block form holds the parts minus the
     cumulative takes, block minima stay exact, and thresholds still follow the rule."""
     parts, days = on_hand.shape
-    val, lazy, bmin = part_blocks(on_hand)
-    taken = np.zeros((parts, days), dtype=np.int64)  # takes per part and day
+    val, taken, bmin = part_blocks(on_hand)
+    takes = np.zeros((parts, days), dtype=np.int64)  # takes per part and day
     for _ in range(data.draw(st.integers(1, 12))):
         p = data.draw(st.integers(0, parts - 1))
         q = data.draw(st.integers(1, 5))
         d = data.draw(st.integers(0, days - 1))
-        take_part(val, lazy, bmin, p, q, d, days)
-        taken[p, d] += q
-        want = on_hand - np.cumsum(taken, axis=1)
-        assert np.array_equal(available(val, lazy), want)
-        nb = lazy.shape[1]
-        for b in range(nb):
-            assert (bmin[:, b] == want[:, b * BLOCK : (b + 1) * BLOCK].min(axis=1)).all()
+        take_part(val, taken, bmin, p, q, d, days)
+        takes[p, d] += q
+        want = on_hand - np.cumsum(takes, axis=1)
+        assert np.array_equal(available(val, taken), want)
+        nb = taken.shape[1]
+        before = np.cumsum(taken, axis=1) - taken
+        for b in range(nb):  # each block's minimum, less what the blocks before it took
+            block_min = want[:, b * BLOCK : (b + 1) * BLOCK].min(axis=1)
+            assert (bmin[:, b] - before[:, b] == block_min).all()
         assert (bmin[:, nb] <= want.min(axis=1)).all()  # a lower bound of every day
         ask = data.draw(st.integers(1, 45))
         for r in range(parts):
             loose = bmin[r, nb] < ask
-            assert part_threshold(val, lazy, bmin, r, ask, days) == first_day_with_enough(
+            assert part_threshold(val, taken, bmin, r, ask, days) == first_day_with_enough(
                 want[r], ask
             )
             if loose:  # a query that had to look makes the floor exact again

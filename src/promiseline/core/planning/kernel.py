@@ -8,14 +8,17 @@ linear in orders plus days per class.
 
 Parts use the cumulative available-to-promise rule. A part is feasible on day d when
 min over t >= d of avail[t] >= q, a condition that holds on a suffix of days, so the
-first feasible day is one past the last day with avail < q. `avail` is kept in blocks
-with a lazy add and a block minimum, so "subtract q from day d on" and "last day below
-q" each cost about sqrt(days).
+first feasible day is one past the last day with avail < q. `avail` is kept in blocks of
+days: a value per day, relative to its block, the parts taken from each block's days
+(each lowers every later block) and each block's minimum of its values. "Subtract q from
+day d on" touches d's block only; "last day below q" walks the blocks from the end,
+summing what the blocks before each took as it goes (about sqrt(days)), and is asked
+only when a lower bound of every day falls below q.
 
 Bound codes: NONE, SHUTDOWN, then one per part, per line and per mix instance
 (`bound_names` in plan.py). The kernels take two tuples of arrays:
 
-- `st`, the state: (free[line, day], mixfree[mix, day], val, lazy, bmin) with the
+- `st`, the state: (free[line, day], mixfree[mix, day], val, taken, bmin) with the
   parts in block form;
 - `cl`, the classes (CSR): (line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty,
   prev_rel[class, day + 1], has_slots[class, day]).
@@ -44,7 +47,7 @@ _BIG = np.int64(2**62)
 def part_blocks(
     on_hand: npt.NDArray[np.int64],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Block form (values, lazy add, block minimum) of available parts per day.
+    """Block form (values, taken per block, block minimum) of available parts per day.
 
     `bmin` has one column more than there are blocks: a lower bound of every day's
     available parts (each booking of q lowers it by q). While it is >= q no day can be
@@ -60,43 +63,42 @@ def part_blocks(
 
 
 @njit(cache=True, inline="always")
-def part_threshold(val, lazy, bmin, p, q, days):  # type: ignore[no-untyped-def]
+def part_threshold(val, taken, bmin, p, q, days):  # type: ignore[no-untyped-def]
     """First day d with avail[t] >= q for every t >= d (days when there is none)."""
-    nb = lazy.shape[1]
+    nb = taken.shape[1]
     if bmin[p, nb] >= q:  # the lower bound says no day is short
         return 0
     m = _BIG
+    before = 0  # taken in the blocks before b
     for b in range(nb):
-        m = min(m, bmin[p, b])
+        m = min(m, bmin[p, b] - before)
+        before += taken[p, b]
     bmin[p, nb] = m  # exact again
     if m >= q:
         return 0
     for b in range(nb - 1, -1, -1):
-        if bmin[p, b] < q:
+        before -= taken[p, b]
+        if bmin[p, b] - before < q:
             lo = b * BLOCK
-            z = lazy[p, b]
             for t in range(min(days, lo + BLOCK) - 1, lo - 1, -1):
-                if val[p, t] + z < q:
+                if val[p, t] - before < q:
                     return t + 1
     return 0
 
 
 @njit(cache=True, inline="always")
-def take_part(val, lazy, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
-    """Subtract q from avail[t] for every t >= d."""
-    bmin[p, lazy.shape[1]] -= q
+def take_part(val, taken, bmin, p, q, d, days):  # type: ignore[no-untyped-def]
+    """Subtract q from avail[t] for every t >= d: in d's block day by day, in the blocks
+    after it through `taken` (values only fall, so the block's minimum is the lower of
+    the old one and the new values)."""
+    bmin[p, taken.shape[1]] -= q
     b0 = d // BLOCK
-    lo = b0 * BLOCK
-    hi = min(days, lo + BLOCK)
-    for t in range(d, hi):
+    m = bmin[p, b0]
+    for t in range(d, min(days, b0 * BLOCK + BLOCK)):
         val[p, t] -= q
-    m = _BIG
-    for t in range(lo, hi):
         m = min(m, val[p, t])
-    bmin[p, b0] = m + lazy[p, b0]
-    for b in range(b0 + 1, lazy.shape[1]):
-        lazy[p, b] -= q
-        bmin[p, b] -= q
+    bmin[p, b0] = m
+    taken[p, b0] += q
 
 
 @njit(cache=True, inline="always")
@@ -148,7 +150,7 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
     `blocked` is the latest relevant day before `day` that is >= r (or -1), on which
     `bound` names what failed.
     """
-    free, mixfree, val, lazy, bmin = st
+    free, mixfree, val, taken, bmin = st
     line_ptr, lines, mix_ptr, mixes, part_ptr, parts, qty, prev_rel, has_slots = cl
     days = free.shape[1]
     s = r
@@ -157,7 +159,7 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
     p0 = part_ptr[k]
     np_k = part_ptr[k + 1] - p0
     for j in range(np_k):
-        t = part_threshold(val, lazy, bmin, parts[p0 + j], qty[p0 + j], days)
+        t = part_threshold(val, taken, bmin, parts[p0 + j], qty[p0 + j], days)
         dp[j] = t
         if t > s:
             s = t
@@ -207,14 +209,14 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
 def take(k, e, d, st, cl, n):  # type: ignore[no-untyped-def]
     """Book n orders of class k on line entry e, day d (every count falls by n: the
     same state as n one by one)."""
-    free, mixfree, val, lazy, bmin = st
+    free, mixfree, val, taken, bmin = st
     lines, mix_ptr, mixes, part_ptr, parts, qty = cl[1], cl[2], cl[3], cl[4], cl[5], cl[6]
     days = free.shape[1]
     free[lines[e], d] -= n
     for x in range(mix_ptr[e], mix_ptr[e + 1]):
         mixfree[mixes[x], d] -= n
     for j in range(part_ptr[k], part_ptr[k + 1]):
-        take_part(val, lazy, bmin, parts[j], qty[j] * n, d, days)
+        take_part(val, taken, bmin, parts[j], qty[j] * n, d, days)
 
 
 @njit(cache=True, nogil=True)

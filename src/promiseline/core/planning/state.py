@@ -21,7 +21,7 @@ class State:
     free: I32  # [line, day]
     mixfree: I32  # [mix, day]
     val: I64  # [part, day] available parts (blocked, see kernel.py)
-    lazy: I64
+    taken: I64  # [part, block] parts taken from the block's days (kernel.py)
     bmin: I64
     ilo: I64  # per class: days [ilo, ihi) known infeasible
     ihi: I64
@@ -31,12 +31,12 @@ class State:
 
     @classmethod
     def fresh(cls, cap: Capacity, n_classes: int) -> State:
-        val, lazy, bmin = part_blocks(cap.on_hand)
+        val, taken, bmin = part_blocks(cap.on_hand)
         return cls(
             free=cap.slots.copy(),
             mixfree=cap.mix_cap.copy(),
             val=val,
-            lazy=lazy,
+            taken=taken,
             bmin=bmin,
             ilo=np.zeros(n_classes, dtype=np.int64),
             ihi=np.zeros(n_classes, dtype=np.int64),
@@ -70,14 +70,14 @@ class State:
         for p in range(on_hand.shape[0]):
             q = classes.qty_dense[k, p]
             on_hand[p] -= np.cumsum(np.bincount(d, weights=q, minlength=days)).astype(np.int64)
-        val, lazy, bmin = part_blocks(on_hand)
+        val, taken, bmin = part_blocks(on_hand)
         n = len(classes.line_ptr) - 1
         on = order_sailing >= 0
         return cls(
             free,
             mixfree,
             val,
-            lazy,
+            taken,
             bmin,
             np.zeros(n, np.int64),
             np.zeros(n, np.int64),
@@ -90,7 +90,7 @@ class State:
             self.free.copy(),
             self.mixfree.copy(),
             self.val.copy(),
-            self.lazy.copy(),
+            self.taken.copy(),
             self.bmin.copy(),
             self.ilo.copy(),
             self.ihi.copy(),
@@ -100,13 +100,13 @@ class State:
         )
 
     def available(self) -> I64:
-        """Available parts per part and day (lazy adds applied)."""
-        lazy = np.repeat(self.lazy, BLOCK, axis=1)[:, : self.val.shape[1]]
-        return self.val + lazy
+        """Available parts per part and day (less what the blocks before each day took)."""
+        before = np.cumsum(self.taken, axis=1) - self.taken
+        return self.val - np.repeat(before, BLOCK, axis=1)[:, : self.val.shape[1]]
 
     def arrays(self) -> tuple[object, ...]:
         """The state as the kernel takes it (`st` in kernel.py)."""
-        return (self.free, self.mixfree, self.val, self.lazy, self.bmin)
+        return (self.free, self.mixfree, self.val, self.taken, self.bmin)
 
     def ships(self) -> tuple[I64, I64, I64]:
         """The sailings' state as the kernel takes it (`ship` in kernel.py)."""
