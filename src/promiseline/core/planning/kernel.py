@@ -141,7 +141,7 @@ def load_sailing(j, mk, sea, ship):  # type: ignore[no-untyped-def]
     ship[1][mk, sea[6][j]] += 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
 def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[no-untyped-def]
     """Earliest feasible day >= r for class k, without taking it.
 
@@ -205,7 +205,7 @@ def search(k, r, lo, hi, st, cl, slots, n_parts, n_lines, dp):  # type: ignore[n
     return d, entry, NONE, b
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, inline="always")
 def take(k, e, d, st, cl, n):  # type: ignore[no-untyped-def]
     """Book n orders of class k on line entry e, day d (every count falls by n: the
     same state as n one by one)."""
