@@ -289,6 +289,15 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     return _overview(plan, bands)
 
 
+def backtest_warnings(scenario: Scenario, orders: OrderBook | pl.DataFrame) -> list[str]:
+    """What the replays' futures cannot know of and their realities hold (no uncertainty,
+    or orders still to lock ahead of others with no inflow law): said before a backtest
+    scores windows too sure of themselves."""
+    from promiseline.core.futures.backtest import blind_spots
+
+    return blind_spots(scenario, orders)
+
+
 def backtest_history(db: str) -> History:
     """The backtest's scores from a deployment's own history: what each order was told
     (first promise, every eta_changed) against the day it was delivered, or, for one not

@@ -42,8 +42,9 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     patch = tmp_path / "worse.yaml"
     patch.write_text("uncertainty:\n  uptime: {mean: 0.5, sd: 0.1}\n")
     args = ("backtest", TINY, ORDERS, "--span", "2w", "--every", "1w", "--futures", "10")
-    code, out, _ = run(capsys, monkeypatch, *args, "--reality", str(patch), "-o", str(tmp_path))
+    code, out, err = run(capsys, monkeypatch, *args, "--reality", str(patch), "-o", str(tmp_path))
     assert code == 0, out
+    assert "warning: the scenario has no `uncertainty` section" in " ".join(err.split())
     j = json.loads((tmp_path / "backtest.json").read_text())
     for key in (
         "orders_scored",

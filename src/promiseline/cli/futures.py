@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
+from rich.markup import escape
 
 from promiseline import api
 from promiseline.cli.readouts import print_backtest, print_fit, print_simulation
@@ -182,6 +183,8 @@ def backtest(
             say("loading")
             s, book = read_inputs(scenario, orders, as_of)
             made_as_of = s.now
+            for w in api.backtest_warnings(s, book):
+                err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
             result = api.backtest(
                 s,
                 book,

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from promiseline.core.futures.backtest import backtest, known_on, realize
+from promiseline.core.futures.backtest import backtest, blind_spots, known_on, realize
 from promiseline.core.futures.simulate import one_future, simulate
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
@@ -239,6 +239,30 @@ def test_a_certain_world_keeps_every_promise() -> None:
     assert out["verdict"].startswith("windows honest: 100% of deliveries inside 100% windows")
     # orders that lock during the replays are told a window at their lock, and it holds
     assert out["first_promises_at_lock"] > 500
+
+
+def test_blind_spots_say_what_no_future_of_a_replay_knows() -> None:
+    """No uncertainty: said. Orders locking after the first replay day with a smaller
+    priority than one already waiting: counted, unless an inflow law draws new orders;
+    those of the same priority go behind every order waiting and are not counted."""
+    book = orders(300, 7, days=30)  # locks from 10 days before the start to day 30
+    locked = pl.col("locked_at").str.to_datetime()
+    later = locked >= dt.datetime.combine(START, dt.time())
+    said = blind_spots(whole_day_scenario(), book)
+    (only,) = said
+    assert "no `uncertainty` section" in only
+    assert blind_spots(whole_day_scenario(NOISE), book) == []  # one priority: behind all
+    jumps = book.with_columns(  # waiting orders at priority 2; later ones at 1, 2, 3 in turn
+        priority=pl.when(later).then(pl.int_range(pl.len()) % 3 + 1).otherwise(2)
+    )
+    want = jumps.filter(later & (pl.col("priority") < 2)).height
+    assert want > 50
+    said = blind_spots(whole_day_scenario(NOISE), jumps)
+    (only,) = said
+    assert only.startswith(f"{want:,} orders of the book lock after")
+    inflow = NOISE | {"inflow": {"per_day": 5}}
+    assert blind_spots(whole_day_scenario(inflow), jumps) == []
+    assert len(blind_spots(whole_day_scenario(), jumps)) == 2
 
 
 NOISE = {

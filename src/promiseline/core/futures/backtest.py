@@ -75,7 +75,7 @@ from promiseline.core.futures.simulate import (
     simulate,
     told_windows,
 )
-from promiseline.core.model.lifecycle import Status
+from promiseline.core.model.lifecycle import QUEUED, Status
 from promiseline.core.model.orders import BOOK_COLUMNS, OrderBook, order_book
 from promiseline.core.model.scenario import (
     Inflow,
@@ -1011,6 +1011,39 @@ def _stated(prob: F64) -> float | None:
 def _nanmean(x: F64, digits: int) -> float | None:
     ok = np.isfinite(x)
     return round(float(x[ok].mean()), digits) if ok.any() else None
+
+
+def blind_spots(planner: Scenario, orders: OrderBook | pl.DataFrame) -> list[str]:
+    """What a replay's futures cannot know of and its reality holds, said before a
+    backtest scores windows too sure of themselves: with no `uncertainty` every future is
+    the plan; with no `inflow` law no future knows of the book's orders still to lock,
+    and those that lock ahead of orders already waiting (a smaller priority) move their
+    deliveries in every reality."""
+    out = []
+    u = planner.uncertainty
+    if u is None:
+        out.append(
+            "the scenario has no `uncertainty` section: every future of a replay is its "
+            "plan, so every window is one day stating 100 % (docs/SCENARIO.md, "
+            "'Uncertainty'; or learn one from the record: `promiseline fit`)"
+        )
+    if u is None or u.inflow is None:
+        t = order_book(orders, planner).table
+        now = dt.datetime.combine(planner.now, dt.time())
+        waiting = t.filter(
+            pl.col("status").is_in([s.value for s in QUEUED]) & (pl.col("locked_at") < now)
+        )
+        later = t.filter(pl.col("locked_at") >= now)
+        if waiting.height and later.height:
+            ahead = int((later["priority"] < waiting["priority"].max()).sum())
+            if ahead:
+                out.append(
+                    f"{ahead:,} orders of the book lock after {planner.now} with a smaller "
+                    "priority than orders already waiting, and the scenario's uncertainty "
+                    "has no `inflow`: no future of a replay knows they are coming, so the "
+                    "windows told before they lock come true less often than they say"
+                )
+    return out
 
 
 def backtest(

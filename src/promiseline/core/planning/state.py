@@ -22,7 +22,7 @@ class State:
     mixfree: I32  # [mix, day]
     val: I64  # [part, day] available parts (blocked, see kernel.py)
     taken: I64  # [part, block] parts taken from the block's days (kernel.py)
-    bmin: I64
+    bmin: I64  # [part, block + 1] each block's minimum value; last: a floor of every day
     ilo: I64  # per class: days [ilo, ihi) known infeasible
     ihi: I64
     load: I64  # [sailing] cars loaded
