@@ -23,10 +23,12 @@ from promiseline.core.futures.promises import (
     promise_window,
     recalibrated,
     recalibrated_window,
+    simulated_windows,
     slack_days,
     window_moved,
 )
 from promiseline.core.futures.recalibrate import Margins
+from promiseline.core.futures.simulate import simulate, told_windows
 from promiseline.core.model.orders import validate_orders
 from promiseline.core.model.scenario import Scenario
 from promiseline.core.model.window import (
@@ -486,3 +488,42 @@ def test_a_step_at_the_back_of_the_queue_is_not_continued() -> None:
     assert (w.likely - today).days - 273 == round(np.median(mids[-10:]) * k)
     assert (w.earliest - today).days - 273 == math.floor(min(mids[-10:]) * k - 7 * k)
     assert (w.latest - today).days - 273 == math.ceil(max(mids[-10:]) * k + 8 * k)
+
+
+def test_the_service_tells_the_windows_the_backtest_scores(
+    tiny: Scenario, tiny_orders: pl.DataFrame
+) -> None:
+    """A line at 30 % (sd 20 %) on a 60-day horizon: some orders most futures do not build
+    in it, some none does. The service's Monte Carlo windows are `told_windows`' for every
+    order some future builds (the backtest's code path), its likely day the window's last
+    where most futures do not build it (their median is no day); an order no future
+    builds keeps the plan's stand-in (no window in `Simulation.orders`)."""
+    s = tiny.replace(uncertainty={"uptime": {"mean": 0.3, "sd": 0.2}})
+    sim = simulate(s, validate_orders(tiny_orders, s), futures=20, seed=3)
+    o = sim.orders()
+    planned = (sim.base.table["status"] == "planned").to_numpy()
+    unbuilt = o["p_unbuilt"].to_numpy()
+    mostly, never = planned & (unbuilt > 0.5) & (unbuilt < 1), planned & (unbuilt == 1)
+    assert mostly.any()
+    assert never.any()
+    told = simulated_windows(sim).frame
+    ids = set(told["order_id"])
+    assert ids == set(sim.base.table["order_id"].filter(pl.Series(planned & ~never)))
+    assert o.filter(pl.Series(never))["window_latest"].is_null().all()
+    rows = np.flatnonzero(planned & ~never)
+    e, likely, la, odds = told_windows(sim.forecast(rows))
+    start = np.datetime64(s.start, "D")
+    want = pl.DataFrame(
+        {
+            "order_id": sim.base.table["order_id"].gather(rows),
+            "earliest": start + e,
+            "likely": start + likely,
+            "latest": start + la,
+            "probability": odds,
+        }
+    ).with_columns(pl.col("earliest", "likely", "latest").cast(pl.Date))
+    got = told.select(want.columns).sort("order_id")
+    assert got.equals(want.sort("order_id"))
+    late = got.filter(pl.col("order_id").is_in(o.filter(pl.Series(mostly))["order_id"].implode()))
+    assert late.height == int(mostly.sum())
+    assert (late["likely"] == late["latest"]).all()

@@ -507,9 +507,7 @@ def _replay_day(
     sim = simulate(scenario, book, futures=futures, seed=seed, runner=runner, chunks=chunks)
     t = sim.base.table
     queued = (sim.base.group == FROZEN) | (sim.base.group == ACTIVE)  # history is told nothing
-    rows = np.flatnonzero(
-        queued & (sim.base.placement.line >= 0) & (sim.totals.hist.sum(axis=1) > 0)
-    ).astype(np.int64)
+    rows = np.flatnonzero(queued & (sim.base.placement.line >= 0) & sim.told()).astype(np.int64)
     g_all = t.select("order_id").join(index, on="order_id", how="left")["g"].to_numpy()
     plan_day = (
         t.select((pl.col("delivery_date") - pl.lit(reality.world.start)).dt.total_days())

@@ -204,16 +204,16 @@ def window_moved(told: npt.NDArray[np.int64], new: npt.NDArray[np.int64]) -> npt
 
 
 def simulated_windows(sim: Simulation) -> Promises:
-    """Monte Carlo windows of every planned order (`Simulation.orders`): the shortest run
-    of delivery days holding 80 % of its futures, the probability it holds, and the median
-    as the likely date."""
+    """Monte Carlo windows of every planned order (`Simulation.orders`): the window
+    `told_windows` gives, which the backtest scores (the shortest run of delivery days
+    holding 80 % of its futures, the probability it holds, the median as the likely date,
+    kept inside the window: an order most futures do not build in the horizon is told
+    the days the others build it, its likely day the last)."""
     o = sim.orders().select(
-        "delivery_p50", "window_earliest", "window_latest", "window_probability"
+        "window_earliest", "window_likely", "window_latest", "window_probability"
     )
     t = pl.concat([sim.base.table, o], how="horizontal").filter(
-        (pl.col("status") == "planned")
-        & pl.col("delivery_p50").is_not_null()
-        & pl.col("window_latest").is_not_null()
+        (pl.col("status") == "planned") & pl.col("window_latest").is_not_null()
     )
     return Promises(
         t.select(
@@ -222,7 +222,7 @@ def simulated_windows(sim: Simulation) -> Promises:
             pl.col("window_earliest").alias("earliest"),
             pl.col("window_latest").alias("latest"),
             "queue_position",
-            pl.col("delivery_p50").alias("likely"),
+            pl.col("window_likely").alias("likely"),
             pl.lit(MONTE_CARLO).alias("source"),
             pl.col("window_probability").alias("probability"),
             pl.lit(None).alias("model"),

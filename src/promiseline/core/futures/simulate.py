@@ -585,6 +585,14 @@ class Simulation:
     def futures(self) -> int:
         return len(self.totals.futures)
 
+    def told(self) -> npt.NDArray[np.bool_]:
+        """The orders told a Monte Carlo window (`told_windows`): some future builds it in
+        the horizon. Where none does there is no day to tell (the plan's stand-in
+        stays)."""
+        hist = self.totals.hist
+        built: npt.NDArray[np.bool_] = hist.sum(axis=1, dtype=np.int64) > hist[:, UNBUILT]
+        return built
+
     def forecast(self, rows: I64) -> Forecast:
         """The delivery-day distribution of these orders (rows of the plan table; each
         must be uncancelled in some future), in days since the scenario start.
@@ -643,28 +651,29 @@ class Simulation:
             out[f"delivery_p{p}"] = pl.Series(
                 np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date
             )
-        out |= self._windows(total, epoch)
+        out |= self._windows(epoch)
         out["p_unbuilt"] = t.hist[:, UNBUILT] / np.maximum(total, 1)
         out["p_cancel"] = (t.cancelled + t.refunded) / self.futures
         return pl.DataFrame(out)
 
-    def _windows(self, total: I64, epoch: np.datetime64) -> dict[str, pl.Series]:
-        """The window to tell per order (`told_windows`)."""
-        n = len(total)
-        lo, hi = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    def _windows(self, epoch: np.datetime64) -> dict[str, pl.Series]:
+        """The window to tell per order (`told_windows`; none where `told` says none)."""
+        some = self.told()
+        n = len(some)
+        lo, mid, hi = (np.zeros(n, dtype=np.int64) for _ in range(3))
         mass = np.full(n, np.nan)
-        ok = np.flatnonzero(total > 0)
+        ok = np.flatnonzero(some)
         for start in range(0, len(ok), 50_000):
             rows = ok[start : start + 50_000]
-            lo[rows], _, hi[rows], mass[rows] = told_windows(self.forecast(rows))
-        some = total > 0
+            lo[rows], mid[rows], hi[rows], mass[rows] = told_windows(self.forecast(rows))
+
+        def dates(day: I64) -> pl.Series:
+            return pl.Series(np.where(some, epoch + day, np.datetime64("NaT")), dtype=pl.Date)
+
         return {
-            "window_earliest": pl.Series(
-                np.where(some, epoch + lo, np.datetime64("NaT")), dtype=pl.Date
-            ),
-            "window_latest": pl.Series(
-                np.where(some, epoch + hi, np.datetime64("NaT")), dtype=pl.Date
-            ),
+            "window_earliest": dates(lo),
+            "window_likely": dates(mid),
+            "window_latest": dates(hi),
             "window_probability": pl.Series(mass),
         }
 
