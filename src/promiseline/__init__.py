@@ -1,76 +1,16 @@
-"""promiseline: honest delivery dates for every order in a demand surge."""
+"""promiseline: honest delivery dates for every order in a demand surge.
 
-from promiseline.api import (
-    allocate,
-    backtest,
-    backtest_history,
-    backtest_warnings,
-    check_allocation,
-    check_role,
-    check_sizing,
-    check_target,
-    compare,
-    compare_scenarios,
-    explain,
-    export_outlook,
-    fit,
-    fitted_scenario,
-    import_progress,
-    lane_warnings,
-    load_orders,
-    load_patch,
-    load_scenario,
-    overview,
-    parse_options,
-    patched,
-    plan,
-    plan_sequenced,
-    plant_day,
-    plant_now,
-    quote,
-    roll,
-    roll_plan,
-    sequence_csplib,
-    sequence_day,
-    sequence_plan,
-    sequence_roadef,
-    simulate,
-    size,
-    summary,
-    unheard_options,
-)
-from promiseline.core.futures.backtest import Backtest
-from promiseline.core.futures.fit import Fit
-from promiseline.core.futures.history import History
-from promiseline.core.futures.plant import PlantDay
-from promiseline.core.futures.simulate import Simulation
-from promiseline.core.model.orders import OrderBook, Rejection
-from promiseline.core.model.scenario import Scenario
-from promiseline.core.model.surge import Demand, generate_orders
-from promiseline.core.planning.plan import Plan
-from promiseline.core.planning.quote import Booking, Quote
-from promiseline.core.planning.roll import Rolled
-from promiseline.core.readout.explain import Explanation
-from promiseline.core.readout.overview import Overview
-from promiseline.core.studies.allocation import Allocation
-from promiseline.core.studies.sizing import Sizing
-from promiseline.core.studies.whatif import Comparison
-from promiseline.demo import demo_orders, demo_scenario
-from promiseline.errors import (
-    AllocationError,
-    OrderBookError,
-    OrderError,
-    ProgressError,
-    PromiselineError,
-    QuoteError,
-    RecordError,
-    ScenarioError,
-    SizingError,
-    StudyTooLargeError,
-    UnknownOrderError,
-)
-from promiseline.io.order_book import write_orders
-from promiseline.io.outputs import write_plan
+The public API is imported on first use (PEP 562): `import promiseline.service.jobs` in a
+job's fresh process, or the command line's `--help`, need not load the planner, the
+studies and their solvers (1.7 s) before it needs them.
+"""
+
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from promiseline._public import *  # noqa: F403
+
+# ruff: noqa: F405 (the names below are _public's)
 
 __all__ = [
     "Allocation",
@@ -145,3 +85,17 @@ __all__ = [
     "write_orders",
     "write_plan",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module 'promiseline' has no attribute {name!r}")
+    from promiseline import _public
+
+    value = getattr(_public, name)
+    globals()[name] = value  # found here from now on
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

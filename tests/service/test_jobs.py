@@ -9,48 +9,14 @@ import asyncio
 import time
 from functools import partial
 
-import numpy as np
-import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 
 from promiseline.errors import TooManyRequestsError
-from promiseline.service.jobs import Answer, Job, Jobs, Say
+from promiseline.service.jobs import Job, Jobs
 from promiseline.service.pools import WorkLimits
 from tests.service.conftest import ADMIN, client, clock, db_url, store  # noqa: F401
-
-
-def hog(mb: int, say: Say) -> Answer:
-    """Take `mb` MB and hold it, 50 MB a tenth of a second (a job over its memory limit:
-    a planner's sizing grows as it builds its model)."""
-    held = []
-    for i in range(mb // 50):
-        held.append(np.ones(50 * 2**20 // 8))
-        say(f"{(i + 1) * 50} MB")
-        time.sleep(0.1)
-    time.sleep(30)
-    return Answer({}, None)
-
-
-def sleeper(seconds: float, say: Say) -> Answer:
-    say("sleeping")
-    time.sleep(seconds)
-    return Answer({}, None)
-
-
-def table(rows: int, say: Say) -> Answer:
-    say("making a table")
-    return Answer({"t": pl.DataFrame({"x": np.arange(rows)})}, None, note="made")
-
-
-def niceness(say: Say) -> Answer:
-    import os
-
-    return Answer({}, None, note=str(os.nice(0)))
-
-
-def failing(say: Say) -> Answer:
-    raise ValueError("bad luck")
+from tests.service.job_work import failing, hog, niceness, sleeper, table
 
 
 async def finished(job: Job, seconds: float = 60) -> Job:
