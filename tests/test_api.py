@@ -69,3 +69,19 @@ def test_backtest_history_of_no_database_names_no_command_line_flag(tmp_path: Pa
         api.backtest_history(f"sqlite:///{tmp_path / 'none.db'}")
     assert "no SQLite database file" in str(e.value)
     assert "--db" not in str(e.value)
+
+
+@pytest.mark.parametrize("realities", [3, "worse.yaml", [1]])
+def test_backtest_says_realities_are_patch_files_and_draws_a_count(
+    tiny: Scenario, tiny_orders: pl.DataFrame, realities: object
+) -> None:
+    """The command line's --realities N is `draws=N` here: a count or one file name as
+    `realities` is refused in one sentence (a TypeError, or the name read letter by letter)."""
+    with pytest.raises(PromiselineError, match="number of realities drawn is draws="):
+        api.backtest(tiny, tiny_orders, realities=realities)  # type: ignore[arg-type]
+
+
+def test_backtest_warnings_take_an_orders_file_as_backtest_does(tiny: Scenario) -> None:
+    said = api.backtest_warnings(tiny, DATA / "tiny_orders.csv")
+    assert said == api.backtest_warnings(tiny, pl.read_csv(DATA / "tiny_orders.csv"))
+    assert "no `uncertainty`" in said[0]

@@ -50,7 +50,7 @@ from promiseline.core.sequencing.solve import Sequenced
 from promiseline.core.studies.allocation import Allocation
 from promiseline.core.studies.sizing import Sizing
 from promiseline.core.studies.whatif import Comparison
-from promiseline.errors import ProgressError, PromiselineError, counted
+from promiseline.errors import InvalidRequestError, ProgressError, PromiselineError, counted
 from promiseline.io.csplib import Read as CsplibRead
 from promiseline.io.csplib import read_csplib
 from promiseline.io.order_book import read_orders
@@ -263,6 +263,13 @@ def backtest(
     windows told recalibrated by the outcomes known then (core/futures/recalibrate.py)."""
     from promiseline.core.futures.backtest import backtest as _backtest
 
+    if isinstance(realities, (str, Path)) or not (
+        isinstance(realities, Sequence) and all(isinstance(r, (str, Path)) for r in realities)
+    ):
+        raise InvalidRequestError(
+            "realities: a list of patch files (worlds the planner does not know); the "
+            f"number of realities drawn is draws=, got {realities!r}"
+        )
     if isinstance(orders, (str, Path)):
         orders = read_orders(orders, scenario)
     worlds = _patched(scenario, realities)
@@ -289,12 +296,16 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     return _overview(plan, bands)
 
 
-def backtest_warnings(scenario: Scenario, orders: OrderBook | pl.DataFrame) -> list[str]:
-    """What the replays' futures cannot know of and their realities hold (no uncertainty,
-    or orders still to lock ahead of others with no inflow law): said before a backtest
-    scores windows too sure of themselves."""
+def backtest_warnings(
+    scenario: Scenario, orders: OrderBook | pl.DataFrame | str | Path
+) -> list[str]:
+    """What the replays' futures cannot know of and their realities hold (no uncertainty;
+    orders still to lock that jump the queue): said before a backtest scores windows too
+    sure of themselves."""
     from promiseline.core.futures.backtest import blind_spots
 
+    if isinstance(orders, (str, Path)):
+        orders = read_orders(orders, scenario)
     return blind_spots(scenario, orders)
 
 

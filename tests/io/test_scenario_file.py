@@ -68,6 +68,10 @@ def test_negative_jph_names_the_key_path(tmp_path: Path) -> None:
         (lambda d: d.pop("start"), "start: required key is missing"),
         (lambda d: d.update(horizon_days=0), "horizon_days: must be >= 1, got 0"),
         (lambda d: d.update(colour="red"), "colour: unknown key"),
+        (  # promiseline's own section: documented in the README, not in SCENARIO.md
+            lambda d: d.update(uncertainty={"uptim": {"mean": 0.9}}),
+            "uncertainty.uptim: unknown key (see README.md, 'Monte Carlo delivery windows')",
+        ),
         (  # an uncertainty key without its section (a new user's reality patch)
             lambda d: d.update(uptime={"mean": 0.9, "sd": 0.05}),
             "uptime: unknown key at the top level (did you mean uncertainty.uptime?)",

@@ -42,6 +42,8 @@ def _problem(err: Any) -> str:
     if kind == "extra_forbidden":
         if len(loc) == 1 and loc[0] in Uncertainty.model_fields:  # a section left out
             return f"{where}: unknown key at the top level (did you mean uncertainty.{where}?)"
+        if loc and loc[0] == "uncertainty":  # promiseline's extension: the README has it
+            return f"{where}: unknown key (see README.md, 'Monte Carlo delivery windows')"
         return f"{where}: unknown key (see docs/SCENARIO.md for the keys a scenario may have)"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))

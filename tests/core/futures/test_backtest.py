@@ -242,26 +242,35 @@ def test_a_certain_world_keeps_every_promise() -> None:
 
 
 def test_blind_spots_say_what_no_future_of_a_replay_knows() -> None:
-    """No uncertainty: said. Orders locking after the first replay day with a smaller
-    priority than one already waiting: counted, unless an inflow law draws new orders;
-    those of the same priority go behind every order waiting and are not counted."""
+    """No uncertainty, or an empty one: said. Orders locking on or after the first replay
+    day with a smaller priority than an order locked before them and still waiting:
+    counted as a plain loop counts them, inflow law or not (it draws orders at the back);
+    orders of one priority, or cancelled ones, jump nothing."""
     book = orders(300, 7, days=30)  # locks from 10 days before the start to day 30
-    locked = pl.col("locked_at").str.to_datetime()
-    later = locked >= dt.datetime.combine(START, dt.time())
-    said = blind_spots(whole_day_scenario(), book)
-    (only,) = said
-    assert "no `uncertainty` section" in only
+    (only,) = blind_spots(whole_day_scenario(), book)
+    assert "no `uncertainty`" in only
+    assert blind_spots(whole_day_scenario({}), book) == [only]
     assert blind_spots(whole_day_scenario(NOISE), book) == []  # one priority: behind all
-    jumps = book.with_columns(  # waiting orders at priority 2; later ones at 1, 2, 3 in turn
-        priority=pl.when(later).then(pl.int_range(pl.len()) % 3 + 1).otherwise(2)
+    n = book.height
+    jumps = book.with_columns(  # priorities 1, 2, 3 in turn; every 7th order cancelled
+        priority=pl.int_range(n) % 3 + 1,
+        status=pl.when(pl.int_range(n) % 7 == 0)
+        .then(pl.lit("cancelled"))
+        .otherwise(pl.lit("locked")),
     )
-    want = jumps.filter(later & (pl.col("priority") < 2)).height
+    first = dt.datetime.combine(START, dt.time())
+    want, most = 0, None
+    for row in jumps.sort("locked_at").iter_rows(named=True):
+        if row["status"] == "cancelled":
+            continue
+        locked = dt.datetime.fromisoformat(row["locked_at"])
+        want += locked >= first and most is not None and row["priority"] < most
+        most = row["priority"] if most is None else max(most, row["priority"])
     assert want > 50
-    said = blind_spots(whole_day_scenario(NOISE), jumps)
-    (only,) = said
-    assert only.startswith(f"{want:,} orders of the book lock after")
+    (only,) = blind_spots(whole_day_scenario(NOISE), jumps)
+    assert only.startswith(f"{want:,} orders of the book lock on or after {START}")
     inflow = NOISE | {"inflow": {"per_day": 5}}
-    assert blind_spots(whole_day_scenario(inflow), jumps) == []
+    assert blind_spots(whole_day_scenario(inflow), jumps) == [only]
     assert len(blind_spots(whole_day_scenario(), jumps)) == 2
 
 
@@ -316,6 +325,7 @@ def test_scores_by_weeks_ahead_add_up() -> None:
     [
         ({"every_days": 0, "span_days": 28}, "every must be"),
         ({"span_days": 500}, "span must be"),
+        ({"span_days": 0}, "span must be"),  # not "every must be 1 to 0 days"
         ({"realities": 0, "span_days": 28}, "realities must be"),
     ],
 )

@@ -509,7 +509,9 @@ def test_the_service_tells_the_windows_the_backtest_scores(
     told = simulated_windows(sim).frame
     ids = set(told["order_id"])
     assert ids == set(sim.base.table["order_id"].filter(pl.Series(planned & ~never)))
-    assert o.filter(pl.Series(never))["window_latest"].is_null().all()
+    none = o.filter(pl.Series(never))
+    assert none["window_latest"].is_null().all()
+    assert none["window_probability"].is_null().all()  # null, not NaN: no window
     rows = np.flatnonzero(planned & ~never)
     e, likely, la, odds = told_windows(sim.forecast(rows))
     start = np.datetime64(s.start, "D")

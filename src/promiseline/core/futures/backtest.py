@@ -1013,34 +1013,37 @@ def _nanmean(x: F64, digits: int) -> float | None:
 
 def blind_spots(planner: Scenario, orders: OrderBook | pl.DataFrame) -> list[str]:
     """What a replay's futures cannot know of and its reality holds, said before a
-    backtest scores windows too sure of themselves: with no `uncertainty` every future is
-    the plan; with no `inflow` law no future knows of the book's orders still to lock,
-    and those that lock ahead of orders already waiting (a smaller priority) move their
-    deliveries in every reality."""
+    backtest scores windows too sure of themselves: with no uncertainty every future is
+    the plan; and no future knows of the book's orders still to lock that jump the queue
+    (a smaller priority than an order locked before them and still waiting): they move
+    its delivery in every reality. New orders an `inflow` law draws join the back of the
+    queue, so they do not stand for these."""
     out = []
     u = planner.uncertainty
-    if u is None:
+    if u is None or not u.model_dump(exclude_defaults=True):
         out.append(
-            "the scenario has no `uncertainty` section: every future of a replay is its "
-            "plan, so every window is one day stating 100 % (docs/SCENARIO.md, "
-            "'Uncertainty'; or learn one from the record: `promiseline fit`)"
+            "the scenario has no `uncertainty` (or an empty one): every future of a replay "
+            "is its plan, so every window is one day stating 100 % (README, 'Monte Carlo "
+            "delivery windows'; or learn one from the record: `promiseline fit`)"
         )
-    if u is None or u.inflow is None:
-        t = order_book(orders, planner).table
-        now = dt.datetime.combine(planner.now, dt.time())
-        waiting = t.filter(
-            pl.col("status").is_in([s.value for s in QUEUED]) & (pl.col("locked_at") < now)
+    t = (
+        order_book(orders, planner)
+        .table.filter(pl.col("status").is_in([s.value for s in QUEUED]))
+        .sort("locked_at", "order_id")
+    )
+    waiting_max = pl.col("priority").cum_max().shift(1)  # of the orders locked before
+    first = dt.datetime.combine(planner.now, dt.time())
+    jumps = t.select(
+        ((pl.col("locked_at") >= first) & (pl.col("priority") < waiting_max)).sum()
+    ).item()
+    if jumps:
+        out.append(
+            f"{jumps:,} orders of the book lock on or after {planner.now} with a smaller "
+            "priority than an order locked before them and still waiting: no future of a "
+            "replay knows they are coming (an `inflow` law draws new orders at the back "
+            "of the queue), so the windows told before they lock come true less often "
+            "than they say"
         )
-        later = t.filter(pl.col("locked_at") >= now)
-        if waiting.height and later.height:
-            ahead = int((later["priority"] < waiting["priority"].max()).sum())
-            if ahead:
-                out.append(
-                    f"{ahead:,} orders of the book lock after {planner.now} with a smaller "
-                    "priority than orders already waiting, and the scenario's uncertainty "
-                    "has no `inflow`: no future of a replay knows they are coming, so the "
-                    "windows told before they lock come true less often than they say"
-                )
     return out
 
 
@@ -1065,14 +1068,14 @@ def backtest(
     A reality is drawn as of that day, so a replay before it would offer the days in
     between, which the reality never used."""
     first = (planner.now - planner.start).days
-    if not 1 <= every_days <= span_days:
-        raise InvalidRequestError(
-            f"every must be 1 to {span_days} days (no longer than the span), got {every_days}"
-        )
     if not 1 <= span_days < planner.horizon_days - first:
         raise InvalidRequestError(
             f"span must be 1 to {planner.horizon_days - first - 1} days (the horizon from "
             f"{planner.now}), got {span_days}"
+        )
+    if not 1 <= every_days <= span_days:
+        raise InvalidRequestError(
+            f"every must be 1 to {span_days} days (no longer than the span), got {every_days}"
         )
     if not 1 <= realities <= 100:
         raise InvalidRequestError(f"realities must be 1 to 100, got {realities}")

@@ -674,7 +674,7 @@ class Simulation:
             "window_earliest": dates(lo),
             "window_likely": dates(mid),
             "window_latest": dates(hi),
-            "window_probability": pl.Series(mass),
+            "window_probability": pl.Series(mass, nan_to_null=True),  # null: no window
         }
 
     def bands(self) -> pl.DataFrame:
