@@ -44,7 +44,7 @@ def test_backtest_writes_scores_and_charts(tmp_path: Path, capsys, monkeypatch) 
     args = ("backtest", TINY, ORDERS, "--span", "2w", "--every", "1w", "--futures", "10")
     code, out, err = run(capsys, monkeypatch, *args, "--reality", str(patch), "-o", str(tmp_path))
     assert code == 0, out
-    assert "warning: the scenario has no `uncertainty` section" in " ".join(err.split())
+    assert "warning: the scenario has no `uncertainty`" in " ".join(err.split())
     j = json.loads((tmp_path / "backtest.json").read_text())
     for key in (
         "orders_scored",
