@@ -87,7 +87,7 @@ def demo(
         say("writing outputs")
         paths = _write_plan_and_chart(p, output)
         if futures:
-            say(f"Monte Carlo: {futures} futures")
+            say(f"Monte Carlo: {counted(futures, 'future')}")
             sim = api.simulate(s, p, futures=futures, seed=seed)
             say("writing charts")
             paths |= write_simulation_and_charts(sim, output)

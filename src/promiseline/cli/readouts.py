@@ -168,7 +168,7 @@ def print_simulation(sim: Simulation) -> None:
     sm = sim.summary()
     out.print(
         table(
-            f"Monte Carlo: {sm['futures']} futures (seed {sm['seed']}), "
+            f"Monte Carlo: {counted(sm['futures'], 'future')} (seed {sm['seed']}), "
             f"{sm['new_orders_mean']:,.0f} new orders a future on average",
             ("model", "variant", "orders", "median P50 wait", "median P90 wait", "cancel"),
             (
