@@ -85,3 +85,11 @@ def test_backtest_warnings_take_an_orders_file_as_backtest_does(tiny: Scenario) 
     said = api.backtest_warnings(tiny, DATA / "tiny_orders.csv")
     assert said == api.backtest_warnings(tiny, pl.read_csv(DATA / "tiny_orders.csv"))
     assert "no `uncertainty`" in said[0]
+
+
+def test_simulate_warnings_say_when_nothing_is_uncertain(tiny: Scenario) -> None:
+    """No uncertainty, or an empty one: every future is the plan, said; any term: silent."""
+    (said,) = api.simulate_warnings(tiny)
+    assert "every future is its plan" in said
+    assert api.simulate_warnings(tiny.replace(uncertainty={})) == [said]
+    assert api.simulate_warnings(tiny.replace(uncertainty={"uptime": {"mean": 0.9}})) == []

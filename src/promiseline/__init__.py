@@ -79,6 +79,7 @@ __all__ = [
     "sequence_plan",
     "sequence_roadef",
     "simulate",
+    "simulate_warnings",
     "size",
     "summary",
     "unheard_options",

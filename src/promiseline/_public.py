@@ -38,6 +38,7 @@ from promiseline.api import (
     sequence_plan,
     sequence_roadef,
     simulate,
+    simulate_warnings,
     size,
     summary,
     unheard_options,

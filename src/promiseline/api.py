@@ -296,6 +296,14 @@ def overview(plan: Plan, bands: pl.DataFrame | None = None) -> Overview:
     return _overview(plan, bands)
 
 
+def simulate_warnings(scenario: Scenario) -> list[str]:
+    """What a Monte Carlo of this scenario cannot show (nothing in it uncertain): said
+    before its windows are read as news."""
+    from promiseline.core.futures.simulate import certainty_warnings
+
+    return certainty_warnings(scenario)
+
+
 def backtest_warnings(
     scenario: Scenario, orders: OrderBook | pl.DataFrame | str | Path
 ) -> list[str]:

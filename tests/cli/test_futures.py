@@ -17,7 +17,7 @@ from tests.store.conftest import write_history
 def test_simulate_writes_windows_bands_and_charts(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """simulate prints the run and writes windows, bands, the charts and the report."""
     scenario = sizing_scenario(tmp_path)
-    code, out, _ = run(
+    code, out, err = run(
         capsys,
         monkeypatch,
         "simulate",
@@ -30,6 +30,12 @@ def test_simulate_writes_windows_bands_and_charts(tmp_path: Path, capsys, monkey
     )
     assert code == 0
     assert "Monte Carlo: 8 futures" in out
+    assert "warning" not in err  # its uncertainty varies: nothing to warn of
+    code, _, err = run(
+        capsys, monkeypatch, "simulate", TINY, ORDERS, "--futures", "2", "-o", str(tmp_path / "c")
+    )
+    assert code == 0
+    assert "warning: the scenario has no `uncertainty`" in " ".join(err.split())
     windows = pl.read_parquet(tmp_path / "sim" / "windows.parquet")
     assert {"build_p10", "build_p50", "build_p90", "p_cancel"} <= set(windows.columns)
     for name in ("backlog.png", "waits.png", "utilization.png", "binding.png", "report.html"):

@@ -62,6 +62,8 @@ def simulate(
     with steps() as say:
         say("loading")
         s, book = read_inputs(scenario, orders, as_of)
+        for w in api.simulate_warnings(s):
+            err.print(f"[yellow]warning:[/] {escape(w)}", highlight=False)
         say(f"planning {futures} futures")
         sim = api.simulate(s, book, futures=futures, seed=seed, workers=workers, dask=dask)
         say("writing outputs and charts")

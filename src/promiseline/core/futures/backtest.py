@@ -69,6 +69,7 @@ from promiseline.core.futures.simulate import (
     Runner,
     Simulation,
     centred,
+    certainty_warnings,
     one_future,
     pending,
     prepare,
@@ -1018,14 +1019,7 @@ def blind_spots(planner: Scenario, orders: OrderBook | pl.DataFrame) -> list[str
     (a smaller priority than an order locked before them and still waiting): they move
     its delivery in every reality. New orders an `inflow` law draws join the back of the
     queue, so they do not stand for these."""
-    out = []
-    u = planner.uncertainty
-    if u is None or not u.model_dump(exclude_defaults=True):
-        out.append(
-            "the scenario has no `uncertainty` (or an empty one): every future of a replay "
-            "is its plan, so every window is one day stating 100 % (README, 'Monte Carlo "
-            "delivery windows'; or learn one from the record: `promiseline fit`)"
-        )
+    out = certainty_warnings(planner)
     t = (
         order_book(orders, planner)
         .table.filter(pl.col("status").is_in([s.value for s in QUEUED]))

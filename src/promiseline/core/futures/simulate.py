@@ -514,6 +514,20 @@ def simulate(
     return Simulation(base, prep, Partial.merge(parts))
 
 
+def certainty_warnings(s: Scenario) -> list[str]:
+    """A Monte Carlo of a scenario in which nothing is uncertain (no `uncertainty`, or an
+    empty one) draws its plan in every future: said, since its one-day windows stating
+    100 % look like news."""
+    u = s.uncertainty
+    if u is not None and u.model_dump(exclude_defaults=True):
+        return []
+    return [
+        "the scenario has no `uncertainty` (or an empty one): every future is its plan, so "
+        "every window is one day stating 100 % (README, 'Monte Carlo delivery windows'; "
+        "or learn one from the record: `promiseline fit`)"
+    ]
+
+
 def told_windows(f: Forecast) -> tuple[I64, I64, I64, F64]:
     """The windows to tell of these orders' forecasts (`Simulation.forecast`): earliest,
     likely, latest day and odds (`honest_runs`: the shortest run of delivery days holding
