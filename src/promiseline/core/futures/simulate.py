@@ -149,9 +149,8 @@ def _sums(  # type: ignore[no-untyped-def]
     deliveries,
     bound,
 ):
-    """One future's part of the sums, in one pass (a dozen numpy passes took 14 ms of a
-    128 ms future on 300k orders, this 11, most of it the histogram rows; simulate_bench
-    2-4 % faster): each book order's histogram bin (its build day, its delivery day by sea,
+    """One future's part of the sums, in one pass over its orders (it was a dozen numpy
+    passes): each book order's histogram bin (its build day, its delivery day by sea,
     or not built; a cancelled one none), the backlog per day (an order counts from its
     lock, or a new one from its day, until it is built or cancels: `plan.backlog_curve`),
     deliveries per day and what bound the orders built, of those not cancelled and
@@ -599,12 +598,14 @@ class Simulation:
     def futures(self) -> int:
         return len(self.totals.futures)
 
-    def told(self) -> npt.NDArray[np.bool_]:
+    def told(self, total: I64 | None = None) -> npt.NDArray[np.bool_]:
         """The orders told a Monte Carlo window (`told_windows`): some future builds it in
         the horizon. Where none does there is no day to tell (the plan's stand-in
-        stays)."""
+        stays). `total`: each order's histogram total, where the caller has it."""
         hist = self.totals.hist
-        built: npt.NDArray[np.bool_] = hist.sum(axis=1, dtype=np.int64) > hist[:, UNBUILT]
+        if total is None:
+            total = hist.sum(axis=1, dtype=np.int64)
+        built: npt.NDArray[np.bool_] = total > hist[:, UNBUILT]
         return built
 
     def forecast(self, rows: I64) -> Forecast:
@@ -665,14 +666,14 @@ class Simulation:
             out[f"delivery_p{p}"] = pl.Series(
                 np.where(built, epoch + deliv, np.datetime64("NaT")), dtype=pl.Date
             )
-        out |= self._windows(epoch)
+        out |= self._windows(total, epoch)
         out["p_unbuilt"] = t.hist[:, UNBUILT] / np.maximum(total, 1)
         out["p_cancel"] = (t.cancelled + t.refunded) / self.futures
         return pl.DataFrame(out)
 
-    def _windows(self, epoch: np.datetime64) -> dict[str, pl.Series]:
+    def _windows(self, total: I64, epoch: np.datetime64) -> dict[str, pl.Series]:
         """The window to tell per order (`told_windows`; none where `told` says none)."""
-        some = self.told()
+        some = self.told(total)
         n = len(some)
         lo, mid, hi = (np.zeros(n, dtype=np.int64) for _ in range(3))
         mass = np.full(n, np.nan)
